@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentStateView } from '../agent.ts';
+import { buildReport, REPORT_MAX_COUNTERS, REPORT_MAX_VARP } from './report.ts';
+
+function view(over: Partial<AgentStateView> = {}): AgentStateView {
+  return {
+    host: 'local-1',
+    appliedGeneration: 3,
+    underlay: { address: '127.0.0.2', port: 1798, multicast: null, joined: false, peers: [], up: true },
+    vnets: [],
+    vifs: [{ id: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11/24', guest: 'emulated', version: 2, status: 'up', error: null }],
+    varp: [{ vnet: 9, mac: '02:5d:00:00:00:02', ip: '10.10.0.12', coa: '127.0.0.3', port: 1798, state: 'REACHABLE', version: 1, ageMs: 12, proxy: false }],
+    counters: { b: 2, a: 1 },
+    ...over,
+  };
+}
+
+describe('buildReport', () => {
+  it('maps the agent view to the report shape', () => {
+    const r = buildReport({ view: view(), agentVersion: '0.1.0', uptimeS: 12.4, applyError: null });
+    expect(r).toEqual({
+      appliedGeneration: 3,
+      agentVersion: '0.1.0',
+      uptimeS: 12,
+      vifs: [{ id: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11/24', version: 2, guest: { kind: 'emulated' } }],
+      varp: [{ vnet: 9, mac: '02:5d:00:00:00:02', ip: '10.10.0.12', coa: '127.0.0.3', state: 'REACHABLE', ageMs: 12 }],
+      counters: { a: 1, b: 2 },
+      health: { status: 'ok', messages: [] },
+      applyError: null,
+    });
+  });
+
+  it('is degraded, naming the cause, when a VIF is down or a state was rejected', () => {
+    const down = view({ vifs: [{ ...view().vifs[0]!, status: 'error', error: 'TAP needs root' }] });
+    const r = buildReport({ view: down, agentVersion: '0.1.0', uptimeS: 1, applyError: { generation: 4, message: 'vifs[0].mac: bad' } });
+    expect(r.health.status).toBe('degraded');
+    expect(r.health.messages).toEqual(['generation 4 not applied: vifs[0].mac: bad', 'VIF demo/web-1/eth0: TAP needs root']);
+    expect(r.applyError).toEqual({ generation: 4, message: 'vifs[0].mac: bad' });
+  });
+
+  it('reports generation 0 before anything was applied', () => {
+    expect(buildReport({ view: null, agentVersion: '0.1.0', uptimeS: 0, applyError: null })).toMatchObject({ appliedGeneration: 0, vifs: [], varp: [] });
+  });
+
+  it('stays within the console limits and says what it left out', () => {
+    const entry = view().varp[0]!;
+    const big = view({
+      varp: Array.from({ length: REPORT_MAX_VARP + 5 }, () => entry),
+      counters: Object.fromEntries(Array.from({ length: REPORT_MAX_COUNTERS + 1 }, (_, i) => [`c${String(i).padStart(5, '0')}`, i])),
+    });
+    const r = buildReport({ view: big, agentVersion: '0.1.0', uptimeS: 0, applyError: null });
+    expect(r.varp).toHaveLength(REPORT_MAX_VARP);
+    expect(Object.keys(r.counters)).toHaveLength(REPORT_MAX_COUNTERS);
+    expect(r.health.status).toBe('ok');
+    expect(r.health.messages).toEqual([
+      `report lists ${REPORT_MAX_VARP} of ${REPORT_MAX_VARP + 5} VARP entries`,
+      `report lists ${REPORT_MAX_COUNTERS} of ${REPORT_MAX_COUNTERS + 1} counters`,
+    ]);
+  });
+});

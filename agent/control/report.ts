@@ -1,0 +1,86 @@
+// The report an agent sends to the console (`agent.report`): what it has
+// applied and what it sees. Sizes are capped at the limits the console
+// accepts, so a huge VARP cache shortens the report instead of getting it
+// refused; the health says when something was left out.
+import type { AgentStateView } from '../agent.ts';
+
+/** Limits of the `agent.report` input (control contract). */
+export const REPORT_MAX_VIFS = 10_000;
+export const REPORT_MAX_VARP = 20_000;
+export const REPORT_MAX_COUNTERS = 2_000;
+export const REPORT_MAX_MESSAGES = 50;
+const MESSAGE_MAX_CHARS = 500;
+
+export interface ApplyFailure {
+  generation: number;
+  message: string;
+}
+
+export interface AgentReport {
+  appliedGeneration: number;
+  agentVersion: string;
+  uptimeS: number;
+  vifs: { id: string; vnet: number; mac: string; ip: string; version: number; guest: { kind: string } }[];
+  varp: { vnet: number; mac: string; ip: string | null; coa: string; state: string; ageMs: number }[];
+  counters: Record<string, number>;
+  health: { status: 'ok' | 'degraded'; messages: string[] };
+  applyError: ApplyFailure | null;
+}
+
+export interface ReportInput {
+  /** null: the agent has not brought anything up yet (no state from anywhere). */
+  view: AgentStateView | null;
+  agentVersion: string;
+  uptimeS: number;
+  applyError: ApplyFailure | null;
+  /** Further problems the link knows of (e.g. a state that could not be persisted). */
+  messages?: string[];
+}
+
+export function buildReport(i: ReportInput): AgentReport {
+  const messages: string[] = [...(i.messages ?? [])];
+  const view = i.view;
+  if (i.applyError) messages.push(`generation ${i.applyError.generation} not applied: ${i.applyError.message}`);
+  if (view && view.appliedGeneration !== null && !view.underlay.up) messages.push('underlay is down');
+  for (const v of view?.vifs ?? []) {
+    if (v.status === 'error') messages.push(`VIF ${v.id}: ${v.error ?? 'not up'}`);
+  }
+  const allVifs = view?.vifs ?? [];
+  const allVarp = view?.varp ?? [];
+  const counterEntries = Object.entries(view?.counters ?? {}).filter(([, n]) => Number.isFinite(n));
+  if (allVifs.length > REPORT_MAX_VIFS) messages.push(`report lists ${REPORT_MAX_VIFS} of ${allVifs.length} VIFs`);
+  if (allVarp.length > REPORT_MAX_VARP) messages.push(`report lists ${REPORT_MAX_VARP} of ${allVarp.length} VARP entries`);
+  if (counterEntries.length > REPORT_MAX_COUNTERS) messages.push(`report lists ${REPORT_MAX_COUNTERS} of ${counterEntries.length} counters`);
+
+  // Only missing VIFs, a failed apply or a down underlay make the host degraded;
+  // a shortened report is a note, not a fault.
+  const degraded = i.applyError !== null || allVifs.some((v) => v.status === 'error') || (view !== null && view.appliedGeneration !== null && !view.underlay.up) || (i.messages?.length ?? 0) > 0;
+  return {
+    appliedGeneration: view?.appliedGeneration ?? 0,
+    agentVersion: i.agentVersion,
+    uptimeS: Math.max(0, Math.round(i.uptimeS)),
+    vifs: allVifs.slice(0, REPORT_MAX_VIFS).map((v) => ({
+      id: v.id,
+      vnet: v.vnet,
+      mac: v.mac,
+      ip: v.ip,
+      version: v.version,
+      guest: { kind: v.guest },
+    })),
+    varp: allVarp.slice(0, REPORT_MAX_VARP).map((e) => ({
+      vnet: e.vnet,
+      mac: e.mac,
+      ip: e.ip,
+      coa: e.coa,
+      state: e.state,
+      ageMs: e.ageMs,
+    })),
+    // Largest counters first would need sorting by value; by name keeps the kept set stable between reports.
+    counters: Object.fromEntries(counterEntries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, REPORT_MAX_COUNTERS)),
+    health: {
+      status: degraded ? 'degraded' : 'ok',
+      messages: messages.slice(0, REPORT_MAX_MESSAGES).map((m) => (m.length > MESSAGE_MAX_CHARS ? m.slice(0, MESSAGE_MAX_CHARS - 1) + '…' : m)),
+    },
+    applyError: i.applyError ? { generation: i.applyError.generation, message: i.applyError.message.slice(0, MESSAGE_MAX_CHARS) } : null,
+  };
+}

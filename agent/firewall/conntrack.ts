@@ -1,0 +1,213 @@
+// Stateful connection tracking for a virtual firewall (seed 002's virtual
+// firewalls with stateful rules): a flow the rules allowed opens a connection;
+// packets of either direction of an open connection pass without consulting
+// the rules. TCP is followed through SYN_SENT → ESTABLISHED → FIN_WAIT →
+// CLOSED (RFC 793 states, collapsed as a middlebox sees them); UDP and ICMP
+// echo "connections" live until an idle timeout. Lookups hash the 5-tuple to a
+// number (no string per packet); expiry is lazy plus a periodic sweep.
+import { IPPROTO_ICMP, IPPROTO_TCP } from '../wire/index.ts';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Flow } from './flow.ts';
+
+export type ConnState = 'SYN_SENT' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSED' | 'UDP' | 'ICMP';
+
+export interface ConntrackTimeouts {
+  synSentMs: number;
+  establishedMs: number;
+  finWaitMs: number;
+  closedMs: number;
+  /** UDP before any reply, and once replies were seen (a "stream"). */
+  udpMs: number;
+  udpStreamMs: number;
+  icmpMs: number;
+  /** Connections kept at most; new flows beyond it are dropped and counted. */
+  maxConnections: number;
+  sweepMs: number;
+}
+
+/** Defaults after Linux nf_conntrack (tcp_timeout_syn_sent 120 s shortened; established 5 days shortened to 1 h). */
+export const CONNTRACK_DEFAULTS: Readonly<ConntrackTimeouts> = {
+  synSentMs: 30_000,
+  establishedMs: 3_600_000,
+  finWaitMs: 120_000,
+  closedMs: 10_000,
+  udpMs: 30_000,
+  udpStreamMs: 180_000,
+  icmpMs: 30_000,
+  maxConnections: 65_536,
+  sweepMs: 10_000,
+};
+
+export interface Conn {
+  protocol: number;
+  /** The originator (a) and responder (b), as the first packet had them. */
+  a: number;
+  aPort: number;
+  b: number;
+  bPort: number;
+  state: ConnState;
+  expires: number;
+  /** FINs seen from the originator (1) and the responder (2). */
+  fins: number;
+  replied: boolean;
+  ingress: string;
+  rule: number | 'default';
+  packets: [number, number];
+  bytes: [number, number];
+  created: number;
+  hash: number;
+}
+
+export type Direction = 0 | 1; // 0: originator → responder, 1: the reply direction
+
+function hash5(p: number, s: number, d: number, sp: number, dp: number): number {
+  let h = Math.imul(s ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ d, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ ((sp << 16) | dp), 0x27d4eb2f);
+  return (h ^ (h >>> 15) ^ p) >>> 0;
+}
+
+export class Conntrack {
+  private readonly table = new Map<number, Conn[]>();
+  private count = 0;
+  private readonly t: ConntrackTimeouts;
+  private sweeper: NodeJS.Timeout | null = null;
+  /** Set by lookup(): the direction of the packet in the connection it found. */
+  lastDirection: Direction = 0;
+
+  constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
+    this.t = { ...CONNTRACK_DEFAULTS, ...timeouts };
+  }
+
+  start(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => this.sweep(Date.now()), this.t.sweepMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The open connection `f` belongs to (either direction), or undefined. Sets lastDirection. */
+  lookup(f: Flow, now: number): Conn | undefined {
+    const fwd = this.find(hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort), f.protocol, f.src, f.srcPort, f.dst, f.dstPort, now);
+    if (fwd) {
+      this.lastDirection = 0;
+      return fwd;
+    }
+    const rev = this.find(hash5(f.protocol, f.dst, f.src, f.dstPort, f.srcPort), f.protocol, f.dst, f.dstPort, f.src, f.srcPort, now);
+    if (rev) this.lastDirection = 1;
+    return rev;
+  }
+
+  private find(h: number, p: number, a: number, ap: number, b: number, bp: number, now: number): Conn | undefined {
+    const bucket = this.table.get(h);
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) {
+      const c = bucket[i]!;
+      if (c.protocol === p && c.a === a && c.b === b && c.aPort === ap && c.bPort === bp) {
+        if (c.expires <= now) {
+          this.removeAt(bucket, i, h);
+          return undefined;
+        }
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** Opens a connection for an allowed first packet; undefined when the table is full. */
+  open(f: Flow, ingress: string, rule: number | 'default', now: number): Conn | undefined {
+    if (this.count >= this.t.maxConnections) {
+      this.sweep(now);
+      if (this.count >= this.t.maxConnections) return undefined;
+    }
+    const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
+    const state: ConnState = f.protocol === IPPROTO_TCP ? 'SYN_SENT' : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
+    const c: Conn = {
+      protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false,
+      ingress, rule, packets: [1, 0], bytes: [f.length, 0], created: now, hash: h,
+    };
+    c.expires = now + this.timeoutOf(c);
+    let bucket = this.table.get(h);
+    if (!bucket) this.table.set(h, (bucket = []));
+    bucket.push(c);
+    this.count++;
+    return c;
+  }
+
+  /** Advances `c` with a packet in direction `dir`; returns false when the packet must not pass. */
+  advance(c: Conn, f: Flow, dir: Direction, now: number): boolean {
+    c.packets[dir]++;
+    c.bytes[dir] += f.length;
+    if (dir === 1) c.replied = true;
+    if (c.protocol === IPPROTO_TCP) {
+      const fl = f.tcpFlags;
+      if (fl & TCP_RST) c.state = 'CLOSED';
+      else if (c.state === 'SYN_SENT') {
+        if (dir === 1 && fl & TCP_SYN && fl & TCP_ACK) c.state = 'ESTABLISHED';
+        else if (dir === 1 && !(fl & TCP_SYN)) return false; // the responder must answer the SYN first
+      } else if (fl & TCP_FIN) {
+        c.fins |= dir === 0 ? 1 : 2;
+        c.state = c.fins === 3 ? 'CLOSED' : 'FIN_WAIT';
+      }
+    }
+    c.expires = now + this.timeoutOf(c);
+    return true;
+  }
+
+  private timeoutOf(c: Conn): number {
+    switch (c.state) {
+      case 'SYN_SENT': return this.t.synSentMs;
+      case 'ESTABLISHED': return this.t.establishedMs;
+      case 'FIN_WAIT': return this.t.finWaitMs;
+      case 'CLOSED': return this.t.closedMs;
+      case 'UDP': return c.replied ? this.t.udpStreamMs : this.t.udpMs;
+      case 'ICMP': return this.t.icmpMs;
+    }
+  }
+
+  /** Removes expired connections (and, with `drop`, those it selects); returns how many went. */
+  sweep(now: number, drop?: (c: Conn) => boolean): number {
+    let n = 0;
+    for (const [h, bucket] of this.table) {
+      for (let i = bucket.length - 1; i >= 0; i--) {
+        const c = bucket[i]!;
+        if (c.expires <= now || (drop && drop(c))) {
+          this.removeAt(bucket, i, h);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Forgets one connection (a new SYN on a closed one reopens it through the rules). */
+  remove(c: Conn): void {
+    const bucket = this.table.get(c.hash);
+    const i = bucket ? bucket.indexOf(c) : -1;
+    if (bucket && i >= 0) this.removeAt(bucket, i, c.hash);
+  }
+
+  private removeAt(bucket: Conn[], i: number, h: number): void {
+    bucket.splice(i, 1);
+    if (bucket.length === 0) this.table.delete(h);
+    this.count--;
+  }
+
+  connections(now = Date.now()): Conn[] {
+    const out: Conn[] = [];
+    for (const bucket of this.table.values()) for (const c of bucket) if (c.expires > now) out.push(c);
+    return out.sort((x, y) => x.created - y.created);
+  }
+
+  clear(): void {
+    this.table.clear();
+    this.count = 0;
+  }
+}

@@ -1,0 +1,260 @@
+// TAP guests: a real kernel network stack on the far side of a TAP device.
+//
+// Two shapes, chosen by the VIF's `guest.netns`:
+// - netns guest: the agent creates the TAP, keeps its descriptor (the "wire"
+//   side) and moves the network device into the namespace, where it gets the
+//   VIF's MAC, address and MTU. The namespace's kernel is the guest.
+// - VM guest (no netns): the agent creates a persistent TAP in the host
+//   namespace, lets go of its descriptor so a hypervisor can attach to it
+//   (qemu `-netdev tap,ifname=NAME,script=no,downscript=no,vnet_hdr=off`),
+//   brings the host side up without addresses and exchanges frames with it
+//   through an AF_PACKET socket bound to the device. A TAP has exactly one
+//   descriptor side, so the agent cannot hold it while the VM does.
+import { createHash } from 'node:crypto';
+import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
+import { configureLink, deleteLink, deleteNetns, ensureNetns, IFNAME_MAX, isValidIfname, isValidNetnsName, linkExists, moveLinkToNetns } from './netns.ts';
+import type { GuestContext, GuestPort, VifSpec } from './types.ts';
+
+/** The console's default guest MTU (spec/wire.md: 1400 leaves room for the 38-byte overhead). */
+export const DEFAULT_TAP_MTU = 1400;
+/** Frames handed to the kernel in one writeBatch; also the read batch. */
+const BATCH = 64;
+const ETH_HEADER = 14;
+/**
+ * Namespace guests use the virtio-net header: the guest kernel hands over
+ * 64 KiB TCP segments and partial checksums (segmented and completed in the
+ * addon), and runs of segments we deliver go in as one GSO frame. Set
+ * SOFTUDC_TAP_OFFLOAD=0 to exchange plain frames only.
+ */
+const OFFLOAD = process.env.SOFTUDC_TAP_OFFLOAD !== '0';
+/** TUNSETIFF replaces %d with the first free number. */
+const TEMP_IFNAME = 'sdnew%d';
+
+/** A valid, stable interface name for a VIF id ("web-1/eth0" → "sdweb-1-e3f2a1"). */
+export function tapIfname(vifId: string): string {
+  const clean = vifId.replace(/[^A-Za-z0-9_-]/g, '-');
+  const plain = `sd${clean}`;
+  if (clean === vifId && plain.length <= IFNAME_MAX) return plain;
+  // Altered or too long: keep a readable stem and make it unique with a hash.
+  const hash = createHash('sha256').update(vifId).digest('hex').slice(0, 5);
+  return `sd${clean.slice(0, IFNAME_MAX - 2 - hash.length)}${hash}`;
+}
+
+interface TapGuestSpec {
+  ifname: string;
+  netns?: string;
+}
+
+function guestSpec(vif: VifSpec): TapGuestSpec {
+  const g = vif.guest as { kind: string; ifname?: unknown; netns?: unknown };
+  if (g.kind !== 'tap') throw new Error(`vifs[${vif.id}].guest.kind: expected "tap", got ${JSON.stringify(g.kind)}`);
+  if (g.ifname !== undefined && (typeof g.ifname !== 'string' || !isValidIfname(g.ifname))) {
+    throw new Error(`vifs[${vif.id}].guest.ifname: must be 1-${IFNAME_MAX} characters of A-Z a-z 0-9 _ . -`);
+  }
+  if (g.netns !== undefined && (typeof g.netns !== 'string' || !isValidNetnsName(g.netns))) {
+    throw new Error(`vifs[${vif.id}].guest.netns: must be 1-64 characters of A-Z a-z 0-9 _ . -`);
+  }
+  return { ifname: (g.ifname as string | undefined) ?? tapIfname(vif.id), netns: g.netns as string | undefined };
+}
+
+function mtuOf(vif: VifSpec, ctx: GuestContext): number {
+  const m = (vif as { mtu?: unknown }).mtu ?? ctx.mtu;
+  return typeof m === 'number' && Number.isInteger(m) && m >= 68 && m <= 65_535 ? m : DEFAULT_TAP_MTU;
+}
+
+class TapGuest implements GuestPort {
+  readonly id: string;
+  onFrame: (frame: Buffer) => void = () => {};
+  private vif: VifSpec;
+  private spec: TapGuestSpec;
+  private addon: TapAddon | undefined;
+  private fd = -1;
+  private reader: ReaderHandle | undefined;
+  private createdNetns = false;
+  private createdLink = false; // VM mode: a persistent TAP we made and must delete
+  private running = false;
+  private vnetHdr = false;
+  private queue: Buffer[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    vif: VifSpec,
+    private readonly ctx: GuestContext,
+  ) {
+    this.id = vif.id;
+    this.vif = vif;
+    this.spec = guestSpec(vif); // validate at creation: a bad state file fails early
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    try {
+      this.addon = loadTapAddon();
+      if (this.spec.netns) await this.startNetns(this.addon, this.spec.netns);
+      else await this.startHost(this.addon);
+    } catch (err) {
+      await this.teardown().catch(() => {});
+      const e = err as NativeError;
+      throw Object.assign(new Error(`vifs[${this.id}].guest: cannot attach TAP ${this.spec.ifname}: ${e.message}`), { code: e.code, cause: err });
+    }
+    this.running = true;
+    this.ctx.logger.info('tap guest up', { vif: this.id, ifname: this.spec.ifname, netns: this.spec.netns ?? null });
+  }
+
+  private async startNetns(addon: TapAddon, netns: string): Promise<void> {
+    this.createdNetns = await ensureNetns(netns);
+    // A device of that name in a namespace we did not just create (the
+    // previous host's TAP during a migration, or an operator's) would make
+    // the rename fail.
+    if (!this.createdNetns) await deleteLink(this.spec.ifname, netns);
+    // The device is born in the agent's namespace, where the guest's name
+    // (say eth0) may be taken: let the kernel pick a free name, then rename
+    // it inside the guest namespace.
+    const t = addon.openTap(TEMP_IFNAME, OFFLOAD, false);
+    this.fd = t.fd;
+    this.vnetHdr = OFFLOAD;
+    await moveLinkToNetns(t.ifname, netns);
+    await configureLink({ ifname: this.spec.ifname, renameFrom: t.ifname, netns, mac: this.vif.mac, mtu: mtuOf(this.vif, this.ctx), cidr: this.vif.ip });
+    this.startReading(addon);
+  }
+
+  private async startHost(addon: TapAddon): Promise<void> {
+    if (!(await linkExists(this.spec.ifname))) {
+      const t = addon.openTap(this.spec.ifname, false, true);
+      this.createdLink = true;
+      addon.closeFd(t.fd); // persistent: the device stays for the VM to attach
+    }
+    // The host side carries no addresses of its own, IPv4 or IPv6.
+    await configureLink({ ifname: this.spec.ifname, mtu: mtuOf(this.vif, this.ctx), noIpv6: true });
+    this.fd = addon.openPacket(this.spec.ifname);
+    this.vnetHdr = false;
+    this.startReading(addon);
+  }
+
+  private startReading(addon: TapAddon): void {
+    this.reader = addon.startReader(
+      this.fd,
+      (frames, dropped) => {
+        if (dropped > 0) this.ctx.counters.inc('softudc_tap_rx_malformed_total', dropped);
+        this.fromGuest(frames);
+      },
+      (err) => {
+        // The device went away under us (namespace deleted, link removed).
+        this.ctx.counters.inc('softudc_tap_read_errors_total');
+        this.ctx.logger.error('tap guest read failed', { vif: this.id, ifname: this.spec.ifname, code: err.code });
+        this.reader = undefined;
+        this.fd = -1;
+      },
+      BATCH,
+      this.vnetHdr,
+    );
+  }
+
+  private fromGuest(frames: Buffer[]): void {
+    this.ctx.counters.inc('softudc_tap_rx_frames_total', frames.length);
+    for (const frame of frames) {
+      if (frame.length < ETH_HEADER) {
+        this.ctx.counters.inc('softudc_tap_rx_runts_total');
+        continue;
+      }
+      try {
+        this.onFrame(frame);
+      } catch (err) {
+        // Never let one frame's handling break the reader.
+        this.ctx.counters.inc('softudc_tap_rx_handler_errors_total');
+        this.ctx.logger.warn('frame handler threw', { vif: this.id, error: (err as Error).message });
+      }
+    }
+  }
+
+  deliver(frame: Buffer): void {
+    if (this.fd < 0 || !this.addon) {
+      this.ctx.counters.inc('softudc_tap_tx_drops_total');
+      return;
+    }
+    this.queue.push(frame);
+    // Frames delivered during one event-loop turn go to the kernel together
+    // after the poll phase; a full batch goes at once.
+    if (this.queue.length >= BATCH) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frames = this.queue;
+    if (frames.length === 0) return;
+    this.queue = [];
+    if (this.fd < 0 || !this.addon) {
+      this.ctx.counters.inc('softudc_tap_tx_drops_total', frames.length);
+      return;
+    }
+    try {
+      const sent =
+        frames.length === 1 ? (this.addon.write(this.fd, frames[0]!, this.vnetHdr) ? 1 : 0) : this.addon.writeBatch(this.fd, frames, this.vnetHdr);
+      this.ctx.counters.inc('softudc_tap_tx_frames_total', sent);
+      if (sent < frames.length) this.ctx.counters.inc('softudc_tap_tx_drops_total', frames.length - sent);
+    } catch (err) {
+      this.ctx.counters.inc('softudc_tap_tx_drops_total', frames.length);
+      this.ctx.counters.inc('softudc_tap_tx_errors_total');
+      this.ctx.logger.warn('tap write failed', { vif: this.id, code: (err as NativeError).code });
+    }
+  }
+
+  async update(vif: VifSpec): Promise<void> {
+    const next = guestSpec(vif);
+    const prev = this.vif;
+    this.vif = vif;
+    if (!this.running || next.ifname !== this.spec.ifname || next.netns !== this.spec.netns) {
+      // A different device or namespace is a new attachment.
+      const onFrame = this.onFrame;
+      await this.stop();
+      this.spec = next;
+      this.onFrame = onFrame;
+      await this.start();
+      return;
+    }
+    if (!this.spec.netns) return; // a VM's MAC and address live inside the VM
+    const mtu = mtuOf(vif, this.ctx);
+    if (vif.mac === prev.mac && vif.ip === prev.ip && mtu === mtuOf(prev, this.ctx)) return; // e.g. only the version moved
+    await configureLink({
+      ifname: this.spec.ifname,
+      netns: this.spec.netns,
+      mac: vif.mac !== prev.mac ? vif.mac : undefined,
+      mtu: mtu !== mtuOf(prev, this.ctx) ? mtu : undefined,
+      cidr: vif.ip !== prev.ip ? vif.ip : undefined,
+      replaceAddresses: true,
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.queue.length > 0) this.flush();
+    this.running = false;
+    await this.teardown();
+    this.ctx.logger.info('tap guest down', { vif: this.id, ifname: this.spec.ifname });
+  }
+
+  /** Releases whatever start() got to; safe after a partial start. */
+  private async teardown(): Promise<void> {
+    const addon = this.addon;
+    if (this.reader && addon) addon.stopReader(this.reader); // closes fd; a plain TAP disappears with it
+    else if (this.fd >= 0 && addon) addon.closeFd(this.fd);
+    this.reader = undefined;
+    this.fd = -1;
+    this.queue = [];
+    if (this.createdLink) {
+      await deleteLink(this.spec.ifname).catch((err: Error) => this.ctx.logger.warn('tap delete failed', { vif: this.id, error: err.message }));
+      this.createdLink = false;
+    }
+    if (this.createdNetns && this.spec.netns) {
+      await deleteNetns(this.spec.netns).catch((err: Error) => this.ctx.logger.warn('netns delete failed', { vif: this.id, error: err.message }));
+      this.createdNetns = false;
+    }
+  }
+}
+
+export function createTapGuest(vif: VifSpec, ctx: GuestContext): GuestPort {
+  return new TapGuest(vif, ctx);
+}

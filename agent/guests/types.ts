@@ -1,0 +1,28 @@
+// The contract between the switch and whatever sits behind a VIF: a userspace
+// host stack (emulated), a TAP device for a VM, or a namespace guest.
+import type { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import type { VifSpec, VnetSpec } from '../state.ts';
+
+export type { VifSpec, VnetSpec } from '../state.ts';
+
+export interface GuestPort {
+  readonly id: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Switch → guest: one Ethernet frame, no FCS. Must not throw. */
+  deliver(frame: Buffer): void;
+  /** Guest → switch; assigned by the switch before start(). */
+  onFrame: (frame: Buffer) => void;
+  /** Optional in-place change (address, MTU, version); without it the agent restarts the guest. */
+  update?(vif: VifSpec): Promise<void>;
+}
+
+/** What a guest gets from the agent when it is created. */
+export interface GuestContext {
+  logger: Logger;
+  counters: Counters;
+  /** The vnet's MTU when the state gives one (a VIF's own `mtu` wins). */
+  mtu?: number;
+  vnet?: VnetSpec;
+}

@@ -1,0 +1,40 @@
+// Shared helpers of the TAP addon: errors as JavaScript Errors whose `code`
+// is the errno name, argument checks, and the functions each file exports
+// to the module table (tap.c).
+#ifndef SOFTUDC_NAPI_UTIL_H
+#define SOFTUDC_NAPI_UTIL_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdbool.h>
+
+napi_value make_error(napi_env env, int err, const char* what);
+napi_value throw_errno(napi_env env, int err, const char* what);
+napi_value throw_type(napi_env env, const char* msg);
+bool get_fd(napi_env env, napi_value v, int* fd);
+
+// Returns NULL from the calling N-API function, with a JS exception pending.
+#define CHECK(call)                                   \
+  do {                                                \
+    if ((call) != napi_ok) {                          \
+      const napi_extended_error_info* info = NULL;    \
+      napi_get_last_error_info(env, &info);           \
+      bool pending = false;                           \
+      napi_is_exception_pending(env, &pending);       \
+      if (!pending)                                   \
+        napi_throw_error(env, "ENAPI",                \
+                         info && info->error_message  \
+                             ? info->error_message    \
+                             : "N-API call failed");  \
+      return NULL;                                    \
+    }                                                 \
+  } while (0)
+
+// write.c
+napi_value write_one(napi_env env, napi_callback_info info);
+napi_value write_batch(napi_env env, napi_callback_info info);
+// reader.c
+napi_value start_reader(napi_env env, napi_callback_info info);
+napi_value stop_reader(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,199 @@
+// TCP segmentation (TSO, frames the guest kernel hands us) and coalescing
+// (GRO-like, frames we hand the guest kernel) for TAP devices with the
+// virtio-net header. Offsets follow RFC 791 (IPv4) and RFC 9293 (TCP);
+// checksums are RFC 1071 ones' complement sums.
+#include "offload.h"
+
+#include <string.h>
+
+#define ETH_HLEN_ 14
+#define ETH_P_IPV4 0x0800
+#define ETH_P_8021Q 0x8100
+#define IPPROTO_TCP_ 6
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_CWR 0x80
+#define TCP_CHECK_OFF 16  // RFC 9293 §3.1: checksum at byte 16 of the header
+#define IP_CHECK_OFF 10   // RFC 791 §3.1: header checksum at byte 10
+
+static inline uint16_t rd16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t rd32(const uint8_t* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline void wr16(uint8_t* p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void wr32(uint8_t* p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+static inline uint16_t rdle16(const uint8_t* p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline void wrle16(uint8_t* p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+
+void vnet_hdr_decode(const uint8_t* p, vnet_hdr_t* h) {
+  h->flags = p[0];
+  h->gso_type = p[1];
+  h->hdr_len = rdle16(p + 2);
+  h->gso_size = rdle16(p + 4);
+  h->csum_start = rdle16(p + 6);
+  h->csum_offset = rdle16(p + 8);
+}
+
+void vnet_hdr_encode(const vnet_hdr_t* h, uint8_t* p) {
+  p[0] = h->flags;
+  p[1] = h->gso_type;
+  wrle16(p + 2, h->hdr_len);
+  wrle16(p + 4, h->gso_size);
+  wrle16(p + 6, h->csum_start);
+  wrle16(p + 8, h->csum_offset);
+}
+
+// Sum of big-endian 16-bit words (an odd last byte is the high half).
+static uint64_t sum16(const uint8_t* p, size_t len, uint64_t acc) {
+  while (len >= 8) {
+    acc += (uint64_t)rd16(p) + rd16(p + 2) + rd16(p + 4) + rd16(p + 6);
+    p += 8;
+    len -= 8;
+  }
+  while (len >= 2) {
+    acc += rd16(p);
+    p += 2;
+    len -= 2;
+  }
+  if (len) acc += (uint64_t)p[0] << 8;
+  return acc;
+}
+
+static uint16_t fold(uint64_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return (uint16_t)acc;
+}
+
+static uint64_t pseudo4(const uint8_t* ip, size_t l4len) {
+  // RFC 9293 §3.1 pseudo-header: source, destination, zero+protocol, length
+  return sum16(ip + 12, 8, 0) + IPPROTO_TCP_ + l4len;
+}
+
+static void ip4_checksum(uint8_t* ip, size_t ihl) {
+  wr16(ip + IP_CHECK_OFF, 0);
+  wr16(ip + IP_CHECK_OFF, (uint16_t)~fold(sum16(ip, ihl, 0)));
+}
+
+int offload_complete_csum(uint8_t* frame, size_t len, unsigned start, unsigned offset) {
+  if ((size_t)start + offset + 2 > len) return -1;
+  uint16_t c = (uint16_t)~fold(sum16(frame + start, len - start, 0));
+  wr16(frame + start + offset, c ? c : 0xffff);  // 0 and 0xffff are the same sum
+  return 0;
+}
+
+static size_t l3_offset(const uint8_t* f, size_t len, uint16_t* ethertype) {
+  if (len < ETH_HLEN_) return 0;
+  uint16_t t = rd16(f + 12);
+  size_t off = ETH_HLEN_;
+  if (t == ETH_P_8021Q) {
+    if (len < ETH_HLEN_ + 4) return 0;
+    t = rd16(f + 16);
+    off += 4;
+  }
+  *ethertype = t;
+  return off;
+}
+
+int offload_tso_plan(const uint8_t* f, size_t len, unsigned mss, tso_plan_t* p) {
+  uint16_t et = 0;
+  size_t l3 = l3_offset(f, len, &et);
+  if (!l3 || et != ETH_P_IPV4 || mss == 0 || len < l3 + 20) return -1;
+  const uint8_t* ip = f + l3;
+  size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP_ || len < l3 + ihl + 20) return -1;
+  const uint8_t* tcp = ip + ihl;
+  size_t thl = (size_t)(tcp[12] >> 4) * 4;
+  if (thl < 20 || len < l3 + ihl + thl) return -1;
+  p->l3 = l3;
+  p->ihl = ihl;
+  p->thl = thl;
+  p->hdrs = l3 + ihl + thl;
+  p->payload = len - p->hdrs;  // a GSO frame's IP total length may be 0 or stale: trust the read length
+  p->mss = mss;
+  p->segs = p->payload == 0 ? 1 : (unsigned)((p->payload + mss - 1) / mss);
+  return 0;
+}
+
+size_t offload_tso_seglen(const tso_plan_t* p, unsigned i) {
+  size_t off = (size_t)i * p->mss;
+  size_t n = p->payload - off < p->mss ? p->payload - off : p->mss;
+  return p->hdrs + n;
+}
+
+void offload_tso_fill(const uint8_t* f, const tso_plan_t* p, unsigned i, uint8_t* out) {
+  size_t off = (size_t)i * p->mss;
+  size_t n = offload_tso_seglen(p, i) - p->hdrs;
+  memcpy(out, f, p->hdrs);
+  memcpy(out + p->hdrs, f + p->hdrs + off, n);
+  uint8_t* ip = out + p->l3;
+  uint8_t* tcp = ip + p->ihl;
+  wr16(ip + 2, (uint16_t)(p->ihl + p->thl + n));
+  wr16(ip + 4, (uint16_t)(rd16(ip + 4) + i));  // consecutive IP ids, as the kernel's GSO does
+  ip4_checksum(ip, p->ihl);
+  wr32(tcp + 4, rd32(tcp + 4) + (uint32_t)off);
+  uint8_t flags = tcp[13];
+  if (i + 1 < p->segs) flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
+  if (i > 0) flags &= (uint8_t)~TCP_CWR;
+  tcp[13] = flags;
+  wr16(tcp + TCP_CHECK_OFF, 0);
+  uint64_t acc = pseudo4(ip, p->thl + n);
+  acc = sum16(tcp, p->thl + n, acc);
+  wr16(tcp + TCP_CHECK_OFF, (uint16_t)~fold(acc));
+}
+
+int offload_tcp4_parse(const uint8_t* f, size_t len, tcp4_seg_t* s) {
+  if (len < ETH_HLEN_ + 40 || rd16(f + 12) != ETH_P_IPV4) return 0;
+  const uint8_t* ip = f + ETH_HLEN_;
+  size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP_) return 0;
+  if (rd16(ip + 6) & 0x3fff) return 0;  // MF or a fragment offset
+  size_t tot = rd16(ip + 2);
+  if (tot > len - ETH_HLEN_ || tot < ihl + 20) return 0;
+  const uint8_t* tcp = ip + ihl;
+  size_t thl = (size_t)(tcp[12] >> 4) * 4;
+  if (thl < 20 || ihl + thl >= tot) return 0;  // no payload: nothing to merge
+  uint8_t flags = tcp[13];
+  if (!(flags & TCP_ACK) || (flags & ~(TCP_ACK | TCP_PSH))) return 0;
+  s->ihl = ihl;
+  s->thl = thl;
+  s->hdrs = ETH_HLEN_ + ihl + thl;
+  s->payload = tot - ihl - thl;
+  s->seq = rd32(tcp + 4);
+  s->flags = flags;
+  return 1;
+}
+
+int offload_tcp4_continues(const uint8_t* a, const tcp4_seg_t* sa, const uint8_t* b, const tcp4_seg_t* sb, uint32_t next_seq) {
+  if (sb->seq != next_seq || sa->ihl != sb->ihl || sa->thl != sb->thl) return 0;
+  if (memcmp(a, b, 12)) return 0;  // MAC addresses
+  const uint8_t* ia = a + ETH_HLEN_;
+  const uint8_t* ib = b + ETH_HLEN_;
+  // version/ihl, TOS; DF; TTL, protocol; addresses; options
+  if (ia[0] != ib[0] || ia[1] != ib[1] || ia[6] != ib[6] || ia[8] != ib[8] || ia[9] != ib[9]) return 0;
+  if (memcmp(ia + 12, ib + 12, 8) || memcmp(ia + 20, ib + 20, sa->ihl - 20)) return 0;
+  const uint8_t* ta = ia + sa->ihl;
+  const uint8_t* tb = ib + sb->ihl;
+  // ports, acknowledgment number, options (timestamps must match, as in Linux GRO)
+  if (memcmp(ta, tb, 4) || memcmp(ta + 8, tb + 8, 4) || memcmp(ta + 20, tb + 20, sa->thl - 20)) return 0;
+  return 1;
+}
+
+void offload_tcp4_merge_header(const uint8_t* first, const tcp4_seg_t* sa, const uint8_t* last, const tcp4_seg_t* sl, size_t total,
+                               unsigned mss, uint8_t* out, vnet_hdr_t* vh) {
+  memcpy(out, first, sa->hdrs);
+  uint8_t* ip = out + ETH_HLEN_;
+  uint8_t* tcp = ip + sa->ihl;
+  const uint8_t* tl = last + ETH_HLEN_ + sl->ihl;
+  wr16(ip + 2, (uint16_t)(sa->ihl + sa->thl + total));
+  ip4_checksum(ip, sa->ihl);
+  tcp[13] = (uint8_t)(TCP_ACK | (sl->flags & TCP_PSH));
+  memcpy(tcp + 14, tl + 14, 2);  // the latest window
+  // Partial checksum: the pseudo-header sum; the kernel treats the frame's
+  // payload as verified (it was carried under the underlay's UDP checksum).
+  wr16(tcp + TCP_CHECK_OFF, fold(pseudo4(ip, sa->thl + total)));
+  vh->flags = VNET_F_NEEDS_CSUM;
+  vh->gso_type = VNET_GSO_TCPV4;
+  vh->hdr_len = (uint16_t)sa->hdrs;
+  vh->gso_size = (uint16_t)mss;
+  vh->csum_start = (uint16_t)(ETH_HLEN_ + sa->ihl);
+  vh->csum_offset = TCP_CHECK_OFF;
+}

@@ -1,0 +1,3 @@
+export { Relay } from './relay.ts';
+export { ProxyTable, type ProxyRouteView } from './proxy.ts';
+export { RELAY_COUNTERS, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';

@@ -1,0 +1,400 @@
+// The per-vnet virtual switches of one host. Frames from local guests pass
+// port security, then go straight to a co-located port (the short path of
+// seed 004, never touching the underlay), to the COA VARP resolved, or, for
+// group destinations, to every other local port of the vnet plus the group or
+// the vnet's peers (head-end replication, seed 003 claim 20). The vnet id of a
+// FRAME is always the sending port's (spec "FRAME"); a FRAME from the underlay
+// reaches only ports of its own vnet. MACs are numbers: Map keys without
+// allocation on the packet path.
+import {
+  ETH_HEADER_LEN,
+  ETHERTYPE_ARP,
+  FRAME_FLAG_SEALED,
+  FRAME_FLAGS_OFFSET,
+  FRAME_HEADER_LEN,
+  FRAME_VNET_OFFSET,
+  isGroupMac,
+  writeFrameHeader,
+  type FrameMessage,
+} from '../wire/index.ts';
+import type { Counters } from '../metrics.ts';
+import type { Route } from '../varp/index.ts';
+import type { GuestPort } from '../guests/types.ts';
+import { arpReply, arpRequestTarget } from './arp.ts';
+import { rebuild, type Sealer, type Uplink } from './attachments.ts';
+import { checkPortSecurity, type PortSecurityReason } from './security.ts';
+
+export type Security = 'none' | 'auth' | 'conf';
+export type { Sealer, Uplink } from './attachments.ts';
+
+export interface SwitchPort {
+  readonly id: string;
+  readonly vnet: number;
+  /** The bound MAC and IPv4 address (port security and ARP suppression). */
+  mac: number;
+  ip: number;
+  readonly guest: GuestPort;
+  /** A virtual router or firewall interface: it forwards other hosts' packets, so only its MAC is bound. */
+  readonly forwarder?: boolean;
+}
+
+export interface VnetConfig {
+  id: number;
+  security: Security;
+  /** COAs for head-end replication; undefined: the underlay's peers. */
+  peers?: readonly string[];
+  /** Seals and opens FRAMEs of an auth/conf vnet (agent/security); absent: none can be sent or opened. */
+  sealer?: Sealer | null;
+  /** A bridge to a LAN (the vnet's VLAN interface, agent/vlan): many MACs behind one link. */
+  uplink?: Uplink | null;
+}
+
+/** What the switch needs from VARP: the engine itself in the agent, a fake in tests. */
+export interface SwitchVarp {
+  resolve(vnet: number, mac: number, datagram: Buffer): Route | null;
+  lookupIp(vnet: number, ip: number): { mac: number } | undefined;
+  resolveIp(vnet: number, ip: number): void;
+  refresh(vnet: number, mac: number, coa: number): void;
+  /** A SEALED frame came straight from `coa`: it may create or complete an entry (spec "VARP", last bullet). */
+  learn?(vnet: number, mac: number, coa: number): void;
+}
+
+export interface SwitchIo {
+  varp: SwitchVarp;
+  sendTo(datagram: Buffer, coa: number, port: number): void;
+  flood(datagram: Buffer, peers: readonly string[] | undefined): void;
+}
+
+/** Why a FRAME from the underlay was not delivered (counted by the caller). */
+export type FrameDropReason =
+  | 'unknown_vnet'
+  | 'sealed_on_open_vnet'
+  | 'unsealed_on_secure_vnet'
+  | 'seal_no_keys'
+  | 'seal_truncated'
+  | 'seal_unknown_key'
+  | 'seal_bad_tag'
+  | 'seal_replay'
+  | 'seal_too_old'
+  | 'src_group_mac'
+  | 'src_local_mac'
+  | 'no_port';
+
+interface Vnet {
+  readonly id: number;
+  security: Security;
+  peers: readonly string[] | undefined;
+  sealer: Sealer | null;
+  uplink: Uplink | null;
+  readonly ports: Map<number, SwitchPort>;
+  /** The 10-byte FRAME header for this vnet, copied in front of every frame sent. */
+  readonly header: Buffer;
+}
+
+const P = 'softudc_switch_';
+const C = {
+  shortPath: `${P}short_path_frames_total`,
+  txUnicast: `${P}tx_unicast_frames_total`,
+  txFlood: `${P}tx_flood_frames_total`,
+  queuedOrDropped: `${P}tx_unresolved_frames_total`,
+  localFlood: `${P}local_flood_deliveries_total`,
+  rxDelivered: `${P}deliveries_total`,
+  arpSuppressedLocal: `${P}arp_suppressed_total{source="local"}`,
+  arpSuppressedVarp: `${P}arp_suppressed_total{source="varp"}`,
+  noVnet: `${P}tx_dropped_total{reason="no_vnet"}`,
+  hairpin: `${P}tx_dropped_total{reason="hairpin"}`,
+  secure: `${P}tx_dropped_total{reason="security_unavailable"}`,
+  deliverErrors: `${P}deliver_errors_total`,
+  toUplink: `${P}uplink_tx_frames_total`,
+  uplinkDropped: {
+    runt: `${P}uplink_rx_dropped_total{reason="runt"}`,
+    src_mac: `${P}uplink_rx_dropped_total{reason="src_mac"}`,
+    lan_local: `${P}uplink_rx_dropped_total{reason="lan_local"}`,
+  },
+} as const;
+const txDropNames = new Map<string, string>();
+function txDropCounter(reason: string): string {
+  let n = txDropNames.get(reason);
+  if (!n) txDropNames.set(reason, (n = `${P}tx_dropped_total{reason="${reason}"}`));
+  return n;
+}
+const securityNames = new Map<PortSecurityReason, string>();
+function securityCounter(r: PortSecurityReason): string {
+  let n = securityNames.get(r);
+  if (!n) securityNames.set(r, (n = `${P}port_security_drops_total{reason="${r}"}`));
+  return n;
+}
+
+export class Switch {
+  private readonly vnets = new Map<number, Vnet>();
+  private readonly ports = new Map<string, SwitchPort>();
+
+  constructor(
+    private readonly io: SwitchIo,
+    private readonly counters: Counters,
+  ) {}
+
+  /** Adds a vnet or changes its security and peers in place (its ports stay). */
+  upsertVnet(cfg: VnetConfig): void {
+    const v = this.vnets.get(cfg.id);
+    if (v) {
+      v.security = cfg.security;
+      v.peers = cfg.peers;
+      v.sealer = cfg.sealer ?? null;
+      v.uplink = cfg.uplink ?? null;
+      return;
+    }
+    const header = Buffer.alloc(FRAME_HEADER_LEN);
+    writeFrameHeader(header, 0, cfg.id, 0);
+    this.vnets.set(cfg.id, { id: cfg.id, security: cfg.security, peers: cfg.peers, sealer: cfg.sealer ?? null, uplink: cfg.uplink ?? null, ports: new Map(), header });
+  }
+
+  /** Removes a vnet; its ports must have been removed first. */
+  removeVnet(id: number): void {
+    const v = this.vnets.get(id);
+    if (!v) return;
+    for (const p of v.ports.values()) this.ports.delete(p.id);
+    this.vnets.delete(id);
+  }
+
+  hasVnet(id: number): boolean {
+    return this.vnets.has(id);
+  }
+
+  /** Connects a port: from now on its guest's frames enter the switch. Throws on an unknown vnet or a MAC in use. */
+  addPort(port: SwitchPort): void {
+    const v = this.vnets.get(port.vnet);
+    if (!v) throw new Error(`vnet ${port.vnet} is not configured`);
+    if (this.ports.has(port.id)) throw new Error(`port ${port.id} already exists`);
+    if (v.ports.has(port.mac)) throw new Error(`MAC already bound on vnet ${port.vnet}`);
+    v.ports.set(port.mac, port);
+    this.ports.set(port.id, port);
+    port.guest.onFrame = (frame) => this.fromGuest(port, frame);
+  }
+
+  removePort(id: string): void {
+    const p = this.ports.get(id);
+    if (!p) return;
+    this.ports.delete(id);
+    const v = this.vnets.get(p.vnet);
+    if (v?.ports.get(p.mac) === p) v.ports.delete(p.mac);
+    // Frames a stopping guest still emits go nowhere.
+    p.guest.onFrame = () => {};
+  }
+
+  /** Rebinds a port's IPv4 address in place (same vnet and MAC). */
+  setPortIp(id: string, ip: number): void {
+    const p = this.ports.get(id);
+    if (p) p.ip = ip;
+  }
+
+  port(id: string): SwitchPort | undefined {
+    return this.ports.get(id);
+  }
+
+  portCount(): number {
+    return this.ports.size;
+  }
+
+  vnetView(): { id: number; security: Security; peers: readonly string[] | null; ports: number }[] {
+    return [...this.vnets.values()].map((v) => ({ id: v.id, security: v.security, peers: v.peers ?? null, ports: v.ports.size }));
+  }
+
+  /** A frame from a local guest. Never throws for any content. */
+  fromGuest(port: SwitchPort, frame: Buffer): void {
+    const v = this.vnets.get(port.vnet);
+    if (!v || v.ports.get(port.mac) !== port) {
+      this.counters.inc(C.noVnet);
+      return;
+    }
+    const bad = checkPortSecurity(frame, port);
+    if (bad !== null) {
+      this.counters.inc(securityCounter(bad));
+      return;
+    }
+    this.forward(v, port, frame);
+  }
+
+  /**
+   * A frame from the vnet's uplink (its VLAN interface). The LAN side owns
+   * many MACs, so there is no port security beyond refusing a VIF's MAC as
+   * source; a frame for a MAC also on the LAN is the LAN's own business.
+   */
+  fromUplink(vnet: number, frame: Buffer): void {
+    const v = this.vnets.get(vnet);
+    if (!v || v.uplink === null) return void this.counters.inc(C.noVnet);
+    if (frame.length < ETH_HEADER_LEN) return void this.counters.inc(C.uplinkDropped.runt);
+    const src = frame.readUIntBE(6, 6);
+    if (isGroupMac(src) || v.ports.has(src)) return void this.counters.inc(C.uplinkDropped.src_mac);
+    const dst = frame.readUIntBE(0, 6);
+    if (!isGroupMac(dst) && v.uplink.owns(dst)) return void this.counters.inc(C.uplinkDropped.lan_local);
+    this.forward(v, null, frame);
+  }
+
+  /** Switching of a frame that passed its entry checks; `port` is null for a frame from the uplink. */
+  private forward(v: Vnet, port: SwitchPort | null, frame: Buffer): void {
+    const dst = frame.readUIntBE(0, 6);
+    if (!isGroupMac(dst)) {
+      const local = v.ports.get(dst);
+      if (local !== undefined) {
+        if (local === port) return void this.counters.inc(C.hairpin);
+        this.counters.inc(C.shortPath);
+        this.deliver(local, frame);
+        return;
+      }
+      if (port !== null && v.uplink?.owns(dst)) {
+        this.counters.inc(C.toUplink);
+        v.uplink.deliver(frame);
+        return;
+      }
+      if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
+      // VARP queues the plain datagram while it resolves; sealing happens
+      // when it leaves (outbound()), so sequence numbers go out in order.
+      const datagram = this.encapsulate(v, frame);
+      const route = this.io.varp.resolve(v.id, dst, datagram);
+      if (route === null) {
+        this.counters.inc(C.queuedOrDropped);
+        return;
+      }
+      const out = v.sealer ? this.seal(v.sealer, frame) : datagram;
+      if (out === null) return;
+      this.counters.inc(C.txUnicast);
+      this.io.sendTo(out, route.coa, route.port);
+      return;
+    }
+    if (port !== null && frame.readUInt16BE(12) === ETHERTYPE_ARP && this.suppressArp(v, port, frame)) return;
+    for (const p of v.ports.values()) {
+      if (p === port) continue;
+      this.counters.inc(C.localFlood);
+      this.deliver(p, frame);
+    }
+    if (port !== null && v.uplink) {
+      this.counters.inc(C.toUplink);
+      v.uplink.deliver(frame);
+    }
+    if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
+    const out = v.sealer ? this.seal(v.sealer, frame) : this.encapsulate(v, frame);
+    if (out === null) return;
+    this.counters.inc(C.txFlood);
+    this.io.flood(out, v.peers);
+  }
+
+  private seal(sealer: Sealer, frame: Buffer): Buffer | null {
+    const out = sealer.seal(frame);
+    if (typeof out !== 'string') return out;
+    this.counters.inc(out === 'security_unavailable' ? C.secure : txDropCounter(out));
+    return null;
+  }
+
+  /**
+   * A FRAME datagram this switch built, as it must leave now: sealed when its
+   * vnet is (frames VARP held while resolving were queued plain), as is
+   * otherwise. Null when it cannot be sent (counted).
+   */
+  outbound(datagram: Buffer): Buffer | null {
+    if (datagram.length <= FRAME_HEADER_LEN || datagram.readUInt16BE(FRAME_FLAGS_OFFSET) & FRAME_FLAG_SEALED) return datagram;
+    const v = this.vnets.get(datagram.readUInt32BE(FRAME_VNET_OFFSET));
+    if (v === undefined || v.security === 'none') return datagram;
+    if (v.sealer === null) {
+      this.counters.inc(C.secure);
+      return null;
+    }
+    return this.seal(v.sealer, datagram.subarray(FRAME_HEADER_LEN));
+  }
+
+  /**
+   * ARP suppression (spec "VARP"): a broadcast request for an address bound
+   * on this vnet here, or REACHABLE in the VARP cache, is answered locally.
+   * Otherwise a resolution by IP is started so that a retry can be answered.
+   */
+  private suppressArp(v: Vnet, from: SwitchPort, frame: Buffer): boolean {
+    const tpa = arpRequestTarget(frame);
+    if (tpa === null || tpa === from.ip) return false; // not a request, or a gratuitous ARP
+    let mac: number | undefined;
+    for (const p of v.ports.values()) {
+      if (p.ip === tpa && p !== from) {
+        mac = p.mac;
+        this.counters.inc(C.arpSuppressedLocal);
+        break;
+      }
+    }
+    if (mac === undefined) {
+      const e = this.io.varp.lookupIp(v.id, tpa);
+      if (e === undefined) {
+        this.io.varp.resolveIp(v.id, tpa);
+        return false;
+      }
+      mac = e.mac;
+      this.counters.inc(C.arpSuppressedVarp);
+    }
+    this.deliver(from, arpReply(from.mac, from.ip, mac, tpa));
+    return true;
+  }
+
+  private encapsulate(v: Vnet, frame: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(FRAME_HEADER_LEN + frame.length);
+    v.header.copy(out, 0);
+    frame.copy(out, FRAME_HEADER_LEN);
+    return out;
+  }
+
+  /**
+   * A decoded FRAME from the underlay, sent by `fromCoa`. Returns null when it
+   * was delivered, else the drop reason (the caller counts it). No cross-vnet
+   * delivery: only ports of `msg.vnet` are ever looked at.
+   */
+  fromUnderlay(msg: FrameMessage, fromCoa: number, datagram?: Buffer): FrameDropReason | null {
+    const v = this.vnets.get(msg.vnet);
+    if (v === undefined) return 'unknown_vnet';
+    let eth = msg.ethernet; // decodeFrame guarantees at least ETH_HEADER_LEN bytes
+    // A frame that authenticated and came straight from its sender may teach VARP its location.
+    let learnFrom = -1;
+    if (msg.flags & FRAME_FLAG_SEALED) {
+      if (v.security === 'none') return 'sealed_on_open_vnet';
+      if (v.sealer === null) return 'seal_no_keys';
+      const opened = v.sealer.open(datagram ?? rebuild(msg));
+      if (typeof opened === 'string') return opened as FrameDropReason;
+      eth = opened.ethernet;
+      if (opened.sender === fromCoa) learnFrom = fromCoa;
+    } else if (v.security !== 'none') {
+      return 'unsealed_on_secure_vnet'; // spec "SEALED frames"
+    }
+    if (eth.length < ETH_HEADER_LEN) return 'no_port';
+    const src = eth.readUIntBE(6, 6);
+    if (isGroupMac(src)) return 'src_group_mac';
+    if (v.ports.has(src)) return 'src_local_mac';
+    const dst = eth.readUIntBE(0, 6);
+    if (isGroupMac(dst)) {
+      if (v.ports.size === 0 && v.uplink === null) return 'no_port';
+      if (v.uplink) {
+        this.counters.inc(C.toUplink);
+        v.uplink.deliver(eth);
+      }
+      if (learnFrom >= 0) this.io.varp.learn?.(v.id, src, learnFrom);
+      for (const p of v.ports.values()) this.deliver(p, eth);
+      return null;
+    }
+    const p = v.ports.get(dst);
+    if (p === undefined) {
+      if (!v.uplink?.owns(dst)) return 'no_port';
+      this.counters.inc(C.toUplink);
+      v.uplink.deliver(eth);
+      this.io.varp.refresh(v.id, src, fromCoa);
+      return null;
+    }
+    if (learnFrom >= 0 && this.io.varp.learn) this.io.varp.learn(v.id, src, learnFrom);
+    else this.io.varp.refresh(v.id, src, fromCoa);
+    this.deliver(p, eth);
+    return null;
+  }
+
+  private deliver(p: SwitchPort, frame: Buffer): void {
+    this.counters.inc(C.rxDelivered);
+    try {
+      p.guest.deliver(frame);
+    } catch {
+      // deliver() must not throw; a guest bug costs its frame, not the switch.
+      this.counters.inc(C.deliverErrors);
+    }
+  }
+}

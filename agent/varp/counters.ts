@@ -1,0 +1,66 @@
+// Counter names of the VARP engine (Prometheus style; labels as a name suffix).
+
+const P = 'softudc_varp_';
+
+export const VARP_COUNTERS = {
+  requestsSent: `${P}requests_sent_total`,
+  refreshRequestsSent: `${P}refresh_requests_sent_total`,
+  announcesSent: `${P}announces_sent_total`,
+  gratuitousSent: `${P}gratuitous_sent_total`,
+  withdrawsSent: `${P}withdraws_sent_total`,
+  requestsReceived: `${P}requests_received_total`,
+  announcesReceived: `${P}announces_received_total`,
+  gratuitousReceived: `${P}gratuitous_received_total`,
+  withdrawsReceived: `${P}withdraws_received_total`,
+  resolved: `${P}resolved_total`,
+  resolutionsFailed: `${P}resolutions_failed_total`,
+  ipResolutionsFailed: `${P}ip_resolutions_failed_total`,
+  entriesExpired: `${P}entries_expired_total`,
+  entriesMoved: `${P}entries_moved_total`,
+  entriesWithdrawn: `${P}entries_withdrawn_total`,
+  entriesLearned: `${P}entries_learned_total`,
+  framesQueued: `${P}frames_queued_total`,
+  framesReleased: `${P}frames_released_total`,
+  sendErrors: `${P}send_errors_total`,
+  learnedFromFrames: `${P}learned_from_sealed_frames_total`,
+  relayedRequestsAnswered: `${P}relayed_requests_answered_total`,
+} as const;
+
+/** Why a datagram handed to resolve() (or held in a queue) was discarded. */
+export type FrameDropReason =
+  | 'queue_overflow' // INCOMPLETE and its queue already full
+  | 'failed' // destination FAILED (within the hold time)
+  | 'queue_discarded' // was queued when the entry became FAILED
+  | 'too_many_resolving' // maxResolving outstanding resolutions
+  | 'group_mac' // resolve() called for a group address
+  | 'bad_destination' // resolve() called with a reserved vnet or an invalid MAC
+  | 'local_destination' // resolve() called for a VIF on this host
+  | 'now_local' // was queued for a VIF that then attached here
+  | 'stopped'; // engine not running, or stopped with frames queued
+
+/** Why a received VARP message changed nothing. */
+export type IgnoreReason =
+  | 'own' // our own multicast looped back
+  | 'not_here' // REQUEST for a VIF this host does not have (normal on a shared group)
+  | 'unsolicited' // ANNOUNCE answering no REQUEST of ours (anti-spoofing)
+  | 'stale_version' // lower location version than the cached one
+  | 'withdraw_mismatch' // WITHDRAW for an entry that does not point to that COA
+  | 'announce_for_local' // someone announces a VIF attached here
+  | 'unrelated_vnet' // GRATUITOUS for a vnet with no VIF here
+  | 'stopped'; // engine not running
+
+// Names built once: a drop must not allocate a string per datagram.
+const dropNames = new Map<string, string>();
+const ignoreNames = new Map<string, string>();
+
+export function frameDropped(reason: FrameDropReason): string {
+  let name = dropNames.get(reason);
+  if (!name) dropNames.set(reason, (name = `${P}frames_dropped_total{reason="${reason}"}`));
+  return name;
+}
+
+export function messageIgnored(reason: IgnoreReason): string {
+  let name = ignoreNames.get(reason);
+  if (!name) ignoreNames.set(reason, (name = `${P}messages_ignored_total{reason="${reason}"}`));
+  return name;
+}

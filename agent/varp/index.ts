@@ -1,0 +1,12 @@
+export { Varp, type Source } from './varp.ts';
+export {
+  DEFAULT_VARP_CONFIG,
+  varpConfig,
+  type LocalVif,
+  type Route,
+  type VarpConfig,
+  type VarpEntryView,
+  type VarpIo,
+  type VarpState,
+} from './types.ts';
+export { VARP_COUNTERS, frameDropped, messageIgnored, type FrameDropReason, type IgnoreReason } from './counters.ts';

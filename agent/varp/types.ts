@@ -1,0 +1,129 @@
+// Configuration and the shapes the VARP engine shares with the agent runtime.
+import { isGroupMac, isValidIp, isValidMac } from '../wire/addr.ts';
+import { checkVnet } from '../wire/frame.ts';
+import { WireError } from '../wire/errors.ts';
+
+export interface VarpConfig {
+  /** A REACHABLE entry expires this long after its last confirmation (spec Defaults: 30 s). */
+  lifetimeMs: number;
+  /** REQUESTs per resolution, in all (spec Defaults: 5). */
+  requestCount: number;
+  /** Between REQUESTs, and from the last one to FAILED (spec Defaults: 3 s). */
+  requestIntervalMs: number;
+  /** Datagrams held per INCOMPLETE entry (spec Defaults: 16). */
+  queueLimit: number;
+  /** How long a FAILED entry is kept before it is forgotten (spec Defaults: 3 s). */
+  failedHoldMs: number;
+  /** The deployment's VARP key: when set, every message sent carries the AUTH trailer. */
+  key?: Buffer;
+  /**
+   * Outstanding resolutions (INCOMPLETE entries, IP resolutions, refreshes) at
+   * once. Not in the spec: it bounds the REQUEST flood a guest can cause by
+   * sending to many unknown MACs. Frames for a new destination beyond it are dropped and counted.
+   */
+  maxResolving: number;
+  /**
+   * When a REACHABLE entry is used within this window before it expires, one
+   * REQUEST is sent by unicast to its COA so a steady one-way stream is
+   * re-confirmed without the entry ever expiring under it (the spec's expiry
+   * still applies when no answer comes). 0 disables. Not in the spec.
+   */
+  refreshAheadMs: number;
+}
+
+export const DEFAULT_VARP_CONFIG: Readonly<VarpConfig> = Object.freeze({
+  lifetimeMs: 30_000,
+  requestCount: 5,
+  requestIntervalMs: 3_000,
+  queueLimit: 16,
+  failedHoldMs: 3_000,
+  maxResolving: 1024,
+  refreshAheadMs: 3_000,
+});
+
+export type VarpState = 'INCOMPLETE' | 'REACHABLE' | 'FAILED';
+
+export interface VarpEntryView {
+  vnet: number;
+  mac: number;
+  ip: number | null;
+  coa: number;
+  port: number;
+  state: VarpState;
+  version: number;
+  ageMs: number;
+  proxy: boolean;
+}
+
+export interface LocalVif {
+  vnet: number;
+  mac: number;
+  ip: number | null;
+  version: number;
+}
+
+export interface VarpIo {
+  /** This host's underlay IPv4 (its COA), u32. */
+  ownCoa: number;
+  /** The underlay UDP port. */
+  port: number;
+  /** REQUEST / GRATUITOUS ANNOUNCE / WITHDRAW: to the group, or unicast to each peer (the underlay decides). */
+  sendFlood(msg: Buffer): void;
+  /** Unicast (ANNOUNCE replies, refresh REQUESTs). */
+  sendTo(msg: Buffer, address: number, port: number): void;
+  /** Queued FRAME datagrams released once their destination is resolved, in FIFO order. */
+  transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void;
+}
+
+export interface Route {
+  readonly coa: number;
+  readonly port: number;
+}
+
+/** Merges `partial` over the defaults; throws RangeError naming the offending field. */
+export function varpConfig(partial: Partial<VarpConfig> = {}): VarpConfig {
+  const cfg: VarpConfig = { ...DEFAULT_VARP_CONFIG };
+  const known = new Set([...Object.keys(DEFAULT_VARP_CONFIG), 'key']);
+  for (const [k, v] of Object.entries(partial)) {
+    if (!known.has(k)) throw new RangeError(`varp.${k}: unknown setting`);
+    if (v !== undefined) (cfg as unknown as Record<string, unknown>)[k] = v;
+  }
+  positive(cfg.lifetimeMs, 'lifetimeMs');
+  positive(cfg.requestIntervalMs, 'requestIntervalMs');
+  integer(cfg.requestCount, 1, 'requestCount');
+  integer(cfg.queueLimit, 0, 'queueLimit');
+  integer(cfg.maxResolving, 1, 'maxResolving');
+  if (!(Number.isFinite(cfg.failedHoldMs) && cfg.failedHoldMs >= 0)) throw new RangeError('varp.failedHoldMs: must be a number >= 0');
+  if (!(Number.isFinite(cfg.refreshAheadMs) && cfg.refreshAheadMs >= 0 && cfg.refreshAheadMs < cfg.lifetimeMs)) {
+    throw new RangeError('varp.refreshAheadMs: must be >= 0 and below lifetimeMs');
+  }
+  if (cfg.key !== undefined && (!Buffer.isBuffer(cfg.key) || cfg.key.length === 0)) {
+    throw new RangeError('varp.key: must be a non-empty Buffer');
+  }
+  return cfg;
+}
+
+/** Throws RangeError naming the field of a LocalVif that cannot be announced. */
+export function checkLocalVif(vif: LocalVif): void {
+  try {
+    checkVnet(vif.vnet, 'vif');
+  } catch (err) {
+    throw new RangeError((err as WireError).message);
+  }
+  if (!isValidMac(vif.mac) || vif.mac === 0 || isGroupMac(vif.mac)) throw new RangeError('vif.mac: must be a unicast 48-bit MAC');
+  if (vif.ip !== null && !isValidIp(vif.ip)) throw new RangeError('vif.ip: must be an IPv4 address (u32) or null');
+  if (!isValidIp(vif.version)) throw new RangeError('vif.version: must be an unsigned 32-bit integer');
+}
+
+export function checkIo(io: VarpIo): void {
+  if (!isValidIp(io.ownCoa)) throw new RangeError('io.ownCoa: must be an IPv4 address (u32)');
+  if (!(Number.isInteger(io.port) && io.port > 0 && io.port <= 0xffff)) throw new RangeError('io.port: must be 1..65535');
+}
+
+function positive(v: number, name: string): void {
+  if (!(Number.isFinite(v) && v > 0)) throw new RangeError(`varp.${name}: must be a number > 0`);
+}
+
+function integer(v: number, min: number, name: string): void {
+  if (!(Number.isInteger(v) && v >= min)) throw new RangeError(`varp.${name}: must be an integer >= ${min}`);
+}

@@ -1,0 +1,156 @@
+// What the agent reports about itself (GET /v1/state, and the console
+// link): applied generation, underlay, VIFs, the VARP cache with care-of
+// addresses, a summary of its routers and firewalls, counters. Addresses in
+// text; never the VARP key.
+import type { Counters } from './metrics.ts';
+import type { Switch } from './switch/index.ts';
+import type { UdpUnderlay } from './underlay/udp.ts';
+import type { Varp } from './varp/index.ts';
+import type { AgentState } from './state.ts';
+import type { VifRuntime } from './agent.ts';
+import type { NodeManager } from './router/manager.ts';
+import type { NodeView } from './router/view.ts';
+import { ipToString, macToString } from './wire/index.ts';
+
+export interface VifView {
+  id: string;
+  vnet: number;
+  mac: string;
+  ip: string;
+  guest: string;
+  /** Location version. */
+  version: number;
+  status: 'up' | 'error';
+  error: string | null;
+}
+
+export interface VarpEntryTextView {
+  vnet: number;
+  mac: string;
+  ip: string | null;
+  coa: string;
+  port: number;
+  state: string;
+  version: number;
+  ageMs: number;
+  proxy: boolean;
+}
+
+/** One router or firewall in brief; the full view is the router manager's (agent/control/execute.ts). */
+interface NodeSummaryBase {
+  id: string;
+  interfaces: { name: string; vnet: number | null; ip: string; up: boolean }[];
+  routes: number;
+  arp: number;
+  forwarded: number;
+  dropped: number;
+}
+
+export interface RouterSummary extends NodeSummaryBase {
+  /** Routes RIP currently holds (learned, including those in garbage collection). */
+  rip: number;
+  unresolvedStaticRoutes: number;
+}
+
+export interface FirewallSummary extends NodeSummaryBase {
+  defaultPolicy: 'allow' | 'deny';
+  rules: number;
+  /** Flows matched by any rule, and by the default policy. */
+  ruleHits: number;
+  defaultHits: number;
+  connections: number;
+}
+
+export interface AgentStateView {
+  host: string;
+  appliedGeneration: number | null;
+  underlay: { address: string; port: number; multicast: string | null; joined: boolean; peers: string[]; up: boolean };
+  vnets: { id: number; security: string; peers: readonly string[] | null; ports: number }[];
+  vifs: VifView[];
+  varp: VarpEntryTextView[];
+  /** Always present in what buildView returns; optional for hand-made views (tests, older agents). */
+  routers?: RouterSummary[];
+  firewalls?: FirewallSummary[];
+  counters: Record<string, number>;
+}
+
+export interface ViewInput {
+  state: AgentState;
+  appliedGeneration: number | null;
+  underlay: UdpUnderlay | null;
+  varp: Varp | null;
+  sw: Switch;
+  vifs: VifRuntime[];
+  counters: Counters;
+  nodes?: NodeManager;
+}
+
+function summaryBase(v: NodeView): NodeSummaryBase {
+  let dropped = 0;
+  for (const [name, n] of Object.entries(v.counters)) if (name.startsWith('dropped_packets_total')) dropped += n;
+  return {
+    id: v.id,
+    interfaces: v.interfaces.map((i) => ({ name: i.name, vnet: i.vnet, ip: i.ip, up: i.up })),
+    routes: v.routes.length,
+    arp: v.arp.length,
+    forwarded: v.counters['forwarded_packets_total'] ?? 0,
+    dropped,
+  };
+}
+
+/** Routers and firewalls in brief (counts, not tables). */
+export function nodeSummaries(nodes: NodeManager | undefined): { routers: RouterSummary[]; firewalls: FirewallSummary[] } {
+  if (!nodes) return { routers: [], firewalls: [] };
+  const all = nodes.view();
+  return {
+    routers: all.routers.map((r) => ({ ...summaryBase(r), rip: r.rip.length, unresolvedStaticRoutes: r.unresolvedStaticRoutes.length })),
+    firewalls: all.firewalls.map((f) => ({
+      ...summaryBase(f),
+      defaultPolicy: f.defaultPolicy,
+      rules: f.rules.length,
+      ruleHits: f.rules.reduce((sum, r) => sum + r.hits, 0),
+      defaultHits: f.defaultHits,
+      connections: f.connections.length,
+    })),
+  };
+}
+
+export function buildView(i: ViewInput): AgentStateView {
+  const u = i.state.underlay;
+  return {
+    host: i.state.host,
+    appliedGeneration: i.appliedGeneration,
+    underlay: {
+      address: u.address,
+      port: u.port,
+      multicast: u.multicast,
+      joined: i.underlay?.joined ?? false,
+      peers: [...u.peers],
+      up: i.underlay !== null,
+    },
+    vnets: i.sw.vnetView(),
+    vifs: i.vifs.map((rt) => ({
+      id: rt.spec.id,
+      vnet: rt.spec.vnet,
+      mac: rt.spec.mac.toLowerCase(),
+      ip: rt.spec.ip,
+      guest: rt.spec.guest.kind,
+      version: rt.spec.version,
+      status: rt.error === null && rt.guest !== null ? 'up' : 'error',
+      error: rt.error,
+    })),
+    varp: (i.varp?.entries() ?? []).map((e) => ({
+      vnet: e.vnet,
+      mac: macToString(e.mac),
+      ip: e.ip === null ? null : ipToString(e.ip),
+      coa: ipToString(e.coa),
+      port: e.port,
+      state: e.state,
+      version: e.version,
+      ageMs: Math.round(e.ageMs),
+      proxy: e.proxy,
+    })),
+    ...nodeSummaries(i.nodes),
+    counters: i.counters.snapshot(),
+  };
+}

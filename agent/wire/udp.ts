@@ -1,0 +1,81 @@
+// UDP (RFC 768) over IPv4: the checksum covers a pseudo-header of source,
+// destination, protocol and UDP length. A zero checksum means "none sent";
+// a computed zero is sent as 0xffff.
+import { IPPROTO_UDP, UDP_HEADER_LEN } from './constants.ts';
+import { internetChecksum } from './checksum.ts';
+import { WireError, need } from './errors.ts';
+
+const SRC_PORT_OFFSET = 0;
+const DST_PORT_OFFSET = 2;
+const LENGTH_OFFSET = 4;
+const CHECKSUM_OFFSET = 6;
+
+export interface UdpDatagram {
+  srcPort: number;
+  dstPort: number;
+  /** The UDP length field (header + payload). */
+  length: number;
+  checksum: number;
+  payload: Buffer;
+}
+
+export interface UdpInput {
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+}
+
+/** The IPv4 addresses of the enclosing packet, for the pseudo-header. */
+export interface PseudoHeader {
+  src: number;
+  dst: number;
+}
+
+export function pseudoHeaderSum(src: number, dst: number, protocol: number, length: number): number {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
+}
+
+/**
+ * Decodes a UDP datagram (the IPv4 payload). With `ip`, a nonzero checksum is
+ * verified (BAD_CHECKSUM); without it the checksum is returned unverified.
+ */
+export function decodeUdp(buf: Buffer, ip?: PseudoHeader): UdpDatagram {
+  need(buf, UDP_HEADER_LEN, 'UDP');
+  const length = buf.readUInt16BE(LENGTH_OFFSET);
+  if (length < UDP_HEADER_LEN) throw new WireError('BAD_LENGTH', `UDP length ${length} < 8`);
+  if (length > buf.length) throw new WireError('TRUNCATED', `UDP length ${length} > ${buf.length} bytes received`);
+  const checksum = buf.readUInt16BE(CHECKSUM_OFFSET);
+  if (ip && checksum !== 0) {
+    const initial = pseudoHeaderSum(ip.src, ip.dst, IPPROTO_UDP, length);
+    if (internetChecksum(buf, 0, length, initial) !== 0) throw new WireError('BAD_CHECKSUM', 'UDP checksum');
+  }
+  return {
+    srcPort: buf.readUInt16BE(SRC_PORT_OFFSET),
+    dstPort: buf.readUInt16BE(DST_PORT_OFFSET),
+    length,
+    checksum,
+    payload: buf.subarray(UDP_HEADER_LEN, length),
+  };
+}
+
+/** Encodes a UDP datagram; with `ip` the checksum is computed, without it it is 0 (none). */
+export function encodeUdp(d: UdpInput, ip?: PseudoHeader): Buffer {
+  const length = UDP_HEADER_LEN + d.payload.length;
+  if (length > 0xffff) throw new WireError('BAD_LENGTH', `UDP length ${length} > 65535`);
+  const out = Buffer.allocUnsafe(length);
+  out.writeUInt16BE(port(d.srcPort, 'srcPort'), SRC_PORT_OFFSET);
+  out.writeUInt16BE(port(d.dstPort, 'dstPort'), DST_PORT_OFFSET);
+  out.writeUInt16BE(length, LENGTH_OFFSET);
+  out.writeUInt16BE(0, CHECKSUM_OFFSET);
+  d.payload.copy(out, UDP_HEADER_LEN);
+  if (ip) {
+    const sum = internetChecksum(out, 0, length, pseudoHeaderSum(ip.src, ip.dst, IPPROTO_UDP, length));
+    out.writeUInt16BE(sum === 0 ? 0xffff : sum, CHECKSUM_OFFSET);
+  }
+  return out;
+}
+
+function port(v: number, name: string): number {
+  if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new WireError('BAD_HEADER', `UDP ${name}: must be 0..65535`);
+  return v;
+}

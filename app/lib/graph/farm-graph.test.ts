@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { isEdge, isNode } from './elements.ts';
+import { defaultPosition, farmElements, findInFarm } from './farm-graph.ts';
+import { FIREWALL, ROUTER, sampleFarm, VM_1, VM_2, VNET_A, VNET_B } from './fixtures.ts';
+
+describe('farmElements', () => {
+  it('draws every object as a node and every attachment as an edge', () => {
+    const els = farmElements(sampleFarm());
+    expect(els.filter(isNode).map((n) => `${n.data.kind}:${n.data.name}`).sort()).toEqual(
+      ['firewall:fw', 'router:gw', 'vm:db', 'vm:web', 'vnet:back', 'vnet:front'],
+    );
+    const edges = els.filter(isEdge).map((e) => [e.data.kind, e.data.source, e.data.target, e.data.label]);
+    expect(edges).toEqual([
+      ['vif', VM_1, VNET_A, '10.1.0.10'],
+      ['vif', VM_2, VNET_B, '10.2.0.10'],
+      ['routerInterface', ROUTER, VNET_A, '10.1.0.1/24'],
+      ['routerInterface', ROUTER, VNET_B, '10.2.0.1/24'],
+      ['firewallInterface', FIREWALL, VNET_A, 'eth0 10.1.0.2'],
+    ]);
+  });
+
+  it('uses saved positions and a per-kind grid for the rest', () => {
+    const els = farmElements(sampleFarm(), { positions: { [VM_1]: { x: 5, y: 6 } } });
+    const pos = (id: string) => els.filter(isNode).find((e) => e.data.id === id)?.position;
+    expect(pos(VM_1)).toEqual({ x: 5, y: 6 });
+    expect(pos(VM_2)).toEqual(defaultPosition('vm', 1));
+    expect(defaultPosition('router', 0)).not.toEqual(defaultPosition('firewall', 0));
+  });
+
+  it('puts VM states into classes for the live view', () => {
+    const els = farmElements(sampleFarm(), { vmStates: new Map([[VM_1, 'running'], [VM_2, 'down']]) });
+    expect(els.find((e) => e.data.id === VM_1)?.classes).toBe('vm running');
+    expect(els.find((e) => e.data.id === VM_2)?.classes).toBe('vm down');
+  });
+
+  it('finds the object behind an element id', () => {
+    const farm = sampleFarm();
+    expect(findInFarm(farm, 'vif-2')).toMatchObject({ kind: 'vif', vm: { id: VM_2 } });
+    expect(findInFarm(farm, 'rif-b')).toMatchObject({ kind: 'routerInterface', router: { id: ROUTER } });
+    expect(findInFarm(farm, 'fif-a')).toMatchObject({ kind: 'firewallInterface', firewall: { id: FIREWALL } });
+    expect(findInFarm(farm, VNET_B)?.kind).toBe('vnet');
+    expect(findInFarm(farm, 'nope')).toBeNull();
+  });
+});

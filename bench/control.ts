@@ -1,0 +1,219 @@
+// Control-loop benchmark.
+//
+//   npm run bench:control
+//   BENCH_STEPS=200,500,1000 BENCH_WINDOW_S=15 npm run bench:control
+//   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench:control
+//
+// 1. Compile: 1,000 hosts / 10,000 VMs of synthetic intent through compile()
+//    plus the per-host hashes a recompute compares (pure CPU, no database).
+// 2. Subscriptions: one console process (server/http.ts, in a child process)
+//    and N simulated agents, each holding the agent.desired SSE stream with its
+//    own host credential from the loopback. For N = 200, 500, 1000: the
+//    console's memory and the CPU it spends per second keeping idle streams
+//    alive (tRPC pings every 5 s, plus each stream's periodic resync).
+// 3. Deploy to all applied: a 100-VM farm over three real agent processes
+//    (bench/control-deploy.ts).
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { compile, stateHash } from '../server/compile/index.ts';
+import { syntheticInput } from './control/synthetic.ts';
+import { benchDeploy } from './control-deploy.ts';
+
+const STEPS = (process.env.BENCH_STEPS ?? '200,500,1000').split(',').map(Number).filter((n) => n > 0);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 15);
+const COMPILE_RUNS = Number(process.env.BENCH_COMPILE_RUNS ?? 5);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+// ---------------------------------------------------------------- compile
+
+function benchCompile(): void {
+  const input = syntheticInput(1000, 10_000);
+  const times: number[] = [];
+  const hashTimes: number[] = [];
+  let hostsOut = 0;
+  let bytes = 0;
+  for (let i = 0; i < COMPILE_RUNS; i++) {
+    const t0 = performance.now();
+    const out = compile(input);
+    const t1 = performance.now();
+    for (const s of out.values()) stateHash(s);
+    const t2 = performance.now();
+    times.push(t1 - t0);
+    hashTimes.push(t2 - t1);
+    hostsOut = out.size;
+    if (i === 0) for (const s of out.values()) bytes += JSON.stringify(s).length;
+  }
+  console.log('\n== compile (synthetic: 1,000 hosts, 10,000 VMs in 100 farms, a router and a firewall each)');
+  console.log(`   compile           median ${median(times).toFixed(1)} ms  (min ${Math.min(...times).toFixed(1)}, ${COMPILE_RUNS} runs)`);
+  console.log(`   hash all states   median ${median(hashTimes).toFixed(1)} ms`);
+  console.log(`   output            ${hostsOut} host states, ${mb(bytes)} of JSON`);
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+interface ConsoleChild {
+  proc: ChildProcess;
+  url: string;
+  db: string;
+  credentials: string[];
+  memory(): Promise<NodeJS.MemoryUsage>;
+}
+
+async function startConsole(hosts: number): Promise<ConsoleChild> {
+  const script = fileURLToPath(new URL('./control/console.ts', import.meta.url));
+  const proc = fork(script, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_HOSTS: String(hosts) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<{ url: string; db: string; credentials: string[] }>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`console exited with ${code}`)));
+    proc.on('message', (m: { type?: string }) => m?.type === 'ready' && resolve(m as never));
+  });
+  return {
+    proc,
+    ...ready,
+    memory: () =>
+      new Promise((resolve) => {
+        const on = (m: { type?: string; memory?: NodeJS.MemoryUsage }) => {
+          if (m?.type !== 'memory') return;
+          proc.off('message', on);
+          resolve(m.memory!);
+        };
+        proc.on('message', on);
+        proc.send({ type: 'memory' });
+      }),
+  };
+}
+
+const CLK_TCK = 100; // USER_HZ on Linux
+
+/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+/** One simulated agent: a raw SSE stream (what httpSubscriptionLink opens), counting data and pings. */
+class SimAgent {
+  data = 0;
+  pings = 0;
+  closed = false;
+  private req: http.ClientRequest | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly credential: string,
+  ) {}
+
+  open(): Promise<void> {
+    // superjson-serialized input {} (no lastGeneration: the first value is the state).
+    const u = `${this.url}/agent.desired?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`;
+    return new Promise((resolve, reject) => {
+      const req = http.get(u, { agent: false, headers: { authorization: `Bearer ${this.credential}`, accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`HTTP ${res.statusCode}`));
+          res.resume();
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const ev = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            if (/^event: ping/m.test(ev)) this.pings++;
+            else if (/^data: /m.test(ev) && !/^event: /m.test(ev)) {
+              this.data++;
+              if (this.data === 1) resolve();
+            }
+          }
+        });
+        res.on('close', () => (this.closed = true));
+      });
+      req.on('error', (e) => (this.closed ? undefined : reject(e)));
+      this.req = req;
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.req?.destroy();
+  }
+}
+
+async function measureWindow(c: ConsoleChild, agents: SimAgent[]) {
+  const pid = c.proc.pid!;
+  const pings0 = agents.reduce((s, a) => s + a.pings, 0);
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  await sleep(WINDOW_S * 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = (cpuMs(pid) - cpu0) / seconds;
+  const pings = (agents.reduce((s, a) => s + a.pings, 0) - pings0) / seconds;
+  const mem = await c.memory();
+  return { cpu, pings, rss: rssBytes(pid), heap: mem.heapUsed, alive: agents.filter((a) => !a.closed).length };
+}
+
+async function benchSubscriptions(): Promise<void> {
+  const max = Math.max(...STEPS);
+  console.log(`\n== subscriptions (one console process, simulated agents over SSE on loopback; window ${WINDOW_S} s each)`);
+  const c = await startConsole(max);
+  const agents: SimAgent[] = [];
+  try {
+    console.log(`   console pid ${c.proc.pid}, database ${c.db}, ${max} enrolled hosts`);
+    await sleep(2000);
+    const base = await measureWindow(c, agents);
+    console.log(`   ${'agents'.padStart(6)}  ${'connect'.padStart(8)}  ${'console RSS'.padStart(11)}  ${'heap'.padStart(10)}  ${'CPU ms/s'.padStart(8)}  ${'over idle'.padStart(9)}  ${'per agent'.padStart(10)}  pings/s`);
+    const row = (n: number, connect: string, m: Awaited<ReturnType<typeof measureWindow>>) =>
+      console.log(
+        `   ${String(n).padStart(6)}  ${connect.padStart(8)}  ${mb(m.rss).padStart(11)}  ${mb(m.heap).padStart(10)}  ${m.cpu.toFixed(2).padStart(8)}  ${(m.cpu - base.cpu).toFixed(2).padStart(9)}  ${(n ? `${(((m.cpu - base.cpu) / n) * 1000).toFixed(1)} µs` : '—').padStart(10)}  ${m.pings.toFixed(0)}`,
+      );
+    row(0, '—', base);
+    for (const n of STEPS) {
+      const t0 = performance.now();
+      // Connect in batches: every stream authenticates and reads its host first.
+      for (let i = agents.length; i < n; i += 50) {
+        const batch = c.credentials.slice(i, Math.min(n, i + 50)).map((cred) => new SimAgent(c.url, cred));
+        await Promise.all(batch.map((a) => a.open()));
+        agents.push(...batch);
+      }
+      const connect = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      const m = await measureWindow(c, agents);
+      row(n, connect, m);
+      if (m.alive !== n) console.log(`   !! only ${m.alive} of ${n} streams still open`);
+    }
+    console.log('   (CPU over idle / agents = keep-alive cost per agent per second: pings every 5 s, resync read every 60 s)');
+  } finally {
+    for (const a of agents) a.close();
+    c.proc.disconnect();
+    await new Promise((r) => c.proc.once('exit', r));
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  console.log(`bench:control  node ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  benchCompile();
+  await benchSubscriptions();
+  await benchDeploy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Vm" ADD COLUMN "bandwidthMbps" INTEGER,
+ADD COLUMN "burstKb" INTEGER;

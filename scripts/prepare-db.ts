@@ -1,0 +1,57 @@
+// Runs before the console serves: applies migrations, creates the first admin
+// and (for the demo) the local hosts and the example farm. A separate process,
+// so the embedded database is closed again before the web server opens it.
+//   SOFTUDC_LOCAL_AGENTS=0   no local hosts (scripts/start.mjs --no-agents)
+//   SOFTUDC_SEED=0           no example farm (scripts/start.mjs --no-seed)
+// What scripts/start.mjs needs to run the local agents goes to
+// <agents dir>/local-agents.json (no secrets: each agent's one-time token, when
+// it needs one, is in its own state directory, mode 0600).
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDatabase } from '../server/db/index.ts';
+import { ensureAdmin } from '../server/bootstrap.ts';
+import { sessionLifetimeMs } from '../server/auth/cookies.ts';
+import { enrollmentTtlMs } from '../server/services/hostEnrollment.ts';
+import { writeFileAtomic } from '../agent/control/store.ts';
+import { DEFAULT_AGENTS_DIR, ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
+
+const log = (msg: string, fields: Record<string, unknown> = {}) =>
+  console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...fields }));
+
+const localAgents = process.env.SOFTUDC_LOCAL_AGENTS !== '0';
+const seed = process.env.SOFTUDC_SEED !== '0';
+const agentsDir = process.env.SOFTUDC_AGENTS_DIR || DEFAULT_AGENTS_DIR;
+const planFile = join(agentsDir, 'local-agents.json');
+
+// Settings read later, at first sign-in or enrollment, are checked now so a
+// typo stops the start with a clear message instead of failing requests.
+for (const check of [sessionLifetimeMs, enrollmentTtlMs]) {
+  try {
+    check();
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+}
+
+const db = await openDatabase();
+try {
+  log('database ready', { kind: db.kind });
+  await ensureAdmin(db.prisma, { password: process.env.SOFTUDC_ADMIN_PASSWORD, log });
+  if (localAgents) {
+    await mkdir(agentsDir, { recursive: true, mode: 0o700 });
+    const plans = await ensureLocalHosts(db.prisma, { agentsDir, log });
+    const list = plans.map((p) => ({ name: p.name, address: p.address, adminPort: p.adminPort, stateDir: p.stateDir }));
+    await writeFileAtomic(planFile, JSON.stringify(list, null, 2) + '\n', 0o644);
+    if (seed) {
+      // Once only (a deleted demo farm stays deleted). It needs the local hosts,
+      // so a first start with --no-agents leaves it to a later start with them.
+      await seedDemoFarm(db.prisma, { log });
+    }
+  } else {
+    await rm(planFile, { force: true });
+    if (seed) log('example farm not seeded: it runs on the local agents (started without --no-agents)');
+  }
+} finally {
+  await db.close();
+}

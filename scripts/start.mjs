@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// `npm start`: prepares the database (embedded PGlite unless DATABASE_URL is
+// set), builds the web app when its sources changed, then serves the console.
+//   --dev          Next.js dev server instead of a production build
+//   --port N       HTTP port (default $PORT or 3000)
+//   --host H       listen address (default $SOFTUDC_LISTEN or 127.0.0.1)
+//   --no-agents    no local agents (or SOFTUDC_LOCAL_AGENTS=0)
+//   --no-seed      no example farm on first start (or SOFTUDC_SEED=0)
+//   --demo         local agents and example farms even when the environment turns them off
+// Unless turned off, three local agents (hosts local-1..3 on 127.0.0.2-4,
+// admin endpoints 127.0.0.1:9101-9103) run beside the console and stop with it.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const dev = flag('--dev');
+const port = opt('--port', process.env.PORT ?? '3000');
+const host = opt('--host', process.env.SOFTUDC_LISTEN ?? '127.0.0.1');
+const bin = (name) => join('node_modules', '.bin', name);
+const demo = flag('--demo');
+const localAgents = demo || (!flag('--no-agents') && process.env.SOFTUDC_LOCAL_AGENTS !== '0');
+const seed = demo || (!flag('--no-seed') && process.env.SOFTUDC_SEED !== '0');
+const agentsDir = process.env.SOFTUDC_AGENTS_DIR || join('data', 'agents');
+
+function run(cmd, argv, extraEnv = {}) {
+  const r = spawnSync(cmd, argv, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });
+  if (r.status !== 0) {
+    console.error(`${cmd} ${argv.join(' ')} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'generated' || entry.name === 'node_modules') continue;
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsStale() {
+  const marker = '.next/BUILD_ID';
+  if (!existsSync(marker)) return true;
+  const built = statSync(marker).mtimeMs;
+  return ['app', 'server', 'prisma'].some((d) => existsSync(d) && newestMtime(d) > built);
+}
+
+run(bin('tsx'), ['scripts/prepare-db.ts'], {
+  SOFTUDC_LOCAL_AGENTS: localAgents ? '1' : '0',
+  SOFTUDC_SEED: seed ? '1' : '0',
+  SOFTUDC_AGENTS_DIR: agentsDir,
+});
+
+if (!dev && buildIsStale()) {
+  console.log('building the web console (first start, or sources changed)…');
+  run(bin('next'), ['build'], { NEXT_TELEMETRY_DISABLED: '1' });
+}
+
+const next = spawn(bin('next'), [dev ? 'dev' : 'start', '-H', host, '-p', port], {
+  stdio: 'inherit',
+  env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
+});
+console.log(`SoftUDC console on http://${host}:${port}`);
+
+const children = [next];
+let exiting = false;
+const STOP_GRACE_MS = 5_000;
+const stop = (signal) => {
+  if (exiting) return;
+  exiting = true;
+  // Agents first (they close their streams), then the web server. Next.js
+  // waits for open streams of remote agents before it exits: past the grace
+  // period it is stopped hard, so stopping the console never hangs.
+  const alive = (c) => c.exitCode === null && c.signalCode === null;
+  for (const c of children) if (c !== next && alive(c)) c.kill(signal);
+  setTimeout(() => alive(next) && next.kill(signal), 500).unref();
+  setTimeout(() => {
+    for (const c of children) if (alive(c)) c.kill('SIGKILL');
+  }, STOP_GRACE_MS).unref();
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+next.on('exit', (code, signal) => {
+  stop('SIGTERM');
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+if (localAgents) void startLocalAgents();
+
+/** Waits until the console answers HTTP at all (any status), then runs the local agents. */
+async function startLocalAgents() {
+  const planFile = join(agentsDir, 'local-agents.json');
+  if (!existsSync(planFile)) return;
+  const plans = JSON.parse(readFileSync(planFile, 'utf8'));
+  const consoleHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const consoleUrl = `http://${consoleHost}:${port}`;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (exiting) return;
+    try {
+      await fetch(`${consoleUrl}/api/trpc/auth.me`, { signal: AbortSignal.timeout(5_000) });
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        console.error(`local agents not started: the console did not answer at ${consoleUrl} within 5 minutes`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  for (const p of plans) runAgent(p, consoleUrl, 0);
+  console.log(`local agents: ${plans.map((p) => `${p.name} (${p.address}, admin http://127.0.0.1:${p.adminPort})`).join(', ')}`);
+}
+
+/** One local agent; its log goes to <state dir>/agent.log, warnings and errors also here. */
+function runAgent(p, consoleUrl, restarts) {
+  if (exiting) return;
+  const tokenFile = join(p.stateDir, 'enrollment-token');
+  const argv = ['bin/softudc-agent.js', '--console', consoleUrl, '--state-dir', p.stateDir, '--admin', `127.0.0.1:${p.adminPort}`];
+  // The token goes by environment, not argv, so `ps` never shows it.
+  const env = { ...process.env };
+  delete env.SOFTUDC_ENROLL_TOKEN;
+  if (existsSync(tokenFile) && !existsSync(join(p.stateDir, 'credential.json'))) {
+    env.SOFTUDC_ENROLL_TOKEN = readFileSync(tokenFile, 'utf8').trim();
+  }
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
+  children.push(child);
+  const log = createWriteStream(join(p.stateDir, 'agent.log'), { flags: 'a', mode: 0o600 });
+  let rest = '';
+  child.stderr.on('data', (chunk) => {
+    log.write(chunk);
+    rest += chunk.toString('utf8');
+    const lines = rest.split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) {
+      // Warnings, errors, and anything that is not a log line (a crash).
+      if (/"level":"(warn|error)"/.test(line) || (line.trim() && !line.startsWith('{'))) console.error(`[${p.name}] ${line}`);
+    }
+  });
+  // The one-time token is spent once the agent holds its credential.
+  const tidy = setInterval(() => {
+    if (existsSync(join(p.stateDir, 'credential.json'))) {
+      rmSync(tokenFile, { force: true });
+      clearInterval(tidy);
+    }
+  }, 1_000);
+  tidy.unref();
+  child.on('exit', (code, signal) => {
+    clearInterval(tidy);
+    log.end();
+    if (exiting) return;
+    if (restarts >= 5) {
+      console.error(`[${p.name}] agent exited (${code ?? signal}) too often; not restarting it (see ${join(p.stateDir, 'agent.log')})`);
+      return;
+    }
+    console.error(`[${p.name}] agent exited (${code ?? signal}); restarting in 2 s`);
+    setTimeout(() => runAgent(p, consoleUrl, restarts + 1), 2_000).unref();
+  });
+}

@@ -1,0 +1,275 @@
+import { describe, expect, it } from 'vitest';
+import { compile, diffStates, stateHash, canonicalJson, LINK_VNID_TOP, CompileError } from './index.ts';
+import type { CompileFarm, CompileHost, CompileInput, CompileSegment, VnetKeyring } from './types.ts';
+
+const hosts: CompileHost[] = [
+  { id: 'h1', name: 'h1', address: '127.0.0.2', port: 1798, segmentId: 'lan' },
+  { id: 'h2', name: 'h2', address: '127.0.0.3', port: 1798, segmentId: 'lan' },
+  { id: 'h3', name: 'h3', address: '127.0.0.4', port: 1798, segmentId: 'far' },
+];
+const segments: CompileSegment[] = [
+  { id: 'lan', name: 'lan', multicast: true, multicastGroup: '224.10.0.1', relayHostId: 'h1', proxyMode: false },
+  { id: 'far', name: 'far', multicast: true, multicastGroup: '224.10.0.1', relayHostId: 'h3', proxyMode: true },
+];
+
+function farm(): CompileFarm {
+  return {
+    id: 'f1', name: 'web', key: 'web', revision: 3,
+    vnets: [
+      { vnid: 100, name: 'front', cidr: '10.100.0.0/24', mtu: 1400, security: 'none' },
+      { vnid: 200, name: 'back', cidr: '10.200.0.0/24', mtu: 1400, security: 'conf' },
+    ],
+    vms: [
+      { name: 'web-1', hostId: 'h1', guestKind: 'emulated', locationVersion: 1,
+        vifs: [{ name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:01', ip: '10.100.0.10' }] },
+      { name: 'web-2', hostId: 'h2', guestKind: 'emulated', locationVersion: 1,
+        vifs: [{ name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:02', ip: '10.100.0.11' }] },
+      { name: 'db-1', hostId: 'h3', guestKind: 'tap', locationVersion: 4,
+        vifs: [{ name: 'eth0', vnid: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10' }] },
+      { name: 'spare', hostId: null, guestKind: 'emulated', locationVersion: 1,
+        vifs: [{ name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:04', ip: '10.100.0.12' }] },
+    ],
+    routers: [
+      { name: 'r1', hostId: 'h1', staticRoutes: [],
+        interfaces: [{ vnid: 100, ip: '10.100.0.1', prefixLen: 24, mac: '02:5d:00:00:01:01', rip: false }] },
+      { name: 'r2', hostId: 'h3', staticRoutes: [{ destination: '0.0.0.0/0', nextHop: '10.200.0.254', metric: 1 }],
+        interfaces: [{ vnid: 200, ip: '10.200.0.1', prefixLen: 24, mac: '02:5d:00:00:01:02', rip: true }] },
+    ],
+    routerLinks: [{ a: 'r1', b: 'r2', cidr: '169.254.0.0/30', ipA: '169.254.0.1', ipB: '169.254.0.2', rip: true }],
+    firewalls: [],
+  };
+}
+const input = (f = farm()): CompileInput => ({ hosts, segments, farms: [f] });
+/** The same hosts with no relays: every carrier is a direct peer. */
+const noRelays = (f = farm()): CompileInput => ({ hosts, segments: segments.map((s) => ({ ...s, relayHostId: null })), farms: [f] });
+
+describe('compile', () => {
+  it('gives each host only its own VIFs, with prefixes and location versions', () => {
+    const out = compile(input());
+    expect([...out.keys()]).toEqual(['h1', 'h2', 'h3']);
+    expect(out.get('h1')!.vifs.map((v) => [v.id, v.ip, v.version])).toEqual([['web/web-1/eth0', '10.100.0.10/24', 1]]);
+    expect(out.get('h3')!.vifs).toEqual([
+      { id: 'web/db-1/eth0', vnet: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10/24', version: 4, guest: { kind: 'tap' },
+        gateway: '10.200.0.1' },
+    ]);
+    // the unplaced VM runs nowhere
+    expect([...out.values()].flatMap((s) => s.vifs).some((v) => v.id.includes('spare'))).toBe(false);
+  });
+
+  it('lists, per vnet, the other hosts that carry it (head-end replication)', () => {
+    const out = compile(input());
+    const h1v100 = out.get('h1')!.vnets.find((v) => v.id === 100)!;
+    expect(h1v100.peers).toEqual(['127.0.0.3']);
+    expect(out.get('h2')!.vnets.map((v) => v.id)).toEqual([100]);
+    expect(out.get('h3')!.vnets.find((v) => v.id === 200)!.peers).toEqual([]);
+  });
+
+  it('makes a host with a VLAN bridge a carrier of the vnet, VIFs there or not', () => {
+    const f = farm();
+    f.vnets[0]!.vlans = [
+      { hostId: 'h3', interface: 'eth1', vid: 42 },
+      { hostId: 'h2', interface: 'bond0.ext', vid: 4094 },
+    ];
+    const out = compile(noRelays(f));
+    const v100 = (h: string) => out.get(h)!.vnets.find((v) => v.id === 100);
+    // h3 runs no VIF on vnet 100, yet carries it bridged to VLAN 42 on eth1
+    expect(out.get('h3')!.vifs.some((v) => v.vnet === 100)).toBe(false);
+    expect(v100('h3')).toMatchObject({ id: 100, name: 'front', vlan: { interface: 'eth1', vid: 42 } });
+    expect(v100('h3')!.peers).toEqual(['127.0.0.2', '127.0.0.3']);
+    expect(v100('h2')!.vlan).toEqual({ interface: 'bond0.ext', vid: 4094 });
+    // the vnet's other carriers flood to the bridging host; hosts without a bridge get no vlan
+    expect(v100('h1')!.peers).toEqual(['127.0.0.3', '127.0.0.4']);
+    expect(v100('h1')!.vlan).toBeUndefined();
+    expect(out.get('h3')!.vnets.find((v) => v.id === 200)!.vlan).toBeUndefined();
+  });
+
+  it('without VLAN bridges the states are unchanged', () => {
+    const f = farm();
+    f.vnets[0]!.vlans = [];
+    expect(canonicalJson([...compile(input(f))])).toBe(canonicalJson([...compile(input())]));
+  });
+
+  it('names the VLAN bridge placed on an unknown host', () => {
+    const f = farm();
+    f.vnets[1]!.vlans = [{ hostId: 'nope', interface: 'eth1', vid: 7 }];
+    expect(() => compile(input(f))).toThrow(CompileError);
+    expect(() => compile(input(f))).toThrow(/^vnets\.1\.vlans\.0\.hostId: placed on unknown host nope$/);
+  });
+
+  it('uses multicast only when all peers share the host’s multicast segment', () => {
+    const out = compile(noRelays());
+    expect(out.get('h2')!.underlay).toEqual({ address: '127.0.0.3', port: 1798, multicast: '224.10.0.1', peers: ['127.0.0.2'] });
+    // h1 reaches h3 over the link vnet, and h3 is on another segment without relays: unicast
+    expect(out.get('h1')!.underlay.multicast).toBeNull();
+    expect(out.get('h1')!.underlay.peers).toEqual(['127.0.0.3', '127.0.0.4']);
+  });
+
+  it('reaches carriers on other relayed segments through the relays, not directly', () => {
+    const out = compile(input());
+    expect(out.get('h1')!.underlay).toEqual({ address: '127.0.0.2', port: 1798, multicast: '224.10.0.1', peers: ['127.0.0.3'] });
+    expect(out.get('h1')!.vnets.find((v) => v.id === LINK_VNID_TOP)!.peers).toEqual([]);
+  });
+
+  it('turns a cross-host router link into a point-to-point vnet on both hosts', () => {
+    const out = compile(input());
+    const l1 = out.get('h1')!.routers[0]!.links[0]!;
+    const l3 = out.get('h3')!.routers[0]!.links[0]!;
+    expect(l1).toMatchObject({ peer: 'web/r2', local: '169.254.0.1/30', remote: '169.254.0.2', vnet: LINK_VNID_TOP, peerHost: 'h3' });
+    expect(l3).toMatchObject({ peer: 'web/r1', local: '169.254.0.2/30', remote: '169.254.0.1', vnet: LINK_VNID_TOP, peerHost: 'h1' });
+    expect(compile(noRelays()).get('h1')!.vnets.find((v) => v.id === LINK_VNID_TOP)!.peers).toEqual(['127.0.0.4']);
+  });
+
+  it('keeps co-located router links off the underlay (no link vnet)', () => {
+    const f = farm();
+    f.routers[1]!.hostId = 'h1';
+    f.routers[1]!.interfaces = [];
+    const out = compile(input(f));
+    expect(out.get('h1')!.routers.flatMap((r) => r.links.map((l) => l.vnet))).toEqual([null, null]);
+  });
+
+  it('configures the vnetd relay role on the segment’s relay host', () => {
+    const out = compile(input());
+    expect(out.get('h1')!.relay).toEqual({ enabled: true, peers: ['127.0.0.4'], proxy: false });
+    expect(out.get('h2')!.relay).toBeNull();
+    expect(out.get('h3')!.relay).toEqual({ enabled: true, peers: ['127.0.0.2'], proxy: true });
+  });
+
+  it('is deterministic regardless of input order', () => {
+    const a = compile(input());
+    const f = farm();
+    f.vms.reverse();
+    f.vnets.reverse();
+    const b = compile({ hosts: [...hosts].reverse(), segments, farms: [f] });
+    for (const [h, s] of a) expect(stateHash(b.get(h)!)).toBe(stateHash(s));
+  });
+
+  it('refuses placements on unknown hosts, naming the field', () => {
+    const f = farm();
+    f.vms[0]!.hostId = 'nope';
+    expect(() => compile(input(f))).toThrow(CompileError);
+    expect(() => compile(input(f))).toThrow(/^vms\.0\.hostId/);
+  });
+});
+
+describe('gateways', () => {
+  it('gives guests a router on their vnet as gateway, else a firewall, else none', () => {
+    const f = farm();
+    f.vnets.push({ vnid: 300, name: 'dmz', cidr: '10.30.0.0/24', mtu: 1400, security: 'none' });
+    f.vms.push({ name: 'dmz-1', hostId: 'h2', guestKind: 'emulated', locationVersion: 1,
+      vifs: [{ name: 'eth0', vnid: 300, mac: '02:5d:00:00:00:05', ip: '10.30.0.10' }] });
+    f.firewalls.push({ name: 'fw', hostId: 'h2', defaultPolicy: 'deny', rules: [], interfaces: [
+      { name: 'dmz', vnid: 300, ip: '10.30.0.254', prefixLen: 24, mac: '02:5d:00:00:02:01' },
+      { name: 'front', vnid: 100, ip: '10.100.0.254', prefixLen: 24, mac: '02:5d:00:00:02:02' },
+    ] });
+    const out = compile(input(f));
+    const gw = (host: string, id: string) => out.get(host)!.vifs.find((v) => v.id === id)!.gateway;
+    expect(gw('h1', 'web/web-1/eth0')).toBe('10.100.0.1'); // the router wins over the firewall
+    expect(gw('h2', 'web/dmz-1/eth0')).toBe('10.30.0.254');
+    f.routers = [];
+    f.routerLinks = [];
+    f.firewalls = [];
+    expect(compile(input(f)).get('h1')!.vifs[0]!.gateway).toBeUndefined();
+  });
+});
+
+describe('diffStates', () => {
+  it('marks only the hosts whose own state changed', () => {
+    const before = compile(input());
+    const f = farm();
+    f.vms[1]!.vifs[0]!.ip = '10.100.0.20'; // web-2 on h2
+    const after = compile(input(f));
+    const d = diffStates(before, after);
+    expect(d.map((x) => [x.host, x.kind])).toEqual([['h1', 'unchanged'], ['h2', 'changed'], ['h3', 'unchanged']]);
+    expect(d[1]!.vifs.changed).toEqual(['web/web-2/eth0']);
+  });
+
+  it('reports a migration as removal on the old host and addition on the new one', () => {
+    const before = compile(input());
+    const f = farm();
+    f.vms[0]!.hostId = 'h2';
+    f.vms[0]!.locationVersion = 2;
+    const after = compile(input(f));
+    const d = new Map(diffStates(before, after).map((x) => [x.host, x]));
+    expect(d.get('h1')!.vifs.removed).toEqual(['web/web-1/eth0']);
+    expect(d.get('h2')!.vifs.added).toEqual(['web/web-1/eth0']);
+  });
+});
+
+const ring = (id: number, fill: number): VnetKeyring => ({
+  keys: [{ id, key: Buffer.alloc(32, fill).toString('base64'), salt: Buffer.alloc(4, fill).toString('base64') }],
+  sendKeyId: id,
+});
+
+describe('sealed vnets, VARP key and bandwidth limits', () => {
+  it('gives a vnet’s keys only to the hosts that carry it, and only for auth/conf vnets', () => {
+    const rotating: VnetKeyring = { keys: [...ring(9, 0x22).keys, ...ring(8, 0x11).keys], sendKeyId: 8 };
+    const out = compile({ ...input(), vnetKeys: new Map([[200, rotating], [100, ring(5, 0x33)]]) });
+    const v200 = out.get('h3')!.vnets.find((v) => v.id === 200)!;
+    expect(v200.keys!.map((k) => k.id)).toEqual([8, 9]);
+    expect(v200.sendKeyId).toBe(8);
+    for (const h of ['h1', 'h2']) {
+      const text = canonicalJson(out.get(h));
+      for (const k of rotating.keys) expect(text).not.toContain(k.key);
+      expect(text).not.toContain(ring(5, 0x33).keys[0]!.key); // vnet 100 is open: no keys at all
+    }
+    expect(out.get('h3')!.vnets.find((v) => v.id === LINK_VNID_TOP)!.keys).toBeUndefined();
+  });
+
+  it('writes the VARP key into every state, and each VM’s limit into its VIFs', () => {
+    const f = farm();
+    f.vms[0]!.limit = { rateMbps: 50, burstKb: 64 };
+    f.vms[1]!.limit = null;
+    const out = compile({ ...input(f), varpKey: 'a2V5' });
+    for (const s of out.values()) expect(s.varp).toEqual({ key: 'a2V5' });
+    expect(out.get('h1')!.vifs[0]!.limit).toEqual({ rateMbps: 50, burstKb: 64 });
+    expect(out.get('h2')!.vifs[0]!.limit).toBeUndefined();
+    expect(compile(input()).get('h1')!.varp).toBeUndefined();
+  });
+});
+
+describe('relays on unicast-only segments', () => {
+  const wide: CompileHost[] = [
+    { id: 'a1', name: 'a1', address: '198.18.1.1', port: 1798, segmentId: 'A' },
+    { id: 'a2', name: 'a2', address: '198.18.1.2', port: 1798, segmentId: 'A' },
+    { id: 'b1', name: 'b1', address: '198.18.2.1', port: 1798, segmentId: 'B' },
+    { id: 'b2', name: 'b2', address: '198.18.2.2', port: 1798, segmentId: 'B' },
+  ];
+  const segs = (proxyMode: boolean): CompileSegment[] => [
+    { id: 'A', name: 'A', multicast: false, multicastGroup: '224.10.0.1', relayHostId: 'a1', proxyMode },
+    { id: 'B', name: 'B', multicast: false, multicastGroup: '224.10.0.1', relayHostId: 'b1', proxyMode },
+  ];
+  const wideFarm = (): CompileFarm => ({
+    id: 'f2', name: 'app', key: 'app', revision: 1, routers: [], routerLinks: [], firewalls: [],
+    vnets: [{ vnid: 7, name: 'sealed', cidr: '10.7.0.0/24', mtu: 1400, security: 'conf' }],
+    vms: [
+      { name: 'g1', hostId: 'a2', guestKind: 'emulated', locationVersion: 1, vifs: [{ name: 'eth0', vnid: 7, mac: '02:5d:00:00:07:01', ip: '10.7.0.1' }] },
+      { name: 'g2', hostId: 'b2', guestKind: 'emulated', locationVersion: 1, vifs: [{ name: 'eth0', vnid: 7, mac: '02:5d:00:00:07:02', ip: '10.7.0.2' }] },
+    ],
+  });
+  const keys = new Map([[7, ring(1, 0x77)]]);
+
+  it('members flood to their relay, and the relay to its LAN; relays hold no keys without proxy mode', () => {
+    const out = compile({ hosts: wide, segments: segs(false), farms: [wideFarm()], vnetKeys: keys });
+    expect(out.get('a2')!.underlay).toMatchObject({ multicast: null, peers: ['198.18.1.1'] });
+    expect(out.get('a2')!.vnets[0]!.peers).toEqual(['198.18.1.1']); // not b2: that one is behind the relays
+    expect(out.get('a1')!.underlay).toMatchObject({ multicast: null, peers: ['198.18.1.2'] });
+    expect(out.get('a1')!.relay).toEqual({ enabled: true, peers: ['198.18.2.1'], proxy: false });
+    expect(out.get('a1')!.vnets).toEqual([]);
+    expect(out.get('b2')!.vnets[0]!.peers).toEqual(['198.18.2.1']);
+  });
+
+  it('gives a proxy relay the sealed vnets that cross it, keys included, without VIFs', () => {
+    const out = compile({ hosts: wide, segments: segs(true), farms: [wideFarm()], vnetKeys: keys });
+    for (const [relay, member] of [['a1', '198.18.1.2'], ['b1', '198.18.2.2']] as const) {
+      const s = out.get(relay)!;
+      expect(s.vifs).toEqual([]);
+      expect(s.vnets).toEqual([expect.objectContaining({ id: 7, security: 'conf', keys: ring(1, 0x77).keys, sendKeyId: 1, peers: [member] })]);
+      expect(s.relay!.proxy).toBe(true);
+    }
+    expect(out.get('a2')!.vnets[0]!.peers).toEqual(['198.18.1.1']);
+    // an open vnet crossing the relays is not given to them
+    const open = wideFarm();
+    open.vnets[0]!.security = 'none';
+    expect(compile({ hosts: wide, segments: segs(true), farms: [open], vnetKeys: keys }).get('a1')!.vnets).toEqual([]);
+  });
+});

@@ -1,0 +1,113 @@
+// Console events fan out through Postgres LISTEN/NOTIFY, so several console
+// processes on one database all see every change (an agent subscribed to one
+// process learns of a deploy made through another). Payloads carry ids only;
+// receivers re-read what they need. NOTIFY sent inside a transaction is
+// delivered at commit, so nobody hears of a change that was rolled back.
+import { EventEmitter, on } from 'node:events';
+import type { PoolClient } from 'pg';
+import type { RawDb } from '../db/sql.ts';
+
+export const EVENT_CHANNEL = 'softudc_events';
+
+export type ConsoleEvent =
+  | { type: 'host.desired'; hostId: string; generation: number }
+  | { type: 'host.report'; hostId: string; appliedGeneration: number }
+  | { type: 'host.revoked'; hostId: string }
+  | { type: 'host.status'; hostId: string; status: 'online' | 'offline' }
+  | { type: 'farm.changed'; farmId: string; tenantId: string; revision: number }
+  | { type: 'farm.deployed'; farmId: string; tenantId: string; revision: number | null }
+  // Router manager commands (server/services/agentCommands.ts): a new command for a host's agent, an answer stored.
+  | { type: 'agent.command'; hostId: string; commandId: string }
+  | { type: 'agent.command.result'; commandId: string; seq: number };
+
+/** Anything that can run `SELECT pg_notify(...)`: a Prisma client or transaction. */
+export interface Notifier {
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+}
+
+export async function publish(db: Notifier, event: ConsoleEvent): Promise<void> {
+  await db.$executeRawUnsafe('SELECT pg_notify($1, $2)', EVENT_CHANNEL, JSON.stringify(event));
+}
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+  private stopListening: (() => Promise<void>) | null = null;
+
+  constructor(private readonly raw: RawDb) {
+    this.emitter.setMaxListeners(0); // one per subscribed agent or browser
+  }
+
+  async start(): Promise<void> {
+    if (this.stopListening) return;
+    const onPayload = (payload: string | undefined) => {
+      if (!payload) return;
+      try {
+        this.emitter.emit('event', JSON.parse(payload) as ConsoleEvent);
+      } catch {
+        // A foreign or malformed payload on our channel: ignore it.
+      }
+    };
+    if (this.raw.kind === 'pglite') {
+      const unsub = await this.raw.pglite.listen(EVENT_CHANNEL, onPayload);
+      this.stopListening = unsub;
+      return;
+    }
+    // A dedicated connection: LISTEN is per session. Reconnect when it drops.
+    const pool = this.raw.pool;
+    let stopped = false;
+    let client: PoolClient | null = null;
+    const connect = async (): Promise<void> => {
+      while (!stopped) {
+        try {
+          const c = await pool.connect();
+          client = c;
+          c.on('notification', (n) => {
+            if (n.channel === EVENT_CHANNEL) onPayload(n.payload);
+          });
+          c.on('error', () => {
+            if (client === c) client = null;
+            c.release(true);
+            if (!stopped) setTimeout(() => void connect(), 1000).unref();
+          });
+          await c.query(`LISTEN ${EVENT_CHANNEL}`);
+          this.emitter.emit('reconnected');
+          return;
+        } catch {
+          const c = client as PoolClient | null;
+          client = null;
+          c?.release(true);
+          await new Promise((r) => setTimeout(r, 1000).unref());
+        }
+      }
+    };
+    await connect();
+    this.stopListening = async () => {
+      stopped = true;
+      const c = client as PoolClient | null;
+      client = null;
+      if (c) {
+        await c.query(`UNLISTEN ${EVENT_CHANNEL}`).catch(() => undefined);
+        c.release();
+      }
+    };
+  }
+
+  async stop(): Promise<void> {
+    const s = this.stopListening;
+    this.stopListening = null;
+    await s?.();
+    this.emitter.removeAllListeners();
+  }
+
+  subscribe(handler: (e: ConsoleEvent) => void): () => void {
+    this.emitter.on('event', handler);
+    return () => this.emitter.off('event', handler);
+  }
+
+  /** Async iteration for tRPC subscriptions; ends when `signal` aborts. */
+  async *events(signal: AbortSignal | undefined, filter: (e: ConsoleEvent) => boolean): AsyncGenerator<ConsoleEvent> {
+    for await (const [e] of on(this.emitter, 'event', { signal })) {
+      if (filter(e as ConsoleEvent)) yield e as ConsoleEvent;
+    }
+  }
+}

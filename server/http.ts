@@ -1,0 +1,164 @@
+// The tRPC API on a plain node:http server, without Next.js: the same router
+// and context as app/api/trpc, at /api/trpc. Integration tests and benchmarks
+// run a real console with it (and several of them on one Postgres to show
+// LISTEN/NOTIFY fan-out) without building the web app.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import type { Db, RawDb } from './db/index.ts';
+import { attachEventBus, detachEventBus } from './events/index.ts';
+import { appRouter } from './routers/_app.ts';
+import { ensureLivenessSweep, stopLivenessSweep } from './services/hostLiveness.ts';
+import { ensureKeyRotation, stopKeyRotation } from './services/keyRotation.ts';
+import { createContext } from './trpc/context.ts';
+import { logApiError } from './trpc/error-log.ts';
+
+export const API_PATH = '/api/trpc';
+
+export interface StartApiServerOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** A database this server uses instead of the process-wide one (tests, benchmarks). */
+  db?: { prisma: Db; raw: RawDb };
+}
+
+export interface ApiServer {
+  /** Base URL of the API, e.g. http://127.0.0.1:40123/api/trpc */
+  url: string;
+  port: number;
+  /** Ends open streams and stops listening. */
+  close(): Promise<void>;
+}
+
+function toRequest(req: http.IncomingMessage, base: string, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+    else headers.set(k, v);
+  }
+  // As a proxy would: the peer this server saw goes last (see clientIpOf).
+  const peer = req.socket.remoteAddress;
+  if (peer) headers.set('x-forwarded-for', [headers.get('x-forwarded-for'), peer].filter(Boolean).join(', '));
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  return new Request(new URL(req.url ?? '/', base), {
+    method,
+    headers,
+    signal,
+    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+  } as RequestInit);
+}
+
+async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, key) => {
+    if (key === 'set-cookie') return;
+    headers[key] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // SSE chunks go out as they come; wait for the socket to drain when it is full.
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done).off('close', done);
+            resolve();
+          };
+          res.on('drain', done).on('close', done);
+        });
+      }
+      if (res.destroyed) break;
+    }
+  } finally {
+    reader.cancel().catch(() => undefined);
+    res.end();
+  }
+}
+
+export async function startApiServer(opts: StartApiServerOptions = {}): Promise<ApiServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const db = opts.db;
+  if (db) {
+    await attachEventBus(db.prisma, db.raw);
+    ensureLivenessSweep(db.prisma);
+    ensureKeyRotation(db.prisma);
+  }
+  const open = new Set<AbortController>();
+  let base = '';
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (!url.startsWith(`${API_PATH}/`) && url !== API_PATH) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    const abort = new AbortController();
+    open.add(abort);
+    // The client went away (or the server is closing): end the procedure, e.g. a subscription.
+    res.once('close', () => abort.abort());
+    void (async () => {
+      try {
+        const response = await fetchRequestHandler({
+          endpoint: API_PATH,
+          req: toRequest(req, base, abort.signal),
+          router: appRouter,
+          createContext: ({ req: r, resHeaders }) => createContext({ req: r, resHeaders }, db?.prisma),
+          onError: ({ error, path, type }) => logApiError({ error, path, type }),
+        });
+        await writeResponse(res, response);
+      } catch {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end();
+      } finally {
+        open.delete(abort);
+      }
+    })();
+  });
+  // Subscriptions are long-lived: no request timeout, and keep-alive pings handle dead peers.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  base = `http://${hostPart}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${base}${API_PATH}`,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        for (const a of open) a.abort();
+        server.closeAllConnections();
+        await stopped;
+        if (db) {
+          stopLivenessSweep(db.prisma);
+          stopKeyRotation(db.prisma);
+          await detachEventBus(db.prisma);
+        }
+      })()),
+  };
+}

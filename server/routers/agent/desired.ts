@@ -1,0 +1,20 @@
+// The agent's one long-lived stream: its current desired state, then each
+// new generation (SSE; tracked ids let a reconnecting agent resume).
+import { tracked } from '@trpc/server';
+import { hostProcedure, toTRPCError } from '../../trpc/init.ts';
+import { desiredUpdates } from '../../services/agentLink.ts';
+import { desiredInput, desiredOutput } from './desired.types.ts';
+
+function resumeFrom(input: { lastGeneration?: number | undefined; lastEventId?: string | null | undefined }): number | undefined {
+  const fromEvent = input.lastEventId ? Number(input.lastEventId) : NaN;
+  return Number.isSafeInteger(fromEvent) && fromEvent >= 0 ? fromEvent : input.lastGeneration;
+}
+
+export const desired = hostProcedure.input(desiredInput).subscription(async function* ({ ctx, input, signal }) {
+  try {
+    const updates = desiredUpdates({ db: ctx.db, actor: ctx.actor, lastGeneration: resumeFrom(input), signal });
+    for await (const d of updates) yield tracked(String(d.generation), desiredOutput.parse(d));
+  } catch (err) {
+    throw toTRPCError(err);
+  }
+});

@@ -1,0 +1,8 @@
+import { authedProcedure } from '../../trpc/init.ts';
+import { listAudit } from '../../services/auditQuery.ts';
+import { listInput, listOutput } from './list.types.ts';
+
+export const list = authedProcedure
+  .input(listInput)
+  .output(listOutput)
+  .query(({ ctx, input }) => listAudit({ db: ctx.db, actor: ctx.actor, ...input }));

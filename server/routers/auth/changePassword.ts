@@ -1,0 +1,8 @@
+import { authedProcedure } from '../../trpc/init.ts';
+import { changePassword as change } from '../../services/auth.ts';
+import { changePasswordInput, changePasswordOutput } from './changePassword.types.ts';
+
+export const changePassword = authedProcedure
+  .input(changePasswordInput)
+  .output(changePasswordOutput)
+  .mutation(({ ctx, input }) => change({ db: ctx.db, actor: ctx.actor, ...input }));

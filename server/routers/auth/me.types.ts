@@ -1,0 +1,3 @@
+import { meView } from '../../services/identityShapes.ts';
+
+export const meOutput = meView;

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+import { deploymentProgressView } from '../../services/controlShapes.ts';
+import { idInput } from '../../services/farmShapes.ts';
+
+/** `id` is the deployment's id (from deploy, undeploy, migrate or deployments). */
+export const deployProgressInput = z.strictObject({ id: idInput });
+/** Each value the subscription yields; the last one has `complete: true`. */
+export const deployProgressOutput = deploymentProgressView;

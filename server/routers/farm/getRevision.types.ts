@@ -1,0 +1,7 @@
+import { z } from 'zod';
+import { idInput } from '../../services/farmShapes.ts';
+import { farmDocumentSchema } from '../../services/farmDocument.ts';
+import { revisionSummaryView } from './createRevision.types.ts';
+
+export const getRevisionInput = z.strictObject({ farmId: idInput, revision: z.int().min(1) });
+export const getRevisionOutput = revisionSummaryView.extend({ snapshot: farmDocumentSchema });

@@ -1,0 +1,5 @@
+import { z } from 'zod';
+import { farmSummaryView, pageInput, pageOf } from '../../services/farmShapes.ts';
+
+export const listInput = z.strictObject({ ...pageInput }).default({ limit: 50 });
+export const listOutput = pageOf(farmSummaryView);

@@ -1,0 +1,6 @@
+import { z } from 'zod';
+import { expectedRevisionInput, firewallInterfaceView, idInput, mutationOf } from '../../services/farmShapes.ts';
+import { firewallInterfaceSpec } from './interface.types.ts';
+
+export const addInterfaceInput = z.strictObject({ firewallId: idInput, expectedRevision: expectedRevisionInput, ...firewallInterfaceSpec });
+export const addInterfaceOutput = mutationOf('interface', firewallInterfaceView);

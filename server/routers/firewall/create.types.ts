@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { actionInput, expectedRevisionInput, firewallView, idInput, mutationOf, nameInput, ruleInput } from '../../services/farmShapes.ts';
+import { firewallInterfaceSpec, RULES_MAX } from './interface.types.ts';
+
+export const createInput = z.strictObject({
+  farmId: idInput,
+  expectedRevision: expectedRevisionInput,
+  name: nameInput,
+  hostId: idInput.nullable().optional(),
+  defaultPolicy: actionInput.optional(),
+  interfaces: z.array(z.strictObject(firewallInterfaceSpec)).max(64).optional(),
+  rules: z.array(ruleInput).max(RULES_MAX).optional(),
+});
+export const createOutput = mutationOf('firewall', firewallView);

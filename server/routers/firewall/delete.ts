@@ -1,0 +1,9 @@
+// Deletes a firewall.
+import { operatorProcedure } from '../../trpc/init.ts';
+import { deleteFirewall } from '../../services/firewalls.ts';
+import { deleteInput, deleteOutput } from './delete.types.ts';
+
+export const del = operatorProcedure
+  .input(deleteInput)
+  .output(deleteOutput)
+  .mutation(({ ctx, input }) => deleteFirewall({ db: ctx.db, actor: ctx.actor, ...input }));

@@ -1,0 +1,9 @@
+// One firewall.
+import { viewerProcedure } from '../../trpc/init.ts';
+import { getFirewall } from '../../services/firewalls.ts';
+import { getInput, getOutput } from './get.types.ts';
+
+export const get = viewerProcedure
+  .input(getInput)
+  .output(getOutput)
+  .query(({ ctx, input }) => getFirewall({ db: ctx.db, actor: ctx.actor, ...input }));

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { addressInput, idInput, nameInput } from '../../services/farmShapes.ts';
+
+/** Rules per firewall; far more than a hand-written policy needs. */
+export const RULES_MAX = 1000;
+
+/** An interface as given to firewall.create and firewall.addInterface. */
+export const firewallInterfaceSpec = {
+  name: nameInput,
+  vnetId: idInput,
+  ip: addressInput.optional(),
+  /** Default: the vnet's prefix length. */
+  prefixLen: z.int().optional(),
+  mac: addressInput.optional(),
+};

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { idInput } from '../../services/identityShapes.ts';
+
+export const createEnrollmentTokenInput = z.strictObject({
+  id: idInput,
+  /** Omitted: SOFTUDC_ENROLL_TTL_MINUTES (default 60). */
+  expiresInMinutes: z.int().min(1).max(7 * 24 * 60).optional(),
+});
+/** `enrollmentToken` is shown here once; earlier unused tokens of the host stop working. */
+export const createEnrollmentTokenOutput = z.object({ hostId: z.string(), enrollmentToken: z.string(), expiresAt: z.date() });

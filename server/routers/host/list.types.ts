@@ -1,0 +1,7 @@
+import { z } from 'zod';
+import { hostStatusView, hostView, idInput, pageInput, pageOf } from '../../services/identityShapes.ts';
+
+export const listInput = z
+  .object({ ...pageInput, segmentId: idInput.optional(), status: hostStatusView.optional() })
+  .default({ limit: 50 });
+export const listOutput = pageOf(hostView);

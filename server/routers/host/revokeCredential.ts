@@ -1,0 +1,8 @@
+import { adminProcedure } from '../../trpc/init.ts';
+import { revokeCredential as revoke } from '../../services/hosts.ts';
+import { revokeCredentialInput, revokeCredentialOutput } from './revokeCredential.types.ts';
+
+export const revokeCredential = adminProcedure
+  .input(revokeCredentialInput)
+  .output(revokeCredentialOutput)
+  .mutation(({ ctx, input }) => revoke({ db: ctx.db, actor: ctx.actor, id: input.id }));

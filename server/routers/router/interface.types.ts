@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { addressInput, idInput } from '../../services/farmShapes.ts';
+
+/** An interface as given to router.create and router.addInterface. */
+export const routerInterfaceSpec = {
+  vnetId: idInput,
+  ip: addressInput.optional(),
+  /** Default: the vnet's prefix length. */
+  prefixLen: z.int().optional(),
+  mac: addressInput.optional(),
+  rip: z.boolean().optional(),
+};

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { expectedRevisionInput, idInput, mutationOf, nameInput, routerView } from '../../services/farmShapes.ts';
+
+export const updateInput = z.strictObject({
+  id: idInput,
+  expectedRevision: expectedRevisionInput,
+  name: nameInput.optional(),
+  hostId: idInput.nullable().optional(),
+});
+export const updateOutput = mutationOf('router', routerView);

@@ -1,0 +1,8 @@
+import { adminProcedure } from '../../trpc/init.ts';
+import { createSegment } from '../../services/segments.ts';
+import { createInput, createOutput } from './create.types.ts';
+
+export const create = adminProcedure
+  .input(createInput)
+  .output(createOutput)
+  .mutation(({ ctx, input }) => createSegment({ db: ctx.db, actor: ctx.actor, ...input }));

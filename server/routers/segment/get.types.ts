@@ -1,0 +1,5 @@
+import { z } from 'zod';
+import { idInput, segmentView } from '../../services/identityShapes.ts';
+
+export const getInput = z.strictObject({ id: idInput });
+export const getOutput = segmentView;

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { addressInput, idInput, segmentNameInput, segmentView } from '../../services/identityShapes.ts';
+
+/** `relayHostId` must name a host of this segment; null removes the relay. */
+export const updateInput = z.strictObject({
+  id: idInput,
+  name: segmentNameInput.optional(),
+  description: z.string().max(1000).optional(),
+  multicast: z.boolean().optional(),
+  multicastGroup: addressInput.optional(),
+  relayHostId: idInput.nullable().optional(),
+  proxyMode: z.boolean().optional(),
+});
+export const updateOutput = segmentView;

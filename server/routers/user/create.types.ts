@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { displayNameInput, passwordInput, roleInput, userView, usernameInput } from '../../services/identityShapes.ts';
+
+export const createInput = z.strictObject({
+  username: usernameInput,
+  password: passwordInput,
+  role: roleInput,
+  displayName: displayNameInput.optional(),
+});
+export const createOutput = userView;

@@ -1,0 +1,8 @@
+import { adminProcedure } from '../../trpc/init.ts';
+import { listUsers } from '../../services/users.ts';
+import { listInput, listOutput } from './list.types.ts';
+
+export const list = adminProcedure
+  .input(listInput)
+  .output(listOutput)
+  .query(({ ctx, input }) => listUsers({ db: ctx.db, actor: ctx.actor, ...input }));

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { addressInput, bandwidthInput, burstInput, expectedRevisionInput, guestKindInput, idInput, mutationOf, nameInput, vmView } from '../../services/farmShapes.ts';
+
+export const vifSpec = z.strictObject({ vnetId: idInput, mac: addressInput.optional(), ip: addressInput.optional() });
+export const createInput = z.strictObject({
+  farmId: idInput,
+  expectedRevision: expectedRevisionInput,
+  name: nameInput,
+  hostId: idInput.nullable().optional(),
+  guestKind: guestKindInput.optional(),
+  bandwidthMbps: bandwidthInput.nullable().optional(),
+  burstKb: burstInput.nullable().optional(),
+  vifs: z.array(vifSpec).max(64).optional(),
+});
+export const createOutput = mutationOf('vm', vmView);

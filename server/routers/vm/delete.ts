@@ -1,0 +1,9 @@
+// Deletes a vm.
+import { operatorProcedure } from '../../trpc/init.ts';
+import { deleteVm } from '../../services/vms.ts';
+import { deleteInput, deleteOutput } from './delete.types.ts';
+
+export const del = operatorProcedure
+  .input(deleteInput)
+  .output(deleteOutput)
+  .mutation(({ ctx, input }) => deleteVm({ db: ctx.db, actor: ctx.actor, ...input }));

@@ -1,0 +1,9 @@
+// One vm.
+import { viewerProcedure } from '../../trpc/init.ts';
+import { getVm } from '../../services/vms.ts';
+import { getInput, getOutput } from './get.types.ts';
+
+export const get = viewerProcedure
+  .input(getInput)
+  .output(getOutput)
+  .query(({ ctx, input }) => getVm({ db: ctx.db, actor: ctx.actor, ...input }));

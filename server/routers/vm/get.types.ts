@@ -1,0 +1,5 @@
+import { z } from 'zod';
+import { idInput, vmView } from '../../services/farmShapes.ts';
+
+export const getInput = z.strictObject({ id: idInput });
+export const getOutput = vmView;

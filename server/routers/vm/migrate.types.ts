@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { deployResultView, waitInput } from '../../services/controlShapes.ts';
+import { expectedRevisionInput, idInput, vmView } from '../../services/farmShapes.ts';
+
+export const migrateInput = z.strictObject({
+  id: idInput,
+  /** The host to move the VM to. */
+  hostId: idInput,
+  expectedRevision: expectedRevisionInput,
+  ...waitInput,
+});
+export const migrateOutput = deployResultView.extend({
+  farmRevision: z.int(),
+  vm: vmView,
+  /** Null when the farm is not deployed: only the placement changed. */
+  deployment: deployResultView.shape.deployment.nullable(),
+  progress: deployResultView.shape.progress.nullable(),
+});

@@ -1,0 +1,9 @@
+// One vnet.
+import { viewerProcedure } from '../../trpc/init.ts';
+import { getVnet } from '../../services/vnets.ts';
+import { getInput, getOutput } from './get.types.ts';
+
+export const get = viewerProcedure
+  .input(getInput)
+  .output(getOutput)
+  .query(({ ctx, input }) => getVnet({ db: ctx.db, actor: ctx.actor, ...input }));

@@ -1,0 +1,5 @@
+import { z } from 'zod';
+import { expectedRevisionInput, idInput, mutationOf, vnetView } from '../../services/farmShapes.ts';
+
+export const removeVlanInput = z.strictObject({ id: idInput, expectedRevision: expectedRevisionInput, hostId: idInput });
+export const removeVlanOutput = mutationOf('vnet', vnetView);

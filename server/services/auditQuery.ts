@@ -1,0 +1,53 @@
+// Reading the audit trail. A user sees their tenant's entries; an admin
+// also sees deployment-wide ones (hosts, segments, enrollment), which carry
+// no tenant. Newest first; the cursor is the id of the last entry seen.
+import type { Prisma } from '../db/generated/client.ts';
+import type { Db } from '../db/index.ts';
+import { badRequest } from '../errors.ts';
+import type { UserActor } from '../trpc/context-types.ts';
+import type { AuditView } from './identityShapes.ts';
+import { clampLimit, type Page } from './listPage.ts';
+
+const AUDIT_SELECT = {
+  id: true,
+  tenantId: true,
+  actorId: true,
+  actorKind: true,
+  actorName: true,
+  action: true,
+  entity: true,
+  entityId: true,
+  before: true,
+  after: true,
+  createdAt: true,
+} as const;
+
+export async function listAudit(opts: {
+  db: Db;
+  actor: UserActor;
+  cursor?: string;
+  limit?: number;
+  entity?: string;
+  entityId?: string;
+  action?: string;
+}): Promise<Page<AuditView>> {
+  const { db, actor } = opts;
+  const limit = clampLimit(opts.limit);
+  let cursor: bigint | undefined;
+  if (opts.cursor !== undefined) {
+    if (!/^[1-9][0-9]{0,18}$/.test(opts.cursor)) throw badRequest('cursor', 'must be the id of an audit entry (a positive integer)');
+    cursor = BigInt(opts.cursor);
+  }
+  const scope: Prisma.AuditLogWhereInput =
+    actor.role === 'admin' ? { OR: [{ tenantId: actor.tenantId }, { tenantId: null }] } : { tenantId: actor.tenantId };
+  const where: Prisma.AuditLogWhereInput = { AND: [scope] };
+  const and = where.AND as Prisma.AuditLogWhereInput[];
+  if (opts.entity) and.push({ entity: opts.entity });
+  if (opts.entityId) and.push({ entityId: opts.entityId });
+  if (opts.action) and.push({ action: opts.action });
+  if (cursor !== undefined) and.push({ id: { lt: cursor } });
+  const rows = await db.auditLog.findMany({ where, select: AUDIT_SELECT, orderBy: { id: 'desc' }, take: limit + 1 });
+  const items = rows.slice(0, limit).map((r) => ({ ...r, id: r.id.toString() }));
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? last.id : null };
+}

@@ -1,0 +1,191 @@
+// Auth building blocks and the actor resolution rules, against a real
+// database: password hashing, secrets, the cookie, the limiter, sessions,
+// API tokens and host credentials, first-start admin, secret-free error logs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../../test/db.ts';
+import { hashPassword, needsRehash, verifyPassword } from '../auth/password.ts';
+import { generateApiToken, generateEnrollmentToken, generateHostCredential, generateSessionToken, hashToken, tokenPrefix } from '../auth/tokens.ts';
+import { clearSessionCookie, readSessionCookie, serializeSessionCookie, sessionLifetimeMs } from '../auth/cookies.ts';
+import { FailureLimiter } from '../auth/limiter.ts';
+import { ensureAdmin } from '../bootstrap.ts';
+import { clientIpOf, isSecureRequest } from '../trpc/context.ts';
+import { logApiError, scrubSecrets } from '../trpc/error-log.ts';
+import { TRPCError } from '@trpc/server';
+import { login, resolveActor, TOUCH_INTERVAL_MS } from './auth.ts';
+import { createApiToken } from './apiTokens.ts';
+import type { UserActor } from '../trpc/context-types.ts';
+
+describe('password hashing', () => {
+  it('stores scrypt$N$r$p$salt$hash and verifies in constant form', async () => {
+    const h = await hashPassword('hunter2 hunter2');
+    const parts = h.split('$');
+    expect(parts.slice(0, 4)).toEqual(['scrypt', '16384', '8', '1']);
+    expect(Buffer.from(parts[4]!, 'base64')).toHaveLength(16);
+    expect(Buffer.from(parts[5]!, 'base64')).toHaveLength(64);
+    expect(await verifyPassword('hunter2 hunter2', h)).toBe(true);
+    expect(await verifyPassword('hunter2 hunter3', h)).toBe(false);
+    expect(await hashPassword('hunter2 hunter2')).not.toBe(h); // fresh salt
+    expect(needsRehash(h)).toBe(false);
+  });
+
+  it('never matches a malformed or hostile stored value', async () => {
+    for (const bad of ['x', '', 'scrypt$16384$8$1$$', 'scrypt$1099511627776$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAA==', 'bcrypt$a$b$c$d$e']) {
+      expect(await verifyPassword('anything', bad)).toBe(false);
+      expect(needsRehash(bad)).toBe(true);
+    }
+  });
+});
+
+describe('secrets and cookie', () => {
+  it('generates prefixed random secrets stored as sha-256 hex', () => {
+    expect(generateSessionToken()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(generateApiToken()).toMatch(/^sudc_[A-Za-z0-9_-]{43}$/);
+    expect(generateHostCredential()).toMatch(/^sudh_[A-Za-z0-9_-]{43}$/);
+    expect(generateEnrollmentToken()).toMatch(/^sude_[A-Za-z0-9_-]{43}$/);
+    expect(generateApiToken()).not.toBe(generateApiToken());
+    expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(tokenPrefix('sudc_ABCDEFGHIJ')).toBe('sudc_ABCDE');
+  });
+
+  it('serializes and reads the session cookie', () => {
+    expect(serializeSessionCookie('v', { secure: false, maxAgeSeconds: 60 })).toBe('softudc_session=v; Path=/; HttpOnly; SameSite=Lax; Max-Age=60');
+    expect(serializeSessionCookie('v', { secure: true, maxAgeSeconds: 60 })).toMatch(/; Secure$/);
+    expect(clearSessionCookie(false)).toMatch(/^softudc_session=; .*Max-Age=0/);
+    expect(readSessionCookie('a=1; softudc_session=xyz; b=2')).toBe('xyz');
+    expect(readSessionCookie('softudc_sessionx=1')).toBeNull();
+    expect(readSessionCookie(null)).toBeNull();
+    expect(sessionLifetimeMs({})).toBe(12 * 3600_000);
+    expect(sessionLifetimeMs({ SOFTUDC_SESSION_HOURS: '0.5' })).toBe(1800_000);
+    expect(() => sessionLifetimeMs({ SOFTUDC_SESSION_HOURS: 'soon' })).toThrow(/SOFTUDC_SESSION_HOURS/);
+  });
+});
+
+describe('failure limiter', () => {
+  it('allows 10 failures in 5 minutes, then refuses until the oldest ages out', () => {
+    const l = new FailureLimiter();
+    const t0 = 1_000_000;
+    for (let i = 0; i < 9; i++) l.fail('k', t0 + i);
+    expect(l.retryAfterMs('k', t0 + 10)).toBe(0);
+    l.fail('k', t0 + 9);
+    expect(l.retryAfterMs('k', t0 + 10)).toBe(5 * 60_000 - 10);
+    expect(l.retryAfterMs('other', t0 + 10)).toBe(0);
+    expect(l.retryAfterMs('k', t0 + 5 * 60_000)).toBe(0);
+    l.fail('k', t0);
+    l.clear('k');
+    expect(l.retryAfterMs('k', t0 + 1)).toBe(0);
+  });
+});
+
+describe('with a database', () => {
+  let t: TestDb;
+  let user: UserActor;
+  const PW = 'a long password 1';
+  beforeAll(async () => {
+    t = await createTestDb();
+    const r = await ensureAdmin(t.prisma, { password: PW, log: () => {} });
+    expect(r).toEqual({ created: true, generated: false });
+    const u = await t.prisma.user.findUniqueOrThrow({ where: { username: 'admin' }, select: { id: true, tenantId: true, username: true, role: true } });
+    user = { kind: 'user', userId: u.id, tenantId: u.tenantId, username: u.username, role: u.role };
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it('ensureAdmin is idempotent and race-safe', async () => {
+    const lines: string[] = [];
+    const again = await Promise.all([1, 2, 3].map(() => ensureAdmin(t.prisma, { log: (l) => lines.push(l) })));
+    expect(again.every((r) => !r.created)).toBe(true);
+    expect(lines).toEqual([]);
+    expect(await t.prisma.user.count()).toBe(1);
+  });
+
+  it('ensureAdmin on an empty database prints a generated password once', async () => {
+    const fresh = await createTestDb();
+    try {
+      const lines: string[] = [];
+      const log = (l: string) => lines.push(l);
+      await expect(ensureAdmin(fresh.prisma, { password: 'short', log })).rejects.toThrow(/at least 12/);
+      expect(await fresh.prisma.user.count()).toBe(0);
+      const results = await Promise.all([ensureAdmin(fresh.prisma, { log }), ensureAdmin(fresh.prisma, { log })]);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('first start: admin password');
+      const password = /password: (\S+)/.exec(lines[0]!)![1]!;
+      expect(password.length).toBeGreaterThanOrEqual(20);
+      expect(await fresh.prisma.user.count()).toBe(1);
+      const out = await login({ db: fresh.prisma, username: 'admin', password, limiter: new FailureLimiter() });
+      expect(out.user.role).toBe('admin');
+      expect(await ensureAdmin(fresh.prisma, { log })).toEqual({ created: false, generated: false });
+      expect(lines).toHaveLength(1);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('sessions expire, die with a disabled user, and refresh lastSeenAt at most once a minute', async () => {
+    const limiter = new FailureLimiter();
+    const t0 = new Date();
+    const s = await login({ db: t.prisma, username: 'admin', password: PW, limiter, now: t0 });
+    expect(s.expiresAt.getTime() - t0.getTime()).toBe(12 * 3600_000);
+    const soon = new Date(t0.getTime() + 1000);
+    expect(await resolveActor(t.prisma, { cookie: s.sessionToken }, soon)).toMatchObject({ kind: 'user', userId: user.userId });
+    const row = () => t.prisma.session.findFirstOrThrow({ where: { tokenHash: hashToken(s.sessionToken) }, select: { lastSeenAt: true } });
+    expect((await row()).lastSeenAt.getTime()).toBe(t0.getTime());
+    const later = new Date(t0.getTime() + TOUCH_INTERVAL_MS + 5);
+    await resolveActor(t.prisma, { cookie: s.sessionToken }, later);
+    expect((await row()).lastSeenAt.getTime()).toBe(later.getTime());
+    expect(await resolveActor(t.prisma, { cookie: s.sessionToken }, new Date(t0.getTime() + 13 * 3600_000))).toBeNull();
+    expect(await t.prisma.session.count({ where: { tokenHash: hashToken(s.sessionToken) } })).toBe(0);
+
+    const s2 = await login({ db: t.prisma, username: 'admin', password: PW, limiter });
+    await t.prisma.user.update({ where: { id: user.userId }, data: { disabled: true } });
+    expect(await resolveActor(t.prisma, { cookie: s2.sessionToken })).toBeNull();
+    await t.prisma.user.update({ where: { id: user.userId }, data: { disabled: false } });
+    expect(await resolveActor(t.prisma, { cookie: s2.sessionToken })).not.toBeNull();
+  });
+
+  it('an Authorization header decides alone; malformed ones are nobody', async () => {
+    const s = await login({ db: t.prisma, username: 'admin', password: PW, limiter: new FailureLimiter() });
+    expect(await resolveActor(t.prisma, { cookie: s.sessionToken, authorization: 'Bearer sudc_forged' })).toBeNull();
+    expect(await resolveActor(t.prisma, { authorization: 'Basic YWRtaW46eA==' })).toBeNull();
+    expect(await resolveActor(t.prisma, { authorization: `Bearer ${s.sessionToken}` })).toBeNull();
+    expect(await resolveActor(t.prisma, {})).toBeNull();
+  });
+
+  it('a token never acts above its user\'s current role', async () => {
+    const { token } = await createApiToken({ db: t.prisma, actor: user, name: 'auto', role: 'admin' });
+    expect(await resolveActor(t.prisma, { authorization: `bearer ${token}` })).toMatchObject({ kind: 'token', role: 'admin' });
+    await t.prisma.user.update({ where: { id: user.userId }, data: { role: 'viewer' } });
+    expect(await resolveActor(t.prisma, { authorization: `Bearer ${token}` })).toMatchObject({ role: 'viewer' });
+    await t.prisma.user.update({ where: { id: user.userId }, data: { role: 'admin' } });
+  });
+});
+
+describe('request helpers and error log', () => {
+  it('takes the client address from the last x-forwarded-for entry', () => {
+    expect(clientIpOf(new Headers({ 'x-forwarded-for': '6.6.6.6, 127.0.0.9' }))).toBe('127.0.0.9');
+    expect(clientIpOf(new Headers({ 'x-forwarded-for': '::ffff:127.0.0.1' }))).toBe('127.0.0.1');
+    expect(clientIpOf(new Headers({ 'x-forwarded-for': 'evil<script>' }))).toBeUndefined();
+    expect(clientIpOf(new Headers())).toBeUndefined();
+    expect(isSecureRequest(new Request('https://c.example/api/trpc'))).toBe(true);
+    expect(isSecureRequest(new Request('http://c.example/api/trpc'))).toBe(false);
+    expect(isSecureRequest(new Request('http://c.example/', { headers: { 'x-forwarded-proto': 'https' } }))).toBe(true);
+  });
+
+  it('logs server errors as one JSON line with secrets masked, and ignores client errors', () => {
+    const tok = generateApiToken();
+    const lines: string[] = [];
+    const cause = new Error(`insert failed for ${tok} hash ${hashToken(tok)} scrypt$16384$8$1$abc$def at postgresql://u:pw@db/x\nstack`);
+    logApiError({ error: new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'boom', cause }), path: 'auth.login', type: 'mutation' }, (l) => lines.push(l));
+    logApiError({ error: new TRPCError({ code: 'BAD_REQUEST', message: 'name: bad' }), path: 'x', type: 'query' }, (l) => lines.push(l));
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry).toMatchObject({ level: 'error', path: 'auth.login', code: 'INTERNAL_SERVER_ERROR', error: 'boom' });
+    expect(lines[0]).not.toContain(tok);
+    expect(lines[0]).not.toContain(hashToken(tok));
+    expect(lines[0]).not.toContain('scrypt$');
+    expect(lines[0]).not.toContain(':pw@');
+    expect(lines[0]).not.toContain('stack');
+    expect(scrubSecrets('postgresql://u:pw@h/db')).toBe('postgresql://u:[redacted]@h/db');
+  });
+});

@@ -1,0 +1,215 @@
+// The farm document: a farm's whole intent as one portable JSON value. The
+// same schema serves export, import and revision snapshots. Inside the
+// document everything refers to everything else by name (vnets, routers,
+// firewall interfaces, hosts), never by database id, so a document moves
+// between deployments; layout positions are keyed `<kind>:<name>`.
+import { z } from 'zod';
+import type { FarmDetail } from './farmShapes.ts';
+import {
+  actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
+} from './farmShapes.ts';
+import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
+
+export const FARM_DOCUMENT_VERSION = 'softudc.farm/v1';
+
+/** Hosts are named by the administrator who enrolled them; the document only carries the name. */
+const hostRef = z.string().min(1).max(253).nullable().default(null);
+const optionalAddress = addressInput.optional();
+
+/** The vnet bridged to 802.1Q VLAN `vid` on `interface` of host `host` (docs/agent-state.md "VLAN interface"). */
+export const documentVlanSchema = z.strictObject({
+  host: z.string().min(1).max(253),
+  interface: z.string().max(64),
+  vid: z.int(),
+});
+
+export const documentVnetSchema = z.strictObject({
+  name: nameInput,
+  /** Omitted: the importing deployment picks a free one. */
+  vnid: z.int().optional(),
+  cidr: addressInput,
+  mtu: z.int().default(MTU_DEFAULT),
+  security: securityInput.default('none'),
+  /** Omitted when empty, so documents without VLANs stay as they were. */
+  vlans: z.array(documentVlanSchema).max(1000).optional(),
+});
+
+export const documentVifSchema = z.strictObject({
+  /** Omitted: eth<index in the VM's list>. */
+  name: nameInput.optional(),
+  vnet: nameInput,
+  mac: optionalAddress,
+  ip: optionalAddress,
+});
+
+export const documentVmSchema = z.strictObject({
+  name: nameInput,
+  host: hostRef,
+  guestKind: guestKindInput.default('emulated'),
+  /** Omitted: unlimited. Each VIF of the VM gets this limit (docs/agent-state.md "Bandwidth limits"). */
+  bandwidthMbps: bandwidthInput.optional(),
+  burstKb: burstInput.optional(),
+  vifs: z.array(documentVifSchema).max(64).default([]),
+});
+
+export const documentRouterInterfaceSchema = z.strictObject({
+  vnet: nameInput,
+  ip: optionalAddress,
+  /** Omitted: the vnet's prefix length. */
+  prefixLen: z.int().optional(),
+  mac: optionalAddress,
+  rip: z.boolean().default(false),
+});
+
+export const documentStaticRouteSchema = z.strictObject({
+  destination: addressInput,
+  nextHop: addressInput,
+  metric: z.int().default(1),
+});
+
+export const documentRouterSchema = z.strictObject({
+  name: nameInput,
+  host: hostRef,
+  interfaces: z.array(documentRouterInterfaceSchema).max(64).default([]),
+  staticRoutes: z.array(documentStaticRouteSchema).max(1000).default([]),
+});
+
+export const documentRouterLinkSchema = z.strictObject({
+  a: nameInput,
+  b: nameInput,
+  /** Omitted: a free /30 from 169.254.0.0/16. */
+  cidr: optionalAddress,
+  ipA: optionalAddress,
+  ipB: optionalAddress,
+  rip: z.boolean().default(false),
+});
+
+export const documentFirewallInterfaceSchema = z.strictObject({
+  name: nameInput,
+  vnet: nameInput,
+  ip: optionalAddress,
+  prefixLen: z.int().optional(),
+  mac: optionalAddress,
+});
+
+export const documentRuleSchema = z.strictObject({
+  action: actionInput,
+  protocol: protocolInput.default('any'),
+  source: addressInput.default('0.0.0.0/0'),
+  destination: addressInput.default('0.0.0.0/0'),
+  portFrom: z.int().nullable().default(null),
+  portTo: z.int().nullable().default(null),
+  /** Name of one of this firewall's interfaces; null matches any. */
+  interface: nameInput.nullable().default(null),
+  log: z.boolean().default(false),
+  description: z.string().max(200).default(''),
+});
+
+export const documentFirewallSchema = z.strictObject({
+  name: nameInput,
+  host: hostRef,
+  defaultPolicy: actionInput.default('deny'),
+  interfaces: z.array(documentFirewallInterfaceSchema).max(64).default([]),
+  rules: z.array(documentRuleSchema).max(1000).default([]),
+});
+
+export const positionSchema = z.strictObject({ x: z.number(), y: z.number() });
+
+export const farmDocumentSchema = z.strictObject({
+  version: z.literal(FARM_DOCUMENT_VERSION),
+  name: nameInput,
+  description: descriptionInput.default(''),
+  vnets: z.array(documentVnetSchema).max(4096).default([]),
+  vms: z.array(documentVmSchema).max(10_000).default([]),
+  routers: z.array(documentRouterSchema).max(1000).default([]),
+  routerLinks: z.array(documentRouterLinkSchema).max(4000).default([]),
+  firewalls: z.array(documentFirewallSchema).max(1000).default([]),
+  /** Designer positions by `<kind>:<name>` (kind: vnet, vm, router, firewall). */
+  layout: z.record(z.string().max(80), positionSchema).default({}),
+});
+
+/** A parsed document: defaults filled, addresses possibly still omitted. */
+export type FarmDocument = z.output<typeof farmDocumentSchema>;
+/** What a client may send (defaults may be left out). */
+export type FarmDocumentInput = z.input<typeof farmDocumentSchema>;
+export type Position = z.output<typeof positionSchema>;
+
+export const LAYOUT_KINDS = ['vnet', 'vm', 'router', 'firewall'] as const;
+export type LayoutKind = (typeof LAYOUT_KINDS)[number];
+export const layoutKey = (kind: LayoutKind, name: string) => `${kind}:${name}`;
+
+/**
+ * Renders stored intent as a document. Everything is sorted (by name; rules
+ * keep their order), so equal intent always gives an equal document and two
+ * revisions can be compared line by line.
+ */
+export function toFarmDocument(detail: FarmDetail, positions: Record<string, Position>): FarmDocument {
+  const vnetName = new Map(detail.vnets.map((v) => [v.id, v.name]));
+  const routerName = new Map(detail.routers.map((r) => [r.id, r.name]));
+  const name = (m: Map<string, string>, id: string) => {
+    const n = m.get(id);
+    if (n === undefined) throw new Error(`dangling reference ${id} in farm ${detail.id}`);
+    return n;
+  };
+  const sortByName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => byText(a.name, b.name));
+
+  const layout: Record<string, Position> = {};
+  const nodes: [LayoutKind, { id: string; name: string }[]][] = [
+    ['vnet', detail.vnets], ['vm', detail.vms], ['router', detail.routers], ['firewall', detail.firewalls],
+  ];
+  for (const [kind, list] of nodes) {
+    for (const n of list) {
+      const p = positions[n.id];
+      if (p) layout[layoutKey(kind, n.name)] = { x: p.x, y: p.y };
+    }
+  }
+  const sortedLayout = Object.fromEntries(Object.entries(layout).sort(([a], [b]) => byText(a, b)));
+
+  return {
+    version: FARM_DOCUMENT_VERSION,
+    name: detail.name,
+    description: detail.description,
+    vnets: sortByName(detail.vnets).map((v) => ({
+      name: v.name, vnid: v.vnid, cidr: v.cidr, mtu: v.mtu, security: v.security,
+      ...(v.vlans?.length
+        ? { vlans: v.vlans.map((l) => ({ host: l.hostName, interface: l.interface, vid: l.vid })).sort((a, b) => byText(a.host, b.host)) }
+        : {}),
+    })),
+    vms: sortByName(detail.vms).map((vm) => ({
+      name: vm.name,
+      host: vm.hostName,
+      guestKind: vm.guestKind,
+      ...(vm.bandwidthMbps !== null ? { bandwidthMbps: vm.bandwidthMbps } : {}),
+      ...(vm.burstKb !== null ? { burstKb: vm.burstKb } : {}),
+      vifs: [...vm.vifs]
+        .sort((a, b) => naturalCompare(a.name, b.name))
+        .map((f) => ({ name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip })),
+    })),
+    routers: sortByName(detail.routers).map((r) => ({
+      name: r.name,
+      host: r.hostName,
+      interfaces: r.interfaces
+        .map((i) => ({ vnet: name(vnetName, i.vnetId), ip: i.ip, prefixLen: i.prefixLen, mac: i.mac, rip: i.rip }))
+        .sort((a, b) => byText(a.vnet, b.vnet)),
+      staticRoutes: r.staticRoutes
+        .map((s) => ({ destination: s.destination, nextHop: s.nextHop, metric: s.metric }))
+        .sort((a, b) => byText(a.destination, b.destination)),
+    })),
+    routerLinks: detail.routerLinks
+      .map((l) => ({ a: name(routerName, l.routerAId), b: name(routerName, l.routerBId), cidr: l.cidr, ipA: l.ipA, ipB: l.ipB, rip: l.rip }))
+      .sort((x, y) => byText(x.a, y.a) || byText(x.b, y.b)),
+    firewalls: sortByName(detail.firewalls).map((f) => ({
+      name: f.name,
+      host: f.hostName,
+      defaultPolicy: f.defaultPolicy,
+      interfaces: sortByName(f.interfaces).map((i) => ({
+        name: i.name, vnet: name(vnetName, i.vnetId), ip: i.ip, prefixLen: i.prefixLen, mac: i.mac,
+      })),
+      rules: f.rules.map((r) => ({
+        action: r.action, protocol: r.protocol, source: r.source, destination: r.destination, portFrom: r.portFrom,
+        portTo: r.portTo, interface: r.interface, log: r.log, description: r.description,
+      })),
+    })),
+    layout: sortedLayout,
+  };
+}

@@ -1,0 +1,123 @@
+// What agents last said, for people: the latest report of a host, and a
+// stream of reports as they arrive (plus hosts going offline). Hosts are
+// deployment-wide infrastructure, so every signed-in user may watch them.
+import type { Db } from '../db/index.ts';
+import { notFound } from '../errors.ts';
+import { EventInbox, getEventBus } from '../events/index.ts';
+import type { UserActor } from '../trpc/context-types.ts';
+import type { HostReportView, ReportInput } from './controlShapes.ts';
+import { ensureLivenessSweep, liveStatus } from './hostLiveness.ts';
+
+export type ReportDetail = 'summary' | 'full';
+
+const hostSelect = {
+  id: true,
+  name: true,
+  status: true,
+  lastSeenAt: true,
+  agentVersion: true,
+  desiredGeneration: true,
+  appliedGeneration: true,
+  report: { select: { appliedGeneration: true, report: true, receivedAt: true } },
+} as const;
+
+type Row = {
+  id: string;
+  name: string;
+  status: HostReportView['status'];
+  lastSeenAt: Date | null;
+  agentVersion: string | null;
+  desiredGeneration: number;
+  appliedGeneration: number;
+  report: { appliedGeneration: number; report: unknown; receivedAt: Date } | null;
+};
+
+/**
+ * The vnet ids of the actor's tenant. A host carries several tenants' farms;
+ * a user sees the VIFs and VARP entries of their own tenant's vnets only
+ * (host-wide counters and health are not tenant data).
+ */
+async function tenantVnids(db: Db, tenantId: string): Promise<Set<number>> {
+  const rows = await db.vnet.findMany({ where: { farm: { tenantId } }, select: { vnid: true } });
+  return new Set(rows.map((r) => Number(r.vnid)));
+}
+
+function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>): HostReportView {
+  let report: HostReportView['report'] = null;
+  if (r.report) {
+    const raw = r.report.report as Omit<ReportInput, 'appliedGeneration'>;
+    const body = {
+      ...raw,
+      vifs: raw.vifs.filter((v) => visible.has(v.vnet)),
+      varp: raw.varp.filter((v) => visible.has(v.vnet)),
+    };
+    report = {
+      receivedAt: r.report.receivedAt,
+      appliedGeneration: r.report.appliedGeneration,
+      uptimeS: body.uptimeS,
+      health: body.health,
+      applyError: body.applyError,
+      counters: body.counters,
+      vifCount: body.vifs.length,
+      varpCount: body.varp.length,
+      ...(detail === 'full' ? { vifs: body.vifs, varp: body.varp } : {}),
+    };
+  }
+  return {
+    hostId: r.id,
+    host: r.name,
+    status: liveStatus(r.status, r.lastSeenAt, now),
+    lastSeenAt: r.lastSeenAt,
+    agentVersion: r.agentVersion,
+    desiredGeneration: r.desiredGeneration,
+    appliedGeneration: r.appliedGeneration,
+    report,
+  };
+}
+
+/** The latest report of one host (null when it never reported), with its VIFs and VARP cache (of the caller's tenant). */
+export async function latestReport(o: { db: Db; actor: UserActor; id: string; now?: Date }): Promise<HostReportView> {
+  const row = await o.db.host.findUnique({ where: { id: o.id }, select: hostSelect });
+  if (!row) throw notFound('host');
+  return toView(row, 'full', o.now ?? new Date(), await tenantVnids(o.db, o.actor.tenantId));
+}
+
+/**
+ * Every host's latest report (or one host's), then each host again whenever
+ * it reports or changes liveness. `summary` leaves out the VIF and VARP
+ * lists (counts only): a browser watching a thousand hosts wants the health,
+ * not twenty thousand cache entries every five seconds.
+ */
+export async function* reportUpdates(o: {
+  db: Db;
+  actor: UserActor;
+  hostId?: string | undefined;
+  detail: ReportDetail;
+  signal?: AbortSignal | undefined;
+}): AsyncGenerator<HostReportView> {
+  ensureLivenessSweep(o.db);
+  const inbox = new EventInbox(
+    await getEventBus(o.db),
+    (e) =>
+      (e.type === 'host.report' || e.type === 'host.status' || e.type === 'host.revoked' || e.type === 'host.desired') &&
+      (o.hostId === undefined || e.hostId === o.hostId),
+  );
+  try {
+    const where = o.hostId === undefined ? {} : { id: o.hostId };
+    const rows = await o.db.host.findMany({ where, select: hostSelect, orderBy: { name: 'asc' } });
+    if (o.hostId !== undefined && rows.length === 0) throw notFound('host', 'hostId');
+    let visible = await tenantVnids(o.db, o.actor.tenantId);
+    for (const r of rows) yield toView(r, o.detail, new Date(), visible);
+    while (!o.signal?.aborted) {
+      const events = await inbox.next({ signal: o.signal });
+      const ids = [...new Set(events.map((e) => ('hostId' in e ? e.hostId : '')).filter(Boolean))];
+      if (ids.length === 0) continue;
+      const changed = await o.db.host.findMany({ where: { id: { in: ids } }, select: hostSelect, orderBy: { name: 'asc' } });
+      // Re-read: the tenant may have created vnets since.
+      visible = await tenantVnids(o.db, o.actor.tenantId);
+      for (const r of changed) yield toView(r, o.detail, new Date(), visible);
+    }
+  } finally {
+    inbox.close();
+  }
+}

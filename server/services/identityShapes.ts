@@ -1,0 +1,126 @@
+// The shapes of identities and infrastructure as the API shows them (tRPC
+// outputs), plus the input pieces their procedures share. None of these
+// carries a secret or a hash: services select only these fields.
+import { z } from 'zod';
+import { DEFAULT_LIMIT, MAX_LIMIT } from './listPage.ts';
+
+// ---- input pieces ----
+
+export const idInput = z.guid();
+export const roleInput = z.enum(['admin', 'operator', 'viewer']);
+export const pageInput = {
+  cursor: z.guid().optional(),
+  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+};
+export const USERNAME_PATTERN = /^[a-z0-9._-]{3,64}$/;
+export const usernameInput = z
+  .string()
+  .regex(USERNAME_PATTERN, 'must be 3 to 64 characters of a-z, 0-9, ".", "_" and "-"');
+/** Length rules are checked by the services (12+); the cap only bounds scrypt's input. */
+export const passwordInput = z.string().max(1024);
+export const displayNameInput = z.string().trim().max(128);
+/** Host names become agent and log identifiers: one DNS label. */
+export const HOST_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const hostNameInput = z
+  .string()
+  .regex(HOST_NAME_PATTERN, 'must be 1 to 63 characters of a-z, 0-9 and "-", not starting or ending with "-"');
+export const SEGMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const segmentNameInput = z
+  .string()
+  .regex(SEGMENT_NAME_PATTERN, 'must be 1 to 63 characters: letters, digits, "_", "." and "-", starting with a letter or digit');
+/** Addresses are checked by the services, which say what is wrong with them. */
+export const addressInput = z.string().max(64);
+export const portInput = z.int().min(1).max(65535);
+export const capabilitiesInput = z.array(z.string().min(1).max(64)).max(64);
+
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+// ---- views ----
+
+export const userView = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  role: roleInput,
+  disabled: z.boolean(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+
+export const meView = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  role: roleInput,
+  tenantId: z.string(),
+  tenantName: z.string(),
+  kind: z.enum(['user', 'token']),
+});
+
+export const apiTokenView = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  userId: z.string(),
+  username: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  role: roleInput,
+  createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+  expiresAt: z.date().nullable(),
+  revokedAt: z.date().nullable(),
+});
+
+export const hostStatusView = z.enum(['pending', 'online', 'offline', 'revoked']);
+
+export const hostView = z.object({
+  id: z.string(),
+  name: z.string(),
+  address: z.string(),
+  port: z.int(),
+  segmentId: z.string().nullable(),
+  segmentName: z.string().nullable(),
+  status: hostStatusView,
+  /** Whether the host holds a credential (never the credential itself). */
+  enrolled: z.boolean(),
+  lastSeenAt: z.date().nullable(),
+  agentVersion: z.string().nullable(),
+  capabilities: z.array(z.string()),
+  desiredGeneration: z.int(),
+  appliedGeneration: z.int(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type HostView = z.infer<typeof hostView>;
+
+export const segmentView = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  multicast: z.boolean(),
+  multicastGroup: z.string(),
+  relayHostId: z.string().nullable(),
+  relayHostName: z.string().nullable(),
+  proxyMode: z.boolean(),
+  hostCount: z.int(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type SegmentView = z.infer<typeof segmentView>;
+
+export const auditView = z.object({
+  id: z.string(),
+  tenantId: z.string().nullable(),
+  actorId: z.string().nullable(),
+  actorKind: z.string(),
+  actorName: z.string(),
+  action: z.string(),
+  entity: z.string(),
+  entityId: z.string().nullable(),
+  before: z.unknown(),
+  after: z.unknown(),
+  createdAt: z.date(),
+});
+export type AuditView = z.infer<typeof auditView>;

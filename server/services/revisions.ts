@@ -1,0 +1,78 @@
+// Farm revisions: immutable snapshots of a farm's intent (the farm document)
+// taken at a revision number. Deploying means deploying a revision, so what
+// runs is always something that can be shown and compared later.
+import { notFound } from '../errors.ts';
+import { writeAudit } from './audit.ts';
+import { pageArgs, requireFarm, toPage, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { toFarmDocument, type FarmDocument } from './farmDocument.ts';
+import { loadFarmDetail, loadPositions, lockFarmForRead } from './farmViews.ts';
+
+export interface RevisionSummary {
+  id: string;
+  farmId: string;
+  revision: number;
+  createdById: string | null;
+  createdAt: Date;
+}
+
+export interface RevisionView extends RevisionSummary {
+  snapshot: FarmDocument;
+}
+
+const summarySelect = { id: true, farmId: true, revision: true, createdById: true, createdAt: true } as const;
+
+/**
+ * Snapshots the farm's current intent at its current revision, inside the
+ * caller's transaction (deploy uses it too). Idempotent: a revision already
+ * snapshotted is returned as it was. `created` says whether this call made it.
+ */
+export async function snapshotFarm(
+  tx: Tx,
+  farmId: string,
+  createdById: string | null,
+): Promise<{ revision: RevisionSummary; created: boolean }> {
+  await lockFarmForRead(tx, farmId);
+  const farm = await tx.farm.findUnique({ where: { id: farmId }, select: { revision: true } });
+  if (!farm) throw notFound('farm', 'farmId');
+  const key = { farmId_revision: { farmId, revision: farm.revision } };
+  const existing = await tx.farmRevision.findUnique({ where: key, select: summarySelect });
+  if (existing) return { revision: existing, created: false };
+  const snapshot = toFarmDocument(await loadFarmDetail(tx, farmId), await loadPositions(tx, farmId));
+  // A concurrent snapshot of the same revision is identical; whichever lands first is kept.
+  const r = await tx.farmRevision.createMany({
+    data: [{ farmId, revision: farm.revision, snapshot, createdById }],
+    skipDuplicates: true,
+  });
+  const row = await tx.farmRevision.findUnique({ where: key, select: summarySelect });
+  if (!row) throw notFound('farm revision', 'farmId');
+  return { revision: row, created: r.count === 1 };
+}
+
+export async function createRevision(o: ServiceCtx & { farmId: string }): Promise<RevisionSummary> {
+  return o.db.$transaction(async (tx) => {
+    await requireFarm(tx, o.actor, o.farmId);
+    const { revision, created } = await snapshotFarm(tx, o.farmId, o.actor.userId);
+    if (created) {
+      await writeAudit(tx, {
+        actor: o.actor, action: 'farm.createRevision', entity: 'farm', entityId: o.farmId, after: { revision: revision.revision },
+      });
+    }
+    return revision;
+  }, WRITE_TX);
+}
+
+export async function listRevisions(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
+  await requireFarm(o.db, o.actor, o.farmId);
+  const rows = await o.db.farmRevision.findMany({ where: { farmId: o.farmId }, select: summarySelect, ...pageArgs(o.cursor, o.limit) });
+  return toPage(rows, o.limit);
+}
+
+export async function getRevision(o: ServiceCtx & { farmId: string; revision: number }): Promise<RevisionView> {
+  await requireFarm(o.db, o.actor, o.farmId);
+  const row = await o.db.farmRevision.findUnique({
+    where: { farmId_revision: { farmId: o.farmId, revision: o.revision } },
+    select: { ...summarySelect, snapshot: true },
+  });
+  if (!row) throw notFound('farm revision', 'revision');
+  return { ...row, snapshot: row.snapshot as unknown as FarmDocument };
+}

@@ -1,0 +1,150 @@
+// The router manager (seed 001's external application): a deployed router's
+// or firewall's live view, and ping / traceroute from a router's own IP
+// stack, each run by the agent of the host the router runs on (through
+// agentCommands.ts).
+//
+// Who may: every role of the farm's tenant, viewers included. These are
+// diagnostics: they change no intent and no forwarding state, and a probe is
+// at most 20 ICMP echoes (or 30 hops) sent inside the tenant's own vnets.
+// Another tenant's router is NOT_FOUND, as everywhere.
+import type { Db } from '../db/index.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { UserActor } from '../trpc/context-types.ts';
+import {
+  firewallViewData, pingEvent, routerViewData, traceEvent, type CommandArgs, type CommandKind, type FirewallViewData,
+  type PingEvent, type RouterViewData, type TraceEvent,
+} from './agentCommandShapes.ts';
+import { followCommand, startCommand, type CommandHost } from './agentCommands.ts';
+import { farmKeys } from './desiredInput.ts';
+
+export type NodeKind = 'router' | 'firewall';
+
+/** A deployed router or firewall and where it runs. */
+export interface NodeRef {
+  id: string;
+  name: string;
+  farmId: string;
+  farmName: string;
+  /** Its id on the hosts: `<farm key>/<name>`. */
+  agentId: string;
+  host: { id: string; name: string };
+}
+
+/**
+ * Finds a router or firewall of the actor's tenant and the host whose
+ * desired state runs it. Not deployed, or deployed without a host: a
+ * PRECONDITION_FAILED naming what to do.
+ */
+export async function resolveDeployedNode(o: { db: Db; actor: UserActor; kind: NodeKind; id: string }): Promise<NodeRef> {
+  const { db, actor, kind } = o;
+  const where = { id: o.id, farm: { tenantId: actor.tenantId } };
+  const select = { id: true, name: true, farm: { select: { id: true, name: true, deployedRevision: true } } } as const;
+  const row = kind === 'router' ? await db.router.findFirst({ where, select }) : await db.firewall.findFirst({ where, select });
+  if (!row) throw notFound(kind, 'id');
+  if (row.farm.deployedRevision === null) {
+    throw new AppError('PRECONDITION_FAILED', `id: farm ${row.farm.name} is not deployed; deploy it to inspect ${kind} ${row.name}`, { field: 'id' });
+  }
+  // The farm's key on the hosts depends on which other deployed farms share its name (desiredInput.ts).
+  const sameName = await db.farm.findMany({
+    where: { name: row.farm.name, deployedRevision: { not: null } },
+    select: { id: true, name: true, tenant: { select: { name: true } } },
+  });
+  const key = farmKeys(sameName.map((f) => ({ id: f.id, name: f.name, tenantName: f.tenant.name }))).get(row.farm.id) ?? row.farm.name;
+  const agentId = `${key}/${row.name}`;
+  const section = kind === 'router' ? 'routers' : 'firewalls';
+  // What the hosts were told, not the intent: a router renamed or moved since the deploy is where the deploy put it.
+  const hosts = await db.$queryRawUnsafe<{ id: string; name: string }[]>(
+    `SELECT h."id"::text AS "id", h."name" AS "name"
+       FROM "HostDesiredState" d JOIN "Host" h ON h."id" = d."hostId"
+      WHERE d."state" -> '${section}' @> $1::jsonb
+      ORDER BY h."name" LIMIT 1`,
+    JSON.stringify([{ id: agentId }]),
+  );
+  const host = hosts[0];
+  if (!host) {
+    throw new AppError(
+      'PRECONDITION_FAILED',
+      `id: ${kind} ${row.name} runs on no host (the deployed revision of farm ${row.farm.name} lacks it or places it on no host); deploy the farm`,
+      { field: 'id' },
+    );
+  }
+  return { id: row.id, name: row.name, farmId: row.farm.id, farmName: row.farm.name, agentId, host };
+}
+
+const commandHost = (n: NodeRef): CommandHost => ({ hostId: n.host.id, hostName: n.host.name });
+
+/** Runs a one-answer command (a view) and returns its answer, as stored (checked on arrival). */
+async function once<K extends CommandKind>(db: Db, actor: UserActor, node: NodeRef, kind: K, args: CommandArgs[K]): Promise<unknown> {
+  const { id } = await startCommand({ db, host: commandHost(node), kind, args, createdById: actor.userId });
+  let answer: unknown;
+  for await (const r of followCommand({ db, id, hostName: node.host.name })) answer = r.data;
+  return answer;
+}
+
+export async function inspectRouter(o: { db: Db; actor: UserActor; id: string }): Promise<{ router: NodeRef; view: RouterViewData; fetchedAt: Date }> {
+  const router = await resolveDeployedNode({ ...o, kind: 'router' });
+  const view = routerViewData.parse(await once(o.db, o.actor, router, 'router.view', { routerId: router.agentId }));
+  return { router, view, fetchedAt: new Date() };
+}
+
+export async function routerFib(o: { db: Db; actor: UserActor; id: string }) {
+  const { router, view, fetchedAt } = await inspectRouter(o);
+  return { router, routes: view.routes, routesTotal: view.routesTotal, fetchedAt };
+}
+
+export async function inspectFirewall(o: { db: Db; actor: UserActor; id: string }): Promise<{ firewall: NodeRef; view: FirewallViewData; fetchedAt: Date }> {
+  const firewall = await resolveDeployedNode({ ...o, kind: 'firewall' });
+  const view = firewallViewData.parse(await once(o.db, o.actor, firewall, 'firewall.view', { firewallId: firewall.agentId }));
+  return { firewall, view, fetchedAt: new Date() };
+}
+
+/** A streamed event with the id a reconnecting client resumes from: `<command id>:<seq>`. */
+export interface Streamed<T> {
+  eventId: string;
+  event: T;
+}
+
+const EVENT_ID = /^([0-9a-f-]{36}):(\d{1,3})$/;
+
+/**
+ * The command a reconnecting client was following, when `lastEventId` names
+ * one this user started for this router, of this kind; else null (a new one).
+ */
+async function resumable(db: Db, actor: UserActor, node: NodeRef, kind: CommandKind, lastEventId: string | null | undefined) {
+  const m = lastEventId ? EVENT_ID.exec(lastEventId) : null;
+  if (!m) return null;
+  const row = await db.agentCommand.findFirst({
+    where: { id: m[1]!, kind, hostId: node.host.id, createdById: actor.userId },
+    select: { id: true, args: true },
+  });
+  if (!row || (row.args as { routerId?: unknown }).routerId !== node.agentId) return null;
+  return { id: row.id, afterSeq: Number(m[2]) };
+}
+
+async function* stream<K extends 'router.ping' | 'router.traceroute', T>(
+  o: { db: Db; actor: UserActor; id: string; lastEventId?: string | null | undefined; signal?: AbortSignal | undefined },
+  kind: K,
+  args: (node: NodeRef) => CommandArgs[K],
+  parse: (v: unknown) => T,
+): AsyncGenerator<Streamed<T>> {
+  const node = await resolveDeployedNode({ db: o.db, actor: o.actor, kind: 'router', id: o.id });
+  const resumed = await resumable(o.db, o.actor, node, kind, o.lastEventId);
+  const id = resumed?.id ?? (await startCommand({ db: o.db, host: commandHost(node), kind, args: args(node), createdById: o.actor.userId })).id;
+  for await (const r of followCommand({ db: o.db, id, hostName: node.host.name, afterSeq: resumed?.afterSeq, signal: o.signal })) {
+    yield { eventId: `${id}:${r.seq}`, event: parse(r.data) };
+  }
+}
+
+/** Pings `target` from the router: one event per reply, timeout or ICMP error, then a summary. */
+export function pingFromRouter(
+  o: { db: Db; actor: UserActor; id: string; target: string; count: number; intervalMs: number; timeoutMs: number; lastEventId?: string | null | undefined; signal?: AbortSignal | undefined },
+): AsyncGenerator<Streamed<PingEvent>> {
+  return stream(o, 'router.ping', (n) => ({ routerId: n.agentId, target: o.target, count: o.count, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs }), (v) => pingEvent.parse(v));
+}
+
+/** Traces the path from the router to `target`: one event per hop as it is known, then a summary. */
+export function tracerouteFromRouter(
+  o: { db: Db; actor: UserActor; id: string; target: string; maxHops: number; timeoutMs: number; lastEventId?: string | null | undefined; signal?: AbortSignal | undefined },
+): AsyncGenerator<Streamed<TraceEvent>> {
+  return stream(o, 'router.traceroute', (n) => ({ routerId: n.agentId, target: o.target, maxHops: o.maxHops, timeoutMs: o.timeoutMs }), (v) => traceEvent.parse(v));
+}

@@ -1,0 +1,32 @@
+import type { Db } from '../db/index.ts';
+
+export type Role = 'admin' | 'operator' | 'viewer';
+
+/** A person (session cookie) or automation (API token) acting for a user. */
+export interface UserActor {
+  kind: 'user' | 'token';
+  userId: string;
+  tenantId: string;
+  username: string;
+  role: Role;
+  sessionId?: string;
+  tokenId?: string;
+}
+
+/** An agent holding its host credential. */
+export interface HostActor {
+  kind: 'host';
+  hostId: string;
+  hostName: string;
+}
+
+export interface Context {
+  db: Db;
+  actor: UserActor | HostActor | null;
+  /** Response headers (Set-Cookie on login/logout); absent for createCaller. */
+  resHeaders?: Headers;
+  /** Client address, for audit and rate limiting. */
+  clientIp?: string;
+  /** Whether the request came over HTTPS (decides the cookie's Secure flag). */
+  secure?: boolean;
+}

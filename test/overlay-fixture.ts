@@ -1,0 +1,193 @@
+// Helpers of the wide-area, security, migration, VLAN and bandwidth namespace
+// tests: LAN segments as kernel bridges in a router namespace, agent
+// processes with full state documents, and small probes. Underlay addresses
+// are in 198.18.0.0/15; every namespace belongs to the harness and is deleted.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { NetnsHarness } from './netns/harness.ts';
+import { AgentProcess, type HostState } from './netns/agents.ts';
+
+/** A host state with every field the agent knows (keys, relay, VARP, limits, VLAN). */
+export interface FullState {
+  host: string;
+  generation: number;
+  underlay: { address: string; port: number; multicast: string | null; peers: string[] };
+  vnets: Array<Record<string, unknown> & { id: number; security: 'none' | 'auth' | 'conf' }>;
+  vifs: Array<Record<string, unknown> & { id: string; vnet: number; mac: string; ip: string; version: number; guest: Record<string, unknown> }>;
+  varp?: Record<string, unknown>;
+  relay?: { enabled: boolean; peers: string[]; proxy: boolean } | null;
+}
+
+export class OverlayAgent extends AgentProcess {
+  constructor(h: NetnsHarness, ns: string, file: string, public full: FullState) {
+    super(h, ns, file, full as unknown as HostState);
+  }
+
+  /** Applies a new generation and waits until the agent reports it applied. */
+  async update(change: (s: FullState) => FullState): Promise<void> {
+    const next = change(structuredClone(this.full));
+    next.generation = this.full.generation + 1;
+    this.full = next;
+    await this.apply(next as unknown as HostState);
+    await this.waitApplied(next.generation);
+  }
+
+  async view(): Promise<{ varp: Array<{ vnet: number; mac: string; coa: string; proxy: boolean; state: string; version: number }>; counters: Record<string, number> }> {
+    return JSON.parse(await this.admin('/v1/state'));
+  }
+
+  async counter(name: string): Promise<number> {
+    return (await this.view()).counters[name] ?? 0;
+  }
+
+  async entry(mac: string): Promise<{ coa: string; proxy: boolean; state: string; version: number } | undefined> {
+    return (await this.view()).varp.find((e) => e.mac === mac);
+  }
+}
+
+/** A LAN segment: a bridge in the router namespace, multicast flooded (no snooping), the router at .254. */
+export async function addSegment(h: NetnsHarness, router: string, bridge: string, cidr24: string): Promise<void> {
+  await h.mustExec(router, 'ip', ['link', 'add', bridge, 'type', 'bridge', 'mcast_snooping', '0', 'forward_delay', '0']);
+  await h.mustExec(router, 'ip', ['addr', 'add', `${cidr24}.254/24`, 'dev', bridge]);
+  await h.mustExec(router, 'ip', ['link', 'set', bridge, 'up']);
+}
+
+/** A host namespace with `u0` on a segment bridge; its default route is the router. */
+export async function addHost(h: NetnsHarness, router: string, bridge: string, short: string, address: string): Promise<string> {
+  const ns = await h.addNs(short);
+  const port = `p${short}`.slice(0, 15);
+  await h.veth({ ns, ifname: 'u0', cidr: `${address}/24` }, { ns: router, ifname: port });
+  await h.mustExec(router, 'ip', ['link', 'set', port, 'master', bridge]);
+  const gw = address.replace(/\.\d+$/, '.254');
+  await h.mustExec(ns, 'ip', ['route', 'add', 'default', 'via', gw]);
+  return ns;
+}
+
+export function tapVif(id: string, vnet: number, n: number, netns: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    vnet,
+    mac: `02:5d:00:${(vnet >> 8).toString(16).padStart(2, '0')}:${(vnet & 0xff).toString(16).padStart(2, '0')}:${n.toString(16).padStart(2, '0')}`,
+    ip: `10.${vnet % 256}.0.${n}/24`,
+    version: 1,
+    guest: { kind: 'tap', ifname: 'eth0', netns },
+    ...extra,
+  };
+}
+
+export function sealKey(id: number): { id: number; key: string; salt: string } {
+  return { id, key: randomBytes(32).toString('base64'), salt: randomBytes(4).toString('base64') };
+}
+
+/** Pings once a second until one reply arrives (resolution across relays takes a few tries). */
+export async function pingUntil(h: NetnsHarness, ns: string, ip: string, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await h.exec(ns, 'ping', ['-n', '-c', '1', '-W', '1', ip], { timeoutMs: 5000 });
+    if (r.code === 0) return true;
+  }
+  return false;
+}
+
+export async function pingCount(h: NetnsHarness, ns: string, ip: string, args: string[]): Promise<{ sent: number; received: number }> {
+  const r = await h.exec(ns, 'ping', ['-n', ...args, ip], { timeoutMs: 120_000 });
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? 0) };
+}
+
+/** UDP payloads on port 1798 from a pcap file (Ethernet link type, IPv4). */
+export async function pcapUnderlayPayloads(path: string): Promise<Buffer[]> {
+  const buf = await readFile(path);
+  if (buf.length < 24) return [];
+  const le = buf.readUInt32LE(0) === 0xa1b2c3d4;
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const out: Buffer[] = [];
+  for (let off = 24; off + 16 <= buf.length; ) {
+    const incl = u32(off + 8);
+    const pkt = buf.subarray(off + 16, off + 16 + incl);
+    off += 16 + incl;
+    if (pkt.length < 14 + 20 + 8 || pkt.readUInt16BE(12) !== 0x0800) continue;
+    const ihl = (pkt[14]! & 0x0f) * 4;
+    if (pkt[14 + 9] !== 17) continue;
+    const udp = 14 + ihl;
+    if (pkt.readUInt16BE(udp + 2) !== 1798 && pkt.readUInt16BE(udp) !== 1798) continue;
+    out.push(pkt.subarray(udp + 8));
+  }
+  return out;
+}
+
+/** Sends raw datagrams from inside a namespace (an attacker on the underlay). */
+export async function inject(h: NetnsHarness, ns: string, from: string, to: string, datagrams: Buffer[]): Promise<void> {
+  const script = `
+    const d = require('node:dgram').createSocket('udp4');
+    const msgs = ${JSON.stringify(datagrams.map((b) => b.toString('hex')))};
+    d.bind(0, ${JSON.stringify(from)}, async () => {
+      for (const m of msgs) await new Promise((r) => d.send(Buffer.from(m, 'hex'), 1798, ${JSON.stringify(to)}, r));
+      d.close();
+    });`;
+  await h.mustExec(ns, process.execPath, ['-e', script]);
+}
+
+export interface PingRun {
+  /** Echo requests between the first and the last reply that got no reply. */
+  lost: number;
+  received: number;
+  /** Longest time between two consecutive replies, and the requests lost inside it. */
+  gapMs: number;
+  lostInGap: number;
+}
+
+/** A `ping -D -i interval` left running; stop() reads which sequence numbers came back and when. */
+export function continuousPing(h: NetnsHarness, ns: string, ip: string, intervalMs = 10) {
+  const child = h.spawn(ns, 'ping', ['-n', '-D', '-i', String(intervalMs / 1000), '-W', '1', ip]);
+  const replies = new Map<number, number>();
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const m = /^\[(\d+\.\d+)\].*icmp_seq=(\d+)/.exec(line);
+      if (m && line.includes('bytes from') && !replies.has(Number(m[2]))) replies.set(Number(m[2]), Number(m[1]) * 1000);
+    }
+  });
+  return {
+    received: () => replies.size,
+    async stop(): Promise<PingRun> {
+      await h.kill(child);
+      const seqs = [...replies.keys()].sort((x, y) => x - y);
+      if (seqs.length < 2) return { lost: 0, received: seqs.length, gapMs: 0, lostInGap: 0 };
+      let gapMs = 0;
+      let lostInGap = 0;
+      const byTime = [...replies.entries()].sort((x, y) => x[1] - y[1]);
+      for (let i = 1; i < byTime.length; i++) {
+        const d = byTime[i]![1] - byTime[i - 1]![1];
+        if (d > gapMs) {
+          gapMs = d;
+          lostInGap = Math.max(0, byTime[i]![0] - byTime[i - 1]![0] - 1);
+        }
+      }
+      const lost = seqs[seqs.length - 1]! - seqs[0]! + 1 - seqs.length;
+      return { lost, received: seqs.length, gapMs, lostInGap };
+    },
+  };
+}
+
+/** iperf3 TCP with extra client options (e.g. `-b 300M`); received Mbit/s. */
+export async function iperf(h: NetnsHarness, server: { ns: string; ip: string }, clientNs: string, seconds: number, port: number, extra: string[] = []): Promise<{ mbps: number; retransmits: number }> {
+  const srv = h.spawn(server.ns, 'iperf3', ['-s', '-1', '-B', server.ip, '-p', String(port)]);
+  try {
+    for (let i = 0; i < 50; i++) {
+      const r = await h.exec(server.ns, 'ss', ['-Hltn', `sport = :${port}`]);
+      if (r.stdout.trim()) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const r = await h.exec(clientNs, 'iperf3', ['-J', '--connect-timeout', '3000', '-t', String(seconds), '-c', server.ip, '-p', String(port), ...extra], { timeoutMs: (seconds + 20) * 1000 });
+    const j = JSON.parse(r.stdout) as { error?: string; end?: { sum_received?: { bits_per_second: number }; sum_sent?: { retransmits?: number } } };
+    if (j.error || !j.end?.sum_received) throw new Error(`iperf3: ${j.error ?? 'no result'}`);
+    return { mbps: j.end.sum_received.bits_per_second / 1e6, retransmits: j.end.sum_sent?.retransmits ?? 0 };
+  } finally {
+    await h.kill(srv);
+  }
+}
