@@ -11,6 +11,7 @@ import type { VifRuntime } from './agent.ts';
 import type { NodeManager } from './router/manager.ts';
 import type { NodeView } from './router/view.ts';
 import { ipToString, macToString } from './wire/index.ts';
+import type { GuestDevice } from './guests/types.ts';
 
 export interface VifView {
   id: string;
@@ -18,6 +19,8 @@ export interface VifView {
   mac: string;
   ip: string;
   guest: string;
+  /** The TAP behind a TAP guest (null for emulated guests, or while it is not up). */
+  device: GuestDevice | null;
   /** Location version. */
   version: number;
   status: 'up' | 'error';
@@ -135,6 +138,7 @@ export function buildView(i: ViewInput): AgentStateView {
       mac: rt.spec.mac.toLowerCase(),
       ip: rt.spec.ip,
       guest: rt.spec.guest.kind,
+      device: rt.guest?.device ?? null,
       version: rt.spec.version,
       status: rt.error === null && rt.guest !== null ? 'up' : 'error',
       error: rt.error,

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ensureCredential, enroll, EnrollError } from './enroll.ts';
 import { CREDENTIAL_FILE } from './store.ts';
 
-const tokens = new Set(['sude_valid_one', 'sude_valid_two']);
+const tokens = new Set(['sude_valid_one', 'sude_valid_two', 'sude_valid_three']);
 const seen: { token: string; agentVersion?: string; capabilities?: string[] }[] = [];
 let server: ReturnType<typeof createHTTPServer>;
 let url: string;
@@ -66,15 +66,32 @@ describe('enrollment', () => {
     expect(JSON.parse(await readFile(join(stateDir, CREDENTIAL_FILE), 'utf8'))).toMatchObject({ console: 'http://127.0.0.1:1' });
   });
 
+  it('enrolls again when given a token while holding a credential, and keeps the stored one when the token is refused', async () => {
+    const stateDir = join(dir, 'again');
+    await ensureCredential({ stateDir, consoleUrl: url, token: 'sude_valid_three' });
+    // A spent token (e.g. a restart with the same command line): the stored credential stays.
+    const spent = await ensureCredential({ stateDir, consoleUrl: url, token: 'sude_valid_three' });
+    expect(spent).toMatchObject({ enrolled: false, credential: { credential: 'sudh_for_sude_valid_three' }, note: expect.stringMatching(/keeping the stored host credential/) });
+    expect(spent.note).not.toContain('sude_valid_three');
+    // The console is away: the stored credential stays too, and forwarding can start.
+    const away = await ensureCredential({ stateDir, consoleUrl: 'http://127.0.0.1:1', token: 'sude_valid_two' });
+    expect(away).toMatchObject({ enrolled: false, credential: { credential: 'sudh_for_sude_valid_three', console: 'http://127.0.0.1:1' } });
+    // A fresh token (the old credential was revoked): it replaces the stored credential.
+    const fresh = await ensureCredential({ stateDir, consoleUrl: url, token: 'sude_valid_two' });
+    expect(fresh).toMatchObject({ enrolled: true, credential: { credential: 'sudh_for_sude_valid_two', console: url } });
+    expect(JSON.parse(await readFile(join(stateDir, CREDENTIAL_FILE), 'utf8'))).toMatchObject({ credential: 'sudh_for_sude_valid_two' });
+    expect((await stat(join(stateDir, CREDENTIAL_FILE))).mode & 0o777).toBe(0o600);
+  });
+
   it('names the flag to fix', async () => {
     const empty = join(dir, 'empty');
     await expect(ensureCredential({ stateDir: empty, consoleUrl: url })).rejects.toMatchObject({ code: 'NO_TOKEN', message: expect.stringMatching(/^--token/) });
     await expect(ensureCredential({ stateDir: empty, token: 'sude_x' })).rejects.toMatchObject({ code: 'NO_CONSOLE', field: 'console' });
     await expect(enroll({ consoleUrl: url, token: 'sudh_not_a_token' })).rejects.toMatchObject({ code: 'BAD_TOKEN' });
-    const err = await enroll({ consoleUrl: 'http://127.0.0.1:1', token: 'sude_valid_two' }).catch((e: unknown) => e);
+    const err = await enroll({ consoleUrl: 'http://127.0.0.1:1', token: 'sude_valid_one' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EnrollError);
     expect(err).toMatchObject({ code: 'UNREACHABLE', field: 'console' });
-    expect((err as Error).message).not.toContain('sude_valid_two');
+    expect((err as Error).message).not.toContain('sude_valid_one');
   });
 
   it('makes the agent exit with a clear message, never echoing the token', async () => {

@@ -71,15 +71,33 @@ export async function enroll(opts: { consoleUrl: string; token: string }): Promi
  * The credential for this state directory: the stored one, or a fresh one
  * from enrollment (then stored, 0600). `consoleUrl` overrides the stored
  * console address (the console moved); a token is needed only to enroll.
+ *
+ * A token given while a credential is stored means "enroll again" (the old
+ * credential was revoked, or the host was re-created): the token is tried
+ * and, when the console accepts it, the new credential replaces the old one.
+ * When the console refuses the token or cannot be reached, the stored
+ * credential stays in use, so a restart with a spent token never strands a
+ * working agent; `note` says why for the log.
  */
 export async function ensureCredential(opts: {
   stateDir: string;
   consoleUrl?: string;
   token?: string;
-}): Promise<{ credential: StoredCredential; enrolled: boolean }> {
+}): Promise<{ credential: StoredCredential; enrolled: boolean; note?: string }> {
   const stored = await readCredential(opts.stateDir);
   if (stored) {
     const cred = opts.consoleUrl && opts.consoleUrl !== stored.console ? { ...stored, console: opts.consoleUrl } : stored;
+    if (opts.token) {
+      try {
+        const fresh = await enroll({ consoleUrl: cred.console, token: opts.token });
+        await writeCredential(opts.stateDir, fresh);
+        return { credential: fresh, enrolled: true, note: 'the enrollment token replaced the stored host credential' };
+      } catch (err) {
+        if (!(err instanceof EnrollError)) throw err;
+        if (cred !== stored) await writeCredential(opts.stateDir, cred);
+        return { credential: cred, enrolled: false, note: `enrollment token not used (${err.message}); keeping the stored host credential` };
+      }
+    }
     if (cred !== stored) await writeCredential(opts.stateDir, cred);
     return { credential: cred, enrolled: false };
   }

@@ -93,7 +93,8 @@ export async function runManaged(opts: ManagedOptions): Promise<number> {
   let managed: ManagedAgent | undefined;
   try {
     await ensureStateDir(opts.stateDir);
-    const { credential, enrolled } = await ensureCredential({ stateDir: opts.stateDir, consoleUrl: opts.consoleUrl, token: opts.token });
+    const { credential, enrolled, note } = await ensureCredential({ stateDir: opts.stateDir, consoleUrl: opts.consoleUrl, token: opts.token });
+    if (note) logger.warn(note, { host: credential.hostName, stateDir: opts.stateDir });
     if (enrolled) logger.info('enrolled', { host: credential.hostName, hostId: credential.hostId, console: credential.console, stateDir: opts.stateDir });
     else logger.info('using the stored host credential', { host: credential.hostName, console: credential.console, stateDir: opts.stateDir });
 

@@ -8,7 +8,7 @@ function view(over: Partial<AgentStateView> = {}): AgentStateView {
     appliedGeneration: 3,
     underlay: { address: '127.0.0.2', port: 1798, multicast: null, joined: false, peers: [], up: true },
     vnets: [],
-    vifs: [{ id: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11/24', guest: 'emulated', version: 2, status: 'up', error: null }],
+    vifs: [{ id: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11/24', guest: 'emulated', device: null, version: 2, status: 'up', error: null }],
     varp: [{ vnet: 9, mac: '02:5d:00:00:00:02', ip: '10.10.0.12', coa: '127.0.0.3', port: 1798, state: 'REACHABLE', version: 1, ageMs: 12, proxy: false }],
     counters: { b: 2, a: 1 },
     ...over,
@@ -28,6 +28,12 @@ describe('buildReport', () => {
       health: { status: 'ok', messages: [] },
       applyError: null,
     });
+  });
+
+  it('names the TAP (and its namespace) behind a TAP guest', () => {
+    const tap = view({ vifs: [{ ...view().vifs[0]!, guest: 'tap', device: { ifname: 'sut-web1', netns: 'web1' } }, { ...view().vifs[0]!, id: 'vm/eth0', guest: 'tap', device: { ifname: 'vm-eth0', netns: null } }] });
+    const r = buildReport({ view: tap, agentVersion: '0.1.0', uptimeS: 1, applyError: null });
+    expect(r.vifs.map((v) => v.guest)).toEqual([{ kind: 'tap', ifname: 'sut-web1', netns: 'web1' }, { kind: 'tap', ifname: 'vm-eth0', netns: null }]);
   });
 
   it('is degraded, naming the cause, when a VIF is down or a state was rejected', () => {

@@ -20,7 +20,7 @@ export interface AgentReport {
   appliedGeneration: number;
   agentVersion: string;
   uptimeS: number;
-  vifs: { id: string; vnet: number; mac: string; ip: string; version: number; guest: { kind: string } }[];
+  vifs: { id: string; vnet: number; mac: string; ip: string; version: number; guest: { kind: string; ifname?: string; netns?: string | null } }[];
   varp: { vnet: number; mac: string; ip: string | null; coa: string; state: string; ageMs: number }[];
   counters: Record<string, number>;
   health: { status: 'ok' | 'degraded'; messages: string[] };
@@ -65,7 +65,7 @@ export function buildReport(i: ReportInput): AgentReport {
       mac: v.mac,
       ip: v.ip,
       version: v.version,
-      guest: { kind: v.guest },
+      guest: v.device ? { kind: v.guest, ifname: v.device.ifname, netns: v.device.netns } : { kind: v.guest },
     })),
     varp: allVarp.slice(0, REPORT_MAX_VARP).map((e) => ({
       vnet: e.vnet,

@@ -91,6 +91,9 @@ describe.skipIf(!ok)('TAP guests in network namespaces', () => {
     const l2 = await readLink(tapIfname('t/2'), ns2);
     expect(l2).toMatchObject({ mac: '02:5d:00:00:00:02', cidrs: ['10.77.0.2/24'] });
     expect((await readLink('lo', ns1)).up).toBe(true);
+    // What /v1/state and the console's host page show for the VIF.
+    expect(g1.device).toEqual({ ifname: 'eth0', netns: ns1 });
+    expect(g2.device).toEqual({ ifname: tapIfname('t/2'), netns: ns2 });
   });
 
   it('carries the kernel ping between the two namespaces', async () => {

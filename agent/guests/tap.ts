@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
 import { configureLink, deleteLink, deleteNetns, ensureNetns, IFNAME_MAX, isValidIfname, isValidNetnsName, linkExists, moveLinkToNetns } from './netns.ts';
-import type { GuestContext, GuestPort, VifSpec } from './types.ts';
+import type { GuestContext, GuestDevice, GuestPort, VifSpec } from './types.ts';
 
 /** The console's default guest MTU (spec/wire.md: 1400 leaves room for the 38-byte overhead). */
 export const DEFAULT_TAP_MTU = 1400;
@@ -64,6 +64,10 @@ function mtuOf(vif: VifSpec, ctx: GuestContext): number {
 
 class TapGuest implements GuestPort {
   readonly id: string;
+  get device(): GuestDevice {
+    return { ifname: this.spec.ifname, netns: this.spec.netns ?? null };
+  }
+
   onFrame: (frame: Buffer) => void = () => {};
   private vif: VifSpec;
   private spec: TapGuestSpec;

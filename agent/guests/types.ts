@@ -16,6 +16,14 @@ export interface GuestPort {
   onFrame: (frame: Buffer) => void;
   /** Optional in-place change (address, MTU, version); without it the agent restarts the guest. */
   update?(vif: VifSpec): Promise<void>;
+  /** The kernel interface behind the VIF (TAP guests): what an operator looks for with `ip link`. */
+  readonly device?: GuestDevice;
+}
+
+export interface GuestDevice {
+  ifname: string;
+  /** The guest's network namespace, or null for a VM's TAP in the host namespace. */
+  netns: string | null;
 }
 
 /** What a guest gets from the agent when it is created. */

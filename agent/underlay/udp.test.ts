@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counters } from '../metrics.ts';
 import { silentLogger } from '../log.ts';
-import { UdpUnderlay, type Remote } from './udp.ts';
+import { MAX_COUNTED_PEERS, UdpUnderlay, type Remote } from './udp.ts';
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const open: UdpUnderlay[] = [];
@@ -37,6 +37,21 @@ describe('UDP underlay', () => {
     expect(b.got[0]!.from).toEqual({ address: '127.0.0.2', port: PORT });
     expect(b.counters.get('softudc_underlay_rx_datagrams_total')).toBe(1);
     expect(a.counters.get('softudc_underlay_tx_datagrams_total')).toBe(1);
+    // Per remote address too: the console's tunnel rates between two hosts.
+    expect(a.counters.get('softudc_underlay_peer_tx_datagrams_total{peer="127.0.0.3"}')).toBe(1);
+    expect(a.counters.get('softudc_underlay_peer_tx_bytes_total{peer="127.0.0.3"}')).toBe(2);
+    expect(b.counters.get('softudc_underlay_peer_rx_datagrams_total{peer="127.0.0.2"}')).toBe(1);
+    expect(b.counters.get('softudc_underlay_peer_rx_bytes_total{peer="127.0.0.2"}')).toBe(2);
+  });
+
+  it('counts at most MAX_COUNTED_PEERS remote addresses one by one, the rest as peer="other"', async () => {
+    const a = await underlay('127.0.0.2', []);
+    const n = MAX_COUNTED_PEERS + 10;
+    for (let i = 0; i < n; i++) a.u.sendTo(Buffer.from('x'), `127.77.${i >> 8}.${(i & 0xff) + 1}`);
+    const perPeer = Object.keys(a.counters.snapshot()).filter((k) => k.startsWith('softudc_underlay_peer_tx_datagrams_total{'));
+    expect(perPeer).toHaveLength(MAX_COUNTED_PEERS + 1);
+    expect(a.counters.get('softudc_underlay_peer_tx_datagrams_total{peer="other"}')).toBe(10);
+    expect(a.counters.sum('softudc_underlay_peer_tx_datagrams_total')).toBe(a.counters.get('softudc_underlay_tx_datagrams_total'));
   });
 
   it('floods by head-end replication to all peers, or to a vnet’s peers, never to itself', async () => {

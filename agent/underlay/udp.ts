@@ -38,6 +38,26 @@ const DEFAULT_RCVBUF = 4 << 20;
 const DEFAULT_SNDBUF = 4 << 20;
 /** Upper bound on waiting for queued sends at stop. */
 const STOP_DRAIN_MS = 200;
+/**
+ * Remote addresses counted one by one (the console's tunnel rates); the rest
+ * share `peer="other"`, so forged sources cannot grow the metrics unboundedly.
+ */
+export const MAX_COUNTED_PEERS = 256;
+
+interface PeerCounterNames {
+  txDatagrams: string;
+  txBytes: string;
+  rxDatagrams: string;
+  rxBytes: string;
+}
+
+const peerNames = (label: string): PeerCounterNames => ({
+  txDatagrams: `softudc_underlay_peer_tx_datagrams_total{peer="${label}"}`,
+  txBytes: `softudc_underlay_peer_tx_bytes_total{peer="${label}"}`,
+  rxDatagrams: `softudc_underlay_peer_rx_datagrams_total{peer="${label}"}`,
+  rxBytes: `softudc_underlay_peer_rx_bytes_total{peer="${label}"}`,
+});
+const OTHER_PEER = peerNames('other');
 
 export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   readonly address: string;
@@ -48,6 +68,8 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   private groupSock: dgram.Socket | undefined;
   private readonly counters: Counters;
   private readonly logger: Logger;
+  /** Counter names per remote address, built once (no string work per datagram). */
+  private readonly perPeer = new Map<string, PeerCounterNames>();
   // One shared send callback: no closure per datagram on the hot path.
   private inflight = 0;
   private drained: (() => void) | null = null;
@@ -160,6 +182,11 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
     }
     this.counters.inc('softudc_underlay_tx_datagrams_total');
     this.counters.inc('softudc_underlay_tx_bytes_total', buf.length);
+    if (address !== this.group) {
+      const names = this.peerCounterNames(address);
+      this.counters.inc(names.txDatagrams);
+      this.counters.inc(names.txBytes, buf.length);
+    }
     this.inflight++;
     try {
       s.send(buf, port, address, this.onSent);
@@ -182,10 +209,22 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
     for (const p of peers ?? this.peers) if (p !== this.address) this.sendTo(buf, p);
   }
 
+  private peerCounterNames(address: string): PeerCounterNames {
+    let names = this.perPeer.get(address);
+    if (names === undefined) {
+      names = this.perPeer.size < MAX_COUNTED_PEERS ? peerNames(address) : OTHER_PEER;
+      if (names !== OTHER_PEER) this.perPeer.set(address, names);
+    }
+    return names;
+  }
+
   private attach(sock: dgram.Socket, which: 'unicast' | 'group'): void {
     sock.on('message', (buf, rinfo) => {
       this.counters.inc('softudc_underlay_rx_datagrams_total');
       this.counters.inc('softudc_underlay_rx_bytes_total', buf.length);
+      const names = this.peerCounterNames(rinfo.address);
+      this.counters.inc(names.rxDatagrams);
+      this.counters.inc(names.rxBytes, buf.length);
       try {
         this.emit('message', buf, { address: rinfo.address, port: rinfo.port });
       } catch (err) {

@@ -19,6 +19,23 @@ export interface LiveQuery {
 }
 
 /**
+ * Query settings of a live section: it asks only while deployed and open,
+ * refreshes on a timer, and shows an offline host or an undeployed node as
+ * an answer now instead of retrying.
+ */
+export function liveQueryOptions(enabled: boolean) {
+  return { enabled, refetchInterval: LIVE_REFRESH_MS, refetchOnWindowFocus: false, retry: false } as const;
+}
+
+/** What LiveFrame needs of an inspect query; `host` picks the node's host name from its answer. */
+export function toLiveQuery<T extends { fetchedAt: Date }>(
+  q: { data: T | undefined; error: unknown; isFetching: boolean; refetch(): unknown },
+  host: (data: T) => string,
+): LiveQuery {
+  return { data: q.data ? { fetchedAt: q.data.fetchedAt, host: host(q.data) } : undefined, error: q.error, isFetching: q.isFetching, refetch: q.refetch };
+}
+
+/**
  * The "Live" section: heading, show/hide, refresh, where the answer came
  * from and any error. `children(open)` renders the tables while open; the
  * caller's query runs only while `open` (useLiveOpen).

@@ -7,7 +7,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { FirewallViewData } from '../../server/services/agentCommandShapes.ts';
 import type { FarmDetail } from '../lib/graph/elements.ts';
 import { useTRPC } from '../lib/trpc.ts';
-import { CountersTable, LIVE_REFRESH_MS, LiveFrame, useLiveOpen } from './live-common.tsx';
+import { CountersTable, LiveFrame, liveQueryOptions, toLiveQuery, useLiveOpen } from './live-common.tsx';
 import { connectionSummary, formatAge, ruleMatch } from './live-format.ts';
 
 /** Connections listed in the panel; the rest are counted (the API sends at most 100). */
@@ -17,18 +17,9 @@ export function LiveFirewall({ farm, firewallId }: { farm: FarmDetail; firewallI
   const trpc = useTRPC();
   const deployed = farm.deployedRevision != null;
   const [open, toggle] = useLiveOpen();
-  const q = useQuery({
-    ...trpc.firewall.inspect.queryOptions({ id: firewallId }),
-    enabled: deployed && open,
-    refetchInterval: LIVE_REFRESH_MS,
-    refetchOnWindowFocus: false,
-    retry: false,
-  });
+  const q = useQuery({ ...trpc.firewall.inspect.queryOptions({ id: firewallId }), ...liveQueryOptions(deployed && open) });
   const view = q.data?.view;
-  const query = {
-    data: q.data ? { fetchedAt: q.data.fetchedAt, host: q.data.firewall.host.name } : undefined,
-    error: q.error, isFetching: q.isFetching, refetch: q.refetch,
-  };
+  const query = toLiveQuery(q, (d) => d.firewall.host.name);
   return (
     <LiveFrame deployed={deployed} open={open} onToggle={toggle} query={query} testId="live-firewall">
       {view ? (

@@ -5,7 +5,7 @@
 import { useQuery } from '@tanstack/react-query';
 import type { FarmDetail } from '../lib/graph/elements.ts';
 import { useTRPC } from '../lib/trpc.ts';
-import { ArpTable, CountersTable, LIVE_REFRESH_MS, LiveFrame, RoutesTable, useLiveOpen } from './live-common.tsx';
+import { ArpTable, CountersTable, LiveFrame, liveQueryOptions, RoutesTable, toLiveQuery, useLiveOpen } from './live-common.tsx';
 import { PingForm, TracerouteForm, type ProbeTarget } from './live-probes.tsx';
 
 /** The farm's VM addresses, offered as probe targets. */
@@ -17,19 +17,9 @@ export function LiveRouter({ farm, routerId }: { farm: FarmDetail; routerId: str
   const trpc = useTRPC();
   const deployed = farm.deployedRevision != null;
   const [open, toggle] = useLiveOpen();
-  const q = useQuery({
-    ...trpc.router.inspect.queryOptions({ id: routerId }),
-    enabled: deployed && open,
-    refetchInterval: LIVE_REFRESH_MS,
-    refetchOnWindowFocus: false,
-    // An offline host or an undeployed router is an answer to show now, not to retry.
-    retry: false,
-  });
+  const q = useQuery({ ...trpc.router.inspect.queryOptions({ id: routerId }), ...liveQueryOptions(deployed && open) });
   const view = q.data?.view;
-  const query = {
-    data: q.data ? { fetchedAt: q.data.fetchedAt, host: q.data.router.host.name } : undefined,
-    error: q.error, isFetching: q.isFetching, refetch: q.refetch,
-  };
+  const query = toLiveQuery(q, (d) => d.router.host.name);
   const targets = farmTargets(farm);
   const refresh = () => void q.refetch();
   return (

@@ -65,7 +65,7 @@ export function HostDetail({ hostId }: { hostId: string }) {
         <thead><tr><th>VIF</th><th>Vnet</th><th>MAC</th><th>IP</th><th>Location version</th><th>Guest</th></tr></thead>
         <tbody>
           {(body?.vifs ?? []).map((v) => (
-            <tr key={v.id}><th scope="row">{v.id}</th><td>{v.vnet}</td><td><code>{v.mac}</code></td><td>{v.ip}</td><td>{v.version}</td><td>{String(v.guest.kind)}</td></tr>
+            <tr key={v.id}><th scope="row">{v.id}</th><td>{v.vnet}</td><td><code>{v.mac}</code></td><td>{v.ip}</td><td>{v.version}</td><td>{guestText(v.guest)}</td></tr>
           ))}
           {!body?.vifs?.length ? <tr><td colSpan={6}>No VIFs on this host.</td></tr> : null}
         </tbody>
@@ -111,4 +111,11 @@ export function HostDetail({ hostId }: { hostId: string }) {
       </table>
     </section>
   );
+}
+
+/** "tap · vm-web-1 in ns-web" for a TAP guest, the kind alone otherwise. */
+function guestText(g: { kind: unknown; ifname?: unknown; netns?: unknown }): string {
+  const kind = String(g.kind);
+  if (typeof g.ifname !== 'string') return kind;
+  return typeof g.netns === 'string' ? `${kind} · ${g.ifname} in ${g.netns}` : `${kind} · ${g.ifname}`;
 }

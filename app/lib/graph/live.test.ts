@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HOST_1, HOST_2, sampleFarm, VM_1, VM_2 } from './fixtures.ts';
-import { countTunnels, tunnelRates, tunnels, UNDERLAY_TX, peerCounter, vmStates, type HostLite, type HostReportView } from './live.ts';
+import { countTunnels, tunnelRates, tunnels, UNDERLAY_TX, UNDERLAY_PEER_TX, peerCounter, vmStates, type HostLite, type HostReportView } from './live.ts';
 
 const host = (id: string, name: string, address: string, status: HostLite['status'] = 'online'): HostLite => ({
   id, name, address, status, desiredGeneration: 3, appliedGeneration: 3, segmentId: null, segmentName: null,
@@ -63,7 +63,7 @@ describe('tunnels', () => {
     const [t] = tunnels([sampleFarm()], HOSTS, new Map());
     const byId = new Map(HOSTS.map((h) => [h.id, h]));
     const rates = new Map<string, Record<string, number>>([
-      [HOST_1, { [peerCounter(UNDERLAY_TX, '127.0.0.3')]: 12, [UNDERLAY_TX]: 40 }],
+      [HOST_1, { [peerCounter(UNDERLAY_PEER_TX, '127.0.0.3')]: 12, [UNDERLAY_TX]: 40 }],
       [HOST_2, { [UNDERLAY_TX]: 9 }],
     ]);
     const r = tunnelRates(t!, byId, rates, countTunnels([t!]));

@@ -96,6 +96,9 @@ export function tunnels(farms: readonly FarmDetail[], hosts: readonly HostLite[]
 /** Datagrams sent by the agent on the underlay; a `{peer="<address>"}` label splits them per peer. */
 export const UNDERLAY_TX = 'softudc_underlay_tx_datagrams_total';
 export const UNDERLAY_RX = 'softudc_underlay_rx_datagrams_total';
+/** Per remote care-of address: `peerCounter(UNDERLAY_PEER_TX, address)`. */
+export const UNDERLAY_PEER_TX = 'softudc_underlay_peer_tx_datagrams_total';
+export const UNDERLAY_PEER_RX = 'softudc_underlay_peer_rx_datagrams_total';
 export const peerCounter = (family: string, peerAddress: string) => `${family}{peer="${peerAddress}"}`;
 
 /**
@@ -113,7 +116,7 @@ export function tunnelRates(
     const r = rates.get(from);
     const peer = hostsById.get(to);
     if (!r || !peer) return null;
-    const exact = r[peerCounter(UNDERLAY_TX, peer.address)];
+    const exact = r[peerCounter(UNDERLAY_PEER_TX, peer.address)];
     if (exact !== undefined) return exact;
     return tunnelCount.get(from) === 1 ? (r[UNDERLAY_TX] ?? null) : null;
   };
