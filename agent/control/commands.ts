@@ -11,10 +11,10 @@
 // console ignores a repeated seq); an answer the console refuses as CONFLICT
 // or NOT_FOUND (the command ended, expired or is not ours) stops the command.
 import { EventEmitter } from 'node:events';
-import type { Unsubscribable } from '@trpc/server/observable';
 import type { Logger } from '../log.ts';
-import { Backoff } from './backoff.ts';
+import type { Backoff } from './backoff.ts';
 import { describeError, errorCode, type ConsoleClient } from './client.ts';
+import { Resubscriber, type LostInfo } from './resubscribe.ts';
 import { agentCommandSchema, CommandError, executeCommand, type AgentCommand, type CommandNodes } from './execute.ts';
 
 export interface CommandChannelOptions {
@@ -53,14 +53,9 @@ const FINAL_CODES = new Set(['CONFLICT', 'NOT_FOUND', 'BAD_REQUEST', 'UNAUTHORIZ
 const SEEN_MAX = 1_000;
 
 export class CommandChannel extends EventEmitter<CommandChannelEvents> {
-  private readonly backoff: Backoff;
-  private readonly stableAfterMs: number;
+  private readonly stream: Resubscriber;
   private readonly maxRunning: number;
   private readonly postAttempts: number;
-  private sub: Unsubscribable | null = null;
-  private attempt = 0;
-  private connectedAt: number | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private running = false;
   private lastFailure = '';
   private readonly active = new Map<string, Promise<void>>();
@@ -68,8 +63,19 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
 
   constructor(private readonly opts: CommandChannelOptions) {
     super();
-    this.backoff = opts.backoff ?? new Backoff();
-    this.stableAfterMs = opts.stableAfterMs ?? 10_000;
+    this.stream = new Resubscriber({
+      client: opts.client,
+      path: 'agent.commands',
+      input: () => ({}),
+      backoff: opts.backoff,
+      stableAfterMs: opts.stableAfterMs,
+      onUp: () => {
+        this.lastFailure = '';
+        this.emit('connected');
+      },
+      onData: (value) => this.receive(value),
+      onLost: (info) => this.lost(info),
+    });
     this.maxRunning = opts.maxRunning ?? 8;
     this.postAttempts = opts.postAttempts ?? 3;
   }
@@ -77,18 +83,14 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.connect();
+    this.stream.start();
   }
 
   /** Closes the stream; commands in progress stop after their current answer. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.attempt += 1;
-    this.sub?.unsubscribe();
-    this.sub = null;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
+    this.stream.stop();
     await Promise.allSettled([...this.active.values()]);
   }
 
@@ -97,49 +99,11 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
     return this.active.size;
   }
 
-  private connect(): void {
-    if (!this.running) return;
-    const attempt = ++this.attempt;
-    this.connectedAt = null;
-    this.sub = this.opts.client.subscription('agent.commands', {}, {
-      onConnectionStateChange: (s) => {
-        if (attempt !== this.attempt) return;
-        if (s.state === 'pending') {
-          this.connectedAt = Date.now();
-          this.lastFailure = '';
-          this.emit('connected');
-        } else if (s.state === 'connecting' && s.error) {
-          this.lost(attempt, s.error);
-        }
-      },
-      onData: (value) => {
-        if (attempt === this.attempt) this.receive(value);
-      },
-      onError: (err) => this.lost(attempt, err),
-      onComplete: () => this.lost(attempt, new Error('the console closed the command stream')),
-    });
-  }
-
-  private lost(attempt: number, err: unknown): void {
-    if (attempt !== this.attempt || !this.running) return;
-    this.attempt += 1;
-    const sub = this.sub;
-    this.sub = null;
-    sub?.unsubscribe();
-    if (this.connectedAt !== null && Date.now() - this.connectedAt >= this.stableAfterMs) this.backoff.reset();
-    const code = errorCode(err);
-    let delay = this.backoff.next();
-    // A refused credential is the desired-state link's to report; this one only waits longer.
-    if (code === 'UNAUTHORIZED' || code === 'FORBIDDEN') delay = Math.max(delay, 10_000);
-    const reason = describeError(err);
-    if (reason !== this.lastFailure) this.opts.logger.debug('command stream down', { error: reason, retryInMs: delay });
+  /** A refused credential is the desired-state link's to report; here a failure is only noted. */
+  private lost({ reason, code, retryInMs }: LostInfo): void {
+    if (reason !== this.lastFailure) this.opts.logger.debug('command stream down', { error: reason, retryInMs });
     this.lastFailure = reason;
     this.emit('failed', reason, code);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect();
-    }, delay);
-    this.reconnectTimer.unref();
   }
 
   private receive(value: unknown): void {

@@ -8,14 +8,14 @@
 // console sends only what is newer. Forwarding never waits for the link: the
 // dataplane runs from the last applied state whether the console is up or not.
 import { EventEmitter } from 'node:events';
-import type { Unsubscribable } from '@trpc/server/observable';
 import { z } from 'zod';
 import type { AgentStateView, ApplyResult } from '../agent.ts';
 import type { Logger } from '../log.ts';
 import { StateError } from '../state.ts';
-import { Backoff } from './backoff.ts';
-import { describeError, errorCode, type ConsoleClient } from './client.ts';
+import type { Backoff } from './backoff.ts';
+import { describeError, type ConsoleClient } from './client.ts';
 import { buildReport, type ApplyFailure } from './report.ts';
+import { Resubscriber, type LostInfo } from './resubscribe.ts';
 import { writePersistedState } from './store.ts';
 
 /** What the link drives: the agent (see managed.ts for the first start). */
@@ -51,7 +51,6 @@ export interface ControlLinkOptions {
 }
 
 export const DEFAULT_REPORT_INTERVAL_MS = 5_000;
-const DEFAULT_STABLE_MS = 10_000;
 
 /** One message of `agent.desired`: the whole state for this host, with its generation. */
 export const desiredMessageSchema = z.object({
@@ -73,9 +72,7 @@ export interface ControlLinkEvents {
 }
 
 export class ControlLink extends EventEmitter<ControlLinkEvents> {
-  private readonly backoff: Backoff;
   private readonly reportIntervalMs: number;
-  private readonly stableAfterMs: number;
   private readonly lagReports: number;
   private readonly startedAt = Date.now();
   private applied: number | null;
@@ -83,11 +80,8 @@ export class ControlLink extends EventEmitter<ControlLinkEvents> {
   private appliedClean = true;
   private applyError: ApplyFailure | null = null;
   private persistError: string | null = null;
-  private sub: Unsubscribable | null = null;
-  private attempt = 0;
-  private connectedAt: number | null = null;
+  private readonly stream: Resubscriber;
   private isConnected = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
   private reportTimer: NodeJS.Timeout | null = null;
   private pending: DesiredMessage | null = null;
   private applying: Promise<void> | null = null;
@@ -100,19 +94,30 @@ export class ControlLink extends EventEmitter<ControlLinkEvents> {
 
   constructor(private readonly opts: ControlLinkOptions) {
     super();
-    this.backoff = opts.backoff ?? new Backoff();
     this.reportIntervalMs = opts.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS;
-    this.stableAfterMs = opts.stableAfterMs ?? DEFAULT_STABLE_MS;
     this.lagReports = opts.lagReports ?? 3;
     this.applied = opts.appliedGeneration ?? null;
     this.hostName = opts.hostName;
     if (!(this.reportIntervalMs >= 100)) throw new RangeError('reportIntervalMs must be at least 100 ms');
+    this.stream = new Resubscriber({
+      client: opts.client,
+      path: 'agent.desired',
+      input: () => {
+        this.opts.logger.debug('subscribing to the desired state', { lastGeneration: this.applied });
+        return this.applied === null ? {} : { lastGeneration: this.applied };
+      },
+      backoff: opts.backoff,
+      stableAfterMs: opts.stableAfterMs,
+      onUp: () => this.setConnected(true),
+      onData: (value) => this.receive(value),
+      onLost: (info) => this.lost(info),
+    });
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.connect();
+    this.stream.start();
     this.reportTimer = setInterval(() => void this.report(), this.reportIntervalMs);
     this.reportTimer.unref();
     void this.report();
@@ -122,12 +127,9 @@ export class ControlLink extends EventEmitter<ControlLinkEvents> {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.attempt += 1;
-    this.sub?.unsubscribe();
-    this.sub = null;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stream.stop();
     if (this.reportTimer) clearInterval(this.reportTimer);
-    this.reconnectTimer = this.reportTimer = null;
+    this.reportTimer = null;
     this.pending = null;
     await this.applying;
     this.setConnected(false, 'stopped');
@@ -141,58 +143,18 @@ export class ControlLink extends EventEmitter<ControlLinkEvents> {
     return this.applied;
   }
 
-  private connect(): void {
-    if (!this.running) return;
-    const attempt = ++this.attempt;
-    this.connectedAt = null;
-    const input = this.applied === null ? {} : { lastGeneration: this.applied };
-    this.opts.logger.debug('subscribing to the desired state', { lastGeneration: this.applied });
-    this.sub = this.opts.client.subscription('agent.desired', input, {
-      onConnectionStateChange: (s) => {
-        if (attempt !== this.attempt) return;
-        if (s.state === 'pending') {
-          this.connectedAt = Date.now();
-          this.setConnected(true);
-        } else if (s.state === 'connecting' && s.error) {
-          this.lost(attempt, s.error);
-        }
-      },
-      onData: (value) => {
-        if (attempt === this.attempt) this.receive(value);
-      },
-      onError: (err) => this.lost(attempt, err),
-      onComplete: () => this.lost(attempt, new Error('the console closed the stream')),
-    });
-  }
-
-  /** Reconnects after a delay; a refused credential waits the longest delay and says so. */
-  private lost(attempt: number, err: unknown): void {
-    if (attempt !== this.attempt || !this.running) return;
-    this.attempt += 1;
-    const sub = this.sub;
-    this.sub = null;
-    sub?.unsubscribe();
-    if (this.connectedAt !== null && Date.now() - this.connectedAt >= this.stableAfterMs) this.backoff.reset();
-    const code = errorCode(err);
-    const refused = code === 'UNAUTHORIZED' || code === 'FORBIDDEN';
-    let delay = this.backoff.next();
-    const reason = describeError(err);
+  /** Reconnection is the resubscriber's; this says what happened, once per distinct failure. */
+  private lost({ reason, code, refused, retryInMs }: LostInfo): void {
     if (refused) {
-      delay = Math.max(delay, 10_000);
       if (this.lastFailure !== reason) {
         this.opts.logger.error('the console refused this host credential (revoked?); forwarding continues from the last applied state', { error: reason });
       }
     } else if (this.lastFailure !== reason || this.isConnected) {
-      this.opts.logger.warn('console link down; forwarding continues from the last applied state', { error: reason, retryInMs: delay });
+      this.opts.logger.warn('console link down; forwarding continues from the last applied state', { error: reason, retryInMs });
     }
     this.lastFailure = reason;
     this.setConnected(false, reason);
     this.emit('failed', reason, code);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect();
-    }, delay);
-    this.reconnectTimer.unref();
   }
 
   private setConnected(up: boolean, reason = ''): void {
@@ -215,7 +177,6 @@ export class ControlLink extends EventEmitter<ControlLinkEvents> {
       this.opts.logger.error('the console sent a desired state of unexpected shape; ignored', { issue: r.error.issues[0]?.message });
       return;
     }
-    this.connectedAt ??= Date.now();
     this.setConnected(true);
     // Only the newest matters: a burst of changes collapses into one apply.
     this.pending = r.data;
@@ -329,10 +290,7 @@ export class ControlLink extends EventEmitter<ControlLinkEvents> {
     if (this.lagCount < this.lagReports) return;
     this.lagCount = 0;
     this.opts.logger.warn('the console wants a newer generation than it sent; subscribing again', { desired, applied: this.applied });
-    this.attempt += 1;
-    this.sub?.unsubscribe();
-    this.sub = null;
     this.setConnected(false, 'resync');
-    this.connect();
+    this.stream.restart();
   }
 }
