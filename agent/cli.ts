@@ -97,18 +97,7 @@ async function run(file: string, adminAddr: { host: string; port: number } | und
   }
 
   let admin: AdminServer | undefined;
-  if (adminAddr) {
-    admin = new AdminServer({ agent, logger, ...adminAddr });
-    try {
-      const a = await admin.start();
-      logger.info('admin listening', { address: a.host, port: a.port });
-    } catch (err) {
-      logger.error('cannot start admin server', { error: (err as Error).message, address: adminAddr.host, port: adminAddr.port });
-      await agent.stop();
-      return 1;
-    }
-  }
-
+  // Watching starts before the admin endpoint answers: once it is up, a changed file is never missed.
   let timer: NodeJS.Timeout | undefined;
   const reload = (why: string) => {
     clearTimeout(timer);
@@ -130,6 +119,20 @@ async function run(file: string, adminAddr: { host: string; port: number } | und
     logger.warn('cannot watch the state file; SIGHUP still reloads', { error: (err as Error).message });
   }
   process.on('SIGHUP', () => reload('SIGHUP'));
+
+  if (adminAddr) {
+    admin = new AdminServer({ agent, logger, ...adminAddr });
+    try {
+      const a = await admin.start();
+      logger.info('admin listening', { address: a.host, port: a.port });
+    } catch (err) {
+      logger.error('cannot start admin server', { error: (err as Error).message, address: adminAddr.host, port: adminAddr.port });
+      clearTimeout(timer);
+      watcher?.close();
+      await agent.stop();
+      return 1;
+    }
+  }
 
   return new Promise<number>((done) => {
     let stopping = false;

@@ -253,9 +253,8 @@ test('someone else’s change stops editing with a clear message until reload', 
   await other.close();
 
   const banner = page.getByRole('alert').filter({ hasText: 'This farm changed.' });
-  // Our next write carries the old revision and is refused (unless the page's own poll noticed first).
-  if (!(await banner.isVisible())) await page.getByRole('button', { name: 'Add VM' }).click();
-  await expect(banner).toContainText('Someone else changed this farm meanwhile');
+  // The page hears of the other edit at once (farm.changes), before any write of its own.
+  await expect(banner).toContainText('Someone else changed this farm meanwhile', { timeout: 5_000 });
   await expect(page.getByRole('button', { name: 'Add VM' })).toBeDisabled();
   await shot(page, 'designer-conflict');
   await banner.getByRole('button', { name: 'Reload farm' }).click();

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrackedEnvelope } from '@trpc/server/unstable-core-do-not-import';
 import { OFFLINE_AFTER_MS, sweepOfflineHosts } from '../server/services/hostLiveness.ts';
 import { agentReport, buildFarm, refusedWith, setupControl, type BuiltFarm, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
+import { subscribe } from './subscribe.ts';
 
 let f: ControlFixture;
 let h1: EnrolledHost, h2: EnrolledHost, h3: EnrolledHost;
@@ -29,37 +30,6 @@ afterAll(() => f?.drop());
 type Desired = { id: string; generation: number; state: { host: string; generation: number; vifs: { id: string }[] } };
 
 /** Pulls values from a subscription with a deadline; `close()` aborts it like a client disconnect. */
-async function subscribe<T>(start: (signal: AbortSignal) => Promise<AsyncIterable<unknown>>, map: (v: unknown) => T) {
-  const abort = new AbortController();
-  const it = (await start(abort.signal))[Symbol.asyncIterator]();
-  // A value that arrives after a timed-out wait belongs to the next call.
-  let pending: Promise<IteratorResult<unknown>> | null = null;
-  return {
-    async next(ms = 5000): Promise<T | 'timeout'> {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
-      pending ??= it.next();
-      const r = await Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
-      if (r === 'timeout') return r;
-      pending = null;
-      if (r.done) throw new Error('subscription ended');
-      return map(r.value);
-    },
-    async close() {
-      abort.abort();
-      await it.return?.();
-    },
-    /** The error the subscription ends with. */
-    async error(ms = 5000): Promise<unknown> {
-      try {
-        const v = await this.next(ms);
-        return new Error(`expected an error, got ${JSON.stringify(v)}`);
-      } catch (e) {
-        return e;
-      }
-    },
-  };
-}
 
 const unwrapDesired = (v: unknown): Desired => {
   expect(isTrackedEnvelope(v)).toBe(true);

@@ -80,7 +80,7 @@ export function DeployPanel({ farmId }: { farmId: string }) {
         {plan.error && errorInfo(plan.error).code !== 'UNAUTHORIZED' ? <p role="alert" className="error">{errorInfo(plan.error).message}</p> : null}
         {p ? <PlanTable plan={p} /> : plan.isLoading ? <p>Computing the plan…</p> : null}
         <div className="props-actions">
-          <button type="button" onClick={() => void start('deploy')} disabled={!canDeploy || busy || !p}>
+          <button type="button" onClick={() => void start('deploy')} disabled={!canDeploy || busy || !p || p.errors.length > 0}>
             {busy ? 'Starting…' : p ? `Deploy revision ${p.revision}` : 'Deploy'}
           </button>
           <button type="button" className="secondary" onClick={() => setConfirmUndeploy(true)} disabled={!canDeploy || busy || f?.deployedRevision === null}>

@@ -21,6 +21,12 @@ export function PlanTable({ plan }: { plan: Plan }) {
   return (
     <>
       <p>{planSummary(plan)}</p>
+      {plan.errors.length ? (
+        <div role="alert" className="error">
+          <p>This plan cannot be deployed until these placements are fixed (move the VM, or change its guest kind):</p>
+          <ul aria-label="Errors">{plan.errors.map((e) => <li key={e}>{e}</li>)}</ul>
+        </div>
+      ) : null}
       {plan.warnings.length ? (
         <ul className="warnings" aria-label="Warnings">{plan.warnings.map((w) => <li key={w}>{w}</li>)}</ul>
       ) : null}

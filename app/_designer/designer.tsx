@@ -6,6 +6,7 @@
 // the last move.
 import type { Core } from 'cytoscape';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { ConfirmDialog } from '../_components/confirm-dialog.tsx';
 import { GraphCanvas } from '../_components/graph-canvas.tsx';
@@ -30,8 +31,9 @@ export function Designer({ farmId }: { farmId: string }) {
   const client = useTRPCClient();
   const qc = useQueryClient();
   const farmKey = trpc.farm.get.queryKey({ id: farmId });
-  // Polling reveals other people's edits; focus refetches would only add noise.
-  const farmQ = useQuery({ ...trpc.farm.get.queryOptions({ id: farmId }), refetchOnWindowFocus: false, refetchInterval: 15_000 });
+  // farm.changes tells at once when anyone changes or deploys the farm; a slow
+  // poll stays as a fallback while the stream reconnects. Focus refetches would only add noise.
+  const farmQ = useQuery({ ...trpc.farm.get.queryOptions({ id: farmId }), refetchOnWindowFocus: false, refetchInterval: 60_000 });
   const layoutQ = useQuery({ ...trpc.farm.getLayout.queryOptions({ farmId }), refetchOnWindowFocus: false, staleTime: Infinity });
   const hostsQ = useQuery(trpc.host.list.queryOptions({ limit: 200 }));
   const me = useQuery(trpc.auth.me.queryOptions());
@@ -73,6 +75,13 @@ export function Designer({ farmId }: { farmId: string }) {
       setConflict(`Someone else changed this farm meanwhile: it is now at revision ${farm.revision}, and you were editing revision ${rev.current.current}.`);
     }
   }, [farm, stack]);
+
+  useSubscription(trpc.farm.changes.subscriptionOptions({ farmId }, {
+    onData: (c) => {
+      if (c.deleted) setConflict('Someone else deleted this farm meanwhile.');
+      else if (c.revision !== farmRef.current?.revision || c.deployedRevision !== farmRef.current?.deployedRevision) void farmQ.refetch();
+    },
+  }));
 
   const readOnly = conflict !== null || me.data?.role === 'viewer';
   const readOnlyRef = useRef(readOnly);

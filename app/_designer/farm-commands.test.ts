@@ -12,6 +12,7 @@ function fakeFarm() {
   const nextId = () => `id-${++seq}`;
   const farm: FarmDetail = {
     id: 'farm', name: 'f', description: '', revision: 1, deployedRevision: null, createdAt: t, updatedAt: t,
+    counts: { vnets: 0, vms: 0, routers: 0, firewalls: 0 },
     vnets: [], vms: [], routers: [], routerLinks: [], firewalls: [],
   };
   const mac = () => `02:00:00:00:00:${(seq % 256).toString(16).padStart(2, '0')}`;
@@ -27,7 +28,7 @@ function fakeFarm() {
   const bump = () => void farm.revision++;
   const ops: FarmOps = {
     async createVnet(s) {
-      const v = { id: nextId(), farmId: farm.id, vnid: s.vnid ?? 100 + seq, name: s.name, cidr: s.cidr, mtu: s.mtu ?? 1400, security: s.security ?? 'none', createdAt: t, updatedAt: t };
+      const v = { id: nextId(), farmId: farm.id, vnid: s.vnid ?? 100 + seq, name: s.name, cidr: s.cidr, mtu: s.mtu ?? 1400, security: s.security ?? 'none', createdAt: t, updatedAt: t, vlans: [] };
       farm.vnets.push(v);
       bump();
       return v;

@@ -56,6 +56,15 @@ export class EventBus {
     const pool = this.raw.pool;
     let stopped = false;
     let client: PoolClient | null = null;
+    // A broken connection may report several errors (and a failed LISTEN
+    // after them): it goes back to the pool, destroyed, exactly once.
+    const released = new WeakSet<PoolClient>();
+    const drop = (c: PoolClient, destroy: boolean) => {
+      if (released.has(c)) return;
+      released.add(c);
+      if (client === c) client = null;
+      c.release(destroy);
+    };
     const connect = async (): Promise<void> => {
       while (!stopped) {
         try {
@@ -64,18 +73,20 @@ export class EventBus {
           c.on('notification', (n) => {
             if (n.channel === EVENT_CHANNEL) onPayload(n.payload);
           });
+          let listening = false;
           c.on('error', () => {
-            if (client === c) client = null;
-            c.release(true);
-            if (!stopped) setTimeout(() => void connect(), 1000).unref();
+            if (released.has(c)) return;
+            drop(c, true);
+            // Before LISTEN succeeded the loop below retries; after, this is the only retry.
+            if (listening && !stopped) setTimeout(() => void connect(), 1000).unref();
           });
           await c.query(`LISTEN ${EVENT_CHANNEL}`);
+          listening = true;
           this.emitter.emit('reconnected');
           return;
         } catch {
           const c = client as PoolClient | null;
-          client = null;
-          c?.release(true);
+          if (c) drop(c, true);
           await new Promise((r) => setTimeout(r, 1000).unref());
         }
       }
@@ -85,9 +96,9 @@ export class EventBus {
       stopped = true;
       const c = client as PoolClient | null;
       client = null;
-      if (c) {
+      if (c && !released.has(c)) {
         await c.query(`UNLISTEN ${EVENT_CHANNEL}`).catch(() => undefined);
-        c.release();
+        drop(c, false);
       }
     };
   }

@@ -6,7 +6,7 @@ import { badRequest, notFound } from '../errors.ts';
 import { generateApiToken, hashToken, tokenPrefix } from '../auth/tokens.ts';
 import type { Role, UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
-import { assertCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 import { roleAtMost } from './users.ts';
 
 export const MAX_TOKEN_DAYS = 3650;
@@ -88,7 +88,7 @@ export async function listApiTokens(
   const where: Prisma.ApiTokenWhereInput = { tenantId: actor.tenantId };
   if (actor.role !== 'admin') where.userId = actor.userId;
   if (!opts.includeRevoked) where.revokedAt = null;
-  if (opts.cursor) assertCursor(await db.apiToken.findFirst({ where: { ...where, id: opts.cursor }, select: { id: true } }), opts.cursor);
+  await checkCursor(opts.cursor, (id) => db.apiToken.findFirst({ where: { ...where, id }, select: { id: true } }));
   const rows = await db.apiToken.findMany({ where, select: TOKEN_SELECT, orderBy: ORDER_BY_CREATED, ...pageArgs(opts) });
   return toPage(rows.map(toPublic), opts);
 }

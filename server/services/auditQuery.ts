@@ -6,7 +6,7 @@ import type { Db } from '../db/index.ts';
 import { badRequest } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import type { AuditView } from './identityShapes.ts';
-import { clampLimit, type Page } from './listPage.ts';
+import { checkCursor, clampLimit, MALFORMED_CURSOR, type Page } from './listPage.ts';
 
 const AUDIT_SELECT = {
   id: true,
@@ -35,7 +35,7 @@ export async function listAudit(opts: {
   const limit = clampLimit(opts.limit);
   let cursor: bigint | undefined;
   if (opts.cursor !== undefined) {
-    if (!/^[1-9][0-9]{0,18}$/.test(opts.cursor)) throw badRequest('cursor', 'must be the id of an audit entry (a positive integer)');
+    if (!/^[1-9][0-9]{0,18}$/.test(opts.cursor)) throw badRequest('cursor', MALFORMED_CURSOR);
     cursor = BigInt(opts.cursor);
   }
   const scope: Prisma.AuditLogWhereInput =
@@ -45,6 +45,10 @@ export async function listAudit(opts: {
   if (opts.entity) and.push({ entity: opts.entity });
   if (opts.entityId) and.push({ entityId: opts.entityId });
   if (opts.action) and.push({ action: opts.action });
+  // Like every list, a cursor must be an entry this caller sees with these filters.
+  await checkCursor(opts.cursor, () =>
+    db.auditLog.findFirst({ where: { AND: [...and, { id: cursor! }] }, select: { id: true } }),
+  );
   if (cursor !== undefined) and.push({ id: { lt: cursor } });
   const rows = await db.auditLog.findMany({ where, select: AUDIT_SELECT, orderBy: { id: 'desc' }, take: limit + 1 });
   const items = rows.slice(0, limit).map((r) => ({ ...r, id: r.id.toString() }));

@@ -6,12 +6,12 @@ import { createTestDb, type TestDb } from '../../test/db.ts';
 import { hashPassword, needsRehash, verifyPassword } from '../auth/password.ts';
 import { generateApiToken, generateEnrollmentToken, generateHostCredential, generateSessionToken, hashToken, tokenPrefix } from '../auth/tokens.ts';
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie, sessionLifetimeMs } from '../auth/cookies.ts';
-import { FailureLimiter } from '../auth/limiter.ts';
+import { FailureLimiter, LOGIN_MAX_FAILURES, LOGIN_MAX_USER_FAILURES, LOGIN_MAX_ADDRESS_FAILURES, LOGIN_WINDOW_MS, LoginLimiter } from '../auth/limiter.ts';
 import { ensureAdmin } from '../bootstrap.ts';
 import { clientIpOf, isSecureRequest } from '../trpc/context.ts';
 import { logApiError, scrubSecrets } from '../trpc/error-log.ts';
 import { TRPCError } from '@trpc/server';
-import { login, resolveActor, TOUCH_INTERVAL_MS } from './auth.ts';
+import { changePassword, login, resolveActor, TOUCH_INTERVAL_MS } from './auth.ts';
 import { createApiToken } from './apiTokens.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 
@@ -76,6 +76,66 @@ describe('failure limiter', () => {
   });
 });
 
+describe('sign-in limiter', () => {
+  const t0 = 5_000_000;
+
+  it('counts failures per address and username: others behind the same address are not locked out', () => {
+    const l = new LoginLimiter();
+    for (let i = 0; i < LOGIN_MAX_FAILURES; i++) l.fail('mallory', '10.0.0.1', t0 + i);
+    expect(l.retryAfterMs('mallory', '10.0.0.1', t0 + 20)).toBe(LOGIN_WINDOW_MS - 20);
+    // The same proxy address, another username; the same username, another address.
+    expect(l.retryAfterMs('carol', '10.0.0.1', t0 + 20)).toBe(0);
+    expect(l.retryAfterMs('mallory', '10.0.0.2', t0 + 20)).toBe(0);
+    // Usernames are case-insensitive in the count, and a call without an address is an address of its own.
+    expect(l.retryAfterMs('MALLORY', '10.0.0.1', t0 + 20)).toBeGreaterThan(0);
+    expect(l.retryAfterMs('mallory', undefined, t0 + 20)).toBe(0);
+    expect(l.retryAfterMs('mallory', '10.0.0.1', t0 + LOGIN_WINDOW_MS)).toBe(0);
+  });
+
+  it('caps one username across addresses higher, except for addresses it signed in from', () => {
+    const l = new LoginLimiter();
+    l.succeed('carol', '192.0.2.7', t0);
+    for (let i = 0; i < LOGIN_MAX_USER_FAILURES - 1; i++) l.fail('carol', `10.1.${i >> 8}.${i & 255}`, t0 + 1);
+    expect(l.retryAfterMs('carol', '10.9.9.9', t0 + 2)).toBe(0);
+    l.fail('carol', '10.9.9.8', t0 + 2);
+    // Spread-out guessing stops new addresses...
+    expect(l.retryAfterMs('carol', '10.9.9.9', t0 + 3)).toBe(LOGIN_WINDOW_MS - 2);
+    // ...but never the user at an address they signed in from, nor other usernames.
+    expect(l.retryAfterMs('carol', '192.0.2.7', t0 + 3)).toBe(0);
+    expect(l.retryAfterMs('dave', '10.9.9.9', t0 + 3)).toBe(0);
+    // Trust has an end.
+    const later = t0 + 31 * 24 * 3600_000;
+    for (let i = 0; i < LOGIN_MAX_USER_FAILURES; i++) l.fail('carol', `10.2.${i >> 8}.${i & 255}`, later);
+    expect(l.retryAfterMs('carol', '192.0.2.7', later + 1)).toBeGreaterThan(0);
+  });
+
+  it('caps one address across usernames highest, except for usernames that signed in from it', () => {
+    const l = new LoginLimiter();
+    l.succeed('erin', '198.51.100.9', t0);
+    // One address tries one password against many accounts (fewer than the per-pair cap each).
+    for (let i = 0; i < LOGIN_MAX_ADDRESS_FAILURES; i++) l.fail(`user${i}`, '198.51.100.9', t0 + 1);
+    expect(l.retryAfterMs('someone-new', '198.51.100.9', t0 + 2)).toBe(LOGIN_WINDOW_MS - 1);
+    expect(l.retryAfterMs('user0', '198.51.100.9', t0 + 2)).toBe(LOGIN_WINDOW_MS - 1);
+    // The people behind that address who signed in from it before, and other addresses, go on.
+    expect(l.retryAfterMs('erin', '198.51.100.9', t0 + 2)).toBe(0);
+    expect(l.retryAfterMs('someone-new', '198.51.100.10', t0 + 2)).toBe(0);
+    expect(l.retryAfterMs('someone-new', '198.51.100.9', t0 + 1 + LOGIN_WINDOW_MS)).toBe(0);
+  });
+
+  it('a success forgets its own pair\'s failures only', () => {
+    const l = new LoginLimiter({ pairMax: 3, userMax: 5 });
+    for (let i = 0; i < 2; i++) l.fail('erin', '10.0.0.1', t0);
+    for (let i = 0; i < 2; i++) l.fail('erin', '10.0.0.2', t0);
+    l.succeed('erin', '10.0.0.1', t0 + 1);
+    expect(l.pairs.retryAfterMs('10.0.0.1 erin', t0 + 2)).toBe(0);
+    l.fail('erin', '10.0.0.2', t0 + 2);
+    expect(l.retryAfterMs('erin', '10.0.0.2', t0 + 3)).toBeGreaterThan(0);
+    // Five failures of erin in all: a new address is stopped by the username cap, the trusted one is not.
+    expect(l.retryAfterMs('erin', '10.0.0.3', t0 + 3)).toBeGreaterThan(0);
+    expect(l.retryAfterMs('erin', '10.0.0.1', t0 + 3)).toBe(0);
+  });
+});
+
 describe('with a database', () => {
   let t: TestDb;
   let user: UserActor;
@@ -113,7 +173,7 @@ describe('with a database', () => {
       const password = /password: (\S+)/.exec(lines[0]!)![1]!;
       expect(password.length).toBeGreaterThanOrEqual(20);
       expect(await fresh.prisma.user.count()).toBe(1);
-      const out = await login({ db: fresh.prisma, username: 'admin', password, limiter: new FailureLimiter() });
+      const out = await login({ db: fresh.prisma, username: 'admin', password, limiter: new LoginLimiter() });
       expect(out.user.role).toBe('admin');
       expect(await ensureAdmin(fresh.prisma, { log })).toEqual({ created: false, generated: false });
       expect(lines).toHaveLength(1);
@@ -123,7 +183,7 @@ describe('with a database', () => {
   });
 
   it('sessions expire, die with a disabled user, and refresh lastSeenAt at most once a minute', async () => {
-    const limiter = new FailureLimiter();
+    const limiter = new LoginLimiter();
     const t0 = new Date();
     const s = await login({ db: t.prisma, username: 'admin', password: PW, limiter, now: t0 });
     expect(s.expiresAt.getTime() - t0.getTime()).toBe(12 * 3600_000);
@@ -145,11 +205,46 @@ describe('with a database', () => {
   });
 
   it('an Authorization header decides alone; malformed ones are nobody', async () => {
-    const s = await login({ db: t.prisma, username: 'admin', password: PW, limiter: new FailureLimiter() });
+    const s = await login({ db: t.prisma, username: 'admin', password: PW, limiter: new LoginLimiter() });
     expect(await resolveActor(t.prisma, { cookie: s.sessionToken, authorization: 'Bearer sudc_forged' })).toBeNull();
     expect(await resolveActor(t.prisma, { authorization: 'Basic YWRtaW46eA==' })).toBeNull();
     expect(await resolveActor(t.prisma, { authorization: `Bearer ${s.sessionToken}` })).toBeNull();
     expect(await resolveActor(t.prisma, {})).toBeNull();
+  });
+
+  it('a user signs in despite failures of the same username elsewhere and of other users at the same address', async () => {
+    const limiter = new LoginLimiter({ pairMax: 3, userMax: 6 });
+    const tryAs = (username: string, password: string, clientIp: string) => login({ db: t.prisma, username, password, clientIp, limiter });
+    const code = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code?: string }) => e.code);
+    // Someone behind the office proxy fails again and again as a user that does not exist...
+    for (let i = 0; i < 3; i++) expect(await code(tryAs('nobody', `wrong ${i}`, '198.51.100.1'))).toBe('UNAUTHORIZED');
+    expect(await code(tryAs('nobody', 'again', '198.51.100.1'))).toBe('TOO_MANY_REQUESTS');
+    // ...and the admin behind the same proxy still signs in.
+    expect(await code(tryAs('admin', PW, '198.51.100.1'))).toBe('OK');
+    // Failing as admin there stops that pair, even with the right password.
+    for (let i = 0; i < 3; i++) expect(await code(tryAs('admin', `wrong ${i}`, '198.51.100.1'))).toBe('UNAUTHORIZED');
+    expect(await code(tryAs('admin', PW, '198.51.100.1'))).toBe('TOO_MANY_REQUESTS');
+    // The admin at home is not.
+    expect(await code(tryAs('admin', PW, '203.0.113.5'))).toBe('OK');
+    // Guessing spread over addresses reaches the username cap (6 failures): new addresses stop...
+    for (let i = 0; i < 3; i++) expect(await code(tryAs('admin', 'guess', `192.0.2.${i}`))).toBe('UNAUTHORIZED');
+    expect(await code(tryAs('admin', PW, '192.0.2.200'))).toBe('TOO_MANY_REQUESTS');
+    // ...while the admin's own address still signs in, and nobody else is affected.
+    expect(await code(tryAs('admin', PW, '203.0.113.5'))).toBe('OK');
+    expect(await code(tryAs('nobody', 'x', '192.0.2.200'))).toBe('UNAUTHORIZED');
+  });
+
+  it('wrong current passwords are counted apart from sign-ins', async () => {
+    const limiter = new LoginLimiter({ pairMax: 2, userMax: 2, passwordMax: 2 });
+    for (let i = 0; i < 2; i++) await expect(login({ db: t.prisma, username: 'admin', password: 'no', clientIp: '198.51.100.9', limiter })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const change = (currentPassword: string) => changePassword({ db: t.prisma, actor: user, currentPassword, newPassword: 'another long password', limiter });
+    // Other people's failed sign-ins do not stop the signed-in admin...
+    await expect(change('not it')).rejects.toMatchObject({ code: 'BAD_REQUEST', field: 'currentPassword' });
+    await expect(change('not it')).rejects.toMatchObject({ code: 'BAD_REQUEST', field: 'currentPassword' });
+    // ...their own wrong guesses do, and do not touch sign-ins from a trusted address.
+    await expect(change(PW)).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    limiter.succeed('admin', '203.0.113.5');
+    expect((await login({ db: t.prisma, username: 'admin', password: PW, clientIp: '203.0.113.5', limiter })).user.username).toBe('admin');
   });
 
   it('a token never acts above its user\'s current role', async () => {

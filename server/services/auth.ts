@@ -6,7 +6,7 @@ import { AppError, badRequest } from '../errors.ts';
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from '../auth/password.ts';
 import { API_TOKEN_PREFIX, HOST_CREDENTIAL_PREFIX, generateSessionToken, hashToken } from '../auth/tokens.ts';
 import { readSessionCookie, sessionLifetimeMs } from '../auth/cookies.ts';
-import { loginLimiter, type FailureLimiter } from '../auth/limiter.ts';
+import { loginLimiter, type LoginLimiter } from '../auth/limiter.ts';
 import type { HostActor, Role, UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import { checkPassword, ROLE_RANK, USER_SELECT, type PublicUser } from './users.ts';
@@ -23,14 +23,10 @@ export interface LoginResult {
   maxAgeSeconds: number;
 }
 
-const userKey = (username: string) => `user:${username.toLowerCase()}`;
-const ipKey = (ip: string) => `ip:${ip}`;
-
-function throttled(limiter: FailureLimiter, keys: string[], now: number): void {
-  const wait = Math.max(0, ...keys.map((k) => limiter.retryAfterMs(k, now)));
-  if (wait > 0) {
-    throw new AppError('TOO_MANY_REQUESTS', `too many failed sign-ins; try again in ${Math.ceil(wait / 1000)} s`, {
-      details: { retryAfterSeconds: Math.ceil(wait / 1000) },
+function throttled(waitMs: number): void {
+  if (waitMs > 0) {
+    throw new AppError('TOO_MANY_REQUESTS', `too many failed sign-ins; try again in ${Math.ceil(waitMs / 1000)} s`, {
+      details: { retryAfterSeconds: Math.ceil(waitMs / 1000) },
     });
   }
 }
@@ -40,14 +36,13 @@ export async function login(opts: {
   username: string;
   password: string;
   clientIp?: string | null;
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
   now?: Date;
 }): Promise<LoginResult> {
   const { db } = opts;
   const limiter = opts.limiter ?? loginLimiter;
   const now = opts.now ?? new Date();
-  const keys = [userKey(opts.username), ...(opts.clientIp ? [ipKey(opts.clientIp)] : [])];
-  throttled(limiter, keys, now.getTime());
+  throttled(limiter.retryAfterMs(opts.username, opts.clientIp, now.getTime()));
 
   const found = await db.user.findUnique({
     where: { username: opts.username },
@@ -58,10 +53,10 @@ export async function login(opts: {
   if (found) ok = (await verifyPassword(opts.password, found.passwordHash)) && !found.disabled;
   else await dummyVerify(opts.password);
   if (!found || !ok) {
-    for (const k of keys) limiter.fail(k, now.getTime());
+    limiter.fail(opts.username, opts.clientIp, now.getTime());
     throw new AppError('UNAUTHORIZED', WRONG_CREDENTIALS);
   }
-  limiter.clear(userKey(opts.username));
+  limiter.succeed(opts.username, opts.clientIp, now.getTime());
 
   const { passwordHash, ...user } = found;
   const lifetime = sessionLifetimeMs();
@@ -104,16 +99,17 @@ export async function changePassword(opts: {
   actor: UserActor;
   currentPassword: string;
   newPassword: string;
-  limiter?: FailureLimiter;
+  limiter?: LoginLimiter;
 }): Promise<{ ok: true }> {
   const { db, actor } = opts;
-  const limiter = opts.limiter ?? loginLimiter;
-  const key = userKey(actor.username);
-  throttled(limiter, [key], Date.now());
+  // Counted apart from sign-ins: other people's failed sign-ins never stop a signed-in user changing their password.
+  const checks = (opts.limiter ?? loginLimiter).passwordChecks;
+  const key = actor.userId;
+  throttled(checks.retryAfterMs(key));
   checkPassword('newPassword', opts.newPassword);
   const row = await db.user.findUnique({ where: { id: actor.userId }, select: { passwordHash: true } });
   if (!row || !(await verifyPassword(opts.currentPassword, row.passwordHash))) {
-    limiter.fail(key);
+    checks.fail(key);
     throw badRequest('currentPassword', 'is wrong');
   }
   if (opts.newPassword === opts.currentPassword) throw badRequest('newPassword', 'must differ from the current password');

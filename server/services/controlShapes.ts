@@ -221,6 +221,14 @@ export const planView = z.object({
   /** Only hosts whose state would change. */
   hosts: z.array(hostDiffView),
   unchangedHosts: z.int(),
+  /**
+   * This farm's placements per host (by name), checked against what each
+   * host declared it runs: `errors` a deploy refuses, `warnings` it could not
+   * check (the host never declared its guest kinds). Hosts with neither are left out.
+   */
+  hostChecks: z.array(z.object({ host: z.string(), errors: z.array(z.string()), warnings: z.array(z.string()) })),
+  /** Every placement error of `hostChecks`: while there is one, farm.deploy of this revision is refused. */
+  errors: z.array(z.string()),
   warnings: z.array(z.string()),
 });
 export type PlanView = z.infer<typeof planView>;

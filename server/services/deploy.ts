@@ -1,27 +1,28 @@
-// Deploying farms: plan (what would change on each host, nothing written),
-// deploy a revision, undeploy, and migrate a VM. Each of these runs in one
+// Deploying farms: deploy a revision, undeploy, and migrate a VM (planning,
+// which writes nothing, is plan.ts). Each of these runs in one
 // transaction under the control-loop lock: the revision snapshot, the
 // farm's deployed revision, the new host generations, the deployment record,
 // the audit entry and the notifications commit together or not at all.
 // With `wait`, the call then follows the agents' reports until every target
 // host applied its generation, or the timeout passes (reported, not thrown).
 import type { Db } from '../db/index.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
-import { diffStates, type HostDiff, type HostState, type ItemDiff } from '../compile/index.ts';
+import { badRequest, conflict } from '../errors.ts';
 import { publish } from '../events/index.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
-import type { DeployResult, PlanView } from './controlShapes.ts';
-import { baselineHash, computeDesired, CONTROL_TX, lockControlLoop, recomputeDesired, type ChangedHost } from './desiredState.ts';
+import type { DeployResult } from './controlShapes.ts';
+import { CONTROL_TX, lockControlLoop, recomputeDesired, type ChangedHost } from './desiredState.ts';
 import { deploymentSelect, progressOf, toDeploymentView, waitForDeployment } from './deployments.ts';
 import { bumpRevision, requireFarm, resolveHost, type FarmRef, type Tx } from './farmAccess.ts';
-import { farmDocumentSchema, toFarmDocument, type FarmDocument } from './farmDocument.ts';
 import type { VmView } from './farmShapes.ts';
-import { loadFarmDetail, loadPositions, toVmView, vmSelect } from './farmViews.ts';
+import { lockFarmForRead, toVmView, vmSelect } from './farmViews.ts';
+import { checkDocumentPlacements, requireHostRunsGuest, type GuestKind } from './hostCapabilities.ts';
+import { intentVms, loadRevision, refuseBadPlacements } from './plan.ts';
 import { snapshotFarm } from './revisions.ts';
 import { requireVm } from './vms.ts';
 
 export { deploymentProgress, listDeployments, waitForDeployment, watchDeployment } from './deployments.ts';
+export { planFarm } from './plan.ts';
 
 interface WaitOptions {
   wait?: boolean | undefined;
@@ -30,73 +31,25 @@ interface WaitOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** Plans read many tables: one snapshot of the database for all of them. */
-const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 60_000 };
-
-async function loadRevision(tx: Tx, farm: FarmRef, revision: number): Promise<FarmDocument> {
-  const row = await tx.farmRevision.findUnique({
-    where: { farmId_revision: { farmId: farm.id, revision } },
-    select: { snapshot: true },
-  });
-  if (!row) throw notFound(`revision ${revision} of farm ${farm.name}`, 'revision');
-  const r = farmDocumentSchema.safeParse(row.snapshot);
-  if (!r.success) throw badRequest('revision', `revision ${revision} of farm ${farm.name} is not a valid farm document`);
-  return r.data;
-}
 
 /**
- * What deploying the farm's current intent (or `revision`) would change on
- * each host, against what the hosts have now. Writes nothing.
+ * Optimistic concurrency for deploy and undeploy: the farm's intent must
+ * still be at the revision the caller saw, whichever revision is deployed.
+ * The farm row stays share-locked until the transaction ends, so no edit can
+ * slip in between this check and the snapshot.
  */
-export async function planFarm(o: { db: Db; actor: UserActor; id: string; revision?: number | undefined }): Promise<PlanView> {
-  return o.db.$transaction(async (tx) => {
-    const farm = await requireFarm(tx, o.actor, o.id, 'id');
-    const revision = o.revision ?? farm.revision;
-    const document =
-      o.revision !== undefined
-        ? await loadRevision(tx, farm, o.revision)
-        : toFarmDocument(await loadFarmDetail(tx, farm.id), await loadPositions(tx, farm.id));
-    const c = await computeDesired(tx, { override: { farmId: farm.id, revision, document } });
-    const before = new Map<string, HostState>();
-    const after = new Map<string, HostState>();
-    for (const h of c.hosts) {
-      const cur = c.current.get(h.id);
-      const next = c.next.get(h.id)!;
-      if (cur) before.set(h.name, cur.state);
-      // A host that has no stored state and would still run nothing is not part of the plan.
-      if (cur || next.hash !== baselineHash(h)) after.set(h.name, next.state);
-    }
-    const diffs = diffStates(before, after);
-    const keys = [c.keysNow.get(farm.id), c.keysNext.get(farm.id)].filter((k): k is string => k !== undefined);
-    const hosts = diffs.filter((d) => d.kind !== 'unchanged').map((d) => onlyFarm(d, keys, before, after));
-    return {
-      farmId: farm.id,
-      revision,
-      deployedRevision: farm.deployedRevision,
-      hosts,
-      unchangedHosts: c.hosts.length - hosts.length,
-      warnings: c.warnings,
-    };
-  }, READ_TX);
-}
-
-/**
- * A host's diff limited to this farm's items (under its key now and after
- * the deploy). Other farms on the host, other tenants' too, are not the
- * planner's business; their items show up in a raw diff only when their key
- * changes with this deploy (a name becoming shared across tenants).
- */
-function onlyFarm(d: HostDiff, keys: string[], before: Map<string, HostState>, after: Map<string, HostState>): HostDiff {
-  const mine = (id: string) => keys.some((k) => id.startsWith(`${k}/`));
-  const vnetFarm = new Map<string, string>();
-  for (const s of [before.get(d.host), after.get(d.host)]) for (const v of s?.vnets ?? []) vnetFarm.set(String(v.id), v.farm);
-  const mineVnet = (id: string) => keys.includes(vnetFarm.get(id) ?? '');
-  const only = (x: ItemDiff, keep: (id: string) => boolean): ItemDiff => ({
-    added: x.added.filter(keep),
-    changed: x.changed.filter(keep),
-    removed: x.removed.filter(keep),
-  });
-  return { ...d, vifs: only(d.vifs, mine), vnets: only(d.vnets, mineVnet), routers: only(d.routers, mine), firewalls: only(d.firewalls, mine) };
+async function requireIntentAt(tx: Tx, farm: FarmRef, expectedRevision: number | undefined): Promise<void> {
+  if (expectedRevision === undefined) return;
+  await lockFarmForRead(tx, farm.id);
+  const now = await tx.farm.findUnique({ where: { id: farm.id }, select: { revision: true } });
+  const revision = now?.revision ?? farm.revision;
+  if (revision !== expectedRevision) {
+    throw conflict(
+      'expectedRevision',
+      `the farm changed since revision ${expectedRevision} (it is now at ${revision}); reload and retry`,
+      { revision },
+    );
+  }
 }
 
 /** Records the deployment of a recompute (inside its transaction). */
@@ -145,23 +98,24 @@ export async function deployFarm(
   const { deployment, warnings } = await o.db.$transaction(async (tx) => {
     await lockControlLoop(tx);
     const farm = await requireFarm(tx, o.actor, o.id, 'id');
+    // Honoured with a stored revision too: a rollback decided on a stale view of the farm is refused, not deployed.
+    await requireIntentAt(tx, farm, o.expectedRevision);
     let revision: number;
+    let vms: { name: string; host: string | null; guestKind: GuestKind }[];
     if (o.revision !== undefined) {
-      await loadRevision(tx, farm, o.revision);
+      vms = (await loadRevision(tx, farm, o.revision)).vms;
       revision = o.revision;
     } else {
-      if (o.expectedRevision !== undefined && o.expectedRevision !== farm.revision) {
-        throw conflict(
-          'expectedRevision',
-          `the farm changed since revision ${o.expectedRevision} (it is now at ${farm.revision}); reload and retry`,
-          { revision: farm.revision },
-        );
-      }
       revision = (await snapshotFarm(tx, farm.id, o.actor.userId)).revision.revision;
+      vms = await intentVms(tx, farm.id);
     }
+    // Hosts declare what they run; a placement one of them no longer runs is refused here, whatever the plan said.
+    const placements = await checkDocumentPlacements(tx, farm.name, vms);
+    refuseBadPlacements(placements, o.revision !== undefined ? 'revision' : 'id');
     await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: revision }, select: { id: true } });
     const { changed, warnings } = await recomputeDesired(tx);
     const deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'deploy', revision, changed, actor: o.actor });
+    warnings.push(...placements.warnings.map((w) => w.message));
     await writeAudit(tx, {
       actor: o.actor,
       action: 'farm.deploy',
@@ -176,11 +130,17 @@ export async function deployFarm(
   return finish(o, deployment, warnings);
 }
 
-/** Takes the farm off every host (its hosts get states without it). */
-export async function undeployFarm(o: { db: Db; actor: UserActor; id: string } & WaitOptions): Promise<DeployResult> {
+/**
+ * Takes the farm off every host (its hosts get states without it). Never
+ * refused for placements: taking guests off a host is always possible.
+ */
+export async function undeployFarm(
+  o: { db: Db; actor: UserActor; id: string; expectedRevision?: number | undefined } & WaitOptions,
+): Promise<DeployResult> {
   const { deployment, warnings } = await o.db.$transaction(async (tx) => {
     await lockControlLoop(tx);
     const farm = await requireFarm(tx, o.actor, o.id, 'id');
+    await requireIntentAt(tx, farm, o.expectedRevision);
     if (farm.deployedRevision === null) throw conflict('id', `farm ${farm.name} is not deployed`);
     await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: null }, select: { id: true } });
     const { changed, warnings } = await recomputeDesired(tx);
@@ -222,6 +182,7 @@ export async function migrateVm(
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
     const hostId = (await resolveHost(tx, o.hostId, 'hostId'))!;
     if (hostId === current.hostId) throw badRequest('hostId', `VM ${current.name} is already on host ${current.host?.name ?? hostId}`);
+    await requireHostRunsGuest(tx, hostId, current.guestKind, 'hostId');
     const row = await tx.vm.update({
       where: { id: o.id },
       data: { hostId, locationVersion: { increment: 1 } },
@@ -234,7 +195,9 @@ export async function migrateVm(
       const revision = (await snapshotFarm(tx, farm.id, o.actor.userId)).revision.revision;
       await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: revision }, select: { id: true } });
       const r = await recomputeDesired(tx);
-      warnings = r.warnings;
+      // Other VMs of the farm on hosts that cannot run them are reported, not refused: a migration is how they get fixed.
+      const placements = await checkDocumentPlacements(tx, farm.name, await intentVms(tx, farm.id));
+      warnings = [...r.warnings, ...placements.errors.map((e) => e.message), ...placements.warnings.map((w) => w.message)];
       deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'migrate', revision, changed: r.changed, actor: o.actor });
       await publish(tx, { type: 'farm.deployed', farmId: farm.id, tenantId: farm.tenantId, revision });
     }

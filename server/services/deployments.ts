@@ -9,7 +9,8 @@ import { EventInbox, getEventBus, type ConsoleEvent } from '../events/index.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { liveStatus } from './hostLiveness.ts';
 import type { DeploymentProgress, DeploymentTarget, DeploymentView } from './controlShapes.ts';
-import { pageArgs, requireFarm, toPage } from './farmAccess.ts';
+import { requireFarm } from './farmAccess.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 
 type Q = Db | Prisma.TransactionClient;
 
@@ -31,8 +32,10 @@ async function requireDeployment(db: Q, actor: UserActor, id: string): Promise<D
 
 export async function listDeployments(o: { db: Db; actor: UserActor; farmId: string; cursor?: string | undefined; limit: number }) {
   await requireFarm(o.db, o.actor, o.farmId, 'farmId');
-  const rows = await o.db.deployment.findMany({ where: { farmId: o.farmId }, select: deploymentSelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows.map(toDeploymentView), o.limit);
+  const where = { farmId: o.farmId };
+  await checkCursor(o.cursor, (id) => o.db.deployment.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.deployment.findMany({ where, select: deploymentSelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(toDeploymentView), o);
 }
 
 /** The progress of a deployment already loaded (no tenant check). */

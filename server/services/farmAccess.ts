@@ -98,20 +98,6 @@ export async function resolveHost(tx: Tx, hostId: string | null | undefined, fie
 /** Vnet ids are stored as BIGINT; the API speaks plain numbers. */
 export const vnidNumber = (v: bigint | number): number => Number(v);
 
-/** Cursor paging over (createdAt, id): fetch one extra row to know whether there is a next page. */
-export function pageArgs(cursor: string | undefined, limit: number) {
-  return {
-    take: limit + 1,
-    ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-    orderBy: [{ createdAt: 'asc' as const }, { id: 'asc' as const }],
-  };
-}
-
-export function toPage<T extends { id: string }>(rows: T[], limit: number): { items: T[]; nextCursor: string | null } {
-  const items = rows.slice(0, limit);
-  return { items, nextCursor: rows.length > limit ? (items[items.length - 1]?.id ?? null) : null };
-}
-
 /** Keeps AppErrors as they are and prefixes their field (e.g. `document.`), for nested validation. */
 export function withFieldPrefix<T>(prefix: string, fn: () => T): T {
   try {

@@ -171,7 +171,7 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
     description: detail.description,
     vnets: sortByName(detail.vnets).map((v) => ({
       name: v.name, vnid: v.vnid, cidr: v.cidr, mtu: v.mtu, security: v.security,
-      ...(v.vlans?.length
+      ...(v.vlans.length
         ? { vlans: v.vlans.map((l) => ({ host: l.hostName, interface: l.interface, vid: l.vid })).sort((a, b) => byText(a.host, b.host)) }
         : {}),
     })),

@@ -1,14 +1,15 @@
 // Writing a whole farm document into the database (import, clone). The
 // document has already passed checkFarmDocument; what remains needs the
-// database: the farm's name in the tenant, vnet ids across the deployment
-// and host names. All of it is checked before the first row is written, and
-// everything happens in the caller's transaction, so a refused document
-// leaves nothing behind.
+// database: the farm's name in the tenant, vnet ids across the deployment,
+// host names and what those hosts can run. All of it is checked before the
+// first row is written, and everything happens in the caller's transaction,
+// so a refused document leaves nothing behind.
 import { randomUUID } from 'node:crypto';
 import { badRequest, conflict } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import type { Tx } from './farmAccess.ts';
 import type { ResolvedDocument } from './farmDocumentCheck.ts';
+import { cannotRunMessage, checkGuestPlacement } from './hostCapabilities.ts';
 import { allocateVnids, usedVnids } from './ipam.ts';
 
 /** Serialises vnet id allocation across concurrent writers (pg_advisory_xact_lock key). */
@@ -61,7 +62,10 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
   doc.firewalls.forEach((x, i) => x.host !== null && refs.push({ field: `${prefix}firewalls.${i}.host`, name: x.host }));
   doc.vnets.forEach((v, i) => v.vlans.forEach((l, j) => refs.push({ field: `${prefix}vnets.${i}.vlans.${j}.host`, name: l.host })));
   const hostRows = refs.length
-    ? await tx.host.findMany({ where: { name: { in: [...new Set(refs.map((r) => r.name))] } }, select: { id: true, name: true, status: true } })
+    ? await tx.host.findMany({
+        where: { name: { in: [...new Set(refs.map((r) => r.name))] } },
+        select: { id: true, name: true, status: true, capabilities: true },
+      })
     : [];
   const hosts = new Map(hostRows.map((h) => [h.name, h]));
   for (const r of refs) {
@@ -69,6 +73,15 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
     if (!h) throw badRequest(r.field, `no host named "${r.name}" in this deployment`);
     if (h.status === 'revoked') throw badRequest(r.field, `host ${r.name} is revoked; choose another host`);
   }
+  // A VM's guest kind must be one its host declared it runs (unknown hosts pass).
+  doc.vms.forEach((vm, i) => {
+    if (vm.host === null) return;
+    const check = checkGuestPlacement(hosts.get(vm.host)!.capabilities, vm.guestKind);
+    if (!check.ok) {
+      const details = { host: vm.host, guestKind: vm.guestKind, needs: check.needs };
+      throw badRequest(`${prefix}vms.${i}.host`, cannotRunMessage(vm.host, vm.guestKind, check.has), details);
+    }
+  });
   const hostId = (name: string | null) => (name === null ? null : hosts.get(name)!.id);
   await checkVlansFree(tx, doc, prefix, (name) => hosts.get(name)!.id);
 

@@ -2,6 +2,7 @@
 // farm, vnet, VM, VIF, router and firewall procedures share. Services return
 // exactly these types; routers declare them with `.output(...)`.
 import { z } from 'zod';
+import { cursorInput, DEFAULT_LIMIT, MAX_LIMIT } from './listPage.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './intentRules.ts';
 import { NAME_MAX, NAME_PATTERN } from './validate.ts';
 
@@ -26,11 +27,9 @@ export const securityInput = z.enum(['none', 'auth', 'conf']);
 export const actionInput = z.enum(FIREWALL_ACTIONS);
 export const protocolInput = z.enum(FIREWALL_PROTOCOLS);
 
-export const LIST_LIMIT_DEFAULT = 50;
-export const LIST_LIMIT_MAX = 200;
 export const pageInput = {
-  cursor: z.guid().optional(),
-  limit: z.int().min(1).max(LIST_LIMIT_MAX).default(LIST_LIMIT_DEFAULT),
+  cursor: cursorInput.optional(),
+  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
 };
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
@@ -70,12 +69,8 @@ export const vnetView = z.object({
   security: securityInput,
   createdAt: z.date(),
   updatedAt: z.date(),
-  /**
-   * Hosts where the vnet is bridged to an 802.1Q VLAN, by host name. Always
-   * present in what the server returns; optional in the type so that views
-   * built elsewhere (designer fixtures) need not spell out an empty list.
-   */
-  vlans: z.array(z.object({ hostId: z.string(), hostName: z.string(), interface: z.string(), vid: z.int() })).optional(),
+  /** Hosts where the vnet is bridged to an 802.1Q VLAN, sorted by host name; empty when it has none. */
+  vlans: z.array(z.object({ hostId: z.string(), hostName: z.string(), interface: z.string(), vid: z.int() })),
 });
 export type VnetView = z.infer<typeof vnetView>;
 
@@ -191,7 +186,12 @@ export const firewallView = z.object({
 });
 export type FirewallView = z.infer<typeof firewallView>;
 
-export const farmDetailView = farmSummaryView.omit({ counts: true }).extend({
+/**
+ * The whole farm: everything its summary has (counts included) plus its
+ * contents. farm.get answers it, and so does every procedure that makes a
+ * farm (create, clone, import), so a new farm reads exactly as it will later.
+ */
+export const farmDetailView = farmSummaryView.extend({
   vnets: z.array(vnetView),
   vms: z.array(vmView),
   routers: z.array(routerView),

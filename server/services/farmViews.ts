@@ -151,6 +151,7 @@ export async function loadFarmDetail(q: Tx, farmId: string): Promise<FarmDetail>
   const ifaceName = new Map(fifs.map((i) => [i.id, i.name]));
   return {
     ...farm,
+    counts: { vnets: vnets.length, vms: vms.length, routers: routers.length, firewalls: firewalls.length },
     vnets: vnets.map(toVnetView),
     vms: vms.map((vm) => toVmView({ ...vm, host: hostOf(vm.hostId), vifs: vifsBy.get(vm.id) ?? [] })),
     routers: routers.map((r) =>

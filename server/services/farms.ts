@@ -3,7 +3,7 @@
 import { badRequest, conflict } from '../errors.ts';
 import { writeAudit } from './audit.ts';
 import {
-  bumpRevision, pageArgs, requireFarm, toPage, WRITE_TX, IMPORT_TX, withFieldPrefix, type ServiceCtx, type Tx,
+  bumpRevision, requireFarm, WRITE_TX, IMPORT_TX, withFieldPrefix, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { farmDocumentSchema, toFarmDocument, type FarmDocument } from './farmDocument.ts';
 import { checkFarmDocument } from './farmDocumentCheck.ts';
@@ -12,18 +12,17 @@ import type { FarmDetail, FarmSummary } from './farmShapes.ts';
 import {
   farmSummarySelect, loadFarmDetail, loadFarmSummary, loadPositions, lockFarmForRead, toFarmSummary,
 } from './farmViews.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 import { checkVnid } from './validate.ts';
 
 /** One snapshot for multi-query reads: the farm as of a single moment. */
 const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 30_000 };
 
 export async function listFarms(o: ServiceCtx & { cursor?: string | undefined; limit: number }) {
-  const rows = await o.db.farm.findMany({
-    where: { tenantId: o.actor.tenantId },
-    select: farmSummarySelect,
-    ...pageArgs(o.cursor, o.limit),
-  });
-  return toPage(rows.map(toFarmSummary), o.limit);
+  const where = { tenantId: o.actor.tenantId };
+  await checkCursor(o.cursor, (id) => o.db.farm.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.farm.findMany({ where, select: farmSummarySelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(toFarmSummary), o);
 }
 
 export async function getFarm(o: ServiceCtx & { id: string }): Promise<FarmDetail> {
@@ -33,17 +32,24 @@ export async function getFarm(o: ServiceCtx & { id: string }): Promise<FarmDetai
   }, READ_TX);
 }
 
-export async function createFarm(o: ServiceCtx & { name: string; description?: string | undefined }): Promise<FarmSummary> {
+/** A new, empty farm at revision 1, read back as farm.get shows it. */
+export async function createFarm(o: ServiceCtx & { name: string; description?: string | undefined }): Promise<FarmDetail> {
   return o.db.$transaction(async (tx) => {
     await requireFarmNameFree(tx, o.actor.tenantId, o.name);
     const farm = await tx.farm.create({
       data: { tenantId: o.actor.tenantId, name: o.name, description: o.description ?? '' },
-      select: farmSummarySelect,
+      select: { id: true },
     });
-    const view = toFarmSummary(farm);
-    await writeAudit(tx, { actor: o.actor, action: 'farm.create', entity: 'farm', entityId: farm.id, after: view });
+    const view = await loadFarmDetail(tx, farm.id);
+    await writeAudit(tx, { actor: o.actor, action: 'farm.create', entity: 'farm', entityId: farm.id, after: summaryOf(view) });
     return view;
   }, WRITE_TX);
+}
+
+/** What the audit trail keeps of a new farm: its summary, not its whole contents (the document is one export away). */
+function summaryOf(d: FarmDetail): FarmSummary {
+  const { vnets: _v, vms: _m, routers: _r, routerLinks: _l, firewalls: _f, ...summary } = d;
+  return summary;
 }
 
 async function requireFarmNameFree(tx: Tx, tenantId: string, name: string, exceptId?: string, field = 'name') {
@@ -106,7 +112,7 @@ export function parseFarmDocument(value: unknown): FarmDocument {
 
 export async function importFarm(
   o: ServiceCtx & { document: FarmDocument; name?: string | undefined; vnids?: 'keep' | 'auto' | undefined },
-): Promise<FarmSummary> {
+): Promise<FarmDetail> {
   const doc = o.name !== undefined ? { ...o.document, name: o.name } : o.document;
   const resolved = withFieldPrefix('document.', () => checkFarmDocument(doc));
   return o.db.$transaction(async (tx) => {
@@ -116,8 +122,8 @@ export async function importFarm(
       nameField: o.name !== undefined ? 'name' : 'document.name',
       vnids: o.vnids ?? 'keep',
     });
-    const view = await loadFarmSummary(tx, farmId);
-    await writeAudit(tx, { actor: o.actor, action: 'farm.import', entity: 'farm', entityId: farmId, after: view });
+    const view = await loadFarmDetail(tx, farmId);
+    await writeAudit(tx, { actor: o.actor, action: 'farm.import', entity: 'farm', entityId: farmId, after: summaryOf(view) });
     return view;
   }, IMPORT_TX);
 }
@@ -129,7 +135,7 @@ export async function importFarm(
  */
 export async function cloneFarm(
   o: ServiceCtx & { id: string; name: string; vnids?: Record<string, number> | undefined },
-): Promise<FarmSummary> {
+): Promise<FarmDetail> {
   return o.db.$transaction(async (tx) => {
     await requireFarm(tx, o.actor, o.id, 'id');
     await lockFarmForRead(tx, o.id);
@@ -162,9 +168,9 @@ export async function cloneFarm(
       vnids: 'keep',
       vnidField: (i) => `vnids.${copy.vnets[i]?.name ?? ''}`,
     });
-    const view = await loadFarmSummary(tx, farmId);
+    const view = await loadFarmDetail(tx, farmId);
     await writeAudit(tx, {
-      actor: o.actor, action: 'farm.clone', entity: 'farm', entityId: farmId, before: { sourceId: o.id }, after: view,
+      actor: o.actor, action: 'farm.clone', entity: 'farm', entityId: farmId, before: { sourceId: o.id }, after: summaryOf(view),
     });
     return view;
   }, IMPORT_TX);

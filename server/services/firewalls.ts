@@ -4,12 +4,13 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import {
-  bumpRevision, pageArgs, requireFarm, requireNameFree, resolveHost, toPage, WRITE_TX, type ServiceCtx, type Tx,
+  bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import type { FirewallInterfaceView, FirewallView } from './farmShapes.ts';
 import { firewallInterfaceSelect, firewallSelect, toFirewallView } from './farmViews.ts';
 import { assignAddresses, firewallLabel } from './ipam.ts';
 import { checkConnected, checkRule, interfacePrefix, type Connected, type RuleInput } from './intentRules.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 import { checkPrefixLen, parseCidr, requireIpv4, VNET_PREFIX } from './validate.ts';
 import { requireVnetInFarm, type VnetRef } from './vnets.ts';
 
@@ -26,8 +27,10 @@ export async function requireFirewall(tx: Tx, actor: UserActor, id: string, fiel
 
 export async function listFirewalls(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
   await requireFarm(o.db, o.actor, o.farmId);
-  const rows = await o.db.firewall.findMany({ where: { farmId: o.farmId }, select: firewallSelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows.map(toFirewallView), o.limit);
+  const where = { farmId: o.farmId };
+  await checkCursor(o.cursor, (id) => o.db.firewall.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.firewall.findMany({ where, select: firewallSelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(toFirewallView), o);
 }
 
 export async function getFirewall(o: ServiceCtx & { id: string }): Promise<FirewallView> {

@@ -9,7 +9,7 @@ import { writeAudit } from './audit.ts';
 import { issueEnrollmentToken } from './hostEnrollment.ts';
 import type { HostView } from './identityShapes.ts';
 import { HOST_SELECT, toHostView } from './hostRows.ts';
-import { assertCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 import { requireAdmin } from './users.ts';
 import { formatIpv4, parseIpv4 } from './validate.ts';
 import { CONTROL_TX, recomputeDesired } from './desiredState.ts';
@@ -62,7 +62,7 @@ export async function listHosts(
   const where: Prisma.HostWhereInput = {};
   if (opts.segmentId) where.segmentId = opts.segmentId;
   if (opts.status) where.status = opts.status;
-  if (opts.cursor) assertCursor(await db.host.findFirst({ where: { ...where, id: opts.cursor }, select: { id: true } }), opts.cursor);
+  await checkCursor(opts.cursor, (id) => db.host.findFirst({ where: { ...where, id }, select: { id: true } }));
   const rows = await db.host.findMany({ where, select: HOST_SELECT, orderBy: ORDER_BY_CREATED, ...pageArgs(opts) });
   return toPage(rows.map(toHostView), opts);
 }

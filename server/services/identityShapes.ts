@@ -2,14 +2,14 @@
 // outputs), plus the input pieces their procedures share. None of these
 // carries a secret or a hash: services select only these fields.
 import { z } from 'zod';
-import { DEFAULT_LIMIT, MAX_LIMIT } from './listPage.ts';
+import { cursorInput, DEFAULT_LIMIT, MAX_LIMIT } from './listPage.ts';
 
 // ---- input pieces ----
 
 export const idInput = z.guid();
 export const roleInput = z.enum(['admin', 'operator', 'viewer']);
 export const pageInput = {
-  cursor: z.guid().optional(),
+  cursor: cursorInput.optional(),
   limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
 };
 export const USERNAME_PATTERN = /^[a-z0-9._-]{3,64}$/;

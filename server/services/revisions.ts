@@ -3,9 +3,10 @@
 // runs is always something that can be shown and compared later.
 import { notFound } from '../errors.ts';
 import { writeAudit } from './audit.ts';
-import { pageArgs, requireFarm, toPage, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { requireFarm, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
 import { toFarmDocument, type FarmDocument } from './farmDocument.ts';
 import { loadFarmDetail, loadPositions, lockFarmForRead } from './farmViews.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 
 export interface RevisionSummary {
   id: string;
@@ -63,8 +64,10 @@ export async function createRevision(o: ServiceCtx & { farmId: string }): Promis
 
 export async function listRevisions(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
   await requireFarm(o.db, o.actor, o.farmId);
-  const rows = await o.db.farmRevision.findMany({ where: { farmId: o.farmId }, select: summarySelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows, o.limit);
+  const where = { farmId: o.farmId };
+  await checkCursor(o.cursor, (id) => o.db.farmRevision.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.farmRevision.findMany({ where, select: summarySelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows, o);
 }
 
 export async function getRevision(o: ServiceCtx & { farmId: string; revision: number }): Promise<RevisionView> {

@@ -5,12 +5,13 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import {
-  bumpRevision, pageArgs, requireFarm, requireNameFree, resolveHost, toPage, WRITE_TX, type ServiceCtx, type Tx,
+  bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import type { RouterInterfaceView, RouterView } from './farmShapes.ts';
 import { routerInterfaceSelect, routerSelect, toRouterView } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, routerLabel } from './ipam.ts';
 import { checkConnected, interfacePrefix, type Connected } from './intentRules.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 import { checkPrefixLen, cidrContains, formatIpv4, parseCidr, requireIpv4, VNET_PREFIX } from './validate.ts';
 import { requireVnetInFarm, type VnetRef } from './vnets.ts';
 
@@ -57,8 +58,10 @@ export async function routesLosingNextHop(tx: Tx, routerId: string, connected: C
 
 export async function listRouters(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
   await requireFarm(o.db, o.actor, o.farmId);
-  const rows = await o.db.router.findMany({ where: { farmId: o.farmId }, select: routerSelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows.map(toRouterView), o.limit);
+  const where = { farmId: o.farmId };
+  await checkCursor(o.cursor, (id) => o.db.router.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.router.findMany({ where, select: routerSelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(toRouterView), o);
 }
 
 export async function getRouter(o: ServiceCtx & { id: string }): Promise<RouterView> {

@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import type { SegmentView } from './identityShapes.ts';
-import { assertCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 import { requireAdmin } from './users.ts';
 import { formatIpv4, parseIpv4 } from './validate.ts';
 import { CONTROL_TX, recomputeDesired } from './desiredState.ts';
@@ -61,7 +61,7 @@ async function requireNameFree(tx: Tx, name: string, exceptId?: string): Promise
 
 export async function listSegments(opts: { db: Db; actor: UserActor } & PageInput): Promise<Page<SegmentView>> {
   const { db } = opts;
-  if (opts.cursor) assertCursor(await db.lanSegment.findUnique({ where: { id: opts.cursor }, select: { id: true } }), opts.cursor);
+  await checkCursor(opts.cursor, (id) => db.lanSegment.findUnique({ where: { id }, select: { id: true } }));
   const rows = await db.lanSegment.findMany({ select: SEGMENT_SELECT, orderBy: ORDER_BY_CREATED, ...pageArgs(opts) });
   return toPage(rows.map(toSegmentView), opts);
 }

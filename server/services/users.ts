@@ -6,7 +6,7 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Role, UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
-import { assertCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -68,7 +68,7 @@ export async function listUsers(
   const where: Prisma.UserWhereInput = { tenantId: actor.tenantId };
   if (opts.role) where.role = opts.role;
   if (opts.disabled !== undefined) where.disabled = opts.disabled;
-  if (opts.cursor) assertCursor(await db.user.findFirst({ where: { ...where, id: opts.cursor }, select: { id: true } }), opts.cursor);
+  await checkCursor(opts.cursor, (id) => db.user.findFirst({ where: { ...where, id }, select: { id: true } }));
   const rows = await db.user.findMany({ where, select: USER_SELECT, orderBy: ORDER_BY_CREATED, ...pageArgs(opts) });
   return toPage(rows, opts);
 }

@@ -3,10 +3,11 @@
 import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
-import { bumpRevision, pageArgs, requireFarm, toPage, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { bumpRevision, requireFarm, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
 import type { VifView } from './farmShapes.ts';
 import { vifSelect } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, vifLabel } from './ipam.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 import { requireVm } from './vms.ts';
 import { requireVnetInFarm } from './vnets.ts';
 
@@ -32,8 +33,9 @@ export async function listVifs(
   if (o.vmId !== undefined) await requireVm(o.db, o.actor, o.vmId, 'vmId');
   if (o.farmId !== undefined) await requireFarm(o.db, o.actor, o.farmId);
   const where = { ...(o.vmId !== undefined ? { vmId: o.vmId } : {}), ...(o.farmId !== undefined ? { vm: { farmId: o.farmId } } : {}) };
-  const rows = await o.db.vif.findMany({ where, select: vifSelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows.map(view), o.limit);
+  await checkCursor(o.cursor, (id) => o.db.vif.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.vif.findMany({ where, select: vifSelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(view), o);
 }
 
 export interface CreateVifInput {

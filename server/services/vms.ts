@@ -4,11 +4,13 @@ import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import {
-  bumpRevision, pageArgs, requireFarm, requireNameFree, resolveHost, toPage, WRITE_TX, type ServiceCtx, type Tx,
+  bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import type { VmView } from './farmShapes.ts';
 import { toVmView, vmSelect } from './farmViews.ts';
+import { requireHostRunsGuest } from './hostCapabilities.ts';
 import { assignAddresses, vifLabel } from './ipam.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 import { requireVnetInFarm, type VnetRef } from './vnets.ts';
 
 type GuestKind = VmView['guestKind'];
@@ -24,8 +26,10 @@ export async function requireVm(tx: Tx, actor: UserActor, id: string, field = 'i
 
 export async function listVms(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
   await requireFarm(o.db, o.actor, o.farmId);
-  const rows = await o.db.vm.findMany({ where: { farmId: o.farmId }, select: vmSelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows.map(toVmView), o.limit);
+  const where = { farmId: o.farmId };
+  await checkCursor(o.cursor, (id) => o.db.vm.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.vm.findMany({ where, select: vmSelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(toVmView), o);
 }
 
 export async function getVm(o: ServiceCtx & { id: string }): Promise<VmView> {
@@ -50,6 +54,7 @@ export async function createVm(o: ServiceCtx & CreateVmInput): Promise<{ farmRev
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
     await requireNameFree(tx, 'vm', farm.id, o.name);
     const hostId = await resolveHost(tx, o.hostId);
+    await requireHostRunsGuest(tx, hostId, o.guestKind ?? 'emulated', 'hostId');
     const limit = checkLimit(o.bandwidthMbps ?? null, o.burstKb ?? null);
     const wanted = o.vifs ?? [];
     const vnets: VnetRef[] = [];
@@ -112,6 +117,11 @@ export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRev
         // spec/wire.md, VARP: receivers ignore ANNOUNCEs older than what they cache, so every move counts up.
         data.locationVersion = { increment: 1 };
       }
+    }
+    // A new host, or a new guest kind on the same host, must be one the host runs; the field blamed is the one that changed.
+    if (data.hostId !== undefined || (data.guestKind !== undefined && data.guestKind !== current.guestKind)) {
+      const hostId = data.hostId !== undefined ? data.hostId : current.hostId;
+      await requireHostRunsGuest(tx, hostId, data.guestKind ?? current.guestKind, data.hostId !== undefined ? 'hostId' : 'guestKind');
     }
     const row = await tx.vm.update({ where: { id: o.id }, data, select: vmSelect });
     const vm = toVmView(row);

@@ -4,12 +4,13 @@ import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import {
-  bumpRevision, pageArgs, requireFarm, requireNameFree, toPage, WRITE_TX, type ServiceCtx, type Tx,
+  bumpRevision, requireFarm, requireNameFree, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { lockVnidAllocation } from './farmImport.ts';
 import type { VnetView } from './farmShapes.ts';
 import { toVnetView, vnetSelect } from './farmViews.ts';
 import { allocateVnids, loadAddressSpace } from './ipam.ts';
+import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
 import { broadcastOf, checkMtu, checkVnid, cidrContains, formatIpv4, MTU_DEFAULT, requireCidr, VNET_PREFIX, VNID_AUTO_START } from './validate.ts';
 
 type Security = VnetView['security'];
@@ -53,8 +54,10 @@ async function pickVnid(tx: Tx, requested: number | undefined, exceptVnetId?: st
 
 export async function listVnets(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
   await requireFarm(o.db, o.actor, o.farmId);
-  const rows = await o.db.vnet.findMany({ where: { farmId: o.farmId }, select: vnetSelect, ...pageArgs(o.cursor, o.limit) });
-  return toPage(rows.map(toVnetView), o.limit);
+  const where = { farmId: o.farmId };
+  await checkCursor(o.cursor, (id) => o.db.vnet.findFirst({ where: { ...where, id }, select: { id: true } }));
+  const rows = await o.db.vnet.findMany({ where, select: vnetSelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
+  return toPage(rows.map(toVnetView), o);
 }
 
 export async function getVnet(o: ServiceCtx & { id: string }): Promise<VnetView> {

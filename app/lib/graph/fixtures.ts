@@ -15,9 +15,10 @@ export const HOST_2 = '00000000-0000-4000-8000-0000000000f2';
 export function sampleFarm(over: Partial<FarmDetail> = {}): FarmDetail {
   return {
     id: FARM_ID, name: 'shop', description: '', revision: 7, deployedRevision: 7, createdAt: t, updatedAt: t,
+    counts: { vnets: 2, vms: 2, routers: 1, firewalls: 1 },
     vnets: [
-      { id: VNET_A, farmId: FARM_ID, vnid: 100, name: 'front', cidr: '10.1.0.0/24', mtu: 1400, security: 'none', createdAt: t, updatedAt: t },
-      { id: VNET_B, farmId: FARM_ID, vnid: 101, name: 'back', cidr: '10.2.0.0/24', mtu: 1400, security: 'none', createdAt: t, updatedAt: t },
+      { id: VNET_A, farmId: FARM_ID, vnid: 100, name: 'front', cidr: '10.1.0.0/24', mtu: 1400, security: 'none', createdAt: t, updatedAt: t, vlans: [] },
+      { id: VNET_B, farmId: FARM_ID, vnid: 101, name: 'back', cidr: '10.2.0.0/24', mtu: 1400, security: 'none', createdAt: t, updatedAt: t, vlans: [] },
     ],
     vms: [
       {

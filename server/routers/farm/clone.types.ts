@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { farmSummaryView, idInput, nameInput } from '../../services/farmShapes.ts';
+import { farmDetailView, idInput, nameInput } from '../../services/farmShapes.ts';
 
 export const cloneInput = z.strictObject({
   id: idInput,
@@ -7,4 +7,4 @@ export const cloneInput = z.strictObject({
   /** New vnet ids by vnet name; vnets left out get free ones. */
   vnids: z.record(nameInput, z.int()).optional(),
 });
-export const cloneOutput = farmSummaryView;
+export const cloneOutput = farmDetailView;

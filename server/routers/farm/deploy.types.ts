@@ -6,7 +6,7 @@ export const deployInput = z.strictObject({
   id: idInput,
   /** A stored revision to deploy (e.g. to roll back); omitted: the current intent. */
   revision: z.int().min(1).optional(),
-  /** With the current intent: refuse (CONFLICT) if the farm moved past the revision the caller saw. */
+  /** Refuse (CONFLICT) if the farm's intent moved past the revision the caller saw, with or without `revision`. */
   expectedRevision: expectedRevisionInput.optional(),
   ...waitInput,
 });

@@ -18,6 +18,7 @@ import { deploy } from './deploy.ts';
 import { undeploy } from './undeploy.ts';
 import { deployProgress } from './deployProgress.ts';
 import { deployments } from './deployments.ts';
+import { changes } from './changes.ts';
 
 export const farmRouter = router({
   list,
@@ -38,4 +39,5 @@ export const farmRouter = router({
   undeploy,
   deployProgress,
   deployments,
+  changes,
 });

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { deployResultView, waitInput } from '../../services/controlShapes.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { expectedRevisionInput, idInput } from '../../services/farmShapes.ts';
 
-export const undeployInput = z.strictObject({ id: idInput, ...waitInput });
+export const undeployInput = z.strictObject({
+  id: idInput,
+  /** Refuse (CONFLICT) if the farm's intent moved past the revision the caller saw. */
+  expectedRevision: expectedRevisionInput.optional(),
+  ...waitInput,
+});
 export const undeployOutput = deployResultView;
