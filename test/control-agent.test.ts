@@ -205,6 +205,19 @@ describe('agent.report and progress', () => {
     await f.caller(h2.actor).agent.report(agentReport(cur.desiredGeneration));
   });
 
+  it('keeps the host capabilities current from reports (root may come or go after enrollment)', async () => {
+    const caps = async () => (await f.caller(f.admin).host.get({ id: h3.id })).capabilities;
+    await f.caller(h3.actor).agent.report({ ...agentReport(0), capabilities: ['guest:emulated'] });
+    expect(await caps()).toEqual(['guest:emulated']);
+    await f.caller(h3.actor).agent.report({ ...agentReport(0), capabilities: ['guest:emulated', 'guest:tap'] });
+    expect(await caps()).toEqual(['guest:emulated', 'guest:tap']);
+    // An agent that does not say keeps what is known.
+    await f.caller(h3.actor).agent.report(agentReport(0));
+    expect(await caps()).toEqual(['guest:emulated', 'guest:tap']);
+    await refusedWith(f.caller(h3.actor).agent.report({ ...agentReport(0), capabilities: ['x'.repeat(65)] }), 'BAD_REQUEST');
+    expect(await caps()).toEqual(['guest:emulated', 'guest:tap']);
+  });
+
   it('rejects malformed reports naming the field, and users or unknown hosts cannot report', async () => {
     const before = await f.db.hostReport.findUnique({ where: { hostId: h1.id } });
     const bad = await refusedWith(f.caller(h1.actor).agent.report({ ...agentReport(1), appliedGeneration: -1 }), 'BAD_REQUEST');

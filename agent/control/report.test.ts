@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentStateView } from '../agent.ts';
+import { agentCapabilities } from './enroll.ts';
 import { buildReport, REPORT_MAX_COUNTERS, REPORT_MAX_VARP } from './report.ts';
 
 function view(over: Partial<AgentStateView> = {}): AgentStateView {
@@ -22,6 +23,7 @@ describe('buildReport', () => {
       appliedGeneration: 3,
       agentVersion: '0.1.0',
       uptimeS: 12,
+      capabilities: agentCapabilities(),
       vifs: [{ id: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11/24', version: 2, guest: { kind: 'emulated' } }],
       varp: [{ vnet: 9, mac: '02:5d:00:00:00:02', ip: '10.10.0.12', coa: '127.0.0.3', state: 'REACHABLE', ageMs: 12 }],
       counters: { a: 1, b: 2 },

@@ -3,6 +3,7 @@
 // accepts, so a huge VARP cache shortens the report instead of getting it
 // refused; the health says when something was left out.
 import type { AgentStateView } from '../agent.ts';
+import { agentCapabilities } from './enroll.ts';
 
 /** Limits of the `agent.report` input (control contract). */
 export const REPORT_MAX_VIFS = 10_000;
@@ -20,6 +21,7 @@ export interface AgentReport {
   appliedGeneration: number;
   agentVersion: string;
   uptimeS: number;
+  capabilities: string[];
   vifs: { id: string; vnet: number; mac: string; ip: string; version: number; guest: { kind: string; ifname?: string; netns?: string | null } }[];
   varp: { vnet: number; mac: string; ip: string | null; coa: string; state: string; ageMs: number }[];
   counters: Record<string, number>;
@@ -59,6 +61,7 @@ export function buildReport(i: ReportInput): AgentReport {
     appliedGeneration: view?.appliedGeneration ?? 0,
     agentVersion: i.agentVersion,
     uptimeS: Math.max(0, Math.round(i.uptimeS)),
+    capabilities: agentCapabilities(),
     vifs: allVifs.slice(0, REPORT_MAX_VIFS).map((v) => ({
       id: v.id,
       vnet: v.vnet,

@@ -100,7 +100,7 @@ export async function handleReport(o: { db: Db; actor: HostActor; report: Report
     // An agent ahead of the console (its database was restored) has not applied
     // anything this console asked for: keep the last real value until it catches up.
     const applied = report.appliedGeneration <= host.desiredGeneration ? report.appliedGeneration : host.appliedGeneration;
-    const { appliedGeneration, ...rest } = report;
+    const { appliedGeneration, capabilities, ...rest } = report;
     const body = rest as unknown as Prisma.InputJsonValue;
     await tx.hostReport.upsert({
       where: { hostId: actor.hostId },
@@ -110,7 +110,7 @@ export async function handleReport(o: { db: Db; actor: HostActor; report: Report
     });
     const { count } = await tx.host.updateMany({
       where: { id: actor.hostId, status: { not: 'revoked' }, credentialHash: { not: null } },
-      data: { appliedGeneration: applied, lastSeenAt: now, status: 'online', agentVersion: report.agentVersion },
+      data: { appliedGeneration: applied, lastSeenAt: now, status: 'online', agentVersion: report.agentVersion, ...(capabilities ? { capabilities } : {}) },
     });
     if (count !== 1) throw new AppError('UNAUTHORIZED', REVOKED);
     await publish(tx, { type: 'host.report', hostId: actor.hostId, appliedGeneration: applied });

@@ -3,6 +3,7 @@
 // with their progress, and plans. Procedures declare these as inputs and
 // outputs; subscriptions validate every value they yield against them.
 import { z } from 'zod';
+import { capabilitiesInput } from './identityShapes.ts';
 
 // ---- the agent state document (server/compile/types.ts, plus generation) ----
 
@@ -73,6 +74,8 @@ export const reportInput = z.object({
   appliedGeneration: z.int().min(0),
   agentVersion: text(64),
   uptimeS: z.number().min(0),
+  /** What the agent can run now (root may have come or gone since enrollment); absent from older agents. */
+  capabilities: capabilitiesInput.optional(),
   vifs: z
     .array(
       z.object({
