@@ -1,0 +1,90 @@
+// Every procedure of the API, found by walking the router (so a procedure
+// added later is covered without touching this file), called by nobody, by
+// an agent's host credential, by a user where agents belong, and by a
+// viewer: each must refuse before it reads its input or the database.
+import { TRPCError } from '@trpc/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter } from '../server/routers/_app.ts';
+import { setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
+
+/** Procedures anyone may call: signing in and out, and an agent trading its one-time token. */
+const PUBLIC = new Set(['auth.login', 'auth.logout', 'host.enroll']);
+/** Mutations a viewer may make: about their own account and their own API tokens only. */
+const VIEWER_MUTATIONS = new Set(['auth.changePassword', 'apiToken.create', 'apiToken.revoke']);
+
+const procedures = Object.entries((appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def.procedures)
+  .map(([path, p]) => ({ path, type: p._def.type }))
+  .sort((a, b) => (a.path < b.path ? -1 : 1));
+
+let f: ControlFixture;
+let host: EnrolledHost;
+
+beforeAll(async () => {
+  f = await setupControl();
+  host = await f.host('sweep-1', '127.0.0.2');
+}, 60_000);
+afterAll(() => f?.drop());
+
+/** The tRPC code a call fails with (for a subscription: at the call or its first value), or 'ok'. */
+async function outcome(actor: Parameters<ControlFixture['caller']>[0], path: string): Promise<string> {
+  const abort = new AbortController();
+  const fn = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], f.caller(actor, abort.signal)) as (input: unknown) => Promise<unknown>;
+  try {
+    const r = await fn({});
+    if (r && typeof r === 'object' && Symbol.asyncIterator in r) {
+      const it = (r as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      const first = it.next();
+      const timeout = new Promise<'timeout'>((ok) => setTimeout(() => ok('timeout'), 2_000).unref());
+      await Promise.race([first, timeout]);
+      abort.abort();
+      await it.return?.();
+    }
+    return 'ok';
+  } catch (e) {
+    return e instanceof TRPCError ? e.code : `not a TRPCError: ${String(e)}`;
+  } finally {
+    abort.abort();
+  }
+}
+
+describe('authorization of every procedure', () => {
+  it('finds the whole API', () => {
+    expect(procedures.length).toBeGreaterThan(90);
+    expect(procedures.map((p) => p.path)).toEqual(expect.arrayContaining(['farm.changes', 'agent.report', 'router.ping', 'host.revokeCredential']));
+  });
+
+  it('refuses every non-public procedure to an anonymous caller with UNAUTHORIZED', async () => {
+    const wrong: string[] = [];
+    for (const p of procedures) {
+      if (PUBLIC.has(p.path)) continue;
+      const got = await outcome(null, p.path);
+      if (got !== 'UNAUTHORIZED') wrong.push(`${p.path}: ${got}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('gives a host credential only the agent procedures, and users none of them', async () => {
+    const wrong: string[] = [];
+    for (const p of procedures) {
+      if (PUBLIC.has(p.path)) continue;
+      const agentOnly = p.path.startsWith('agent.');
+      const asHost = await outcome(host.actor, p.path);
+      const asAdmin = agentOnly ? await outcome(f.admin, p.path) : null;
+      if (!agentOnly && asHost !== 'UNAUTHORIZED') wrong.push(`${p.path} as host: ${asHost}`);
+      if (agentOnly && asHost === 'UNAUTHORIZED') wrong.push(`${p.path} as host: refused`);
+      if (agentOnly && asAdmin !== 'UNAUTHORIZED') wrong.push(`${p.path} as admin: ${asAdmin}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('lets a viewer change nothing but their own account and tokens', async () => {
+    const wrong: string[] = [];
+    for (const p of procedures) {
+      if (p.type !== 'mutation' || PUBLIC.has(p.path) || p.path.startsWith('agent.')) continue;
+      const got = await outcome(f.viewer, p.path);
+      // Empty input: an allowed mutation fails validation (BAD_REQUEST), a refused one never gets that far.
+      if (VIEWER_MUTATIONS.has(p.path) ? got !== 'BAD_REQUEST' : got !== 'FORBIDDEN') wrong.push(`${p.path}: ${got}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+});
