@@ -24,6 +24,8 @@ test('designs, deploys, watches and migrates a farm', async ({ page }) => {
     const table = page.getByRole('table', { name: 'Hosts' });
     for (const h of HOSTS) {
       await expect(table.getByRole('row').filter({ hasText: h }).getByText('online', { exact: true })).toBeVisible({ timeout: 90_000 });
+      // The agents run as root here: they declared both guest kinds.
+      await expect(table.getByRole('row').filter({ hasText: h })).toContainText('emulated, tap');
     }
     await shot(page, 'hosts');
   });

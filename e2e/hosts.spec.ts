@@ -18,6 +18,7 @@ test('an admin adds a host and sees its one-time enrollment token', async ({ pag
   const token = page.getByRole('alert', { name: 'Enrollment token' });
   await expect(token.getByTestId('enrollment-token')).toHaveText(/^sude_/);
   await expect(page.getByRole('table', { name: 'Hosts' }).getByRole('row').filter({ hasText: name })).toContainText('pending');
+  await expect(page.getByRole('table', { name: 'Hosts' }).getByRole('row').filter({ hasText: name })).toContainText('not declared yet');
   await shot(page, 'hosts-enrollment-token');
   await token.getByRole('button', { name: 'Done' }).click();
   await expect(page.getByTestId('enrollment-token')).toHaveCount(0);

@@ -15,6 +15,7 @@ import { LiveRouter } from './live-router.tsx';
 import { RouterExtras } from './router-extras.tsx';
 import { RulesEditor } from './rules-editor.tsx';
 import { useDraft, type DirtyReporter } from './use-draft.ts';
+import { canRunGuest } from '../lib/host-guests.ts';
 
 export interface ActionError {
   field: string | null;
@@ -26,7 +27,7 @@ export interface ActionError {
 export interface PropertiesProps {
   farm: FarmDetail;
   selection: FarmSelection | null;
-  hosts: readonly { id: string; name: string }[];
+  hosts: readonly { id: string; name: string; capabilities: readonly string[] }[];
   readOnly: boolean;
   error: ActionError | null;
   ops: FarmOps;
@@ -79,13 +80,19 @@ export function FormFrame({ title, children, onSubmit, dirty, ctx, onDelete, del
 }
 
 /** Field clones its child with id and aria attributes; they are passed on to the <select>. */
-function HostSelect({ value, onChange, hosts, disabled, ...aria }: {
-  value: string; onChange(v: string): void; hosts: PropertiesProps['hosts']; disabled: boolean; id?: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string;
+function HostSelect({ value, onChange, hosts, disabled, guestKind, ...aria }: {
+  value: string; onChange(v: string): void; hosts: PropertiesProps['hosts']; disabled: boolean;
+  /** A VM's guest kind: hosts whose agent cannot run it are shown, marked and not offered. */
+  guestKind?: string;
+  id?: string; 'aria-invalid'?: boolean; 'aria-describedby'?: string;
 }) {
   return (
     <select name="hostId" value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled} {...aria}>
       <option value="">not placed</option>
-      {hosts.map((h) => <option key={h.id} value={h.id}>{h.name}</option>)}
+      {hosts.map((h) => {
+        const refused = guestKind !== undefined && !canRunGuest(h.capabilities, guestKind);
+        return <option key={h.id} value={h.id} disabled={refused && h.id !== value}>{refused ? `${h.name} (cannot run ${guestKind} guests)` : h.name}</option>;
+      })}
     </select>
   );
 }
@@ -186,7 +193,7 @@ function VmForm(p: PropertiesProps & { item: FarmDetail['vms'][number]; vnetOpti
           <option value="emulated">emulated</option><option value="tap">tap</option>
         </select>
       </Field>
-      <Field label="Host" error={ctx.err('hostId')}><HostSelect value={draft.hostId} onChange={(v) => set('hostId', v)} hosts={p.hosts} disabled={ctx.readOnly} /></Field>
+      <Field label="Host" error={ctx.err('hostId')}><HostSelect value={draft.hostId} onChange={(v) => set('hostId', v)} hosts={p.hosts} disabled={ctx.readOnly} guestKind={draft.guestKind} /></Field>
       <Field label="Bandwidth limit (Mbit/s)" error={ctx.err('bandwidthMbps')} hint="Empty: no limit.">
         <input name="bandwidthMbps" inputMode="numeric" value={draft.bandwidthMbps} onChange={(e) => set('bandwidthMbps', e.target.value)} disabled={ctx.readOnly} />
       </Field>

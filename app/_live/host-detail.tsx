@@ -8,6 +8,7 @@ import { formatRate } from '../lib/graph/rates.ts';
 import { errorInfo, useTRPC } from '../lib/trpc.ts';
 import { useAuthRedirect } from '../lib/use-auth-redirect.ts';
 import { useHostReports } from './use-host-reports.ts';
+import { guestKindsText } from '../lib/host-guests.ts';
 
 function useNow(intervalMs: number) {
   const [now, setNow] = useState(() => Date.now());
@@ -50,6 +51,7 @@ export function HostDetail({ hostId }: { hostId: string }) {
         <dt>LAN segment</dt><dd>{h?.segmentName ?? '—'}</dd>
         <dt>Generation</dt><dd>applied {r?.appliedGeneration ?? h?.appliedGeneration ?? 0} of {r?.desiredGeneration ?? h?.desiredGeneration ?? 0}</dd>
         <dt>Agent</dt><dd>{r?.agentVersion ?? h?.agentVersion ?? '—'}{body ? `, up ${age(body.uptimeS * 1000)}` : ''}</dd>
+        <dt>Guests it runs</dt><dd>{h ? guestKindsText(h.capabilities) : '…'}</dd>
         <dt>Last report</dt><dd>{body ? `${age(since)} ago` : 'none yet'}</dd>
         <dt>Health</dt>
         <dd>

@@ -7,6 +7,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Field } from '../_components/field.tsx';
 import { useTRPC, errorInfo } from '../lib/trpc.ts';
 import { useAuthRedirect } from '../lib/use-auth-redirect.ts';
+import { guestKindsText } from '../lib/host-guests.ts';
 
 interface ShownToken {
   host: string;
@@ -61,7 +62,7 @@ export default function HostsPage() {
       {hosts.data ? (
         <table aria-label="Hosts">
           <thead>
-            <tr><th>Name</th><th>Care-of address</th><th>LAN segment</th><th>Status</th><th>Last seen</th><th>Applied / desired generation</th><th>Agent</th>{isAdmin ? <th /> : null}</tr>
+            <tr><th>Name</th><th>Care-of address</th><th>LAN segment</th><th>Status</th><th>Last seen</th><th>Applied / desired generation</th><th>Agent</th><th>Guests</th>{isAdmin ? <th /> : null}</tr>
           </thead>
           <tbody>
             {hosts.data.items.map((h) => (
@@ -73,12 +74,13 @@ export default function HostsPage() {
                 <td>{h.lastSeenAt ? h.lastSeenAt.toLocaleString() : 'never'}</td>
                 <td>{h.appliedGeneration} / {h.desiredGeneration}</td>
                 <td>{h.agentVersion ?? '—'}</td>
+                <td>{guestKindsText(h.capabilities)}</td>
                 {isAdmin ? (
                   <td><button type="button" className="link" onClick={() => token.mutate({ id: h.id })} disabled={token.isPending}>New enrollment token</button></td>
                 ) : null}
               </tr>
             ))}
-            {hosts.data.items.length === 0 ? <tr><td colSpan={8}>No hosts yet.</td></tr> : null}
+            {hosts.data.items.length === 0 ? <tr><td colSpan={9}>No hosts yet.</td></tr> : null}
           </tbody>
         </table>
       ) : null}
