@@ -290,7 +290,14 @@ export class Agent {
     if (old && !sameSocket) await this.retireCore(old);
     this.core = { underlay, varp, key, signature };
     this.seals.setSender(io.ownCoa);
-    this.logger.info('underlay up', { address: s.underlay.address, port: s.underlay.port, multicast: s.underlay.multicast, joined: underlay.joined });
+    this.logger.info('underlay up', {
+      address: s.underlay.address,
+      port: s.underlay.port,
+      multicast: s.underlay.multicast,
+      joined: underlay.joined,
+      io: underlay.io,
+      ...underlay.offloads,
+    });
     return old !== null;
   }
 

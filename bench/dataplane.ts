@@ -5,7 +5,12 @@
 //
 //   npm run bench:dataplane            (root; needs iperf3, tinc optional)
 //   BENCH_SECONDS=10 npm run bench:dataplane
-//   BENCH_PROFILE=dir npm run bench:dataplane   (agents write --cpu-prof profiles)
+//   BENCH_PROFILE=dir npm run bench:dataplane   (agents write --cpu-prof profiles to dir/agent-hA, dir/agent-hB)
+//   BENCH_ONLY=agents npm run bench:dataplane   (skip the reference paths)
+//   SOFTUDC_UNDERLAY_BATCH=0 / SOFTUDC_UNDERLAY_GSO=0 / SOFTUDC_TAP_OFFLOAD=0: the agents' fallbacks
+//
+// With the batched underlay (the default) the agents are measured a second
+// time with the dgram underlay, in the same run, for comparison.
 //
 // Everything runs in namespaces this process creates (underlay 198.18.0.0/24)
 // and deletes at the end.
@@ -17,10 +22,15 @@ import { tapAddonAvailable } from '../agent/native/index.ts';
 import { iperfTcp, iperfUdp, percentile, pingRtts, startGapPing, type TcpResult, type UdpResult } from './dataplane/measure.ts';
 import { kernelVxlan, makeUnderlay, tincSwitch, TINCD, type GuestPair, type Underlay } from './dataplane/reference.ts';
 import { tapWire } from './dataplane/tapwire.ts';
+import { underlayReport } from './dataplane/agents.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
+/** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents). */
+const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
+const BATCHED = process.env.SOFTUDC_UNDERLAY_BATCH !== '0';
+const AGENTS = `agents (TAP guests, userspace${BATCHED ? '' : ', dgram underlay'})`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PathResult {
@@ -86,13 +96,17 @@ async function agentsSection(h: NetnsHarness, u: Underlay, out: PathResult[]): P
     vnets,
     vifs: [vif('g2/eth0', 100, mac(0xb, 2), '10.100.0.2/24', { kind: 'tap', ifname: 'eth0', netns: g2 }), ...emulated],
   };
-  const nodeArgs = (name: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=agent-${name}.cpuprofile`] : []);
+  // One directory per agent and Node's default file names: the loader's
+  // worker thread writes a profile too, and a fixed name would let it
+  // overwrite the main thread's (the largest file in each directory).
+  const nodeArgs = (name: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/agent-${name}`] : []);
   const a = new AgentProcess(h, u.hA, `${dir.dir}/hA.json`, stateA, nodeArgs('hA'));
   const b = new AgentProcess(h, u.hB, `${dir.dir}/hB.json`, stateB, nodeArgs('hB'));
   try {
     await Promise.all([a.start(), b.start()]);
     const pair = { a: { ns: g1, ip: '10.100.0.1' }, b: { ns: g2, ip: '10.100.0.2' } };
-    out.unshift(await measurePair(h, 'agents (TAP guests, userspace)', pair, async () => (await a.cpuSeconds()) + (await b.cpuSeconds())));
+    out.unshift(await measurePair(h, AGENTS, pair, async () => (await a.cpuSeconds()) + (await b.cpuSeconds())));
+    await underlayReport(a, b);
 
     // VARP: the first ping to a fresh emulated guest needs an ARP exchange
     // (the request flooded to host B, whose answer goes back to g1, known to
@@ -140,8 +154,48 @@ async function agentsSection(h: NetnsHarness, u: Underlay, out: PathResult[]): P
     console.log(`\nMigration (10 ms ping to a namespace guest whose VIF moves between agents, 3 moves)`);
     console.log(`  longest gap per move: ${gaps.map((g) => `${g.gapMs.toFixed(0)} ms (${g.lost} lost)`).join(', ')}`);
   } catch (err) {
-    out.unshift({ path: 'agents (TAP guests, userspace)', error: (err as Error).message });
+    out.unshift({ path: AGENTS, error: (err as Error).message });
   } finally {
+    await a.stop();
+    await b.stop();
+    await dir.remove();
+  }
+}
+
+/**
+ * The same two agents with Node's dgram socket on the underlay
+ * (SOFTUDC_UNDERLAY_BATCH=0, the fallback without the addon's batched I/O),
+ * in the same run: only TCP, UDP and ping.
+ */
+async function plainUnderlayPass(h: NetnsHarness, u: Underlay, out: PathResult[]): Promise<void> {
+  const dir = await stateDir();
+  const g3 = h.name('ag3');
+  const g4 = h.name('ag4');
+  h.track(g3);
+  h.track(g4);
+  const vnets: HostState['vnets'] = [{ id: 100, security: 'none', mtu: 1400 }];
+  const state = (host: string, self: string, peer: string, v: VifState): HostState => ({
+    host,
+    generation: 1,
+    underlay: { address: self, port: 1798, multicast: null, peers: [peer] },
+    vnets,
+    vifs: [v],
+  });
+  const a = new AgentProcess(h, u.hA, `${dir.dir}/hA.json`, state('hA', u.ipA, u.ipB, vif('g3/eth0', 100, mac(0xa, 3), '10.100.0.3/24', { kind: 'tap', ifname: 'eth0', netns: g3 })));
+  const b = new AgentProcess(h, u.hB, `${dir.dir}/hB.json`, state('hB', u.ipB, u.ipA, vif('g4/eth0', 100, mac(0xb, 4), '10.100.0.4/24', { kind: 'tap', ifname: 'eth0', netns: g4 })));
+  const path = 'agents (TAP guests, userspace, dgram underlay)';
+  // The agents inherit this process's environment when they start.
+  process.env.SOFTUDC_UNDERLAY_BATCH = '0';
+  try {
+    await Promise.all([a.start(), b.start()]);
+    delete process.env.SOFTUDC_UNDERLAY_BATCH;
+    const pair = { a: { ns: g3, ip: '10.100.0.3' }, b: { ns: g4, ip: '10.100.0.4' } };
+    out.push(await measurePair(h, path, pair, async () => (await a.cpuSeconds()) + (await b.cpuSeconds())));
+    await underlayReport(a, b);
+  } catch (err) {
+    out.push({ path, error: (err as Error).message });
+  } finally {
+    delete process.env.SOFTUDC_UNDERLAY_BATCH;
     await a.stop();
     await b.stop();
     await dir.remove();
@@ -152,14 +206,17 @@ async function main(): Promise<void> {
   if (!isRoot || !netnsWorks()) throw new Error('bench:dataplane needs root and `ip netns` (network namespaces)');
   if (!hasCommand('/usr/bin/iperf3')) throw new Error('iperf3 is missing: bash .ci/install-deps.sh');
   const offload = process.env.SOFTUDC_TAP_OFFLOAD !== '0';
-  console.log(`dataplane benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SECONDS} s per iperf3 run, TAP offload ${offload ? 'on' : 'off (SOFTUDC_TAP_OFFLOAD=0)'}`);
+  console.log(`dataplane benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SECONDS} s per iperf3 run, TAP offload ${offload ? 'on' : 'off (SOFTUDC_TAP_OFFLOAD=0)'}, underlay ${BATCHED ? `batched${process.env.SOFTUDC_UNDERLAY_GSO === '0' ? ' without GSO/GRO' : ''} (then a dgram pass)` : 'dgram (SOFTUDC_UNDERLAY_BATCH=0)'}`);
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const h = new NetnsHarness();
   const results: PathResult[] = [];
   try {
     const u = await makeUnderlay(h);
-    if (agentCliPresent() && tapAddonAvailable()) await agentsSection(h, u, results);
-    else results.push({ path: 'agents (TAP guests, userspace)', error: 'bin/softudc-agent.js or the TAP addon is missing' });
+    if (agentCliPresent() && tapAddonAvailable()) {
+      await agentsSection(h, u, results);
+      if (BATCHED) await plainUnderlayPass(h, u, results);
+    } else results.push({ path: AGENTS, error: 'bin/softudc-agent.js or the TAP addon is missing' });
+    if (ONLY_AGENTS) return printResults(results);
     if (tapAddonAvailable()) {
       // The same TAP I/O with no switch, encapsulation or underlay: a ceiling.
       const w = await tapWire(h, 'tw');
@@ -185,6 +242,10 @@ async function main(): Promise<void> {
   } finally {
     await h.cleanup();
   }
+  printResults(results);
+}
+
+function printResults(results: PathResult[]): void {
   console.log('\n| path | TCP Mbit/s | TCP retransmits | UDP 64 B received pps (sent) | ping RTT p50 ms, 50 ms / 2 ms apart | CPU |');
   console.log('|---|---:|---:|---:|---:|---|');
   for (const r of results) {

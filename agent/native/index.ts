@@ -1,10 +1,12 @@
-// Loader and typed surface of the TAP frame I/O addon (tap.c). The addon is
-// built after install by scripts/build-native.mjs; loading is lazy so that an
-// agent without TAP guests never needs it.
+// Loader and typed surface of the native addon (tap.c): TAP frame I/O and the
+// underlay's batched UDP socket. The addon is built after install by
+// scripts/build-native.mjs; loading is lazy so that an agent without TAP
+// guests never needs it, and the underlay falls back to dgram without it.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handleBatch } from './headroom.ts';
 
 /** An error raised by the addon: `code` is the errno name (EPERM, EBUSY, ...). */
 export interface NativeError extends Error {
@@ -54,6 +56,76 @@ export interface TapAddon {
   stopReader(handle: ReaderHandle): void;
 }
 
+/** Opaque handle of a running underlay socket reader. */
+export type UdpReaderHandle = object & { readonly __udpReader: unique symbol };
+
+/** Options of udpOpen: the same wishes the underlay applies to a dgram socket. */
+export interface UdpOpenOptions {
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  multicastTtl?: number;
+  multicastLoop?: boolean;
+  /** IPv4 address of the interface multicast leaves from. */
+  multicastInterface?: string;
+  /** Ask for UDP segmentation offload (UDP_SEGMENT) on sends. */
+  gso?: boolean;
+  /** Ask for UDP receive coalescing (UDP_GRO). */
+  gro?: boolean;
+}
+
+/** Entries of the `stats` array udpSend fills. */
+export const UDP_STATS = { sent: 0, failed: 1, lastErrno: 2, syscalls: 3, blocked: 4, gsoFallbacks: 5, gsoMessages: 6 } as const;
+export const UDP_STATS_LEN = 7;
+
+/** The underlay's batched UDP socket (udp.c, udp_reader.c). */
+export interface UdpAddon {
+  /**
+   * A non-blocking, close-on-exec UDP socket bound to address:port without
+   * SO_REUSEADDR (a second bind fails with EADDRINUSE). `gso`/`gro` say which
+   * offloads the kernel accepted.
+   */
+  udpOpen(address: string, port: number, opts: UdpOpenOptions): { fd: number; gso: boolean; gro: boolean };
+  /**
+   * Sends bufs[i] to addrs[i]:ports[i] (addresses as host-order u32) for
+   * i < count with sendmmsg, runs to one destination as UDP GSO messages when
+   * `gso`. Returns how many were consumed (sent or failed); fewer than
+   * `count` only when the socket buffer is full (stats[UDP_STATS.blocked]).
+   */
+  udpSend(fd: number, bufs: Buffer[], addrs: Uint32Array, ports: Uint16Array, count: number, gso: boolean, stats: Int32Array): number;
+  /**
+   * Polls the socket: onDatagrams gets what one recvmmsg returned, one Buffer
+   * per message: meta[3i] is the source address (u32) of bufs[i],
+   * meta[3i+1] its source port, meta[3i+2] its GRO segment size (0: one
+   * datagram; else the sender's datagrams back to back, each that long but
+   * the last). onWritable is called once after udpWantWritable(handle, true)
+   * when the socket has room. The reader owns fd: udpStopReader closes it.
+   * After a fatal error it has stopped itself.
+   */
+  udpStartReader(
+    fd: number,
+    onDatagrams: (bufs: Buffer[], meta: Uint32Array, truncated: number) => void,
+    onWritable: () => void,
+    onError: (err: NativeError, fatal: boolean) => void,
+    slots?: number,
+  ): UdpReaderHandle;
+  udpWantWritable(handle: UdpReaderHandle, on: boolean): void;
+  /** Stops polling and closes the socket. Idempotent. */
+  udpStopReader(handle: UdpReaderHandle): void;
+  /** Closes a socket that has no reader. */
+  closeFd(fd: number): void;
+}
+
+/** What the compiled module exports: readers deliver a batch Buffer and the frame lengths. */
+interface RawAddon extends Omit<TapAddon, 'startReader'> {
+  startReader(
+    fd: number,
+    onBatch: (batch: Buffer, lengths: Uint32Array, dropped: number) => void,
+    onError: (err: NativeError) => void,
+    batch?: number,
+    vnetHdr?: boolean,
+  ): ReaderHandle;
+}
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** Where scripts/build-native.mjs leaves the addon. */
 export const addonPath = join(here, 'build', 'Release', 'softudc_tap.node');
@@ -81,7 +153,13 @@ export function loadTapAddon(): TapAddon {
   }
   try {
     const require = createRequire(import.meta.url);
-    cached = require(addonPath) as TapAddon;
+    const raw = require(addonPath) as RawAddon;
+    // The reader hands over one Buffer per batch (reader.c); JavaScript sees frames.
+    // The module's functions are read-only and not enumerable: inherit them
+    // and define the wrapper on top.
+    const startReader: TapAddon['startReader'] = (fd, onFrames, onError, batch, vnetHdr) =>
+      raw.startReader(fd, (buf, lengths, dropped) => handleBatch(buf, lengths, (frames) => onFrames(frames, dropped)), onError, batch, vnetHdr);
+    cached = Object.create(raw, { startReader: { value: startReader, enumerable: true } }) as TapAddon;
     return cached;
   } catch (err) {
     loadError = Object.assign(
@@ -90,6 +168,24 @@ export function loadTapAddon(): TapAddon {
     );
     throw loadError;
   }
+}
+
+/**
+ * The addon's underlay socket functions, or null with the reason when the
+ * addon is missing or was built before it had them.
+ */
+export function loadUdpAddon(): { addon: UdpAddon | null; reason: string | null } {
+  let a: TapAddon;
+  try {
+    a = loadTapAddon();
+  } catch (err) {
+    return { addon: null, reason: (err as Error).message };
+  }
+  const u = a as unknown as Partial<UdpAddon>;
+  if (typeof u.udpOpen !== 'function' || typeof u.udpSend !== 'function' || typeof u.udpStartReader !== 'function') {
+    return { addon: null, reason: `the addon at ${addonPath} predates batched UDP; rebuild it with \`node scripts/build-native.mjs --force\`` };
+  }
+  return { addon: u as UdpAddon, reason: null };
 }
 
 /** True when the addon can be loaded here (for test prerequisites). */

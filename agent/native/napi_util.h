@@ -12,6 +12,7 @@ napi_value make_error(napi_env env, int err, const char* what);
 napi_value throw_errno(napi_env env, int err, const char* what);
 napi_value throw_type(napi_env env, const char* msg);
 bool get_fd(napi_env env, napi_value v, int* fd);
+void call_js_ref(napi_env env, napi_async_context async, napi_ref fn_ref, size_t argc, napi_value* argv);
 
 // Returns NULL from the calling N-API function, with a JS exception pending.
 #define CHECK(call)                                   \
@@ -36,5 +37,12 @@ napi_value write_batch(napi_env env, napi_callback_info info);
 // reader.c
 napi_value start_reader(napi_env env, napi_callback_info info);
 napi_value stop_reader(napi_env env, napi_callback_info info);
+// udp.c
+napi_value udp_open(napi_env env, napi_callback_info info);
+napi_value udp_send(napi_env env, napi_callback_info info);
+// udp_reader.c
+napi_value udp_start_reader(napi_env env, napi_callback_info info);
+napi_value udp_want_writable(napi_env env, napi_callback_info info);
+napi_value udp_stop_reader(napi_env env, napi_callback_info info);
 
 #endif

@@ -42,20 +42,46 @@ void vnet_hdr_encode(const vnet_hdr_t* h, uint8_t* p) {
   wrle16(p + 8, h->csum_offset);
 }
 
-// Sum of big-endian 16-bit words (an odd last byte is the high half).
+// Sum of big-endian 16-bit words (an odd last byte is the high half), added
+// to `acc`. RFC 1071 §2(B): the ones' complement sum does not depend on byte
+// order, so the data is summed as native 64-bit loads split into 32-bit
+// halves (two independent sums that cannot overflow below 2^31 bytes) and the
+// folded result swapped once at the end.
 static uint64_t sum16(const uint8_t* p, size_t len, uint64_t acc) {
-  while (len >= 8) {
-    acc += (uint64_t)rd16(p) + rd16(p + 2) + rd16(p + 4) + rd16(p + 6);
-    p += 8;
-    len -= 8;
+  uint64_t a = 0, b = 0;
+  while (len >= 16) {
+    uint64_t x, y;
+    memcpy(&x, p, 8);
+    memcpy(&y, p + 8, 8);
+    a += (x & 0xffffffffu) + (x >> 32);
+    b += (y & 0xffffffffu) + (y >> 32);
+    p += 16;
+    len -= 16;
   }
-  while (len >= 2) {
-    acc += rd16(p);
+  uint64_t s = a + b;
+  while (len >= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    s += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    s += h;
     p += 2;
     len -= 2;
   }
-  if (len) acc += (uint64_t)p[0] << 8;
-  return acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (len) s += p[0];  // the high byte of a big-endian word is the low byte here
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return acc + (uint16_t)((s >> 8) | (s << 8));
+#else
+  if (len) s += (uint64_t)p[0] << 8;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return acc + s;
+#endif
 }
 
 static uint16_t fold(uint64_t acc) {

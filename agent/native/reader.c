@@ -1,5 +1,9 @@
 // Readers: a libuv poll on a TAP or packet-socket descriptor that drains it
-// on every wake-up and calls JavaScript once per batch.
+// on every wake-up and calls JavaScript once per batch. A batch is one Buffer
+// holding every frame, each behind FRAME_HEADROOM spare bytes, plus their
+// lengths: one allocation per wake-up rather than one per frame (the
+// JavaScript side cuts it into views), and room for the switch to put the
+// underlay's FRAME header in front of a frame without copying it.
 #define _GNU_SOURCE  // glibc extensions
 #include "napi_util.h"
 
@@ -16,6 +20,12 @@
 // Largest frame one read can return: a 64 KiB GSO frame plus headers. Plain
 // TAP frames are at most MTU + 18, but a short read would silently truncate.
 #define READ_SCRATCH 65600
+// Reads of one wake-up land here first; reading stops when less than one
+// more read's worth is left (the level-triggered poll comes back for the rest).
+#define READ_ARENA (4 * READ_SCRATCH)
+// Spare bytes before every frame of a batch: the size of the FRAME header
+// (spec/wire.md "FRAME"), written there when the frame leaves by the underlay.
+#define FRAME_HEADROOM 10
 #define DEFAULT_BATCH 64
 #define MAX_BATCH 1024
 // A GSO frame of 64 KiB cut at a tiny MSS would be thousands of segments:
@@ -27,7 +37,7 @@
 typedef struct reader {
   uv_poll_t poll;
   napi_env env;
-  napi_ref on_frames;  // (frames: Buffer[], dropped: number) => void
+  napi_ref on_frames;  // (batch: Buffer, lengths: Uint32Array, dropped: number) => void
   napi_ref on_error;   // (err: Error) => void
   napi_ref self;       // keeps the JS handle object alive while polling
   napi_async_context async;
@@ -38,8 +48,17 @@ typedef struct reader {
   bool closed_fd;
   bool handle_closed;  // libuv is done with `poll`
   bool wrapped;        // the JS handle object still points at us
-  unsigned char* scratch;
+  unsigned char* scratch;  // READ_ARENA bytes
+  struct raw* raws;        // `batch` entries: the reads of one wake-up
 } reader_t;
+
+// One read of a wake-up: where it is in the arena and how it becomes frames.
+typedef struct raw {
+  uint8_t* data;   // the Ethernet frame (behind the virtio header, if any)
+  size_t len;
+  bool tso;        // a TCPv4 GSO frame, cut by `plan`
+  tso_plan_t plan;
+} raw_t;
 
 // The struct is freed once both libuv (close callback) and the JS handle
 // (finalizer or stopReader) have let go of it.
@@ -52,7 +71,9 @@ static void reader_closed(uv_handle_t* h) {
   if (!r->closed_fd) close(r->fd);
   r->closed_fd = true;
   free(r->scratch);
+  free(r->raws);
   r->scratch = NULL;
+  r->raws = NULL;
   r->handle_closed = true;
   reader_release(r);
 }
@@ -74,17 +95,7 @@ static void reader_shutdown(reader_t* r) {
 }
 
 static void call_js(reader_t* r, napi_ref fn_ref, size_t argc, napi_value* argv) {
-  napi_env env = r->env;
-  napi_value fn, recv, result;
-  if (!fn_ref || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
-  napi_get_global(env, &recv);  // make_callback needs an object receiver
-  // make_callback runs the microtask queue afterwards, like any I/O callback.
-  napi_status st = napi_make_callback(env, r->async, recv, fn, argc, argv, &result);
-  if (st == napi_pending_exception) {
-    napi_value ex;
-    napi_get_and_clear_last_exception(env, &ex);
-    napi_fatal_exception(env, ex);  // same as an exception thrown from an I/O callback
-  }
+  call_js_ref(r->env, r->async, fn_ref, argc, argv);
 }
 
 static void report_error(reader_t* r, int err, const char* what) {
@@ -96,12 +107,11 @@ static void report_error(reader_t* r, int err, const char* what) {
   napi_close_handle_scope(env, scope);
 }
 
-// Appends one frame read from the device to `frames`: plain, or behind a
-// virtio header (a partial checksum is completed; a TCP GSO frame becomes
-// MSS-sized segments). Returns false when the frame was malformed (dropped).
-static bool emit_frame(reader_t* r, napi_value frames, uint32_t* n, uint8_t* f, size_t len) {
-  napi_env env = r->env;
-  napi_value buf;
+// Makes sense of one read: plain, or behind a virtio header (a partial
+// checksum is completed in place; a TCP GSO frame is planned into MSS-sized
+// segments). Returns false when the frame is malformed (dropped).
+static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
+  w->tso = false;
   if (r->vnet) {
     if (len < VNET_HDR_LEN) return false;
     vnet_hdr_t vh;
@@ -110,22 +120,16 @@ static bool emit_frame(reader_t* r, napi_value frames, uint32_t* n, uint8_t* f, 
     len -= VNET_HDR_LEN;
     uint8_t gso = vh.gso_type & (uint8_t)~VNET_GSO_ECN;
     if (gso == VNET_GSO_TCPV4) {
-      tso_plan_t plan;
-      if (offload_tso_plan(f, len, vh.gso_size, &plan) < 0 || plan.segs > MAX_TSO_SEGS) return false;
-      for (unsigned i = 0; i < plan.segs; i++) {
-        void* data;
-        size_t seglen = offload_tso_seglen(&plan, i);
-        if (napi_create_buffer(env, seglen, &data, &buf) != napi_ok) return false;
-        offload_tso_fill(f, &plan, i, data);
-        napi_set_element(env, frames, (*n)++, buf);
-      }
-      return true;
+      if (offload_tso_plan(f, len, vh.gso_size, &w->plan) < 0 || w->plan.segs > MAX_TSO_SEGS) return false;
+      w->tso = true;
+    } else if (gso != VNET_GSO_NONE) {
+      return false;  // only TSO4 is offered (TUNSETOFFLOAD)
+    } else if ((vh.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(f, len, vh.csum_start, vh.csum_offset) < 0) {
+      return false;
     }
-    if (gso != VNET_GSO_NONE) return false;  // only TSO4 is offered (TUNSETOFFLOAD)
-    if ((vh.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(f, len, vh.csum_start, vh.csum_offset) < 0) return false;
   }
-  if (napi_create_buffer_copy(env, len, f, NULL, &buf) != napi_ok) return false;
-  napi_set_element(env, frames, (*n)++, buf);
+  w->data = f;
+  w->len = len;
   return true;
 }
 
@@ -138,30 +142,80 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
     return;
   }
   (void)events;
-  napi_env env = r->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value frames;
-  napi_create_array(env, &frames);
-  uint32_t n = 0, dropped = 0;
+  // Read everything there is (within the batch and the arena) first, so the
+  // batch's size is known before its one Buffer is allocated.
+  uint32_t nraw = 0, frames = 0, dropped = 0;
+  size_t used = 0, total = 0;
   int fatal = 0;
-  for (uint32_t reads = 0; reads < r->batch; reads++) {
-    ssize_t len = read(r->fd, r->scratch, READ_SCRATCH);
+  for (uint32_t reads = 0; reads < r->batch && used + READ_SCRATCH <= READ_ARENA; reads++) {
+    ssize_t len = read(r->fd, r->scratch + used, READ_SCRATCH);
     if (len < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) fatal = errno;
       break;
     }
     if (len == 0) { fatal = ENODEV; break; }
-    if (!emit_frame(r, frames, &n, r->scratch, (size_t)len)) dropped++;
+    raw_t* w = &r->raws[nraw];
+    if (!prepare(r, w, r->scratch + used, (size_t)len)) {
+      dropped++;
+      continue;
+    }
+    used += (size_t)len;
+    nraw++;
+    if (w->tso) {
+      frames += w->plan.segs;
+      for (unsigned i = 0; i < w->plan.segs; i++) total += offload_tso_seglen(&w->plan, i) + FRAME_HEADROOM;
+    } else {
+      frames++;
+      total += w->len + FRAME_HEADROOM;
+    }
   }
-  if (n > 0 || dropped > 0) {
-    napi_value args[2];
-    args[0] = frames;
-    napi_create_uint32(env, dropped, &args[1]);
-    call_js(r, r->on_frames, 2, args);
+  if (frames > 0 || dropped > 0) {
+    napi_env env = r->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value args[3], lens_ab;
+    uint8_t* out = NULL;
+    uint32_t* lens = NULL;
+    if (napi_create_buffer(env, total, (void**)&out, &args[0]) == napi_ok &&
+        napi_create_arraybuffer(env, (size_t)frames * 4, (void**)&lens, &lens_ab) == napi_ok &&
+        napi_create_typedarray(env, napi_uint32_array, frames, lens_ab, 0, &args[1]) == napi_ok) {
+      uint32_t k = 0;
+      size_t off = 0;
+      for (uint32_t j = 0; j < nraw; j++) {
+        raw_t* w = &r->raws[j];
+        if (!w->tso) {
+          memcpy(out + off + FRAME_HEADROOM, w->data, w->len);
+          lens[k++] = (uint32_t)w->len;
+          off += FRAME_HEADROOM + w->len;
+          continue;
+        }
+        for (unsigned i = 0; i < w->plan.segs; i++) {
+          size_t seglen = offload_tso_seglen(&w->plan, i);
+          offload_tso_fill(w->data, &w->plan, i, out + off + FRAME_HEADROOM);
+          lens[k++] = (uint32_t)seglen;
+          off += FRAME_HEADROOM + seglen;
+        }
+      }
+      napi_create_uint32(env, dropped, &args[2]);
+      call_js(r, r->on_frames, 3, args);
+    } else {
+      // Out of memory: the frames are lost, counted as malformed ones are.
+      napi_value ex;
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &ex);
+      napi_value empty, empty_lens, empty_ab;
+      napi_create_buffer(env, 0, NULL, &empty);
+      napi_create_arraybuffer(env, 0, NULL, &empty_ab);
+      napi_create_typedarray(env, napi_uint32_array, 0, empty_ab, 0, &empty_lens);
+      args[0] = empty;
+      args[1] = empty_lens;
+      napi_create_uint32(env, dropped + frames, &args[2]);
+      call_js(r, r->on_frames, 3, args);
+    }
+    napi_close_handle_scope(env, scope);
   }
-  napi_close_handle_scope(env, scope);
   if (fatal && !r->closing) {
     // A deleted device (its namespace gone) reads EBADFD: report once, stop.
     report_error(r, fatal, "read");
@@ -177,9 +231,11 @@ static void reader_finalize(napi_env env, void* data, void* hint) {
   reader_release(r);
 }
 
-// startReader(fd, onFrames, onError, batch?, vnetHdr?) → handle. onFrames gets
-// (frames: Buffer[], dropped: number). The reader owns the descriptor from
-// now on: stopReader(handle) closes it.
+// startReader(fd, onBatch, onError, batch?, vnetHdr?) → handle. onBatch gets
+// (batch: Buffer, lengths: Uint32Array, dropped: number): frame i starts
+// FRAME_HEADROOM bytes after the end of frame i - 1 (the first at
+// FRAME_HEADROOM). The reader owns the descriptor from now on:
+// stopReader(handle) closes it.
 napi_value start_reader(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -209,13 +265,14 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
   CHECK(napi_create_string_utf8(env, "SoftudcTapReader", NAPI_AUTO_LENGTH, &resource_name));
   reader_t* r = calloc(1, sizeof *r);
   if (!r) return throw_errno(env, ENOMEM, "startReader");
-  r->scratch = malloc(READ_SCRATCH);
+  r->scratch = malloc(READ_ARENA);
+  r->raws = malloc(sizeof(raw_t) * batch);
   r->env = env;
   r->fd = fd;
   r->batch = batch;
   r->vnet = vnet;
   // Everything JS-side first, so a failure leaves no libuv handle behind.
-  if (!r->scratch ||
+  if (!r->scratch || !r->raws ||
       napi_create_reference(env, argv[1], 1, &r->on_frames) != napi_ok ||
       napi_create_reference(env, argv[2], 1, &r->on_error) != napi_ok ||
       napi_create_reference(env, handle, 1, &r->self) != napi_ok ||
@@ -224,6 +281,7 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     if (r->on_error) napi_delete_reference(env, r->on_error);
     if (r->self) napi_delete_reference(env, r->self);
     free(r->scratch);
+    free(r->raws);
     free(r);
     return throw_errno(env, ENOMEM, "startReader");
   }
@@ -242,6 +300,7 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     napi_delete_reference(env, r->self);
     napi_async_destroy(env, r->async);
     free(r->scratch);
+    free(r->raws);
     free(r);
     return throw_errno(env, -rc, "uv_poll_init");
   }

@@ -3,7 +3,8 @@
 // JavaScript. Readers (reader.c) are libuv polls that drain the descriptor in
 // batches and hand JavaScript one array of Buffers per batch; writes
 // (write.c) are write(2)s, singly or batched, with TCP coalescing when the
-// TAP carries the virtio-net header (offload.c). Every failure becomes a
+// TAP carries the virtio-net header (offload.c). The underlay's batched UDP
+// socket lives here too (udp.c, udp_reader.c). Every failure becomes a
 // JavaScript Error whose `code` is the errno name; nothing here aborts the
 // process. This file: errors, opening and closing, the module table.
 #define _GNU_SOURCE  // strerrorname_np
@@ -57,6 +58,21 @@ bool get_fd(napi_env env, napi_value v, int* fd) {
     return false;
   }
   return true;
+}
+
+// Calls a referenced JavaScript function from a libuv callback. make_callback
+// runs the microtask queue afterwards, like any I/O callback; an exception is
+// handled as one thrown from an I/O callback.
+void call_js_ref(napi_env env, napi_async_context async, napi_ref fn_ref, size_t argc, napi_value* argv) {
+  napi_value fn, recv, result;
+  if (!fn_ref || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) return;
+  napi_get_global(env, &recv);  // make_callback needs an object receiver
+  napi_status st = napi_make_callback(env, async, recv, fn, argc, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);
+  }
 }
 
 // ---------------------------------------------------------------- open
@@ -180,6 +196,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"writeBatch", NULL, write_batch, NULL, NULL, NULL, napi_default, NULL},
       {"startReader", NULL, start_reader, NULL, NULL, NULL, napi_default, NULL},
       {"stopReader", NULL, stop_reader, NULL, NULL, NULL, napi_default, NULL},
+      {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
+      {"udpSend", NULL, udp_send, NULL, NULL, NULL, napi_default, NULL},
+      {"udpStartReader", NULL, udp_start_reader, NULL, NULL, NULL, napi_default, NULL},
+      {"udpWantWritable", NULL, udp_want_writable, NULL, NULL, NULL, napi_default, NULL},
+      {"udpStopReader", NULL, udp_stop_reader, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -218,7 +218,8 @@ export class ProxyTable {
     const p = this.resolve(vnet, dst);
     if (!p || p.queue.length >= this.link.settings().queueLimit) counters.inc(C.proxyDropped(p ? 'queue_overflow' : 'too_many_pending'));
     else {
-      p.queue.push(buf);
+      // A copy: `buf` is a view into the underlay's receive batch, which the queue must not keep alive.
+      p.queue.push(Buffer.from(buf));
       counters.inc(C.proxyQueued);
     }
     return true;

@@ -154,13 +154,19 @@ describe('vnetd relays between two segments', () => {
     const { createSocket } = await import('node:dgram');
     const { encodeRelay, encodeVarp, parseIp, VARP_REQUEST } = await import('../wire/index.ts');
     const inner = encodeVarp({ opcode: VARP_REQUEST, vnet: 7, mac: 0x025d00000702, flags: 0, ip: 0, coa: parseIp('127.31.9.9'), nonce: 1, version: 0 });
+    // The hosts' own start-up announcements cross the relays too: let them pass first.
+    const reflooded = () => w.r1.counters.get('softudc_relay_reflooded_total{kind="varp"}');
+    for (let last = -1, stableSince = Date.now(); Date.now() - stableSince < 300; await new Promise((r) => setTimeout(r, 20))) {
+      if (reflooded() !== last) [last, stableSince] = [reflooded(), Date.now()];
+    }
+    const before = reflooded();
     const sock = createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.31.9.9', () => r()));
     await new Promise<void>((r) => sock.send(encodeRelay({ hops: 4, origin: parseIp('127.31.9.9'), inner }), PORT, R1, () => r()));
     await new Promise((r) => setTimeout(r, 100));
     sock.close();
     expect(w.r1.counters.get('softudc_underlay_rx_dropped_total{reason="relay_not_peer"}')).toBe(1);
-    expect(w.r1.counters.get('softudc_relay_reflooded_total{kind="varp"}')).toBe(0);
+    expect(reflooded()).toBe(before);
   });
 
   it('survives random and mutated RELAYs from a peer address, with exact accounting, and keeps relaying', async () => {

@@ -20,6 +20,7 @@ import {
 import type { Counters } from '../metrics.ts';
 import type { Route } from '../varp/index.ts';
 import type { GuestPort } from '../guests/types.ts';
+import { encapsulate } from '../native/headroom.ts';
 import { arpReply, arpRequestTarget } from './arp.ts';
 import { rebuild, type Sealer, type Uplink } from './attachments.ts';
 import { checkPortSecurity, type PortSecurityReason } from './security.ts';
@@ -89,6 +90,8 @@ interface Vnet {
   readonly ports: Map<number, SwitchPort>;
   /** The 10-byte FRAME header for this vnet, copied in front of every frame sent. */
   readonly header: Buffer;
+  /** The last unicast destination VARP had a route for (-1: none). */
+  routedMac: number;
 }
 
 const P = 'softudc_switch_';
@@ -146,7 +149,7 @@ export class Switch {
     }
     const header = Buffer.alloc(FRAME_HEADER_LEN);
     writeFrameHeader(header, 0, cfg.id, 0);
-    this.vnets.set(cfg.id, { id: cfg.id, security: cfg.security, peers: cfg.peers, sealer: cfg.sealer ?? null, uplink: cfg.uplink ?? null, ports: new Map(), header });
+    this.vnets.set(cfg.id, { id: cfg.id, security: cfg.security, peers: cfg.peers, sealer: cfg.sealer ?? null, uplink: cfg.uplink ?? null, ports: new Map(), header, routedMac: -1 });
   }
 
   /** Removes a vnet; its ports must have been removed first. */
@@ -248,14 +251,14 @@ export class Switch {
         return;
       }
       if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
-      // VARP queues the plain datagram while it resolves; sealing happens
-      // when it leaves (outbound()), so sequence numbers go out in order.
-      const datagram = this.encapsulate(v, frame);
+      // VARP queues the plain datagram while it resolves (sealed when it
+      // leaves, outbound(), so sequences go out in order); it is built in the
+      // frame's headroom only when the last frame had a route to the same
+      // destination: a held datagram must not pin a whole reader batch.
+      const datagram = encapsulate(v.header, frame, dst === v.routedMac);
       const route = this.io.varp.resolve(v.id, dst, datagram);
-      if (route === null) {
-        this.counters.inc(C.queuedOrDropped);
-        return;
-      }
+      v.routedMac = route === null ? -1 : dst;
+      if (route === null) return void this.counters.inc(C.queuedOrDropped);
       const out = v.sealer ? this.seal(v.sealer, frame) : datagram;
       if (out === null) return;
       this.counters.inc(C.txUnicast);
@@ -273,7 +276,7 @@ export class Switch {
       v.uplink.deliver(frame);
     }
     if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
-    const out = v.sealer ? this.seal(v.sealer, frame) : this.encapsulate(v, frame);
+    const out = v.sealer ? this.seal(v.sealer, frame) : encapsulate(v.header, frame, true);
     if (out === null) return;
     this.counters.inc(C.txFlood);
     this.io.flood(out, v.peers);
@@ -329,13 +332,6 @@ export class Switch {
     }
     this.deliver(from, arpReply(from.mac, from.ip, mac, tpa));
     return true;
-  }
-
-  private encapsulate(v: Vnet, frame: Buffer): Buffer {
-    const out = Buffer.allocUnsafe(FRAME_HEADER_LEN + frame.length);
-    v.header.copy(out, 0);
-    frame.copy(out, FRAME_HEADER_LEN);
-    return out;
   }
 
   /**

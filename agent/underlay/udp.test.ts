@@ -1,14 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
+// Every behaviour holds for both unicast sockets: the addon's batched one and
+// Node's dgram (the fallback), which must count every datagram alike.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Counters } from '../metrics.ts';
-import { silentLogger } from '../log.ts';
-import { MAX_COUNTED_PEERS, UdpUnderlay, type Remote } from './udp.ts';
+import { createLogger, silentLogger } from '../log.ts';
+import { loadUdpAddon } from '../native/index.ts';
+import { prerequisite } from '../../test/require.ts';
+import { MAX_COUNTED_PEERS, UdpUnderlay, type Remote, type UnderlayIo } from './udp.ts';
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const open: UdpUnderlay[] = [];
+const { addon, reason } = loadUdpAddon();
+const haveAddon = prerequisite(addon !== null, `batched underlay I/O: ${reason}`);
+let io: UnderlayIo = 'dgram';
 
 async function underlay(address: string, peers: string[], multicast: string | null = null) {
   const counters = new Counters();
-  const u = new UdpUnderlay({ address, port: PORT, multicast, peers, counters, logger: silentLogger });
+  const u = new UdpUnderlay({ address, port: PORT, multicast, peers, counters, logger: silentLogger, io });
   const got: { buf: Buffer; from: Remote }[] = [];
   u.on('message', (buf, from) => got.push({ buf, from }));
   await u.start();
@@ -28,7 +35,17 @@ afterEach(async () => {
   for (const u of open.splice(0)) await u.stop();
 });
 
-describe('UDP underlay', () => {
+describe.each(['batched', 'dgram'] as const)('UDP underlay (%s socket)', (mode) => {
+  if (mode === 'batched' && !haveAddon) return;
+  beforeEach(() => {
+    io = mode;
+  });
+
+  it('uses the socket it was asked for', async () => {
+    const a = await underlay('127.0.0.2', []);
+    expect(a.u.io).toBe(mode);
+  });
+
   it('sends unicast between COAs on the shared port and reports the source', async () => {
     const a = await underlay('127.0.0.2', ['127.0.0.3']);
     const b = await underlay('127.0.0.3', ['127.0.0.2']);
@@ -83,7 +100,7 @@ describe('UDP underlay', () => {
   });
 
   it('fails to start with the address in the message when it cannot bind', async () => {
-    const u = new UdpUnderlay({ address: '192.0.2.1', port: PORT, multicast: null, peers: [], counters: new Counters(), logger: silentLogger });
+    const u = new UdpUnderlay({ address: '192.0.2.1', port: PORT, multicast: null, peers: [], counters: new Counters(), logger: silentLogger, io });
     await expect(u.start()).rejects.toThrow(/192\.0\.2\.1/);
   });
 
@@ -106,5 +123,51 @@ describe('UDP underlay', () => {
     a.u.flood(Buffer.from('y'));
     await until(() => b.got.length === before + 1);
     expect(b.got.at(-1)!.buf.toString()).toBe('y');
+  });
+});
+
+describe('UDP underlay: choosing the socket', () => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'info', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const make = (extra: object = {}) => new UdpUnderlay({ address: '127.0.0.2', port: PORT, multicast: null, peers: [], counters: new Counters(), logger, ...extra });
+
+  afterEach(() => {
+    delete process.env.SOFTUDC_UNDERLAY_BATCH;
+    delete process.env.SOFTUDC_UNDERLAY_GSO;
+    lines.length = 0;
+  });
+
+  it('falls back to dgram with SOFTUDC_UNDERLAY_BATCH=0, and says so', async () => {
+    process.env.SOFTUDC_UNDERLAY_BATCH = '0';
+    const u = make();
+    await u.start();
+    open.push(u);
+    expect(u.io).toBe('dgram');
+    expect(lines.find((l) => l.msg === 'underlay socket')).toMatchObject({ io: 'dgram' });
+  });
+
+  it.skipIf(!haveAddon)('uses the addon by default, with the UDP offloads unless SOFTUDC_UNDERLAY_GSO=0', async () => {
+    const u = make();
+    await u.start();
+    open.push(u);
+    expect(u.io).toBe('batched');
+    expect(lines.find((l) => l.msg === 'underlay socket')).toMatchObject({ io: 'batched', gso: u.offloads.gso, gro: u.offloads.gro });
+    await u.stop();
+    open.pop();
+    process.env.SOFTUDC_UNDERLAY_GSO = '0';
+    const plain = make();
+    await plain.start();
+    open.push(plain);
+    expect(plain.io).toBe('batched');
+    expect(plain.offloads).toEqual({ gso: false, gro: false });
+  });
+
+  it('falls back to dgram without the addon, and refuses to start when batched I/O is required', async () => {
+    const u = make({ addon: null });
+    await u.start();
+    open.push(u);
+    expect(u.io).toBe('dgram');
+    expect(lines.find((l) => l.msg === 'underlay socket')).toMatchObject({ io: 'dgram', reason: 'no addon' });
+    await expect(make({ addon: null, io: 'batched', port: PORT + 1 }).start()).rejects.toThrow(/batched I\/O unavailable/);
   });
 });

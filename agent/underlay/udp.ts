@@ -4,11 +4,24 @@
 // the group's datagrams (a socket bound to a unicast address never sees them).
 // Sends to the group use TTL 1 and loopback on (spec "Defaults": the group
 // stays on the LAN; agents sharing a machine still hear each other).
+//
+// The unicast socket is the native addon's batched one (batched.ts: sendmmsg,
+// UDP GSO, recvmmsg, UDP GRO) when the addon is built, else Node's dgram;
+// SOFTUDC_UNDERLAY_BATCH=0 forces dgram and SOFTUDC_UNDERLAY_GSO=0 keeps the
+// batches but turns the UDP offloads off. Both count every datagram alike.
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { DEFAULT_MULTICAST_TTL } from '../wire/index.ts';
+import { loadUdpAddon, type NativeError, type UdpAddon } from '../native/index.ts';
+import { BatchedSocket } from './batched.ts';
+import { Remotes } from './remotes.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
+
+export { MAX_COUNTED_PEERS } from './remotes.ts';
+
+/** How the unicast socket moves datagrams. */
+export type UnderlayIo = 'batched' | 'dgram';
 
 export interface UnderlayOptions {
   address: string;
@@ -20,6 +33,16 @@ export interface UnderlayOptions {
   logger: Logger;
   /** SO_RCVBUF wish; the kernel caps it at net.core.rmem_max. */
   recvBufferSize?: number;
+  /**
+   * 'batched' (the native addon; fails to start without it), 'dgram', or
+   * 'auto' (the default): batched when the addon is there, unless
+   * SOFTUDC_UNDERLAY_BATCH=0.
+   */
+  io?: 'auto' | UnderlayIo;
+  /** UDP GSO and GRO on the batched socket; default on unless SOFTUDC_UNDERLAY_GSO=0. */
+  offload?: boolean;
+  /** The addon's socket functions (tests pass a fake, or null for none); default: the built addon. */
+  addon?: UdpAddon | null;
 }
 
 export interface Remote {
@@ -28,7 +51,7 @@ export interface Remote {
 }
 
 export interface UnderlayEvents {
-  /** A datagram arrived. The buffer is the kernel's copy: the receiver may keep it. */
+  /** A datagram arrived. Nothing writes to the buffer afterwards: the receiver may keep it. */
   message: [buf: Buffer, from: Remote];
   /** A socket error that does not stop the underlay (it is also logged and counted). */
   error: [err: Error];
@@ -38,26 +61,6 @@ const DEFAULT_RCVBUF = 4 << 20;
 const DEFAULT_SNDBUF = 4 << 20;
 /** Upper bound on waiting for queued sends at stop. */
 const STOP_DRAIN_MS = 200;
-/**
- * Remote addresses counted one by one (the console's tunnel rates); the rest
- * share `peer="other"`, so forged sources cannot grow the metrics unboundedly.
- */
-export const MAX_COUNTED_PEERS = 256;
-
-interface PeerCounterNames {
-  txDatagrams: string;
-  txBytes: string;
-  rxDatagrams: string;
-  rxBytes: string;
-}
-
-const peerNames = (label: string): PeerCounterNames => ({
-  txDatagrams: `softudc_underlay_peer_tx_datagrams_total{peer="${label}"}`,
-  txBytes: `softudc_underlay_peer_tx_bytes_total{peer="${label}"}`,
-  rxDatagrams: `softudc_underlay_peer_rx_datagrams_total{peer="${label}"}`,
-  rxBytes: `softudc_underlay_peer_rx_bytes_total{peer="${label}"}`,
-});
-const OTHER_PEER = peerNames('other');
 
 export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   readonly address: string;
@@ -65,11 +68,13 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   private group: string | null = null;
   private peers: readonly string[];
   private sock: dgram.Socket | undefined;
+  private batched: BatchedSocket | undefined;
+  private ioMode: UnderlayIo = 'dgram';
   private groupSock: dgram.Socket | undefined;
   private readonly counters: Counters;
   private readonly logger: Logger;
-  /** Counter names per remote address, built once (no string work per datagram). */
-  private readonly perPeer = new Map<string, PeerCounterNames>();
+  /** Counter names and address forms per remote address, built once (no string work per datagram). */
+  private readonly remotes = new Remotes();
   // One shared send callback: no closure per datagram on the hot path.
   private inflight = 0;
   private drained: (() => void) | null = null;
@@ -91,10 +96,14 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   }
 
   async start(): Promise<void> {
-    if (this.sock) return;
+    if (this.up) return;
     // Exclusive: a second agent on the same care-of address and port must fail
     // loudly rather than silently share the traffic. (The group socket below
     // binds the group address and shares it by design.)
+    if (await this.startBatched()) {
+      await this.setMulticast(this.opts.multicast);
+      return;
+    }
     const sock = dgram.createSocket({ type: 'udp4', reuseAddr: false });
     this.attach(sock, 'unicast');
     try {
@@ -109,13 +118,88 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
     trySet(() => sock.setMulticastLoopback(true));
     trySet(() => sock.setMulticastInterface(this.address));
     this.sock = sock;
+    this.ioMode = 'dgram';
     await this.setMulticast(this.opts.multicast);
+  }
+
+  /** Opens the addon's socket when it is wanted and there; false: use dgram. Throws when it cannot bind. */
+  private async startBatched(): Promise<boolean> {
+    const want = this.opts.io ?? (process.env.SOFTUDC_UNDERLAY_BATCH === '0' ? 'dgram' : 'auto');
+    if (want === 'dgram') {
+      this.logger.info('underlay socket', { io: 'dgram', reason: this.opts.io === 'dgram' ? 'configured' : 'SOFTUDC_UNDERLAY_BATCH=0' });
+      return false;
+    }
+    const { addon, reason } = this.opts.addon === undefined ? loadUdpAddon() : { addon: this.opts.addon, reason: 'no addon' };
+    if (!addon) {
+      if (want === 'batched') throw new Error(`cannot bind UDP ${this.address}:${this.port}: batched I/O unavailable: ${reason}`);
+      this.logger.info('underlay socket', { io: 'dgram', reason });
+      return false;
+    }
+    const offload = this.opts.offload ?? process.env.SOFTUDC_UNDERLAY_GSO !== '0';
+    // Bind one loop turn later, as dgram's asynchronous bind does: datagrams
+    // other sockets of this process queued before start() leave first, so
+    // start-up ordering is the same whichever socket is in use.
+    await new Promise((r) => setImmediate(r));
+    try {
+      this.batched = new BatchedSocket({
+        address: this.address,
+        port: this.port,
+        addon,
+        counters: this.counters,
+        socket: {
+          recvBufferSize: this.opts.recvBufferSize ?? DEFAULT_RCVBUF,
+          sendBufferSize: DEFAULT_SNDBUF,
+          multicastTtl: DEFAULT_MULTICAST_TTL,
+          multicastLoop: true,
+          multicastInterface: this.address,
+          gso: offload,
+          gro: offload,
+        },
+        hooks: {
+          onDatagrams: (bufs, meta) => {
+            for (let i = 0; i < bufs.length; i++) {
+              const buf = bufs[i]!;
+              const address = this.remotes.text(meta[3 * i]!);
+              const port = meta[3 * i + 1]!;
+              const seg = meta[3 * i + 2]!;
+              if (seg === 0 || buf.length <= seg) this.received(buf, address, port);
+              else this.receivedRun(buf, seg, address, port);
+            }
+          },
+          onSendFailed: (count, code) => this.sendFailed(count, code),
+          onError: (err, fatal) => this.socketError(err, fatal ? 'unicast (closed)' : 'unicast'),
+        },
+      });
+    } catch (err) {
+      const e = err as NativeError;
+      throw Object.assign(new Error(`cannot bind UDP ${this.address}:${this.port}: ${e.code ?? ''} ${e.message}`.replace(/ +/g, ' ')), { cause: err, code: e.code });
+    }
+    this.ioMode = 'batched';
+    this.logger.info('underlay socket', { io: 'batched', gso: this.batched.gso, gro: this.batched.gro });
+    return true;
+  }
+
+  /** How the unicast socket moves datagrams (meaningful once started). */
+  get io(): UnderlayIo {
+    return this.ioMode;
+  }
+
+  /** UDP GSO and GRO in use (batched socket only). */
+  get offloads(): { gso: boolean; gro: boolean } {
+    return { gso: this.batched?.gso ?? false, gro: this.batched?.gro ?? false };
+  }
+
+  private get up(): boolean {
+    return this.sock !== undefined || this.batched !== undefined;
   }
 
   /** Closes the sockets once what was already handed to the kernel is sent (a WITHDRAW must not die with us). */
   async stop(): Promise<void> {
     const s = this.sock;
+    const b = this.batched;
     this.sock = undefined;
+    this.batched = undefined;
+    if (b) await b.close(STOP_DRAIN_MS);
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, STOP_DRAIN_MS);
@@ -144,7 +228,7 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
       await close(old);
     }
     this.group = group;
-    if (group === null || !this.sock) return;
+    if (group === null || !this.up) return;
     const gs = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     this.attach(gs, 'group');
     try {
@@ -176,20 +260,29 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
 
   sendTo(buf: Buffer, address: string, port: number = this.port): void {
     const s = this.sock;
-    if (!s) {
+    const b = this.batched;
+    if (!s && !b) {
       this.counters.inc('softudc_underlay_tx_dropped_stopped_total');
       return;
     }
     this.counters.inc('softudc_underlay_tx_datagrams_total');
     this.counters.inc('softudc_underlay_tx_bytes_total', buf.length);
     if (address !== this.group) {
-      const names = this.peerCounterNames(address);
+      const names = this.remotes.counterNames(address);
       this.counters.inc(names.txDatagrams);
       this.counters.inc(names.txBytes, buf.length);
     }
+    if (b) {
+      const a = this.remotes.u32(address);
+      // What dgram would refuse too (it throws or fails the callback), counted alike.
+      if (a < 0) return this.sendFailed(1, `invalid IPv4 address "${address}"`);
+      if (!Number.isInteger(port) || port <= 0 || port > 0xffff) return this.sendFailed(1, `invalid port ${port}`);
+      b.send(buf, a, port);
+      return;
+    }
     this.inflight++;
     try {
-      s.send(buf, port, address, this.onSent);
+      s!.send(buf, port, address, this.onSent);
     } catch (err) {
       // Synchronous throws: bad address text, socket closed under us.
       this.onSent(err as Error);
@@ -209,35 +302,54 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
     for (const p of peers ?? this.peers) if (p !== this.address) this.sendTo(buf, p);
   }
 
-  private peerCounterNames(address: string): PeerCounterNames {
-    let names = this.perPeer.get(address);
-    if (names === undefined) {
-      names = this.perPeer.size < MAX_COUNTED_PEERS ? peerNames(address) : OTHER_PEER;
-      if (names !== OTHER_PEER) this.perPeer.set(address, names);
-    }
-    return names;
+  private attach(sock: dgram.Socket, which: 'unicast' | 'group'): void {
+    sock.on('message', (buf, rinfo) => this.received(buf, rinfo.address, rinfo.port));
+    sock.on('error', (err) => this.socketError(err, which));
   }
 
-  private attach(sock: dgram.Socket, which: 'unicast' | 'group'): void {
-    sock.on('message', (buf, rinfo) => {
-      this.counters.inc('softudc_underlay_rx_datagrams_total');
-      this.counters.inc('softudc_underlay_rx_bytes_total', buf.length);
-      const names = this.peerCounterNames(rinfo.address);
-      this.counters.inc(names.rxDatagrams);
-      this.counters.inc(names.rxBytes, buf.length);
-      try {
-        this.emit('message', buf, { address: rinfo.address, port: rinfo.port });
-      } catch (err) {
-        // A handler bug must cost one datagram, never the socket.
-        this.counters.inc('softudc_underlay_rx_handler_errors_total');
-        this.logger.error('underlay handler threw', { error: (err as Error).message, stack: (err as Error).stack });
-      }
-    });
-    sock.on('error', (err) => {
-      this.counters.inc('softudc_underlay_socket_errors_total');
-      this.logger.warn('underlay socket error', { socket: which, error: err.message });
-      if (this.listenerCount('error') > 0) this.emit('error', err);
-    });
+  private received(buf: Buffer, address: string, port: number): void {
+    this.count(1, buf.length, address);
+    this.deliver(buf, { address, port });
+  }
+
+  /**
+   * A GRO run from one source: the sender's datagrams of `seg` bytes (the
+   * last may be shorter) back to back, counted once for the run and handed
+   * on one by one as views of `buf`, which nothing else writes to.
+   */
+  private receivedRun(buf: Buffer, seg: number, address: string, port: number): void {
+    this.count(Math.ceil(buf.length / seg), buf.length, address);
+    const from: Remote = { address, port };
+    for (let off = 0; off < buf.length; off += seg) this.deliver(buf.subarray(off, Math.min(off + seg, buf.length)), from);
+  }
+
+  private count(datagrams: number, bytes: number, address: string): void {
+    this.counters.inc('softudc_underlay_rx_datagrams_total', datagrams);
+    this.counters.inc('softudc_underlay_rx_bytes_total', bytes);
+    const names = this.remotes.counterNames(address);
+    this.counters.inc(names.rxDatagrams, datagrams);
+    this.counters.inc(names.rxBytes, bytes);
+  }
+
+  private deliver(buf: Buffer, from: Remote): void {
+    try {
+      this.emit('message', buf, from);
+    } catch (err) {
+      // A handler bug must cost one datagram, never the socket.
+      this.counters.inc('softudc_underlay_rx_handler_errors_total');
+      this.logger.error('underlay handler threw', { error: (err as Error).message, stack: (err as Error).stack });
+    }
+  }
+
+  private socketError(err: Error, which: string): void {
+    this.counters.inc('softudc_underlay_socket_errors_total');
+    this.logger.warn('underlay socket error', { socket: which, error: err.message });
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  private sendFailed(count: number, reason: string): void {
+    this.counters.inc('softudc_underlay_tx_errors_total', count);
+    this.logger.debug('underlay send failed', { error: reason, datagrams: count });
   }
 }
 

@@ -104,7 +104,9 @@ export class VarpCache {
 
   private enqueue(e: Entry, datagram: Buffer): null {
     if (e.queue.length >= this.cfg.queueLimit) return this.drop('queue_overflow');
-    e.queue.push(datagram);
+    // A copy: the datagram may be a view into a batch buffer (a TAP read or a
+    // received batch, up to 64 KiB) that the queue must not keep alive.
+    e.queue.push(Buffer.from(datagram));
     this.counters.inc(C.framesQueued);
     return null;
   }
