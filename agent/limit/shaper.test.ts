@@ -144,6 +144,26 @@ describe('VifShaper (token bucket with a short FIFO)', () => {
     expect(bytes).toBeLessThan(1000 * 1000 + 4000 + 1000);
   });
 
+  it('holds copies of the frames it delays, never views that keep a whole read batch alive', () => {
+    const clock = new FakeClock();
+    const shaper = new VifShaper('web-1/eth0', new Counters(), clock);
+    const out: Buffer[] = [];
+    const admit = shaper.wrap((f) => out.push(f));
+    shaper.configure({ rateMbps: 8, burstKb: 4 });
+    const batch = Buffer.alloc(200_000);
+    const frames = [0, 1, 2, 3, 4, 5].map((i) => {
+      const f = batch.subarray(i * 1100, i * 1100 + 1014);
+      f.writeUInt16BE(0x0800, 12);
+      f.writeUInt32BE(i, 14);
+      return f;
+    });
+    for (const f of frames) admit(f);
+    clock.advance(10);
+    expect(out.map((f) => f.readUInt32BE(14))).toEqual([0, 1, 2, 3, 4, 5]);
+    // The first four passed at once (the bucket), as they were; the delayed two are copies.
+    expect(out.slice(4).every((f) => f.buffer.byteLength < batch.length)).toBe(true);
+  });
+
   it('lets a frame larger than the bucket through once the bucket is full', () => {
     const s = setup(8, 1); // bucket 4000 bytes
     s.admit(frame(9000, 1));

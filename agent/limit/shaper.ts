@@ -130,7 +130,9 @@ export class VifShaper {
       this.counters.inc(this.names.droppedBytes, size);
       return;
     }
-    this.queue.push(frame);
+    // A copy: the frame may be a view into a TAP read batch (up to hundreds of
+    // KiB) that a queue of small frames must not keep alive.
+    this.queue.push(Buffer.from(frame));
     this.queuedBytes += size;
     this.counters.inc(this.names.delayed);
     this.arm();

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { handleBatch } from './headroom.ts';
+import { FRAME_HEADROOM, handleBatch } from './headroom.ts';
 
 /** An error raised by the addon: `code` is the errno name (EPERM, EBUSY, ...). */
 export interface NativeError extends Error {
@@ -117,6 +117,8 @@ export interface UdpAddon {
 
 /** What the compiled module exports: readers deliver a batch Buffer and the frame lengths. */
 interface RawAddon extends Omit<TapAddon, 'startReader'> {
+  /** Bytes reader.c leaves before each frame of a batch. */
+  frameHeadroom?: number;
   startReader(
     fd: number,
     onBatch: (batch: Buffer, lengths: Uint32Array, dropped: number) => void,
@@ -154,6 +156,11 @@ export function loadTapAddon(): TapAddon {
   try {
     const require = createRequire(import.meta.url);
     const raw = require(addonPath) as RawAddon;
+    // headroom.ts lays frames out exactly as reader.c does; a mismatch would
+    // write FRAME headers over the end of the previous frame.
+    if (raw.frameHeadroom !== FRAME_HEADROOM) {
+      throw new Error(`it leaves ${String(raw.frameHeadroom)} bytes before each frame, this agent expects ${FRAME_HEADROOM}`);
+    }
     // The reader hands over one Buffer per batch (reader.c); JavaScript sees frames.
     // The module's functions are read-only and not enumerable: inherit them
     // and define the wrapper on top.

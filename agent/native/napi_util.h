@@ -36,6 +36,8 @@ napi_value write_one(napi_env env, napi_callback_info info);
 napi_value write_batch(napi_env env, napi_callback_info info);
 // reader.c
 napi_value start_reader(napi_env env, napi_callback_info info);
+/** Spare bytes the reader leaves before every frame of a batch (reader.c). */
+uint32_t reader_frame_headroom(void);
 napi_value stop_reader(napi_env env, napi_callback_info info);
 // udp.c
 napi_value udp_open(napi_env env, napi_callback_info info);

@@ -26,6 +26,8 @@
 // Spare bytes before every frame of a batch: the size of the FRAME header
 // (spec/wire.md "FRAME"), written there when the frame leaves by the underlay.
 #define FRAME_HEADROOM 10
+
+uint32_t reader_frame_headroom(void) { return FRAME_HEADROOM; }
 #define DEFAULT_BATCH 64
 #define MAX_BATCH 1024
 // A GSO frame of 64 KiB cut at a tiny MSS would be thousands of segments:
@@ -305,6 +307,7 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     return throw_errno(env, -rc, "uv_poll_init");
   }
   if (napi_wrap(env, handle, r, reader_finalize, NULL, NULL) != napi_ok) {
+    r->closed_fd = true;  // the caller keeps the descriptor and closes it (as on the uv_poll_start failure)
     reader_shutdown(r);
     return throw_errno(env, ENOMEM, "napi_wrap");
   }

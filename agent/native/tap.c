@@ -187,7 +187,10 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
 // ---------------------------------------------------------------- module
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value headroom;
+  CHECK(napi_create_uint32(env, reader_frame_headroom(), &headroom));
   napi_property_descriptor props[] = {
+      {"frameHeadroom", NULL, NULL, NULL, NULL, headroom, napi_enumerable, NULL},
       {"openTap", NULL, open_tap, NULL, NULL, NULL, napi_default, NULL},
       {"setPersist", NULL, set_persist, NULL, NULL, NULL, napi_default, NULL},
       {"openPacket", NULL, open_packet, NULL, NULL, NULL, napi_default, NULL},

@@ -40,13 +40,20 @@ static bool opt_bool(napi_env env, napi_value obj, const char* name) {
   return b;
 }
 
+// An IPv4 address in dotted text. A longer string is refused, never cut to
+// fit ("127.0.0.1000" must not become 127.0.0.100).
+static bool get_ipv4(napi_env env, napi_value v, struct in_addr* out) {
+  char text[32] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok) return false;
+  if (len >= INET_ADDRSTRLEN) return false;
+  return inet_pton(AF_INET, text, out) == 1;
+}
+
 static bool opt_in_addr(napi_env env, napi_value obj, const char* name, struct in_addr* out) {
   napi_value v;
-  char text[INET_ADDRSTRLEN] = {0};
-  size_t len = 0;
   if (napi_get_named_property(env, obj, name, &v) != napi_ok) return false;
-  if (napi_get_value_string_utf8(env, v, text, sizeof text, &len) != napi_ok) return false;
-  return inet_pton(AF_INET, text, out) == 1;
+  return get_ipv4(env, v, out);
 }
 
 // udpOpen(address, port, opts) → { fd, gso, gro }. Binds without
@@ -59,13 +66,10 @@ napi_value udp_open(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) return throw_type(env, "udpOpen(address, port, opts)");
-  char text[INET_ADDRSTRLEN] = {0};
-  size_t len = 0;
   struct sockaddr_in sin;
   memset(&sin, 0, sizeof sin);
   sin.sin_family = AF_INET;
-  if (napi_get_value_string_utf8(env, argv[0], text, sizeof text, &len) != napi_ok || inet_pton(AF_INET, text, &sin.sin_addr) != 1)
-    return throw_type(env, "address must be an IPv4 address");
+  if (!get_ipv4(env, argv[0], &sin.sin_addr)) return throw_type(env, "address must be an IPv4 address");
   uint32_t port = 0;
   if (napi_get_value_uint32(env, argv[1], &port) != napi_ok || port > 65535) return throw_type(env, "port must be 0-65535");
   sin.sin_port = htons((uint16_t)port);
@@ -162,6 +166,11 @@ static uint32_t send_all(int fd, const dgram_t* d, uint32_t n, bool gso, send_st
   uint32_t count[SEND_MSGS];
   uint32_t i = 0;
   uint32_t plain_until = 0;  // datagrams before this index go one per message
+  // After a refused GSO message its first datagram goes alone: if that one is
+  // sent, GSO was the problem (a fallback); if it fails with the same error,
+  // the destination was (unreachable, forbidden) and GSO is not to blame.
+  int probe_errno = 0;
+  uint32_t probe_at = 0;
   while (i < n) {
     // Datagrams that are not Buffers fail in place.
     if (d[i].bad) {
@@ -214,10 +223,12 @@ static uint32_t send_all(int fd, const dgram_t* d, uint32_t n, bool gso, send_st
       if (count[0] > 1) {
         // The kernel refused the GSO message (say a segment above the route
         // MTU, which a plain send would fragment): send its datagrams singly.
-        st->gso_fallbacks++;
+        probe_errno = err;
+        probe_at = i;
         plain_until = i + count[0];
         continue;
       }
+      if (probe_errno != 0 && i == probe_at) probe_errno = 0;  // the destination's fault, not GSO's
       st->failed++;
       st->last_errno = err;
       i++;
@@ -226,6 +237,10 @@ static uint32_t send_all(int fd, const dgram_t* d, uint32_t n, bool gso, send_st
     // sendmmsg stops at the first message that fails and returns how many
     // went before it; the next round starts there and meets the error alone.
     for (int k = 0; k < r; k++) {
+      if (probe_errno != 0 && i == probe_at) {
+        st->gso_fallbacks++;
+        probe_errno = 0;
+      }
       st->sent += (int32_t)count[k];
       if (count[k] > 1) st->gso_messages++;
       i += count[k];

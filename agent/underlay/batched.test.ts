@@ -103,6 +103,28 @@ describe.skipIf(!haveAddon)('batched underlay socket (native addon)', () => {
     if (b.u.offloads.gro) expect(b.counters.get('softudc_underlay_rx_batches_total')).toBeLessThan(sent.length);
   });
 
+  it('does not blame GSO for a destination that refuses every datagram, and keeps GSO on', async () => {
+    const a = await underlay('127.0.0.2');
+    const b = await underlay('127.0.0.3');
+    if (!a.u.offloads.gso) return console.warn('[note] this kernel refuses UDP_SEGMENT; GSO not checked');
+    // Runs of equal datagrams to a broadcast address (EACCES without SO_BROADCAST), turn after turn.
+    for (let t = 0; t < GSO_REFUSALS_MAX + 4; t++) {
+      for (let i = 0; i < 4; i++) a.u.sendTo(numbered(i, 200), '255.255.255.255');
+      await turn();
+    }
+    expect(a.counters.get('softudc_underlay_tx_errors_total')).toBe(4 * (GSO_REFUSALS_MAX + 4));
+    expect(a.counters.get('softudc_underlay_tx_gso_refused_total')).toBe(0);
+    for (let i = 0; i < 8; i++) a.u.sendTo(numbered(i, 1000), '127.0.0.3');
+    await until(() => b.got.length === 8);
+    expect(a.counters.get('softudc_underlay_tx_gso_messages_total')).toBeGreaterThan(0);
+  });
+
+  it('refuses an address that is not exactly an IPv4 address, never a truncated one', () => {
+    expect(() => addon!.udpOpen('127.0.0.1000', 0, {})).toThrow(/IPv4/);
+    expect(() => addon!.udpOpen('127.100.100.1000', 0, {})).toThrow(/IPv4/);
+    expect(() => addon!.udpOpen('127.0.0.1 ', 0, {})).toThrow(/IPv4/);
+  });
+
   it('refuses a second socket on the same address and port', async () => {
     await underlay('127.0.0.2');
     const second = new UdpUnderlay({ address: '127.0.0.2', port: PORT, multicast: null, peers: [], counters: new Counters(), logger: silentLogger, io: 'batched' });
@@ -213,6 +235,21 @@ describe('batched underlay socket: a full socket buffer', () => {
     expect(fake.sent.every((x) => x.addr === dst && x.port === 1798)).toBe(true);
     expect(s.pending).toBe(0);
     expect(failures).toEqual([]);
+    await s.close(50);
+  });
+
+  it('keeps copies, not views into large batch buffers, of what waits for room', async () => {
+    const fake = fakeAddon([0]);
+    const { s } = fakeSocket(fake);
+    const batch = Buffer.alloc(200_000, 7); // e.g. a TAP read batch
+    const view = batch.subarray(1000, 1060);
+    s.send(view, parseIp('127.0.0.3'), 1798);
+    await turn();
+    expect(s.pending).toBe(1);
+    fake.writable();
+    expect(fake.sent).toHaveLength(1);
+    expect(fake.sent[0]!.data.equals(view)).toBe(true);
+    expect(fake.sent[0]!.data.buffer.byteLength).toBeLessThan(batch.length);
     await s.close(50);
   });
 

@@ -165,6 +165,11 @@ export class BatchedSocket {
     if (st[UDP_STATS.blocked]) {
       this.counters.inc(C.txBlocked);
       this.blocked = true;
+      // What waits for room may wait long: keep copies, not views that pin whole read batches.
+      for (let i = 0; i < this.bufs.length; i++) {
+        const b = this.bufs[i]!;
+        if (b.buffer.byteLength > 2 * b.length) this.bufs[i] = Buffer.from(b);
+      }
       this.addon.udpWantWritable(this.reader!, true);
     }
     if (this.bufs.length === 0) this.drained?.();
