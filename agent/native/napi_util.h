@@ -14,6 +14,20 @@ napi_value throw_type(napi_env env, const char* msg);
 bool get_fd(napi_env env, napi_value v, int* fd);
 void call_js_ref(napi_env env, napi_async_context async, napi_ref fn_ref, size_t argc, napi_value* argv);
 
+// Type tags of the two reader handle kinds: a TAP reader handle passed where
+// a UDP one is expected (or the reverse) is refused, never reinterpreted.
+static const napi_type_tag TAP_READER_TAG = {0x5d7a9e0c1b2f4d63ULL, 0x8c41e5a0f36b9d27ULL};
+static const napi_type_tag UDP_READER_TAG = {0x5d7a9e0c1b2f4d63ULL, 0x3e9b0d7c52a1f846ULL};
+
+// True when `v` carries `tag`; otherwise throws a TypeError naming `what`.
+static inline bool check_tag(napi_env env, napi_value v, const napi_type_tag* tag, const char* what) {
+  bool ok = false;
+  napi_valuetype t = napi_undefined;
+  if (napi_typeof(env, v, &t) == napi_ok && t == napi_object) napi_check_object_type_tag(env, v, tag, &ok);
+  if (!ok) throw_type(env, what);
+  return ok;
+}
+
 // Returns NULL from the calling N-API function, with a JS exception pending.
 #define CHECK(call)                                   \
   do {                                                \

@@ -312,6 +312,7 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "napi_wrap");
   }
   r->wrapped = true;
+  CHECK(napi_type_tag_object(env, handle, &TAP_READER_TAG));
   return handle;
 }
 
@@ -322,9 +323,7 @@ napi_value stop_reader(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) return throw_type(env, "stopReader(handle)");
   reader_t* r = NULL;
-  napi_valuetype t;
-  napi_typeof(env, argv[0], &t);
-  if (t != napi_object) return throw_type(env, "not a reader handle");
+  if (!check_tag(env, argv[0], &TAP_READER_TAG, "not a TAP reader handle")) return NULL;
   // Already stopped (the wrap is removed on the first call): nothing to do.
   if (napi_unwrap(env, argv[0], (void**)&r) != napi_ok || r == NULL) return NULL;
   napi_remove_wrap(env, argv[0], NULL);

@@ -288,14 +288,14 @@ napi_value udp_start_reader(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "napi_wrap");
   }
   r->wrapped = true;
+  CHECK(napi_type_tag_object(env, handle, &UDP_READER_TAG));
   return handle;
 }
 
 static udp_reader_t* unwrap(napi_env env, napi_value v) {
-  napi_valuetype t;
   udp_reader_t* r = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_object) return NULL;
-  if (napi_unwrap(env, v, (void**)&r) != napi_ok) return NULL;
+  if (!check_tag(env, v, &UDP_READER_TAG, "not a UDP reader handle")) return NULL;
+  if (napi_unwrap(env, v, (void**)&r) != napi_ok) return NULL;  // already stopped
   return r;
 }
 

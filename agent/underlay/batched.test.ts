@@ -119,6 +119,17 @@ describe.skipIf(!haveAddon)('batched underlay socket (native addon)', () => {
     expect(a.counters.get('softudc_underlay_tx_gso_messages_total')).toBeGreaterThan(0);
   });
 
+  it('refuses a handle of the wrong kind instead of reinterpreting it', async () => {
+    const { loadTapAddon } = await import('../native/index.ts');
+    const { fd } = addon!.udpOpen('127.0.0.2', 0, {});
+    const handle = addon!.udpStartReader(fd, () => {}, () => {}, () => {});
+    expect(() => loadTapAddon().stopReader(handle as never)).toThrow(/not a TAP reader handle/);
+    expect(() => addon!.udpStopReader({} as UdpReaderHandle)).toThrow(/not a UDP reader handle/);
+    expect(() => addon!.udpWantWritable({} as UdpReaderHandle, true)).toThrow(/not a UDP reader handle/);
+    addon!.udpStopReader(handle);
+    addon!.udpStopReader(handle); // stopping twice is harmless
+  });
+
   it('refuses an address that is not exactly an IPv4 address, never a truncated one', () => {
     expect(() => addon!.udpOpen('127.0.0.1000', 0, {})).toThrow(/IPv4/);
     expect(() => addon!.udpOpen('127.100.100.1000', 0, {})).toThrow(/IPv4/);
