@@ -11,7 +11,7 @@ import { UdpUnderlay } from './underlay/udp.ts';
 import { Varp, type VarpConfig, type VarpIo } from './varp/index.ts';
 import { createGuest, type GuestPort } from './guests/index.ts';
 import { decodeVarpKey, parseState, StateError, type AgentState, type StateIssue, type VifSpec } from './state.ts';
-import { ipToString, parseCidr, parseIp, parseMac } from './wire/index.ts';
+import { parseCidr, parseIp, parseMac } from './wire/index.ts';
 import { buildView, type AgentStateView } from './view.ts';
 import { FileSequenceStore, SealedVnets } from './security/index.ts';
 import { Relay } from './relay/index.ts';
@@ -74,7 +74,6 @@ export class Agent {
   private readonly sw: Switch;
   private readonly vifs = new Map<string, VifRuntime>();
   private readonly dispatcher: Dispatcher;
-  private readonly coaText = new Map<number, string>();
   private chain: Promise<unknown> = Promise.resolve();
   private running = false;
   private readonly seals: SealedVnets;
@@ -104,7 +103,7 @@ export class Agent {
         get varp(): SwitchVarp {
           return self.core?.varp ?? IDLE_VARP;
         },
-        sendTo: (d, coa, port) => this.core?.underlay.sendTo(d, this.text(coa), port),
+        sendTo: (d, coa, port) => this.core?.underlay.sendToIp(d, coa, port),
         flood: (d, peers) => {
           this.core?.underlay.flood(d, peers);
           this.relay.fromSelf(d);
@@ -254,13 +253,12 @@ export class Agent {
         underlay.flood(m);
         this.relay.fromSelf(m);
       },
-      sendTo: (m, a, p) => underlay.sendTo(m, this.text(a), p),
+      sendTo: (m, a, p) => underlay.sendToIp(m, a, p),
       transmit: (_vnet, coa, p, frames) => {
-        const address = this.text(coa);
         for (const f of frames) {
           // Held plain while VARP resolved: sealed now, so sequences leave in order.
           const out = this.sw.outbound(f);
-          if (out) underlay.sendTo(out, address, p);
+          if (out) underlay.sendToIp(out, coa, p);
         }
       },
     };
@@ -384,7 +382,7 @@ export class Agent {
   private createRelay(): Relay {
     return new Relay(
       {
-        sendTo: (buf, coa, port) => this.core?.underlay.sendTo(buf, this.text(coa), port),
+        sendTo: (buf, coa, port) => this.core?.underlay.sendToIp(buf, coa, port),
         floodLan: (buf, exclude) => {
           const u = this.core?.underlay;
           if (!u) return;
@@ -424,15 +422,6 @@ export class Agent {
     });
   }
 
-  private text(coa: number): string {
-    let t = this.coaText.get(coa);
-    if (t === undefined) {
-      t = ipToString(coa);
-      if (this.coaText.size > 4096) this.coaText.clear();
-      this.coaText.set(coa, t);
-    }
-    return t;
-  }
 
   /** The guest behind a VIF (running), for diagnostics. */
   guest(vifId: string): GuestPort | undefined {

@@ -259,6 +259,16 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   }
 
   sendTo(buf: Buffer, address: string, port: number = this.port): void {
+    this.send(buf, address, this.batched ? this.remotes.u32(address) : -1, port);
+  }
+
+  /** sendTo for an address the switch and VARP already hold as a u32 (no text round trip on the batched path). */
+  sendToIp(buf: Buffer, address: number, port: number = this.port): void {
+    this.send(buf, this.remotes.text(address), address, port);
+  }
+
+  /** `u32` is `address` as a number, or -1 when it is not a dotted quad (only the batched socket needs it). */
+  private send(buf: Buffer, address: string, u32: number, port: number): void {
     const s = this.sock;
     const b = this.batched;
     if (!s && !b) {
@@ -273,11 +283,10 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
       this.counters.inc(names.txBytes, buf.length);
     }
     if (b) {
-      const a = this.remotes.u32(address);
       // What dgram would refuse too (it throws or fails the callback), counted alike.
-      if (a < 0) return this.sendFailed(1, `invalid IPv4 address "${address}"`);
+      if (u32 < 0) return this.sendFailed(1, `invalid IPv4 address "${address}"`);
       if (!Number.isInteger(port) || port <= 0 || port > 0xffff) return this.sendFailed(1, `invalid port ${port}`);
-      b.send(buf, a, port);
+      b.send(buf, u32, port);
       return;
     }
     this.inflight++;
