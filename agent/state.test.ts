@@ -2,16 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MINIMAL_STATE } from '../contract/testing.ts';
 import { loadStateFile, parseState, StateError } from './state.ts';
 
-// Exactly the minimal shape of ARCHITECTURE.md "Contracts".
-const MINIMAL = {
-  host: 'h1',
-  generation: 1,
-  underlay: { address: '127.0.0.2', port: 1798, multicast: null, peers: ['127.0.0.3'] },
-  vnets: [{ id: 7, security: 'none' }],
-  vifs: [{ id: 'web-1/eth0', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10/24', version: 1, guest: { kind: 'emulated' } }],
-};
+const MINIMAL = MINIMAL_STATE;
 
 function issues(input: unknown): { field: string; message: string }[] {
   try {

@@ -15,6 +15,8 @@ import type { GuestDevice } from './guests/types.ts';
 
 export interface VifView {
   id: string;
+  /** The display name the state gave the VIF (the console writes `<farm>/<vm>/<vif>`). */
+  name?: string;
   vnet: number;
   mac: string;
   ip: string;
@@ -134,6 +136,7 @@ export function buildView(i: ViewInput): AgentStateView {
     vnets: i.sw.vnetView(),
     vifs: i.vifs.map((rt) => ({
       id: rt.spec.id,
+      ...(rt.spec.name !== undefined ? { name: rt.spec.name } : {}),
       vnet: rt.spec.vnet,
       mac: rt.spec.mac.toLowerCase(),
       ip: rt.spec.ip,

@@ -80,8 +80,9 @@ describe('router.inspect through an agent', () => {
     const insp = f.caller(f.operator).firewall.inspect({ id: fw });
     const c2 = (await agent.next()) as Command;
     expect(c2).toMatchObject({ kind: 'firewall.view', args: { firewallId: 'tenant-a.edge/fw' } });
+    const { rip: _rip, unresolvedStaticRoutes: _unresolved, ...nodeView } = sampleRouterView('tenant-a.edge/fw');
     const view = {
-      ...sampleRouterView('tenant-a.edge/fw'), rip: undefined, unresolvedStaticRoutes: undefined,
+      ...nodeView,
       defaultPolicy: 'deny', defaultHits: 3,
       rules: [{ index: 0, action: 'allow', protocol: 'icmp', source: '0.0.0.0/0', destination: '0.0.0.0/0', ports: null, interface: null, hits: 5 }],
       connections: { total: 1, byProtocol: { icmp: 1 }, byState: { ESTABLISHED: 1 }, sample: [{ protocol: 'icmp', from: '10.41.0.9:7', to: '10.42.0.9:7', state: 'ESTABLISHED', ingress: 'out', rule: 0, packets: [2, 2], expiresInMs: 1000 }] },

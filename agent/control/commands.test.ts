@@ -10,7 +10,7 @@ import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { commandResultData, type CommandKind } from '../../server/services/agentCommandShapes.ts';
+import { commandResultData, type CommandKind } from '../../contract/commands.ts';
 import { waitFor } from '../../test/managed-agent.ts';
 import { Agent } from '../agent.ts';
 import { silentLogger } from '../log.ts';

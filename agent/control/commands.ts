@@ -15,7 +15,9 @@ import type { Logger } from '../log.ts';
 import type { Backoff } from './backoff.ts';
 import { describeError, errorCode, type ConsoleClient } from './client.ts';
 import { Resubscriber, type LostInfo } from './resubscribe.ts';
-import { agentCommandSchema, CommandError, executeCommand, type AgentCommand, type CommandNodes } from './execute.ts';
+import { agentCommandSchema, type AgentCommand } from '../../contract/commands.ts';
+import { COMMAND_ERROR_MAX_CHARS } from '../../contract/limits.ts';
+import { CommandError, executeCommand, type CommandNodes } from './execute.ts';
 
 export interface CommandChannelOptions {
   client: ConsoleClient;
@@ -168,7 +170,7 @@ export class CommandChannel extends EventEmitter<CommandChannelEvents> {
   }
 
   private async fail(id: string, seq: number, message: string): Promise<boolean> {
-    await this.post({ id, seq, data: null, done: true, error: message.slice(0, 2000) });
+    await this.post({ id, seq, data: null, done: true, error: message.slice(0, COMMAND_ERROR_MAX_CHARS) });
     return false;
   }
 

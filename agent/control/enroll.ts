@@ -2,18 +2,12 @@
 // credential (`sudh_…`) and keeps it in the state directory. Neither value is
 // ever logged; errors say what to do instead.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { createConsoleClient, describeError, errorCode } from './client.ts';
-import { HOST_CREDENTIAL_PREFIX, readCredential, writeCredential, type StoredCredential } from './store.ts';
+import { enrollAnswerSchema, ENROLLMENT_TOKEN_PREFIX } from '../../contract/enroll.ts';
+import { guestCapability } from '../../contract/report.ts';
+import { readCredential, writeCredential, type StoredCredential } from './store.ts';
 
-/** Enrollment tokens issued by the console start with this (server/auth/tokens.ts). */
-export const ENROLLMENT_TOKEN_PREFIX = 'sude_';
-
-const enrollAnswer = z.object({
-  hostId: z.string().min(1),
-  hostName: z.string().min(1),
-  credential: z.string().startsWith(HOST_CREDENTIAL_PREFIX),
-});
+export { ENROLLMENT_TOKEN_PREFIX };
 
 export class EnrollError extends Error {
   constructor(
@@ -43,7 +37,7 @@ export function agentVersion(): string {
 /** What this agent can run, so the console places only what fits. */
 export function agentCapabilities(): string[] {
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  return root ? ['guest:emulated', 'guest:tap'] : ['guest:emulated'];
+  return (root ? ['emulated', 'tap'] : ['emulated']).map(guestCapability);
 }
 
 export async function enroll(opts: { consoleUrl: string; token: string }): Promise<StoredCredential> {
@@ -62,7 +56,7 @@ export async function enroll(opts: { consoleUrl: string; token: string }): Promi
     }
     throw new EnrollError('UNREACHABLE', `--console: enrollment at ${opts.consoleUrl} failed: ${describeError(err)}`, 'console');
   }
-  const r = enrollAnswer.safeParse(answer);
+  const r = enrollAnswerSchema.safeParse(answer);
   if (!r.success) throw new EnrollError('BAD_ANSWER', `--console: ${opts.consoleUrl} answered host.enroll with an unexpected shape`, 'console');
   return { console: opts.consoleUrl, hostId: r.data.hostId, hostName: r.data.hostName, credential: r.data.credential };
 }

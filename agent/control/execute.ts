@@ -3,9 +3,10 @@
 // routers and firewalls: a router's or firewall's view, ping and traceroute
 // from a router's own IP stack. Each command yields its answers one by one
 // (the last with `done`), so replies and hops reach the console as they
-// happen. The console checks every answer against its own schemas
-// (server/services/agentCommandShapes.ts); the bounds here mirror them.
-import { z } from 'zod';
+// happen. Commands and answers are the contract's (contract/commands.ts):
+// answers are cut to its bounds, and the console checks them against it.
+import { VIEW_MAX_ARP, VIEW_MAX_CONNECTIONS, VIEW_MAX_COUNTERS, VIEW_MAX_ROUTES } from '../../contract/limits.ts';
+import type { AgentCommand, FirewallViewData, RouterViewData } from '../../contract/commands.ts';
 import type { VirtualFirewall } from '../firewall/firewall.ts';
 import type { VirtualRouter } from '../router/router.ts';
 import { EchoSession, traceroute } from '../router/probe.ts';
@@ -14,64 +15,11 @@ import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString, parseIp,
 } from '../wire/index.ts';
 
-/** The console's bounds (agentCommandShapes.ts): a ping is at most 20 probes 100 ms apart, a trace 30 hops. */
-export const PING_MAX_COUNT = 20;
-export const PING_MIN_INTERVAL_MS = 100;
-export const PING_MAX_INTERVAL_MS = 5_000;
-export const TRACE_MAX_HOPS = 30;
-export const PROBE_MIN_TIMEOUT_MS = 100;
-export const PROBE_MAX_TIMEOUT_MS = 5_000;
-export const VIEW_MAX_ROUTES = 10_000;
-export const VIEW_MAX_ARP = 4_096;
-export const VIEW_MAX_COUNTERS = 500;
-export const VIEW_MAX_CONNECTIONS = 100;
-
 /** Where the commands find routers and firewalls (the agent's NodeManager). */
 export interface CommandNodes {
   router(id: string): VirtualRouter | undefined;
   firewall(id: string): VirtualFirewall | undefined;
 }
-
-const ipv4 = z.string().refine((s) => {
-  try {
-    parseIp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IPv4 address a.b.c.d');
-const nodeId = z.string().min(1).max(200);
-const timeoutMs = z.number().int().min(PROBE_MIN_TIMEOUT_MS).max(PROBE_MAX_TIMEOUT_MS).default(1_000);
-const head = { id: z.string().min(1).max(64) };
-
-/** One command as `agent.commands` delivers it. Loose: a newer console may add fields. */
-export const agentCommandSchema = z.discriminatedUnion('kind', [
-  z.object({ ...head, kind: z.literal('router.view'), args: z.object({ routerId: nodeId }).loose() }).loose(),
-  z.object({ ...head, kind: z.literal('firewall.view'), args: z.object({ firewallId: nodeId }).loose() }).loose(),
-  z
-    .object({
-      ...head,
-      kind: z.literal('router.ping'),
-      args: z
-        .object({
-          routerId: nodeId,
-          target: ipv4,
-          count: z.number().int().min(1).max(PING_MAX_COUNT).default(4),
-          intervalMs: z.number().int().min(PING_MIN_INTERVAL_MS).max(PING_MAX_INTERVAL_MS).default(1_000),
-          timeoutMs,
-        })
-        .loose(),
-    })
-    .loose(),
-  z
-    .object({
-      ...head,
-      kind: z.literal('router.traceroute'),
-      args: z.object({ routerId: nodeId, target: ipv4, maxHops: z.number().int().min(1).max(TRACE_MAX_HOPS).default(TRACE_MAX_HOPS), timeoutMs }).loose(),
-    })
-    .loose(),
-]);
-export type AgentCommand = z.output<typeof agentCommandSchema>;
 
 /** A command this agent cannot carry out; the message goes back to the console as the command's error. */
 export class CommandError extends Error {
@@ -115,7 +63,7 @@ function nodeBase(v: NodeView) {
   };
 }
 
-export function routerViewData(r: VirtualRouter) {
+export function routerViewData(r: VirtualRouter): RouterViewData {
   const v = r.view();
   return {
     ...nodeBase(v),
@@ -127,7 +75,7 @@ export function routerViewData(r: VirtualRouter) {
 const PROTOCOL_NAMES: Record<number, string> = { [IPPROTO_ICMP]: 'icmp', [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp' };
 const protocolName = (p: number) => PROTOCOL_NAMES[p] ?? `ip-${p}`;
 
-export function firewallViewData(f: VirtualFirewall) {
+export function firewallViewData(f: VirtualFirewall): FirewallViewData {
   const v = f.view();
   const byProtocol: Record<string, number> = {};
   const byState: Record<string, number> = {};

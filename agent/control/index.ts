@@ -3,10 +3,10 @@ export { Backoff, BACKOFF_INITIAL_MS, BACKOFF_MAX_MS, type BackoffOptions } from
 export { API_PATH, createConsoleClient, describeError, errorCode, normaliseConsoleUrl, ConsoleUrlError, type ConsoleClient } from './client.ts';
 export { agentCapabilities, agentVersion, enroll, ensureCredential, EnrollError, ENROLLMENT_TOKEN_PREFIX } from './enroll.ts';
 export { CommandChannel, type CommandChannelEvents, type CommandChannelOptions } from './commands.ts';
-export { agentCommandSchema, CommandError, executeCommand, type AgentCommand, type CommandNodes, type CommandOutput } from './execute.ts';
+export { CommandError, executeCommand, type CommandNodes, type CommandOutput } from './execute.ts';
 export { ControlLink, DEFAULT_REPORT_INTERVAL_MS, desiredMessageSchema, type ApplyTarget, type ControlLinkEvents, type ControlLinkOptions, type DesiredMessage } from './link.ts';
 export { managedOptions, runManaged, wantsManaged, UsageError, type ManagedOptions } from './managed.ts';
-export { buildReport, REPORT_MAX_COUNTERS, REPORT_MAX_VARP, REPORT_MAX_VIFS, type AgentReport, type ApplyFailure } from './report.ts';
+export { buildReport, type AgentReport, type ApplyFailure } from './report.ts';
 export {
   CREDENTIAL_FILE, defaultStateDir, readCredential, readPersistedState, STATE_FILE, StoreError, writeCredential, writeFileAtomic, writePersistedState,
   type PersistedState, type StoredCredential,

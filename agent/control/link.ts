@@ -11,6 +11,8 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { AgentStateView, ApplyResult } from '../agent.ts';
 import type { Logger } from '../log.ts';
+import { desiredMessageSchema as contractDesiredMessage } from '../../contract/hostState.ts';
+import { reportAnswerSchema } from '../../contract/report.ts';
 import { StateError } from '../state.ts';
 import type { Backoff } from './backoff.ts';
 import { describeError, type ConsoleClient } from './client.ts';
@@ -52,14 +54,12 @@ export interface ControlLinkOptions {
 
 export const DEFAULT_REPORT_INTERVAL_MS = 5_000;
 
-/** One message of `agent.desired`: the whole state for this host, with its generation. */
-export const desiredMessageSchema = z.object({
-  generation: z.number().int().nonnegative(),
-  state: z.record(z.string(), z.unknown()),
-});
+/**
+ * One message of `agent.desired` (contract/hostState.ts), its state taken as
+ * it comes: apply() validates it and reports every bad field as a StateError.
+ */
+export const desiredMessageSchema = contractDesiredMessage.extend({ state: z.record(z.string(), z.unknown()) });
 export type DesiredMessage = z.output<typeof desiredMessageSchema>;
-
-const reportAnswerSchema = z.object({ desiredGeneration: z.number().int().nonnegative() }).loose();
 
 export interface ControlLinkEvents {
   applied: [generation: number];

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentStateView } from '../agent.ts';
 import { agentCapabilities } from './enroll.ts';
-import { buildReport, REPORT_MAX_COUNTERS, REPORT_MAX_VARP } from './report.ts';
+import { REPORT_MAX_COUNTERS, REPORT_MAX_VARP } from '../../contract/limits.ts';
+import { buildReport } from './report.ts';
 
 function view(over: Partial<AgentStateView> = {}): AgentStateView {
   return {

@@ -2,32 +2,20 @@
 // applied and what it sees. Sizes are capped at the limits the console
 // accepts, so a huge VARP cache shortens the report instead of getting it
 // refused; the health says when something was left out.
+import {
+  APPLY_ERROR_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_MESSAGES, REPORT_MAX_VARP, REPORT_MAX_VIFS, REPORT_MESSAGE_MAX_CHARS,
+} from '../../contract/limits.ts';
+import type { Report } from '../../contract/report.ts';
 import type { AgentStateView } from '../agent.ts';
 import { agentCapabilities } from './enroll.ts';
-
-/** Limits of the `agent.report` input (control contract). */
-export const REPORT_MAX_VIFS = 10_000;
-export const REPORT_MAX_VARP = 20_000;
-export const REPORT_MAX_COUNTERS = 2_000;
-export const REPORT_MAX_MESSAGES = 50;
-const MESSAGE_MAX_CHARS = 500;
 
 export interface ApplyFailure {
   generation: number;
   message: string;
 }
 
-export interface AgentReport {
-  appliedGeneration: number;
-  agentVersion: string;
-  uptimeS: number;
-  capabilities: string[];
-  vifs: { id: string; vnet: number; mac: string; ip: string; version: number; guest: { kind: string; ifname?: string; netns?: string | null } }[];
-  varp: { vnet: number; mac: string; ip: string | null; coa: string; state: string; ageMs: number }[];
-  counters: Record<string, number>;
-  health: { status: 'ok' | 'degraded'; messages: string[] };
-  applyError: ApplyFailure | null;
-}
+/** The report as the contract has it (contract/report.ts); this agent always declares its capabilities. */
+export type AgentReport = Report & { capabilities: string[] };
 
 export interface ReportInput {
   /** null: the agent has not brought anything up yet (no state from anywhere). */
@@ -64,6 +52,7 @@ export function buildReport(i: ReportInput): AgentReport {
     capabilities: agentCapabilities(),
     vifs: allVifs.slice(0, REPORT_MAX_VIFS).map((v) => ({
       id: v.id,
+      ...(v.name !== undefined ? { name: v.name } : {}),
       vnet: v.vnet,
       mac: v.mac,
       ip: v.ip,
@@ -82,8 +71,8 @@ export function buildReport(i: ReportInput): AgentReport {
     counters: Object.fromEntries(counterEntries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, REPORT_MAX_COUNTERS)),
     health: {
       status: degraded ? 'degraded' : 'ok',
-      messages: messages.slice(0, REPORT_MAX_MESSAGES).map((m) => (m.length > MESSAGE_MAX_CHARS ? m.slice(0, MESSAGE_MAX_CHARS - 1) + '…' : m)),
+      messages: messages.slice(0, REPORT_MAX_MESSAGES).map((m) => (m.length > REPORT_MESSAGE_MAX_CHARS ? m.slice(0, REPORT_MESSAGE_MAX_CHARS - 1) + '…' : m)),
     },
-    applyError: i.applyError ? { generation: i.applyError.generation, message: i.applyError.message.slice(0, MESSAGE_MAX_CHARS) } : null,
+    applyError: i.applyError ? { generation: i.applyError.generation, message: i.applyError.message.slice(0, APPLY_ERROR_MAX_CHARS) } : null,
   };
 }

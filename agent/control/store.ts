@@ -12,6 +12,7 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { HOST_CREDENTIAL_PREFIX } from '../../contract/enroll.ts';
 import { parseState, StateError, type AgentState } from '../state.ts';
 
 export const CREDENTIAL_FILE = 'credential.json';
@@ -19,8 +20,6 @@ export const STATE_FILE = 'state.json';
 /** Owner read/write only: the credential and the state (it may carry a VARP key). */
 export const SECRET_FILE_MODE = 0o600;
 export const STATE_DIR_MODE = 0o700;
-/** Host credentials issued at enrollment start with this (server/auth/tokens.ts). */
-export const HOST_CREDENTIAL_PREFIX = 'sudh_';
 
 /** `/var/lib/softudc-agent` for root (a system service), else `~/.softudc-agent`. */
 export function defaultStateDir(): string {

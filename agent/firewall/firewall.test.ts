@@ -19,7 +19,7 @@ import { TestLan, rawHost, type RawHost } from '../router/testing.ts';
 import { HEADROOM, fragment } from '../router/packet.ts';
 import { VirtualFirewall } from './firewall.ts';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from './flow.ts';
-import { firewallSchema, type FirewallSpecInput } from './spec.ts';
+import { firewallSchema, type FirewallSpecInput } from '../../contract/firewall.ts';
 
 const running: VirtualFirewall[] = [];
 afterEach(() => {

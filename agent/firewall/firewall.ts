@@ -11,13 +11,14 @@ import { IPPROTO_ICMP, IPPROTO_TCP, ipToString, parseMac } from '../wire/index.t
 import type { ArpOptions } from '../router/arp.ts';
 import { EthernetInterface, type NodeInterface } from '../router/iface.ts';
 import { IpNode } from '../router/node.ts';
-import { DEFAULT_NODE_MTU, type PortHost } from '../router/router.ts';
+import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
+import type { PortHost } from '../router/router.ts';
 import { TokenBucket } from '../router/stats.ts';
 import { nodeView, type NodeView } from '../router/view.ts';
 import { Conntrack, type ConntrackTimeouts } from './conntrack.ts';
 import { ICMP_ERROR_TYPES, TCP_ACK, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from './flow.ts';
 import { compileRules, matchRule, type CompiledRule } from './rules.ts';
-import type { FirewallSpec } from './spec.ts';
+import type { FirewallRuleSpec, FirewallSpec } from '../../contract/firewall.ts';
 
 /** How long the later fragments of an allowed first fragment may follow it (RFC 791's reassembly timer scale). */
 const FRAGMENT_HOLD_MS = 30_000;
@@ -36,7 +37,7 @@ export interface FirewallDeps {
 
 export interface FirewallView extends NodeView {
   defaultPolicy: 'allow' | 'deny';
-  rules: { index: number; action: string; protocol: string; source: string; destination: string; ports: string | null; interface: string | null; hits: number }[];
+  rules: { index: number; action: FirewallRuleSpec['action']; protocol: FirewallRuleSpec['protocol']; source: string; destination: string; ports: string | null; interface: string | null; hits: number }[];
   defaultHits: number;
   connections: { protocol: number; from: string; to: string; state: string; ingress: string; rule: number | 'default'; packets: [number, number]; expiresInMs: number }[];
 }
@@ -122,7 +123,7 @@ export class VirtualFirewall {
   private reconcile(): void {
     this.errors.clear();
     const wanted = this.spec.interfaces.map((i) => {
-      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? DEFAULT_NODE_MTU;
+      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? GUEST_MTU_DEFAULT;
       return { spec: i, mtu, key: JSON.stringify([i.vnet, parseMac(i.mac), i.ip, mtu]) };
     });
     const byName = new Map(wanted.map((w) => [w.spec.name, w]));

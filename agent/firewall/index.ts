@@ -1,4 +1,4 @@
 // Virtual firewalls (seed 002): multi-homed, stateful, ordered rules.
 export { VirtualFirewall, type FirewallDeps, type FirewallView } from './firewall.ts';
 export { Conntrack, CONNTRACK_DEFAULTS, type ConntrackTimeouts, type ConnState } from './conntrack.ts';
-export { firewallSchema, type FirewallSpec, type FirewallSpecInput } from './spec.ts';
+export { firewallSchema, type FirewallSpec, type FirewallSpecInput } from '../../contract/firewall.ts';

@@ -4,7 +4,7 @@
 // and the interface the packet entered by.
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, parseCidr } from '../wire/index.ts';
 import type { Flow } from './flow.ts';
-import type { FirewallRuleSpec } from './spec.ts';
+import type { FirewallRuleSpec } from '../../contract/firewall.ts';
 
 const PROTOCOLS: Record<FirewallRuleSpec['protocol'], number> = { any: 0, tcp: IPPROTO_TCP, udp: IPPROTO_UDP, icmp: IPPROTO_ICMP };
 

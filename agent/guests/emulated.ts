@@ -2,6 +2,7 @@
 // ARP (RFC 826), ICMP echo (RFC 792) and UDP echo on port 7 (RFC 862) for its
 // address, and originates pings and UDP streams for diagnostics (the admin
 // API) and benchmarks. No kernel, no root: what the loopback tests run on.
+import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
@@ -44,7 +45,6 @@ const ARP_TTL_MS = 30_000;
 /** Bounded so that a flood of spoofed ARP cannot grow memory without limit. */
 const ARP_CACHE_MAX = 1024;
 const ARP_RETRIES = 3;
-const DEFAULT_MTU = 1400; // the console's default guest MTU (spec/wire.md "FRAME")
 const IPV4_UDP_OVERHEAD = 28;
 
 interface ArpEntry {
@@ -61,7 +61,7 @@ export class EmulatedGuest implements GuestPort {
   ip = 0;
   prefixLen = 0;
   gateway: number | null = null;
-  mtu = DEFAULT_MTU;
+  mtu = GUEST_MTU_DEFAULT;
   private running = false;
   private readonly arp = new Map<number, ArpEntry>();
   private readonly arpWaiters = new Map<number, Set<Waiter>>();
@@ -85,7 +85,7 @@ export class EmulatedGuest implements GuestPort {
     this.ip = cidr.ip;
     this.prefixLen = cidr.prefixLen;
     this.gateway = vif.gateway ? parseIp(vif.gateway) : null;
-    this.mtu = vif.mtu ?? this.ctx.mtu ?? DEFAULT_MTU;
+    this.mtu = vif.mtu ?? this.ctx.mtu ?? GUEST_MTU_DEFAULT;
     if (changed) this.arp.clear();
   }
 

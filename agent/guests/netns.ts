@@ -3,12 +3,7 @@
 // that come from a state file cannot inject commands.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-
-/** Linux IFNAMSIZ is 16 including the terminating NUL. */
-export const IFNAME_MAX = 15;
-const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
-/** `ip netns` keeps names as files under /run/netns: no slashes, no dots-only. */
-const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+import { isIfname, isNetnsName } from '../../contract/fields.ts';
 
 export class IpCommandError extends Error {
   readonly code = 'EIPCMD';
@@ -19,14 +14,6 @@ export class IpCommandError extends Error {
   ) {
     super(`ip ${args.join(' ')} failed (exit ${exitCode}): ${stderr.trim() || 'no message'}`);
   }
-}
-
-export function isValidIfname(name: string): boolean {
-  return IFNAME_RE.test(name) && name !== '.' && name !== '..';
-}
-
-export function isValidNetnsName(name: string): boolean {
-  return NETNS_RE.test(name) && name !== '.' && name !== '..';
 }
 
 /** Path of the `ip` binary: PATH may be minimal under sudo or systemd. */
@@ -86,7 +73,7 @@ export async function netnsExists(name: string): Promise<boolean> {
 
 /** Creates the namespace unless it exists; returns true when this call created it. */
 export async function ensureNetns(name: string): Promise<boolean> {
-  if (!isValidNetnsName(name)) throw new Error(`guest.netns: invalid namespace name ${JSON.stringify(name)}`);
+  if (!isNetnsName(name)) throw new Error(`guest.netns: invalid namespace name ${JSON.stringify(name)}`);
   if (await netnsExists(name)) return false;
   try {
     await ip(['netns', 'add', name]);

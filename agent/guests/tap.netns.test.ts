@@ -9,7 +9,8 @@ import { tapAddonAvailable, loadTapAddon } from '../native/index.ts';
 import { Counters } from '../metrics.ts';
 import { silentLogger } from '../log.ts';
 import { createTapGuest, tapIfname } from './tap.ts';
-import { readLink, netnsExists, isValidIfname } from './netns.ts';
+import { isIfname } from '../../contract/fields.ts';
+import { readLink, netnsExists } from './netns.ts';
 import type { GuestPort, VifSpec } from './types.ts';
 
 const ok = prerequisite(isRoot && netnsWorks() && tapAddonAvailable(), 'TAP guest tests need root, `ip netns` and the built TAP addon (node scripts/build-native.mjs)');
@@ -51,7 +52,7 @@ describe('tapIfname', () => {
   it('derives valid, distinct names of at most 15 characters', () => {
     const ids = ['web-1/eth0', 'web-1-eth0', 'a', 'a very long VIF identifier/eth12', 'αβγ', 'x'.repeat(40), 'x'.repeat(41)];
     const names = ids.map(tapIfname);
-    for (const n of names) expect(isValidIfname(n), n).toBe(true);
+    for (const n of names) expect(isIfname(n), n).toBe(true);
     expect(new Set(names).size).toBe(ids.length);
     expect(tapIfname('web-1/eth0')).toBe(tapIfname('web-1/eth0'));
   });

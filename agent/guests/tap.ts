@@ -12,11 +12,11 @@
 //   descriptor side, so the agent cannot hold it while the VM does.
 import { createHash } from 'node:crypto';
 import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
-import { configureLink, deleteLink, deleteNetns, ensureNetns, IFNAME_MAX, isValidIfname, isValidNetnsName, linkExists, moveLinkToNetns } from './netns.ts';
+import { isIfname, isNetnsName } from '../../contract/fields.ts';
+import { GUEST_MTU_DEFAULT, IFNAME_MAX_CHARS, STATE_MTU_MAX, STATE_MTU_MIN } from '../../contract/limits.ts';
+import { configureLink, deleteLink, deleteNetns, ensureNetns, linkExists, moveLinkToNetns } from './netns.ts';
 import type { GuestContext, GuestDevice, GuestPort, VifSpec } from './types.ts';
 
-/** The console's default guest MTU (spec/wire.md: 1400 leaves room for the 38-byte overhead). */
-export const DEFAULT_TAP_MTU = 1400;
 /** Frames handed to the kernel in one writeBatch; also the read batch. */
 const BATCH = 64;
 const ETH_HEADER = 14;
@@ -34,10 +34,10 @@ const TEMP_IFNAME = 'sdnew%d';
 export function tapIfname(vifId: string): string {
   const clean = vifId.replace(/[^A-Za-z0-9_-]/g, '-');
   const plain = `sd${clean}`;
-  if (clean === vifId && plain.length <= IFNAME_MAX) return plain;
+  if (clean === vifId && plain.length <= IFNAME_MAX_CHARS) return plain;
   // Altered or too long: keep a readable stem and make it unique with a hash.
   const hash = createHash('sha256').update(vifId).digest('hex').slice(0, 5);
-  return `sd${clean.slice(0, IFNAME_MAX - 2 - hash.length)}${hash}`;
+  return `sd${clean.slice(0, IFNAME_MAX_CHARS - 2 - hash.length)}${hash}`;
 }
 
 interface TapGuestSpec {
@@ -48,10 +48,10 @@ interface TapGuestSpec {
 function guestSpec(vif: VifSpec): TapGuestSpec {
   const g = vif.guest as { kind: string; ifname?: unknown; netns?: unknown };
   if (g.kind !== 'tap') throw new Error(`vifs[${vif.id}].guest.kind: expected "tap", got ${JSON.stringify(g.kind)}`);
-  if (g.ifname !== undefined && (typeof g.ifname !== 'string' || !isValidIfname(g.ifname))) {
-    throw new Error(`vifs[${vif.id}].guest.ifname: must be 1-${IFNAME_MAX} characters of A-Z a-z 0-9 _ . -`);
+  if (g.ifname !== undefined && (typeof g.ifname !== 'string' || !isIfname(g.ifname))) {
+    throw new Error(`vifs[${vif.id}].guest.ifname: must be 1-${IFNAME_MAX_CHARS} characters of A-Z a-z 0-9 _ . -`);
   }
-  if (g.netns !== undefined && (typeof g.netns !== 'string' || !isValidNetnsName(g.netns))) {
+  if (g.netns !== undefined && (typeof g.netns !== 'string' || !isNetnsName(g.netns))) {
     throw new Error(`vifs[${vif.id}].guest.netns: must be 1-64 characters of A-Z a-z 0-9 _ . -`);
   }
   return { ifname: (g.ifname as string | undefined) ?? tapIfname(vif.id), netns: g.netns as string | undefined };
@@ -59,7 +59,7 @@ function guestSpec(vif: VifSpec): TapGuestSpec {
 
 function mtuOf(vif: VifSpec, ctx: GuestContext): number {
   const m = (vif as { mtu?: unknown }).mtu ?? ctx.mtu;
-  return typeof m === 'number' && Number.isInteger(m) && m >= 68 && m <= 65_535 ? m : DEFAULT_TAP_MTU;
+  return typeof m === 'number' && Number.isInteger(m) && m >= STATE_MTU_MIN && m <= STATE_MTU_MAX ? m : GUEST_MTU_DEFAULT;
 }
 
 class TapGuest implements GuestPort {

@@ -17,7 +17,7 @@ import type { GuestPort, VifSpec } from '../guests/types.ts';
 import { parseMac } from '../wire/index.ts';
 import { LinkRegistry } from './links.ts';
 import { VirtualRouter } from './router.ts';
-import { routerSchema, type RouterSpecInput } from './spec.ts';
+import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
 import { TestLan } from './testing.ts';
 
 const TRACEROUTE = '/usr/sbin/traceroute';

@@ -3,7 +3,7 @@ import { Counters } from '../metrics.ts';
 import { silentLogger } from '../log.ts';
 import { LinkRegistry, linkMac } from './links.ts';
 import { VirtualRouter } from './router.ts';
-import { routerSchema, type RouterSpecInput } from './spec.ts';
+import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
 import { TestLan, emulatedHost } from './testing.ts';
 import { isGroupMac, isLocalMac } from '../wire/index.ts';
 

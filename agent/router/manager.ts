@@ -10,13 +10,13 @@ import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { VirtualFirewall, type FirewallView } from '../firewall/firewall.ts';
 import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
-import { firewallSchema, type FirewallSpec } from '../firewall/spec.ts';
+import { firewallSchema, type FirewallSpec } from '../../contract/firewall.ts';
 import type { ArpOptions } from './arp.ts';
 import type { EthernetInterface } from './iface.ts';
 import { LinkRegistry } from './links.ts';
 import type { RipTimers } from './rip.ts';
 import { VirtualRouter, type PortHost, type RouterView } from './router.ts';
-import { routerSchema, type RouterSpec } from './spec.ts';
+import { routerSchema, type RouterSpec } from '../../contract/router.ts';
 
 /** What the manager needs from the agent: its switch and its VARP engine. */
 export interface NodeAttachment {

@@ -4,7 +4,7 @@ import { silentLogger } from '../log.ts';
 import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIME_EXCEEDED, ICMP_UNREACH_NET, ipToString, parseIp } from '../wire/index.ts';
 import { LinkRegistry } from './links.ts';
 import { VirtualRouter } from './router.ts';
-import { routerSchema, type RouterSpecInput } from './spec.ts';
+import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
 import { TestLan, emulatedHost } from './testing.ts';
 import type { TraceHop } from './probe.ts';
 

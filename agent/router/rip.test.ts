@@ -4,7 +4,7 @@ import { silentLogger } from '../log.ts';
 import { decodeUdp, parseIp } from '../wire/index.ts';
 import { LinkRegistry } from './links.ts';
 import { VirtualRouter } from './router.ts';
-import { routerSchema, type RouterSpecInput } from './spec.ts';
+import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
 import { RIP_AFI_INET, RIP_AFI_UNSPEC, RIP_CMD_REQUEST, RIP_CMD_RESPONSE, RIP_INFINITY, decodeRip, encodeRip, maskLength } from './ripwire.ts';
 import { TestLan, rawHost } from './testing.ts';
 import { expectWireError } from '../wire/testing.ts';

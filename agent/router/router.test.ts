@@ -12,7 +12,7 @@ import {
   parseIp,
 } from '../wire/index.ts';
 import { VirtualRouter } from './router.ts';
-import { routerSchema, type RouterSpecInput } from './spec.ts';
+import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
 import { TestLan, emulatedHost, rawHost, testDeps } from './testing.ts';
 
 const routers: VirtualRouter[] = [];

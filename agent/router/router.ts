@@ -12,12 +12,10 @@ import { EthernetInterface, type NodeInterface } from './iface.ts';
 import { ChannelInterface, LinkRegistry, linkMac } from './links.ts';
 import { IpNode } from './node.ts';
 import { Rip, type LocalRoute, type RipTimers } from './rip.ts';
-import type { RouterSpec } from './spec.ts';
+import type { RouterSpec } from '../../contract/router.ts';
+import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 import { nodeView, type NodeView } from './view.ts';
 import { ping, traceroute, type PingOptions, type PingResult, type TraceHop } from './probe.ts';
-
-/** The console's default guest MTU (spec/wire.md "FRAME"), used when the vnet gives none. */
-export const DEFAULT_NODE_MTU = 1400;
 
 /** How a node's Ethernet interfaces reach the vnet switches (the agent, or a test harness). */
 export interface PortHost {
@@ -114,7 +112,7 @@ export class VirtualRouter {
     const out: Desc[] = [];
     for (const i of this.spec.interfaces) {
       const name = `vnet${i.vnet}`;
-      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? DEFAULT_NODE_MTU;
+      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? GUEST_MTU_DEFAULT;
       const mac = parseMac(i.mac);
       out.push({
         name,
@@ -137,11 +135,11 @@ export class VirtualRouter {
           key: JSON.stringify(['channel', l.peer, l.local]),
           build: () =>
             new ChannelInterface({
-              name, routerId: id, peerId: l.peer, cidr: l.local, mtu: DEFAULT_NODE_MTU, registry: this.deps.links, sink: node, stats: node.stats,
+              name, routerId: id, peerId: l.peer, cidr: l.local, mtu: GUEST_MTU_DEFAULT, registry: this.deps.links, sink: node, stats: node.stats,
             }),
         });
       } else {
-        const mtu = this.deps.ports.mtu?.(plan.vnet) ?? DEFAULT_NODE_MTU;
+        const mtu = this.deps.ports.mtu?.(plan.vnet) ?? GUEST_MTU_DEFAULT;
         const mac = linkMac(id, l.peer);
         out.push({ name, rip: l.rip, key: JSON.stringify(['vnet', plan.vnet, mac, l.local, mtu]), build: () => this.ether(name, plan.vnet, mac, l.local, mtu) });
       }

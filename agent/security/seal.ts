@@ -5,16 +5,14 @@
 // the frame itself (sent in clear: GMAC). For `conf` the payload is the
 // ciphertext of the frame. Pure: no state, no clock; keys come from the caller.
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { SEAL_KEY_BYTES, SEAL_SALT_BYTES } from '../../contract/limits.ts';
 import { ETH_HEADER_LEN, FRAME_FLAG_SEALED, FRAME_FLAGS_OFFSET, FRAME_HEADER_LEN, KIND_FRAME, checkFrame, writeFrameHeader } from '../wire/index.ts';
 
 export const SEAL_KEY_ID_LEN = 4;
 export const SEAL_SEQ_LEN = 8;
 export const SEAL_TAG_LEN = 16;
-/** AES-256. */
-export const SEAL_KEY_LEN = 32;
-/** The nonce is salt (4) || sequence (8): GCM's 96-bit IV. */
-export const SEAL_SALT_LEN = 4;
-export const SEAL_NONCE_LEN = SEAL_SALT_LEN + SEAL_SEQ_LEN;
+/** Keys are AES-256 (SEAL_KEY_BYTES); the nonce is salt (SEAL_SALT_BYTES, 4) || sequence (8): GCM's 96-bit IV. */
+export const SEAL_NONCE_LEN = SEAL_SALT_BYTES + SEAL_SEQ_LEN;
 export const SEAL_KEY_ID_OFFSET = FRAME_HEADER_LEN;
 export const SEAL_SEQ_OFFSET = SEAL_KEY_ID_OFFSET + SEAL_KEY_ID_LEN;
 /** Where the payload starts: header + key id + sequence = the conf AAD. */
@@ -51,15 +49,15 @@ export interface SealKey {
 /** Validates raw key material; throws SealError BAD_KEY naming what is wrong. */
 export function makeSealKey(id: number, key: Buffer, salt: Buffer): SealKey {
   if (!(Number.isInteger(id) && id >= 0 && id <= 0xffff_ffff)) throw new SealError('BAD_KEY', `key id ${id} is not a u32`);
-  if (key.length !== SEAL_KEY_LEN) throw new SealError('BAD_KEY', `key ${id}: ${key.length} bytes, AES-256 needs ${SEAL_KEY_LEN}`);
-  if (salt.length !== SEAL_SALT_LEN) throw new SealError('BAD_KEY', `key ${id}: salt of ${salt.length} bytes, need ${SEAL_SALT_LEN}`);
+  if (key.length !== SEAL_KEY_BYTES) throw new SealError('BAD_KEY', `key ${id}: ${key.length} bytes, AES-256 needs ${SEAL_KEY_BYTES}`);
+  if (salt.length !== SEAL_SALT_BYTES) throw new SealError('BAD_KEY', `key ${id}: salt of ${salt.length} bytes, need ${SEAL_SALT_BYTES}`);
   return { id, key: createSecretKey(Buffer.from(key)), salt: Buffer.from(salt) };
 }
 
 function nonce(salt: Buffer, seq: bigint): Buffer {
   const n = Buffer.allocUnsafe(SEAL_NONCE_LEN);
   salt.copy(n, 0);
-  n.writeBigUInt64BE(seq, SEAL_SALT_LEN);
+  n.writeBigUInt64BE(seq, SEAL_SALT_BYTES);
   return n;
 }
 
@@ -153,7 +151,7 @@ export function peekConfDestination(buf: Buffer, key: SealKey): number | null {
   if (buf.length < SEALED_MIN_LEN || buf.readUInt32BE(SEAL_KEY_ID_OFFSET) !== key.id) return null;
   const block = Buffer.alloc(16);
   key.salt.copy(block, 0);
-  buf.copy(block, SEAL_SALT_LEN, SEAL_SEQ_OFFSET, SEAL_PAYLOAD_OFFSET);
+  buf.copy(block, SEAL_SALT_BYTES, SEAL_SEQ_OFFSET, SEAL_PAYLOAD_OFFSET);
   block.writeUInt32BE(2, SEAL_NONCE_LEN);
   const ks = createCipheriv('aes-256-ecb', key.key, null).update(block);
   const mac = Buffer.allocUnsafe(6);

@@ -17,7 +17,8 @@
 // tagged frames from the LAN enter the vnet. The LAN's source MACs are learnt
 // and attached to VARP, so hosts elsewhere resolve them to this host.
 import { createHash } from 'node:crypto';
-import { ip, ipBatch, linkExists, deleteLink, IFNAME_MAX, IpCommandError } from '../guests/netns.ts';
+import { IFNAME_MAX_CHARS } from '../../contract/limits.ts';
+import { ip, ipBatch, linkExists, deleteLink, IpCommandError } from '../guests/netns.ts';
 import { addVlanTag, stripVlanTag, vlanIdOf } from './tag.ts';
 import { loadTapAddon, type ReaderHandle, type TapAddon } from '../native/index.ts';
 import { isGroupMac } from '../wire/index.ts';
@@ -51,7 +52,7 @@ export function vlanDeviceNames(vnet: number, spec: VlanSpec): { sub: string; br
   const plain = `${spec.interface}.${spec.vid}`;
   const hash = createHash('sha256').update(plain).digest('hex').slice(0, 8);
   return {
-    sub: plain.length <= IFNAME_MAX ? plain : `sdq${hash}`,
+    sub: plain.length <= IFNAME_MAX_CHARS ? plain : `sdq${hash}`,
     bridge: `sdvb${vnet}`,
     tap: `sdvt${vnet}`,
   };

@@ -4,7 +4,7 @@
 // node (router.inspect / firewall.inspect), so it exists only once the farm is
 // deployed; while the section is open it refreshes every few seconds.
 import { useId, useState, type ReactNode } from 'react';
-import type { RouterViewData } from '../../server/services/agentCommandShapes.ts';
+import type { RouterViewData } from '../../contract/commands.ts';
 import { errorInfo } from '../lib/trpc.ts';
 import { counterRows, formatAge, routeRows } from './live-format.ts';
 

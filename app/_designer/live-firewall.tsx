@@ -4,7 +4,7 @@
 // default policy's hits, and the connection table's counts with the first
 // connections. Shown below the firewall's rules editor.
 import { useQuery } from '@tanstack/react-query';
-import type { FirewallViewData } from '../../server/services/agentCommandShapes.ts';
+import type { FirewallViewData } from '../../contract/commands.ts';
 import type { FarmDetail } from '../lib/graph/elements.ts';
 import { useTRPC } from '../lib/trpc.ts';
 import { CountersTable, LiveFrame, liveQueryOptions, toLiveQuery, useLiveOpen } from './live-common.tsx';

@@ -1,15 +1,13 @@
 // Pure text for the live router and firewall views: table rows, one line per
 // streamed ping or traceroute event, and the checks on the probe forms. Kept
 // out of React so every wording is unit-tested.
-import type { FirewallViewData, PingEvent, RouterViewData, TraceEvent } from '../../server/services/agentCommandShapes.ts';
+import type { FirewallViewData, PingEvent, RouterViewData, TraceEvent } from '../../contract/commands.ts';
+import { PING_DEFAULT_COUNT, PING_MAX_COUNT } from '../../contract/limits.ts';
 
 type Route = RouterViewData['routes'][number];
 type Rule = FirewallViewData['rules'][number];
 type Connections = FirewallViewData['connections'];
 
-/** The console accepts 1..20 probes per ping (server/services/agentCommandShapes.ts, PING_MAX_COUNT). */
-export const PING_COUNT_MAX = 20;
-export const PING_COUNT_DEFAULT = 4;
 /** ICMP destination unreachable (RFC 792): a traceroute hop that ends the path without reaching the target. */
 const ICMP_DEST_UNREACHABLE = 3;
 
@@ -131,10 +129,10 @@ export function checkProbe(form: { target: string; count?: string }): ProbeCheck
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(target);
   if (!m || m.slice(1).some((o) => Number(o) > 255)) return { ok: false, field: 'target', message: 'target: enter an IPv4 address a.b.c.d' };
   const text = form.count?.trim() ?? '';
-  if (text === '') return { ok: true, target, count: PING_COUNT_DEFAULT };
+  if (text === '') return { ok: true, target, count: PING_DEFAULT_COUNT };
   const count = Number(text);
-  if (!Number.isInteger(count) || count < 1 || count > PING_COUNT_MAX) {
-    return { ok: false, field: 'count', message: `count: a whole number from 1 to ${PING_COUNT_MAX}` };
+  if (!Number.isInteger(count) || count < 1 || count > PING_MAX_COUNT) {
+    return { ok: false, field: 'count', message: `count: a whole number from 1 to ${PING_MAX_COUNT}` };
   }
   return { ok: true, target, count };
 }

@@ -6,7 +6,8 @@ import { skipToken } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useId, useState, type FormEvent } from 'react';
 import { errorInfo, useTRPC } from '../lib/trpc.ts';
-import { checkProbe, PING_COUNT_DEFAULT, PING_COUNT_MAX, pingLine, traceLine } from './live-format.ts';
+import { PING_DEFAULT_COUNT, PING_MAX_COUNT } from '../../contract/limits.ts';
+import { checkProbe, pingLine, traceLine } from './live-format.ts';
 
 export interface ProbeTarget {
   ip: string;
@@ -84,7 +85,7 @@ export function PingForm({ routerId, targets, onDone }: ProbeFormProps) {
   const trpc = useTRPC();
   const listId = useId();
   const [target, setTarget] = useState('');
-  const [count, setCount] = useState(String(PING_COUNT_DEFAULT));
+  const [count, setCount] = useState(String(PING_DEFAULT_COUNT));
   const [stopped, setStopped] = useState(false);
   const run = useProbeRun<{ id: string; target: string; count: number }>(onDone);
   useSubscription(trpc.router.ping.subscriptionOptions(run.running && run.input ? run.input : skipToken, {
@@ -105,7 +106,7 @@ export function PingForm({ routerId, targets, onDone }: ProbeFormProps) {
           <input name="target" list={listId} value={target} onChange={(e) => setTarget(e.target.value)} placeholder="10.1.0.10" autoComplete="off" />
         </label>
         <label>Count
-          <input name="count" type="number" min={1} max={PING_COUNT_MAX} value={count} onChange={(e) => setCount(e.target.value)} className="count" />
+          <input name="count" type="number" min={1} max={PING_MAX_COUNT} value={count} onChange={(e) => setCount(e.target.value)} className="count" />
         </label>
         {run.running
           ? <button type="button" className="danger" onClick={() => { setStopped(true); run.stop(); }}>Stop</button>

@@ -2,14 +2,15 @@
 // SHA-256 is stored: a database dump does not let anyone sign in. 32 random
 // bytes make guessing hopeless, so a fast hash (not scrypt) is enough here.
 import { createHash, randomBytes } from 'node:crypto';
+import { ENROLLMENT_TOKEN_PREFIX, HOST_CREDENTIAL_PREFIX } from '../../contract/enroll.ts';
+
+export { ENROLLMENT_TOKEN_PREFIX, HOST_CREDENTIAL_PREFIX };
 
 export const SECRET_BYTES = 32;
 /** How many leading characters of an API token are kept to tell tokens apart. */
 export const TOKEN_PREFIX_CHARS = 10;
 
 export const API_TOKEN_PREFIX = 'sudc_';
-export const HOST_CREDENTIAL_PREFIX = 'sudh_';
-export const ENROLLMENT_TOKEN_PREFIX = 'sude_';
 
 const random = () => randomBytes(SECRET_BYTES).toString('base64url');
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compile, diffStates, stateHash, canonicalJson, LINK_VNID_TOP, CompileError } from './index.ts';
 import type { CompileFarm, CompileHost, CompileInput, CompileSegment, VnetKeyring } from './types.ts';
+import { hostStateSchema } from '../../contract/hostState.ts';
+import { unlistedFields } from '../../contract/inspect.ts';
 
 const hosts: CompileHost[] = [
   { id: 'h1', name: 'h1', address: '127.0.0.2', port: 1798, segmentId: 'lan' },
@@ -224,6 +226,31 @@ describe('sealed vnets, VARP key and bandwidth limits', () => {
     expect(out.get('h1')!.vifs[0]!.limit).toEqual({ rateMbps: 50, burstKb: 64 });
     expect(out.get('h2')!.vifs[0]!.limit).toBeUndefined();
     expect(compile(input()).get('h1')!.varp).toBeUndefined();
+  });
+
+  it('writes only fields the contract carries, into states the contract accepts', () => {
+    const f = farm();
+    f.vms[0]!.limit = { rateMbps: 50, burstKb: 64 };
+    f.vnets[0]!.vlans = [{ hostId: 'h2', interface: 'eth1', vid: 300 }];
+    f.firewalls = [{
+      name: 'fw', hostId: 'h2', defaultPolicy: 'deny',
+      interfaces: [{ name: 'inside', vnid: 100, ip: '10.100.0.254', prefixLen: 24, mac: '02:5d:00:00:02:01' }],
+      rules: [{ action: 'allow', protocol: 'tcp', source: '0.0.0.0/0', destination: '10.100.0.0/24', portFrom: 80, portTo: 80, interface: 'inside', log: true }],
+    }];
+    const varpKey = Buffer.alloc(32, 5).toString('base64');
+    const out = compile({ ...input(f), vnetKeys: new Map([[200, ring(3, 0x44)]]), varpKey });
+    const sections = new Set<string>();
+    for (const [host, state] of out) {
+      const doc = { ...state, generation: 1 };
+      const r = hostStateSchema.safeParse(doc);
+      expect(r.success ? [] : r.error.issues, host).toEqual([]);
+      expect(unlistedFields(hostStateSchema, doc), host).toEqual([]);
+      for (const [k, v] of Object.entries(doc)) if (Array.isArray(v) ? v.length : v) sections.add(k);
+    }
+    // The check saw every section, and would see a field the contract lacks.
+    expect([...sections].sort()).toEqual(['firewalls', 'generation', 'host', 'relay', 'routers', 'underlay', 'varp', 'vifs', 'vnets']);
+    const extra = { ...out.get('h1')!, vifs: out.get('h1')!.vifs.map((v) => ({ ...v, secretSauce: 1 })) };
+    expect(unlistedFields(hostStateSchema, extra)).toEqual(['vifs[0].secretSauce']);
   });
 });
 

@@ -8,10 +8,11 @@ import type {
   VnetKeyring,
 } from './types.ts';
 import { addProxyVnets, relayed, relayHostOf, type Topology } from './relays.ts';
+import { DEFAULT_PORT } from '../../agent/wire/constants.ts';
+import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 
 /** Point-to-point vnets for inter-router links across hosts are taken from the top of the id space. */
 export const LINK_VNID_TOP = 0xffff_fffe;
-const DEFAULT_PORT = 1798; // spec/wire.md, Defaults
 
 export class CompileError extends Error {
   constructor(readonly field: string, message: string) {
@@ -244,7 +245,7 @@ function compileFarm(
     if (ha !== hb) {
       vnet = allocLinkVnid();
       for (const h of [ha, hb]) {
-        h.vnets.set(vnet, { id: vnet, name: `link:${link.a}-${link.b}`, farm: farm.key, security: 'none', mtu: 1400, peers: [] });
+        h.vnets.set(vnet, { id: vnet, name: `link:${link.a}-${link.b}`, farm: farm.key, security: 'none', mtu: GUEST_MTU_DEFAULT, peers: [] });
       }
     }
     ra.links.push({ peer: rb.id, local: `${link.ipA}/${len}`, remote: link.ipB, rip: link.rip, vnet, peerHost: vnet ? hb.host.name : null });

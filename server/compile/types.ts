@@ -1,7 +1,10 @@
 // Input and output of compilation. The input is the deployed intent with ids
-// resolved (hosts by id); the output is one desired state per host in the
-// agent state schema (docs/agent-state.md), without its generation, which the
-// deploy service assigns when a host's state actually changes.
+// resolved (hosts by id); the output is one desired state per host, typed by
+// the contract (contract/hostState.ts) so compile cannot write a field it does
+// not carry, without its generation, which the deploy service assigns when a
+// host's state actually changes.
+import type * as Contract from '../../contract/hostState.ts';
+import type { VifLimit, VnetKeyMaterial } from '../../contract/hostState.ts';
 
 export interface CompileHost {
   id: string;
@@ -38,18 +41,6 @@ export interface CompileVm {
   vifs: { name: string; vnid: number; mac: string; ip: string }[];
   /** Bandwidth limit of each of its VIFs (docs/agent-state.md "Bandwidth limits"); absent: unlimited. */
   limit?: VifLimit | null;
-}
-
-export interface VifLimit {
-  rateMbps: number;
-  burstKb?: number;
-}
-
-/** One sealing key of a vnet as hosts receive it (docs/agent-state.md `vnets[].keys`). */
-export interface VnetKeyMaterial {
-  id: number; // u32 key id on the wire
-  key: string; // base64 of 32 bytes
-  salt: string; // base64 of 4 bytes
 }
 
 /** The keys of an auth/conf vnet: every one is accepted, `sendKeyId` seals. */
@@ -115,57 +106,23 @@ export interface CompileInput {
   varpKey?: string;
 }
 
-// ---- output: the agent state schema (see docs/agent-state.md) ----
+// ---- output: the host desired state of the contract (contract/hostState.ts) ----
 
-export interface StateVnet {
-  id: number;
-  name: string;
-  farm: string;
-  security: 'none' | 'auth' | 'conf';
-  mtu: number;
-  /** Care-of addresses of the other hosts carrying this vnet (head-end replication). */
-  peers: string[];
-  /** Secrets: auth/conf vnets only. */
-  keys?: VnetKeyMaterial[];
-  sendKeyId?: number;
-  /** Bridge to VLAN `vid` on host interface `interface`; absent: none. */
-  vlan?: { interface: string; vid: number };
-}
+export type { VifLimit, VnetKeyMaterial } from '../../contract/hostState.ts';
 
-export interface StateVif {
-  id: string; // farm/vm/ifname
-  vnet: number;
-  mac: string;
-  ip: string; // address/prefix
-  version: number; // location version
-  guest: { kind: 'emulated' | 'tap' };
-  /** Default gateway: a router's (else a firewall's) address on this vnet, when there is one. */
-  gateway?: string;
-  limit?: VifLimit;
-}
+/** A contract type with fields it leaves optional that the console always writes. */
+type Always<T, K extends keyof T> = T & { [P in K]-?: Exclude<T[P], undefined> };
 
-export interface StateRouter {
-  id: string; // farm/router
-  interfaces: { vnet: number; mac: string; ip: string; rip: boolean }[];
-  staticRoutes: { destination: string; nextHop: string; metric: number }[];
-  links: { peer: string; local: string; remote: string; rip: boolean; vnet: number | null; peerHost: string | null }[];
-}
+export type StateVnet = Always<Contract.StateVnet, 'name' | 'farm' | 'mtu' | 'peers'>;
+export type StateVif = Contract.StateVif;
+export type StateRouter = Contract.StateRouter;
+export type StateFirewall = Contract.StateFirewall;
 
-export interface StateFirewall {
-  id: string; // farm/firewall
-  defaultPolicy: 'allow' | 'deny';
-  interfaces: { name: string; vnet: number; mac: string; ip: string }[];
-  rules: CompileFirewall['rules'];
-}
-
-export interface HostState {
-  host: string;
-  underlay: { address: string; port: number; multicast: string | null; peers: string[] };
+/** What compile writes for one host: the contract's state, every section present. */
+export type HostState = Omit<Contract.HostState, 'vnets' | 'vifs' | 'routers' | 'firewalls' | 'relay'> & {
   vnets: StateVnet[];
   vifs: StateVif[];
   routers: StateRouter[];
   firewalls: StateFirewall[];
-  relay: { enabled: boolean; peers: string[]; proxy: boolean } | null;
-  /** The deployment's VARP key (a secret). */
-  varp?: { key: string };
-}
+  relay: Exclude<Contract.HostState['relay'], undefined>;
+};

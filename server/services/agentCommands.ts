@@ -23,9 +23,9 @@ import { EventInbox, getEventBus, publish } from '../events/index.ts';
 import type { HostActor } from '../trpc/context-types.ts';
 import { requireAgentHost } from './agentLink.ts';
 import {
-  agentCommandView, commandArgs, commandResultData, MAX_RESULT_BYTES, type AgentCommandView, type CommandArgs, type CommandKind,
-  type CommandResultInput,
-} from './agentCommandShapes.ts';
+  agentCommandSchema, commandArgs, commandResultData, type AgentCommand, type CommandArgs, type CommandKind, type CommandResult,
+} from '../../contract/commands.ts';
+import { COMMAND_MAX_RESULT_BYTES } from '../../contract/limits.ts';
 import { liveStatus, type HostStatus } from './hostLiveness.ts';
 
 /** An online agent has its command stream open: it takes a new command well within this. */
@@ -189,7 +189,7 @@ export async function* followCommand(o: {
 }
 
 /** Claims one pending command of the host (pending -> running); null when another stream took it first. */
-async function claim(db: Db, hostId: string, id: string, now: Date): Promise<AgentCommandView | null> {
+async function claim(db: Db, hostId: string, id: string, now: Date): Promise<AgentCommand | null> {
   const r = await db.agentCommand.updateMany({
     where: { id, hostId, status: 'pending', expiresAt: { gt: now } },
     data: { status: 'running' },
@@ -197,7 +197,7 @@ async function claim(db: Db, hostId: string, id: string, now: Date): Promise<Age
   if (r.count !== 1) return null;
   const row = await db.agentCommand.findUnique({ where: { id }, select: { id: true, kind: true, args: true, expiresAt: true } });
   if (!row) return null;
-  const parsed = agentCommandView.safeParse(row);
+  const parsed = agentCommandSchema.safeParse(row);
   if (parsed.success) return parsed.data;
   // Stored by an older or newer console with other arguments: fail it rather than send it.
   await db.agentCommand.updateMany({ where: { id }, data: { status: 'failed', error: `command ${row.kind} has arguments this console cannot send` } });
@@ -210,7 +210,7 @@ async function claim(db: Db, hostId: string, id: string, now: Date): Promise<Age
  * stream only), then every new one as it is queued. Throws UNAUTHORIZED
  * once the credential is revoked. No input can name another host.
  */
-export async function* commandStream(o: { db: Db; actor: HostActor; signal?: AbortSignal | undefined }): AsyncGenerator<AgentCommandView> {
+export async function* commandStream(o: { db: Db; actor: HostActor; signal?: AbortSignal | undefined }): AsyncGenerator<AgentCommand> {
   const { db, actor } = o;
   const inbox = new EventInbox(
     await getEventBus(db),
@@ -253,7 +253,7 @@ function checkAnswer(kind: CommandKind, data: unknown, done: boolean): unknown {
   } else if ((value.type === 'summary') !== done) {
     throw badRequest('done', done ? `the last answer to ${kind} is its summary` : `the summary is the last answer to ${kind} (done: true)`);
   }
-  if (JSON.stringify(r.data).length > MAX_RESULT_BYTES) throw badRequest('data', `larger than ${MAX_RESULT_BYTES} bytes`);
+  if (JSON.stringify(r.data).length > COMMAND_MAX_RESULT_BYTES) throw badRequest('data', `larger than ${COMMAND_MAX_RESULT_BYTES} bytes`);
   return r.data;
 }
 
@@ -264,7 +264,7 @@ function checkAnswer(kind: CommandKind, data: unknown, done: boolean): unknown {
  * accepted once and then ignored; a gap or an answer to an ended command is
  * CONFLICT, which tells the agent to stop.
  */
-export async function handleCommandResult(o: { db: Db; actor: HostActor; result: CommandResultInput; now?: Date }): Promise<{ accepted: boolean }> {
+export async function handleCommandResult(o: { db: Db; actor: HostActor; result: CommandResult; now?: Date }): Promise<{ accepted: boolean }> {
   const { db, actor, result } = o;
   const now = o.now ?? new Date();
   return db.$transaction(async (tx) => {

@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import { EventInbox, getEventBus, publish } from '../events/index.ts';
 import type { HostActor } from '../trpc/context-types.ts';
 import type { HostState } from '../compile/index.ts';
-import type { ReportInput } from './controlShapes.ts';
+import type { Report } from '../../contract/report.ts';
 import { completeDeploymentsOf } from './deployments.ts';
 import { readDesired } from './desiredState.ts';
 import { ensureLivenessSweep } from './hostLiveness.ts';
@@ -92,7 +92,7 @@ export async function* desiredUpdates(o: {
  * host. Reports are telemetry, sent every few seconds, so they are not
  * written to the audit log; enrollment and revocation are.
  */
-export async function handleReport(o: { db: Db; actor: HostActor; report: ReportInput; now?: Date }): Promise<{ desiredGeneration: number }> {
+export async function handleReport(o: { db: Db; actor: HostActor; report: Report; now?: Date }): Promise<{ desiredGeneration: number }> {
   const { db, actor, report } = o;
   const now = o.now ?? new Date();
   return db.$transaction(async (tx) => {

@@ -1,114 +1,15 @@
-// The shapes of the control loop as the API shows them: the state document an
-// agent receives (docs/agent-state.md), the report it sends back, deployments
-// with their progress, and plans. Procedures declare these as inputs and
-// outputs; subscriptions validate every value they yield against them.
+// The shapes of the control loop as the API shows them: hosts' latest
+// reports, deployments with their progress, and plans. Procedures declare
+// these as inputs and outputs; subscriptions validate every value they yield
+// against them.
 import { z } from 'zod';
-import { capabilitiesInput } from './identityShapes.ts';
+import { applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportVarpSchema, reportVifSchema } from '../../contract/report.ts';
 
-// ---- the agent state document (server/compile/types.ts, plus generation) ----
+// The documents agents exchange with the console are the contract's
+// (contract/): `agent.desired` yields desiredMessageSchema, `agent.report`
+// takes reportSchema. What follows are the console's own views of them.
 
-const security = z.enum(['none', 'auth', 'conf']);
-const guestKind = z.enum(['emulated', 'tap']);
-
-export const hostStateView = z.looseObject({
-  host: z.string(),
-  generation: z.int().min(0),
-  underlay: z.object({ address: z.string(), port: z.int(), multicast: z.string().nullable(), peers: z.array(z.string()) }),
-  vnets: z.array(
-    z.object({ id: z.int(), name: z.string(), farm: z.string(), security, mtu: z.int(), peers: z.array(z.string()) }),
-  ),
-  vifs: z.array(
-    z.object({ id: z.string(), vnet: z.int(), mac: z.string(), ip: z.string(), version: z.int(), guest: z.object({ kind: guestKind }) }),
-  ),
-  routers: z.array(
-    z.object({
-      id: z.string(),
-      interfaces: z.array(z.object({ vnet: z.int(), mac: z.string(), ip: z.string(), rip: z.boolean() })),
-      staticRoutes: z.array(z.object({ destination: z.string(), nextHop: z.string(), metric: z.int() })),
-      links: z.array(
-        z.object({
-          peer: z.string(),
-          local: z.string(),
-          remote: z.string(),
-          rip: z.boolean(),
-          vnet: z.int().nullable(),
-          peerHost: z.string().nullable(),
-        }),
-      ),
-    }),
-  ),
-  firewalls: z.array(
-    z.object({
-      id: z.string(),
-      defaultPolicy: z.enum(['allow', 'deny']),
-      interfaces: z.array(z.object({ name: z.string(), vnet: z.int(), mac: z.string(), ip: z.string() })),
-      rules: z.array(
-        z.object({
-          action: z.enum(['allow', 'deny']),
-          protocol: z.enum(['any', 'tcp', 'udp', 'icmp']),
-          source: z.string(),
-          destination: z.string(),
-          portFrom: z.int().nullable(),
-          portTo: z.int().nullable(),
-          interface: z.string().nullable(),
-          log: z.boolean(),
-        }),
-      ),
-    }),
-  ),
-  relay: z.object({ enabled: z.boolean(), peers: z.array(z.string()), proxy: z.boolean() }).nullable(),
-});
-
-export const desiredView = z.object({ generation: z.int().min(0), state: hostStateView });
-export type DesiredView = z.infer<typeof desiredView>;
-
-// ---- the agent's report ----
-
-/** Bounds keep one report (and the row it replaces) to a few megabytes. */
-export const REPORT_MAX_VIFS = 10_000;
-export const REPORT_MAX_VARP = 20_000;
-export const REPORT_MAX_COUNTERS = 2_000;
-const text = (max: number) => z.string().max(max);
-
-export const reportInput = z.object({
-  appliedGeneration: z.int().min(0),
-  agentVersion: text(64),
-  uptimeS: z.number().min(0),
-  /** What the agent can run now (root may have come or gone since enrollment); absent from older agents. */
-  capabilities: capabilitiesInput.optional(),
-  vifs: z
-    .array(
-      z.object({
-        id: text(200),
-        vnet: z.int().min(0),
-        mac: text(32),
-        ip: text(64),
-        version: z.int().min(0),
-        guest: z.looseObject({ kind: text(32) }),
-      }),
-    )
-    .max(REPORT_MAX_VIFS),
-  varp: z
-    .array(
-      z.object({
-        vnet: z.int().min(0),
-        mac: text(32),
-        ip: text(64).nullable(),
-        coa: text(64),
-        state: text(32),
-        ageMs: z.number().min(0),
-      }),
-    )
-    .max(REPORT_MAX_VARP),
-  counters: z
-    .record(text(200), z.number())
-    .refine((c) => Object.keys(c).length <= REPORT_MAX_COUNTERS, `at most ${REPORT_MAX_COUNTERS} counters`),
-  health: z.object({ status: z.enum(['ok', 'degraded']), messages: z.array(text(1000)).max(100) }),
-  applyError: z.object({ generation: z.int().min(0), message: text(2000) }).nullable(),
-});
-export type ReportInput = z.infer<typeof reportInput>;
-
-export const reportOutput = z.object({ desiredGeneration: z.int().min(0) });
+export const reportOutput = reportAnswerSchema;
 
 const hostStatus = z.enum(['pending', 'online', 'offline', 'revoked']);
 
@@ -130,13 +31,13 @@ export const hostReportView = z.object({
       receivedAt: z.date(),
       appliedGeneration: z.int(),
       uptimeS: z.number(),
-      health: reportInput.shape.health,
-      applyError: reportInput.shape.applyError,
+      health: reportHealthSchema,
+      applyError: applyErrorSchema,
       counters: z.record(z.string(), z.number()),
       vifCount: z.int(),
       varpCount: z.int(),
-      vifs: reportInput.shape.vifs.optional(),
-      varp: reportInput.shape.varp.optional(),
+      vifs: z.array(reportVifSchema).optional(),
+      varp: z.array(reportVarpSchema).optional(),
     })
     .nullable(),
 });

@@ -5,7 +5,8 @@ import type { Db } from '../db/index.ts';
 import { notFound } from '../errors.ts';
 import { EventInbox, getEventBus } from '../events/index.ts';
 import type { UserActor } from '../trpc/context-types.ts';
-import type { HostReportView, ReportInput } from './controlShapes.ts';
+import type { Report } from '../../contract/report.ts';
+import type { HostReportView } from './controlShapes.ts';
 import { ensureLivenessSweep, liveStatus } from './hostLiveness.ts';
 
 export type ReportDetail = 'summary' | 'full';
@@ -45,7 +46,7 @@ async function tenantVnids(db: Db, tenantId: string): Promise<Set<number>> {
 function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>): HostReportView {
   let report: HostReportView['report'] = null;
   if (r.report) {
-    const raw = r.report.report as Omit<ReportInput, 'appliedGeneration'>;
+    const raw = r.report.report as Omit<Report, 'appliedGeneration'>;
     const body = {
       ...raw,
       vifs: raw.vifs.filter((v) => visible.has(v.vnet)),

@@ -31,7 +31,6 @@ export const segmentNameInput = z
 /** Addresses are checked by the services, which say what is wrong with them. */
 export const addressInput = z.string().max(64);
 export const portInput = z.int().min(1).max(65535);
-export const capabilitiesInput = z.array(z.string().min(1).max(64)).max(64);
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });

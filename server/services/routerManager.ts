@@ -13,7 +13,7 @@ import type { UserActor } from '../trpc/context-types.ts';
 import {
   firewallViewData, pingEvent, routerViewData, traceEvent, type CommandArgs, type CommandKind, type FirewallViewData,
   type PingEvent, type RouterViewData, type TraceEvent,
-} from './agentCommandShapes.ts';
+} from '../../contract/commands.ts';
 import { followCommand, startCommand, type CommandHost } from './agentCommands.ts';
 import { farmKeys } from './desiredInput.ts';
 

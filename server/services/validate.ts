@@ -2,7 +2,12 @@
 // addresses, IPv4 addresses, CIDR prefixes, vnet ids, MTUs and port numbers.
 // `parseX` returns null on bad input; `requireX(field, value)` throws a
 // BAD_REQUEST AppError whose message starts with the field and says why.
+import { isIfname } from '../../contract/fields.ts';
+import { GUEST_MTU_DEFAULT, VID_MAX, VID_MIN, VNID_MAX, VNID_MIN } from '../../contract/limits.ts';
 import { badRequest } from '../errors.ts';
+
+/** The host-side limits are the contract's (contract/limits.ts). */
+export { GUEST_MTU_DEFAULT as MTU_DEFAULT, VID_MAX, VID_MIN, VNID_MAX, VNID_MIN };
 
 /** Names of farms, vnets, VMs, routers, firewalls and interfaces. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -18,9 +23,6 @@ export function checkName(field: string, name: string): string {
 
 // ---- vnet ids and MTU ----
 
-/** spec/wire.md, Defaults: 0 is invalid, 1 is the physical network; ids are 32-bit. */
-export const VNID_MIN = 2;
-export const VNID_MAX = 0xffff_ffff;
 /** Automatic vnet ids start here, leaving the low numbers for hand-picked ones. */
 export const VNID_AUTO_START = 100;
 
@@ -31,27 +33,19 @@ export function checkVnid(field: string, vnid: number): number {
   return vnid;
 }
 
-/** IEEE 802.1Q VLAN ids: 0 (priority tag) and 4095 are reserved (docs/agent-state.md "VLAN interface"). */
-export const VID_MIN = 1;
-export const VID_MAX = 4094;
-/** A Linux interface name: at most IFNAMSIZ-1 = 15 bytes, the characters the agent accepts. */
-const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
-
 export function checkVid(field: string, vid: number): number {
   if (!Number.isInteger(vid) || vid < VID_MIN || vid > VID_MAX) throw badRequest(field, `${vid} is outside ${VID_MIN}–${VID_MAX}`);
   return vid;
 }
 
 export function checkInterfaceName(field: string, name: string): string {
-  if (!IFNAME_RE.test(name)) throw badRequest(field, `"${name}" is not an interface name (1 to 15 of A-Z a-z 0-9 _ . -)`);
+  if (!isIfname(name)) throw badRequest(field, `"${name}" is not an interface name (1 to 15 of A-Z a-z 0-9 _ . -)`);
   return name;
 }
 
 /** Guest MTU bounds: IPv4's minimum datagram size up to jumbo frames. */
 export const MTU_MIN = 576;
 export const MTU_MAX = 9000;
-/** spec/wire.md, FRAME: 1400 leaves room for the 38-byte encapsulation on a 1500-byte underlay. */
-export const MTU_DEFAULT = 1400;
 
 export function checkMtu(field: string, mtu: number): number {
   if (!Number.isInteger(mtu) || mtu < MTU_MIN || mtu > MTU_MAX) throw badRequest(field, `${mtu} is outside ${MTU_MIN}–${MTU_MAX}`);

@@ -15,18 +15,13 @@ import { randomBytes } from 'node:crypto';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import type { VnetKeyring } from '../compile/index.ts';
+import { SEAL_KEY_BYTES, SEAL_SALT_BYTES, U32_MAX, VARP_KEY_MIN_BYTES } from '../../contract/limits.ts';
 
 type Tx = Prisma.TransactionClient;
 type Q = Tx | Db;
 
-/** AES-256 (wire.md "SEALED frames"). */
-export const VNET_KEY_BYTES = 32;
-/** The nonce prefix shared by a vnet's hosts. */
-export const VNET_SALT_BYTES = 4;
-/** Key ids are u32 on the wire. */
-export const KEY_ID_MAX = 0xffff_ffff;
-/** HMAC-SHA-256 key for VARP; the agent needs at least 16 bytes. */
-export const VARP_KEY_BYTES = 32;
+/** HMAC-SHA-256 key for VARP: twice what agents require at least. */
+export const VARP_KEY_BYTES = 2 * VARP_KEY_MIN_BYTES;
 export const VARP_SECRET = 'varp';
 
 export interface LiveKey {
@@ -50,7 +45,7 @@ export function rotationPhase(keys: LiveKey[]): { phase: RotationPhase; active: 
 async function nextKeyId(tx: Tx, vnetId: string): Promise<number> {
   const top = await tx.vnetKey.findFirst({ where: { vnetId }, orderBy: { keyId: 'desc' }, select: { keyId: true } });
   const next = top ? Number(top.keyId) + 1 : 1;
-  return next > KEY_ID_MAX ? 1 : next;
+  return next > U32_MAX ? 1 : next;
 }
 
 /** Adds a fresh key to a vnet; `activate` makes it the send key at once (a vnet that had none). */
@@ -58,7 +53,7 @@ export async function addVnetKey(tx: Tx, vnetId: string, activate: boolean, now:
   const keyId = await nextKeyId(tx, vnetId);
   await tx.vnetKey.create({
     data: {
-      vnetId, keyId: BigInt(keyId), key: randomBytes(VNET_KEY_BYTES), salt: randomBytes(VNET_SALT_BYTES),
+      vnetId, keyId: BigInt(keyId), key: randomBytes(SEAL_KEY_BYTES), salt: randomBytes(SEAL_SALT_BYTES),
       createdAt: now, activatedAt: activate ? now : null,
     },
     select: { id: true },

@@ -1,4 +1,4 @@
-import { commandResultInput as input, commandResultOutput as output } from '../../services/agentCommandShapes.ts';
+import { commandResultAnswerSchema, commandResultSchema } from '../../../contract/commands.ts';
 
-export const commandResultInput = input;
-export const commandResultOutput = output;
+export const commandResultInput = commandResultSchema;
+export const commandResultOutput = commandResultAnswerSchema;

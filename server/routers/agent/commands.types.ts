@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { agentCommandView } from '../../services/agentCommandShapes.ts';
+import { agentCommandSchema } from '../../../contract/commands.ts';
 
 // No host id: the stream is always the credential's own host.
 export const commandsInput = z
@@ -9,4 +9,4 @@ export const commandsInput = z
   })
   .default({});
 /** Each value the subscription yields (wrapped in `tracked(id, …)`). */
-export const commandsOutput = agentCommandView;
+export const commandsOutput = agentCommandSchema;

@@ -13,7 +13,12 @@ function resumeFrom(input: { lastGeneration?: number | undefined; lastEventId?: 
 export const desired = hostProcedure.input(desiredInput).subscription(async function* ({ ctx, input, signal }) {
   try {
     const updates = desiredUpdates({ db: ctx.db, actor: ctx.actor, lastGeneration: resumeFrom(input), signal });
-    for await (const d of updates) yield tracked(String(d.generation), desiredOutput.parse(d));
+    for await (const d of updates) {
+      // Checked against the contract, but the stored document is what goes out: a parse would fill
+      // defaults, and nothing between the database and the agent may add, change or drop a field.
+      desiredOutput.parse(d);
+      yield tracked(String(d.generation), d);
+    }
   } catch (err) {
     throw toTRPCError(err);
   }

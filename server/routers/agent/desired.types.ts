@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { desiredView } from '../../services/controlShapes.ts';
+import { desiredMessageSchema } from '../../../contract/hostState.ts';
 
 // No host id: the stream is always the credential's own host.
 export const desiredInput = z
@@ -10,5 +10,5 @@ export const desiredInput = z
     lastEventId: z.string().max(32).nullish(),
   })
   .default({});
-/** Each value the subscription yields (wrapped in `tracked(String(generation), …)`). */
-export const desiredOutput = desiredView;
+/** Each value the subscription yields (wrapped in `tracked(String(generation), …)`): the contract's message. */
+export const desiredOutput = desiredMessageSchema;

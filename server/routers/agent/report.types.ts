@@ -1,4 +1,5 @@
-import { reportInput as report, reportOutput as output } from '../../services/controlShapes.ts';
+import { reportSchema } from '../../../contract/report.ts';
+import { reportOutput as output } from '../../services/controlShapes.ts';
 
-export const reportInput = report;
+export const reportInput = reportSchema;
 export const reportOutput = output;

@@ -1,17 +1,16 @@
 import { z } from 'zod';
-import {
-  pingEvent, PING_MAX_COUNT, PING_MAX_INTERVAL_MS, PING_MIN_INTERVAL_MS, PROBE_MAX_TIMEOUT_MS, PROBE_MIN_TIMEOUT_MS, targetInput,
-} from '../../services/agentCommandShapes.ts';
+import { pingCount, pingEvent, pingInterval, probeTarget, probeTimeout } from '../../../contract/commands.ts';
+import { PING_DEFAULT_COUNT, PING_DEFAULT_INTERVAL_MS, PROBE_DEFAULT_TIMEOUT_MS } from '../../../contract/limits.ts';
 import { idInput } from '../../services/farmShapes.ts';
 
 export const pingInput = z.strictObject({
   /** The router (its intent id, as router.get takes). */
   id: idInput,
-  target: targetInput,
-  count: z.int().min(1).max(PING_MAX_COUNT).default(4),
-  intervalMs: z.int().min(PING_MIN_INTERVAL_MS).max(PING_MAX_INTERVAL_MS).default(1_000),
+  target: probeTarget,
+  count: pingCount.default(PING_DEFAULT_COUNT),
+  intervalMs: pingInterval.default(PING_DEFAULT_INTERVAL_MS),
   /** How long to wait for each reply. */
-  timeoutMs: z.int().min(PROBE_MIN_TIMEOUT_MS).max(PROBE_MAX_TIMEOUT_MS).default(1_000),
+  timeoutMs: probeTimeout.default(PROBE_DEFAULT_TIMEOUT_MS),
   /** Set by tRPC on reconnect (`<command id>:<seq>`): the same ping resumes after that event. */
   lastEventId: z.string().max(64).nullish(),
 });

@@ -1,14 +1,15 @@
 import { z } from 'zod';
-import { PROBE_MAX_TIMEOUT_MS, PROBE_MIN_TIMEOUT_MS, targetInput, traceEvent, TRACE_MAX_HOPS } from '../../services/agentCommandShapes.ts';
+import { probeTarget, probeTimeout, traceEvent, traceHops } from '../../../contract/commands.ts';
+import { PROBE_DEFAULT_TIMEOUT_MS, TRACE_MAX_HOPS } from '../../../contract/limits.ts';
 import { idInput } from '../../services/farmShapes.ts';
 
 export const tracerouteInput = z.strictObject({
   /** The router (its intent id, as router.get takes). */
   id: idInput,
-  target: targetInput,
-  maxHops: z.int().min(1).max(TRACE_MAX_HOPS).default(TRACE_MAX_HOPS),
+  target: probeTarget,
+  maxHops: traceHops.default(TRACE_MAX_HOPS),
   /** How long to wait for each hop's answer. */
-  timeoutMs: z.int().min(PROBE_MIN_TIMEOUT_MS).max(PROBE_MAX_TIMEOUT_MS).default(1_000),
+  timeoutMs: probeTimeout.default(PROBE_DEFAULT_TIMEOUT_MS),
   /** Set by tRPC on reconnect (`<command id>:<seq>`): the same trace resumes after that event. */
   lastEventId: z.string().max(64).nullish(),
 });

@@ -1,0 +1,68 @@
+// The agent's report (`agent.report`): what it applied and what it sees, sent
+// after every apply and every few seconds. Objects are closed
+// (contract/fields.ts): the console stores only fields it knows and refuses
+// others by name. The agent shortens lists to the limits and says so in
+// `health.messages`; it never sends more than the console takes.
+import { z } from 'zod';
+import {
+  AGENT_VERSION_MAX_CHARS, APPLY_ERROR_MAX_CHARS, CAPABILITIES_MAX, CAPABILITY_MAX_CHARS, COUNTER_NAME_MAX_CHARS, DISPLAY_NAME_MAX_CHARS,
+  IFNAME_MAX_CHARS, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_MESSAGES, REPORT_MAX_VARP, REPORT_MAX_VIFS,
+  REPORT_MESSAGE_MAX_CHARS,
+} from './limits.ts';
+import { closed } from './fields.ts';
+
+const text = (max: number) => z.string().max(max);
+
+/** What an agent can run: `guest:<kind>` for each guest kind it supports (sent at enrollment and with every report). */
+export const capabilitiesSchema = z.array(z.string().min(1).max(CAPABILITY_MAX_CHARS)).max(CAPABILITIES_MAX);
+export const guestCapability = (kind: string): string => `guest:${kind}`;
+
+/** Counters by Prometheus series name; bounded in number as well as in name length. */
+export const countersSchema = (max: number) =>
+  z.record(text(COUNTER_NAME_MAX_CHARS), z.number()).refine((c) => Object.keys(c).length <= max, `at most ${max} counters`);
+
+export const reportVifSchema = closed({
+  id: text(ITEM_ID_MAX_CHARS),
+  /** The display name the state gave the VIF, when it had one. */
+  name: text(DISPLAY_NAME_MAX_CHARS).optional(),
+  vnet: z.int().min(0),
+  mac: text(32),
+  ip: text(64),
+  version: z.int().min(0),
+  /** The guest kind, and the kernel device behind a TAP guest (`netns` null: the host namespace). */
+  guest: closed({ kind: text(32), ifname: text(IFNAME_MAX_CHARS).optional(), netns: text(NETNS_MAX_CHARS).nullable().optional() }),
+});
+
+export const reportVarpSchema = closed({
+  vnet: z.int().min(0),
+  mac: text(32),
+  ip: text(64).nullable(),
+  coa: text(64),
+  state: text(32),
+  ageMs: z.number().min(0),
+});
+
+export const reportHealthSchema = closed({
+  status: z.enum(['ok', 'degraded']),
+  messages: z.array(text(REPORT_MESSAGE_MAX_CHARS)).max(REPORT_MAX_MESSAGES),
+});
+
+export const applyErrorSchema = closed({ generation: z.int().min(0), message: text(APPLY_ERROR_MAX_CHARS) }).nullable();
+
+export const reportSchema = closed({
+  appliedGeneration: z.int().min(0),
+  agentVersion: text(AGENT_VERSION_MAX_CHARS),
+  uptimeS: z.number().min(0),
+  /** What the agent can run now (root may have come or gone since enrollment); absent from older agents. */
+  capabilities: capabilitiesSchema.optional(),
+  vifs: z.array(reportVifSchema).max(REPORT_MAX_VIFS),
+  varp: z.array(reportVarpSchema).max(REPORT_MAX_VARP),
+  counters: countersSchema(REPORT_MAX_COUNTERS),
+  health: reportHealthSchema,
+  applyError: applyErrorSchema,
+});
+export type Report = z.infer<typeof reportSchema>;
+export type ReportVif = z.infer<typeof reportVifSchema>;
+
+/** The console's answer to a report. Open: an agent keeps working when a newer console says more. */
+export const reportAnswerSchema = z.looseObject({ desiredGeneration: z.int().min(0) });
