@@ -90,8 +90,8 @@ export async function benchDeploy(): Promise<void> {
 
     // Check the result forwards: a guest on h1 reaches one on h2 (same vnet).
     const s1 = await w.agents.h1.state();
-    const from = s1.vifs.find((v) => v.id.endsWith('/vm-6/eth0'))!;
-    const target = (await w.agents.h2.state()).vifs.find((v) => v.id.endsWith('/vm-4/eth0'))!;
+    const from = s1.vifs.find((v) => v.name?.endsWith('/vm-6/eth0'))!;
+    const target = (await w.agents.h2.state()).vifs.find((v) => v.name?.endsWith('/vm-4/eth0'))!;
     const ping = await w.agents.h1.ping(from.id, target.ip.split('/')[0]!, { count: 3, intervalMs: 20, timeoutMs: 1_000 });
     console.log(`   check: ${s1.vifs.length} VIFs on h1; vm-6 (h1) -> vm-4 (h2) ${ping.received}/3 replies, avg ${ping.avgMs?.toFixed(2) ?? '-'} ms`);
 

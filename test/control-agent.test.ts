@@ -63,9 +63,9 @@ describe('agent.desired', () => {
     const a = (await s1.next()) as Desired;
     const b = (await s2.next()) as Desired;
     expect(a).toMatchObject({ id: '1', generation: 1, state: { host: 'h1', generation: 1 } });
-    expect(a.state.vifs.map((v) => v.id)).toEqual(['app/a/eth0']);
+    expect(a.state.vifs.map((v) => v.id)).toEqual(farm.vms.a!.vifIds);
     expect(b).toMatchObject({ generation: 1, state: { host: 'h2' } });
-    expect(b.state.vifs.map((v) => v.id)).toEqual(['app/b/eth0']);
+    expect(b.state.vifs.map((v) => v.id)).toEqual(farm.vms.b!.vifIds);
 
     // A change that concerns h2 only reaches h2's stream.
     const op = f.caller(f.operator);

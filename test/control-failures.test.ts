@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function vifId(host: 'h1' | 'h2' | 'h3', vm: string): Promise<string> {
-  const v = (await w.agents[host].state()).vifs.find((x) => x.id.endsWith(`/${vm}/eth0`));
+  const v = (await w.agents[host].state()).vifs.find((x) => x.name?.endsWith(`/${vm}/eth0`));
   if (!v) throw new Error(`${host} runs no VIF of ${vm}`);
   return v.id;
 }

@@ -101,7 +101,7 @@ describe('agent over SSE', () => {
       await second?.close();
     }
     await s.until(() => s.values.length === 2);
-    expect(s.values[1]).toMatchObject({ generation: 1, state: { host: 'h1', vifs: [{ id: 'wire/a/eth0' }] } });
+    expect(s.values[1]).toMatchObject({ generation: 1, state: { host: 'h1', vifs: [{ id: farm.vms.a!.vifIds[0], name: 'wire/a/eth0' }] } });
 
     // Reports over plain HTTP with the same credential.
     expect(await client.agent.report.mutate(agentReport(1))).toEqual({ desiredGeneration: 1 });

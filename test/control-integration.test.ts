@@ -17,7 +17,7 @@ afterAll(async () => {
 
 async function vifIdOf(host: 'h1' | 'h2' | 'h3', vm: string): Promise<string> {
   const s = await w.agents[host].state();
-  const v = s.vifs.find((x) => x.id.endsWith(`/${vm}/eth0`));
+  const v = s.vifs.find((x) => x.name === `shop/${vm}/eth0`);
   if (!v) throw new Error(`${host} runs no VIF of ${vm} (has ${s.vifs.map((x) => x.id).join(', ') || 'none'})`);
   return v.id;
 }
@@ -73,7 +73,7 @@ describe('control loop with three real agents', () => {
     expect(w.agents.h1.appliedGenerations()).toHaveLength(appliedBefore.h1);
     expect(w.agents.h3.appliedGenerations()).toHaveLength(appliedBefore.h3);
 
-    const web2 = (await w.agents.h2.state()).vifs.find((v) => v.id.endsWith('/web-2/eth0'))!;
+    const web2 = (await w.agents.h2.state()).vifs.find((v) => v.name === 'shop/web-2/eth0')!;
     expect(web2.ip).toBe('10.10.0.13/24');
     const web1 = await vifIdOf('h1', 'web-1');
     const p = await w.agents.h1.ping(web1, '10.10.0.13', { count: 3, intervalMs: 50, timeoutMs: 3_000 });

@@ -69,7 +69,8 @@ describe('migrate', () => {
       ],
     });
     await op.farm.deploy({ id: farm.id });
-    const vifId = 'mover/vm1/eth0';
+    // Hosts know the VIF by its database id.
+    const vifId = farm.vms.vm1!.vifIds[0]!;
     const before1 = await state(h1.id);
     expect(before1.state.vifs.find((v) => v.id === vifId)?.version).toBe(1);
     const gens = { h1: before1.generation, h2: (await state(h2.id)).generation, h3: (await f.db.host.findUniqueOrThrow({ where: { id: h3.id } })).desiredGeneration };
@@ -112,7 +113,7 @@ describe('migrate', () => {
     await op.farm.deploy({ id: other.id });
     const after = await state(h2.id);
     expect(after.generation).toBe(before.generation);
-    expect(after.state.vifs.find((v) => v.id === 'mover/anchor/eth0')?.version).toBe(1);
+    expect(after.state.vifs.find((v) => v.id === vm.vifs[0]!.id)?.version).toBe(1);
   });
 
   it('migrating a VM of an undeployed farm changes the placement only', async () => {
@@ -191,7 +192,7 @@ describe('refreshDesiredStates', () => {
     // host.update recomputes the desired states in its own transaction.
     await f.caller(f.admin).host.update({ id: h5.id, address: '127.0.0.7' });
     expect((await state(h5.id)).state.underlay.address).toBe('127.0.0.7');
-    expect((await state(h2.id)).state.vnets.find((v) => v.farm === 'readdress')?.peers).toEqual(['127.0.0.7']);
+    expect((await state(h2.id)).state.vnets.find((v) => v.farm === farm.id)?.peers).toEqual(['127.0.0.7']);
     const after = Object.fromEntries((await f.db.host.findMany({ select: { name: true, desiredGeneration: true } })).map((h) => [h.name, h.desiredGeneration]));
     expect(after).toEqual({ ...before, h2: before.h2! + 1, h5: before.h5! + 1 });
     // Nothing changed since: a second refresh is a no-op.

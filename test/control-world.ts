@@ -49,12 +49,14 @@ export interface WorldOptions {
   reportIntervalS?: number;
   /** Use this database instead of a fresh one (dropped by close() all the same). */
   t?: TestDb;
+  /** The admin's tenant [world]. */
+  tenantName?: string;
 }
 
 export async function startControlWorld(opts: WorldOptions = {}): Promise<ControlWorld> {
   const t = opts.t ?? (await createTestDb());
   const db = t.prisma;
-  const tenant = await db.tenant.create({ data: { name: 'world' }, select: { id: true } });
+  const tenant = await db.tenant.create({ data: { name: opts.tenantName ?? 'world' }, select: { id: true } });
   const user = await db.user.create({ data: { tenantId: tenant.id, username: 'admin', role: 'admin', passwordHash: 'x' }, select: { id: true } });
   const admin: UserActor = { kind: 'user', userId: user.id, tenantId: tenant.id, username: 'admin', role: 'admin' };
   const caller = createCaller({ db, actor: admin });

@@ -12,6 +12,7 @@ import { Agent } from '../agent/agent.ts';
 import { EmulatedGuest } from '../agent/guests/index.ts';
 import { silentLogger } from '../agent/log.ts';
 import { DMZ_FARM, DMZ_NETS, DEMO_FARM, ensureLocalHosts, LOCAL_HOSTS, seedDemoFarm } from '../scripts/demo-seed.ts';
+import type { HostState } from '../server/compile/index.ts';
 import { createTestDb, type TestDb } from './db.ts';
 import { freeCommonUdpPort } from './managed-agent.ts';
 
@@ -44,12 +45,12 @@ describe('demo seed', () => {
     expect(await t.prisma.farm.count()).toBe(2);
 
     const fw = await firewallState();
-    expect(fw).toMatchObject({ id: 'dmz/edge', defaultPolicy: 'deny' });
+    expect(fw).toMatchObject({ name: 'dmz/edge', defaultPolicy: 'deny' });
     expect(fw.interfaces.map((i) => [i.name, i.ip]).sort()).toEqual([['app', '10.50.2.1/24'], ['db', '10.50.3.1/24'], ['outside', '10.50.1.1/24']]);
     expect(fw.rules).toHaveLength(5);
     // The firewall is every tier's gateway.
-    const vifs = (await states()).flatMap((s) => s.vifs).filter((v) => v.id.startsWith('dmz/'));
-    expect(vifs.map((v) => [v.id, v.gateway]).sort()).toEqual([
+    const vifs = (await states()).flatMap((s) => s.vifs).filter((v) => v.name.startsWith('dmz/'));
+    expect(vifs.map((v) => [v.name, v.gateway]).sort()).toEqual([
       ['dmz/api-1/eth0', '10.50.2.1'], ['dmz/pg-1/eth0', '10.50.3.1'], ['dmz/www-1/eth0', '10.50.1.1'], ['dmz/www-2/eth0', '10.50.1.1'],
     ]);
   });
@@ -61,12 +62,13 @@ describe('demo seed', () => {
       agents.push(a);
       expect((await a.start()).errors).toEqual([]);
     }
-    const byVif = (id: string): EmulatedGuest => {
+    const idOf = new Map((await states()).flatMap((s) => s.vifs).map((v) => [v.name, v.id]));
+    const byVif = (name: string): EmulatedGuest => {
       for (const a of agents) {
-        const g = a.guest(id);
+        const g = a.guest(idOf.get(name) ?? name);
         if (g instanceof EmulatedGuest) return g;
       }
-      throw new Error(`no agent runs ${id}`);
+      throw new Error(`no agent runs ${name}`);
     };
     const www1 = byVif('dmz/www-1/eth0');
     const api1 = byVif('dmz/api-1/eth0');
@@ -81,7 +83,8 @@ describe('demo seed', () => {
     const echo = await www1.udpStream('10.50.2.21', { packets: 20, size: 64, port: 7 });
     expect(echo.echoed, 'web to app, UDP').toBe(20);
 
-    const fwNode = agents.map((a) => a.nodes.firewall('dmz/edge')).find((x) => x !== undefined)!;
+    const fwId = (await firewallState()).id;
+    const fwNode = agents.map((a) => a.nodes.firewall(fwId)).find((x) => x !== undefined)!;
     const before = fwNode.view();
     expect(await ping(api1, '10.50.3.31', 300), 'app to db: only tcp/5432').toBe(0);
     expect(await ping(www1, '10.50.3.31', 300), 'web to db').toBe(0);
@@ -108,20 +111,13 @@ describe('demo seed', () => {
   });
 });
 
-type StateDoc = {
-  host: string;
-  underlay: { address: string; port: number; multicast: string | null; peers: string[] };
-  vifs: { id: string; gateway?: string }[];
-  firewalls: { id: string; defaultPolicy: string; interfaces: { name: string; ip: string }[]; rules: unknown[] }[];
-};
-
-async function states(): Promise<StateDoc[]> {
+async function states(): Promise<HostState[]> {
   const rows = await t.prisma.hostDesiredState.findMany({ select: { state: true }, orderBy: { hostId: 'asc' } });
-  return rows.map((r) => r.state as unknown as StateDoc);
+  return rows.map((r) => r.state as unknown as HostState);
 }
 
 async function firewallState() {
-  const fw = (await states()).flatMap((s) => s.firewalls).find((f) => f.id === 'dmz/edge');
+  const fw = (await states()).flatMap((s) => s.firewalls).find((f) => f.name === 'dmz/edge');
   if (!fw) throw new Error('no host runs dmz/edge');
   return fw;
 }

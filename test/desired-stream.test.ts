@@ -3,14 +3,16 @@
 // streamed through the real `agent.desired` procedure over HTTP (SSE), into
 // the agent's own console link, and what the agent is given to apply must be
 // the HostDesiredState row exactly: nothing between the database and the
-// agent may drop, add or change a field.
+// agent may drop, add or change a field. And a state the agent would refuse
+// is never stored in the first place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleClient, normaliseConsoleUrl } from '../agent/control/client.ts';
 import { ControlLink } from '../agent/control/link.ts';
 import { silentLogger } from '../agent/log.ts';
 import { parseState } from '../agent/state.ts';
 import { startApiServer, type ApiServer } from '../server/http.ts';
-import { setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
+import { refreshDesiredStates } from '../server/services/desiredState.ts';
+import { buildFarm, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;
 let server: ApiServer;
@@ -85,5 +87,24 @@ describe('agent.desired', () => {
     const parsed = parseState(received[0]);
     expect(parsed.vnets[0]).toMatchObject({ keys: row.vnets[0]!.keys, sendKeyId: row.vnets[0]!.sendKeyId, vlan: { interface: 'eth1', vid: 300 } });
     expect(parsed.vifs[0]).toMatchObject({ gateway: row.vifs[0]!.gateway, limit: { rateMbps: 50, burstKb: 64 } });
+  }, 60_000);
+
+  it('never stores a state its agent would refuse: the recompute is refused, naming the host and the field', async () => {
+    const farm = await buildFarm(f.caller(f.operator), {
+      name: 'twins',
+      vnets: [{ name: 'n', cidr: '10.62.0.0/24' }],
+      vms: [{ name: 'a', hostId: h2.id, vnets: ['n'] }, { name: 'b', hostId: h2.id, vnets: ['n'] }],
+    });
+    await f.caller(f.operator).farm.deploy({ id: farm.id });
+    const before = await f.db.hostDesiredState.findUniqueOrThrow({ where: { hostId: h2.id } });
+    // A snapshot damaged behind the console's back: both VMs with one MAC on one vnet.
+    const row = await f.db.farmRevision.findFirstOrThrow({ where: { farmId: farm.id }, orderBy: { revision: 'desc' }, select: { id: true, snapshot: true } });
+    const doc = row.snapshot as { vms: { vifs: { mac: string }[] }[] };
+    doc.vms[1]!.vifs[0]!.mac = doc.vms[0]!.vifs[0]!.mac;
+    await f.db.farmRevision.update({ where: { id: row.id }, data: { snapshot: doc as object } });
+    const err = await refreshDesiredStates({ db: f.db }).then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BAD_REQUEST', field: 'id' });
+    expect((err as Error).message).toMatch(/^id: host h2 would refuse its new state \(vifs\[\d\]\.mac: MAC .* is used twice on vnet \d+\); nothing was deployed$/);
+    expect(await f.db.hostDesiredState.findUniqueOrThrow({ where: { hostId: h2.id } })).toEqual(before);
   }, 60_000);
 });

@@ -27,7 +27,7 @@ beforeAll(async () => {
   gw = detail.routers.find((r) => r.name === 'gw')!.id;
   edge = detail.routers.find((r) => r.name === 'edge')!.id;
   fw = detail.firewalls[0]!.id;
-  // Tenant B deploys a farm of the same name: tenant A's farm is then `tenant-a.edge` on the hosts.
+  // Tenant B deploys a farm of the same name: on hosts both are known by their routers' database ids.
   const other = f.caller(f.otherOperator);
   const b = await other.farm.import({ document: managedFarm('edge'), vnids: 'auto' });
   await other.farm.deploy({ id: b.id });
@@ -54,15 +54,15 @@ async function answer(h: EnrolledHost, id: string, seq: number, data: unknown, d
 const commandCount = () => f.db.agentCommand.count();
 
 describe('router.inspect through an agent', () => {
-  it('the owning agent gets the command and its answer comes back; agentId uses the farm key', async () => {
+  it('the owning agent gets the command and its answer comes back; agentId is the router id', async () => {
     const agent = await stream(h1);
     const pending = f.caller(f.viewer).router.inspect({ id: gw });
     const cmd = (await agent.next()) as Command;
-    expect(cmd).toMatchObject({ kind: 'router.view', args: { routerId: 'tenant-a.edge/gw' } });
+    expect(cmd).toMatchObject({ kind: 'router.view', args: { routerId: gw } });
     expect(cmd.expiresAt).toBeInstanceOf(Date);
-    expect(await answer(h1, cmd.id, 0, sampleRouterView('tenant-a.edge/gw'), true)).toEqual({ accepted: true });
+    expect(await answer(h1, cmd.id, 0, sampleRouterView(gw), true)).toEqual({ accepted: true });
     const r = await pending;
-    expect(r.router).toMatchObject({ id: gw, name: 'gw', agentId: 'tenant-a.edge/gw', host: { id: h1.id, name: 'h1' } });
+    expect(r.router).toMatchObject({ id: gw, name: 'gw', agentId: gw, host: { id: h1.id, name: 'h1' } });
     expect(r.view.routes.map((x) => x.destination)).toEqual(['10.41.0.0/24', '10.42.0.0/24']);
     // A retry of the same answer is ignored; one after the end is refused.
     expect(await answer(h1, cmd.id, 0, sampleRouterView('x'), true)).toEqual({ accepted: false });
@@ -74,13 +74,13 @@ describe('router.inspect through an agent', () => {
     const agent = await stream(h1);
     const fib = f.caller(f.operator).router.fib({ id: gw });
     const c1 = (await agent.next()) as Command;
-    await answer(h1, c1.id, 0, sampleRouterView('tenant-a.edge/gw'), true);
+    await answer(h1, c1.id, 0, sampleRouterView(gw), true);
     expect((await fib).routes).toHaveLength(2);
 
     const insp = f.caller(f.operator).firewall.inspect({ id: fw });
     const c2 = (await agent.next()) as Command;
-    expect(c2).toMatchObject({ kind: 'firewall.view', args: { firewallId: 'tenant-a.edge/fw' } });
-    const { rip: _rip, unresolvedStaticRoutes: _unresolved, ...nodeView } = sampleRouterView('tenant-a.edge/fw');
+    expect(c2).toMatchObject({ kind: 'firewall.view', args: { firewallId: fw } });
+    const { rip: _rip, unresolvedStaticRoutes: _unresolved, ...nodeView } = sampleRouterView(fw);
     const view = {
       ...nodeView,
       defaultPolicy: 'deny', defaultHits: 3,
@@ -130,7 +130,7 @@ describe('what a host credential may do', () => {
     const s2 = await stream(h2);
     const pending = f.caller(f.operator).router.inspect({ id: edge }).catch((e: unknown) => e);
     const cmd = (await s2.next()) as Command;
-    expect(cmd.args).toEqual({ routerId: 'tenant-a.edge/edge' });
+    expect(cmd.args).toEqual({ routerId: edge });
     expect(await s1.next(300)).toBe('timeout');
     // h1 answering h2's command: NOT_FOUND, like an id that does not exist; nothing stored.
     await expectError(answer(h1, cmd.id, 0, sampleRouterView('forged'), true), 'NOT_FOUND', 'id');
@@ -139,7 +139,7 @@ describe('what a host credential may do', () => {
     expect(row).toEqual({ status: 'running', resultCount: 0 });
     // Users cannot use the agent procedures at all.
     await refusedWith(f.caller(f.admin).agent.commandResult({ id: cmd.id, seq: 0, data: null, done: true }), 'UNAUTHORIZED');
-    await answer(h2, cmd.id, 0, sampleRouterView('tenant-a.edge/edge'), true);
+    await answer(h2, cmd.id, 0, sampleRouterView(edge), true);
     expect(await pending).toMatchObject({ router: { host: { name: 'h2' } } });
     await s1.close();
     await s2.close();
@@ -189,9 +189,9 @@ describe('what a host credential may do', () => {
     const cmd = (await agent.next()) as Command;
     expect(cmd).toMatchObject({ kind: 'router.traceroute', args: { maxHops: 3 } });
     await answer(h1, cmd.id, 0, { type: 'hop', ttl: 1, address: null, rttMs: null, reached: false, icmpType: null }, false);
-    await answer(h1, cmd.id, 1, null, true, 'router tenant-a.edge/gw has no route to 10.42.0.9');
+    await answer(h1, cmd.id, 1, null, true, `router ${gw} has no route to 10.42.0.9`);
     const e = await caught(err.then((x) => Promise.reject(x)));
-    expect(e).toMatchObject({ code: 'PRECONDITION_FAILED', message: 'host h1: router tenant-a.edge/gw has no route to 10.42.0.9' });
+    expect(e).toMatchObject({ code: 'PRECONDITION_FAILED', message: `host h1: router ${gw} has no route to 10.42.0.9` });
     await agent.close();
   });
 });
@@ -251,7 +251,7 @@ describe.skipIf(!twoProcesses)('across console processes', () => {
       const agent = await stream(h1);
       const pending = callerOn(second.prisma, f.viewer).router.inspect({ id: gw });
       const cmd = (await agent.next()) as Command;
-      await answer(h1, cmd.id, 0, sampleRouterView('tenant-a.edge/gw'), true);
+      await answer(h1, cmd.id, 0, sampleRouterView(gw), true);
       expect((await pending).view.routesTotal).toBe(2);
       await agent.close();
     } finally {

@@ -88,7 +88,8 @@ async function collect<T>(start: () => Promise<AsyncIterable<unknown>>): Promise
 describe('router manager with real agents', () => {
   it('router.inspect shows the router live: connected and static routes, interfaces, counters', async () => {
     const r = await w.caller.router.inspect({ id: ids.r1! });
-    expect(r.router).toMatchObject({ name: 'r1', agentId: 'mgr/r1', host: { name: 'h1', id: w.hostIds.h1 } });
+    expect(r.router).toMatchObject({ name: 'r1', agentId: ids.r1, host: { name: 'h1', id: w.hostIds.h1 } });
+    expect(r.view.id).toBe(ids.r1);
     const routes = r.view.routes.map((x) => [x.destination, x.source, x.nextHop]).sort();
     expect(routes).toEqual([
       ['10.31.0.0/24', 'connected', null],
@@ -172,7 +173,7 @@ describe('router manager with real agents', () => {
 
   it('firewall.inspect shows the rule that let a ping through, its connection, and /v1/state sums it up', async () => {
     const before = await w.caller.firewall.inspect({ id: ids.fw! });
-    expect(before.firewall).toMatchObject({ agentId: 'mgr/fw', host: { name: 'h2' } });
+    expect(before.firewall).toMatchObject({ agentId: ids.fw, host: { name: 'h2' } });
     const hitsBefore = before.view.rules[0]!.hits;
     const ping = await collect<{ type: string; received?: number }>(() =>
       w.caller.router.ping({ id: ids.r2!, target: '10.34.0.10', count: 2, intervalMs: 100, timeoutMs: 2_000 }),
@@ -187,9 +188,9 @@ describe('router manager with real agents', () => {
     expect(after.view.connections.sample.some((c) => c.protocol === 'icmp' && c.from.startsWith('10.33.0.1:') && c.rule === 0)).toBe(true);
 
     const state = await w.agents.h2.state();
-    expect(state.routers?.map((r) => r.id)).toEqual(['mgr/r2']);
+    expect(state.routers?.map((r) => r.id)).toEqual([ids.r2]);
     expect(state.routers?.[0]).toMatchObject({ routes: 4, interfaces: [{ vnet: expect.any(Number) }, { vnet: expect.any(Number) }] });
-    expect(state.firewalls?.[0]).toMatchObject({ id: 'mgr/fw', defaultPolicy: 'deny', rules: 1 });
+    expect(state.firewalls?.[0]).toMatchObject({ id: ids.fw, defaultPolicy: 'deny', rules: 1 });
     expect(state.firewalls![0]!.ruleHits).toBeGreaterThanOrEqual(after.view.rules[0]!.hits);
   }, 30_000);
 

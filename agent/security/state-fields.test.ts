@@ -53,5 +53,9 @@ describe('state fields', () => {
     expect(fieldOf(base({ vnet: { vlan: { interface: 'eth1; rm -rf', vid: 5 } } }))).toBe('vnets[0].vlan.interface');
     expect(fieldOf(base({ vif: { limit: { rateMbps: 0 } } }))).toBe('vifs[0].limit.rateMbps');
     expect(fieldOf(base({ top: { relay: { peers: ['not-an-ip'] } } }))).toBe('relay.peers[0]');
+    // One VLAN of one interface carries one vnet.
+    const vlan = { interface: 'eth1', vid: 300 };
+    const twoOnOne = base({ vnet: { vlan } });
+    expect(fieldOf({ ...twoOnOne, vnets: [...twoOnOne.vnets, { id: 8, security: 'none', vlan }] })).toBe('vnets[1].vlan');
   });
 });

@@ -67,7 +67,7 @@ export function HostDetail({ hostId }: { hostId: string }) {
         <thead><tr><th>VIF</th><th>Vnet</th><th>MAC</th><th>IP</th><th>Location version</th><th>Guest</th></tr></thead>
         <tbody>
           {(body?.vifs ?? []).map((v) => (
-            <tr key={v.id}><th scope="row">{v.id}</th><td>{v.vnet}</td><td><code>{v.mac}</code></td><td>{v.ip}</td><td>{v.version}</td><td>{guestText(v.guest)}</td></tr>
+            <tr key={v.id}><th scope="row" title={`id ${v.id}`}>{v.name ?? v.id}</th><td>{v.vnet}</td><td><code>{v.mac}</code></td><td>{v.ip}</td><td>{v.version}</td><td>{guestText(v.guest)}</td></tr>
           ))}
           {!body?.vifs?.length ? <tr><td colSpan={6}>No VIFs on this host.</td></tr> : null}
         </tbody>

@@ -44,21 +44,22 @@ export function syntheticInput(hosts: number, vms: number): CompileInput {
     const farm: CompileFarm = {
       id: `farm-${String(f).padStart(5, '0')}`,
       name: `farm${f}`,
-      key: `farm${f}`,
       revision: 1,
       vnets: [
         { vnid: front, name: 'front', cidr: '10.1.0.0/16', mtu: 1400, security: 'none' },
         { vnid: back, name: 'back', cidr: '10.2.0.0/16', mtu: 1400, security: 'auth' },
       ],
       vms: Array.from({ length: n }, (_, i) => ({
+        id: `vm-${f}-${i}`,
         name: `vm${i}`,
         hostId: pick(),
         guestKind: 'emulated' as const,
         locationVersion: 1,
-        vifs: [{ name: 'eth0', vnid: i % 2 ? back : front, mac: mac(macN++), ip: `10.${i % 2 ? 2 : 1}.${i >> 8}.${(i & 0xff) + 10}` }],
+        vifs: [{ id: `vif-${f}-${i}`, serial: macN, name: 'eth0', vnid: i % 2 ? back : front, mac: mac(macN++), ip: `10.${i % 2 ? 2 : 1}.${i >> 8}.${(i & 0xff) + 10}` }],
       })),
       routers: [
         {
+          id: `router-${f}`,
           name: 'r1',
           hostId: pick(),
           interfaces: [
@@ -71,6 +72,7 @@ export function syntheticInput(hosts: number, vms: number): CompileInput {
       routerLinks: [],
       firewalls: [
         {
+          id: `firewall-${f}`,
           name: 'fw',
           hostId: pick(),
           defaultPolicy: 'deny',

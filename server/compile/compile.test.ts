@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compile, diffStates, stateHash, canonicalJson, LINK_VNID_TOP, CompileError } from './index.ts';
+import { compile, diffStates, stateHash, canonicalJson, LINK_VNID_TOP, CompileError, tapDeviceName, type HostState } from './index.ts';
 import type { CompileFarm, CompileHost, CompileInput, CompileSegment, VnetKeyring } from './types.ts';
 import { hostStateSchema } from '../../contract/hostState.ts';
 import { unlistedFields } from '../../contract/inspect.ts';
@@ -16,25 +16,25 @@ const segments: CompileSegment[] = [
 
 function farm(): CompileFarm {
   return {
-    id: 'f1', name: 'web', key: 'web', revision: 3,
+    id: 'f1', name: 'web', revision: 3,
     vnets: [
       { vnid: 100, name: 'front', cidr: '10.100.0.0/24', mtu: 1400, security: 'none' },
       { vnid: 200, name: 'back', cidr: '10.200.0.0/24', mtu: 1400, security: 'conf' },
     ],
     vms: [
-      { name: 'web-1', hostId: 'h1', guestKind: 'emulated', locationVersion: 1,
-        vifs: [{ name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:01', ip: '10.100.0.10' }] },
-      { name: 'web-2', hostId: 'h2', guestKind: 'emulated', locationVersion: 1,
-        vifs: [{ name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:02', ip: '10.100.0.11' }] },
-      { name: 'db-1', hostId: 'h3', guestKind: 'tap', locationVersion: 4,
-        vifs: [{ name: 'eth0', vnid: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10' }] },
-      { name: 'spare', hostId: null, guestKind: 'emulated', locationVersion: 1,
-        vifs: [{ name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:04', ip: '10.100.0.12' }] },
+      { id: 'vm-web-1', name: 'web-1', hostId: 'h1', guestKind: 'emulated', locationVersion: 1,
+        vifs: [{ id: 'vif-web-1', serial: 1, name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:01', ip: '10.100.0.10' }] },
+      { id: 'vm-web-2', name: 'web-2', hostId: 'h2', guestKind: 'emulated', locationVersion: 1,
+        vifs: [{ id: 'vif-web-2', serial: 2, name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:02', ip: '10.100.0.11' }] },
+      { id: 'vm-db-1', name: 'db-1', hostId: 'h3', guestKind: 'tap', locationVersion: 4,
+        vifs: [{ id: 'vif-db-1', serial: 3, name: 'eth0', vnid: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10' }] },
+      { id: 'vm-spare', name: 'spare', hostId: null, guestKind: 'emulated', locationVersion: 1,
+        vifs: [{ id: 'vif-spare', serial: 4, name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:04', ip: '10.100.0.12' }] },
     ],
     routers: [
-      { name: 'r1', hostId: 'h1', staticRoutes: [],
+      { id: 'router-r1', name: 'r1', hostId: 'h1', staticRoutes: [],
         interfaces: [{ vnid: 100, ip: '10.100.0.1', prefixLen: 24, mac: '02:5d:00:00:01:01', rip: false }] },
-      { name: 'r2', hostId: 'h3', staticRoutes: [{ destination: '0.0.0.0/0', nextHop: '10.200.0.254', metric: 1 }],
+      { id: 'router-r2', name: 'r2', hostId: 'h3', staticRoutes: [{ destination: '0.0.0.0/0', nextHop: '10.200.0.254', metric: 1 }],
         interfaces: [{ vnid: 200, ip: '10.200.0.1', prefixLen: 24, mac: '02:5d:00:00:01:02', rip: true }] },
     ],
     routerLinks: [{ a: 'r1', b: 'r2', cidr: '169.254.0.0/30', ipA: '169.254.0.1', ipB: '169.254.0.2', rip: true }],
@@ -49,10 +49,10 @@ describe('compile', () => {
   it('gives each host only its own VIFs, with prefixes and location versions', () => {
     const out = compile(input());
     expect([...out.keys()]).toEqual(['h1', 'h2', 'h3']);
-    expect(out.get('h1')!.vifs.map((v) => [v.id, v.ip, v.version])).toEqual([['web/web-1/eth0', '10.100.0.10/24', 1]]);
+    expect(out.get('h1')!.vifs.map((v) => [v.id, v.ip, v.version])).toEqual([['vif-web-1', '10.100.0.10/24', 1]]);
     expect(out.get('h3')!.vifs).toEqual([
-      { id: 'web/db-1/eth0', vnet: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10/24', version: 4, guest: { kind: 'tap' },
-        gateway: '10.200.0.1' },
+      { id: 'vif-db-1', name: 'web/db-1/eth0', farm: 'f1', vnet: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10/24', version: 4,
+        guest: { kind: 'tap', ifname: 'sdv3' }, gateway: '10.200.0.1' },
     ]);
     // the unplaced VM runs nowhere
     expect([...out.values()].flatMap((s) => s.vifs).some((v) => v.id.includes('spare'))).toBe(false);
@@ -76,7 +76,7 @@ describe('compile', () => {
     const v100 = (h: string) => out.get(h)!.vnets.find((v) => v.id === 100);
     // h3 runs no VIF on vnet 100, yet carries it bridged to VLAN 42 on eth1
     expect(out.get('h3')!.vifs.some((v) => v.vnet === 100)).toBe(false);
-    expect(v100('h3')).toMatchObject({ id: 100, name: 'front', vlan: { interface: 'eth1', vid: 42 } });
+    expect(v100('h3')).toMatchObject({ id: 100, name: 'web/front', farm: 'f1', vlan: { interface: 'eth1', vid: 42 } });
     expect(v100('h3')!.peers).toEqual(['127.0.0.2', '127.0.0.3']);
     expect(v100('h2')!.vlan).toEqual({ interface: 'bond0.ext', vid: 4094 });
     // the vnet's other carriers flood to the bridging host; hosts without a bridge get no vlan
@@ -116,8 +116,8 @@ describe('compile', () => {
     const out = compile(input());
     const l1 = out.get('h1')!.routers[0]!.links[0]!;
     const l3 = out.get('h3')!.routers[0]!.links[0]!;
-    expect(l1).toMatchObject({ peer: 'web/r2', local: '169.254.0.1/30', remote: '169.254.0.2', vnet: LINK_VNID_TOP, peerHost: 'h3' });
-    expect(l3).toMatchObject({ peer: 'web/r1', local: '169.254.0.2/30', remote: '169.254.0.1', vnet: LINK_VNID_TOP, peerHost: 'h1' });
+    expect(l1).toMatchObject({ peer: 'router-r2', local: '169.254.0.1/30', remote: '169.254.0.2', vnet: LINK_VNID_TOP, peerHost: 'h3' });
+    expect(l3).toMatchObject({ peer: 'router-r1', local: '169.254.0.2/30', remote: '169.254.0.1', vnet: LINK_VNID_TOP, peerHost: 'h1' });
     expect(compile(noRelays()).get('h1')!.vnets.find((v) => v.id === LINK_VNID_TOP)!.peers).toEqual(['127.0.0.4']);
   });
 
@@ -145,6 +145,46 @@ describe('compile', () => {
     for (const [h, s] of a) expect(stateHash(b.get(h)!)).toBe(stateHash(s));
   });
 
+  it('names everything on hosts by database ids: same-named farms never collide, renames change only display names', () => {
+    // Another tenant's farm of the same name, and one named like a tenant-qualified key, on the same hosts.
+    const clash = (id: string, name: string): CompileFarm => {
+      const f = farm();
+      f.id = id;
+      f.name = name;
+      f.vnets = f.vnets.map((v) => ({ ...v, vnid: v.vnid + (id === 'f2' ? 1 : 2) }));
+      f.vms = f.vms.map((vm) => ({ ...vm, id: `${id}-${vm.id}`, vifs: vm.vifs.map((x) => ({ ...x, id: `${id}-${x.id}`, serial: x.serial! + 10 * (id === 'f2' ? 1 : 2), vnid: x.vnid + (id === 'f2' ? 1 : 2) })) }));
+      f.routers = f.routers.map((r) => ({ ...r, id: `${id}-${r.id}`, interfaces: r.interfaces.map((i) => ({ ...i, vnid: i.vnid + (id === 'f2' ? 1 : 2) })) }));
+      return f;
+    };
+    const out = compile({ hosts, segments, farms: [farm(), clash('f2', 'web'), clash('f3', 'default.web')] });
+    for (const s of out.values()) {
+      expect(new Set(s.vifs.map((v) => v.id)).size).toBe(s.vifs.length);
+      expect(new Set(s.vifs.map((v) => v.guest.kind === 'tap' ? v.guest.ifname : v.id)).size).toBe(s.vifs.length);
+      expect(new Set(s.routers.map((r) => r.id)).size).toBe(s.routers.length);
+      expect(hostStateSchema.safeParse({ ...s, generation: 1 }).success).toBe(true);
+    }
+    expect(out.get('h1')!.vifs.map((v) => [v.id, v.name, v.farm])).toEqual([
+      ['f2-vif-web-1', 'web/web-1/eth0', 'f2'], ['f3-vif-web-1', 'default.web/web-1/eth0', 'f3'], ['vif-web-1', 'web/web-1/eth0', 'f1'],
+    ]);
+    // A renamed VM, router or farm keeps every id on its hosts: only display names follow.
+    const renamed = farm();
+    renamed.name = 'shop';
+    renamed.vms[0]!.name = 'www-1';
+    renamed.routers[0]!.name = 'edge';
+    renamed.routerLinks[0]!.a = 'edge';
+    const strip = (s: HostState) => canonicalJson({ ...s, vnets: s.vnets.map(({ name: _n, ...v }) => v), vifs: s.vifs.map(({ name: _n, ...v }) => v), routers: s.routers.map(({ name: _n, ...r }) => r) });
+    const before = compile(input());
+    for (const [h, s] of compile(input(renamed))) expect(strip(s), h).toBe(strip(before.get(h)!));
+  });
+
+  it('names a TAP guest’s device after its VIF’s number', () => {
+    expect(tapDeviceName(7)).toBe('sdv7');
+    expect(tapDeviceName(2 ** 31 - 1).length).toBeLessThanOrEqual(15);
+    const f = farm();
+    f.vms[2]!.vifs[0]!.serial = null; // a snapshot older than VIF numbers: the agent derives the name from the VIF id
+    expect(compile(input(f)).get('h3')!.vifs[0]!.guest).toEqual({ kind: 'tap' });
+  });
+
   it('refuses placements on unknown hosts, naming the field', () => {
     const f = farm();
     f.vms[0]!.hostId = 'nope';
@@ -157,16 +197,16 @@ describe('gateways', () => {
   it('gives guests a router on their vnet as gateway, else a firewall, else none', () => {
     const f = farm();
     f.vnets.push({ vnid: 300, name: 'dmz', cidr: '10.30.0.0/24', mtu: 1400, security: 'none' });
-    f.vms.push({ name: 'dmz-1', hostId: 'h2', guestKind: 'emulated', locationVersion: 1,
-      vifs: [{ name: 'eth0', vnid: 300, mac: '02:5d:00:00:00:05', ip: '10.30.0.10' }] });
-    f.firewalls.push({ name: 'fw', hostId: 'h2', defaultPolicy: 'deny', rules: [], interfaces: [
+    f.vms.push({ id: 'vm-dmz-1', name: 'dmz-1', hostId: 'h2', guestKind: 'emulated', locationVersion: 1,
+      vifs: [{ id: 'vif-dmz-1', serial: 5, name: 'eth0', vnid: 300, mac: '02:5d:00:00:00:05', ip: '10.30.0.10' }] });
+    f.firewalls.push({ id: 'fw-fw', name: 'fw', hostId: 'h2', defaultPolicy: 'deny', rules: [], interfaces: [
       { name: 'dmz', vnid: 300, ip: '10.30.0.254', prefixLen: 24, mac: '02:5d:00:00:02:01' },
       { name: 'front', vnid: 100, ip: '10.100.0.254', prefixLen: 24, mac: '02:5d:00:00:02:02' },
     ] });
     const out = compile(input(f));
     const gw = (host: string, id: string) => out.get(host)!.vifs.find((v) => v.id === id)!.gateway;
-    expect(gw('h1', 'web/web-1/eth0')).toBe('10.100.0.1'); // the router wins over the firewall
-    expect(gw('h2', 'web/dmz-1/eth0')).toBe('10.30.0.254');
+    expect(gw('h1', 'vif-web-1')).toBe('10.100.0.1'); // the router wins over the firewall
+    expect(gw('h2', 'vif-dmz-1')).toBe('10.30.0.254');
     f.routers = [];
     f.routerLinks = [];
     f.firewalls = [];
@@ -233,7 +273,7 @@ describe('sealed vnets, VARP key and bandwidth limits', () => {
     f.vms[0]!.limit = { rateMbps: 50, burstKb: 64 };
     f.vnets[0]!.vlans = [{ hostId: 'h2', interface: 'eth1', vid: 300 }];
     f.firewalls = [{
-      name: 'fw', hostId: 'h2', defaultPolicy: 'deny',
+      id: 'fw-fw', name: 'fw', hostId: 'h2', defaultPolicy: 'deny',
       interfaces: [{ name: 'inside', vnid: 100, ip: '10.100.0.254', prefixLen: 24, mac: '02:5d:00:00:02:01' }],
       rules: [{ action: 'allow', protocol: 'tcp', source: '0.0.0.0/0', destination: '10.100.0.0/24', portFrom: 80, portTo: 80, interface: 'inside', log: true }],
     }];
@@ -266,11 +306,11 @@ describe('relays on unicast-only segments', () => {
     { id: 'B', name: 'B', multicast: false, multicastGroup: '224.10.0.1', relayHostId: 'b1', proxyMode },
   ];
   const wideFarm = (): CompileFarm => ({
-    id: 'f2', name: 'app', key: 'app', revision: 1, routers: [], routerLinks: [], firewalls: [],
+    id: 'f2', name: 'app', revision: 1, routers: [], routerLinks: [], firewalls: [],
     vnets: [{ vnid: 7, name: 'sealed', cidr: '10.7.0.0/24', mtu: 1400, security: 'conf' }],
     vms: [
-      { name: 'g1', hostId: 'a2', guestKind: 'emulated', locationVersion: 1, vifs: [{ name: 'eth0', vnid: 7, mac: '02:5d:00:00:07:01', ip: '10.7.0.1' }] },
-      { name: 'g2', hostId: 'b2', guestKind: 'emulated', locationVersion: 1, vifs: [{ name: 'eth0', vnid: 7, mac: '02:5d:00:00:07:02', ip: '10.7.0.2' }] },
+      { id: 'vm-g1', name: 'g1', hostId: 'a2', guestKind: 'emulated', locationVersion: 1, vifs: [{ id: 'vif-g1', serial: 11, name: 'eth0', vnid: 7, mac: '02:5d:00:00:07:01', ip: '10.7.0.1' }] },
+      { id: 'vm-g2', name: 'g2', hostId: 'b2', guestKind: 'emulated', locationVersion: 1, vifs: [{ id: 'vif-g2', serial: 12, name: 'eth0', vnid: 7, mac: '02:5d:00:00:07:02', ip: '10.7.0.2' }] },
     ],
   });
   const keys = new Map([[7, ring(1, 0x77)]]);

@@ -2,6 +2,12 @@
 // always yields byte-identical states (sorted everywhere), so the deploy
 // service can tell by hash which hosts really changed and bump only their
 // generations.
+//
+// Everything the console puts on a host is named by database ids, unique by
+// construction: a VIF, router or firewall by its own id, a vnet by its vnet
+// id, a TAP device by its VIF's number. Names users chose only travel beside
+// them as display names (`name`), so no farm, tenant or VM name can make two
+// items collide on a host, and a rename changes nothing a host keys on.
 import { createHash } from 'node:crypto';
 import type {
   CompileFarm, CompileHost, CompileInput, CompileSegment, HostState, StateFirewall, StateRouter, StateVif, StateVnet,
@@ -35,6 +41,13 @@ function prefixOf(cidr: string): number {
   if (!Number.isInteger(len)) throw new CompileError('cidr', `not a CIDR: ${cidr}`);
   return len;
 }
+
+/**
+ * A TAP guest's device on its host: `sdv` and its VIF's number (a database
+ * sequence, so unique in the deployment). At most 13 characters; the agent's
+ * VLAN devices (`sdvb<vnet>`, `sdvt<vnet>`) have a letter after `sdv`.
+ */
+export const tapDeviceName = (serial: number): string => `sdv${serial}`;
 
 /** A locally administered unicast MAC derived from a name (stable across compiles). */
 export function derivedMac(seed: string): string {
@@ -178,7 +191,7 @@ function compileFarm(
       const sealed = ring?.keys.length
         ? { keys: [...ring.keys].sort((x, y) => x.id - y.id).map((k) => ({ ...k })), sendKeyId: ring.sendKeyId }
         : {};
-      a.vnets.set(vnid, { id: vnid, name: v.name, farm: farm.key, security: v.security, mtu: v.mtu, peers: [], ...sealed });
+      a.vnets.set(vnid, { id: vnid, name: `${farm.name}/${v.name}`, farm: farm.id, security: v.security, mtu: v.mtu, peers: [], ...sealed });
     }
     return v;
   };
@@ -199,12 +212,14 @@ function compileFarm(
     vm.vifs.forEach((vif, j) => {
       const v = carry(a, vif.vnid, `vms.${i}.vifs.${j}.vnet`);
       a.vifs.push({
-        id: `${farm.key}/${vm.name}/${vif.name}`,
+        id: vif.id,
+        name: `${farm.name}/${vm.name}/${vif.name}`,
+        farm: farm.id,
         vnet: vif.vnid,
         mac: vif.mac,
         ip: `${vif.ip}/${prefixOf(v.cidr)}`,
         version: vm.locationVersion,
-        guest: { kind: vm.guestKind },
+        guest: vm.guestKind === 'tap' && vif.serial !== null ? { kind: 'tap', ifname: tapDeviceName(vif.serial) } : { kind: vm.guestKind },
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
       });
@@ -217,7 +232,9 @@ function compileFarm(
     if (!r.hostId) return;
     const a = at(r.hostId, `routers.${i}.hostId`);
     const state: StateRouter = {
-      id: `${farm.key}/${r.name}`,
+      id: r.id,
+      name: `${farm.name}/${r.name}`,
+      farm: farm.id,
       interfaces: r.interfaces
         .map((itf, j) => {
           carry(a, itf.vnid, `routers.${i}.interfaces.${j}.vnet`);
@@ -232,7 +249,9 @@ function compileFarm(
     routerState.set(r.name, state);
   });
 
-  for (const link of [...farm.routerLinks].sort((x, y) => byString(`${x.a}/${x.b}`, `${y.a}/${y.b}`))) {
+  // In the order of the routers' ids, so that renaming a router never renumbers the link vnets.
+  const linkKey = (l: { a: string; b: string }) => `${routerState.get(l.a)?.id ?? ''}/${routerState.get(l.b)?.id ?? ''}`;
+  for (const link of [...farm.routerLinks].sort((x, y) => byString(linkKey(x), linkKey(y)))) {
     const ha = routerHost.get(link.a);
     const hb = routerHost.get(link.b);
     const ra = routerState.get(link.a);
@@ -245,7 +264,7 @@ function compileFarm(
     if (ha !== hb) {
       vnet = allocLinkVnid();
       for (const h of [ha, hb]) {
-        h.vnets.set(vnet, { id: vnet, name: `link:${link.a}-${link.b}`, farm: farm.key, security: 'none', mtu: GUEST_MTU_DEFAULT, peers: [] });
+        h.vnets.set(vnet, { id: vnet, name: `${farm.name}/link:${link.a}-${link.b}`, farm: farm.id, security: 'none', mtu: GUEST_MTU_DEFAULT, peers: [] });
       }
     }
     ra.links.push({ peer: rb.id, local: `${link.ipA}/${len}`, remote: link.ipB, rip: link.rip, vnet, peerHost: vnet ? hb.host.name : null });
@@ -265,7 +284,9 @@ function compileFarm(
     if (!fw.hostId) return;
     const a = at(fw.hostId, `firewalls.${i}.hostId`);
     a.firewalls.push({
-      id: `${farm.key}/${fw.name}`,
+      id: fw.id,
+      name: `${farm.name}/${fw.name}`,
+      farm: farm.id,
       defaultPolicy: fw.defaultPolicy,
       interfaces: fw.interfaces.map((itf, j) => {
         carry(a, itf.vnid, `firewalls.${i}.interfaces.${j}.vnet`);

@@ -1,14 +1,22 @@
 // Per-host differences between two sets of desired states: what `farm.plan`
-// shows before a deploy, and what tells the deploy service which hosts need a
-// new generation.
+// shows before a deploy. Items are matched by their ids on the hosts and
+// listed by their display names (`shop/web-1/eth0`), which people read.
 import { canonicalJson } from './compile.ts';
 import type { HostState } from './types.ts';
 
+/** Display names of the items added, changed and removed. */
 export interface ItemDiff {
   added: string[];
   changed: string[];
   removed: string[];
 }
+
+interface Item {
+  id: string | number;
+  name?: string | undefined;
+}
+
+const labelOf = (x: Item) => x.name ?? String(x.id);
 
 export interface HostDiff {
   host: string;
@@ -21,16 +29,16 @@ export interface HostDiff {
   underlayChanged: boolean;
 }
 
-function diffItems<T>(before: T[], after: T[], key: (t: T) => string): ItemDiff {
-  const b = new Map(before.map((t) => [key(t), canonicalJson(t)]));
-  const a = new Map(after.map((t) => [key(t), canonicalJson(t)]));
+function diffItems(before: Item[], after: Item[]): ItemDiff {
+  const b = new Map(before.map((t) => [t.id, t]));
   const out: ItemDiff = { added: [], changed: [], removed: [] };
-  for (const [k, v] of a) {
-    const old = b.get(k);
-    if (old === undefined) out.added.push(k);
-    else if (old !== v) out.changed.push(k);
+  for (const t of after) {
+    const old = b.get(t.id);
+    if (old === undefined) out.added.push(labelOf(t));
+    else if (canonicalJson(old) !== canonicalJson(t)) out.changed.push(labelOf(t));
   }
-  for (const k of b.keys()) if (!a.has(k)) out.removed.push(k);
+  const a = new Set(after.map((t) => t.id));
+  for (const t of before) if (!a.has(t.id)) out.removed.push(labelOf(t));
   return out;
 }
 
@@ -42,10 +50,10 @@ export function diffHost(host: string, before: HostState | undefined, after: Hos
   const d: HostDiff = {
     host,
     kind: 'unchanged',
-    vifs: diffItems(b.vifs, a.vifs, (v) => v.id),
-    vnets: diffItems(b.vnets, a.vnets, (v) => String(v.id)),
-    routers: diffItems(b.routers, a.routers, (r) => r.id),
-    firewalls: diffItems(b.firewalls, a.firewalls, (f) => f.id),
+    vifs: diffItems(b.vifs, a.vifs),
+    vnets: diffItems(b.vnets, a.vnets),
+    routers: diffItems(b.routers, a.routers),
+    firewalls: diffItems(b.firewalls, a.firewalls),
     underlayChanged: canonicalJson([b.underlay, b.relay]) !== canonicalJson([a.underlay, a.relay]),
   };
   const touched = [d.vifs, d.vnets, d.routers, d.firewalls].some(

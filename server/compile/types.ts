@@ -33,12 +33,26 @@ export interface CompileVnet {
   vlans?: { hostId: string; interface: string; vid: number }[];
 }
 
+/** The database id of an item: what names it on hosts, whatever its users call it. */
+type Id = string;
+
+export interface CompileVif {
+  id: Id;
+  /** The VIF's number (database sequence): its TAP device's name. Null for snapshots taken before VIFs had one. */
+  serial: number | null;
+  name: string;
+  vnid: number;
+  mac: string;
+  ip: string;
+}
+
 export interface CompileVm {
+  id: Id;
   name: string;
   hostId: string | null;
   guestKind: 'emulated' | 'tap';
   locationVersion: number;
-  vifs: { name: string; vnid: number; mac: string; ip: string }[];
+  vifs: CompileVif[];
   /** Bandwidth limit of each of its VIFs (docs/agent-state.md "Bandwidth limits"); absent: unlimited. */
   limit?: VifLimit | null;
 }
@@ -50,6 +64,7 @@ export interface VnetKeyring {
 }
 
 export interface CompileRouter {
+  id: Id;
   name: string;
   hostId: string | null;
   interfaces: { vnid: number; ip: string; prefixLen: number; mac: string; rip: boolean }[];
@@ -66,6 +81,7 @@ export interface CompileRouterLink {
 }
 
 export interface CompileFirewall {
+  id: Id;
   name: string;
   hostId: string | null;
   defaultPolicy: 'allow' | 'deny';
@@ -83,10 +99,9 @@ export interface CompileFirewall {
 }
 
 export interface CompileFarm {
-  id: string;
+  /** Written as `farm` beside everything of the farm on hosts; its name only ever goes into display names. */
+  id: Id;
   name: string;
-  /** Unique among deployed farms; prefixes the ids of VIFs, routers and firewalls (e.g. `web`, or `acme.web`). */
-  key: string;
   revision: number;
   vnets: CompileVnet[];
   vms: CompileVm[];
@@ -114,9 +129,9 @@ export type { VifLimit, VnetKeyMaterial } from '../../contract/hostState.ts';
 type Always<T, K extends keyof T> = T & { [P in K]-?: Exclude<T[P], undefined> };
 
 export type StateVnet = Always<Contract.StateVnet, 'name' | 'farm' | 'mtu' | 'peers'>;
-export type StateVif = Contract.StateVif;
-export type StateRouter = Contract.StateRouter;
-export type StateFirewall = Contract.StateFirewall;
+export type StateVif = Always<Contract.StateVif, 'name' | 'farm'>;
+export type StateRouter = Always<Contract.StateRouter, 'name' | 'farm'>;
+export type StateFirewall = Always<Contract.StateFirewall, 'name' | 'farm'>;
 
 /** What compile writes for one host: the contract's state, every section present. */
 export type HostState = Omit<Contract.HostState, 'vnets' | 'vifs' | 'routers' | 'firewalls' | 'relay'> & {

@@ -101,7 +101,7 @@ export function fixtures(): Fixture[] {
     } satisfies Prisma.VmUncheckedCreateInput,
     { hostId: null, locationVersion: 4, bandwidthMbps: null } satisfies Prisma.VmUncheckedUpdateInput),
     f('Vif', { id: ids.vif }, {
-      id: ids.vif, vmId: vm, vnetId: vnet, name: 'eth0', mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', createdAt: at(26),
+      id: ids.vif, vmId: vm, vnetId: vnet, name: 'eth0', mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', serial: 4242, createdAt: at(26),
       updatedAt: at(27),
     } satisfies Prisma.VifUncheckedCreateInput, { ip: '10.7.0.11' } satisfies Prisma.VifUncheckedUpdateInput),
     f('Router', { id: routerA }, {

@@ -1,9 +1,11 @@
 // Turns deployed farm documents (revision snapshots) into compile input. A
 // document names hosts, vnets, routers and interfaces; compile wants host ids
-// and vnet ids. Location versions are not part of a document: they are
-// derived here from what the hosts were last told, so a VM that did not move
-// keeps its version and one that did always gets a higher one (spec/wire.md,
-// VARP: receivers ignore ANNOUNCEs older than what they cache).
+// and vnet ids, and the database ids that name VMs' VIFs, routers and
+// firewalls on hosts (snapshots carry them). Location versions are not part
+// of a document: they are derived here from what the hosts were last told,
+// so a VM that did not move keeps its version and one that did always gets a
+// higher one (spec/wire.md, VARP: receivers ignore ANNOUNCEs older than what
+// they cache).
 import { badRequest } from '../errors.ts';
 import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet, HostState } from '../compile/index.ts';
 import type { FarmDocument } from './farmDocument.ts';
@@ -11,40 +13,63 @@ import type { FarmDocument } from './farmDocument.ts';
 export interface DeployedFarm {
   id: string;
   name: string;
-  tenantName: string;
   revision: number;
   document: FarmDocument;
 }
 
-/** Where a VM was last placed, as the hosts were told: `<farmKey>/<vm>` → host name and version. */
+/** Where each VIF was last placed, as the hosts were told: VIF id → host name and location version. */
 export type PreviousPlacements = Map<string, { host: string; version: number }>;
 
 export function previousPlacements(states: Iterable<Pick<HostState, 'host' | 'vifs'>>): PreviousPlacements {
   const out: PreviousPlacements = new Map();
-  for (const s of states) {
-    for (const vif of s.vifs ?? []) {
-      const cut = vif.id.lastIndexOf('/');
-      if (cut <= 0) continue;
-      out.set(vif.id.slice(0, cut), { host: s.host, version: vif.version });
-    }
-  }
+  for (const s of states) for (const vif of s.vifs ?? []) out.set(vif.id, { host: s.host, version: vif.version });
   return out;
 }
 
+/** The rows that name a farm's parts today, for a snapshot taken before snapshots carried ids. */
+export interface FarmRows {
+  vms: { id: string; name: string; vifs: { id: string; name: string; serial: number }[] }[];
+  routers: { id: string; name: string }[];
+  firewalls: { id: string; name: string }[];
+}
+
+/** True when some part of the document has no database id (a snapshot older than ids in snapshots). */
+export function lacksIds(doc: FarmDocument): boolean {
+  return [...doc.vms, ...doc.vms.flatMap((vm) => vm.vifs), ...doc.routers, ...doc.firewalls].some((x) => x.id === undefined);
+}
+
 /**
- * The key a farm's VIFs, routers and firewalls are named under on the hosts:
- * its name when no other deployed farm shares it, else `<tenant>.<farm>`.
+ * Gives an older snapshot the ids of the rows that carry those names today.
+ * What no row carries any more keeps a farm-scoped id (`<farm id>/<names>`),
+ * unique on hosts all the same, until the farm is deployed again.
  */
-export function farmKeys(farms: { id: string; name: string; tenantName: string }[]): Map<string, string> {
-  const count = new Map<string, number>();
-  for (const f of farms) count.set(f.name, (count.get(f.name) ?? 0) + 1);
-  return new Map(farms.map((f) => [f.id, count.get(f.name) === 1 ? f.name : `${f.tenantName}.${f.name}`]));
+export function withIds(farm: DeployedFarm, rows: FarmRows): FarmDocument {
+  const doc = farm.document;
+  const vms = new Map(rows.vms.map((v) => [v.name, v]));
+  const routers = new Map(rows.routers.map((r) => [r.name, r.id]));
+  const firewalls = new Map(rows.firewalls.map((f) => [f.name, f.id]));
+  return {
+    ...doc,
+    vms: doc.vms.map((vm) => {
+      const row = vms.get(vm.name);
+      return {
+        ...vm,
+        id: vm.id ?? row?.id ?? `${farm.id}/${vm.name}`,
+        vifs: vm.vifs.map((f, j) => {
+          const name = f.name ?? `eth${j}`;
+          const vif = row?.vifs.find((x) => x.name === name);
+          return { ...f, id: f.id ?? vif?.id ?? `${farm.id}/${vm.name}/${name}`, serial: f.serial ?? vif?.serial };
+        }),
+      };
+    }),
+    routers: doc.routers.map((r) => ({ ...r, id: r.id ?? routers.get(r.name) ?? `${farm.id}/${r.name}` })),
+    firewalls: doc.firewalls.map((f) => ({ ...f, id: f.id ?? firewalls.get(f.name) ?? `${farm.id}/${f.name}` })),
+  };
 }
 
 export interface ToCompileContext {
-  key: string;
   hostIdByName: Map<string, string>;
-  /** Current location version of each VM of this farm by name (the floor for a moved VM). */
+  /** Current location version of each VM of this farm by id (the floor for a moved VM). */
   liveVersions: Map<string, number>;
   previous: PreviousPlacements;
   warnings: string[];
@@ -55,6 +80,11 @@ function need<T>(value: T | undefined, farm: DeployedFarm, path: string): T {
     throw badRequest('revision', `farm ${farm.name} revision ${farm.revision}: ${path} has no value in the snapshot`);
   }
   return value;
+}
+
+/** The id a snapshot gives an item; one without is a defect of the caller (withIds fills them). */
+function idOf(x: { id?: string | undefined }, farm: DeployedFarm, path: string): string {
+  return need(x.id, farm, `${path}.id`);
 }
 
 export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): CompileFarm {
@@ -88,14 +118,17 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
   };
 
   const vms: CompileVm[] = doc.vms.map((vm, i) => {
+    const id = idOf(vm, farm, `vms.${i}`);
     const hostId = hostOf(vm.host, `VM ${vm.name}`);
-    const floor = ctx.liveVersions.get(vm.name) ?? 1;
-    const prev = ctx.previous.get(`${ctx.key}/${vm.name}`);
+    const floor = ctx.liveVersions.get(id) ?? 1;
+    // A VM moves with all its VIFs: any one the hosts know tells where it was.
+    const prev = vm.vifs.map((f) => (f.id === undefined ? undefined : ctx.previous.get(f.id))).find((p) => p !== undefined);
     let locationVersion = floor;
     if (prev && hostId !== null) {
       locationVersion = prev.host === vm.host ? prev.version : Math.max(prev.version + 1, floor);
     }
     return {
+      id,
       name: vm.name,
       hostId,
       guestKind: vm.guestKind,
@@ -106,6 +139,8 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
       vifs: vm.vifs.map((f, j) => {
         const path = `vms.${i}.vifs.${j}`;
         return {
+          id: idOf(f, farm, path),
+          serial: f.serial ?? null,
           name: f.name ?? `eth${j}`,
           vnid: vnidOf(f.vnet, `${path}.vnet`),
           mac: need(f.mac, farm, `${path}.mac`),
@@ -116,6 +151,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
   });
 
   const routers: CompileRouter[] = doc.routers.map((r, i) => ({
+    id: idOf(r, farm, `routers.${i}`),
     name: r.name,
     hostId: hostOf(r.host, `router ${r.name}`),
     interfaces: r.interfaces.map((itf, j) => {
@@ -141,6 +177,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
   }));
 
   const firewalls: CompileFirewall[] = doc.firewalls.map((fw, i) => ({
+    id: idOf(fw, farm, `firewalls.${i}`),
     name: fw.name,
     hostId: hostOf(fw.host, `firewall ${fw.name}`),
     defaultPolicy: fw.defaultPolicy,
@@ -166,5 +203,5 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     })),
   }));
 
-  return { id: farm.id, name: farm.name, key: ctx.key, revision: farm.revision, vnets, vms, routers, routerLinks, firewalls };
+  return { id: farm.id, name: farm.name, revision: farm.revision, vnets, vms, routers, routerLinks, firewalls };
 }

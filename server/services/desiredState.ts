@@ -10,8 +10,9 @@ import type { Db } from '../db/index.ts';
 import { AppError, badRequest } from '../errors.ts';
 import { compile, CompileError, stateHash, type CompileHost, type CompileSegment, type HostState } from '../compile/index.ts';
 import { publishMany } from '../events/index.ts';
+import { hostStateSchema } from '../../contract/hostState.ts';
 import { farmDocumentSchema, type FarmDocument } from './farmDocument.ts';
-import { farmKeys, previousPlacements, toCompileFarm, type DeployedFarm } from './desiredInput.ts';
+import { lacksIds, previousPlacements, toCompileFarm, withIds, type DeployedFarm, type FarmRows } from './desiredInput.ts';
 import { loadKeyrings, syncVnetKeys, varpKey } from './vnetKeys.ts';
 
 type Tx = Prisma.TransactionClient;
@@ -73,9 +74,6 @@ export interface DesiredComputation {
   /** What each host has now, by host id (absent: generation 0, baseline state). */
   current: Map<string, CurrentDesired>;
   warnings: string[];
-  /** Each farm's key on the hosts now (deployed farms) and after this computation. */
-  keysNow: Map<string, string>;
-  keysNext: Map<string, string>;
 }
 
 /** Replaces one farm's deployed document (a plan or a deploy in progress); null takes it out. */
@@ -118,7 +116,7 @@ export async function computeDesired(q: Q, opts: { override?: FarmOverride; writ
   });
   const farmRows = await q.farm.findMany({
     where: opts.override ? { OR: [{ deployedRevision: { not: null } }, { id: opts.override.farmId }] } : { deployedRevision: { not: null } },
-    select: { id: true, name: true, deployedRevision: true, tenant: { select: { name: true } } },
+    select: { id: true, name: true, deployedRevision: true },
     orderBy: { id: 'asc' },
   });
   const currentRows = await q.hostDesiredState.findMany({ select: { hostId: true, generation: true, hash: true, state: true } });
@@ -127,13 +125,13 @@ export async function computeDesired(q: Q, opts: { override?: FarmOverride; writ
   const warnings: string[] = [];
 
   // The document each farm runs: its deployed snapshot, or the override.
-  const wanted: { id: string; name: string; tenantName: string; revision: number; document?: FarmDocument }[] = [];
+  const wanted: { id: string; name: string; revision: number; document?: FarmDocument }[] = [];
   for (const f of farmRows) {
     const o = opts.override?.farmId === f.id ? opts.override : undefined;
     if (o) {
-      if (o.document) wanted.push({ id: f.id, name: f.name, tenantName: f.tenant.name, revision: o.revision, document: o.document });
+      if (o.document) wanted.push({ id: f.id, name: f.name, revision: o.revision, document: o.document });
     } else if (f.deployedRevision !== null) {
-      wanted.push({ id: f.id, name: f.name, tenantName: f.tenant.name, revision: f.deployedRevision });
+      wanted.push({ id: f.id, name: f.name, revision: f.deployedRevision });
     }
   }
   const toLoad = wanted.filter((w) => !w.document);
@@ -157,32 +155,20 @@ export async function computeDesired(q: Q, opts: { override?: FarmOverride; writ
     }
     deployed.push({ ...w, document: parseSnapshot(w, w.revision, snap) });
   }
+  // Snapshots taken before they carried ids get those of the rows that bear their names now.
+  for (const [i, d] of deployed.entries()) if (lacksIds(d.document)) deployed[i] = { ...d, document: withIds(d, await loadFarmRows(q, d.id)) };
 
   const liveVms = deployed.length
     ? await q.vm.findMany({
         where: { farmId: { in: deployed.map((d) => d.id) } },
-        select: { farmId: true, name: true, locationVersion: true },
+        select: { id: true, locationVersion: true },
       })
     : [];
-  const liveByFarm = new Map<string, Map<string, number>>();
-  for (const v of liveVms) {
-    let m = liveByFarm.get(v.farmId);
-    if (!m) liveByFarm.set(v.farmId, (m = new Map()));
-    m.set(v.name, v.locationVersion);
-  }
+  const liveVersions = new Map(liveVms.map((v) => [v.id, v.locationVersion]));
 
-  const keys = farmKeys(deployed);
   const hostIdByName = new Map(hosts.map((h) => [h.name, h.id]));
   const previous = previousPlacements([...current.values()].map((c) => c.state));
-  const farms = deployed.map((d) =>
-    toCompileFarm(d, {
-      key: keys.get(d.id)!,
-      hostIdByName,
-      liveVersions: liveByFarm.get(d.id) ?? new Map(),
-      previous,
-      warnings,
-    }),
-  );
+  const farms = deployed.map((d) => toCompileFarm(d, { hostIdByName, liveVersions, previous, warnings }));
 
   const sealed = [...new Set(farms.flatMap((f) => f.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid)))].sort((a, b) => a - b);
   if (opts.writeKeys) await syncVnetKeys(q as Tx, sealed);
@@ -202,10 +188,15 @@ export async function computeDesired(q: Q, opts: { override?: FarmOverride; writ
     const state = compiled.get(h.name) ?? emptyState(h, hosts, segments);
     next.set(h.id, { state, hash: stateHash(state) });
   }
-  const keysNow = farmKeys(
-    farmRows.filter((f) => f.deployedRevision !== null).map((f) => ({ id: f.id, name: f.name, tenantName: f.tenant.name })),
-  );
-  return { hosts, next, current, warnings, keysNow, keysNext: keys };
+  return { hosts, next, current, warnings };
+}
+
+async function loadFarmRows(q: Q, farmId: string): Promise<FarmRows> {
+  return {
+    vms: await q.vm.findMany({ where: { farmId }, select: { id: true, name: true, vifs: { select: { id: true, name: true, serial: true } } } }),
+    routers: await q.router.findMany({ where: { farmId }, select: { id: true, name: true } }),
+    firewalls: await q.firewall.findMany({ where: { farmId }, select: { id: true, name: true } }),
+  };
 }
 
 /** The hash a host without a stored state is considered to have. */
@@ -228,6 +219,18 @@ export function changedHosts(c: DesiredComputation): ControlHost[] {
 }
 
 /**
+ * A state the host's agent would refuse is never stored (nor sent): the
+ * change that led to it is refused, naming the host and the field.
+ */
+function refuseInvalid(host: string, doc: unknown): void {
+  const r = hostStateSchema.safeParse(doc);
+  if (r.success) return;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  throw badRequest('id', `host ${host} would refuse its new state (${field}: ${issue.message}); nothing was deployed`);
+}
+
+/**
  * Recomputes every host's desired state inside the caller's transaction and
  * stores the ones that changed, with a new generation each. Takes the
  * control-loop lock (held until the transaction ends).
@@ -242,6 +245,7 @@ export async function recomputeDesired(
   for (const h of changedHosts(c)) {
     const { state, hash } = c.next.get(h.id)!;
     const generation = Math.max(h.desiredGeneration, c.current.get(h.id)?.generation ?? 0) + 1;
+    refuseInvalid(h.name, { ...state, generation });
     const doc = { ...state, generation } as unknown as Prisma.InputJsonValue;
     await tx.hostDesiredState.upsert({
       where: { hostId: h.id },

@@ -2,7 +2,11 @@
 // same schema serves export, import and revision snapshots. Inside the
 // document everything refers to everything else by name (vnets, routers,
 // firewall interfaces, hosts), never by database id, so a document moves
-// between deployments; layout positions are keyed `<kind>:<name>`.
+// between deployments; layout positions are keyed `<kind>:<name>`. Revision
+// snapshots alone also carry the database ids of VMs, VIFs, routers and
+// firewalls: what names them on hosts (server/compile), so that what runs
+// there never depends on a name a user chose. Export leaves them out and
+// import ignores them.
 import { z } from 'zod';
 import type { FarmDetail } from './farmShapes.ts';
 import {
@@ -15,6 +19,8 @@ export const FARM_DOCUMENT_VERSION = 'softudc.farm/v1';
 /** Hosts are named by the administrator who enrolled them; the document only carries the name. */
 const hostRef = z.string().min(1).max(253).nullable().default(null);
 const optionalAddress = addressInput.optional();
+/** Revision snapshots only: the database id that names the item on hosts. */
+const snapshotId = z.guid().optional();
 
 /** The vnet bridged to 802.1Q VLAN `vid` on `interface` of host `host` (docs/agent-state.md "VLAN interface"). */
 export const documentVlanSchema = z.strictObject({
@@ -35,6 +41,9 @@ export const documentVnetSchema = z.strictObject({
 });
 
 export const documentVifSchema = z.strictObject({
+  id: snapshotId,
+  /** Revision snapshots only: the VIF's number, which names its TAP device on hosts. */
+  serial: z.int().min(1).optional(),
   /** Omitted: eth<index in the VM's list>. */
   name: nameInput.optional(),
   vnet: nameInput,
@@ -43,6 +52,7 @@ export const documentVifSchema = z.strictObject({
 });
 
 export const documentVmSchema = z.strictObject({
+  id: snapshotId,
   name: nameInput,
   host: hostRef,
   guestKind: guestKindInput.default('emulated'),
@@ -68,6 +78,7 @@ export const documentStaticRouteSchema = z.strictObject({
 });
 
 export const documentRouterSchema = z.strictObject({
+  id: snapshotId,
   name: nameInput,
   host: hostRef,
   interfaces: z.array(documentRouterInterfaceSchema).max(64).default([]),
@@ -106,6 +117,7 @@ export const documentRuleSchema = z.strictObject({
 });
 
 export const documentFirewallSchema = z.strictObject({
+  id: snapshotId,
   name: nameInput,
   host: hostRef,
   defaultPolicy: actionInput.default('deny'),
@@ -138,12 +150,23 @@ export const LAYOUT_KINDS = ['vnet', 'vm', 'router', 'firewall'] as const;
 export type LayoutKind = (typeof LAYOUT_KINDS)[number];
 export const layoutKey = (kind: LayoutKind, name: string) => `${kind}:${name}`;
 
+/** What a revision snapshot carries beyond the document: the VIFs' numbers (the ids are in the detail). */
+export interface SnapshotIds {
+  serials: ReadonlyMap<string, number>;
+}
+
 /**
  * Renders stored intent as a document. Everything is sorted (by name; rules
  * keep their order), so equal intent always gives an equal document and two
- * revisions can be compared line by line.
+ * revisions can be compared line by line. With `ids` (a revision snapshot)
+ * VMs, VIFs, routers and firewalls carry their database ids.
  */
-export function toFarmDocument(detail: FarmDetail, positions: Record<string, Position>): FarmDocument {
+export function toFarmDocument(detail: FarmDetail, positions: Record<string, Position>, ids?: SnapshotIds): FarmDocument {
+  const idOf = (id: string) => (ids ? { id } : {});
+  const serialOf = (id: string) => {
+    const serial = ids?.serials.get(id);
+    return serial === undefined ? {} : { serial };
+  };
   const vnetName = new Map(detail.vnets.map((v) => [v.id, v.name]));
   const routerName = new Map(detail.routers.map((r) => [r.id, r.name]));
   const name = (m: Map<string, string>, id: string) => {
@@ -176,6 +199,7 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
         : {}),
     })),
     vms: sortByName(detail.vms).map((vm) => ({
+      ...idOf(vm.id),
       name: vm.name,
       host: vm.hostName,
       guestKind: vm.guestKind,
@@ -183,9 +207,10 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       ...(vm.burstKb !== null ? { burstKb: vm.burstKb } : {}),
       vifs: [...vm.vifs]
         .sort((a, b) => naturalCompare(a.name, b.name))
-        .map((f) => ({ name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip })),
+        .map((f) => ({ ...idOf(f.id), ...serialOf(f.id), name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip })),
     })),
     routers: sortByName(detail.routers).map((r) => ({
+      ...idOf(r.id),
       name: r.name,
       host: r.hostName,
       interfaces: r.interfaces
@@ -199,6 +224,7 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       .map((l) => ({ a: name(routerName, l.routerAId), b: name(routerName, l.routerBId), cidr: l.cidr, ipA: l.ipA, ipB: l.ipB, rip: l.rip }))
       .sort((x, y) => byText(x.a, y.a) || byText(x.b, y.b)),
     firewalls: sortByName(detail.firewalls).map((f) => ({
+      ...idOf(f.id),
       name: f.name,
       host: f.hostName,
       defaultPolicy: f.defaultPolicy,

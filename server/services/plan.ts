@@ -4,13 +4,13 @@
 // (hostCapabilities.ts). Writes nothing; deploy.ts runs the same checks.
 import type { Db } from '../db/index.ts';
 import { badRequest, notFound } from '../errors.ts';
-import { diffStates, type HostDiff, type HostState, type ItemDiff } from '../compile/index.ts';
+import { diffStates, type HostState } from '../compile/index.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import type { PlanView } from './controlShapes.ts';
 import { baselineHash, computeDesired } from './desiredState.ts';
 import { requireFarm, type FarmRef, type Tx } from './farmAccess.ts';
-import { farmDocumentSchema, toFarmDocument, type FarmDocument } from './farmDocument.ts';
-import { loadFarmDetail, loadPositions } from './farmViews.ts';
+import { farmDocumentSchema, type FarmDocument } from './farmDocument.ts';
+import { snapshotDocument } from './revisions.ts';
 import { checkDocumentPlacements, type GuestKind, type PlacementReport } from './hostCapabilities.ts';
 
 /** Plans read many tables: one snapshot of the database for all of them. */
@@ -58,7 +58,7 @@ export async function planFarm(o: { db: Db; actor: UserActor; id: string; revisi
     const document =
       o.revision !== undefined
         ? await loadRevision(tx, farm, o.revision)
-        : toFarmDocument(await loadFarmDetail(tx, farm.id), await loadPositions(tx, farm.id));
+        : await snapshotDocument(tx, farm.id);
     const c = await computeDesired(tx, { override: { farmId: farm.id, revision, document } });
     const placements = await checkDocumentPlacements(tx, farm.name, document.vms);
     const before = new Map<string, HostState>();
@@ -70,9 +70,13 @@ export async function planFarm(o: { db: Db; actor: UserActor; id: string; revisi
       // A host that has no stored state and would still run nothing is not part of the plan.
       if (cur || next.hash !== baselineHash(h)) after.set(h.name, next.state);
     }
-    const diffs = diffStates(before, after);
-    const keys = [c.keysNow.get(farm.id), c.keysNext.get(farm.id)].filter((k): k is string => k !== undefined);
-    const hosts = diffs.filter((d) => d.kind !== 'unchanged').map((d) => onlyFarm(d, keys, before, after));
+    const mine = new Map(diffStates(onlyFarm(before, farm.id), onlyFarm(after, farm.id)).map((d) => [d.host, d]));
+    const hosts = diffStates(before, after)
+      .filter((d) => d.kind !== 'unchanged')
+      .map((d) => {
+        const m = mine.get(d.host)!;
+        return { ...d, vifs: m.vifs, vnets: m.vnets, routers: m.routers, firewalls: m.firewalls };
+      });
     return {
       farmId: farm.id,
       revision,
@@ -96,20 +100,13 @@ function hostChecks(r: PlacementReport): PlanView['hostChecks'] {
 }
 
 /**
- * A host's diff limited to this farm's items (under its key now and after
- * the deploy). Other farms on the host, other tenants' too, are not the
- * planner's business; their items show up in a raw diff only when their key
- * changes with this deploy (a name becoming shared across tenants).
+ * Every host's state with only this farm's items (the entries whose `farm`
+ * is its id). Other farms on a host, other tenants' too, are not the
+ * planner's business, and this deploy never changes them.
  */
-function onlyFarm(d: HostDiff, keys: string[], before: Map<string, HostState>, after: Map<string, HostState>): HostDiff {
-  const mine = (id: string) => keys.some((k) => id.startsWith(`${k}/`));
-  const vnetFarm = new Map<string, string>();
-  for (const s of [before.get(d.host), after.get(d.host)]) for (const v of s?.vnets ?? []) vnetFarm.set(String(v.id), v.farm);
-  const mineVnet = (id: string) => keys.includes(vnetFarm.get(id) ?? '');
-  const only = (x: ItemDiff, keep: (id: string) => boolean): ItemDiff => ({
-    added: x.added.filter(keep),
-    changed: x.changed.filter(keep),
-    removed: x.removed.filter(keep),
-  });
-  return { ...d, vifs: only(d.vifs, mine), vnets: only(d.vnets, mineVnet), routers: only(d.routers, mine), firewalls: only(d.firewalls, mine) };
+function onlyFarm(states: Map<string, HostState>, farmId: string): Map<string, HostState> {
+  const mine = <T extends { farm: string }>(xs: T[]) => xs.filter((x) => x.farm === farmId);
+  return new Map(
+    [...states].map(([h, s]) => [h, { ...s, vnets: mine(s.vnets), vifs: mine(s.vifs), routers: mine(s.routers), firewalls: mine(s.firewalls) }]),
+  );
 }

@@ -23,6 +23,16 @@ export interface RevisionView extends RevisionSummary {
 const summarySelect = { id: true, farmId: true, revision: true, createdById: true, createdAt: true } as const;
 
 /**
+ * The farm's current intent as a revision snapshot has it: the document, with
+ * the database ids (and VIF numbers) that name its parts on hosts.
+ */
+export async function snapshotDocument(tx: Tx, farmId: string): Promise<FarmDocument> {
+  const vifs = await tx.vif.findMany({ where: { vm: { farmId } }, select: { id: true, serial: true } });
+  const detail = await loadFarmDetail(tx, farmId);
+  return toFarmDocument(detail, await loadPositions(tx, farmId), { serials: new Map(vifs.map((v) => [v.id, v.serial])) });
+}
+
+/**
  * Snapshots the farm's current intent at its current revision, inside the
  * caller's transaction (deploy uses it too). Idempotent: a revision already
  * snapshotted is returned as it was. `created` says whether this call made it.
@@ -38,7 +48,7 @@ export async function snapshotFarm(
   const key = { farmId_revision: { farmId, revision: farm.revision } };
   const existing = await tx.farmRevision.findUnique({ where: key, select: summarySelect });
   if (existing) return { revision: existing, created: false };
-  const snapshot = toFarmDocument(await loadFarmDetail(tx, farmId), await loadPositions(tx, farmId));
+  const snapshot = await snapshotDocument(tx, farmId);
   // A concurrent snapshot of the same revision is identical; whichever lands first is kept.
   const r = await tx.farmRevision.createMany({
     data: [{ farmId, revision: farm.revision, snapshot, createdById }],

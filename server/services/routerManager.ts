@@ -15,7 +15,6 @@ import {
   type PingEvent, type RouterViewData, type TraceEvent,
 } from '../../contract/commands.ts';
 import { followCommand, startCommand, type CommandHost } from './agentCommands.ts';
-import { farmKeys } from './desiredInput.ts';
 
 export type NodeKind = 'router' | 'firewall';
 
@@ -25,7 +24,7 @@ export interface NodeRef {
   name: string;
   farmId: string;
   farmName: string;
-  /** Its id on the hosts: `<farm key>/<name>`. */
+  /** Its id on the hosts: its database id (server/compile), the same for every tenant and name. */
   agentId: string;
   host: { id: string; name: string };
 }
@@ -44,13 +43,8 @@ export async function resolveDeployedNode(o: { db: Db; actor: UserActor; kind: N
   if (row.farm.deployedRevision === null) {
     throw new AppError('PRECONDITION_FAILED', `id: farm ${row.farm.name} is not deployed; deploy it to inspect ${kind} ${row.name}`, { field: 'id' });
   }
-  // The farm's key on the hosts depends on which other deployed farms share its name (desiredInput.ts).
-  const sameName = await db.farm.findMany({
-    where: { name: row.farm.name, deployedRevision: { not: null } },
-    select: { id: true, name: true, tenant: { select: { name: true } } },
-  });
-  const key = farmKeys(sameName.map((f) => ({ id: f.id, name: f.name, tenantName: f.tenant.name }))).get(row.farm.id) ?? row.farm.name;
-  const agentId = `${key}/${row.name}`;
+  // Hosts know it by its database id: nothing another tenant names its farms or routers can match it.
+  const agentId = row.id;
   const section = kind === 'router' ? 'routers' : 'firewalls';
   // What the hosts were told, not the intent: a router renamed or moved since the deploy is where the deploy put it.
   const hosts = await db.$queryRawUnsafe<{ id: string; name: string }[]>(
