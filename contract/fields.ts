@@ -4,7 +4,7 @@
 // (agent/wire/addr.ts), the same code that puts them in packets.
 import { z } from 'zod';
 import { isGroupMac, parseCidr, parseIp, parseMac } from '../agent/wire/addr.ts';
-import { DISPLAY_NAME_MAX_CHARS, IFNAME_PATTERN, ITEM_ID_MAX_CHARS, NETNS_PATTERN, STATE_MTU_MAX, STATE_MTU_MIN, U32_MAX, VNID_MAX, VNID_MIN } from './limits.ts';
+import { DISPLAY_NAME_MAX_CHARS, IFNAME_MAX_CHARS, IFNAME_PATTERN, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, NETNS_PATTERN, STATE_MTU_MAX, STATE_MTU_MIN, U32_MAX, VNID_MAX, VNID_MIN } from './limits.ts';
 
 /**
  * An object that passes fields it does not list on, unchanged: everything
@@ -97,12 +97,12 @@ export const vnetId = doc(z.number().int().min(VNID_MIN, { message: 'vnet ids 0 
 export const mtu = doc(z.number().int().min(STATE_MTU_MIN).max(STATE_MTU_MAX), { docType: `${STATE_MTU_MIN}..${STATE_MTU_MAX}` });
 /** The id of a VIF, router or firewall on its host. */
 export const itemId = z.string().min(1).max(ITEM_ID_MAX_CHARS);
-export const ifname = doc(z.string().refine(isIfname, { message: 'must be an interface name of 1-15 characters A-Z a-z 0-9 _ . -' }), {
-  docType: 'interface name (1-15 of `A-Z a-z 0-9 _ . -`)',
-});
-export const netnsName = doc(z.string().refine(isNetnsName, { message: 'must be a namespace name of 1-64 characters A-Z a-z 0-9 _ . -' }), {
-  docType: 'namespace name (1-64 of `A-Z a-z 0-9 _ . -`)',
-});
+export const IFNAME_DOC_TYPE = `interface name (1-${IFNAME_MAX_CHARS} of \`A-Z a-z 0-9 _ . -\`)`;
+export const NETNS_DOC_TYPE = `namespace name (1-${NETNS_MAX_CHARS} of \`A-Z a-z 0-9 _ . -\`)`;
+export const ifname = doc(
+  z.string().refine(isIfname, { message: `must be an interface name of 1-${IFNAME_MAX_CHARS} characters A-Z a-z 0-9 _ . -` }),
+  { docType: IFNAME_DOC_TYPE },
+);
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 export const isBase64 = (t: string) => BASE64_RE.test(t);

@@ -12,17 +12,17 @@ import { z } from 'zod';
 import { DEFAULT_GROUP, DEFAULT_PORT } from '../agent/wire/constants.ts';
 import { parseCidr, parseMac } from '../agent/wire/addr.ts';
 import {
-  HOST_NAME_MAX_CHARS, IFNAME_MAX_CHARS, LIMIT_MAX_BURST_KB, NETNS_MAX_CHARS, LIMIT_MAX_MBPS, SEAL_KEY_BYTES, SEAL_SALT_BYTES, VARP_KEY_MIN_BYTES, VID_MAX, VID_MIN,
+  HOST_NAME_MAX_CHARS, IFNAME_MAX_CHARS, LIMIT_MAX_BURST_KB, LIMIT_MAX_MBPS, NETNS_MAX_CHARS, SEAL_KEY_BYTES, SEAL_SALT_BYTES,
+  VARP_KEY_MIN_BYTES, VID_MAX, VID_MIN,
 } from './limits.ts';
 import {
-  base64Bytes, base64Of, cidr, displayFields, doc, ifname, ipv4, isBase64, isCidr, isMac, itemId, mac, multicastGroup, mtu, netnsName, open, u32,
-  vnetId, vnetRef, type Known,
+  base64Bytes, base64Of, cidr, displayFields, doc, IFNAME_DOC_TYPE, ifname, ipv4, isBase64, isCidr, isMac, itemId, mac, multicastGroup, mtu,
+  NETNS_DOC_TYPE, open, u32, vnetId, vnetRef, type Known,
 } from './fields.ts';
 import { routerSchema } from './router.ts';
 import { firewallSchema } from './firewall.ts';
 
 export const SECURITY_LEVELS = ['none', 'auth', 'conf'] as const;
-export const GUEST_KINDS = ['emulated', 'tap'] as const;
 
 /** One key epoch of a sealed vnet (wire.md "SEALED frames"). A secret. */
 export const sealKeySchema = open({
@@ -55,12 +55,12 @@ export const guestSchema = z.discriminatedUnion('kind', [
     // Names are checked when the guest starts, like everything about a guest: a bad one is that VIF's error, not the state's.
     ifname: doc(z.string().min(1).max(IFNAME_MAX_CHARS).optional(), {
       description: 'the TAP device name',
-      docType: ifname.meta()?.docType as string,
+      docType: IFNAME_DOC_TYPE,
       docDefault: 'derived from the VIF id',
     }),
     netns: doc(z.string().min(1).max(NETNS_MAX_CHARS).optional(), {
       description: 'a network namespace the agent creates and moves the TAP into (a namespace guest)',
-      docType: netnsName.meta()?.docType as string,
+      docType: NETNS_DOC_TYPE,
     }),
   }),
 ]);
@@ -69,7 +69,6 @@ export const vifSchema = open({
   id: doc(itemId, {
     description:
       "unique on the host; the console writes the VIF's database id (URL-encode an id with `/` in the admin API: `web-1%2Feth0`)",
-    docType: 'string, 1..200',
   }),
   ...displayFields,
   vnet: vnetRef,

@@ -3,7 +3,7 @@
 // that come from a state file cannot inject commands.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { isIfname, isNetnsName } from '../../contract/fields.ts';
+import { isNetnsName } from '../../contract/fields.ts';
 
 export class IpCommandError extends Error {
   readonly code = 'EIPCMD';
