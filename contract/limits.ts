@@ -1,13 +1,15 @@
 // Every limit the console and the agent must agree on, defined once. Both
 // sides import these (server/, agent/, and the web console for its forms);
-// nothing else may repeat a number that appears here. No imports: the browser
-// bundle takes this file as it is.
+// nothing else may repeat a number that appears here. Numbers the wire format
+// fixes come from its constants (agent/wire/constants.ts, spec/wire.md); like
+// that file, this one imports nothing else, so the browser bundle takes it.
+import { VNET_MAX, VNET_PHYSICAL } from '../agent/wire/constants.ts';
 
 // ---- identifiers on a host ----
 
-/** spec/wire.md "Defaults": vnet id 0 is invalid and 1 is the physical network; ids are u32 on the wire. */
-export const VNID_MIN = 2;
-export const VNID_MAX = 0xffff_ffff;
+/** spec/wire.md "FRAME": vnet id 0 is invalid and 1 is the physical network; ids are u32 on the wire. */
+export const VNID_MIN = VNET_PHYSICAL + 1;
+export const VNID_MAX = VNET_MAX;
 /** Key ids, location versions and other u32 fields of the wire format. */
 export const U32_MAX = 0xffff_ffff;
 /** The ids of VIFs, routers and firewalls on a host (the console writes database ids: 36 characters). */

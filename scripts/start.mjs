@@ -50,7 +50,8 @@ function buildIsStale() {
   const marker = '.next/BUILD_ID';
   if (!existsSync(marker)) return true;
   const built = statSync(marker).mtimeMs;
-  return ['app', 'server', 'prisma'].some((d) => existsSync(d) && newestMtime(d) > built);
+  // The web app also bundles the console–agent contract and the wire codecs it parses addresses with.
+  return ['app', 'server', 'prisma', 'contract', 'agent/wire'].some((d) => existsSync(d) && newestMtime(d) > built);
 }
 
 run(bin('tsx'), ['scripts/prepare-db.ts'], {
