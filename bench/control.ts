@@ -5,7 +5,8 @@
 //   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npm run bench:control
 //
 // 1. Compile: 1,000 hosts / 10,000 VMs of synthetic intent through compile()
-//    plus the per-host hashes a recompute compares (pure CPU, no database).
+//    plus the per-host hashes a recompute compares and the contract check it
+//    runs on every state it stores (pure CPU, no database).
 // 2. Subscriptions: one console process (server/http.ts, in a child process)
 //    and N simulated agents, each holding the agent.desired SSE stream with its
 //    own host credential from the loopback. For N = 200, 500, 1000: the
@@ -19,6 +20,7 @@ import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compile, stateHash } from '../server/compile/index.ts';
+import { hostStateSchema } from '../contract/hostState.ts';
 import { syntheticInput } from './control/synthetic.ts';
 import { benchDeploy } from './control-deploy.ts';
 
@@ -35,7 +37,9 @@ function benchCompile(): void {
   const input = syntheticInput(1000, 10_000);
   const times: number[] = [];
   const hashTimes: number[] = [];
+  const checkTimes: number[] = [];
   let hostsOut = 0;
+  let refused = 0;
   let bytes = 0;
   for (let i = 0; i < COMPILE_RUNS; i++) {
     const t0 = performance.now();
@@ -43,14 +47,22 @@ function benchCompile(): void {
     const t1 = performance.now();
     for (const s of out.values()) stateHash(s);
     const t2 = performance.now();
+    for (const s of out.values()) if (!hostStateSchema.safeParse({ ...s, generation: 1 }).success) refused++;
+    const t3 = performance.now();
     times.push(t1 - t0);
     hashTimes.push(t2 - t1);
+    checkTimes.push(t3 - t2);
     hostsOut = out.size;
     if (i === 0) for (const s of out.values()) bytes += JSON.stringify(s).length;
   }
   console.log('\n== compile (synthetic: 1,000 hosts, 10,000 VMs in 100 farms, a router and a firewall each)');
   console.log(`   compile           median ${median(times).toFixed(1)} ms  (min ${Math.min(...times).toFixed(1)}, ${COMPILE_RUNS} runs)`);
   console.log(`   hash all states   median ${median(hashTimes).toFixed(1)} ms`);
+  console.log(`   contract check    median ${median(checkTimes).toFixed(1)} ms  (every state; ${refused} refused)`);
+  if (refused > 0) {
+    console.error('   the contract refused compiled states: the figures above are not of a working deploy');
+    process.exitCode = 1;
+  }
   console.log(`   output            ${hostsOut} host states, ${mb(bytes)} of JSON`);
 }
 
@@ -136,13 +148,18 @@ class SimAgent {
             const ev = buf.slice(0, i);
             buf = buf.slice(i + 2);
             if (/^event: ping/m.test(ev)) this.pings++;
+            else if (/^event: serialized-error/m.test(ev)) reject(new Error(`agent.desired failed: ${ev.slice(0, 300)}`));
             else if (/^data: /m.test(ev) && !/^event: /m.test(ev)) {
               this.data++;
               if (this.data === 1) resolve();
             }
           }
         });
-        res.on('close', () => (this.closed = true));
+        res.on('close', () => {
+          this.closed = true;
+          // A stream that ended without a state is a probe without an answer: the run fails instead of waiting.
+          if (this.data === 0) reject(new Error('agent.desired closed before sending a state'));
+        });
       });
       req.on('error', (e) => (this.closed ? undefined : reject(e)));
       this.req = req;

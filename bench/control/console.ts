@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { generateHostCredential, hashToken } from '../../server/auth/tokens.ts';
 import { startApiServer } from '../../server/http.ts';
 import { createTestDb } from '../../test/db.ts';
+import { syntheticAddress } from './synthetic.ts';
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000);
 
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
       id: randomUUID(),
       name: `sim${i}`,
       // Care-of addresses are only data here: the simulated agents send no UDP.
-      address: `127.${100 + (i >> 16)}.${(i >> 8) & 0xff}.${(i & 0xff) + 1}`,
+      address: syntheticAddress(i, 100),
       credentialHash: hashToken(credential),
       // Enrolled but never reporting: offline, so the liveness sweep has nothing to do mid-measurement.
       status: 'offline' as const,

@@ -16,13 +16,23 @@ function lcg(seed: number): () => number {
 const mac = (n: number) =>
   `02:5d:${[24, 16, 8, 0].map((sh) => ((n >>> sh) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
 
+/**
+ * The i-th care-of address of a synthetic deployment, 127.<second>.0.1 on:
+ * only data (nothing is sent to it), but a valid IPv4 address, as every state
+ * the console stores must hold.
+ */
+export function syntheticAddress(i: number, second = 0): string {
+  const n = i + 1;
+  return `127.${second + ((n >> 16) & 0xff)}.${(n >> 8) & 0xff}.${n & 0xff}`;
+}
+
 export function syntheticInput(hosts: number, vms: number): CompileInput {
   const rnd = lcg(7);
   const hostList = Array.from({ length: hosts }, (_, i) => ({
     id: `host-${i}`,
     name: `h${i}`,
     // Only names in the compiled documents: nothing is sent anywhere.
-    address: `127.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${(i & 0xff) + 1}`,
+    address: syntheticAddress(i),
     port: 1798,
     segmentId: `seg-${Math.floor(i / HOSTS_PER_SEGMENT)}`,
   }));
