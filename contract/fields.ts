@@ -4,7 +4,10 @@
 // (agent/wire/addr.ts), the same code that puts them in packets.
 import { z } from 'zod';
 import { isGroupMac, parseCidr, parseIp, parseMac } from '../agent/wire/addr.ts';
-import { DISPLAY_NAME_MAX_CHARS, IFNAME_MAX_CHARS, IFNAME_PATTERN, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, NETNS_PATTERN, STATE_MTU_MAX, STATE_MTU_MIN, U32_MAX, VNID_MAX, VNID_MIN } from './limits.ts';
+import {
+  DISPLAY_NAME_MAX_CHARS, IFNAME_MAX_CHARS, IFNAME_PATTERN, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, NETNS_PATTERN, STATE_MTU_MAX, STATE_MTU_MIN,
+  U32_MAX, VNID_MAX, VNID_MIN,
+} from './limits.ts';
 
 /**
  * An object that passes fields it does not list on, unchanged: everything
