@@ -31,18 +31,6 @@ export class OverlayAgent extends AgentProcess {
     await this.apply(next as unknown as HostState);
     await this.waitApplied(next.generation);
   }
-
-  async view(): Promise<{ varp: Array<{ vnet: number; mac: string; coa: string; proxy: boolean; state: string; version: number }>; counters: Record<string, number> }> {
-    return JSON.parse(await this.admin('/v1/state'));
-  }
-
-  async counter(name: string): Promise<number> {
-    return (await this.view()).counters[name] ?? 0;
-  }
-
-  async entry(mac: string): Promise<{ coa: string; proxy: boolean; state: string; version: number } | undefined> {
-    return (await this.view()).varp.find((e) => e.mac === mac);
-  }
 }
 
 /** A LAN segment: a bridge in the router namespace, multicast flooded (no snooping), the router at .254. */
@@ -114,6 +102,18 @@ export async function pcapUnderlayPayloads(path: string): Promise<Buffer[]> {
     out.push(pkt.subarray(udp + 8));
   }
   return out;
+}
+
+/** Captures UDP port 1798 on `ifname` in `ns` while `during` runs; the underlay payloads seen. */
+export async function captureUnderlay(h: NetnsHarness, ns: string, file: string, during: () => Promise<unknown>, ifname = 'u0'): Promise<Buffer[]> {
+  const td = h.spawn(ns, 'tcpdump', ['--immediate-mode', '-n', '-U', '-Z', 'root', '-s', '0', '-i', ifname, '-w', file, 'udp', 'port', '1798']);
+  let err = '';
+  td.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  for (let i = 0; i < 50 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+  await during();
+  await new Promise((r) => setTimeout(r, 300));
+  await h.kill(td);
+  return pcapUnderlayPayloads(file);
 }
 
 /** Sends raw datagrams from inside a namespace (an attacker on the underlay). */
