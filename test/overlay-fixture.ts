@@ -4,8 +4,9 @@
 // are in 198.18.0.0/15; every namespace belongs to the harness and is deleted.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { NetnsHarness } from './netns/harness.ts';
-import { AgentProcess, type HostState } from './netns/agents.ts';
+import { AgentProcess, repoRoot, type HostState } from './netns/agents.ts';
 
 /** A host state with every field the agent knows (keys, relay, VARP, limits, VLAN). */
 export interface FullState {
@@ -49,6 +50,43 @@ export async function addHost(h: NetnsHarness, router: string, bridge: string, s
   const gw = address.replace(/\.\d+$/, '.254');
   await h.mustExec(ns, 'ip', ['route', 'add', 'default', 'via', gw]);
   return ns;
+}
+
+export interface VlanLan {
+  /** The LAN's namespace: a bridge joining the host's link and the VLAN switch's trunk. */
+  lan: string;
+  /** A namespace per VLAN id, holding one machine (`mach0`) on that VLAN. */
+  machines: Record<number, string>;
+}
+
+/**
+ * A "physical" LAN on host interface `hostIf` of namespace `hostNs`: the
+ * other end of the link (`eth0` in a LAN namespace) is bridged to a
+ * VLAN-aware switch (test/vlan-lan.ts: the kernels here may lack 802.1Q),
+ * and each VLAN id in `machines` gets a machine with the given address,
+ * untagged, in a namespace of its own.
+ */
+export async function addVlanLan(h: NetnsHarness, hostNs: string, hostIf: string, short: string, machines: Record<number, string>, mtu = 1400): Promise<VlanLan> {
+  const lan = await h.addNs(short);
+  await h.veth({ ns: hostNs, ifname: hostIf }, { ns: lan, ifname: 'eth0' });
+  const ports = Object.keys(machines).map((vid, i) => `${vid}=mach${i}`);
+  const sw = h.spawn(lan, process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'vlan-lan.ts'), 'trunk0', ...ports], { cwd: repoRoot });
+  await new Promise<void>((resolve, reject) => {
+    sw.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    sw.once('exit', (code) => reject(new Error(`vlan-lan.ts exited ${code}`)));
+  });
+  for (const cmd of [['link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0'], ['link', 'set', 'eth0', 'master', 'br0', 'up'], ['link', 'set', 'trunk0', 'master', 'br0', 'up'], ['link', 'set', 'br0', 'up']]) {
+    await h.mustExec(lan, 'ip', cmd);
+  }
+  const out: Record<number, string> = {};
+  for (const [i, [vid, cidr]] of Object.entries(machines).entries()) {
+    const ns = await h.addNs(`${short}${vid}`);
+    await h.mustExec(lan, 'ip', ['link', 'set', `mach${i}`, 'netns', ns, 'name', 'mach0']);
+    await h.mustExec(ns, 'ip', ['addr', 'add', cidr, 'dev', 'mach0']);
+    await h.mustExec(ns, 'ip', ['link', 'set', 'mach0', 'mtu', String(mtu), 'up']);
+    out[Number(vid)] = ns;
+  }
+  return { lan, machines: out };
 }
 
 export function tapVif(id: string, vnet: number, n: number, netns: string, extra: Record<string, unknown> = {}) {

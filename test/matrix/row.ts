@@ -28,3 +28,13 @@ export function row(feature: string, body: (note: Note) => Promise<void>, timeou
     });
   }, timeoutMs);
 }
+
+/**
+ * Setup shared by several rows (a farm, its guests), made by whichever of
+ * them runs first: rows stay runnable alone (`-t`) and share the work when
+ * run together.
+ */
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
+}

@@ -190,6 +190,11 @@ export class MatrixWorld {
     });
   }
 
+  /** A path in this run's temporary directory (captures, state directories). */
+  file(name: string): string {
+    return join(this.dir, name);
+  }
+
   /** Last lines of every agent's log, for a failure message. */
   agentLogs(lines = 15): string {
     return Object.values(this.hosts)
