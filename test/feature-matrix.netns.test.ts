@@ -16,6 +16,7 @@ import { tapAddonAvailable } from '../agent/native/index.ts';
 import { MATRIX_POSTGRES, MatrixWorld, postgresReachable } from './matrix/world.ts';
 import { basicRows } from './matrix/rows-basic.ts';
 import { sealedRows } from './matrix/rows-sealed.ts';
+import { routingRows } from './matrix/rows-routing.ts';
 import { redactUrl } from '../server/db/index.ts';
 
 const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft'];
@@ -38,4 +39,5 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
 
   basicRows(() => w);
   sealedRows(() => w);
+  routingRows(() => w);
 });
