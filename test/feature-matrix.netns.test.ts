@@ -17,6 +17,7 @@ import { MATRIX_POSTGRES, MatrixWorld, postgresReachable } from './matrix/world.
 import { basicRows } from './matrix/rows-basic.ts';
 import { sealedRows } from './matrix/rows-sealed.ts';
 import { routingRows } from './matrix/rows-routing.ts';
+import { movesRows } from './matrix/rows-moves.ts';
 import { redactUrl } from '../server/db/index.ts';
 
 const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft'];
@@ -37,7 +38,21 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
     await w?.close();
   });
 
-  basicRows(() => w);
-  sealedRows(() => w);
-  routingRows(() => w);
+  const basic = basicRows(() => w);
+  const sealed = sealedRows(() => w);
+  const routing = routingRows(() => w);
+  const moves = movesRows(() => w);
+  basic.plain();
+  sealed.auth();
+  sealed.conf();
+  sealed.rotation();
+  sealed.varp();
+  basic.portSecurity();
+  basic.bandwidth();
+  basic.vlan();
+  routing.routers();
+  routing.firewall();
+  moves.relays();
+  moves.proxy();
+  moves.migration();
 });

@@ -57,8 +57,8 @@ export class MatrixFarm {
     return vnet;
   }
 
-  /** A TAP VM with one VIF on `vnet`, placed on `host`. */
-  async vm(name: string, host: HostName, vnet: VnetView, ip?: string, extra: { bandwidthMbps?: number } = {}): Promise<VmView> {
+  /** A VM with one VIF on `vnet`, placed on `host`: a TAP guest unless `guestKind` says otherwise. */
+  async vm(name: string, host: HostName, vnet: VnetView, ip?: string, extra: { bandwidthMbps?: number; guestKind?: 'tap' | 'emulated' } = {}): Promise<VmView> {
     const { vm } = await this.edit((rev) =>
       this.api.vm.create.mutate({
         farmId: this.id, expectedRevision: rev, name, hostId: this.w.hosts[host].id, guestKind: 'tap', vifs: [{ vnetId: vnet.id, ...(ip ? { ip } : {}) }], ...extra,

@@ -3,15 +3,7 @@
 // test/summary-reporter.ts can print every row together at the end of the
 // run, failed rows with their error.
 import { it } from 'vitest';
-
-declare module 'vitest' {
-  interface TaskMeta {
-    /** Set on feature-matrix rows: the feature's name. */
-    featureRow?: string;
-    /** What the row measured, one line ("conf vnet: 0 of 214 underlay datagrams …"). */
-    measured?: string;
-  }
-}
+import './meta.ts';
 
 export type Note = (line: string) => void;
 

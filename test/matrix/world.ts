@@ -190,6 +190,14 @@ export class MatrixWorld {
     });
   }
 
+  /** Waits until every host applied its desired generation (after a change that is not a farm deploy). */
+  async settled(what: string): Promise<void> {
+    await waitFor(async () => {
+      const list = await this.admin.host.list.query({ limit: 50 });
+      return list.items.every((x) => x.appliedGeneration >= x.desiredGeneration);
+    }, `every host to apply ${what}`, 30_000, 200);
+  }
+
   /** A path in this run's temporary directory (captures, state directories). */
   file(name: string): string {
     return join(this.dir, name);
