@@ -45,7 +45,7 @@ export function routingRows(world: () => MatrixWorld) {
       // r1 reaches rc by a static route; r2 has none back to ra: only RIP can teach it.
       await f.edit((rev) => api.router.addStaticRoute.mutate({ routerId: r1.id, expectedRevision: rev, destination: '10.60.3.0/24', nextHop: '10.60.2.2' }));
       const vms = [await f.vm('x1', 'h3', ra, '10.60.1.10'), await f.vm('x2', 'h3', rb, '10.60.2.10'), await f.vm('x3', 'h3', rc, '10.60.3.10')];
-      // An emulated guest answers off its subnet through the gateway the console compiles into its VIF.
+      // An emulated guest: the agent runs it with the gateway the console compiles into its VIF.
       await f.vm('e4', 'h2', rc, '10.60.3.20', { guestKind: 'emulated' });
       await f.deploy();
       const deployed = Date.now();
@@ -65,12 +65,15 @@ export function routingRows(world: () => MatrixWorld) {
       expect(await reaches(h, x1, x3.ip)).toBe(true);
       const twoRouters = await ping(h, x1, x3.ip, 10);
       const emulated = await ping(h, x1, '10.60.3.20', 10);
+      // And it reaches another subnet by itself only through that gateway (its probe, on h2's admin address).
+      const e4 = (await api.host.report.query({ id: w.hosts.h2.id })).report?.vifs?.find((v) => v.ip.startsWith('10.60.3.20/'));
+      const probe = await w.hosts.h2.agent.adminPost<{ sent: number; received: number }>(`/v1/vifs/${encodeURIComponent(e4!.id)}/ping`, { target: x1.ip, count: 5, intervalMs: 100 });
       const hops = await h.exec(x1.ns, 'traceroute', ['-n', '-q', '1', '-w', '1', x3.ip]);
       note(
         `routers: x1 → x2 through r1 ${oneRouter.received}/${oneRouter.sent}; r2 learnt 10.60.1.0/24 by RIP ` +
           `(via ${learnt?.nextHop}, metric ${learnt?.metric}, ${learntAfterS.toFixed(1)} s after the deploy returned); ` +
           `x1 → x3 over r1's ${staticRoute?.source} route and back over that RIP route ${twoRouters.received}/${twoRouters.sent}, ` +
-          `→ an emulated guest there, through its console-given gateway, ${emulated.received}/${emulated.sent}` +
+          `→ an emulated guest there ${emulated.received}/${emulated.sent}, which pings x1 through its console-given gateway ${probe.received}/${probe.sent}` +
           (hops.code === 0 ? `; traceroute hops ${[...hops.stdout.matchAll(/^\s*\d+\s+(\S+)/gm)].map((m) => m[1]).join(' → ')}` : ''),
       );
       expect(oneRouter.received).toBe(10);
@@ -78,6 +81,7 @@ export function routingRows(world: () => MatrixWorld) {
       expect(staticRoute).toMatchObject({ source: 'static', nextHop: '10.60.2.2' });
       expect(twoRouters.received).toBe(10);
       expect(emulated.received).toBe(10);
+      expect(probe).toMatchObject({ sent: 5, received: 5 });
     });
 
   const firewall = () =>

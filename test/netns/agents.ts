@@ -122,6 +122,13 @@ export class NsAgent {
     throw new Error(`agent in ${this.ns} did not apply generation ${generation} (${last}):\n${this.logs.slice(-20).join('\n')}`);
   }
 
+  /** POST of a JSON body on the agent's admin address (the emulated guests' probes); the JSON answer. */
+  async adminPost<T>(path: string, body: unknown): Promise<T> {
+    const r = await this.h.exec(this.ns, 'curl', ['-sf', '--max-time', '10', '-H', 'content-type: application/json', '-d', JSON.stringify(body), `http://127.0.0.1:${ADMIN_PORT}${path}`]);
+    if (r.code !== 0) throw new Error(`POST ${path} on ${this.ns} failed (curl exit ${r.code})`);
+    return JSON.parse(r.stdout) as T;
+  }
+
   async metrics(): Promise<string> {
     return this.admin('/metrics');
   }
