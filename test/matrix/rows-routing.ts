@@ -42,16 +42,24 @@ export function routingRows(world: () => MatrixWorld) {
           interfaces: [{ vnetId: rb.id, ip: '10.60.2.2', rip: true }, { vnetId: rc.id, ip: '10.60.3.1' }],
         }),
       );
+      // r3 (h3) serves rd and is linked to r2 point to point (router.link: a vnet of its own between the hosts), RIP on the link.
+      const rd = await f.vnet('rd', '10.60.4.0/24');
+      const { router: r3 } = await f.edit((rev) =>
+        api.router.create.mutate({ farmId: f.id, expectedRevision: rev, name: 'r3', hostId: w.hosts.h3.id, interfaces: [{ vnetId: rd.id, ip: '10.60.4.1' }] }),
+      );
+      await f.edit((rev) => api.router.link.mutate({ expectedRevision: rev, routerAId: r2.id, routerBId: r3.id, rip: true }));
       // r1 reaches rc by a static route; r2 has none back to ra: only RIP can teach it.
       await f.edit((rev) => api.router.addStaticRoute.mutate({ routerId: r1.id, expectedRevision: rev, destination: '10.60.3.0/24', nextHop: '10.60.2.2' }));
-      const vms = [await f.vm('x1', 'h3', ra, '10.60.1.10'), await f.vm('x2', 'h3', rb, '10.60.2.10'), await f.vm('x3', 'h3', rc, '10.60.3.10')];
+      const vms = [
+        await f.vm('x1', 'h3', ra, '10.60.1.10'), await f.vm('x2', 'h3', rb, '10.60.2.10'), await f.vm('x3', 'h3', rc, '10.60.3.10'), await f.vm('x4', 'h1', rd, '10.60.4.10'),
+      ];
       // An emulated guest: the agent runs it with the gateway the console compiles into its VIF.
       await f.vm('e4', 'h2', rc, '10.60.3.20', { guestKind: 'emulated' });
       await f.deploy();
       const deployed = Date.now();
-      const [x1, x2, x3] = (await Promise.all([
-        f.boot(vms[0]!, { gateway: '10.60.1.1' }), f.boot(vms[1]!, { gateway: '10.60.2.1' }), f.boot(vms[2]!, { gateway: '10.60.3.1' }),
-      ])) as [Guest, Guest, Guest];
+      const [x1, x2, x3, x4] = (await Promise.all([
+        f.boot(vms[0]!, { gateway: '10.60.1.1' }), f.boot(vms[1]!, { gateway: '10.60.2.1' }), f.boot(vms[2]!, { gateway: '10.60.3.1' }), f.boot(vms[3]!, { gateway: '10.60.4.1' }),
+      ])) as [Guest, Guest, Guest, Guest];
 
       expect(await reaches(h, x1, x2.ip), w.agentLogs()).toBe(true);
       const oneRouter = await ping(h, x1, x2.ip, 10);
@@ -62,6 +70,13 @@ export function routingRows(world: () => MatrixWorld) {
       }, 'r2 to learn 10.60.1.0/24 by RIP', 40_000, 500);
       const learntAfterS = (Date.now() - deployed) / 1000;
       const staticRoute = (await api.router.fib.query({ id: r1.id })).routes.find((r) => r.destination === '10.60.3.0/24');
+      let overLink: typeof learnt;
+      await waitFor(async () => {
+        overLink = (await api.router.fib.query({ id: r1.id })).routes.find((r) => r.destination === '10.60.4.0/24');
+        return overLink?.source === 'rip';
+      }, 'r1 to learn 10.60.4.0/24 by RIP through r2', 40_000, 500);
+      expect(await reaches(h, x1, x4.ip)).toBe(true);
+      const threeRouters = await ping(h, x1, x4.ip, 10);
       expect(await reaches(h, x1, x3.ip)).toBe(true);
       const twoRouters = await ping(h, x1, x3.ip, 10);
       const emulated = await ping(h, x1, '10.60.3.20', 10);
@@ -73,7 +88,8 @@ export function routingRows(world: () => MatrixWorld) {
         `routers: x1 → x2 through r1 ${oneRouter.received}/${oneRouter.sent}; r2 learnt 10.60.1.0/24 by RIP ` +
           `(via ${learnt?.nextHop}, metric ${learnt?.metric}, ${learntAfterS.toFixed(1)} s after the deploy returned); ` +
           `x1 → x3 over r1's ${staticRoute?.source} route and back over that RIP route ${twoRouters.received}/${twoRouters.sent}, ` +
-          `→ an emulated guest there ${emulated.received}/${emulated.sent}, which pings x1 through its console-given gateway ${probe.received}/${probe.sent}` +
+          `→ an emulated guest there ${emulated.received}/${emulated.sent}, which pings x1 through its console-given gateway ${probe.received}/${probe.sent}; ` +
+          `over r2's RIP link to r3 on h3 (router.link), r1 learnt 10.60.4.0/24 (metric ${overLink?.metric}) and x1 → x4 ${threeRouters.received}/${threeRouters.sent}` +
           (hops.code === 0 ? `; traceroute hops ${[...hops.stdout.matchAll(/^\s*\d+\s+(\S+)/gm)].map((m) => m[1]).join(' → ')}` : ''),
       );
       expect(oneRouter.received).toBe(10);
@@ -82,6 +98,8 @@ export function routingRows(world: () => MatrixWorld) {
       expect(twoRouters.received).toBe(10);
       expect(emulated.received).toBe(10);
       expect(probe).toMatchObject({ sent: 5, received: 5 });
+      expect(overLink).toMatchObject({ source: 'rip', nextHop: '10.60.2.2', metric: 3 });
+      expect(threeRouters.received).toBe(10);
     });
 
   const firewall = () =>
