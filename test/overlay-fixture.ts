@@ -137,9 +137,45 @@ export async function pcapUnderlayPayloads(path: string): Promise<Buffer[]> {
     if (pkt[14 + 9] !== 17) continue;
     const udp = 14 + ihl;
     if (pkt.readUInt16BE(udp + 2) !== 1798 && pkt.readUInt16BE(udp) !== 1798) continue;
-    out.push(pkt.subarray(udp + 8));
+    out.push(...splitGso(pkt.subarray(udp + 8)));
   }
   return out;
+}
+
+/** docs/wire.md: kinds, the Etherip word, VARP's two lengths and its AUTH flag. */
+const KIND_VARP = 1;
+const KIND_FRAME = 2;
+const ETHERIP_WORD = 0x3000;
+const FRAME_MIN = 24;
+const VARP_SIZES = { plain: 32, auth: 48 } as const;
+const VARP_FLAG_AUTH = 2;
+
+/**
+ * One captured UDP payload may hold several datagrams: the agent sends
+ * batches with UDP GSO, and a capture on the sending host sees a batch
+ * before the kernel cuts it into datagrams, all of one size but the last.
+ * VARP messages are cut by their fixed length; FRAMEs where every cut starts
+ * like the first one (kind, Etherip word, vnet id), at the first size that
+ * works.
+ */
+export function splitGso(p: Buffer): Buffer[] {
+  if (p.length < 10) return [p];
+  const kind = p.readUInt16BE(0);
+  if (kind === KIND_VARP) {
+    const size = p[14]! & VARP_FLAG_AUTH ? VARP_SIZES.auth : VARP_SIZES.plain;
+    if (p.length <= size || p.length % size !== 0) return [p];
+    return Array.from({ length: p.length / size }, (_, i) => p.subarray(i * size, (i + 1) * size));
+  }
+  if (kind !== KIND_FRAME) return [p];
+  const vnet = p.readUInt32BE(6);
+  const startsFrame = (at: number) => at + 10 <= p.length && p.readUInt16BE(at) === KIND_FRAME && p.readUInt16BE(at + 4) === ETHERIP_WORD && p.readUInt32BE(at + 6) === vnet;
+  for (let size = FRAME_MIN; size < p.length; size++) {
+    if (!startsFrame(size)) continue;
+    let ok = true;
+    for (let at = 2 * size; at < p.length && ok; at += size) ok = startsFrame(at);
+    if (ok) return Array.from({ length: Math.ceil(p.length / size) }, (_, i) => p.subarray(i * size, Math.min(p.length, (i + 1) * size)));
+  }
+  return [p];
 }
 
 /** Captures UDP port 1798 on `ifname` in `ns` while `during` runs; the underlay payloads seen. */
