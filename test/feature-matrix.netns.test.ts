@@ -5,7 +5,7 @@
 // and tcpdump in the guests and on the underlay. One console, one Postgres
 // database and one set of agents serve every row (test/matrix/world.ts);
 // each row builds its own farm, so a row runs alone too:
-//   flock /tmp/softudc-suite.lock npx vitest run --config vitest.netns.config.ts test/feature-matrix.netns.test.ts -t 'conf vnet'
+//   flock /tmp/softudc-suite.lock npm run test:matrix -- -t 'conf vnet'
 // Each row records one line of what it measured; the run ends with all of
 // them (test/summary-reporter.ts).
 import { afterAll, beforeAll, describe } from 'vitest';

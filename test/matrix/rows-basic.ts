@@ -3,7 +3,7 @@
 import { expect } from 'vitest';
 import { metricSum } from '../netns/agents.ts';
 import { addVlanLan, iperf } from '../overlay-fixture.ts';
-import { MatrixFarm, type Guest } from './farm.ts';
+import { GUEST_IFNAME, MatrixFarm, type Guest } from './farm.ts';
 import { row } from './row.ts';
 import { neighbourMac, ping, reaches, tcpdumpLines } from './traffic.ts';
 import type { MatrixWorld } from './world.ts';
@@ -35,7 +35,7 @@ export function basicRows(world: () => MatrixWorld) {
       let inB = { sent: 0, received: 0 };
       let onlyInA = { sent: 0, received: 0 };
       // Whatever vnet B carries, none of it may reach a guest of vnet A.
-      const leaked = await tcpdumpLines(h, a2!.ns, 'eth0', ['ether', 'src', b1!.mac], async () => {
+      const leaked = await tcpdumpLines(h, a2!.ns, GUEST_IFNAME, ['ether', 'src', b1!.mac], async () => {
         inB = await ping(h, b1!, '10.50.0.12', 20);
         onlyInA = await ping(h, b1!, '10.50.0.13', 5, 0.2);
       });
@@ -67,33 +67,33 @@ export function basicRows(world: () => MatrixWorld) {
       const before = { ip: await h1.counter(portSecurityDrops('ipv4_src')), mac: await h1.counter(portSecurityDrops('src_mac')) };
 
       // p1 knows p2's MAC for good, so every ping it sends is one frame on its wire, seen by tcpdump there.
-      const pinNeighbour = () => h.mustExec(p1.ns, 'ip', ['neigh', 'replace', p2.ip, 'lladdr', p2.mac, 'dev', 'eth0', 'nud', 'permanent']);
+      const pinNeighbour = () => h.mustExec(p1.ns, 'ip', ['neigh', 'replace', p2.ip, 'lladdr', p2.mac, 'dev', GUEST_IFNAME, 'nud', 'permanent']);
       await pinNeighbour();
       /** Pings p2 from p1; the frames p1 put on its wire and the ones p2 received, both matching `filter`. */
       const spoof = async (filter: string[], args: string[]) => {
         let r = { sent: 0, received: 0 };
         let sent: string[] = [];
-        const arrived = await tcpdumpLines(h, p2.ns, 'eth0', filter, async () => {
-          sent = await tcpdumpLines(h, p1.ns, 'eth0', ['-Q', 'out', ...filter], async () => (r = await ping(h, p1, p2.ip, 5, 0.1, args)));
+        const arrived = await tcpdumpLines(h, p2.ns, GUEST_IFNAME, filter, async () => {
+          sent = await tcpdumpLines(h, p1.ns, GUEST_IFNAME, ['-Q', 'out', ...filter], async () => (r = await ping(h, p1, p2.ip, 5, 0.1, args)));
         });
         return { ...r, frames: sent.length, arrived: arrived.length };
       };
 
       // p1 sends from p3's address.
-      await h.mustExec(p1.ns, 'ip', ['addr', 'add', `${p3.ip}/32`, 'dev', 'eth0']);
+      await h.mustExec(p1.ns, 'ip', ['addr', 'add', `${p3.ip}/32`, 'dev', GUEST_IFNAME]);
       const spoofedIp = await spoof(['ip', 'src', p3.ip], ['-I', p3.ip]);
-      await h.mustExec(p1.ns, 'ip', ['addr', 'del', `${p3.ip}/32`, 'dev', 'eth0']);
+      await h.mustExec(p1.ns, 'ip', ['addr', 'del', `${p3.ip}/32`, 'dev', GUEST_IFNAME]);
       const mid = { ip: await h1.counter(portSecurityDrops('ipv4_src')), mac: await h1.counter(portSecurityDrops('src_mac')) };
 
       // p1 sends from a MAC that is not its VIF's.
       const forgedMac = '02:5d:ee:ee:ee:01';
       // A new MAC flushes the link's neighbours, the pinned one too.
-      const setMac = (mac: string) => h.mustExec(p1.ns, 'ip', ['link', 'set', 'eth0', 'address', mac]).then(pinNeighbour);
+      const setMac = (mac: string) => h.mustExec(p1.ns, 'ip', ['link', 'set', GUEST_IFNAME, 'address', mac]).then(pinNeighbour);
       await setMac(forgedMac);
       const spoofedMac = await spoof(['ether', 'src', forgedMac], []);
       await setMac(p1.mac);
       const after = { ip: await h1.counter(portSecurityDrops('ipv4_src')), mac: await h1.counter(portSecurityDrops('src_mac')) };
-      await h.mustExec(p1.ns, 'ip', ['neigh', 'flush', 'dev', 'eth0']);
+      await h.mustExec(p1.ns, 'ip', ['neigh', 'flush', 'dev', GUEST_IFNAME]);
       const own = await ping(h, p1, p2.ip, 5, 0.1);
       note(
         `port security: p1 sent ${spoofedIp.frames} frames from another guest's address (${p3.ip}) and ${spoofedMac.frames} from a forged MAC: ` +

@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { waitFor } from '../managed-agent.ts';
 import type { NetnsHarness } from '../netns/harness.ts';
 import { iperf } from '../overlay-fixture.ts';
-import { MatrixFarm, type Guest } from './farm.ts';
+import { GUEST_IFNAME, MatrixFarm, type Guest } from './farm.ts';
 import { row } from './row.ts';
 import { neighbourMac, ping, reaches, tcpdumpLines } from './traffic.ts';
 import type { MatrixWorld } from './world.ts';
@@ -132,7 +132,7 @@ export function routingRows(world: () => MatrixWorld) {
       const allowed = await iperf(h, { ns: i1.ns, ip: i1.ip }, o1.ns, 2, 5201);
       const listener = h.spawn(i1.ns, 'iperf3', ['-s', '-1', '-B', i1.ip, '-p', '5202']);
       let denied = { ping: { sent: 0, received: 0 }, tcp: '' };
-      const arrived = await tcpdumpLines(h, i1.ns, 'eth0', ['icmp', 'or', 'tcp', 'port', '5202'], async () => {
+      const arrived = await tcpdumpLines(h, i1.ns, GUEST_IFNAME, ['icmp', 'or', 'tcp', 'port', '5202'], async () => {
         denied = { ping: await ping(h, o1, i1.ip, 5, 0.1), tcp: await tcpConnect(h, o1.ns, i1.ip, 5202) };
       });
       await h.kill(listener);

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { waitFor } from '../managed-agent.ts';
 import { captureUnderlay, continuousPing, inject } from '../overlay-fixture.ts';
 import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, encodeFrame, encodeVarp, parseIp, parseMac } from '../../agent/wire/index.ts';
-import { MatrixFarm, type Guest } from './farm.ts';
+import { GUEST_IFNAME, MatrixFarm, type Guest } from './farm.ts';
 import { once, row } from './row.ts';
 import { ping, reaches, tcpdumpLines } from './traffic.ts';
 import { isFrameOf, isSealed, isVarp, keyIdOf, openSealed, sealedPayload, sequenceOf, varpSignedWith, type SealKeyMaterial } from './wire-check.ts';
@@ -67,7 +67,7 @@ export function sealedRows(world: () => MatrixWorld) {
       tampered[tampered.length - 20] = tampered[tampered.length - 20]! ^ 0x01;
       const unsigned = encodeFrame({ vnet: auth.vnid, ethernet: Buffer.from(sealedPayload(original)) });
       const before = { tag: await h2Counter(rxDropped('frame_seal_bad_tag')), unsealed: await h2Counter(rxDropped('frame_unsealed_on_secure_vnet')) };
-      const delivered = await tcpdumpLines(w.h, a2.ns, 'eth0', ['icmp'], async () => {
+      const delivered = await tcpdumpLines(w.h, a2.ns, GUEST_IFNAME, ['icmp'], async () => {
         await inject(w.h, w.hosts.h1.ns, w.hosts.h1.address, w.hosts.h2.address, [tampered, unsigned]);
         await new Promise((r) => setTimeout(r, 300));
       });
