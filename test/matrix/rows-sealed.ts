@@ -164,9 +164,12 @@ export function sealedRows(world: () => MatrixWorld) {
       });
       const [g1, g2] = g as [Guest, Guest];
       const varp = seen.filter(isVarp);
-      const secret = await w.t.prisma.deploymentSecret.findUnique({ where: { name: 'varp' }, select: { value: true } });
-      expect(secret, 'the deployment has a VARP key').not.toBeNull();
-      const key = Buffer.from(secret!.value);
+      const varpKey = async () => {
+        const secret = await w.t.prisma.deploymentSecret.findUnique({ where: { name: 'varp' }, select: { value: true } });
+        expect(secret, 'the deployment has a VARP key').not.toBeNull();
+        return Buffer.from(secret!.value);
+      };
+      const key = await varpKey();
       const signed = varp.filter((p) => varpSignedWith(p, key)).length;
 
       // An unsigned ANNOUNCE, and one signed with another key, claiming g2 moved to a forged address.
@@ -183,11 +186,28 @@ export function sealedRows(world: () => MatrixWorld) {
       const counted = (await h1.counter(badAuth)) - before;
       const entry = await h1.entry(g2.mac, open.vnid);
       const still = await ping(w.h, g1, g2.ip, 5);
+
+      // deployment.rotateVarpKey: once every host applied it, a new guest's announcements and resolution carry the new key.
+      await w.admin.deployment.rotateVarpKey.mutate();
+      await w.settled('the new VARP key');
+      const rotated = await varpKey();
+      const w3 = await f.vm('v3', 'h3', open, '10.56.0.3');
+      const afterRotation = (
+        await capture(async () => {
+          await f.deploy();
+          expect(await reaches(w.h, g1, (await f.boot(w3)).ip)).toBe(true);
+        })
+      ).filter(isVarp);
+      const signedNew = afterRotation.filter((p) => varpSignedWith(p, rotated)).length;
       note(
         `VARP authentication: ${signed} of ${varp.length} VARP messages on h1's underlay carry an HMAC that verifies under the deployment's key; ` +
           `a forged unsigned ANNOUNCE and one signed with another key, injected on the underlay: ${counted} dropped and counted (varp_bad_auth), ` +
-          `h1 still maps the guest to ${entry?.coa}, ping ${still.received}/${still.sent}`,
+          `h1 still maps the guest to ${entry?.coa}, ping ${still.received}/${still.sent}; ` +
+          `after deployment.rotateVarpKey ${signedNew} of ${afterRotation.length} verify under the new key, a new guest reached`,
       );
+      expect(rotated.equals(key)).toBe(false);
+      expect(afterRotation.length).toBeGreaterThan(0);
+      expect(signedNew).toBe(afterRotation.length);
       expect(varp.length).toBeGreaterThan(0);
       expect(signed).toBe(varp.length);
       expect(counted).toBe(2);
