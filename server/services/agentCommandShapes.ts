@@ -6,6 +6,7 @@
 // it stores and shows.
 import { z } from 'zod';
 import { parseIpv4 } from './validate.ts';
+import { int32, text } from '../../contract/primitives.ts';
 
 export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
@@ -29,7 +30,6 @@ export const VIEW_MAX_RULES = 1_000;
 /** Firewalls: the connection table is summarised (counts) with this many connections listed. */
 export const VIEW_MAX_CONNECTIONS = 100;
 
-const text = (max: number) => z.string().max(max);
 
 function isUnicastIpv4(s: string): boolean {
   const n = parseIpv4(s);
@@ -40,7 +40,7 @@ function isUnicastIpv4(s: string): boolean {
 }
 
 /** A probe target: a unicast IPv4 address in dotted quad. */
-export const targetInput = z.string().max(15).refine(isUnicastIpv4, { message: 'must be a unicast IPv4 address a.b.c.d' });
+export const targetInput = text(15).refine(isUnicastIpv4, { message: 'must be a unicast IPv4 address a.b.c.d' });
 
 /** A router's or firewall's id on the hosts: `<farm key>/<name>` (server/compile). */
 const nodeId = z.string().min(1).max(200);
@@ -223,7 +223,7 @@ export const MAX_RESULT_BYTES = 4 * 1024 * 1024;
 export const commandResultInput = z.strictObject({
   id: z.guid(),
   /** 0, 1, 2, … per command; a repeated seq (a retry) is accepted once. */
-  seq: z.int().min(0).max(MAX_RESULTS - 1),
+  seq: int32().min(0).max(MAX_RESULTS - 1),
   /** Checked against the command kind's answer schema. Null with `error`. */
   data: z.unknown(),
   /** The last answer of this command. */

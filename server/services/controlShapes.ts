@@ -4,6 +4,7 @@
 // outputs; subscriptions validate every value they yield against them.
 import { z } from 'zod';
 import { capabilitiesInput } from './identityShapes.ts';
+import { int32, text, uint32 } from '../../contract/primitives.ts';
 
 // ---- the agent state document (server/compile/types.ts, plus generation) ----
 
@@ -68,10 +69,9 @@ export type DesiredView = z.infer<typeof desiredView>;
 export const REPORT_MAX_VIFS = 10_000;
 export const REPORT_MAX_VARP = 20_000;
 export const REPORT_MAX_COUNTERS = 2_000;
-const text = (max: number) => z.string().max(max);
 
 export const reportInput = z.object({
-  appliedGeneration: z.int().min(0),
+  appliedGeneration: int32().min(0),
   agentVersion: text(64),
   uptimeS: z.number().min(0),
   /** What the agent can run now (root may have come or gone since enrollment); absent from older agents. */
@@ -80,10 +80,10 @@ export const reportInput = z.object({
     .array(
       z.object({
         id: text(200),
-        vnet: z.int().min(0),
+        vnet: uint32(),
         mac: text(32),
         ip: text(64),
-        version: z.int().min(0),
+        version: int32().min(0),
         guest: z.looseObject({ kind: text(32) }),
       }),
     )
@@ -91,7 +91,7 @@ export const reportInput = z.object({
   varp: z
     .array(
       z.object({
-        vnet: z.int().min(0),
+        vnet: uint32(),
         mac: text(32),
         ip: text(64).nullable(),
         coa: text(64),
@@ -104,7 +104,7 @@ export const reportInput = z.object({
     .record(text(200), z.number())
     .refine((c) => Object.keys(c).length <= REPORT_MAX_COUNTERS, `at most ${REPORT_MAX_COUNTERS} counters`),
   health: z.object({ status: z.enum(['ok', 'degraded']), messages: z.array(text(1000)).max(100) }),
-  applyError: z.object({ generation: z.int().min(0), message: text(2000) }).nullable(),
+  applyError: z.object({ generation: int32().min(0), message: text(2000) }).nullable(),
 });
 export type ReportInput = z.infer<typeof reportInput>;
 

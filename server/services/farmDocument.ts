@@ -9,26 +9,27 @@ import {
   actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
 } from './farmShapes.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
+import { int32, text, uint32 } from '../../contract/primitives.ts';
 
 export const FARM_DOCUMENT_VERSION = 'softudc.farm/v1';
 
 /** Hosts are named by the administrator who enrolled them; the document only carries the name. */
-const hostRef = z.string().min(1).max(253).nullable().default(null);
+const hostRef = text(253).min(1).nullable().default(null);
 const optionalAddress = addressInput.optional();
 
 /** The vnet bridged to 802.1Q VLAN `vid` on `interface` of host `host` (docs/agent-state.md "VLAN interface"). */
 export const documentVlanSchema = z.strictObject({
-  host: z.string().min(1).max(253),
-  interface: z.string().max(64),
-  vid: z.int(),
+  host: text(253).min(1),
+  interface: text(64),
+  vid: int32(),
 });
 
 export const documentVnetSchema = z.strictObject({
   name: nameInput,
   /** Omitted: the importing deployment picks a free one. */
-  vnid: z.int().optional(),
+  vnid: uint32().optional(),
   cidr: addressInput,
-  mtu: z.int().default(MTU_DEFAULT),
+  mtu: int32().default(MTU_DEFAULT),
   security: securityInput.default('none'),
   /** Omitted when empty, so documents without VLANs stay as they were. */
   vlans: z.array(documentVlanSchema).max(1000).optional(),
@@ -56,7 +57,7 @@ export const documentRouterInterfaceSchema = z.strictObject({
   vnet: nameInput,
   ip: optionalAddress,
   /** Omitted: the vnet's prefix length. */
-  prefixLen: z.int().optional(),
+  prefixLen: int32().optional(),
   mac: optionalAddress,
   rip: z.boolean().default(false),
 });
@@ -64,7 +65,7 @@ export const documentRouterInterfaceSchema = z.strictObject({
 export const documentStaticRouteSchema = z.strictObject({
   destination: addressInput,
   nextHop: addressInput,
-  metric: z.int().default(1),
+  metric: int32().default(1),
 });
 
 export const documentRouterSchema = z.strictObject({
@@ -88,7 +89,7 @@ export const documentFirewallInterfaceSchema = z.strictObject({
   name: nameInput,
   vnet: nameInput,
   ip: optionalAddress,
-  prefixLen: z.int().optional(),
+  prefixLen: int32().optional(),
   mac: optionalAddress,
 });
 
@@ -97,12 +98,12 @@ export const documentRuleSchema = z.strictObject({
   protocol: protocolInput.default('any'),
   source: addressInput.default('0.0.0.0/0'),
   destination: addressInput.default('0.0.0.0/0'),
-  portFrom: z.int().nullable().default(null),
-  portTo: z.int().nullable().default(null),
+  portFrom: int32().nullable().default(null),
+  portTo: int32().nullable().default(null),
   /** Name of one of this firewall's interfaces; null matches any. */
   interface: nameInput.nullable().default(null),
   log: z.boolean().default(false),
-  description: z.string().max(200).default(''),
+  description: text(200).default(''),
 });
 
 export const documentFirewallSchema = z.strictObject({
@@ -125,7 +126,7 @@ export const farmDocumentSchema = z.strictObject({
   routerLinks: z.array(documentRouterLinkSchema).max(4000).default([]),
   firewalls: z.array(documentFirewallSchema).max(1000).default([]),
   /** Designer positions by `<kind>:<name>` (kind: vnet, vm, router, firewall). */
-  layout: z.record(z.string().max(80), positionSchema).default({}),
+  layout: z.record(text(80), positionSchema).default({}),
 });
 
 /** A parsed document: defaults filled, addresses possibly still omitted. */
