@@ -9,8 +9,12 @@ import { callProcedure, procedures } from './procedures.ts';
 
 /** Procedures anyone may call: signing in and out, and an agent trading its one-time token. */
 const PUBLIC = new Set(['auth.login', 'auth.logout', 'host.enroll']);
-/** Mutations a viewer may make: about their own account and their own API tokens only. */
-const VIEWER_MUTATIONS = new Set(['auth.changePassword', 'apiToken.create', 'apiToken.revoke']);
+/**
+ * Mutations a viewer may make: about their own account and their own API
+ * tokens, and starting a ping or traceroute from a router of their tenant
+ * (read-only diagnostics, docs/router-manager.md).
+ */
+const VIEWER_MUTATIONS = new Set(['auth.changePassword', 'apiToken.create', 'apiToken.revoke', 'router.ping', 'router.traceroute']);
 
 let f: ControlFixture;
 let host: EnrolledHost;

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { int32 } from '../../../contract/primitives.ts';
 import {
-  pingEvent, PING_MAX_COUNT, PING_MAX_INTERVAL_MS, PING_MIN_INTERVAL_MS, PROBE_MAX_TIMEOUT_MS, PROBE_MIN_TIMEOUT_MS, targetInput,
+  PING_MAX_COUNT, PING_MAX_INTERVAL_MS, PING_MIN_INTERVAL_MS, PROBE_MAX_TIMEOUT_MS, PROBE_MIN_TIMEOUT_MS, targetInput,
 } from '../../services/agentCommandShapes.ts';
 import { idInput } from '../../services/farmShapes.ts';
-import { int32, text } from '../../../contract/primitives.ts';
 
 export const pingInput = z.strictObject({
   /** The router (its intent id, as router.get takes). */
@@ -13,8 +13,11 @@ export const pingInput = z.strictObject({
   intervalMs: int32().min(PING_MIN_INTERVAL_MS).max(PING_MAX_INTERVAL_MS).default(1_000),
   /** How long to wait for each reply. */
   timeoutMs: int32().min(PROBE_MIN_TIMEOUT_MS).max(PROBE_MAX_TIMEOUT_MS).default(1_000),
-  /** Set by tRPC on reconnect (`<command id>:<seq>`): the same ping resumes after that event. */
-  lastEventId: text(64).nullish(),
 });
-/** Each value the subscription yields (inside `tracked('<command id>:<seq>', …)`); the summary comes last. */
-export const pingOutput = pingEvent;
+/** The probe started; router.probe streams its answers. */
+export const probeStartedView = z.object({
+  probeId: z.string(),
+  kind: z.enum(['router.ping', 'router.traceroute']),
+  expiresAt: z.date(),
+});
+export const pingOutput = probeStartedView;
