@@ -27,7 +27,7 @@ export const NO_SUCH_CURSOR = 'does not name an item of this list (deleted since
 /** The `cursor` input of every list whose items have UUIDs. */
 export const cursorInput = z.guid({ error: MALFORMED_CURSOR });
 /** The `cursor` input of `audit.list`, whose entries have integer ids (newest first). */
-export const auditCursorInput = text(19).regex(/^[1-9][0-9]{0,18}$/, { error: MALFORMED_CURSOR });
+export const auditCursorInput = text(64).regex(/^[1-9][0-9]{0,18}$/, { error: MALFORMED_CURSOR });
 
 export const ORDER_BY_CREATED = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
 

@@ -5,6 +5,7 @@ import type { Db } from '../db/index.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Role, UserActor } from '../trpc/context-types.ts';
+import { publish } from '../events/bus.ts';
 import { writeAudit } from './audit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 
@@ -145,6 +146,8 @@ export async function updateUser(opts: {
     if (passwordHash !== undefined || (opts.disabled === true && !before.disabled)) {
       await tx.session.deleteMany({ where: { userId: id } });
     }
+    // Open streams re-check their credential: ended sessions, a disabled user, a lower role.
+    await publish(tx, { type: 'user.credentials', userId: id });
     await writeAudit(tx, {
       actor,
       action: 'user.update',
@@ -169,6 +172,7 @@ export async function deleteUser(opts: { db: Db; actor: UserActor; id: string })
     }
     await tx.user.delete({ where: { id }, select: { id: true } });
     await writeAudit(tx, { actor, action: 'user.delete', entity: 'user', entityId: id, before });
+    await publish(tx, { type: 'user.credentials', userId: id });
     return { id };
   });
 }
