@@ -114,7 +114,14 @@ export const documentFirewallSchema = z.strictObject({
   rules: z.array(documentRuleSchema).max(1000).default([]),
 });
 
-export const positionSchema = z.strictObject({ x: z.number(), y: z.number() });
+/** Designer canvas coordinates reach this far from the origin, far beyond any drawing. */
+export const COORDINATE_MAX = 1_000_000;
+const coordinate = z.number().min(-COORDINATE_MAX).max(COORDINATE_MAX);
+export const positionSchema = z.strictObject({ x: coordinate, y: coordinate });
+export type Position = z.output<typeof positionSchema>;
+
+/** A stored position still within the canvas (rows written before the bound was checked may hold anything). */
+export const isPosition = (p: unknown): p is Position => positionSchema.safeParse(p).success;
 
 export const farmDocumentSchema = z.strictObject({
   version: z.literal(FARM_DOCUMENT_VERSION),
@@ -133,8 +140,6 @@ export const farmDocumentSchema = z.strictObject({
 export type FarmDocument = z.output<typeof farmDocumentSchema>;
 /** What a client may send (defaults may be left out). */
 export type FarmDocumentInput = z.input<typeof farmDocumentSchema>;
-export type Position = z.output<typeof positionSchema>;
-
 export const LAYOUT_KINDS = ['vnet', 'vm', 'router', 'firewall'] as const;
 export type LayoutKind = (typeof LAYOUT_KINDS)[number];
 export const layoutKey = (kind: LayoutKind, name: string) => `${kind}:${name}`;

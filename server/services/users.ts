@@ -40,10 +40,27 @@ export function requireAdmin(actor: UserActor): void {
   if (actor.role !== 'admin') throw forbidden('only admins can do this');
 }
 
-export function checkPassword(field: string, password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw badRequest(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+/** Different characters a password needs: twelve of one key is not a password. */
+export const MIN_PASSWORD_DISTINCT = 5;
+
+/**
+ * What is wrong with a new password, or null. Length alone let twelve
+ * spaces or one key held down through; whitespace at either end does not
+ * count, and a few different characters are needed. (No rules about
+ * character classes: length is what makes a password hard to guess.)
+ */
+export function passwordProblem(password: string): string | null {
+  const core = [...password.trim()];
+  if (core.length < MIN_PASSWORD_LENGTH) {
+    return `must be at least ${MIN_PASSWORD_LENGTH} characters, not counting spaces at either end`;
   }
+  if (new Set(core).size < MIN_PASSWORD_DISTINCT) return `is too repetitive: use at least ${MIN_PASSWORD_DISTINCT} different characters`;
+  return null;
+}
+
+export function checkPassword(field: string, password: string): void {
+  const problem = passwordProblem(password);
+  if (problem) throw badRequest(field, problem);
 }
 
 /** Serializes changes to a tenant's admins, so two requests cannot both remove "the other" admin. */

@@ -2,17 +2,17 @@
 // router uses. Role and tenant checks start here; services re-check tenancy on
 // every entity they load (a farm id from another tenant is NOT_FOUND).
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { AppError } from '../errors.ts';
 import { mapDatabaseError } from './db-errors.ts';
 import type { Context, UserActor, HostActor } from './context-types.ts';
 import { isAsyncIterable, whileCredentialHolds } from './streamGuard.ts';
+import { transformer } from './transformer.ts';
 
 export type { Context, UserActor, HostActor, Role } from './context-types.ts';
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   // Subscriptions (agents' desired state, progress, reports) run over SSE.
   // A ping every 5 s keeps idle streams alive through proxies; a client that
   // hears nothing for 15 s (three pings) reconnects with its last event id.
