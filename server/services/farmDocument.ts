@@ -8,6 +8,8 @@ import type { FarmDetail } from './farmShapes.ts';
 import {
   actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
 } from './farmShapes.ts';
+import { FARM_LIMITS, type FarmLimitKind } from '../limits.ts';
+import { overLimit } from './farmLimits.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
 import { int32, text, uint32 } from '../../contract/primitives.ts';
 
@@ -123,15 +125,19 @@ export type Position = z.output<typeof positionSchema>;
 /** A stored position still within the canvas (rows written before the bound was checked may hold anything). */
 export const isPosition = (p: unknown): p is Position => positionSchema.safeParse(p).success;
 
+/** A top-level list of the document, at most as long as one farm may hold (server/limits.ts). */
+const farmList = <T extends z.ZodType>(item: T, kind: FarmLimitKind) =>
+  z.array(item).max(FARM_LIMITS[kind], { error: (iss) => overLimit(kind, Array.isArray(iss.input) ? iss.input.length : FARM_LIMITS[kind] + 1) });
+
 export const farmDocumentSchema = z.strictObject({
   version: z.literal(FARM_DOCUMENT_VERSION),
   name: nameInput,
   description: descriptionInput.default(''),
-  vnets: z.array(documentVnetSchema).max(4096).default([]),
-  vms: z.array(documentVmSchema).max(10_000).default([]),
-  routers: z.array(documentRouterSchema).max(1000).default([]),
-  routerLinks: z.array(documentRouterLinkSchema).max(4000).default([]),
-  firewalls: z.array(documentFirewallSchema).max(1000).default([]),
+  vnets: farmList(documentVnetSchema, 'vnets').default([]),
+  vms: farmList(documentVmSchema, 'vms').default([]),
+  routers: farmList(documentRouterSchema, 'routers').default([]),
+  routerLinks: farmList(documentRouterLinkSchema, 'routerLinks').default([]),
+  firewalls: farmList(documentFirewallSchema, 'firewalls').default([]),
   /** Designer positions by `<kind>:<name>` (kind: vnet, vm, router, firewall). */
   layout: z.record(text(80), positionSchema).default({}),
 });

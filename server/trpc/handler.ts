@@ -5,8 +5,10 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import type { Db } from '../db/index.ts';
 import { appRouter } from '../routers/_app.ts';
+import { MAX_BODY_BYTES } from '../limits.ts';
 import { createContext, type Connection } from './context.ts';
 import { logApiError } from './error-log.ts';
+import { bodyTooLarge } from './requestChecks.ts';
 
 export const API_PATH = '/api/trpc';
 
@@ -54,9 +56,26 @@ function endsWith(response: Response, onEnd: () => void): Response {
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/** The body, failing once more than MAX_BODY_BYTES have come (a body need not declare its length). */
+function capped(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > MAX_BODY_BYTES) controller.error(bodyTooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
 export async function serveApi(req: Request, o: { connection: Connection | undefined; db?: Db | undefined }): Promise<Response> {
   const ended = new AbortController();
-  const request = new Request(req, { signal: AbortSignal.any([req.signal, ended.signal]) });
+  const signal = AbortSignal.any([req.signal, ended.signal]);
+  const request = req.body
+    ? new Request(req.url, { method: req.method, headers: req.headers, body: capped(req.body), signal, duplex: 'half' } as RequestInit)
+    : new Request(req, { signal });
   const response = await fetchRequestHandler({
     endpoint: API_PATH,
     req: request,

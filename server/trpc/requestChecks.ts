@@ -13,13 +13,19 @@
 //
 // Batches. One request may carry several calls, each with its own work (40
 // sign-ins cost 40 password hashes); at most MAX_BATCH_CALLS.
+//
+// Bodies. A body is read whole and parsed before any call runs; one declared
+// larger than MAX_BODY_BYTES is refused unread (handler.ts also stops one
+// that turns out larger without saying so).
 import { TRPCError } from '@trpc/server';
 import type { TRPCRequestInfo } from '@trpc/server/http';
 import { AppError } from '../errors.ts';
-import { MAX_BATCH_CALLS } from '../limits.ts';
+import { MAX_BATCH_CALLS, MAX_BODY_BYTES } from '../limits.ts';
 
 /** Sec-Fetch-Site values of a request a page of this console (or no page at all: curl, a bookmark) made. */
 const OWN_FETCH_SITES = new Set(['same-origin', 'none']);
+
+export const bodyTooLarge = () => new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `body: at most ${MAX_BODY_BYTES} bytes per request` });
 
 function refuse(code: 'FORBIDDEN' | 'UNSUPPORTED_MEDIA_TYPE', message: string): never {
   throw new TRPCError({ code, message });
@@ -50,6 +56,7 @@ export function checkRequest(req: Request, info: TRPCRequestInfo | undefined, vi
     });
   }
   if (req.method !== 'POST') return;
+  if (Number(req.headers.get('content-length') ?? 0) > MAX_BODY_BYTES) throw bodyTooLarge();
   const type = req.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     refuse('UNSUPPORTED_MEDIA_TYPE', `content-type: mutations are sent as application/json (got ${type ? `"${type}"` : 'none'})`);

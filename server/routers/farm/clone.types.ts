@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { farmDetailView, idInput, nameInput } from '../../services/farmShapes.ts';
+import { farmSummaryView, idInput, nameInput } from '../../services/farmShapes.ts';
 import { uint32 } from '../../../contract/primitives.ts';
 
 export const cloneInput = z.strictObject({
@@ -8,4 +8,4 @@ export const cloneInput = z.strictObject({
   /** New vnet ids by vnet name; vnets left out get free ones. */
   vnids: z.record(nameInput, uint32()).optional(),
 });
-export const cloneOutput = farmDetailView;
+export const cloneOutput = farmSummaryView;
