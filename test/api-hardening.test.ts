@@ -28,10 +28,10 @@ afterAll(async () => {
   await f?.drop();
 });
 
-async function post(path: string, body: string): Promise<{ status: number; code?: string; field?: string | null; message?: string }> {
+async function post(path: string, body: string, bearer = token): Promise<{ status: number; code?: string; field?: string | null; message?: string }> {
   const r = await fetch(`${server.url}/${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
     body,
   });
   const j = (await r.json()) as { error?: { json: { message: string; data: { code: string; field: string | null } } } };
@@ -86,7 +86,7 @@ async function progressOf(actor: ControlFixture['admin'], id: string) {
   return p;
 }
 
-describe('__proto__ keys', () => {
+describe('__proto__ keys and unstorable text', () => {
   it('are refused by strict inputs, naming the key, at any depth', async () => {
     const top = await post('farm.create', '{"json":{"name":"p1","__proto__":{"description":"x"}}}');
     expect(top).toMatchObject({ status: 400, code: 'BAD_REQUEST', field: '__proto__' });
@@ -94,6 +94,15 @@ describe('__proto__ keys', () => {
     const nested = await post('farm.import', '{"json":{"document":{"version":"softudc.farm/v1","name":"p2","layout":{"__proto__":{"x":1,"y":2}}}}}');
     expect(nested).toMatchObject({ status: 400, field: 'document.layout.__proto__' });
     expect(await f.db.farm.count({ where: { name: { in: ['p1', 'p2'] } } })).toBe(0);
+  });
+
+  it('nor does U+0000 get through where a schema passes values on unchecked', async () => {
+    // A loose object's extra keys (a VIF's guest in an agent report) end up in a jsonb column.
+    const vif = { id: 'shop/web/eth0', vnet: 100, mac: '02:5d:00:00:00:01', ip: '10.1.0.1/24', version: 1, guest: { kind: 'tap', netns: 'a\u0000b' } };
+    const report = { ...agentReport(0), vifs: [vif] };
+    const r = await post('agent.report', JSON.stringify({ json: report }), h1.credential);
+    expect(r).toMatchObject({ status: 400, code: 'BAD_REQUEST', field: 'vifs.0.guest.netns' });
+    expect(r.message).toBe('vifs.0.guest.netns: must not contain U+0000 or an unpaired UTF-16 surrogate');
   });
 });
 
