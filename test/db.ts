@@ -29,6 +29,8 @@ export interface TestDb {
 export interface CreateTestDbOptions {
   /** Apply prisma/migrations (default true). False gives an empty database. */
   migrate?: boolean;
+  /** A Postgres server to create the database on instead of DATABASE_URL's (never PGlite then). */
+  serverUrl?: string;
 }
 
 /** Test databases are named softudc_t_<hex>, so ones left by a killed run are easy to find. */
@@ -52,14 +54,14 @@ async function withMaintenance<T>(url: string, fn: (c: pg.Client) => Promise<T>)
 }
 
 export async function createTestDb(opts: CreateTestDbOptions = {}): Promise<TestDb> {
-  const baseUrl = process.env.DATABASE_URL;
+  const baseUrl = opts.serverUrl ?? process.env.DATABASE_URL;
   if (baseUrl) {
     const name = TEST_DB_PREFIX + randomBytes(6).toString('hex');
     try {
       await withMaintenance(baseUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
     } catch (err) {
       const why = `DATABASE_URL is set but Postgres at ${redactUrl(baseUrl)} is unreachable: ${describeError(err)}`;
-      if (requireAll) throw new Error(`SOFTUDC_REQUIRE_ALL=1: ${why}`, { cause: err });
+      if (requireAll || opts.serverUrl) throw new Error(`${requireAll ? 'SOFTUDC_REQUIRE_ALL=1: ' : ''}${why}`, { cause: err });
       console.warn(`[db] ${why}; using in-memory PGlite instead`);
       return createPgliteDb(opts);
     }

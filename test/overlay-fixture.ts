@@ -4,8 +4,9 @@
 // are in 198.18.0.0/15; every namespace belongs to the harness and is deleted.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { NetnsHarness } from './netns/harness.ts';
-import { AgentProcess, type HostState } from './netns/agents.ts';
+import { AgentProcess, repoRoot, type HostState } from './netns/agents.ts';
 
 /** A host state with every field the agent knows (keys, relay, VARP, limits, VLAN). */
 export interface FullState {
@@ -31,18 +32,6 @@ export class OverlayAgent extends AgentProcess {
     await this.apply(next as unknown as HostState);
     await this.waitApplied(next.generation);
   }
-
-  async view(): Promise<{ varp: Array<{ vnet: number; mac: string; coa: string; proxy: boolean; state: string; version: number }>; counters: Record<string, number> }> {
-    return JSON.parse(await this.admin('/v1/state'));
-  }
-
-  async counter(name: string): Promise<number> {
-    return (await this.view()).counters[name] ?? 0;
-  }
-
-  async entry(mac: string): Promise<{ coa: string; proxy: boolean; state: string; version: number } | undefined> {
-    return (await this.view()).varp.find((e) => e.mac === mac);
-  }
 }
 
 /** A LAN segment: a bridge in the router namespace, multicast flooded (no snooping), the router at .254. */
@@ -61,6 +50,43 @@ export async function addHost(h: NetnsHarness, router: string, bridge: string, s
   const gw = address.replace(/\.\d+$/, '.254');
   await h.mustExec(ns, 'ip', ['route', 'add', 'default', 'via', gw]);
   return ns;
+}
+
+export interface VlanLan {
+  /** The LAN's namespace: a bridge joining the host's link and the VLAN switch's trunk. */
+  lan: string;
+  /** A namespace per VLAN id, holding one machine (`mach0`) on that VLAN. */
+  machines: Record<number, string>;
+}
+
+/**
+ * A "physical" LAN on host interface `hostIf` of namespace `hostNs`: the
+ * other end of the link (`eth0` in a LAN namespace) is bridged to a
+ * VLAN-aware switch (test/vlan-lan.ts: the kernels here may lack 802.1Q),
+ * and each VLAN id in `machines` gets a machine with the given address,
+ * untagged, in a namespace of its own.
+ */
+export async function addVlanLan(h: NetnsHarness, hostNs: string, hostIf: string, short: string, machines: Record<number, string>, mtu = 1400): Promise<VlanLan> {
+  const lan = await h.addNs(short);
+  await h.veth({ ns: hostNs, ifname: hostIf }, { ns: lan, ifname: 'eth0' });
+  const ports = Object.keys(machines).map((vid, i) => `${vid}=mach${i}`);
+  const sw = h.spawn(lan, process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'vlan-lan.ts'), 'trunk0', ...ports], { cwd: repoRoot });
+  await new Promise<void>((resolve, reject) => {
+    sw.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    sw.once('exit', (code) => reject(new Error(`vlan-lan.ts exited ${code}`)));
+  });
+  for (const cmd of [['link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0'], ['link', 'set', 'eth0', 'master', 'br0', 'up'], ['link', 'set', 'trunk0', 'master', 'br0', 'up'], ['link', 'set', 'br0', 'up']]) {
+    await h.mustExec(lan, 'ip', cmd);
+  }
+  const out: Record<number, string> = {};
+  for (const [i, [vid, cidr]] of Object.entries(machines).entries()) {
+    const ns = await h.addNs(`${short}${vid}`);
+    await h.mustExec(lan, 'ip', ['link', 'set', `mach${i}`, 'netns', ns, 'name', 'mach0']);
+    await h.mustExec(ns, 'ip', ['addr', 'add', cidr, 'dev', 'mach0']);
+    await h.mustExec(ns, 'ip', ['link', 'set', 'mach0', 'mtu', String(mtu), 'up']);
+    out[Number(vid)] = ns;
+  }
+  return { lan, machines: out };
 }
 
 export function tapVif(id: string, vnet: number, n: number, netns: string, extra: Record<string, unknown> = {}) {
@@ -111,9 +137,57 @@ export async function pcapUnderlayPayloads(path: string): Promise<Buffer[]> {
     if (pkt[14 + 9] !== 17) continue;
     const udp = 14 + ihl;
     if (pkt.readUInt16BE(udp + 2) !== 1798 && pkt.readUInt16BE(udp) !== 1798) continue;
-    out.push(pkt.subarray(udp + 8));
+    out.push(...splitGso(pkt.subarray(udp + 8)));
   }
   return out;
+}
+
+/** docs/wire.md: kinds, the Etherip word, VARP's two lengths and its AUTH flag. */
+const KIND_VARP = 1;
+const KIND_FRAME = 2;
+const ETHERIP_WORD = 0x3000;
+const FRAME_MIN = 24;
+const VARP_SIZES = { plain: 32, auth: 48 } as const;
+const VARP_FLAG_AUTH = 2;
+
+/**
+ * One captured UDP payload may hold several datagrams: the agent sends
+ * batches with UDP GSO, and a capture on the sending host sees a batch
+ * before the kernel cuts it into datagrams, all of one size but the last.
+ * VARP messages are cut by their fixed length; FRAMEs where every cut starts
+ * like the first one (kind, Etherip word, vnet id), at the first size that
+ * works.
+ */
+export function splitGso(p: Buffer): Buffer[] {
+  if (p.length < 10) return [p];
+  const kind = p.readUInt16BE(0);
+  if (kind === KIND_VARP) {
+    const size = p[14]! & VARP_FLAG_AUTH ? VARP_SIZES.auth : VARP_SIZES.plain;
+    if (p.length <= size || p.length % size !== 0) return [p];
+    return Array.from({ length: p.length / size }, (_, i) => p.subarray(i * size, (i + 1) * size));
+  }
+  if (kind !== KIND_FRAME) return [p];
+  const vnet = p.readUInt32BE(6);
+  const startsFrame = (at: number) => at + 10 <= p.length && p.readUInt16BE(at) === KIND_FRAME && p.readUInt16BE(at + 4) === ETHERIP_WORD && p.readUInt32BE(at + 6) === vnet;
+  for (let size = FRAME_MIN; size < p.length; size++) {
+    if (!startsFrame(size)) continue;
+    let ok = true;
+    for (let at = 2 * size; at < p.length && ok; at += size) ok = startsFrame(at);
+    if (ok) return Array.from({ length: Math.ceil(p.length / size) }, (_, i) => p.subarray(i * size, Math.min(p.length, (i + 1) * size)));
+  }
+  return [p];
+}
+
+/** Captures UDP port 1798 on `ifname` in `ns` while `during` runs; the underlay payloads seen. */
+export async function captureUnderlay(h: NetnsHarness, ns: string, file: string, during: () => Promise<unknown>, ifname = 'u0'): Promise<Buffer[]> {
+  const td = h.spawn(ns, 'tcpdump', ['--immediate-mode', '-n', '-U', '-Z', 'root', '-s', '0', '-i', ifname, '-w', file, 'udp', 'port', '1798']);
+  let err = '';
+  td.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  for (let i = 0; i < 50 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+  await during();
+  await new Promise((r) => setTimeout(r, 300));
+  await h.kill(td);
+  return pcapUnderlayPayloads(file);
 }
 
 /** Sends raw datagrams from inside a namespace (an attacker on the underlay). */

@@ -8,7 +8,7 @@ import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
 import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
-import { OverlayAgent, inject, pcapUnderlayPayloads, pingCount, pingUntil, sealKey, tapVif, type FullState } from './overlay-fixture.ts';
+import { OverlayAgent, captureUnderlay, inject, pingCount, pingUntil, sealKey, tapVif, type FullState } from './overlay-fixture.ts';
 import { FRAME_FLAG_SEALED, VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, encodeFrame, encodeVarp, parseIp, parseMac } from '../agent/wire/index.ts';
 
 const ok = prerequisite(
@@ -54,16 +54,7 @@ describe.skipIf(!ok)('sealed vnets and VARP authentication on the wire', () => {
   }
 
   /** Captures the underlay of host A while `during` runs. */
-  async function capture(file: string, during: () => Promise<unknown>): Promise<Buffer[]> {
-    const td = h.spawn(ha, 'tcpdump', ['--immediate-mode', '-n', '-U', '-Z', 'root', '-s', '0', '-i', 'u0', '-w', file, 'udp', 'port', '1798']);
-    let err = '';
-    td.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    for (let i = 0; i < 50 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
-    await during();
-    await new Promise((r) => setTimeout(r, 300));
-    await h.kill(td);
-    return pcapUnderlayPayloads(file);
-  }
+  const capture = (file: string, during: () => Promise<unknown>) => captureUnderlay(h, ha, file, during);
 
   const drops = (reason: string) => b.counter(`softudc_underlay_rx_dropped_total{reason="${reason}"}`);
 

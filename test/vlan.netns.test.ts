@@ -8,10 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
-import { join } from 'node:path';
-import { agentCliPresent, repoRoot, stateDir } from './netns/agents.ts';
+import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
-import { OverlayAgent, pingCount, pingUntil, tapVif, type FullState } from './overlay-fixture.ts';
+import { OverlayAgent, addVlanLan, pingCount, pingUntil, tapVif, type FullState } from './overlay-fixture.ts';
 
 const ok = prerequisite(
   isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand('/usr/bin/tcpdump') && hasCommand('/usr/bin/curl'),
@@ -28,6 +27,8 @@ describe.skipIf(!ok)('a vnet bridged to an 802.1Q VLAN', () => {
   let ha: string;
   let lan: string;
   let other: string;
+  /** The machine on VLAN 300. */
+  let mach: string;
   let a: OverlayAgent;
   let b: OverlayAgent;
   const ga = h.name('vga');
@@ -47,27 +48,13 @@ describe.skipIf(!ok)('a vnet bridged to an 802.1Q VLAN', () => {
     dir = await stateDir();
     ha = await h.addNs('vha');
     const hb = await h.addNs('vhb');
-    lan = await h.addNs('vlan');
     await h.veth({ ns: ha, ifname: 'u0', cidr: '198.18.0.1/24' }, { ns: hb, ifname: 'u0', cidr: '198.18.0.2/24' });
-    // The host's LAN port and the LAN's side of the link, no addresses: only VLANs ride it.
-    await h.veth({ ns: ha, ifname: 'lan0' }, { ns: lan, ifname: 'eth0' });
-    const sw = h.spawn(lan, process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'vlan-lan.ts'), 'trunk0', '300=mach0', '301=mach1'], { cwd: repoRoot });
-    await new Promise<void>((resolve, reject) => {
-      sw.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      sw.once('exit', (code) => reject(new Error(`vlan-lan.ts exited ${code}`)));
-    });
-    other = await h.addNs('vl301');
-    await h.mustExec(lan, 'ip', ['link', 'set', 'mach1', 'netns', other]);
-    for (const cmd of [
-      ['link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0'],
-      ['link', 'set', 'eth0', 'master', 'br0', 'up'],
-      ['link', 'set', 'trunk0', 'master', 'br0', 'up'],
-      ['link', 'set', 'br0', 'up'],
-      ['addr', 'add', `${LAN_IP}/24`, 'dev', 'mach0'],
-      ['link', 'set', 'mach0', 'mtu', '1400', 'up'],
-    ]) await h.mustExec(lan, 'ip', cmd);
-    await h.mustExec(other, 'ip', ['addr', 'add', `${OTHER_VLAN_IP}/24`, 'dev', 'mach1']);
-    await h.mustExec(other, 'ip', ['link', 'set', 'mach1', 'mtu', '1400', 'up']);
+    // The host's LAN port and the LAN on the other side of the link: a
+    // machine on VLAN 300 and one on VLAN 301, no addresses on the link itself.
+    const vl = await addVlanLan(h, ha, 'lan0', 'vlan', { 300: `${LAN_IP}/24`, 301: `${OTHER_VLAN_IP}/24` });
+    lan = vl.lan;
+    mach = vl.machines[300]!;
+    other = vl.machines[301]!;
     h.track(ga);
     h.track(gb);
     a = new OverlayAgent(h, ha, `${dir.dir}/a.json`, host('ha', '198.18.0.1', '198.18.0.2', [tapVif('vga/eth0', VNET, 1, ga)], { interface: 'lan0', vid: 300 }));
@@ -102,12 +89,12 @@ describe.skipIf(!ok)('a vnet bridged to an 802.1Q VLAN', () => {
   it('a guest on another host reaches it through the underlay, and the VLAN machine reaches the guest', async () => {
     expect(await pingUntil(h, gb, LAN_IP)).toBe(true);
     const r = await pingCount(h, gb, LAN_IP, ['-c', '5', '-i', '0.1', '-W', '1']);
-    const back = await pingCount(h, lan, '10.44.0.2', ['-c', '5', '-i', '0.1', '-W', '1']);
+    const back = await pingCount(h, mach, '10.44.0.2', ['-c', '5', '-i', '0.1', '-W', '1']);
     console.log(`VLAN: guest on host B → VLAN machine ${r.received}/${r.sent}, VLAN machine → guest on host B ${back.received}/${back.sent}`);
     expect(r.received).toBe(5);
     expect(back.received).toBe(5);
     // Host B found the LAN machine's MAC at host A through VARP.
-    const lanMac = JSON.parse(await h.mustExec(lan, 'ip', ['-j', 'link', 'show', 'mach0']))[0].address as string;
+    const lanMac = JSON.parse(await h.mustExec(mach, 'ip', ['-j', 'link', 'show', 'mach0']))[0].address as string;
     expect(await b.entry(lanMac)).toMatchObject({ coa: '198.18.0.1', state: 'REACHABLE' });
     expect(await a.counter('softudc_vlan_macs_learnt_total')).toBeGreaterThanOrEqual(1);
   });

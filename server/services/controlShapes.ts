@@ -15,11 +15,12 @@ export const hostStateView = z.looseObject({
   host: z.string(),
   generation: z.int().min(0),
   underlay: z.object({ address: z.string(), port: z.int(), multicast: z.string().nullable(), peers: z.array(z.string()) }),
+  // Loose: sealing keys, VLAN bridges, gateways and limits ride along (server/compile/types.ts lists them).
   vnets: z.array(
-    z.object({ id: z.int(), name: z.string(), farm: z.string(), security, mtu: z.int(), peers: z.array(z.string()) }),
+    z.looseObject({ id: z.int(), name: z.string(), farm: z.string(), security, mtu: z.int(), peers: z.array(z.string()) }),
   ),
   vifs: z.array(
-    z.object({ id: z.string(), vnet: z.int(), mac: z.string(), ip: z.string(), version: z.int(), guest: z.object({ kind: guestKind }) }),
+    z.looseObject({ id: z.string(), vnet: z.int(), mac: z.string(), ip: z.string(), version: z.int(), guest: z.object({ kind: guestKind }) }),
   ),
   routers: z.array(
     z.object({

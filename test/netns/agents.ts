@@ -36,15 +36,27 @@ export interface HostState {
   vifs: VifState[];
 }
 
-export class AgentProcess {
+export interface VarpEntryView {
+  vnet: number;
+  mac: string;
+  coa: string;
+  proxy: boolean;
+  state: string;
+  version: number;
+}
+
+/**
+ * An agent process inside a host namespace: its log lines, its admin
+ * address (that namespace's loopback, reached with curl inside it), stop.
+ * Subclasses choose how it is started: from a state file or by a console.
+ */
+export class NsAgent {
   readonly logs: string[] = [];
-  private child: ChildProcess | undefined;
+  protected child: ChildProcess | undefined;
 
   constructor(
-    private readonly h: NetnsHarness,
+    protected readonly h: NetnsHarness,
     readonly ns: string,
-    readonly stateFile: string,
-    public state: HostState,
     /** Extra node flags, e.g. --cpu-prof for profiling. */
     private readonly nodeArgs: string[] = [],
   ) {}
@@ -63,9 +75,9 @@ export class AgentProcess {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   }
 
-  async start(): Promise<void> {
-    await this.writeState();
-    const child = this.h.spawn(this.ns, process.execPath, [...this.nodeArgs, agentBin, '--state', this.stateFile, '--admin', `127.0.0.1:${ADMIN_PORT}`], {
+  /** Starts `softudc-agent ARGS --admin 127.0.0.1:ADMIN_PORT` in the namespace, keeping its output. */
+  protected launch(args: string[]): void {
+    const child = this.h.spawn(this.ns, process.execPath, [...this.nodeArgs, agentBin, ...args, '--admin', `127.0.0.1:${ADMIN_PORT}`], {
       cwd: repoRoot,
       netOnly: true, // guest namespaces the agent creates must be visible outside it
       env: { ...process.env, SOFTUDC_LOG_LEVEL: process.env.SOFTUDC_LOG_LEVEL ?? 'info' },
@@ -77,6 +89,84 @@ export class AgentProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+  }
+
+  /** Throws with the last log lines when the process has exited. */
+  checkAlive(): void {
+    if (this.child && this.child.exitCode !== null) throw new Error(`agent in ${this.ns} exited ${this.child.exitCode}:\n${this.logs.slice(-20).join('\n')}`);
+  }
+
+  /** GET on the agent's admin address, from inside its namespace. */
+  async admin(path: string): Promise<string> {
+    const r = await this.h.exec(this.ns, 'curl', ['-sf', '--max-time', '2', `http://127.0.0.1:${ADMIN_PORT}${path}`]);
+    if (r.code !== 0) throw new Error(`GET ${path} on ${this.ns} failed (curl exit ${r.code})`);
+    return r.stdout;
+  }
+
+  /** Resolves once /v1/state reports `generation` applied. */
+  async waitApplied(generation: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      this.checkAlive();
+      try {
+        const s = JSON.parse(await this.admin('/v1/state')) as Record<string, unknown>;
+        const applied = Number(s.appliedGeneration ?? s.generation ?? -1);
+        if (applied >= generation) return;
+        last = `applied ${applied}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`agent in ${this.ns} did not apply generation ${generation} (${last}):\n${this.logs.slice(-20).join('\n')}`);
+  }
+
+  /** POST of a JSON body on the agent's admin address (the emulated guests' probes); the JSON answer. */
+  async adminPost<T>(path: string, body: unknown): Promise<T> {
+    const r = await this.h.exec(this.ns, 'curl', ['-sf', '--max-time', '10', '-H', 'content-type: application/json', '-d', JSON.stringify(body), `http://127.0.0.1:${ADMIN_PORT}${path}`]);
+    if (r.code !== 0) throw new Error(`POST ${path} on ${this.ns} failed (curl exit ${r.code})`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  async metrics(): Promise<string> {
+    return this.admin('/metrics');
+  }
+
+  /** The agent's /v1/state: VARP cache and counters (what the tests read of it). */
+  async view(): Promise<{ varp: VarpEntryView[]; counters: Record<string, number> }> {
+    return JSON.parse(await this.admin('/v1/state'));
+  }
+
+  async counter(name: string): Promise<number> {
+    return (await this.view()).counters[name] ?? 0;
+  }
+
+  async entry(mac: string, vnet?: number): Promise<VarpEntryView | undefined> {
+    return (await this.view()).varp.find((e) => e.mac === mac && (vnet === undefined || e.vnet === vnet));
+  }
+
+  async stop(): Promise<void> {
+    if (this.child) await this.h.kill(this.child, 5000);
+    this.child = undefined;
+  }
+}
+
+/** An agent in standalone mode, driven by a state file the test writes. */
+export class AgentProcess extends NsAgent {
+  constructor(
+    h: NetnsHarness,
+    ns: string,
+    readonly stateFile: string,
+    public state: HostState,
+    nodeArgs: string[] = [],
+  ) {
+    super(h, ns, nodeArgs);
+  }
+
+  async start(): Promise<void> {
+    await this.writeState();
+    this.launch(['--state', this.stateFile]);
     await this.waitApplied(this.state.generation);
   }
 
@@ -92,41 +182,6 @@ export class AgentProcess {
     await writeFile(tmp, JSON.stringify(this.state, null, 2));
     const { rename } = await import('node:fs/promises');
     await rename(tmp, this.stateFile);
-  }
-
-  /** GET on the agent's admin address, from inside its namespace. */
-  async admin(path: string): Promise<string> {
-    const r = await this.h.exec(this.ns, 'curl', ['-sf', '--max-time', '2', `http://127.0.0.1:${ADMIN_PORT}${path}`]);
-    if (r.code !== 0) throw new Error(`GET ${path} on ${this.ns} failed (curl exit ${r.code})`);
-    return r.stdout;
-  }
-
-  /** Resolves once /v1/state reports `generation` applied. */
-  async waitApplied(generation: number, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < deadline) {
-      if (this.child && this.child.exitCode !== null) throw new Error(`agent in ${this.ns} exited ${this.child.exitCode}:\n${this.logs.slice(-20).join('\n')}`);
-      try {
-        const s = JSON.parse(await this.admin('/v1/state')) as Record<string, unknown>;
-        const applied = Number(s.appliedGeneration ?? s.generation ?? -1);
-        if (applied >= generation) return;
-        last = `applied ${applied}`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`agent in ${this.ns} did not apply generation ${generation} (${last}):\n${this.logs.slice(-20).join('\n')}`);
-  }
-
-  async metrics(): Promise<string> {
-    return this.admin('/metrics');
-  }
-
-  async stop(): Promise<void> {
-    if (this.child) await this.h.kill(this.child, 5000);
-    this.child = undefined;
   }
 }
 
