@@ -1,8 +1,12 @@
-// API benchmark: the console's real HTTP route (app/api/trpc/[trpc]/route.ts,
-// tRPC's fetch adapter) behind a node:http server in a child process, against
-// Postgres. Signs in with a password, imports a generated 200-VM farm, then
-// measures requests/second and latency of farm.list and of farm.get of that
-// farm with N concurrent keep-alive clients for a fixed time.
+// API benchmark: the console's API over real HTTP (server/http.ts, the same
+// entry as the Next.js route: server/trpc/handler.ts) in a child process,
+// against Postgres. Signs in with a password, imports a generated 200-VM
+// farm, then measures requests/second and latency of farm.list and of
+// farm.get of that farm with N concurrent keep-alive clients for a fixed
+// time. Then the per-farm limits (server/limits.ts): the import of a farm at
+// the VIF limit (time, the server's memory before and after), another
+// tenant's farm.list while it runs against farm.list alone just before (the
+// reference), and how fast a document past the limits is refused.
 //
 //   npm run bench:api
 //   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_SECONDS=10 BENCH_CLIENTS=16 npm run bench:api
@@ -10,13 +14,13 @@
 // It creates its own database on that server (softudc_bench_<hex>) and drops it at the end.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import superjson from 'superjson';
 import { hashPassword } from '../server/auth/password.ts';
+import { FARM_LIMITS } from '../server/limits.ts';
 import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
 
 const BASE_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -64,41 +68,16 @@ function farmDocument(): FarmDocumentInput {
   };
 }
 
-// ---- a node:http front for the fetch-style route handler ----
-
-type Handler = (req: Request) => Promise<Response>;
-
-function serve(handler: Handler) {
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers = new Headers();
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-      headers.set('x-forwarded-for', req.socket.remoteAddress ?? '127.0.0.1');
-      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks);
-      handler(new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body }))
-        .then(async (r) => {
-          const out = Buffer.from(await r.arrayBuffer());
-          const h: Record<string, string | string[]> = {};
-          r.headers.forEach((v, k) => (h[k] = v));
-          const cookies = r.headers.getSetCookie();
-          if (cookies.length) h['set-cookie'] = cookies;
-          res.writeHead(r.status, h).end(out);
-        })
-        .catch((err: unknown) => res.writeHead(500).end(String(err)));
-    });
-  });
-}
-
 // ---- a minimal tRPC-over-HTTP client (no batching, superjson) ----
 
 let base = '';
 let cookie = '';
+/** The session cookie the last sign-in set. */
+let lastCookie = '';
 
-async function call(kind: 'query' | 'mutation', path: string, input: unknown): Promise<unknown> {
+async function call(kind: 'query' | 'mutation', path: string, input: unknown, as = cookie): Promise<unknown> {
   const encoded = JSON.stringify(superjson.serialize(input));
-  const headers: Record<string, string> = { cookie };
+  const headers: Record<string, string> = { cookie: as };
   const res =
     kind === 'query'
       ? await fetch(`${base}/api/trpc/${path}?input=${encodeURIComponent(encoded)}`, { headers })
@@ -106,7 +85,10 @@ async function call(kind: 'query' | 'mutation', path: string, input: unknown): P
   const text = await res.text();
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
   const setCookie = res.headers.getSetCookie()[0];
-  if (setCookie) cookie = setCookie.split(';')[0]!;
+  if (setCookie) {
+    lastCookie = setCookie.split(';')[0]!;
+    if (as === cookie) cookie = lastCookie;
+  }
   return superjson.deserialize((JSON.parse(text) as { result: { data: never } }).result.data);
 }
 
@@ -160,21 +142,78 @@ function report(name: string, r: Result): void {
 
 /** The server side, in its own process so clients and server do not share one event loop. */
 async function runServer(): Promise<void> {
-  const route = await import('../app/api/trpc/[trpc]/route.ts');
+  const { startApiServer } = await import('../server/http.ts');
   const { closeDb, getDb } = await import('../server/db/index.ts');
   await getDb(); // open (and migrate) before the first request is timed
-  const server = serve((req) => (req.method === 'GET' ? route.GET(req) : route.POST(req)));
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+  const server = await startApiServer({ port: 0 });
+  process.stdout.write(`listening ${server.port}\n`);
   process.on('SIGTERM', () => {
-    server.close();
-    server.closeAllConnections();
-    void closeDb().finally(() => process.exit(0));
+    void server
+      .close()
+      .then(() => closeDb())
+      .finally(() => process.exit(0));
   });
 }
 
-async function startServer(url: string): Promise<{ port: number; stop: () => Promise<void> }> {
+/** Resident memory of a process, from /proc (Linux). */
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** A farm at the VIF limit: every VM with a VIF on each of 64 vnets. */
+function farmAtLimit(name: string): FarmDocumentInput {
+  const perVm = 64;
+  const nets = Array.from({ length: perVm }, (_, i) => ({ name: `n${i}`, cidr: `10.${i}.0.0/24` }));
+  const vms = Array.from({ length: FARM_LIMITS.vifs / perVm }, (_, i) => ({ name: `vm-${i}`, vifs: nets.map((n) => ({ vnet: n.name })) }));
+  return { version: 'softudc.farm/v1', name, vnets: nets, vms };
+}
+
+/** farm.list as another tenant, one request after the other, until `until` settles; the latencies. */
+async function listLoop(as: string, until: Promise<unknown>): Promise<number[]> {
+  let done = false;
+  void until.finally(() => (done = true));
+  const latencies: number[] = [];
+  while (!done) {
+    const t0 = performance.now();
+    await call('query', 'farm.list', {}, as);
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
+
+function latencyLine(name: string, ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return `${name.padEnd(44)} p50 ${pct(sorted, 50).toFixed(1).padStart(7)} ms   max ${(sorted.at(-1) ?? NaN).toFixed(1).padStart(7)} ms   (${ms.length} requests)`;
+}
+
+/** The per-farm limits: an import at the limit, another tenant meanwhile, a document past the limits refused. */
+async function benchLimits(serverPid: number, otherCookie: string): Promise<void> {
+  console.log(`\nper-farm limits (server/limits.ts): a farm at the VIF limit, ${FARM_LIMITS.vifs} VIFs on ${FARM_LIMITS.vifs / 64} VMs`);
+  const reference = await listLoop(otherCookie, new Promise((r) => setTimeout(r, 2_000)));
+  const rssBefore = rssMiB(serverPid);
+  const t0 = performance.now();
+  const importing = call('mutation', 'farm.import', { document: farmAtLimit('at-limit') });
+  const during = await listLoop(otherCookie, importing);
+  const answer = (await importing) as { counts: { vms: number } };
+  const importMs = performance.now() - t0;
+  if (answer.counts.vms !== FARM_LIMITS.vifs / 64) throw new Error(`the import answered ${JSON.stringify(answer.counts)}`);
+  const rssAfter = rssMiB(serverPid);
+  console.log(`import at the limit: ${importMs.toFixed(0)} ms, answer ${JSON.stringify(answer).length} bytes; server resident ${rssBefore.toFixed(0)} MiB before, ${rssAfter.toFixed(0)} MiB after (+${(rssAfter - rssBefore).toFixed(0)} MiB)`);
+  console.log(latencyLine("another tenant's farm.list, alone (reference)", reference));
+  console.log(latencyLine("another tenant's farm.list during the import", during));
+  const t1 = performance.now();
+  const past = { version: 'softudc.farm/v1', name: 'past', vnets: [{ name: 'n', cidr: '10.0.0.0/8' }], vms: Array.from({ length: 10_000 }, (_, i) => ({ name: `vm-${i}`, vifs: Array.from({ length: 8 }, () => ({ vnet: 'n' })) })) };
+  const refusal = await call('mutation', 'farm.import', { document: past }).then(
+    () => 'accepted (wrong)',
+    (e: unknown) => String(e).slice(0, 120),
+  );
+  console.log(`import of 10 000 VMs × 8 VIFs: refused in ${(performance.now() - t1).toFixed(0)} ms: ${refusal}`);
+  if (!refusal.includes('HTTP 400')) process.exitCode = 1;
+}
+
+async function startServer(url: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: { ...process.env, BENCH_ROLE: 'server', DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -190,6 +229,7 @@ async function startServer(url: string): Promise<{ port: number; stop: () => Pro
   });
   return {
     port,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -202,7 +242,7 @@ async function startServer(url: string): Promise<{ port: number; stop: () => Pro
 async function main(): Promise<void> {
   await admin(`CREATE DATABASE "${dbName}"`);
   const url = withDb(dbName);
-  let server: { port: number; stop: () => Promise<void> } | undefined;
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     const { openDatabase } = await import('../server/db/index.ts');
     const setup = await openDatabase({ databaseUrl: url, poolSize: 2 });
@@ -210,6 +250,11 @@ async function main(): Promise<void> {
       const tenant = await setup.prisma.tenant.create({ data: { name: 'bench' }, select: { id: true } });
       await setup.prisma.user.create({
         data: { tenantId: tenant.id, username: 'bench-operator', role: 'operator', passwordHash: await hashPassword(PASSWORD) },
+        select: { id: true },
+      });
+      const other = await setup.prisma.tenant.create({ data: { name: 'bench-other' }, select: { id: true } });
+      await setup.prisma.user.create({
+        data: { tenantId: other.id, username: 'bench-other', role: 'operator', passwordHash: await hashPassword(PASSWORD) },
         select: { id: true },
       });
     } finally {
@@ -228,13 +273,19 @@ async function main(): Promise<void> {
     if (detail.vms.length !== VMS) throw new Error(`farm.get returned ${detail.vms.length} VMs, expected ${VMS}`);
 
     const load1 = loadavg()[0]!.toFixed(1);
-    console.log(`SoftUDC API over HTTP: real route handler in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
+    console.log(`SoftUDC API over HTTP: the API's HTTP entry (server/trpc/handler.ts) in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
     console.log(`${CLIENTS} concurrent keep-alive clients, ${SECONDS} s per procedure, ${cpus().length} CPUs, load average ${load1} before the run`);
     console.log(`import of the ${VMS}-VM farm document: ${importMs.toFixed(0)} ms`);
     await load('farm.list', {}, 1); // warm-up: JIT, pool connections
     report(`farm.list (${FARMS} farms)`, await load('farm.list', {}, SECONDS));
     await load('farm.get', { id: big.id }, 1);
     report(`farm.get (${VMS} VMs)`, await load('farm.get', { id: big.id }, SECONDS));
+
+    const mine = cookie;
+    await call('mutation', 'auth.login', { username: 'bench-other', password: PASSWORD }, 'other');
+    const other = lastCookie;
+    cookie = mine;
+    await benchLimits(server.pid, other);
   } finally {
     await server?.stop();
     await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((err: unknown) => console.error(`could not drop ${dbName}:`, err));

@@ -10,14 +10,13 @@ import {
   VIEW_MAX_ARP, VIEW_MAX_CONNECTIONS, VIEW_MAX_COUNTERS, VIEW_MAX_INTERFACES, VIEW_MAX_ROUTES, VIEW_MAX_RULES,
 } from './limits.ts';
 import { closed, isIpv4, open } from './fields.ts';
+import { int32, text } from './primitives.ts';
 import { parseIp } from '../agent/wire/addr.ts';
 import { countersSchema } from './report.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './firewall.ts';
 
 export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
-
-const text = (max: number) => z.string().max(max);
 
 /** 0/8 "this network", 127/8 loopback, 224/4 multicast and 240/4 reserved/broadcast: never a probe target. */
 function isUnicastIpv4(s: string): boolean {
@@ -27,11 +26,11 @@ function isUnicastIpv4(s: string): boolean {
 }
 
 /** A probe target: a unicast IPv4 address in dotted quad. */
-export const probeTarget = z.string().max(15).refine(isUnicastIpv4, { message: 'must be a unicast IPv4 address a.b.c.d' });
-export const pingCount = z.int().min(1).max(PING_MAX_COUNT);
-export const pingInterval = z.int().min(PING_MIN_INTERVAL_MS).max(PING_MAX_INTERVAL_MS);
-export const probeTimeout = z.int().min(PROBE_MIN_TIMEOUT_MS).max(PROBE_MAX_TIMEOUT_MS);
-export const traceHops = z.int().min(1).max(TRACE_MAX_HOPS);
+export const probeTarget = text(15).refine(isUnicastIpv4, { message: 'must be a unicast IPv4 address a.b.c.d' });
+export const pingCount = int32().min(1).max(PING_MAX_COUNT);
+export const pingInterval = int32().min(PING_MIN_INTERVAL_MS).max(PING_MAX_INTERVAL_MS);
+export const probeTimeout = int32().min(PROBE_MIN_TIMEOUT_MS).max(PROBE_MAX_TIMEOUT_MS);
+export const traceHops = int32().min(1).max(TRACE_MAX_HOPS);
 
 /** A router's or firewall's id on its host (contract/router.ts `id`). */
 const nodeId = z.string().min(1).max(ITEM_ID_MAX_CHARS);
@@ -209,7 +208,7 @@ export type CommandResultData = { [K in CommandKind]: z.infer<(typeof commandRes
 export const commandResultSchema = closed({
   id: z.guid(),
   /** 0, 1, 2, … per command; a repeated seq (a retry) is accepted once. */
-  seq: z.int().min(0).max(COMMAND_MAX_RESULTS - 1),
+  seq: int32().min(0).max(COMMAND_MAX_RESULTS - 1),
   /** Checked against the command kind's answer schema. Null with `error`. */
   data: z.unknown(),
   /** The last answer of this command. */

@@ -5,13 +5,14 @@
 import { z } from 'zod';
 import { AGENT_VERSION_MAX_CHARS } from './limits.ts';
 import { capabilitiesSchema } from './report.ts';
+import { text } from './primitives.ts';
 
 export const ENROLLMENT_TOKEN_PREFIX = 'sude_';
 export const HOST_CREDENTIAL_PREFIX = 'sudh_';
 
 export const enrollRequestSchema = z.strictObject({
-  token: z.string().min(1).max(256),
-  agentVersion: z.string().trim().min(1).max(AGENT_VERSION_MAX_CHARS).optional(),
+  token: text(256).min(1),
+  agentVersion: text(AGENT_VERSION_MAX_CHARS).trim().min(1).optional(),
   capabilities: capabilitiesSchema.optional(),
 });
 

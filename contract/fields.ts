@@ -6,8 +6,9 @@ import { z } from 'zod';
 import { isGroupMac, parseCidr, parseIp, parseMac } from '../agent/wire/addr.ts';
 import {
   DISPLAY_NAME_MAX_CHARS, IFNAME_MAX_CHARS, IFNAME_PATTERN, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, NETNS_PATTERN, STATE_MTU_MAX, STATE_MTU_MIN,
-  U32_MAX, VNID_MAX, VNID_MIN,
+  VNID_MAX, VNID_MIN,
 } from './limits.ts';
+import { UINT32_MAX, uint32 } from './primitives.ts';
 
 /**
  * An object that passes fields it does not list on, unchanged: everything
@@ -93,7 +94,7 @@ export const mac = doc(
   { docType: '`aa:bb:cc:dd:ee:ff`' },
 );
 
-export const u32 = doc(z.number().int().min(0).max(U32_MAX), { docType: '0..4294967295' });
+export const u32 = doc(uint32(), { docType: `0..${UINT32_MAX}` });
 export const vnetId = doc(z.number().int().min(VNID_MIN, { message: 'vnet ids 0 and 1 are reserved' }).max(VNID_MAX), {
   docType: `integer ${VNID_MIN}..${VNID_MAX}`,
 });

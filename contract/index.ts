@@ -3,7 +3,8 @@
 // sides must agree on. server/ (compile, routers, services) and agent/ import
 // it; neither defines these shapes or numbers anywhere else.
 //
-//   limits.ts     the shared limits (no imports: the web console uses them too)
+//   limits.ts     the shared limits (the web console uses them too)
+//   primitives.ts integers and text every input schema is made of (what the database can store)
 //   fields.ts     field types, and how objects treat fields they do not list
 //   hostState.ts  the host desired state (`agent.desired`, `--state FILE`)
 //   router.ts     its `routers[]`
@@ -13,6 +14,7 @@
 //   enroll.ts     enrollment (`host.enroll`) and the prefixes of its secrets
 //   docs.ts       docs/agent-state.md's field tables, generated from the above
 export * from './limits.ts';
+export * from './primitives.ts';
 export * from './fields.ts';
 export * from './hostState.ts';
 export * from './router.ts';

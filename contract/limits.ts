@@ -10,8 +10,6 @@ import { VNET_MAX, VNET_PHYSICAL } from '../agent/wire/constants.ts';
 /** spec/wire.md "FRAME": vnet id 0 is invalid and 1 is the physical network; ids are u32 on the wire. */
 export const VNID_MIN = VNET_PHYSICAL + 1;
 export const VNID_MAX = VNET_MAX;
-/** Key ids, location versions and other u32 fields of the wire format. */
-export const U32_MAX = 0xffff_ffff;
 /** The ids of VIFs, routers and firewalls on a host (the console writes database ids: 36 characters). */
 export const ITEM_ID_MAX_CHARS = 200;
 /** Host names as enrolled (a DNS name at most). */

@@ -10,11 +10,10 @@ import {
   REPORT_MESSAGE_MAX_CHARS,
 } from './limits.ts';
 import { closed } from './fields.ts';
-
-const text = (max: number) => z.string().max(max);
+import { int32, text, uint32 } from './primitives.ts';
 
 /** What an agent can run: `guest:<kind>` for each guest kind it supports (sent at enrollment and with every report). */
-export const capabilitiesSchema = z.array(z.string().min(1).max(CAPABILITY_MAX_CHARS)).max(CAPABILITIES_MAX);
+export const capabilitiesSchema = z.array(text(CAPABILITY_MAX_CHARS).min(1)).max(CAPABILITIES_MAX);
 export const guestCapability = (kind: string): string => `guest:${kind}`;
 
 /** Counters by Prometheus series name; bounded in number as well as in name length. */
@@ -25,16 +24,16 @@ export const reportVifSchema = closed({
   id: text(ITEM_ID_MAX_CHARS),
   /** The display name the state gave the VIF, when it had one. */
   name: text(DISPLAY_NAME_MAX_CHARS).optional(),
-  vnet: z.int().min(0),
+  vnet: uint32(),
   mac: text(32),
   ip: text(64),
-  version: z.int().min(0),
+  version: int32().min(0),
   /** The guest kind, and the kernel device behind a TAP guest (`netns` null: the host namespace). */
   guest: closed({ kind: text(32), ifname: text(IFNAME_MAX_CHARS).optional(), netns: text(NETNS_MAX_CHARS).nullable().optional() }),
 });
 
 export const reportVarpSchema = closed({
-  vnet: z.int().min(0),
+  vnet: uint32(),
   mac: text(32),
   ip: text(64).nullable(),
   coa: text(64),
@@ -47,10 +46,10 @@ export const reportHealthSchema = closed({
   messages: z.array(text(REPORT_MESSAGE_MAX_CHARS)).max(REPORT_MAX_MESSAGES),
 });
 
-export const applyErrorSchema = closed({ generation: z.int().min(0), message: text(APPLY_ERROR_MAX_CHARS) }).nullable();
+export const applyErrorSchema = closed({ generation: int32().min(0), message: text(APPLY_ERROR_MAX_CHARS) }).nullable();
 
 export const reportSchema = closed({
-  appliedGeneration: z.int().min(0),
+  appliedGeneration: int32().min(0),
   agentVersion: text(AGENT_VERSION_MAX_CHARS),
   uptimeS: z.number().min(0),
   /** What the agent can run now (root may have come or gone since enrollment); absent from older agents. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../server/db/index.ts';
 import { ensureAdmin } from '../server/bootstrap.ts';
 import { sessionLifetimeMs } from '../server/auth/cookies.ts';
+import { trustedProxies } from '../server/auth/clientAddress.ts';
 import { enrollmentTtlMs } from '../server/services/hostEnrollment.ts';
 import { writeFileAtomic } from '../agent/control/store.ts';
 import { DEFAULT_AGENTS_DIR, ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
@@ -25,7 +26,7 @@ const planFile = join(agentsDir, 'local-agents.json');
 
 // Settings read later, at first sign-in or enrollment, are checked now so a
 // typo stops the start with a clear message instead of failing requests.
-for (const check of [sessionLifetimeMs, enrollmentTtlMs]) {
+for (const check of [sessionLifetimeMs, enrollmentTtlMs, trustedProxies]) {
   try {
     check();
   } catch (err) {

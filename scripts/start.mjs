@@ -65,7 +65,8 @@ if (!dev && buildIsStale()) {
   run(bin('next'), ['build'], { NEXT_TELEMETRY_DISABLED: '1' });
 }
 
-const next = spawn(bin('next'), [dev ? 'dev' : 'start', '-H', host, '-p', port], {
+// Next.js behind our own HTTP server (scripts/serve.mjs), which hands the API each connection's address.
+const next = spawn(process.execPath, ['scripts/serve.mjs', ...(dev ? ['--dev'] : []), '--host', host, '--port', port], {
   stdio: 'inherit',
   env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' },
 });
@@ -77,9 +78,9 @@ const STOP_GRACE_MS = 5_000;
 const stop = (signal) => {
   if (exiting) return;
   exiting = true;
-  // Agents first (they close their streams), then the web server. Next.js
-  // waits for open streams of remote agents before it exits: past the grace
-  // period it is stopped hard, so stopping the console never hangs.
+  // Agents first (they close their streams), then the web server, which
+  // waits a little for open streams of remote agents: past the grace period
+  // it is stopped hard, so stopping the console never hangs.
   const alive = (c) => c.exitCode === null && c.signalCode === null;
   for (const c of children) if (c !== next && alive(c)) c.kill(signal);
   setTimeout(() => alive(next) && next.kill(signal), 500).unref();

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from './db/index.ts';
 import { hashPassword } from './auth/password.ts';
 import { writeAudit } from './services/audit.ts';
-import { MIN_PASSWORD_LENGTH, USER_SELECT } from './services/users.ts';
+import { passwordProblem, USER_SELECT } from './services/users.ts';
 
 export const DEFAULT_TENANT = 'default';
 export const ADMIN_USERNAME = 'admin';
@@ -38,9 +38,8 @@ export async function ensureAdmin(db: Db, opts: EnsureAdminOptions = {}): Promis
 
   const given = opts.password ?? process.env.SOFTUDC_ADMIN_PASSWORD;
   const supplied = given !== undefined && given !== '';
-  if (supplied && given.length < MIN_PASSWORD_LENGTH) {
-    throw new Error(`SOFTUDC_ADMIN_PASSWORD must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  }
+  const problem = supplied ? passwordProblem(given) : null;
+  if (problem) throw new Error(`SOFTUDC_ADMIN_PASSWORD ${problem}`);
   const password = supplied ? given : randomBytes(18).toString('base64url');
   const passwordHash = await hashPassword(password);
 

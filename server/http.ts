@@ -5,16 +5,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import type { Db, RawDb } from './db/index.ts';
 import { attachEventBus, detachEventBus } from './events/index.ts';
-import { appRouter } from './routers/_app.ts';
 import { ensureLivenessSweep, stopLivenessSweep } from './services/hostLiveness.ts';
 import { ensureKeyRotation, stopKeyRotation } from './services/keyRotation.ts';
-import { createContext } from './trpc/context.ts';
-import { logApiError } from './trpc/error-log.ts';
+import { API_PATH, serveApi } from './trpc/handler.ts';
 
-export const API_PATH = '/api/trpc';
+export { API_PATH };
 
 export interface StartApiServerOptions {
   /** 0 (default) picks a free port. */
@@ -40,9 +37,6 @@ function toRequest(req: http.IncomingMessage, base: string, signal: AbortSignal)
     if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
     else headers.set(k, v);
   }
-  // As a proxy would: the peer this server saw goes last (see clientIpOf).
-  const peer = req.socket.remoteAddress;
-  if (peer) headers.set('x-forwarded-for', [headers.get('x-forwarded-for'), peer].filter(Boolean).join(', '));
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   return new Request(new URL(req.url ?? '/', base), {
@@ -112,13 +106,9 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
     res.once('close', () => abort.abort());
     void (async () => {
       try {
-        const response = await fetchRequestHandler({
-          endpoint: API_PATH,
-          req: toRequest(req, base, abort.signal),
-          router: appRouter,
-          createContext: ({ req: r, resHeaders }) => createContext({ req: r, resHeaders }, db?.prisma),
-          onError: ({ error, path, type }) => logApiError({ error, path, type }),
-        });
+        // The connection is known here; the client's X-Forwarded-For counts only from a trusted proxy.
+        const connection = { address: req.socket.remoteAddress, encrypted: false };
+        const response = await serveApi(toRequest(req, base, abort.signal), { connection, db: db?.prisma });
         await writeResponse(res, response);
       } catch {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });

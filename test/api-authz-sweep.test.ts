@@ -4,17 +4,17 @@
 // viewer: each must refuse before it reads its input or the database.
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRouter } from '../server/routers/_app.ts';
 import { setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
+import { callProcedure, procedures } from './procedures.ts';
 
 /** Procedures anyone may call: signing in and out, and an agent trading its one-time token. */
 const PUBLIC = new Set(['auth.login', 'auth.logout', 'host.enroll']);
-/** Mutations a viewer may make: about their own account and their own API tokens only. */
-const VIEWER_MUTATIONS = new Set(['auth.changePassword', 'apiToken.create', 'apiToken.revoke']);
-
-const procedures = Object.entries((appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def.procedures)
-  .map(([path, p]) => ({ path, type: p._def.type }))
-  .sort((a, b) => (a.path < b.path ? -1 : 1));
+/**
+ * Mutations a viewer may make: about their own account and their own API
+ * tokens, and starting a ping or traceroute from a router of their tenant
+ * (read-only diagnostics, docs/router-manager.md).
+ */
+const VIEWER_MUTATIONS = new Set(['auth.changePassword', 'apiToken.create', 'apiToken.revoke', 'router.ping', 'router.traceroute']);
 
 let f: ControlFixture;
 let host: EnrolledHost;
@@ -28,22 +28,11 @@ afterAll(() => f?.drop());
 /** The tRPC code a call fails with (for a subscription: at the call or its first value), or 'ok'. */
 async function outcome(actor: Parameters<ControlFixture['caller']>[0], path: string): Promise<string> {
   const abort = new AbortController();
-  const fn = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], f.caller(actor, abort.signal)) as (input: unknown) => Promise<unknown>;
   try {
-    const r = await fn({});
-    if (r && typeof r === 'object' && Symbol.asyncIterator in r) {
-      const it = (r as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-      const first = it.next();
-      const timeout = new Promise<'timeout'>((ok) => setTimeout(() => ok('timeout'), 2_000).unref());
-      await Promise.race([first, timeout]);
-      abort.abort();
-      await it.return?.();
-    }
+    await callProcedure(f.caller(actor, abort.signal), path, {}, abort, 2_000);
     return 'ok';
   } catch (e) {
     return e instanceof TRPCError ? e.code : `not a TRPCError: ${String(e)}`;
-  } finally {
-    abort.abort();
   }
 }
 

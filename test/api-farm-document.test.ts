@@ -227,7 +227,9 @@ describe('revisions', () => {
     expect(got.snapshot.firewalls.map((f) => f.id).sort()).toEqual(detail.firewalls.map((f) => f.id).sort());
     // Importing a snapshot makes new rows: the ids it carries are not taken over.
     const copy = await op.farm.import({ document: { ...got.snapshot, name: 'snap-copy' }, vnids: 'auto' });
-    expect(copy.vms.map((v) => v.id)).not.toContain(got.snapshot.vms[0]!.id);
+    const copied = await op.farm.get({ id: copy.id });
+    expect(copied.vms.map((v) => v.id)).not.toContain(got.snapshot.vms[0]!.id);
+    expect(copied.vms).toHaveLength(got.snapshot.vms.length);
   });
 });
 

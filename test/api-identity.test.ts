@@ -172,7 +172,7 @@ describe('host credentials', () => {
     secrets.push(created.enrollmentToken, enrolled.credential);
     expect(enrolled.credential).toMatch(/^sudh_/);
     const actor = (await resolveActor(f.db, { authorization: `Bearer ${enrolled.credential}` })) as HostActor;
-    expect(actor).toEqual({ kind: 'host', hostId: created.host.id, hostName: 'cred-host' });
+    expect(actor).toEqual({ kind: 'host', hostId: created.host.id, hostName: 'cred-host', credentialHash: hashToken(enrolled.credential) });
     const asHost = f.caller(actor);
     await refused(asHost.auth.me(), 'UNAUTHORIZED');
     await refused(asHost.user.list(), 'UNAUTHORIZED');

@@ -67,6 +67,12 @@ export function untrack<T>(v: unknown): { id: string; data: T } {
   return { id, data };
 }
 
+/** A router.probe value as [id, the ping or traceroute event it carries]. */
+export function untrackProbe<T>(v: unknown): { id: string; data: T } {
+  const { id, data } = untrack<{ kind: string; event: T }>(v);
+  return { id, data: data.event };
+}
+
 export interface Command {
   id: string;
   kind: string;

@@ -143,11 +143,16 @@ describe('agent.report and progress', () => {
     const host1 = await f.db.host.findUniqueOrThrow({ where: { id: h1.id }, select: { appliedGeneration: true, status: true, agentVersion: true, lastSeenAt: true } });
     expect(host1).toMatchObject({ appliedGeneration: gen('h1'), status: 'online', agentVersion: 'test-agent/1' });
 
-    // h2 fails to apply: progress shows its error, not applied.
+    // h2 fails to apply: progress shows its error (the text for admins), not applied.
     await f.caller(h2.actor).agent.report(agentReport(gen('h2') - 1, { generation: gen('h2'), message: 'vnet 7: port busy' }));
     const withError = await watch.next();
     expect(withError).toMatchObject({ applied: 1 });
-    expect((withError as { hosts: { host: string; error: string | null }[] }).hosts.find((h) => h.host === 'h2')?.error).toBe('vnet 7: port busy');
+    expect((withError as { hosts: { host: string; error: string | null }[] }).hosts.find((h) => h.host === 'h2')?.error).toBe(
+      `the agent did not apply generation ${gen('h2')}; details are shown to admins only`,
+    );
+    expect((await f.caller(f.admin).farm.deployProgress({ id: d.id }).then((s) => s[Symbol.asyncIterator]().next())).value).toMatchObject({
+      hosts: expect.arrayContaining([expect.objectContaining({ host: 'h2', error: 'vnet 7: port busy' })]),
+    });
 
     await f.caller(h2.actor).agent.report(agentReport(gen('h2')));
     expect(await watch.next()).toMatchObject({ applied: 2 });

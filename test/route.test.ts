@@ -1,16 +1,22 @@
 // The API over HTTP: the Next.js route handler's GET and POST called with
 // real Request objects, against the process database (a fresh Postgres
-// database with DATABASE_URL, else in-memory PGlite).
+// database with DATABASE_URL, else in-memory PGlite). Requests carry the
+// connection stamp scripts/serve.mjs writes (server/trpc/peerStamp.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import superjson from 'superjson';
 import { createTestDb, type TestDb } from './db.ts';
 import { loginLimiter } from '../server/auth/limiter.ts';
+import { PEER_HEADER, PEER_KEY } from '../server/trpc/peerStamp.ts';
 
 const PW = 'route test password';
 const BASE = 'http://127.0.0.1:3000/api/trpc';
 let t: TestDb | null = null;
 let route: typeof import('../app/api/trpc/[trpc]/route.ts');
 let closeDb: () => Promise<void>;
+let latestLoginAddress: () => Promise<unknown>;
+/** The key scripts/serve.mjs would hold in this process, and its stamp for a plain TCP connection from 127.0.0.1. */
+const KEY = 'route-test-key';
+const stamp = (address = '127.0.0.1', transport = 'tcp') => ({ [PEER_HEADER]: `${KEY} ${address} ${transport}` });
 
 beforeAll(async () => {
   // The route opens the process database from the environment: point it at
@@ -21,8 +27,13 @@ beforeAll(async () => {
   } else {
     process.env.SOFTUDC_DATA_DIR = 'memory://';
   }
+  (globalThis as { [PEER_KEY]?: string })[PEER_KEY] = KEY;
   const dbModule = await import('../server/db/index.ts');
   closeDb = dbModule.closeDb;
+  latestLoginAddress = async () => {
+    const row = await (await dbModule.getDb()).auditLog.findFirstOrThrow({ where: { action: 'auth.login' }, orderBy: { id: 'desc' }, select: { after: true } });
+    return (row.after as { clientIp?: unknown }).clientIp;
+  };
   const { ensureAdmin } = await import('../server/bootstrap.ts');
   await ensureAdmin(await dbModule.getDb(), { password: PW, log: () => {} });
   route = await import('../app/api/trpc/[trpc]/route.ts');
@@ -36,7 +47,7 @@ function post(path: string, input: unknown, headers: Record<string, string> = {}
   return route.POST(
     new Request(`${BASE}/${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': '127.0.0.1', ...headers },
+      headers: { 'content-type': 'application/json', ...stamp(), ...headers },
       body: JSON.stringify(superjson.serialize(input)),
     }),
   );
@@ -44,7 +55,7 @@ function post(path: string, input: unknown, headers: Record<string, string> = {}
 
 function get(path: string, input: unknown, headers: Record<string, string> = {}): Promise<Response> {
   const q = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(superjson.serialize(input)))}`;
-  return route.GET(new Request(`${BASE}/${path}${q}`, { headers: { 'x-forwarded-for': '127.0.0.1', ...headers } }));
+  return route.GET(new Request(`${BASE}/${path}${q}`, { headers: { ...stamp(), ...headers } }));
 }
 
 async function data<T = any>(res: Response): Promise<T> {
@@ -93,7 +104,10 @@ describe('tRPC over HTTP', () => {
   });
 
   it('accepts a Bearer API token and names the field of a bad input', async () => {
-    const login = await post('auth.login', { username: 'admin', password: PW }, { 'x-forwarded-proto': 'https' });
+    // A client's X-Forwarded-Proto is not believed; a TLS connection is.
+    const plain = await post('auth.login', { username: 'admin', password: PW }, { 'x-forwarded-proto': 'https' });
+    expect(plain.headers.get('set-cookie')).not.toMatch(/; Secure/);
+    const login = await post('auth.login', { username: 'admin', password: PW }, stamp('127.0.0.1', 'tls'));
     expect(login.headers.get('set-cookie')).toMatch(/; Secure$/);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const made = await data(await post('apiToken.create', { name: 'curl', role: 'operator' }, { cookie }));
@@ -111,5 +125,14 @@ describe('tRPC over HTTP', () => {
     const enrolled = await data(await post('host.enroll', { token: created.enrollmentToken, agentVersion: 'test' }));
     const asHost = await get('auth.me', undefined, { authorization: `Bearer ${enrolled.credential}` });
     expect(asHost.status).toBe(401);
+  });
+
+  it('takes the client address from the stamp, never from X-Forwarded-For or a stamp it did not write', async () => {
+    const forged = { 'x-forwarded-for': '198.51.100.7' };
+    expect((await post('auth.login', { username: 'admin', password: PW }, { ...forged, ...stamp('127.0.0.9') })).status).toBe(200);
+    expect(await latestLoginAddress()).toBe('127.0.0.9');
+    const fake = { [PEER_HEADER]: 'not-the-key 203.0.113.5 tcp', ...forged };
+    expect((await post('auth.login', { username: 'admin', password: PW }, fake)).status).toBe(200);
+    expect(await latestLoginAddress()).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ import { openDatabase } from '../server/db/index.ts';
 import { cleanupCommands, COMMAND_RETAIN_MS, followCommand } from '../server/services/agentCommands.ts';
 import { caught, expectError } from './farm-fixtures.ts';
 import { agentReport, callerOn, refusedWith, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
-import { managedFarm, pull, sampleRouterView, untrack, type Command } from './command-fixture.ts';
+import { managedFarm, pull, sampleRouterView, untrack, untrackProbe, type Command } from './command-fixture.ts';
 import { prerequisite } from './require.ts';
 
 let f: ControlFixture;
@@ -96,7 +96,7 @@ describe('router.inspect through an agent', () => {
     const before = await commandCount();
     await expectError(f.caller(f.otherOperator).router.inspect({ id: gw }), 'NOT_FOUND', 'id');
     await expectError(f.caller(f.otherOperator).firewall.inspect({ id: fw }), 'NOT_FOUND', 'id');
-    await expectError(f.caller(f.otherOperator).router.ping({ id: gw, target: '10.41.0.10' }).then((s) => s[Symbol.asyncIterator]().next()), 'NOT_FOUND', 'id');
+    await expectError(f.caller(f.otherOperator).router.ping({ id: gw, target: '10.41.0.10' }), 'NOT_FOUND', 'id');
     await expectError(f.caller(f.operator).router.inspect({ id: otherGw }), 'NOT_FOUND', 'id');
     const e = await expectError(f.caller(f.operator).router.inspect({ id: draftRouter }), 'PRECONDITION_FAILED', 'id');
     expect(e.message).toMatch(/farm draft is not deployed/);
@@ -107,8 +107,8 @@ describe('router.inspect through an agent', () => {
 
   it('refuses bad probe input naming the field, before anything is queued', async () => {
     const before = await commandCount();
-    const ping = (input: Record<string, unknown>) => f.caller(f.operator).router.ping({ id: gw, target: '10.41.0.10', ...input } as never).then((s) => s[Symbol.asyncIterator]().next());
-    const trace = (input: Record<string, unknown>) => f.caller(f.operator).router.traceroute({ id: gw, target: '10.41.0.10', ...input } as never).then((s) => s[Symbol.asyncIterator]().next());
+    const ping = (input: Record<string, unknown>) => f.caller(f.operator).router.ping({ id: gw, target: '10.41.0.10', ...input } as never);
+    const trace = (input: Record<string, unknown>) => f.caller(f.operator).router.traceroute({ id: gw, target: '10.41.0.10', ...input } as never);
     await expectError(ping({ count: 21 }), 'BAD_REQUEST', 'count');
     await expectError(ping({ count: 0 }), 'BAD_REQUEST', 'count');
     await expectError(ping({ intervalMs: 99 }), 'BAD_REQUEST', 'intervalMs');
@@ -147,9 +147,12 @@ describe('what a host credential may do', () => {
 
   it('checks every answer: shape (field named), seq order, done on the summary only', async () => {
     const agent = await stream(h1);
-    const sub = await pull((signal) => f.caller(f.operator, signal).router.ping({ id: gw, target: '10.41.0.10', count: 2, intervalMs: 100 }), untrack);
+    const started = await f.caller(f.operator).router.ping({ id: gw, target: '10.41.0.10', count: 2, intervalMs: 100 });
+    expect(started.kind).toBe('router.ping');
+    const sub = await pull((signal) => f.caller(f.operator, signal).router.probe({ probeId: started.probeId }), untrackProbe);
     const first = sub.next(8000);
     const cmd = (await agent.next()) as Command;
+    expect(cmd.id).toBe(started.probeId);
     expect(cmd).toMatchObject({ kind: 'router.ping', args: { count: 2, intervalMs: 100, timeoutMs: 1000, target: '10.41.0.10' } });
     await expectError(answer(h1, cmd.id, 0, { type: 'reply', seq: 1, from: '10.41.0.10', rttMs: -1 }, false), 'BAD_REQUEST', 'data.rttMs');
     await expectError(answer(h1, cmd.id, 0, { type: 'pong' }, false), 'BAD_REQUEST', 'data.type');
@@ -166,13 +169,17 @@ describe('what a host credential may do', () => {
     const rest = (await sub.rest()) as { id: string; data: { type: string } }[];
     expect(rest.map((r) => [r.id, r.data.type])).toEqual([[`${cmd.id}:1`, 'timeout'], [`${cmd.id}:2`, 'summary']]);
 
-    // Reconnecting with the last id seen replays what followed it, without a new command.
+    // Reconnecting with the last id seen replays what followed it; following starts nothing.
     const before = await commandCount();
-    const again = await pull((signal) => f.caller(f.operator, signal).router.ping({ id: gw, target: '10.41.0.10', count: 2, intervalMs: 100, lastEventId: `${cmd.id}:0` }), untrack);
+    const again = await pull((signal) => f.caller(f.operator, signal).router.probe({ probeId: cmd.id, lastEventId: `${cmd.id}:0` }), untrackProbe);
     expect(((await again.rest()) as { id: string }[]).map((r) => r.id)).toEqual([`${cmd.id}:1`, `${cmd.id}:2`]);
     expect(await commandCount()).toBe(before);
-    // Another user cannot resume it: a fresh ping is queued instead.
-    const viewerPing = await pull((signal) => f.caller(f.viewer, signal).router.ping({ id: gw, target: '10.41.0.10', count: 1, lastEventId: `${cmd.id}:0` }), untrack);
+    // Another user cannot follow it; their own ping is a new command.
+    const follow = (actor: typeof f.viewer) => f.caller(actor).router.probe({ probeId: cmd.id }).then((s) => s[Symbol.asyncIterator]().next());
+    await expectError(follow(f.viewer), 'NOT_FOUND', 'probeId');
+    await expectError(follow(f.otherOperator), 'NOT_FOUND', 'probeId');
+    const own = await f.caller(f.viewer).router.ping({ id: gw, target: '10.41.0.10', count: 1 });
+    const viewerPing = await pull((signal) => f.caller(f.viewer, signal).router.probe({ probeId: own.probeId }), untrackProbe);
     const next = viewerPing.next(8000);
     const fresh = (await agent.next()) as Command;
     expect(fresh.id).not.toBe(cmd.id);
@@ -184,7 +191,8 @@ describe('what a host credential may do', () => {
 
   it('an agent error ends the command with PRECONDITION_FAILED naming the host', async () => {
     const agent = await stream(h1);
-    const sub = await pull((signal) => f.caller(f.operator, signal).router.traceroute({ id: gw, target: '10.42.0.9', maxHops: 3 }), untrack);
+    const started = await f.caller(f.operator).router.traceroute({ id: gw, target: '10.42.0.9', maxHops: 3 });
+    const sub = await pull((signal) => f.caller(f.operator, signal).router.probe({ probeId: started.probeId }), untrackProbe);
     const err = sub.error();
     const cmd = (await agent.next()) as Command;
     expect(cmd).toMatchObject({ kind: 'router.traceroute', args: { maxHops: 3 } });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../server/routers/_app.ts';
 import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
 import { expectError } from './farm-fixtures.ts';
-import { pull, untrack } from './command-fixture.ts';
+import { pull, untrackProbe } from './command-fixture.ts';
 import { startControlWorld, waitConverged, type ControlWorld } from './control-world.ts';
 
 let w: ControlWorld;
@@ -79,9 +79,10 @@ interface Timed<T> {
   data: T;
 }
 
-/** Every event of a probe subscription with its arrival time. */
-async function collect<T>(start: () => Promise<AsyncIterable<unknown>>): Promise<Timed<T>[]> {
-  const s = await pull(() => start(), (v) => ({ ...untrack<T>(v), at: Date.now() }));
+/** Every event of a probe (router.ping or router.traceroute, then router.probe) with its arrival time. */
+async function collect<T>(start: () => Promise<{ probeId: string }>): Promise<Timed<T>[]> {
+  const { probeId } = await start();
+  const s = await pull(() => w.caller.router.probe({ probeId }), (v) => ({ ...untrackProbe<T>(v), at: Date.now() }));
   return s.rest(30_000);
 }
 
@@ -151,12 +152,13 @@ describe('router manager with real agents', () => {
     });
     const fib = await client.router.fib.query({ id: ids.r1! });
     expect(fib.routesTotal).toBe(3);
+    const { probeId } = await client.router.traceroute.mutate({ id: ids.r1!, target: '10.33.0.10', maxHops: 4 });
     const hops = await new Promise<{ id: string | undefined; data: { type: string } }[]>((resolve, reject) => {
       const got: { id: string | undefined; data: { type: string } }[] = [];
-      const sub = client.router.traceroute.subscribe({ id: ids.r1!, target: '10.33.0.10', maxHops: 4 }, {
+      const sub = client.router.probe.subscribe({ probeId }, {
         onData: (v) => {
-          got.push({ id: v.id, data: v.data });
-          if (v.data.type === 'summary') {
+          got.push({ id: v.id, data: v.data.event });
+          if (v.data.event.type === 'summary') {
             sub.unsubscribe();
             resolve(got);
           }

@@ -1,8 +1,9 @@
 'use client';
 // Ping and traceroute from a deployed router's own IP stack. Submitting a form
-// subscribes (router.ping / router.traceroute); each event the agent streams
+// starts the probe (the router.ping / router.traceroute mutation) and follows
+// its answers (the router.probe subscription); each event the agent streams
 // is appended as one line, the summary ends the run, Stop unsubscribes.
-import { skipToken } from '@tanstack/react-query';
+import { skipToken, useMutation } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useId, useState, type FormEvent } from 'react';
 import { errorInfo, useTRPC } from '../lib/trpc.ts';
@@ -26,19 +27,26 @@ interface Line {
   text: string;
 }
 
-/** One probe run's log: lines appended as events arrive, an error, and whether it still runs; `onDone` after the summary. */
-function useProbeRun<I>(onDone?: () => void) {
-  const [input, setInput] = useState<I | null>(null);
+/** One probe run: its target, the probe once started, its log, an error, and whether it still runs; `onDone` after the summary. */
+function useProbeRun(onDone?: () => void) {
+  const [target, setTarget] = useState<string | null>(null);
+  const [probeId, setProbeId] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   const [lines, setLines] = useState<Line[]>([]);
   const [error, setError] = useState<string | null>(null);
   return {
-    input, running, lines, error,
-    start(next: I) {
-      setInput(next);
+    target, running, lines, error,
+    /** The probe router.probe follows while the run lasts. */
+    following: running ? probeId : null,
+    begin(next: string) {
+      setTarget(next);
+      setProbeId(null);
       setLines([]);
       setError(null);
       setRunning(true);
+    },
+    started(id: string) {
+      setProbeId(id);
     },
     append(line: Line, last: boolean) {
       setLines((l) => [...l, line]);
@@ -87,16 +95,23 @@ export function PingForm({ routerId, targets, onDone }: ProbeFormProps) {
   const [target, setTarget] = useState('');
   const [count, setCount] = useState(String(PING_DEFAULT_COUNT));
   const [stopped, setStopped] = useState(false);
-  const run = useProbeRun<{ id: string; target: string; count: number }>(onDone);
-  useSubscription(trpc.router.ping.subscriptionOptions(run.running && run.input ? run.input : skipToken, {
-    onData: ({ data }) => run.append({ kind: data.type, text: pingLine(data) }, data.type === 'summary'),
+  const run = useProbeRun(onDone);
+  const startPing = useMutation(trpc.router.ping.mutationOptions());
+  useSubscription(trpc.router.probe.subscriptionOptions(run.following ? { probeId: run.following } : skipToken, {
+    onData: ({ data }) => {
+      if (data.kind === 'router.ping') run.append({ kind: data.event.type, text: pingLine(data.event) }, data.event.type === 'summary');
+    },
     onError: (err) => run.fail(errorInfo(err).message),
   }));
   const start = () => {
     const c = checkProbe({ target, count });
     if (!c.ok) return run.invalid(c.message);
     setStopped(false);
-    run.start({ id: routerId, target: c.target, count: c.count });
+    run.begin(c.target);
+    startPing.mutate({ id: routerId, target: c.target, count: c.count }, {
+      onSuccess: (p) => run.started(p.probeId),
+      onError: (err) => run.fail(errorInfo(err).message),
+    });
   };
   return (
     <form className="probe-form" aria-label="Ping" onSubmit={submitting(start)} data-testid="ping-form">
@@ -113,7 +128,7 @@ export function PingForm({ routerId, targets, onDone }: ProbeFormProps) {
           : <button type="submit" disabled={!target.trim()}>Ping</button>}
       </div>
       <TargetList id={listId} targets={targets} />
-      {run.running && run.input ? <p className="hint" role="status">Pinging {run.input.target}…</p> : null}
+      {run.running && run.target ? <p className="hint" role="status">Pinging {run.target}…</p> : null}
       <ProbeLog label="Ping results" testId="ping-output" lines={run.lines} running={run.running} error={run.error} stopped={stopped} />
     </form>
   );
@@ -124,16 +139,23 @@ export function TracerouteForm({ routerId, targets, onDone }: ProbeFormProps) {
   const listId = useId();
   const [target, setTarget] = useState('');
   const [stopped, setStopped] = useState(false);
-  const run = useProbeRun<{ id: string; target: string }>(onDone);
-  useSubscription(trpc.router.traceroute.subscriptionOptions(run.running && run.input ? run.input : skipToken, {
-    onData: ({ data }) => run.append({ kind: data.type, text: traceLine(data, run.input?.target ?? '') }, data.type === 'summary'),
+  const run = useProbeRun(onDone);
+  const startTrace = useMutation(trpc.router.traceroute.mutationOptions());
+  useSubscription(trpc.router.probe.subscriptionOptions(run.following ? { probeId: run.following } : skipToken, {
+    onData: ({ data }) => {
+      if (data.kind === 'router.traceroute') run.append({ kind: data.event.type, text: traceLine(data.event, run.target ?? '') }, data.event.type === 'summary');
+    },
     onError: (err) => run.fail(errorInfo(err).message),
   }));
   const start = () => {
     const c = checkProbe({ target });
     if (!c.ok) return run.invalid(c.message);
     setStopped(false);
-    run.start({ id: routerId, target: c.target });
+    run.begin(c.target);
+    startTrace.mutate({ id: routerId, target: c.target }, {
+      onSuccess: (p) => run.started(p.probeId),
+      onError: (err) => run.fail(errorInfo(err).message),
+    });
   };
   return (
     <form className="probe-form" aria-label="Traceroute" onSubmit={submitting(start)} data-testid="traceroute-form">
@@ -147,7 +169,7 @@ export function TracerouteForm({ routerId, targets, onDone }: ProbeFormProps) {
           : <button type="submit" disabled={!target.trim()}>Trace</button>}
       </div>
       <TargetList id={listId} targets={targets} />
-      {run.running && run.input ? <p className="hint" role="status">Tracing the route to {run.input.target}…</p> : null}
+      {run.running && run.target ? <p className="hint" role="status">Tracing the route to {run.target}…</p> : null}
       <ProbeLog label="Traceroute hops" testId="traceroute-output" lines={run.lines} running={run.running} error={run.error} stopped={stopped} />
     </form>
   );

@@ -108,6 +108,40 @@ describe('applyMigrations', () => {
     expect(await q(`SELECT a, b FROM "Extra"`)).toEqual([{ a: 1, b: 2 }]);
   });
 
+  it('records in the audit log the duplicate VLAN claims the unique-VLAN migration removes, keeping the oldest', async () => {
+    const vlanMigration = names.find((n) => n.endsWith('_vnet_vlan_unique'))!;
+    const later = names.slice(names.indexOf(vlanMigration));
+    const held = await mkdtemp(path.join(tmpdir(), 'softudc-held-'));
+    for (const n of later) await cp(path.join(dir, n), path.join(held, n), { recursive: true });
+    for (const n of later) await rm(path.join(dir, n), { recursive: true });
+    await applyMigrations(db.sql, { migrationsDir: dir });
+    // Two vnets of one farm claimed VLAN 300 on eth1 of one host, the second a second later.
+    await q(`INSERT INTO "Tenant" (id, name) VALUES ('00000000-0000-4000-8000-000000000001', 't')`);
+    await q(`INSERT INTO "Farm" (id, "tenantId", name, "updatedAt") VALUES ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 'f', now())`);
+    for (const [id, vnid] of [['00000000-0000-4000-8000-000000000003', 100], ['00000000-0000-4000-8000-000000000004', 101]] as const) {
+      await q(`INSERT INTO "Vnet" (id, "farmId", vnid, name, cidr, "updatedAt") VALUES ($1, '00000000-0000-4000-8000-000000000002', $2, $3, '10.0.0.0/24', now())`, [id, vnid, `v${vnid}`]);
+    }
+    await q(`INSERT INTO "Host" (id, name, address, "updatedAt") VALUES ('00000000-0000-4000-8000-000000000005', 'h', '198.18.0.1', now())`);
+    await q(`INSERT INTO "VnetVlan" (id, "vnetId", "hostId", interface, vid, "createdAt") VALUES
+      ('00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000005', 'eth1', 300, now() - interval '1 second'),
+      ('00000000-0000-4000-8000-000000000007', '00000000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000005', 'eth1', 300, now())`);
+    for (const n of later) await cp(path.join(held, n), path.join(dir, n), { recursive: true });
+    await rm(held, { recursive: true, force: true });
+    const r = await applyMigrations(db.sql, { migrationsDir: dir });
+    expect(r.applied).toEqual(later);
+    expect(await q(`SELECT id FROM "VnetVlan"`)).toEqual([{ id: '00000000-0000-4000-8000-000000000006' }]);
+    const audit = await q<{ action: string; entityId: string; tenantId: string; before: Record<string, unknown> }>(
+      `SELECT action, "entityId", "tenantId", before FROM "AuditLog" WHERE entity = 'VnetVlan'`,
+    );
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      action: 'vnet.vlan.dropped',
+      entityId: '00000000-0000-4000-8000-000000000007',
+      tenantId: '00000000-0000-4000-8000-000000000001',
+      before: { vnetId: '00000000-0000-4000-8000-000000000004', interface: 'eth1', vid: 300 },
+    });
+  });
+
   it('refuses to start when an applied migration was edited, and applies nothing', async () => {
     await applyMigrations(db.sql, { migrationsDir: dir });
     const edited = path.join(dir, names[0]!, 'migration.sql');

@@ -12,7 +12,10 @@ export const EVENT_CHANNEL = 'softudc_events';
 export type ConsoleEvent =
   | { type: 'host.desired'; hostId: string; generation: number }
   | { type: 'host.report'; hostId: string; appliedGeneration: number }
+  // The host's credential stopped working: revoked, replaced by a new enrollment, or the host deleted.
   | { type: 'host.revoked'; hostId: string }
+  // Some credential of the user may have stopped working: a session ended, a token revoked, the user disabled or deleted.
+  | { type: 'user.credentials'; userId: string }
   | { type: 'host.status'; hostId: string; status: 'online' | 'offline' }
   | { type: 'farm.changed'; farmId: string; tenantId: string; revision: number }
   | { type: 'farm.deployed'; farmId: string; tenantId: string; revision: number | null }

@@ -28,7 +28,7 @@ describe('farm.changes', () => {
     expect(await watch.next()).toEqual({ farmId: farm.id, revision: v.farmRevision, deployedRevision: null, deleted: false });
 
     // Moving nodes is not an edit: nothing arrives.
-    await op.farm.saveLayout({ farmId: farm.id, positions: { [`vnet:${v.vnet.id}`]: { x: 1, y: 2 } } });
+    await op.farm.saveLayout({ farmId: farm.id, positions: { [v.vnet.id]: { x: 1, y: 2 } } });
     expect(await watch.next(300)).toBe('timeout');
 
     await op.farm.deploy({ id: farm.id, expectedRevision: v.farmRevision });

@@ -5,6 +5,7 @@ import type { Db } from '../db/index.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { generateApiToken, hashToken, tokenPrefix } from '../auth/tokens.ts';
 import type { Role, UserActor } from '../trpc/context-types.ts';
+import { publish } from '../events/bus.ts';
 import { writeAudit } from './audit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 import { roleAtMost } from './users.ts';
@@ -104,6 +105,8 @@ export async function revokeApiToken(opts: { db: Db; actor: UserActor; id: strin
     if (!before) throw notFound('API token');
     if (before.revokedAt) return toPublic(before);
     const after = await tx.apiToken.update({ where: { id }, data: { revokedAt: now }, select: TOKEN_SELECT });
+    // Streams opened with the token end (server/services/credentialWatch.ts).
+    await publish(tx, { type: 'user.credentials', userId: after.userId });
     await writeAudit(tx, {
       actor,
       action: 'apiToken.revoke',

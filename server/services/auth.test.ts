@@ -8,7 +8,7 @@ import { generateApiToken, generateEnrollmentToken, generateHostCredential, gene
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie, sessionLifetimeMs } from '../auth/cookies.ts';
 import { FailureLimiter, LOGIN_MAX_FAILURES, LOGIN_MAX_USER_FAILURES, LOGIN_MAX_ADDRESS_FAILURES, LOGIN_WINDOW_MS, LoginLimiter } from '../auth/limiter.ts';
 import { ensureAdmin } from '../bootstrap.ts';
-import { clientIpOf, isSecureRequest } from '../trpc/context.ts';
+import { parseTrustedProxies, requestOrigin } from '../auth/clientAddress.ts';
 import { logApiError, scrubSecrets } from '../trpc/error-log.ts';
 import { TRPCError } from '@trpc/server';
 import { changePassword, login, resolveActor, TOUCH_INTERVAL_MS } from './auth.ts';
@@ -257,14 +257,27 @@ describe('with a database', () => {
 });
 
 describe('request helpers and error log', () => {
-  it('takes the client address from the last x-forwarded-for entry', () => {
-    expect(clientIpOf(new Headers({ 'x-forwarded-for': '6.6.6.6, 127.0.0.9' }))).toBe('127.0.0.9');
-    expect(clientIpOf(new Headers({ 'x-forwarded-for': '::ffff:127.0.0.1' }))).toBe('127.0.0.1');
-    expect(clientIpOf(new Headers({ 'x-forwarded-for': 'evil<script>' }))).toBeUndefined();
-    expect(clientIpOf(new Headers())).toBeUndefined();
-    expect(isSecureRequest(new Request('https://c.example/api/trpc'))).toBe(true);
-    expect(isSecureRequest(new Request('http://c.example/api/trpc'))).toBe(false);
-    expect(isSecureRequest(new Request('http://c.example/', { headers: { 'x-forwarded-proto': 'https' } }))).toBe(true);
+  it('takes the client address from the connection, and X-Forwarded-For only from trusted proxies', () => {
+    const none = parseTrustedProxies('');
+    const proxies = parseTrustedProxies('10.0.0.5, 10.1.0.0/16, fd00::/8');
+    const from = (peer: string | undefined, xff: string | null, trusted = proxies, proto: string | null = null, encrypted = false) =>
+      requestOrigin({ peer, encrypted, forwardedFor: xff, forwardedProto: proto, trusted });
+    // Nobody trusted (the default): the header is never read.
+    expect(from('127.0.0.9', '6.6.6.6', none)).toEqual({ address: '127.0.0.9', secure: false });
+    expect(from('::ffff:127.0.0.1', null, none).address).toBe('127.0.0.1');
+    expect(from(undefined, '6.6.6.6', none).address).toBeUndefined();
+    // An untrusted peer's header is ignored, proto included.
+    expect(from('192.0.2.1', '6.6.6.6', proxies, 'https')).toEqual({ address: '192.0.2.1', secure: false });
+    // From a trusted proxy: the rightmost address that is not a trusted proxy.
+    expect(from('10.0.0.5', '6.6.6.6, 203.0.113.7, 10.1.2.3', proxies, 'https')).toEqual({ address: '203.0.113.7', secure: true });
+    expect(from('fd00::1', '198.51.100.2').address).toBe('198.51.100.2');
+    // Only proxies in the header: the leftmost; a proxy that sent none: the proxy; garbage: the proxy nearest it.
+    expect(from('10.0.0.5', '10.1.0.9, 10.1.0.8').address).toBe('10.1.0.9');
+    expect(from('10.0.0.5', null).address).toBe('10.0.0.5');
+    expect(from('10.0.0.5', 'evil<script>, 10.1.0.8').address).toBe('10.1.0.8');
+    expect(from('10.0.0.5', null, proxies, null, true).secure).toBe(true);
+    expect(() => parseTrustedProxies('10.0.0.0/33')).toThrow(/SOFTUDC_TRUSTED_PROXIES: "10.0.0.0\/33"/);
+    expect(() => parseTrustedProxies('proxy.example')).toThrow(/not an IP address or CIDR prefix/);
   });
 
   it('logs server errors as one JSON line with secrets masked, and ignores client errors', () => {

@@ -8,6 +8,7 @@ import { API_TOKEN_PREFIX, HOST_CREDENTIAL_PREFIX, generateSessionToken, hashTok
 import { readSessionCookie, sessionLifetimeMs } from '../auth/cookies.ts';
 import { loginLimiter, type LoginLimiter } from '../auth/limiter.ts';
 import type { HostActor, Role, UserActor } from '../trpc/context-types.ts';
+import { publish } from '../events/bus.ts';
 import { writeAudit } from './audit.ts';
 import { checkPassword, ROLE_RANK, USER_SELECT, type PublicUser } from './users.ts';
 
@@ -90,6 +91,8 @@ export async function logout(opts: { db: Db; actor: UserActor | HostActor | null
   await db.$transaction(async (tx) => {
     const { count } = await tx.session.deleteMany({ where: { id: sessionId } });
     if (count > 0) await writeAudit(tx, { actor, action: 'auth.logout', entity: 'session', entityId: sessionId });
+    // Streams opened with this session end (server/services/credentialWatch.ts).
+    await publish(tx, { type: 'user.credentials', userId: actor.userId });
   });
   return { ok: true };
 }
@@ -121,6 +124,7 @@ export async function changePassword(opts: {
       where: { userId: actor.userId, ...(actor.sessionId ? { id: { not: actor.sessionId } } : {}) },
     });
     await writeAudit(tx, { actor, action: 'auth.changePassword', entity: 'user', entityId: actor.userId });
+    await publish(tx, { type: 'user.credentials', userId: actor.userId });
   });
   return { ok: true };
 }
@@ -232,10 +236,8 @@ async function resolveApiToken(db: Db, token: string, now: Date): Promise<UserAc
 }
 
 async function resolveHost(db: Db, credential: string): Promise<HostActor | null> {
-  const host = await db.host.findUnique({
-    where: { credentialHash: hashToken(credential) },
-    select: { id: true, name: true, status: true },
-  });
+  const credentialHash = hashToken(credential);
+  const host = await db.host.findUnique({ where: { credentialHash }, select: { id: true, name: true, status: true } });
   if (!host || host.status === 'revoked') return null;
-  return { kind: 'host', hostId: host.id, hostName: host.name };
+  return { kind: 'host', hostId: host.id, hostName: host.name, credentialHash };
 }

@@ -81,7 +81,7 @@ async function finish(
     const r = await waitForDeployment({ db: o.db, actor: o.actor, id: deployment.id, timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS });
     return { deployment: { ...deployment, completedAt: r.progress.completedAt }, progress: r.progress, waited: true, timedOut: r.timedOut, missing: r.missing, warnings };
   }
-  const progress = await progressOf(o.db, deployment);
+  const progress = await progressOf(o.db, deployment, o.actor);
   const missing = progress.hosts.filter((h) => !h.applied).map((h) => h.host);
   return { deployment: { ...deployment, completedAt: progress.completedAt }, progress, waited: false, timedOut: false, missing, warnings };
 }

@@ -8,6 +8,7 @@ import { notFound } from '../errors.ts';
 import { EventInbox, getEventBus, type ConsoleEvent } from '../events/index.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { liveStatus } from './hostLiveness.ts';
+import { applyErrorText } from './hostReports.ts';
 import type { DeploymentProgress, DeploymentTarget, DeploymentView } from './controlShapes.ts';
 import { requireFarm } from './farmAccess.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from './listPage.ts';
@@ -38,8 +39,12 @@ export async function listDeployments(o: { db: Db; actor: UserActor; farmId: str
   return toPage(rows.map(toDeploymentView), o);
 }
 
-/** The progress of a deployment already loaded (no tenant check). */
-export async function progressOf(db: Q, d: DeploymentView, now = new Date()): Promise<DeploymentProgress> {
+/**
+ * The progress of a deployment already loaded (no tenant check), as `reader`
+ * may see it (agents' apply errors in full for admins only; null: the
+ * console itself).
+ */
+export async function progressOf(db: Q, d: DeploymentView, reader: UserActor | null, now = new Date()): Promise<DeploymentProgress> {
   const ids = d.targets.map((t) => t.hostId);
   // Sequential: `db` may be a transaction (one connection).
   const rows = ids.length
@@ -66,7 +71,9 @@ export async function progressOf(db: Q, d: DeploymentView, now = new Date()): Pr
     const e = errorOf.get(t.hostId);
     const error =
       !applied && e && typeof e.generation === 'number' && e.generation >= t.generation && typeof e.message === 'string'
-        ? e.message
+        ? reader
+          ? applyErrorText(reader, e.generation, e.message)
+          : e.message
         : null;
     return {
       hostId: t.hostId,
@@ -89,7 +96,7 @@ export async function progressOf(db: Q, d: DeploymentView, now = new Date()): Pr
 }
 
 export async function deploymentProgress(o: { db: Db; actor: UserActor; id: string; now?: Date }): Promise<DeploymentProgress> {
-  return progressOf(o.db, await requireDeployment(o.db, o.actor, o.id), o.now);
+  return progressOf(o.db, await requireDeployment(o.db, o.actor, o.id), o.actor, o.now);
 }
 
 /**
@@ -101,7 +108,7 @@ export async function completeDeploymentsOf(tx: Q, hostId: string, now: Date): P
     where: { completedAt: null, targets: { array_contains: [{ hostId }] } },
     select: deploymentSelect,
   });
-  for (const d of open) await progressOf(tx, toDeploymentView(d), now);
+  for (const d of open) await progressOf(tx, toDeploymentView(d), null, now);
 }
 
 const progressKey = (p: DeploymentProgress) =>
@@ -128,13 +135,13 @@ export async function* watchDeployment(o: {
   try {
     const d = await requireDeployment(o.db, o.actor, o.id);
     targets = new Set(d.targets.map((t) => t.hostId));
-    let p = await progressOf(o.db, d);
+    let p = await progressOf(o.db, d, o.actor);
     let last = progressKey(p);
     yield p;
     while (!p.complete && !o.signal?.aborted) {
       const events = await inbox.next({ signal: o.signal });
       if (!events.some((e) => relevant(e, targets))) continue;
-      p = await progressOf(o.db, d);
+      p = await progressOf(o.db, d, o.actor);
       const key = progressKey(p);
       if (key !== last || p.complete) {
         last = key;

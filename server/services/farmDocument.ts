@@ -12,29 +12,32 @@ import type { FarmDetail } from './farmShapes.ts';
 import {
   actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
 } from './farmShapes.ts';
+import { FARM_LIMITS, type FarmLimitKind } from '../limits.ts';
+import { overLimit } from './farmLimits.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
+import { int32, text, uint32 } from '../../contract/primitives.ts';
 
 export const FARM_DOCUMENT_VERSION = 'softudc.farm/v1';
 
 /** Hosts are named by the administrator who enrolled them; the document only carries the name. */
-const hostRef = z.string().min(1).max(253).nullable().default(null);
+const hostRef = text(253).min(1).nullable().default(null);
 const optionalAddress = addressInput.optional();
 /** Revision snapshots only: the database id that names the item on hosts. */
 const snapshotId = z.guid().optional();
 
 /** The vnet bridged to 802.1Q VLAN `vid` on `interface` of host `host` (docs/agent-state.md "VLAN interface"). */
 export const documentVlanSchema = z.strictObject({
-  host: z.string().min(1).max(253),
-  interface: z.string().max(64),
-  vid: z.int(),
+  host: text(253).min(1),
+  interface: text(64),
+  vid: int32(),
 });
 
 export const documentVnetSchema = z.strictObject({
   name: nameInput,
   /** Omitted: the importing deployment picks a free one. */
-  vnid: z.int().optional(),
+  vnid: uint32().optional(),
   cidr: addressInput,
-  mtu: z.int().default(MTU_DEFAULT),
+  mtu: int32().default(MTU_DEFAULT),
   security: securityInput.default('none'),
   /** Omitted when empty, so documents without VLANs stay as they were. */
   vlans: z.array(documentVlanSchema).max(1000).optional(),
@@ -66,7 +69,7 @@ export const documentRouterInterfaceSchema = z.strictObject({
   vnet: nameInput,
   ip: optionalAddress,
   /** Omitted: the vnet's prefix length. */
-  prefixLen: z.int().optional(),
+  prefixLen: int32().optional(),
   mac: optionalAddress,
   rip: z.boolean().default(false),
 });
@@ -74,7 +77,7 @@ export const documentRouterInterfaceSchema = z.strictObject({
 export const documentStaticRouteSchema = z.strictObject({
   destination: addressInput,
   nextHop: addressInput,
-  metric: z.int().default(1),
+  metric: int32().default(1),
 });
 
 export const documentRouterSchema = z.strictObject({
@@ -99,7 +102,7 @@ export const documentFirewallInterfaceSchema = z.strictObject({
   name: nameInput,
   vnet: nameInput,
   ip: optionalAddress,
-  prefixLen: z.int().optional(),
+  prefixLen: int32().optional(),
   mac: optionalAddress,
 });
 
@@ -108,12 +111,12 @@ export const documentRuleSchema = z.strictObject({
   protocol: protocolInput.default('any'),
   source: addressInput.default('0.0.0.0/0'),
   destination: addressInput.default('0.0.0.0/0'),
-  portFrom: z.int().nullable().default(null),
-  portTo: z.int().nullable().default(null),
+  portFrom: int32().nullable().default(null),
+  portTo: int32().nullable().default(null),
   /** Name of one of this firewall's interfaces; null matches any. */
   interface: nameInput.nullable().default(null),
   log: z.boolean().default(false),
-  description: z.string().max(200).default(''),
+  description: text(200).default(''),
 });
 
 export const documentFirewallSchema = z.strictObject({
@@ -125,27 +128,36 @@ export const documentFirewallSchema = z.strictObject({
   rules: z.array(documentRuleSchema).max(1000).default([]),
 });
 
-export const positionSchema = z.strictObject({ x: z.number(), y: z.number() });
+/** Designer canvas coordinates reach this far from the origin, far beyond any drawing. */
+export const COORDINATE_MAX = 1_000_000;
+const coordinate = z.number().min(-COORDINATE_MAX).max(COORDINATE_MAX);
+export const positionSchema = z.strictObject({ x: coordinate, y: coordinate });
+export type Position = z.output<typeof positionSchema>;
+
+/** A stored position still within the canvas (rows written before the bound was checked may hold anything). */
+export const isPosition = (p: unknown): p is Position => positionSchema.safeParse(p).success;
+
+/** A top-level list of the document, at most as long as one farm may hold (server/limits.ts). */
+const farmList = <T extends z.ZodType>(item: T, kind: FarmLimitKind) =>
+  z.array(item).max(FARM_LIMITS[kind], { error: (iss) => overLimit(kind, Array.isArray(iss.input) ? iss.input.length : FARM_LIMITS[kind] + 1) });
 
 export const farmDocumentSchema = z.strictObject({
   version: z.literal(FARM_DOCUMENT_VERSION),
   name: nameInput,
   description: descriptionInput.default(''),
-  vnets: z.array(documentVnetSchema).max(4096).default([]),
-  vms: z.array(documentVmSchema).max(10_000).default([]),
-  routers: z.array(documentRouterSchema).max(1000).default([]),
-  routerLinks: z.array(documentRouterLinkSchema).max(4000).default([]),
-  firewalls: z.array(documentFirewallSchema).max(1000).default([]),
+  vnets: farmList(documentVnetSchema, 'vnets').default([]),
+  vms: farmList(documentVmSchema, 'vms').default([]),
+  routers: farmList(documentRouterSchema, 'routers').default([]),
+  routerLinks: farmList(documentRouterLinkSchema, 'routerLinks').default([]),
+  firewalls: farmList(documentFirewallSchema, 'firewalls').default([]),
   /** Designer positions by `<kind>:<name>` (kind: vnet, vm, router, firewall). */
-  layout: z.record(z.string().max(80), positionSchema).default({}),
+  layout: z.record(text(80), positionSchema).default({}),
 });
 
 /** A parsed document: defaults filled, addresses possibly still omitted. */
 export type FarmDocument = z.output<typeof farmDocumentSchema>;
 /** What a client may send (defaults may be left out). */
 export type FarmDocumentInput = z.input<typeof farmDocumentSchema>;
-export type Position = z.output<typeof positionSchema>;
-
 export const LAYOUT_KINDS = ['vnet', 'vm', 'router', 'firewall'] as const;
 export type LayoutKind = (typeof LAYOUT_KINDS)[number];
 export const layoutKey = (kind: LayoutKind, name: string) => `${kind}:${name}`;

@@ -6,6 +6,7 @@
 import { badRequest, conflict } from '../errors.ts';
 import type { FarmDocument, Position } from './farmDocument.ts';
 import { LAYOUT_KINDS } from './farmDocument.ts';
+import { checkDocumentLimits } from './farmLimits.ts';
 import {
   allocateIp, allocateLinkCidr, allocateMac, claimIp, claimMac, firewallLabel, newAddressSpace, routerLabel, vifLabel,
   type AddressSpace, type RandomSource,
@@ -84,6 +85,8 @@ function checkVlans(vlans: { host: string; interface: string; vid: number }[], f
 }
 
 export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): ResolvedDocument {
+  // First: a document past the farm limits costs nothing more to refuse.
+  checkDocumentLimits(doc);
   uniqueNames(doc.vnets, 'vnets', 'vnet');
   uniqueNames(doc.vms, 'vms', 'VM');
   uniqueNames(doc.routers, 'routers', 'router');

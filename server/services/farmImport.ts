@@ -5,6 +5,7 @@
 // first row is written, and everything happens in the caller's transaction,
 // so a refused document leaves nothing behind.
 import { randomUUID } from 'node:crypto';
+import { insertRows } from '../db/bulkInsert.ts';
 import { badRequest, conflict } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import type { Tx } from './farmAccess.ts';
@@ -165,18 +166,42 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
     })),
   );
 
-  // Parents before children; one statement per table whatever the farm's size.
-  if (vnetRows.length) await tx.vnet.createMany({ data: vnetRows });
-  if (vlanRows.length) await tx.vnetVlan.createMany({ data: vlanRows });
-  if (vmRows.length) await tx.vm.createMany({ data: vmRows });
-  if (vifRows.length) await tx.vif.createMany({ data: vifRows });
-  if (routerRows.length) await tx.router.createMany({ data: routerRows });
-  if (routerIfRows.length) await tx.routerInterface.createMany({ data: routerIfRows });
-  if (routeRows.length) await tx.staticRoute.createMany({ data: routeRows });
-  if (linkRows.length) await tx.routerLink.createMany({ data: linkRows });
-  if (fwRows.length) await tx.firewall.createMany({ data: fwRows });
-  if (fwIfRows.length) await tx.firewallInterface.createMany({ data: fwIfRows });
-  if (ruleRows.length) await tx.firewallRule.createMany({ data: ruleRows });
+  // Parents before children; a few statements per table whatever the farm's size (bulkInsert.ts).
+  const touched = { updatedAt: true };
+  await insertRows(tx, 'Vnet', { id: 'uuid', farmId: 'uuid', vnid: 'int8', name: 'text', cidr: 'text', mtu: 'int4', security: '"VnetSecurity"' }, vnetRows, touched);
+  await insertRows(tx, 'VnetVlan', { id: 'uuid', vnetId: 'uuid', hostId: 'uuid', interface: 'text', vid: 'int4' }, vlanRows);
+  await insertRows(
+    tx, 'Vm',
+    { id: 'uuid', farmId: 'uuid', name: 'text', hostId: 'uuid', guestKind: '"GuestKind"', bandwidthMbps: 'int4', burstKb: 'int4' },
+    vmRows, touched,
+  );
+  await insertRows(tx, 'Vif', { id: 'uuid', vmId: 'uuid', vnetId: 'uuid', name: 'text', mac: 'text', ip: 'text' }, vifRows, touched);
+  await insertRows(tx, 'Router', { id: 'uuid', farmId: 'uuid', name: 'text', hostId: 'uuid' }, routerRows, touched);
+  await insertRows(
+    tx, 'RouterInterface',
+    { id: 'uuid', routerId: 'uuid', vnetId: 'uuid', ip: 'text', prefixLen: 'int4', mac: 'text', rip: 'bool' },
+    routerIfRows, touched,
+  );
+  await insertRows(tx, 'StaticRoute', { id: 'uuid', routerId: 'uuid', destination: 'text', nextHop: 'text', metric: 'int4' }, routeRows);
+  await insertRows(
+    tx, 'RouterLink',
+    { id: 'uuid', farmId: 'uuid', routerAId: 'uuid', routerBId: 'uuid', cidr: 'text', ipA: 'text', ipB: 'text', rip: 'bool' },
+    linkRows,
+  );
+  await insertRows(tx, 'Firewall', { id: 'uuid', farmId: 'uuid', name: 'text', hostId: 'uuid', defaultPolicy: '"FirewallAction"' }, fwRows, touched);
+  await insertRows(
+    tx, 'FirewallInterface',
+    { id: 'uuid', firewallId: 'uuid', name: 'text', vnetId: 'uuid', ip: 'text', prefixLen: 'int4', mac: 'text' },
+    fwIfRows,
+  );
+  await insertRows(
+    tx, 'FirewallRule',
+    {
+      id: 'uuid', firewallId: 'uuid', position: 'int4', action: '"FirewallAction"', protocol: '"FirewallProtocol"', source: 'text',
+      destination: 'text', portFrom: 'int4', portTo: 'int4', interfaceId: 'uuid', log: 'bool', description: 'text',
+    },
+    ruleRows,
+  );
 
   const positions = Object.fromEntries(
     Object.entries(doc.layout).flatMap(([key, p]) => {

@@ -5,31 +5,30 @@ import { z } from 'zod';
 import { cursorInput, DEFAULT_LIMIT, MAX_LIMIT } from './listPage.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './intentRules.ts';
 import { NAME_MAX, NAME_PATTERN } from './validate.ts';
+import { int32, text } from '../../contract/primitives.ts';
 
 // ---- input pieces ----
 
 export const idInput = z.guid();
-export const nameInput = z
-  .string()
+export const nameInput = text(NAME_MAX)
   .min(1)
-  .max(NAME_MAX)
   .regex(NAME_PATTERN, 'must start with a letter or digit and contain only letters, digits, "_", "." and "-"');
-export const expectedRevisionInput = z.int().min(1);
+export const expectedRevisionInput = int32().min(1);
 /** Addresses are checked by the services, which name the field and say what is wrong. */
-export const addressInput = z.string().max(64);
-export const descriptionInput = z.string().max(1000);
+export const addressInput = text(64);
+export const descriptionInput = text(1000);
 export const guestKindInput = z.enum(['emulated', 'tap']);
 /** Per-VM bandwidth limit in Mbit/s (a token bucket on each of its VIFs in the agent). */
-export const bandwidthInput = z.int().min(1).max(100_000);
+export const bandwidthInput = int32().min(1).max(100_000);
 /** Token bucket depth in KiB. */
-export const burstInput = z.int().min(1).max(1_048_576);
+export const burstInput = int32().min(1).max(1_048_576);
 export const securityInput = z.enum(['none', 'auth', 'conf']);
 export const actionInput = z.enum(FIREWALL_ACTIONS);
 export const protocolInput = z.enum(FIREWALL_PROTOCOLS);
 
 export const pageInput = {
   cursor: cursorInput.optional(),
-  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+  limit: int32().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
 };
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
@@ -38,11 +37,11 @@ export const ruleInput = z.strictObject({
   protocol: protocolInput.optional(),
   source: addressInput.optional(),
   destination: addressInput.optional(),
-  portFrom: z.int().nullable().optional(),
-  portTo: z.int().nullable().optional(),
-  interface: z.string().max(NAME_MAX).nullable().optional(),
+  portFrom: int32().nullable().optional(),
+  portTo: int32().nullable().optional(),
+  interface: text(NAME_MAX).nullable().optional(),
   log: z.boolean().optional(),
-  description: z.string().max(200).optional(),
+  description: text(200).optional(),
 });
 
 // ---- views ----

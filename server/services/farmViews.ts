@@ -1,6 +1,6 @@
 // Prisma selects and row-to-view mappers for farm intent, shared by the
 // entity services and by the whole-farm read (farm.get, export, revisions).
-import type { Position } from './farmDocument.ts';
+import { isPosition, type Position } from './farmDocument.ts';
 import type { FarmDetail, FarmSummary, FirewallView, RouterLinkView, RouterView, VmView, VnetView } from './farmShapes.ts';
 import { notFound } from '../errors.ts';
 import { vnidNumber, type Tx } from './farmAccess.ts';
@@ -197,8 +197,14 @@ export async function lockFarmForRead(tx: Tx, farmId: string): Promise<void> {
   await tx.$queryRawUnsafe('SELECT 1 AS locked FROM "Farm" WHERE id = $1::uuid FOR SHARE', farmId);
 }
 
-/** Designer positions by node id (not intent: kept apart and never revisioned). */
+/**
+ * Designer positions by node id (not intent: kept apart and never revisioned).
+ * A position off the canvas (stored before coordinates were bounded) is left
+ * out: the designer places that node again.
+ */
 export async function loadPositions(q: Tx, farmId: string): Promise<Record<string, Position>> {
   const row = await q.designerLayout.findUnique({ where: { farmId }, select: { positions: true } });
-  return (row?.positions ?? {}) as Record<string, Position>;
+  const stored = row?.positions;
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return {};
+  return Object.fromEntries(Object.entries(stored).filter((e): e is [string, Position] => isPosition(e[1])));
 }

@@ -110,9 +110,14 @@ export function parseFarmDocument(value: unknown): FarmDocument {
   throw badRequest(path, issue.message);
 }
 
+/**
+ * A new farm from a whole document. Answers with the farm's summary, not the
+ * farm itself: a farm at the limits is megabytes of JSON the caller already
+ * sent (`farm.get` and `farm.export` read it back).
+ */
 export async function importFarm(
   o: ServiceCtx & { document: FarmDocument; name?: string | undefined; vnids?: 'keep' | 'auto' | undefined },
-): Promise<FarmDetail> {
+): Promise<FarmSummary> {
   const doc = o.name !== undefined ? { ...o.document, name: o.name } : o.document;
   const resolved = withFieldPrefix('document.', () => checkFarmDocument(doc));
   return o.db.$transaction(async (tx) => {
@@ -122,20 +127,20 @@ export async function importFarm(
       nameField: o.name !== undefined ? 'name' : 'document.name',
       vnids: o.vnids ?? 'keep',
     });
-    const view = await loadFarmDetail(tx, farmId);
-    await writeAudit(tx, { actor: o.actor, action: 'farm.import', entity: 'farm', entityId: farmId, after: summaryOf(view) });
-    return view;
+    const summary = await loadFarmSummary(tx, farmId);
+    await writeAudit(tx, { actor: o.actor, action: 'farm.import', entity: 'farm', entityId: farmId, after: summary });
+    return summary;
   }, IMPORT_TX);
 }
 
 /**
- * A copy of a farm under a new name: new vnet ids (free ones, or the given
+ * A copy of a farm under a new name (answered, like an import, with its summary): new vnet ids (free ones, or the given
  * mapping by vnet name) since vnet ids are unique across the deployment,
  * and fresh MACs; addresses, rules and layout are kept.
  */
 export async function cloneFarm(
   o: ServiceCtx & { id: string; name: string; vnids?: Record<string, number> | undefined },
-): Promise<FarmDetail> {
+): Promise<FarmSummary> {
   return o.db.$transaction(async (tx) => {
     await requireFarm(tx, o.actor, o.id, 'id');
     await lockFarmForRead(tx, o.id);
@@ -168,10 +173,10 @@ export async function cloneFarm(
       vnids: 'keep',
       vnidField: (i) => `vnids.${copy.vnets[i]?.name ?? ''}`,
     });
-    const view = await loadFarmDetail(tx, farmId);
+    const summary = await loadFarmSummary(tx, farmId);
     await writeAudit(tx, {
-      actor: o.actor, action: 'farm.clone', entity: 'farm', entityId: farmId, before: { sourceId: o.id }, after: summaryOf(view),
+      actor: o.actor, action: 'farm.clone', entity: 'farm', entityId: farmId, before: { sourceId: o.id }, after: summary,
     });
-    return view;
+    return summary;
   }, IMPORT_TX);
 }

@@ -6,6 +6,7 @@ import { writeAudit } from './audit.ts';
 import {
   bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
+import { requireRoom } from './farmLimits.ts';
 import type { FirewallInterfaceView, FirewallView } from './farmShapes.ts';
 import { firewallInterfaceSelect, firewallSelect, toFirewallView } from './farmViews.ts';
 import { assignAddresses, firewallLabel } from './ipam.ts';
@@ -127,6 +128,9 @@ export async function createFirewall(o: ServiceCtx & CreateFirewallInput): Promi
   return o.db.$transaction(async (tx) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await requireRoom(tx, farm.id, 'firewalls', 1, 'farmId');
+    await requireRoom(tx, farm.id, 'firewallInterfaces', o.interfaces?.length ?? 0, 'interfaces');
+    await requireRoom(tx, farm.id, 'firewallRules', o.rules?.length ?? 0, 'rules');
     await requireNameFree(tx, 'firewall', farm.id, o.name);
     const hostId = await resolveHost(tx, o.hostId);
     const ifaces = await planInterfaces(tx, farm.id, o.name, [], (o.interfaces ?? []).map((input, i) => ({ input, base: `interfaces.${i}` })));
@@ -184,6 +188,7 @@ export async function addFirewallInterface(
   return o.db.$transaction(async (tx) => {
     const fw = await requireFirewall(tx, o.actor, o.firewallId, 'firewallId');
     const farmRevision = await bumpRevision(tx, fw.farm, o.expectedRevision);
+    await requireRoom(tx, fw.farm.id, 'firewallInterfaces', 1, 'firewallId');
     const [data] = await planInterfaces(tx, fw.farm.id, fw.name, fw.interfaces, [{ input: o, base: '' }]);
     const row = await tx.firewallInterface.create({ data: { ...data!, firewallId: fw.id }, select: firewallInterfaceSelect });
     await writeAudit(tx, { actor: o.actor, action: 'firewall.addInterface', entity: 'firewall', entityId: fw.id, after: row });
@@ -224,6 +229,8 @@ export async function setFirewallRules(
   return o.db.$transaction(async (tx) => {
     const { farm, ...current } = await requireFirewall(tx, o.actor, o.firewallId, 'firewallId');
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    // The firewall's own rules go as the new ones come.
+    await requireRoom(tx, farm.id, 'firewallRules', o.rules.length, 'rules', current.rules.length);
     await writeRules(tx, current.id, current.name, o.rules, 'rules');
     const firewall = await viewOf(tx, current.id);
     await writeAudit(tx, {

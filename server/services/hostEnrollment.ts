@@ -146,6 +146,8 @@ export async function enroll(opts: {
     const after = toHostView(updated);
     const actor: HostActor = { kind: 'host', hostId: after.id, hostName: after.name };
     await writeAudit(tx, { actor, tenantId: null, action: 'host.enroll', entity: 'host', entityId: after.id, before, after });
+    // A credential the host held before is replaced: streams opened with it end.
+    if (row.credentialHash !== null) await publish(tx, { type: 'host.revoked', hostId: after.id });
     return { hostId: after.id, hostName: after.name, credential };
   });
 }

@@ -34,6 +34,26 @@ type Row = {
 };
 
 /**
+ * Health messages and apply errors are the agent's own words about its whole
+ * host, and name the VIFs, routers and vnets of every tenant placed there:
+ * admins (who manage hosts) read them; everyone else learns that there is
+ * something, not what.
+ */
+export const HOST_DETAIL_HIDDEN = 'details are shown to admins only';
+export const seesHostDetail = (actor: UserActor): boolean => actor.role === 'admin';
+
+/** An apply error as `actor` may read it. */
+export function applyErrorText(actor: UserActor, generation: number, message: string): string {
+  return seesHostDetail(actor) ? message : `the agent did not apply generation ${generation}; ${HOST_DETAIL_HIDDEN}`;
+}
+
+function healthFor(actor: UserActor, health: Report['health']): Report['health'] {
+  if (seesHostDetail(actor) || health.messages.length === 0) return health;
+  const n = health.messages.length;
+  return { status: health.status, messages: [`${n} message${n === 1 ? '' : 's'} from the agent; ${HOST_DETAIL_HIDDEN}`] };
+}
+
+/**
  * The vnet ids of the actor's tenant. A host carries several tenants' farms;
  * a user sees the VIFs and VARP entries of their own tenant's vnets only
  * (host-wide counters and health are not tenant data).
@@ -43,7 +63,7 @@ async function tenantVnids(db: Db, tenantId: string): Promise<Set<number>> {
   return new Set(rows.map((r) => Number(r.vnid)));
 }
 
-function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>): HostReportView {
+function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>, actor: UserActor): HostReportView {
   let report: HostReportView['report'] = null;
   if (r.report) {
     const raw = r.report.report as Omit<Report, 'appliedGeneration'>;
@@ -56,8 +76,8 @@ function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>): 
       receivedAt: r.report.receivedAt,
       appliedGeneration: r.report.appliedGeneration,
       uptimeS: body.uptimeS,
-      health: body.health,
-      applyError: body.applyError,
+      health: healthFor(actor, body.health),
+      applyError: body.applyError && { generation: body.applyError.generation, message: applyErrorText(actor, body.applyError.generation, body.applyError.message) },
       counters: body.counters,
       vifCount: body.vifs.length,
       varpCount: body.varp.length,
@@ -80,7 +100,7 @@ function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>): 
 export async function latestReport(o: { db: Db; actor: UserActor; id: string; now?: Date }): Promise<HostReportView> {
   const row = await o.db.host.findUnique({ where: { id: o.id }, select: hostSelect });
   if (!row) throw notFound('host');
-  return toView(row, 'full', o.now ?? new Date(), await tenantVnids(o.db, o.actor.tenantId));
+  return toView(row, 'full', o.now ?? new Date(), await tenantVnids(o.db, o.actor.tenantId), o.actor);
 }
 
 /**
@@ -108,7 +128,7 @@ export async function* reportUpdates(o: {
     const rows = await o.db.host.findMany({ where, select: hostSelect, orderBy: { name: 'asc' } });
     if (o.hostId !== undefined && rows.length === 0) throw notFound('host', 'hostId');
     let visible = await tenantVnids(o.db, o.actor.tenantId);
-    for (const r of rows) yield toView(r, o.detail, new Date(), visible);
+    for (const r of rows) yield toView(r, o.detail, new Date(), visible, o.actor);
     while (!o.signal?.aborted) {
       const events = await inbox.next({ signal: o.signal });
       const ids = [...new Set(events.map((e) => ('hostId' in e ? e.hostId : '')).filter(Boolean))];
@@ -116,7 +136,7 @@ export async function* reportUpdates(o: {
       const changed = await o.db.host.findMany({ where: { id: { in: ids } }, select: hostSelect, orderBy: { name: 'asc' } });
       // Re-read: the tenant may have created vnets since.
       visible = await tenantVnids(o.db, o.actor.tenantId);
-      for (const r of changed) yield toView(r, o.detail, new Date(), visible);
+      for (const r of changed) yield toView(r, o.detail, new Date(), visible, o.actor);
     }
   } finally {
     inbox.close();

@@ -5,6 +5,7 @@ import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
+import { publish } from '../events/bus.ts';
 import { writeAudit } from './audit.ts';
 import { issueEnrollmentToken } from './hostEnrollment.ts';
 import type { HostView } from './identityShapes.ts';
@@ -212,6 +213,8 @@ export async function deleteHost(opts: { db: Db; actor: UserActor; id: string })
     }
     await tx.host.delete({ where: { id }, select: { id: true } });
     await writeAudit(tx, { actor, tenantId: null, action: 'host.delete', entity: 'host', entityId: id, before });
+    // Its agent's streams end (server/services/credentialWatch.ts).
+    await publish(tx, { type: 'host.revoked', hostId: id });
     return { id };
   });
 }

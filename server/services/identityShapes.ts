@@ -3,6 +3,7 @@
 // carries a secret or a hash: services select only these fields.
 import { z } from 'zod';
 import { cursorInput, DEFAULT_LIMIT, MAX_LIMIT } from './listPage.ts';
+import { int32, text } from '../../contract/primitives.ts';
 
 // ---- input pieces ----
 
@@ -10,27 +11,24 @@ export const idInput = z.guid();
 export const roleInput = z.enum(['admin', 'operator', 'viewer']);
 export const pageInput = {
   cursor: cursorInput.optional(),
-  limit: z.int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+  limit: int32().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
 };
 export const USERNAME_PATTERN = /^[a-z0-9._-]{3,64}$/;
-export const usernameInput = z
-  .string()
+export const usernameInput = text(64)
   .regex(USERNAME_PATTERN, 'must be 3 to 64 characters of a-z, 0-9, ".", "_" and "-"');
 /** Length rules are checked by the services (12+); the cap only bounds scrypt's input. */
-export const passwordInput = z.string().max(1024);
-export const displayNameInput = z.string().trim().max(128);
+export const passwordInput = text(1024);
+export const displayNameInput = text(128).trim();
 /** Host names become agent and log identifiers: one DNS label. */
 export const HOST_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-export const hostNameInput = z
-  .string()
+export const hostNameInput = text(63)
   .regex(HOST_NAME_PATTERN, 'must be 1 to 63 characters of a-z, 0-9 and "-", not starting or ending with "-"');
 export const SEGMENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-export const segmentNameInput = z
-  .string()
+export const segmentNameInput = text(63)
   .regex(SEGMENT_NAME_PATTERN, 'must be 1 to 63 characters: letters, digits, "_", "." and "-", starting with a letter or digit');
 /** Addresses are checked by the services, which say what is wrong with them. */
-export const addressInput = z.string().max(64);
-export const portInput = z.int().min(1).max(65535);
+export const addressInput = text(64);
+export const portInput = int32().min(1).max(65535);
 
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });

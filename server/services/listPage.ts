@@ -6,6 +6,7 @@
 // `cursor`, never a silently empty or shifted page.
 import { z } from 'zod';
 import { badRequest } from '../errors.ts';
+import { text } from '../../contract/primitives.ts';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
@@ -26,7 +27,7 @@ export const NO_SUCH_CURSOR = 'does not name an item of this list (deleted since
 /** The `cursor` input of every list whose items have UUIDs. */
 export const cursorInput = z.guid({ error: MALFORMED_CURSOR });
 /** The `cursor` input of `audit.list`, whose entries have integer ids (newest first). */
-export const auditCursorInput = z.string().regex(/^[1-9][0-9]{0,18}$/, { error: MALFORMED_CURSOR });
+export const auditCursorInput = text(64).regex(/^[1-9][0-9]{0,18}$/, { error: MALFORMED_CURSOR });
 
 export const ORDER_BY_CREATED = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
 

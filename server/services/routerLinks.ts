@@ -5,6 +5,7 @@ import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import { bumpRevision, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { requireRoom } from './farmLimits.ts';
 import type { RouterLinkView, StaticRouteView } from './farmShapes.ts';
 import { routerLinkSelect, staticRouteSelect } from './farmViews.ts';
 import { allocateLinkCidr } from './ipam.ts';
@@ -18,6 +19,7 @@ export async function addStaticRoute(
   return o.db.$transaction(async (tx) => {
     const router = await requireRouter(tx, o.actor, o.routerId, 'routerId');
     const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await requireRoom(tx, router.farm.id, 'staticRoutes', 1, 'routerId');
     const route = checkStaticRoute(o, await loadConnected(tx, router.id), router.name, (n) => n);
     if (router.staticRoutes.some((s) => s.destination === route.destination)) {
       throw conflict('destination', `router ${router.name} already has a route to ${route.destination}`);
@@ -74,6 +76,7 @@ export async function linkRouters(o: ServiceCtx & LinkInput): Promise<{ farmRevi
     const b = await requireRouter(tx, o.actor, o.routerBId, 'routerBId');
     if (a.farm.id !== b.farm.id) throw badRequest('routerBId', `router ${b.name} is in another farm than ${a.name}`);
     const farmRevision = await bumpRevision(tx, a.farm, o.expectedRevision);
+    await requireRoom(tx, a.farm.id, 'routerLinks', 1, 'routerAId');
     if (a.id === b.id) throw badRequest('routerBId', 'a router cannot be linked to itself');
     const existing = await tx.routerLink.findFirst({
       where: { OR: [{ routerAId: a.id, routerBId: b.id }, { routerAId: b.id, routerBId: a.id }] },

@@ -92,53 +92,80 @@ export async function inspectFirewall(o: { db: Db; actor: UserActor; id: string 
   return { firewall, view, fetchedAt: new Date() };
 }
 
-/** A streamed event with the id a reconnecting client resumes from: `<command id>:<seq>`. */
+/** A streamed event with the id a reconnecting client resumes from: `<probe id>:<seq>`. */
 export interface Streamed<T> {
   eventId: string;
   event: T;
 }
 
+export const PROBE_KINDS = ['router.ping', 'router.traceroute'] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+
+/** One answer of a probe: a ping reply (or timeout, or ICMP error) or a traceroute hop; the summary comes last. */
+export type ProbeEvent = { kind: 'router.ping'; event: PingEvent } | { kind: 'router.traceroute'; event: TraceEvent };
+
+export interface ProbeStarted {
+  /** What router.probe follows. */
+  probeId: string;
+  kind: ProbeKind;
+  /** The probe ends by then at the latest. */
+  expiresAt: Date;
+}
+
+/**
+ * Starting a probe sends traffic from the router, so it is a mutation
+ * (POST, guarded against cross-site requests); following its answers is the
+ * subscription router.probe, which changes nothing.
+ */
+async function startProbe<K extends ProbeKind>(
+  o: { db: Db; actor: UserActor; id: string },
+  kind: K,
+  args: (node: NodeRef) => CommandArgs[K],
+): Promise<ProbeStarted> {
+  const node = await resolveDeployedNode({ db: o.db, actor: o.actor, kind: 'router', id: o.id });
+  const c = await startCommand({ db: o.db, host: commandHost(node), kind, args: args(node), createdById: o.actor.userId });
+  return { probeId: c.id, kind, expiresAt: c.expiresAt };
+}
+
+/** Starts pinging `target` from the router (router.probe streams the replies and a summary). */
+export function startPing(
+  o: { db: Db; actor: UserActor; id: string; target: string; count: number; intervalMs: number; timeoutMs: number },
+): Promise<ProbeStarted> {
+  return startProbe(o, 'router.ping', (n) => ({ routerId: n.agentId, target: o.target, count: o.count, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs }));
+}
+
+/** Starts tracing the path from the router to `target` (router.probe streams the hops and a summary). */
+export function startTraceroute(
+  o: { db: Db; actor: UserActor; id: string; target: string; maxHops: number; timeoutMs: number },
+): Promise<ProbeStarted> {
+  return startProbe(o, 'router.traceroute', (n) => ({ routerId: n.agentId, target: o.target, maxHops: o.maxHops, timeoutMs: o.timeoutMs }));
+}
+
 const EVENT_ID = /^([0-9a-f-]{36}):(\d{1,3})$/;
 
 /**
- * The command a reconnecting client was following, when `lastEventId` names
- * one this user started for this router, of this kind; else null (a new one).
+ * The answers of a probe the caller started, as they arrive, then its
+ * summary. Someone else's probe is NOT_FOUND. A client reconnecting with
+ * its last event id (`<probe id>:<seq>`) resumes after that answer.
  */
-async function resumable(db: Db, actor: UserActor, node: NodeRef, kind: CommandKind, lastEventId: string | null | undefined) {
-  const m = lastEventId ? EVENT_ID.exec(lastEventId) : null;
-  if (!m) return null;
-  const row = await db.agentCommand.findFirst({
-    where: { id: m[1]!, kind, hostId: node.host.id, createdById: actor.userId },
-    select: { id: true, args: true },
+export async function* followProbe(o: {
+  db: Db;
+  actor: UserActor;
+  probeId: string;
+  lastEventId?: string | null | undefined;
+  signal?: AbortSignal | undefined;
+}): AsyncGenerator<Streamed<ProbeEvent>> {
+  const row = await o.db.agentCommand.findFirst({
+    where: { id: o.probeId, createdById: o.actor.userId, kind: { in: [...PROBE_KINDS] } },
+    select: { kind: true, host: { select: { name: true } } },
   });
-  if (!row || (row.args as { routerId?: unknown }).routerId !== node.agentId) return null;
-  return { id: row.id, afterSeq: Number(m[2]) };
-}
-
-async function* stream<K extends 'router.ping' | 'router.traceroute', T>(
-  o: { db: Db; actor: UserActor; id: string; lastEventId?: string | null | undefined; signal?: AbortSignal | undefined },
-  kind: K,
-  args: (node: NodeRef) => CommandArgs[K],
-  parse: (v: unknown) => T,
-): AsyncGenerator<Streamed<T>> {
-  const node = await resolveDeployedNode({ db: o.db, actor: o.actor, kind: 'router', id: o.id });
-  const resumed = await resumable(o.db, o.actor, node, kind, o.lastEventId);
-  const id = resumed?.id ?? (await startCommand({ db: o.db, host: commandHost(node), kind, args: args(node), createdById: o.actor.userId })).id;
-  for await (const r of followCommand({ db: o.db, id, hostName: node.host.name, afterSeq: resumed?.afterSeq, signal: o.signal })) {
-    yield { eventId: `${id}:${r.seq}`, event: parse(r.data) };
+  if (!row) throw notFound('probe', 'probeId');
+  const m = o.lastEventId ? EVENT_ID.exec(o.lastEventId) : null;
+  const afterSeq = m && m[1] === o.probeId ? Number(m[2]) : undefined;
+  const kind = row.kind as ProbeKind;
+  for await (const r of followCommand({ db: o.db, id: o.probeId, hostName: row.host.name, afterSeq, signal: o.signal })) {
+    const event: ProbeEvent =
+      kind === 'router.ping' ? { kind, event: pingEvent.parse(r.data) } : { kind, event: traceEvent.parse(r.data) };
+    yield { eventId: `${o.probeId}:${r.seq}`, event };
   }
-}
-
-/** Pings `target` from the router: one event per reply, timeout or ICMP error, then a summary. */
-export function pingFromRouter(
-  o: { db: Db; actor: UserActor; id: string; target: string; count: number; intervalMs: number; timeoutMs: number; lastEventId?: string | null | undefined; signal?: AbortSignal | undefined },
-): AsyncGenerator<Streamed<PingEvent>> {
-  return stream(o, 'router.ping', (n) => ({ routerId: n.agentId, target: o.target, count: o.count, intervalMs: o.intervalMs, timeoutMs: o.timeoutMs }), (v) => pingEvent.parse(v));
-}
-
-/** Traces the path from the router to `target`: one event per hop as it is known, then a summary. */
-export function tracerouteFromRouter(
-  o: { db: Db; actor: UserActor; id: string; target: string; maxHops: number; timeoutMs: number; lastEventId?: string | null | undefined; signal?: AbortSignal | undefined },
-): AsyncGenerator<Streamed<TraceEvent>> {
-  return stream(o, 'router.traceroute', (n) => ({ routerId: n.agentId, target: o.target, maxHops: o.maxHops, timeoutMs: o.timeoutMs }), (v) => traceEvent.parse(v));
 }

@@ -7,6 +7,7 @@ import { writeAudit } from './audit.ts';
 import {
   bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
+import { requireRoom } from './farmLimits.ts';
 import type { RouterInterfaceView, RouterView } from './farmShapes.ts';
 import { routerInterfaceSelect, routerSelect, toRouterView } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, routerLabel } from './ipam.ts';
@@ -122,6 +123,8 @@ export async function createRouter(
   return o.db.$transaction(async (tx) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await requireRoom(tx, farm.id, 'routers', 1, 'farmId');
+    await requireRoom(tx, farm.id, 'routerInterfaces', o.interfaces?.length ?? 0, 'interfaces');
     await requireNameFree(tx, 'router', farm.id, o.name);
     const hostId = await resolveHost(tx, o.hostId);
     const rows = await planInterfaces(
@@ -174,6 +177,7 @@ export async function addRouterInterface(
   return o.db.$transaction(async (tx) => {
     const router = await requireRouter(tx, o.actor, o.routerId, 'routerId');
     const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await requireRoom(tx, router.farm.id, 'routerInterfaces', 1, 'routerId');
     const existing = await loadConnected(tx, router.id);
     const [data] = await planInterfaces(tx, router.farm.id, router.name, existing, [{ input: o, base: '' }]);
     const row = await tx.routerInterface.create({ data: { ...data!, routerId: router.id }, select: routerInterfaceSelect });

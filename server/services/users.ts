@@ -5,6 +5,7 @@ import type { Db } from '../db/index.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Role, UserActor } from '../trpc/context-types.ts';
+import { publish } from '../events/bus.ts';
 import { writeAudit } from './audit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage, type Page, type PageInput } from './listPage.ts';
 
@@ -39,10 +40,27 @@ export function requireAdmin(actor: UserActor): void {
   if (actor.role !== 'admin') throw forbidden('only admins can do this');
 }
 
-export function checkPassword(field: string, password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw badRequest(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+/** Different characters a password needs: twelve of one key is not a password. */
+export const MIN_PASSWORD_DISTINCT = 5;
+
+/**
+ * What is wrong with a new password, or null. Length alone let twelve
+ * spaces or one key held down through; whitespace at either end does not
+ * count, and a few different characters are needed. (No rules about
+ * character classes: length is what makes a password hard to guess.)
+ */
+export function passwordProblem(password: string): string | null {
+  const core = [...password.trim()];
+  if (core.length < MIN_PASSWORD_LENGTH) {
+    return `must be at least ${MIN_PASSWORD_LENGTH} characters, not counting spaces at either end`;
   }
+  if (new Set(core).size < MIN_PASSWORD_DISTINCT) return `is too repetitive: use at least ${MIN_PASSWORD_DISTINCT} different characters`;
+  return null;
+}
+
+export function checkPassword(field: string, password: string): void {
+  const problem = passwordProblem(password);
+  if (problem) throw badRequest(field, problem);
 }
 
 /** Serializes changes to a tenant's admins, so two requests cannot both remove "the other" admin. */
@@ -145,6 +163,8 @@ export async function updateUser(opts: {
     if (passwordHash !== undefined || (opts.disabled === true && !before.disabled)) {
       await tx.session.deleteMany({ where: { userId: id } });
     }
+    // Open streams re-check their credential: ended sessions, a disabled user, a lower role.
+    await publish(tx, { type: 'user.credentials', userId: id });
     await writeAudit(tx, {
       actor,
       action: 'user.update',
@@ -169,6 +189,7 @@ export async function deleteUser(opts: { db: Db; actor: UserActor; id: string })
     }
     await tx.user.delete({ where: { id }, select: { id: true } });
     await writeAudit(tx, { actor, action: 'user.delete', entity: 'user', entityId: id, before });
+    await publish(tx, { type: 'user.credentials', userId: id });
     return { id };
   });
 }

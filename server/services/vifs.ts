@@ -4,6 +4,7 @@ import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../trpc/context-types.ts';
 import { writeAudit } from './audit.ts';
 import { bumpRevision, requireFarm, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { requireRoom } from './farmLimits.ts';
 import type { VifView } from './farmShapes.ts';
 import { vifSelect } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, vifLabel } from './ipam.ts';
@@ -50,6 +51,7 @@ export async function createVif(o: ServiceCtx & CreateVifInput): Promise<{ farmR
   return o.db.$transaction(async (tx) => {
     const vm = await requireVm(tx, o.actor, o.vmId, 'vmId');
     const farmRevision = await bumpRevision(tx, vm.farm, o.expectedRevision);
+    await requireRoom(tx, vm.farm.id, 'vifs', 1, 'vmId');
     const vnet = await requireVnetInFarm(tx, vm.farm.id, o.vnetId, 'vnetId');
     const taken = new Set(vm.vifs.map((v) => v.name));
     let n = 0;

@@ -6,6 +6,7 @@ import { writeAudit } from './audit.ts';
 import {
   bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
+import { requireRoom } from './farmLimits.ts';
 import type { VmView } from './farmShapes.ts';
 import { toVmView, vmSelect } from './farmViews.ts';
 import { requireHostRunsGuest } from './hostCapabilities.ts';
@@ -52,6 +53,8 @@ export async function createVm(o: ServiceCtx & CreateVmInput): Promise<{ farmRev
   return o.db.$transaction(async (tx) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await requireRoom(tx, farm.id, 'vms', 1, 'farmId');
+    await requireRoom(tx, farm.id, 'vifs', o.vifs?.length ?? 0, 'vifs');
     await requireNameFree(tx, 'vm', farm.id, o.name);
     const hostId = await resolveHost(tx, o.hostId);
     await requireHostRunsGuest(tx, hostId, o.guestKind ?? 'emulated', 'hostId');

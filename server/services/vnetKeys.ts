@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import type { VnetKeyring } from '../compile/index.ts';
-import { SEAL_KEY_BYTES, SEAL_SALT_BYTES, U32_MAX, VARP_KEY_MIN_BYTES } from '../../contract/limits.ts';
+import { SEAL_KEY_BYTES, SEAL_SALT_BYTES, VARP_KEY_MIN_BYTES } from '../../contract/limits.ts';
+import { UINT32_MAX } from '../../contract/primitives.ts';
 
 type Tx = Prisma.TransactionClient;
 type Q = Tx | Db;
@@ -45,7 +46,7 @@ export function rotationPhase(keys: LiveKey[]): { phase: RotationPhase; active: 
 async function nextKeyId(tx: Tx, vnetId: string): Promise<number> {
   const top = await tx.vnetKey.findFirst({ where: { vnetId }, orderBy: { keyId: 'desc' }, select: { keyId: true } });
   const next = top ? Number(top.keyId) + 1 : 1;
-  return next > U32_MAX ? 1 : next;
+  return next > UINT32_MAX ? 1 : next;
 }
 
 /** Adds a fresh key to a vnet; `activate` makes it the send key at once (a vnet that had none). */

@@ -6,6 +6,7 @@ import { writeAudit } from './audit.ts';
 import {
   bumpRevision, requireFarm, requireNameFree, WRITE_TX, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
+import { requireRoom } from './farmLimits.ts';
 import { lockVnidAllocation } from './farmImport.ts';
 import type { VnetView } from './farmShapes.ts';
 import { toVnetView, vnetSelect } from './farmViews.ts';
@@ -79,6 +80,7 @@ export async function createVnet(o: ServiceCtx & CreateVnetInput): Promise<{ far
   return o.db.$transaction(async (tx) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
     const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await requireRoom(tx, farm.id, 'vnets', 1, 'farmId');
     const cidr = requireCidr('cidr', o.cidr, VNET_PREFIX);
     const mtu = checkMtu('mtu', o.mtu ?? MTU_DEFAULT);
     await requireNameFree(tx, 'vnet', farm.id, o.name);

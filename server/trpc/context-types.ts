@@ -18,6 +18,8 @@ export interface HostActor {
   kind: 'host';
   hostId: string;
   hostName: string;
+  /** SHA-256 of the credential presented: a stream opened with it ends once the host holds another. */
+  credentialHash?: string;
 }
 
 export interface Context {

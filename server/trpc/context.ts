@@ -1,7 +1,11 @@
 // Builds the tRPC context of one HTTP request: the process database, who is
 // calling (session cookie, API token or host credential), the client address
-// for the sign-in limiter, and whether the request came over HTTPS.
+// for the sign-in limiter and the audit log, and whether the request came
+// over HTTPS. The request is refused here, before any procedure runs, when it
+// could be a cross-site forgery or carries too many calls (requestChecks.ts).
 import { TRPCError } from '@trpc/server';
+import type { TRPCRequestInfo } from '@trpc/server/http';
+import { requestOrigin, trustedProxies, type RequestOrigin } from '../auth/clientAddress.ts';
 import { getDb, type Db } from '../db/index.ts';
 import { AppError } from '../errors.ts';
 import { resolveActor } from '../services/auth.ts';
@@ -9,37 +13,41 @@ import { ensureLivenessSweep } from '../services/hostLiveness.ts';
 import { ensureKeyRotation } from '../services/keyRotation.ts';
 import type { Context } from './context-types.ts';
 import { mapDatabaseError } from './db-errors.ts';
+import { checkRequest } from './requestChecks.ts';
+
+/** The TCP connection a request arrived on, as the server that accepted it saw it. */
+export interface Connection {
+  /** The peer's address; undefined when the server could not tell. */
+  address: string | undefined;
+  /** Whether the connection is TLS. */
+  encrypted: boolean;
+}
 
 export interface CreateContextOptions {
   req: Request;
   resHeaders: Headers;
+  /** The connection; without it the client address is unknown (never taken from a header alone). */
+  connection: Connection | undefined;
+  info?: TRPCRequestInfo | undefined;
 }
 
-/**
- * The client address. Next.js fills `x-forwarded-for` with the socket's
- * peer when the client sent none; a proxy in front appends the peer it saw.
- * So the last entry is the one a client cannot choose (a client may forge
- * earlier entries, never the one its own proxy appends).
- */
-export function clientIpOf(headers: Headers): string | undefined {
-  const xff = headers.get('x-forwarded-for');
-  const last = xff?.split(',').map((s) => s.trim()).filter(Boolean).pop();
-  if (!last || last.length > 64 || !/^[0-9A-Fa-f:.]+$/.test(last)) return undefined;
-  return last.startsWith('::ffff:') && last.includes('.') ? last.slice(7) : last;
-}
-
-export function isSecureRequest(req: Request): boolean {
-  const proto = req.headers.get('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
-  if (proto) return proto === 'https';
-  try {
-    return new URL(req.url).protocol === 'https:';
-  } catch {
-    return false;
-  }
+/** Where the request came from: the connection, or what a trusted proxy in front of it says (SOFTUDC_TRUSTED_PROXIES). */
+export function originOf(req: Request, connection: Connection | undefined): RequestOrigin & { viaProxy: boolean } {
+  const trusted = trustedProxies();
+  const origin = requestOrigin({
+    peer: connection?.address,
+    encrypted: connection?.encrypted ?? false,
+    forwardedFor: req.headers.get('x-forwarded-for'),
+    forwardedProto: req.headers.get('x-forwarded-proto'),
+    trusted,
+  });
+  return { ...origin, viaProxy: connection?.address !== undefined && trusted.has(connection.address) };
 }
 
 export async function createContext(opts: CreateContextOptions, db?: Db): Promise<Context> {
   const { req, resHeaders } = opts;
+  const origin = originOf(req, opts.connection);
+  checkRequest(req, opts.info, origin.viaProxy);
   try {
     const database = db ?? (await getDb());
     // Hosts whose agents went quiet turn offline even if no stream is open here.
@@ -50,7 +58,7 @@ export async function createContext(opts: CreateContextOptions, db?: Db): Promis
       cookie: req.headers.get('cookie'),
       authorization: req.headers.get('authorization'),
     });
-    return { db: database, actor, resHeaders, clientIp: clientIpOf(req.headers), secure: isSecureRequest(req) };
+    return { db: database, actor, resHeaders, clientIp: origin.address, secure: origin.secure };
   } catch (err) {
     const mapped = err instanceof AppError ? err : mapDatabaseError(err);
     if (mapped?.code === 'SERVICE_UNAVAILABLE') {

@@ -2,16 +2,17 @@
 // router uses. Role and tenant checks start here; services re-check tenancy on
 // every entity they load (a farm id from another tenant is NOT_FOUND).
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { AppError } from '../errors.ts';
 import { mapDatabaseError } from './db-errors.ts';
 import type { Context, UserActor, HostActor } from './context-types.ts';
+import { isAsyncIterable, whileCredentialHolds } from './streamGuard.ts';
+import { transformer } from './transformer.ts';
 
 export type { Context, UserActor, HostActor, Role } from './context-types.ts';
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   // Subscriptions (agents' desired state, progress, reports) run over SSE.
   // A ping every 5 s keeps idle streams alive through proxies; a client that
   // hears nothing for 15 s (three pings) reconnects with its last event id.
@@ -81,12 +82,23 @@ const errorMapping = t.middleware(async ({ next }) => {
   return result;
 });
 
+/**
+ * A subscription's stream ends as soon as the credential it was opened with
+ * no longer holds (streamGuard.ts); queries and mutations are checked when
+ * they arrive, which is enough for them.
+ */
+const streamsEndWithCredential = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  if (type !== 'subscription' || !result.ok || !ctx.actor || !isAsyncIterable(result.data)) return result;
+  return { ...result, data: whileCredentialHolds(ctx.db, ctx.actor, result.data) };
+});
+
 export const router = t.router;
 export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
-export const publicProcedure = t.procedure.use(errorMapping);
+export const publicProcedure = t.procedure.use(errorMapping).use(streamsEndWithCredential);
 
 /** Any signed-in user or API token. */
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {

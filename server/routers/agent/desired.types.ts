@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { desiredMessageSchema } from '../../../contract/hostState.ts';
+import { int32, text } from '../../../contract/primitives.ts';
 
 // No host id: the stream is always the credential's own host.
 export const desiredInput = z
   .object({
     /** The generation the agent has applied (persisted across restarts). */
-    lastGeneration: z.int().min(0).optional(),
+    lastGeneration: int32().min(0).optional(),
     /** Set by tRPC on reconnect from the last `tracked` id; takes precedence. */
-    lastEventId: z.string().max(32).nullish(),
+    lastEventId: text(32).nullish(),
   })
   .default({});
 /** Each value the subscription yields (wrapped in `tracked(String(generation), …)`): the contract's message. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { passwordInput } from '../../services/identityShapes.ts';
+import { text } from '../../../contract/primitives.ts';
 
 export const changePasswordInput = z.strictObject({
-  currentPassword: z.string().min(1).max(1024),
+  currentPassword: text(1024).min(1),
   newPassword: passwordInput,
 });
 export const changePasswordOutput = z.object({ ok: z.literal(true) });

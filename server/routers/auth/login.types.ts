@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { userView } from '../../services/identityShapes.ts';
+import { text } from '../../../contract/primitives.ts';
 
 // No pattern check on the username here: a malformed name is simply a wrong
 // one, answered like any other.
 export const loginInput = z.strictObject({
-  username: z.string().min(1).max(64),
-  password: z.string().min(1).max(1024),
+  username: text(64).min(1),
+  password: text(1024).min(1),
 });
 export const loginOutput = z.object({ user: userView });

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { farmDetailView, idInput, nameInput } from '../../services/farmShapes.ts';
+import { farmSummaryView, idInput, nameInput } from '../../services/farmShapes.ts';
+import { uint32 } from '../../../contract/primitives.ts';
 
 export const cloneInput = z.strictObject({
   id: idInput,
   name: nameInput,
   /** New vnet ids by vnet name; vnets left out get free ones. */
-  vnids: z.record(nameInput, z.int()).optional(),
+  vnids: z.record(nameInput, uint32()).optional(),
 });
-export const cloneOutput = farmDetailView;
+export const cloneOutput = farmSummaryView;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { deployResultView, waitInput } from '../../services/controlShapes.ts';
 import { expectedRevisionInput, idInput } from '../../services/farmShapes.ts';
+import { int32 } from '../../../contract/primitives.ts';
 
 export const deployInput = z.strictObject({
   id: idInput,
   /** A stored revision to deploy (e.g. to roll back); omitted: the current intent. */
-  revision: z.int().min(1).optional(),
+  revision: int32().min(1).optional(),
   /** Refuse (CONFLICT) if the farm's intent moved past the revision the caller saw, with or without `revision`. */
   expectedRevision: expectedRevisionInput.optional(),
   ...waitInput,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { idInput } from '../../services/farmShapes.ts';
 import { farmDocumentSchema } from '../../services/farmDocument.ts';
 import { revisionSummaryView } from './createRevision.types.ts';
+import { int32 } from '../../../contract/primitives.ts';
 
-export const getRevisionInput = z.strictObject({ farmId: idInput, revision: z.int().min(1) });
+export const getRevisionInput = z.strictObject({ farmId: idInput, revision: int32().min(1) });
 export const getRevisionOutput = revisionSummaryView.extend({ snapshot: farmDocumentSchema });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { farmDetailView, nameInput } from '../../services/farmShapes.ts';
+import { farmSummaryView, nameInput } from '../../services/farmShapes.ts';
 import { farmDocumentSchema } from '../../services/farmDocument.ts';
 
 export const importInput = z.strictObject({
@@ -9,4 +9,4 @@ export const importInput = z.strictObject({
   /** `keep` (default): a vnet id used elsewhere in the deployment is a CONFLICT; `auto`: it is replaced by a free one. */
   vnids: z.enum(['keep', 'auto']).optional(),
 });
-export const importOutput = farmDetailView;
+export const importOutput = farmSummaryView;

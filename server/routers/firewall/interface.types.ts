@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { addressInput, idInput, nameInput } from '../../services/farmShapes.ts';
+import { int32 } from '../../../contract/primitives.ts';
 
 /** Rules per firewall; far more than a hand-written policy needs. */
 export const RULES_MAX = 1000;
@@ -10,6 +11,6 @@ export const firewallInterfaceSpec = {
   vnetId: idInput,
   ip: addressInput.optional(),
   /** Default: the vnet's prefix length. */
-  prefixLen: z.int().optional(),
+  prefixLen: int32().optional(),
   mac: addressInput.optional(),
 };

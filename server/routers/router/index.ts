@@ -16,6 +16,7 @@ import { inspect } from './inspect.ts';
 import { fib } from './fib.ts';
 import { ping } from './ping.ts';
 import { traceroute } from './traceroute.ts';
+import { probe } from './probe.ts';
 
 export const routerRouter = router({
   list,
@@ -34,4 +35,5 @@ export const routerRouter = router({
   fib,
   ping,
   traceroute,
+  probe,
 });

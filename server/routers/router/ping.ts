@@ -1,15 +1,11 @@
-// Ping from a deployed router's own IP stack; every reply, timeout or ICMP
-// error is streamed as it happens, then a summary. Viewers may (see
-// server/services/routerManager.ts).
-import { tracked } from '@trpc/server';
-import { toTRPCError, viewerProcedure } from '../../trpc/init.ts';
-import { pingFromRouter } from '../../services/routerManager.ts';
+// Starts a ping from a deployed router's own IP stack. It sends traffic, so
+// it is a mutation; router.probe streams each reply, timeout or ICMP error
+// and the summary. Viewers may (see server/services/routerManager.ts).
+import { viewerProcedure } from '../../trpc/init.ts';
+import { startPing } from '../../services/routerManager.ts';
 import { pingInput, pingOutput } from './ping.types.ts';
 
-export const ping = viewerProcedure.input(pingInput).subscription(async function* ({ ctx, input, signal }) {
-  try {
-    for await (const e of pingFromRouter({ db: ctx.db, actor: ctx.actor, ...input, signal })) yield tracked(e.eventId, pingOutput.parse(e.event));
-  } catch (err) {
-    throw toTRPCError(err);
-  }
-});
+export const ping = viewerProcedure
+  .input(pingInput)
+  .output(pingOutput)
+  .mutation(({ ctx, input }) => startPing({ db: ctx.db, actor: ctx.actor, ...input }));

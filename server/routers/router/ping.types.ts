@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pingCount, pingEvent, pingInterval, probeTarget, probeTimeout } from '../../../contract/commands.ts';
+import { pingCount, pingInterval, probeTarget, probeTimeout } from '../../../contract/commands.ts';
 import { PING_DEFAULT_COUNT, PING_DEFAULT_INTERVAL_MS, PROBE_DEFAULT_TIMEOUT_MS } from '../../../contract/limits.ts';
 import { idInput } from '../../services/farmShapes.ts';
 
@@ -11,8 +11,11 @@ export const pingInput = z.strictObject({
   intervalMs: pingInterval.default(PING_DEFAULT_INTERVAL_MS),
   /** How long to wait for each reply. */
   timeoutMs: probeTimeout.default(PROBE_DEFAULT_TIMEOUT_MS),
-  /** Set by tRPC on reconnect (`<command id>:<seq>`): the same ping resumes after that event. */
-  lastEventId: z.string().max(64).nullish(),
 });
-/** Each value the subscription yields (inside `tracked('<command id>:<seq>', …)`); the summary comes last. */
-export const pingOutput = pingEvent;
+/** The probe started; router.probe streams its answers. */
+export const probeStartedView = z.object({
+  probeId: z.string(),
+  kind: z.enum(['router.ping', 'router.traceroute']),
+  expiresAt: z.date(),
+});
+export const pingOutput = probeStartedView;

@@ -1,16 +1,11 @@
-// Traceroute from a deployed router (ICMP echo with TTL 1, 2, …): each hop is
-// streamed as soon as it answers or times out, then a summary. Viewers may.
-import { tracked } from '@trpc/server';
-import { toTRPCError, viewerProcedure } from '../../trpc/init.ts';
-import { tracerouteFromRouter } from '../../services/routerManager.ts';
+// Starts a traceroute from a deployed router (ICMP echo with TTL 1, 2, …).
+// It sends traffic, so it is a mutation; router.probe streams each hop as
+// soon as it answers or times out, then a summary. Viewers may.
+import { viewerProcedure } from '../../trpc/init.ts';
+import { startTraceroute } from '../../services/routerManager.ts';
 import { tracerouteInput, tracerouteOutput } from './traceroute.types.ts';
 
-export const traceroute = viewerProcedure.input(tracerouteInput).subscription(async function* ({ ctx, input, signal }) {
-  try {
-    for await (const e of tracerouteFromRouter({ db: ctx.db, actor: ctx.actor, ...input, signal })) {
-      yield tracked(e.eventId, tracerouteOutput.parse(e.event));
-    }
-  } catch (err) {
-    throw toTRPCError(err);
-  }
-});
+export const traceroute = viewerProcedure
+  .input(tracerouteInput)
+  .output(tracerouteOutput)
+  .mutation(({ ctx, input }) => startTraceroute({ db: ctx.db, actor: ctx.actor, ...input }));

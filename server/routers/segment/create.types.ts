@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { addressInput, idInput, segmentNameInput, segmentView } from '../../services/identityShapes.ts';
+import { text } from '../../../contract/primitives.ts';
 
 export const createInput = z.strictObject({
   name: segmentNameInput,
-  description: z.string().max(1000).optional(),
+  description: text(1000).optional(),
   /** Whether the segment's link carries IP multicast. */
   multicast: z.boolean().default(true),
   /** Checked by the service: must be in 224.0.0.0/4. */

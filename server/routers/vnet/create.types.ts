@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { addressInput, expectedRevisionInput, idInput, mutationOf, nameInput, securityInput, vnetView } from '../../services/farmShapes.ts';
+import { int32, uint32 } from '../../../contract/primitives.ts';
 
 export const createInput = z.strictObject({
   farmId: idInput,
   expectedRevision: expectedRevisionInput,
-  vnid: z.int().optional(),
+  vnid: uint32().optional(),
   name: nameInput,
   cidr: addressInput,
   /** 576–9000, default 1400. */
-  mtu: z.int().optional(),
+  mtu: int32().optional(),
   security: securityInput.optional(),
 });
 export const createOutput = mutationOf('vnet', vnetView);

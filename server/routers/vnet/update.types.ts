@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { addressInput, expectedRevisionInput, idInput, mutationOf, nameInput, securityInput, vnetView } from '../../services/farmShapes.ts';
+import { int32, uint32 } from '../../../contract/primitives.ts';
 
 export const updateInput = z.strictObject({
   id: idInput,
   expectedRevision: expectedRevisionInput,
-  vnid: z.int().optional(),
+  vnid: uint32().optional(),
   name: nameInput.optional(),
   cidr: addressInput.optional(),
-  mtu: z.int().optional(),
+  mtu: int32().optional(),
   security: securityInput.optional(),
 });
 export const updateOutput = mutationOf('vnet', vnetView);
