@@ -46,7 +46,7 @@ export const documentVnetSchema = z.strictObject({
 export const documentVifSchema = z.strictObject({
   id: snapshotId,
   /** Revision snapshots only: the VIF's number, which names its TAP device on hosts. */
-  serial: z.int().min(1).optional(),
+  serial: int32().min(1).optional(),
   /** Omitted: eth<index in the VM's list>. */
   name: nameInput.optional(),
   vnet: nameInput,
