@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <uv.h>
+#include <sys/socket.h>
+#include <linux/if_packet.h>
+#include <linux/if_ether.h>
 
 #include "offload.h"
 
@@ -26,6 +29,9 @@
 // Spare bytes before every frame of a batch: the size of the FRAME header
 // (spec/wire.md "FRAME"), written there when the frame leaves by the underlay.
 #define FRAME_HEADROOM 10
+// An 802.1Q/802.1ad tag, and the two MAC addresses it follows.
+#define VLAN_TAG_BYTES 4
+#define ETH_ADDRS_BYTES 12
 
 uint32_t reader_frame_headroom(void) { return FRAME_HEADROOM; }
 #define DEFAULT_BATCH 64
@@ -46,6 +52,7 @@ typedef struct reader {
   int fd;
   uint32_t batch;
   bool vnet;           // reads carry a virtio-net header (IFF_VNET_HDR)
+  bool packet;         // an AF_PACKET socket: VLAN tags come back as auxdata
   bool closing;
   bool closed_fd;
   bool handle_closed;  // libuv is done with `poll`
@@ -135,6 +142,44 @@ static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
   return true;
 }
 
+// One frame from a packet socket into buf (READ_SCRATCH bytes). The kernel
+// takes the outer VLAN tag off every frame it receives and keeps it beside
+// the packet; a packet socket hands it over as PACKET_AUXDATA. It is put
+// back where it was, so a guest's tagged frame reaches the switch as sent.
+static ssize_t read_packet(int fd, uint8_t* buf) {
+  union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  } control;
+  // Read 4 bytes in, leaving room to reinsert a tag in front of the type.
+  struct iovec iov = {.iov_base = buf + VLAN_TAG_BYTES, .iov_len = READ_SCRATCH - VLAN_TAG_BYTES};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.bytes;
+  msg.msg_controllen = sizeof control.bytes;
+  ssize_t len = recvmsg(fd, &msg, 0);
+  if (len < 0) return len;
+  const struct tpacket_auxdata* aux = NULL;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA && c->cmsg_len >= CMSG_LEN(sizeof *aux))
+      aux = (const struct tpacket_auxdata*)CMSG_DATA(c);
+  }
+  bool tagged = aux != NULL && (aux->tp_vlan_tci != 0 || (aux->tp_status & TP_STATUS_VLAN_VALID)) && len >= ETH_ADDRS_BYTES;
+  if (!tagged) {
+    memmove(buf, buf + VLAN_TAG_BYTES, (size_t)len);
+    return len;
+  }
+  uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
+  memmove(buf, buf + VLAN_TAG_BYTES, ETH_ADDRS_BYTES);
+  buf[ETH_ADDRS_BYTES] = (uint8_t)(tpid >> 8);
+  buf[ETH_ADDRS_BYTES + 1] = (uint8_t)tpid;
+  buf[ETH_ADDRS_BYTES + 2] = (uint8_t)(aux->tp_vlan_tci >> 8);
+  buf[ETH_ADDRS_BYTES + 3] = (uint8_t)aux->tp_vlan_tci;
+  return len + VLAN_TAG_BYTES;
+}
+
 static void on_readable(uv_poll_t* handle, int status, int events) {
   reader_t* r = (reader_t*)handle->data;
   if (r->closing) return;
@@ -150,7 +195,7 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
   size_t used = 0, total = 0;
   int fatal = 0;
   for (uint32_t reads = 0; reads < r->batch && used + READ_SCRATCH <= READ_ARENA; reads++) {
-    ssize_t len = read(r->fd, r->scratch + used, READ_SCRATCH);
+    ssize_t len = r->packet ? read_packet(r->fd, r->scratch + used) : read(r->fd, r->scratch + used, READ_SCRATCH);
     if (len < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) fatal = errno;
@@ -273,6 +318,14 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
   r->fd = fd;
   r->batch = batch;
   r->vnet = vnet;
+  // A packet socket (a VM's TAP seen from the host side) reports VLAN tags
+  // out of band; ask for them. Any other descriptor is read as it is.
+  int domain = 0;
+  socklen_t dlen = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) == 0 && domain == AF_PACKET) {
+    int one = 1;
+    r->packet = setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) == 0;
+  }
   // Everything JS-side first, so a failure leaves no libuv handle behind.
   if (!r->scratch || !r->raws ||
       napi_create_reference(env, argv[1], 1, &r->on_frames) != napi_ok ||

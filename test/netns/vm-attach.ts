@@ -36,6 +36,24 @@ bcast.writeUInt16BE(0x88b5, 12); // IEEE local experimental ethertype
 bcast.write('from-vm', 14);
 addon.write(vm.fd, bcast);
 
+// Tagged frames (802.1Q VID 42, 802.1ad VID 7 over 802.1Q VID 9) must reach
+// the agent with their tags, as the VM sent them.
+function tagged(tags: [number, number][], text: string): Buffer {
+  const f = Buffer.alloc(64);
+  bcast.copy(f, 0, 0, 12);
+  let off = 12;
+  for (const [tpid, vid] of tags) {
+    f.writeUInt16BE(tpid, off);
+    f.writeUInt16BE(vid, off + 2);
+    off += 4;
+  }
+  f.writeUInt16BE(0x88b5, off);
+  f.write(text, off + 2);
+  return f;
+}
+const sentTagged = [tagged([[0x8100, 42]], 'tagged-q'), tagged([[0x88a8, 7], [0x8100, 9]], 'tagged-ad')];
+for (const f of sentTagged) addon.write(vm.fd, f);
+
 const unicast = Buffer.alloc(60);
 Buffer.from('025d00000101', 'hex').copy(unicast, 0);
 Buffer.from('025d000001ff', 'hex').copy(unicast, 6);
@@ -54,6 +72,7 @@ console.log(JSON.stringify({
   secondAttach,
   fromVm: fromVm.filter((f) => f.subarray(14, 21).toString() === 'from-vm').length,
   toVm: toVm.filter((f) => f.subarray(14, 19).toString() === 'to-vm').length,
+  taggedIntact: sentTagged.map((sent) => fromVm.some((f) => f.equals(sent))),
   loopedBack: fromVm.filter((f) => f.subarray(14, 19).toString() === 'to-vm').length,
   drops: counters.get('softudc_tap_tx_drops_total'),
   existsAfterStop: await linkExists(ifname),
