@@ -11,6 +11,7 @@ import { VARP_COUNTERS as C, frameDropped, type FrameDropReason } from './counte
 import type { Sender } from './sender.ts';
 import type { Route, VarpConfig, VarpEntryView, VarpState } from './types.ts';
 import { VnetMap } from './vnet-map.ts';
+import { VnetBudget } from './budget.ts';
 import { randomInt } from 'node:crypto';
 
 export interface Entry {
@@ -60,12 +61,16 @@ export class VarpCache {
   private readonly ipIndex = new VnetMap<number>(); // (vnet, IP) -> MAC of an entry
   private readonly ipResolutions = new VnetMap<IpResolution>();
   private readonly nonces = new Map<number, Entry | IpResolution>();
+  /** Resolutions in progress, datagrams held and REQUESTs flooded, per vnet. */
+  readonly budget: VnetBudget;
 
   constructor(
     private readonly cfg: VarpConfig,
     private readonly counters: Counters,
     private readonly sender: Sender,
-  ) {}
+  ) {
+    this.budget = new VnetBudget(cfg, now);
+  }
 
   get(vnet: number, mac: number): Entry | undefined {
     return this.entries.get(vnet, mac);
@@ -86,16 +91,18 @@ export class VarpCache {
       }
       // Spec: expired "and is resolved again on the next frame".
       this.counters.inc(C.entriesExpired);
-      if (this.nonces.size >= this.cfg.maxResolving) {
+      const refused = this.budget.refuseResolution(vnet);
+      if (refused !== null) {
         this.remove(e);
-        return this.drop('too_many_resolving');
+        return this.drop(refused);
       }
       return this.enqueueAndResolve(e, datagram);
     }
     if (e === undefined) {
       if (!isVirtualVnet(vnet) || !isValidMac(mac) || mac === 0) return this.drop('bad_destination');
       if (isGroupMac(mac)) return this.drop('group_mac');
-      if (this.nonces.size >= this.cfg.maxResolving) return this.drop('too_many_resolving');
+      const refused = this.budget.refuseResolution(vnet);
+      if (refused !== null) return this.drop(refused);
       return this.enqueueAndResolve(this.create(vnet, mac), datagram);
     }
     if (e.state === 'FAILED') return this.drop('failed');
@@ -104,9 +111,12 @@ export class VarpCache {
 
   private enqueue(e: Entry, datagram: Buffer): null {
     if (e.queue.length >= this.cfg.queueLimit) return this.drop('queue_overflow');
+    const refused = this.budget.refuseQueued(e.vnet);
+    if (refused !== null) return this.drop(refused);
     // A copy: the datagram may be a view into a batch buffer (a TAP read or a
     // received batch, up to 64 KiB) that the queue must not keep alive.
     e.queue.push(Buffer.from(datagram));
+    this.budget.queuedChanged(e.vnet, 1);
     this.counters.inc(C.framesQueued);
     return null;
   }
@@ -122,9 +132,9 @@ export class VarpCache {
   resolveIp(vnet: number, ip: number): void {
     if (!isVirtualVnet(vnet) || !isValidIp(ip)) return;
     if (this.lookupIp(vnet, ip) || this.ipResolutions.get(vnet, ip)) return;
-    if (this.nonces.size >= this.cfg.maxResolving) return;
+    if (this.budget.refuseResolution(vnet) !== null) return;
     const r: IpResolution = { type: 'ip', vnet, ip, nonce: this.newNonce(), sent: 0, failed: false, timer: null };
-    this.nonces.set(r.nonce, r);
+    this.addNonce(r);
     this.ipResolutions.set(vnet, ip, r);
     this.sendIpRequest(r);
   }
@@ -201,6 +211,7 @@ export class VarpCache {
     if (e.queue.length > 0) {
       const frames = e.queue;
       e.queue = [];
+      this.budget.queuedChanged(e.vnet, -frames.length);
       this.sender.transmit(e.vnet, e.coa, e.port, frames);
     }
   }
@@ -217,6 +228,7 @@ export class VarpCache {
 
   /** Frees REACHABLE entries past their lifetime (expiry itself is checked on every use). */
   sweep(): void {
+    this.budget.sweep();
     const t = now();
     for (const e of this.entries.values()) {
       if (e.state === 'REACHABLE' && t - e.since >= this.cfg.lifetimeMs) {
@@ -237,6 +249,7 @@ export class VarpCache {
     this.ipIndex.clear();
     this.ipResolutions.clear();
     this.nonces.clear();
+    this.budget.clear();
   }
 
   // --- resolution timers ---
@@ -247,7 +260,7 @@ export class VarpCache {
     e.since = now();
     e.sent = 0;
     e.nonce = this.newNonce();
-    this.nonces.set(e.nonce, e);
+    this.addNonce(e);
     this.sendRequest(e);
   }
 
@@ -256,7 +269,7 @@ export class VarpCache {
     // The timer is armed before sending, so an answer delivered during the send can cancel it.
     e.timer = setTimeout(() => this.onRequestTimer(e), this.cfg.requestIntervalMs);
     e.timer.unref();
-    this.sender.flood(this.sender.request(e.vnet, e.mac, 0, e.nonce), C.requestsSent);
+    this.floodRequest(e.vnet, e.sent > 1, () => this.sender.request(e.vnet, e.mac, 0, e.nonce));
   }
 
   private onRequestTimer(e: Entry): void {
@@ -282,29 +295,29 @@ export class VarpCache {
       r.timer = null;
       if (r.sent < this.cfg.requestCount) return this.sendIpRequest(r);
       // Held like a FAILED entry, so a guest repeating its ARP request does not restart it at once.
-      this.nonces.delete(r.nonce);
+      this.deleteNonce(r);
       r.failed = true;
       this.counters.inc(C.ipResolutionsFailed);
       r.timer = setTimeout(() => this.endIpResolution(r), this.cfg.failedHoldMs);
       r.timer.unref();
     }, this.cfg.requestIntervalMs);
     r.timer.unref();
-    this.sender.flood(this.sender.request(r.vnet, 0, r.ip, r.nonce), C.requestsSent);
+    this.floodRequest(r.vnet, r.sent > 1, () => this.sender.request(r.vnet, 0, r.ip, r.nonce));
   }
 
   private endIpResolution(r: IpResolution): void {
     if (r.timer) clearTimeout(r.timer);
     r.timer = null;
-    if (this.nonces.get(r.nonce) === r) this.nonces.delete(r.nonce);
+    this.deleteNonce(r);
     if (this.ipResolutions.get(r.vnet, r.ip) === r) this.ipResolutions.delete(r.vnet, r.ip);
   }
 
   private sendRefresh(e: Entry): void {
     e.refreshedFor = e.since;
-    if (this.nonces.size >= this.cfg.maxResolving) return;
+    if (this.budget.refuseResolution(e.vnet) !== null) return;
     this.clearNonce(e);
     e.nonce = this.newNonce();
-    this.nonces.set(e.nonce, e);
+    this.addNonce(e);
     this.sender.sendTo(this.sender.request(e.vnet, e.mac, 0, e.nonce), e.coa, e.port, C.refreshRequestsSent);
   }
 
@@ -320,8 +333,26 @@ export class VarpCache {
   }
 
   private clearNonce(e: Entry): void {
-    if (e.nonce >= 0 && this.nonces.get(e.nonce) === e) this.nonces.delete(e.nonce);
+    this.deleteNonce(e);
     e.nonce = -1;
+  }
+
+  /** Every outstanding nonce counts against its vnet's budget while it is in `nonces`. */
+  private addNonce(owner: Entry | IpResolution): void {
+    this.nonces.set(owner.nonce, owner);
+    this.budget.resolvingChanged(owner.vnet, 1);
+  }
+
+  private deleteNonce(owner: Entry | IpResolution): void {
+    if (owner.nonce < 0 || this.nonces.get(owner.nonce) !== owner) return;
+    this.nonces.delete(owner.nonce);
+    this.budget.resolvingChanged(owner.vnet, -1);
+  }
+
+  /** A REQUEST flooded on the vnet's behalf, or counted as suppressed when its bucket is empty. */
+  private floodRequest(vnet: number, retry: boolean, build: () => Buffer): void {
+    if (!this.budget.takeRequest(vnet, retry)) return void this.counters.inc(C.requestsSuppressed);
+    this.sender.flood(build(), C.requestsSent);
   }
 
   private newNonce(): number {
@@ -334,6 +365,7 @@ export class VarpCache {
   private dropQueue(e: Entry, reason: FrameDropReason): void {
     if (e.queue.length === 0) return;
     this.counters.inc(frameDropped(reason), e.queue.length);
+    this.budget.queuedChanged(e.vnet, -e.queue.length);
     e.queue = [];
   }
 

@@ -24,6 +24,8 @@ export const VARP_COUNTERS = {
   sendErrors: `${P}send_errors_total`,
   learnedFromFrames: `${P}learned_from_sealed_frames_total`,
   relayedRequestsAnswered: `${P}relayed_requests_answered_total`,
+  /** REQUESTs a vnet's bucket (requestRate, requestBurst) held back. */
+  requestsSuppressed: `${P}requests_suppressed_total{reason="vnet_rate"}`,
 } as const;
 
 /** Why a datagram handed to resolve() (or held in a queue) was discarded. */
@@ -31,7 +33,9 @@ export type FrameDropReason =
   | 'queue_overflow' // INCOMPLETE and its queue already full
   | 'failed' // destination FAILED (within the hold time)
   | 'queue_discarded' // was queued when the entry became FAILED
-  | 'too_many_resolving' // maxResolving outstanding resolutions
+  | 'too_many_resolving' // maxResolving outstanding resolutions on the host
+  | 'vnet_resolving_limit' // maxResolvingPerVnet outstanding resolutions on the frame's vnet
+  | 'vnet_queue_limit' // maxQueuedPerVnet datagrams already held on the frame's vnet
   | 'group_mac' // resolve() called for a group address
   | 'bad_destination' // resolve() called with a reserved vnet or an invalid MAC
   | 'local_destination' // resolve() called for a VIF on this host

@@ -23,6 +23,22 @@ export interface VarpConfig {
    */
   maxResolving: number;
   /**
+   * Outstanding resolutions one vnet may have (at most maxResolving): a guest
+   * flooding new destinations fills its own vnet's share, never the host's.
+   * Not in the spec; frames beyond it are dropped and counted (`vnet_resolving_limit`).
+   */
+  maxResolvingPerVnet: number;
+  /** Datagrams held on one vnet while its destinations resolve, all entries together. Not in the spec. */
+  maxQueuedPerVnet: number;
+  /**
+   * REQUESTs one vnet may flood per second, from a bucket of `requestBurst`:
+   * what a burst of frames to new destinations makes the host send stays
+   * bounded whatever the frames. Suppressed REQUESTs are counted; the
+   * resolution keeps its schedule. Not in the spec.
+   */
+  requestRate: number;
+  requestBurst: number;
+  /**
    * When a REACHABLE entry is used within this window before it expires, one
    * REQUEST is sent by unicast to its COA so a steady one-way stream is
    * re-confirmed without the entry ever expiring under it (the spec's expiry
@@ -38,6 +54,10 @@ export const DEFAULT_VARP_CONFIG: Readonly<VarpConfig> = Object.freeze({
   queueLimit: 16,
   failedHoldMs: 3_000,
   maxResolving: 1024,
+  maxResolvingPerVnet: 256,
+  maxQueuedPerVnet: 1024,
+  requestRate: 32,
+  requestBurst: 256,
   refreshAheadMs: 3_000,
 });
 
@@ -93,6 +113,10 @@ export function varpConfig(partial: Partial<VarpConfig> = {}): VarpConfig {
   integer(cfg.requestCount, 1, 'requestCount');
   integer(cfg.queueLimit, 0, 'queueLimit');
   integer(cfg.maxResolving, 1, 'maxResolving');
+  integer(cfg.maxResolvingPerVnet, 1, 'maxResolvingPerVnet');
+  integer(cfg.maxQueuedPerVnet, 0, 'maxQueuedPerVnet');
+  positive(cfg.requestRate, 'requestRate');
+  integer(cfg.requestBurst, 1, 'requestBurst');
   if (!(Number.isFinite(cfg.failedHoldMs) && cfg.failedHoldMs >= 0)) throw new RangeError('varp.failedHoldMs: must be a number >= 0');
   if (!(Number.isFinite(cfg.refreshAheadMs) && cfg.refreshAheadMs >= 0 && cfg.refreshAheadMs < cfg.lifetimeMs)) {
     throw new RangeError('varp.refreshAheadMs: must be >= 0 and below lifetimeMs');

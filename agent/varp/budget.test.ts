@@ -1,0 +1,97 @@
+// One vnet's flood of new destinations against the VARP engine: it fills its
+// own share of resolutions and held datagrams, never another vnet's, and the
+// REQUESTs it causes stay below the frames it took.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseIp, parseMac } from '../wire/addr.ts';
+import { VARP_COUNTERS as C, frameDropped } from './counters.ts';
+import { Net, datagram } from './testing.ts';
+
+const FLOOD = 7;
+const QUIET = 8;
+const A = parseIp('198.18.0.1');
+const B = parseIp('198.18.0.2');
+const Cc = parseIp('198.18.0.3');
+const newMac = (vnet: number, i: number) => 0x02_00_00_00_00_00 + vnet * 0x1_0000_0000 + i;
+
+let net: Net;
+beforeEach(() => {
+  vi.useFakeTimers();
+  net = new Net();
+});
+afterEach(() => {
+  for (const h of net.hosts) h.varp.stop();
+  vi.useRealTimers();
+});
+
+describe('per-vnet budget of resolutions', () => {
+  it('keeps resolving on a quiet vnet while another vnet floods new destinations', () => {
+    const a = net.add('a', A);
+    const b = net.add('b', B);
+    net.add('c', Cc);
+    // b's VIFs are attached before a has one on their vnet: a learns none of them from their announcements.
+    const quiet = Array.from({ length: 50 }, (_, i) => ({ vnet: QUIET, mac: newMac(QUIET, 0x100 + i), ip: parseIp(`10.8.1.${i + 1}`), version: 1 }));
+    for (const v of quiet) b.varp.attach(v);
+    a.varp.attach({ vnet: FLOOD, mac: parseMac('02:5d:00:00:07:01'), ip: parseIp('10.7.0.1'), version: 1 });
+    a.varp.attach({ vnet: QUIET, mac: parseMac('02:5d:00:00:08:01'), ip: parseIp('10.8.0.1'), version: 1 });
+    expect(a.varp.entries()).toEqual([]);
+    const flood = 2000;
+    let done = 0;
+    for (let i = 0; i < flood; i++) {
+      a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
+      // The quiet vnet's first packets arrive in the middle of the flood.
+      if (i % 40 === 39 && done < quiet.length) {
+        a.varp.resolve(QUIET, quiet[done]!.mac, datagram(i));
+        if (a.varp.entries().some((e) => e.vnet === QUIET && e.mac === quiet[done]!.mac && e.state === 'REACHABLE')) done++;
+      }
+    }
+    const limited = a.counters.get(frameDropped('vnet_resolving_limit'));
+    console.log(`quiet vnet: ${done} of ${quiet.length} resolutions completed during a flood of ${flood} new destinations (flood vnet: ${limited} frames dropped at its limit)`);
+    expect(done).toBe(quiet.length);
+    expect(limited).toBe(flood - a.varp.config.maxResolvingPerVnet);
+    expect(a.counters.get(frameDropped('too_many_resolving'))).toBe(0);
+  });
+
+  it('bounds the datagrams one vnet holds, all its entries together', () => {
+    net.autoDeliver = false;
+    const a = net.add('a', A, { maxQueuedPerVnet: 20 });
+    for (let i = 0; i < 10; i++) for (let k = 0; k < 3; k++) a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(k));
+    a.varp.resolve(QUIET, newMac(QUIET, 1), datagram(0));
+    expect(a.counters.get(C.framesQueued)).toBe(21);
+    expect(a.counters.get(frameDropped('vnet_queue_limit'))).toBe(10);
+    vi.advanceTimersByTime(15_000); // all FAILED: the queues are discarded and the budget returned
+    expect(a.counters.get(frameDropped('queue_discarded'))).toBe(21);
+    vi.advanceTimersByTime(3_000);
+    a.varp.resolve(FLOOD, newMac(FLOOD, 99), datagram(0));
+    expect(a.counters.get(C.framesQueued)).toBe(22);
+  });
+});
+
+describe('REQUEST amplification', () => {
+  it('sends fewer REQUESTs than the frames to new destinations that caused them', () => {
+    net.autoDeliver = false;
+    const a = net.add('a', A);
+    const frames = 1100;
+    for (let i = 0; i < frames; i++) a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
+    vi.advanceTimersByTime(60_000); // every resolution FAILED and forgotten
+    const sent = a.counters.get(C.requestsSent);
+    const suppressed = a.counters.get(C.requestsSuppressed);
+    console.log(
+      `amplification: ${frames} frames to new destinations → ${sent} REQUESTs flooded, ${suppressed} suppressed by the vnet's bucket, ` +
+        `${a.counters.get(frameDropped('vnet_resolving_limit'))} frames dropped at the vnet's limit`,
+    );
+    expect(sent).toBeLessThan(frames);
+    expect(sent + suppressed).toBe(a.varp.config.maxResolvingPerVnet * a.varp.config.requestCount);
+    expect(a.floods).toHaveLength(sent);
+  });
+
+  it('keeps the spec schedule for a vnet within its rate, and another vnet keeps its own bucket', () => {
+    net.autoDeliver = false;
+    const a = net.add('a', A, { requestBurst: 8, requestRate: 1 });
+    for (let i = 0; i < 20; i++) a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
+    expect(a.floods).toHaveLength(8);
+    expect(a.counters.get(C.requestsSuppressed)).toBe(12);
+    a.varp.resolve(QUIET, newMac(QUIET, 1), datagram(0));
+    expect(a.floods).toHaveLength(9);
+    expect(a.floods.at(-1)!.msg.vnet).toBe(QUIET);
+  });
+});

@@ -1,0 +1,114 @@
+// What one vnet may take of the VARP engine, so that a guest (or anyone
+// sending on its vnet) flooding new destinations cannot starve the other
+// vnets of the host: resolutions in progress and the datagrams held for them
+// are counted per vnet against a share of the host-wide limit, and the
+// REQUESTs a vnet floods come out of its own token bucket. Tracked only for
+// vnets with something in progress (or a bucket still refilling).
+import type { VarpConfig } from './types.ts';
+
+interface Use {
+  resolving: number;
+  queued: number;
+  tokens: number;
+  /** When `tokens` was last brought up to date (ms, performance.now()). */
+  at: number;
+}
+
+/** Why a vnet may not start one more resolution (or hold one more datagram). */
+export type BudgetRefusal = 'too_many_resolving' | 'vnet_resolving_limit' | 'vnet_queue_limit';
+
+export class VnetBudget {
+  private readonly use = new Map<number, Use>();
+  private resolvingTotal = 0;
+
+  constructor(
+    private readonly cfg: VarpConfig,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Resolutions in progress on the whole host. */
+  get resolving(): number {
+    return this.resolvingTotal;
+  }
+
+  resolvingOn(vnet: number): number {
+    return this.use.get(vnet)?.resolving ?? 0;
+  }
+
+  queuedOn(vnet: number): number {
+    return this.use.get(vnet)?.queued ?? 0;
+  }
+
+  /** null when `vnet` may start one more resolution: below its own share and the host is not full. */
+  refuseResolution(vnet: number): BudgetRefusal | null {
+    if (this.resolvingTotal >= this.cfg.maxResolving) return 'too_many_resolving';
+    return this.resolvingOn(vnet) >= this.cfg.maxResolvingPerVnet ? 'vnet_resolving_limit' : null;
+  }
+
+  /** null when `vnet` may hold one more datagram for its resolutions. */
+  refuseQueued(vnet: number): BudgetRefusal | null {
+    return this.queuedOn(vnet) >= this.cfg.maxQueuedPerVnet ? 'vnet_queue_limit' : null;
+  }
+
+  resolvingChanged(vnet: number, delta: number): void {
+    this.resolvingTotal += delta;
+    const u = this.entry(vnet);
+    u.resolving += delta;
+    this.release(vnet, u);
+  }
+
+  queuedChanged(vnet: number, delta: number): void {
+    if (delta === 0) return;
+    const u = this.entry(vnet);
+    u.queued += delta;
+    this.release(vnet, u);
+  }
+
+  /**
+   * One REQUEST flooded on `vnet`, if its bucket allows (false: suppress it).
+   * A retry leaves a quarter of the bucket to the first REQUESTs of new
+   * destinations, so a vnet's own retries do not starve its new resolutions.
+   */
+  takeRequest(vnet: number, retry: boolean): boolean {
+    const u = this.entry(vnet);
+    this.refill(u);
+    const floor = retry ? this.cfg.requestBurst / 4 : 0;
+    if (u.tokens - 1 < floor) {
+      this.release(vnet, u);
+      return false;
+    }
+    u.tokens -= 1;
+    return true;
+  }
+
+  /** Forgets vnets with nothing in progress whose bucket is full again. */
+  sweep(): void {
+    for (const [vnet, u] of this.use) this.release(vnet, u);
+  }
+
+  clear(): void {
+    this.use.clear();
+    this.resolvingTotal = 0;
+  }
+
+  private entry(vnet: number): Use {
+    let u = this.use.get(vnet);
+    if (u === undefined) {
+      u = { resolving: 0, queued: 0, tokens: this.cfg.requestBurst, at: this.clock() };
+      this.use.set(vnet, u);
+    }
+    return u;
+  }
+
+  private refill(u: Use): void {
+    const t = this.clock();
+    u.tokens = Math.min(this.cfg.requestBurst, u.tokens + ((t - u.at) * this.cfg.requestRate) / 1000);
+    u.at = t;
+  }
+
+  private release(vnet: number, u: Use): void {
+    if (u.resolving > 0 || u.queued > 0) return;
+    this.refill(u);
+    if (u.tokens >= this.cfg.requestBurst) this.use.delete(vnet);
+  }
+}
