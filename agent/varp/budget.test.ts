@@ -51,6 +51,24 @@ describe('per-vnet budget of resolutions', () => {
     expect(a.counters.get(frameDropped('too_many_resolving'))).toBe(0);
   });
 
+  it('gives each vnet an even share of a host filled by several flooding vnets', () => {
+    net.autoDeliver = false;
+    const a = net.add('a', A);
+    const floods = [10, 11, 12, 13, 14];
+    for (const vnet of floods) for (let i = 0; i < 300; i++) a.varp.resolve(vnet, newMac(vnet, i), datagram(i));
+    const resolving = (vnet: number) => a.varp.entries().filter((e) => e.vnet === vnet && e.state === 'INCOMPLETE').length;
+    const shares = floods.map(resolving);
+    console.log(`five flooding vnets on a host limited to 1024 resolutions: ${shares.join(', ')} in progress`);
+    expect(shares.reduce((x, y) => x + y)).toBe(a.varp.config.maxResolving);
+    expect(Math.min(...shares)).toBeGreaterThanOrEqual(Math.floor(a.varp.config.maxResolving / floods.length));
+    // A sixth vnet's first frame still starts a resolution, in place of the oldest of the largest.
+    a.varp.resolve(QUIET, newMac(QUIET, 1), datagram(0));
+    expect(resolving(QUIET)).toBe(1);
+    expect(a.counters.get(C.resolutionsPreempted)).toBeGreaterThan(0);
+    expect(a.counters.get(frameDropped('preempted'))).toBe(a.counters.get(C.resolutionsPreempted));
+    expect(a.varp.entries().filter((e) => e.state === 'INCOMPLETE')).toHaveLength(a.varp.config.maxResolving);
+  });
+
   it('bounds the datagrams one vnet holds, all its entries together', () => {
     net.autoDeliver = false;
     const a = net.add('a', A, { maxQueuedPerVnet: 20 });

@@ -2,11 +2,16 @@
 // sending on its vnet) flooding new destinations cannot starve the other
 // vnets of the host: resolutions in progress and the datagrams held for them
 // are counted per vnet against a share of the host-wide limit, and the
-// REQUESTs a vnet floods come out of its own token bucket. Tracked only for
+// REQUESTs a vnet floods come out of its own token bucket. When the host's
+// limit is reached all the same (many vnets flooding at once), a vnet below
+// an even share takes the place of the oldest resolution of the vnet holding
+// the most. Tracked only for
 // vnets with something in progress (or a bucket still refilling).
 import type { VarpConfig } from './types.ts';
 
-interface Use {
+interface Use<T> {
+  /** Resolutions in progress, oldest first. */
+  owners: Set<T>;
   resolving: number;
   queued: number;
   tokens: number;
@@ -17,8 +22,8 @@ interface Use {
 /** Why a vnet may not start one more resolution (or hold one more datagram). */
 export type BudgetRefusal = 'too_many_resolving' | 'vnet_resolving_limit' | 'vnet_queue_limit';
 
-export class VnetBudget {
-  private readonly use = new Map<number, Use>();
+export class VnetBudget<T extends { readonly vnet: number }> {
+  private readonly use = new Map<number, Use<T>>();
   private resolvingTotal = 0;
 
   constructor(
@@ -50,11 +55,36 @@ export class VnetBudget {
     return this.queuedOn(vnet) >= this.cfg.maxQueuedPerVnet ? 'vnet_queue_limit' : null;
   }
 
-  resolvingChanged(vnet: number, delta: number): void {
-    this.resolvingTotal += delta;
-    const u = this.entry(vnet);
-    u.resolving += delta;
-    this.release(vnet, u);
+  /**
+   * When the host is full: the oldest resolution of the vnet holding the most,
+   * if `vnet` holds less than an even share of the host's limit among the
+   * vnets resolving and that one more. Ending it (the caller does) makes room,
+   * so however many vnets flood, each keeps its share.
+   */
+  victim(vnet: number): T | undefined {
+    if (this.resolvingTotal < this.cfg.maxResolving) return undefined;
+    const active = this.use.has(vnet) && this.resolvingOn(vnet) > 0 ? this.activeVnets() : this.activeVnets() + 1;
+    const share = Math.floor(this.cfg.maxResolving / active);
+    if (this.resolvingOn(vnet) >= share) return undefined;
+    let top: Use<T> | undefined;
+    for (const u of this.use.values()) if (top === undefined || u.resolving > top.resolving) top = u;
+    if (top === undefined || top.resolving <= share) return undefined;
+    return top.owners.values().next().value;
+  }
+
+  added(owner: T): void {
+    const u = this.entry(owner.vnet);
+    u.owners.add(owner);
+    u.resolving++;
+    this.resolvingTotal++;
+  }
+
+  removed(owner: T): void {
+    const u = this.use.get(owner.vnet);
+    if (u === undefined || !u.owners.delete(owner)) return;
+    u.resolving--;
+    this.resolvingTotal--;
+    this.release(owner.vnet, u);
   }
 
   queuedChanged(vnet: number, delta: number): void {
@@ -91,22 +121,28 @@ export class VnetBudget {
     this.resolvingTotal = 0;
   }
 
-  private entry(vnet: number): Use {
+  private activeVnets(): number {
+    let n = 0;
+    for (const u of this.use.values()) if (u.resolving > 0) n++;
+    return n;
+  }
+
+  private entry(vnet: number): Use<T> {
     let u = this.use.get(vnet);
     if (u === undefined) {
-      u = { resolving: 0, queued: 0, tokens: this.cfg.requestBurst, at: this.clock() };
+      u = { owners: new Set(), resolving: 0, queued: 0, tokens: this.cfg.requestBurst, at: this.clock() };
       this.use.set(vnet, u);
     }
     return u;
   }
 
-  private refill(u: Use): void {
+  private refill(u: Use<T>): void {
     const t = this.clock();
     u.tokens = Math.min(this.cfg.requestBurst, u.tokens + ((t - u.at) * this.cfg.requestRate) / 1000);
     u.at = t;
   }
 
-  private release(vnet: number, u: Use): void {
+  private release(vnet: number, u: Use<T>): void {
     if (u.resolving > 0 || u.queued > 0) return;
     this.refill(u);
     if (u.tokens >= this.cfg.requestBurst) this.use.delete(vnet);

@@ -62,7 +62,7 @@ export class VarpCache {
   private readonly ipResolutions = new VnetMap<IpResolution>();
   private readonly nonces = new Map<number, Entry | IpResolution>();
   /** Resolutions in progress, datagrams held and REQUESTs flooded, per vnet. */
-  readonly budget: VnetBudget;
+  readonly budget: VnetBudget<Entry | IpResolution>;
 
   constructor(
     private readonly cfg: VarpConfig,
@@ -91,7 +91,7 @@ export class VarpCache {
       }
       // Spec: expired "and is resolved again on the next frame".
       this.counters.inc(C.entriesExpired);
-      const refused = this.budget.refuseResolution(vnet);
+      const refused = this.admit(vnet);
       if (refused !== null) {
         this.remove(e);
         return this.drop(refused);
@@ -101,7 +101,7 @@ export class VarpCache {
     if (e === undefined) {
       if (!isVirtualVnet(vnet) || !isValidMac(mac) || mac === 0) return this.drop('bad_destination');
       if (isGroupMac(mac)) return this.drop('group_mac');
-      const refused = this.budget.refuseResolution(vnet);
+      const refused = this.admit(vnet);
       if (refused !== null) return this.drop(refused);
       return this.enqueueAndResolve(this.create(vnet, mac), datagram);
     }
@@ -132,7 +132,7 @@ export class VarpCache {
   resolveIp(vnet: number, ip: number): void {
     if (!isVirtualVnet(vnet) || !isValidIp(ip)) return;
     if (this.lookupIp(vnet, ip) || this.ipResolutions.get(vnet, ip)) return;
-    if (this.budget.refuseResolution(vnet) !== null) return;
+    if (this.admit(vnet) !== null) return;
     const r: IpResolution = { type: 'ip', vnet, ip, nonce: this.newNonce(), sent: 0, failed: false, timer: null };
     this.addNonce(r);
     this.ipResolutions.set(vnet, ip, r);
@@ -340,13 +340,26 @@ export class VarpCache {
   /** Every outstanding nonce counts against its vnet's budget while it is in `nonces`. */
   private addNonce(owner: Entry | IpResolution): void {
     this.nonces.set(owner.nonce, owner);
-    this.budget.resolvingChanged(owner.vnet, 1);
+    this.budget.added(owner);
   }
 
   private deleteNonce(owner: Entry | IpResolution): void {
     if (owner.nonce < 0 || this.nonces.get(owner.nonce) !== owner) return;
     this.nonces.delete(owner.nonce);
-    this.budget.resolvingChanged(owner.vnet, -1);
+    this.budget.removed(owner);
+  }
+
+  /** null when `vnet` may start a resolution, after ending another vnet's if the host is full and `vnet` below its share. */
+  private admit(vnet: number): FrameDropReason | null {
+    const refused = this.budget.refuseResolution(vnet);
+    if (refused !== 'too_many_resolving') return refused;
+    const victim = this.budget.victim(vnet);
+    if (victim === undefined) return refused;
+    this.counters.inc(C.resolutionsPreempted);
+    if (victim.type === 'ip') this.endIpResolution(victim);
+    else if (victim.state === 'INCOMPLETE') this.remove(victim, 'preempted');
+    else this.clearNonce(victim); // a refresh: the entry stays until it expires
+    return this.budget.refuseResolution(vnet);
   }
 
   /** A REQUEST flooded on the vnet's behalf, or counted as suppressed when its bucket is empty. */
