@@ -31,11 +31,6 @@ export class VnetBudget<T extends { readonly vnet: number }> {
     private readonly clock: () => number,
   ) {}
 
-  /** Resolutions in progress on the whole host. */
-  get resolving(): number {
-    return this.resolvingTotal;
-  }
-
   resolvingOn(vnet: number): number {
     return this.use.get(vnet)?.resolving ?? 0;
   }
@@ -63,7 +58,7 @@ export class VnetBudget<T extends { readonly vnet: number }> {
    */
   victim(vnet: number): T | undefined {
     if (this.resolvingTotal < this.cfg.maxResolving) return undefined;
-    const active = this.use.has(vnet) && this.resolvingOn(vnet) > 0 ? this.activeVnets() : this.activeVnets() + 1;
+    const active = this.activeVnets() + (this.resolvingOn(vnet) > 0 ? 0 : 1);
     const share = Math.floor(this.cfg.maxResolving / active);
     if (this.resolvingOn(vnet) >= share) return undefined;
     let top: Use<T> | undefined;
