@@ -199,7 +199,8 @@ export class ProxyTable {
     const dst = io.frameDestination(buf);
     if (dst === null || isGroupMac(dst)) return false;
     const vnet = buf.readUInt32BE(FRAME_VNET_OFFSET);
-    if (io.local(vnet, dst)) return false; // for this host's own switch
+    // A vnet this relay does not carry is none of its business: the switch drops and counts it.
+    if (!io.carries(vnet) || io.local(vnet, dst)) return false;
     const r = this.routes.get(vnet, dst);
     if (r && this.fresh(r)) {
       if (r.coa === from.address) {

@@ -34,10 +34,12 @@ function state(
   generation = 1,
   sealedVnet = vifs.length > 0,
 ): AgentStateInput {
+  // Admission: hosts also take datagrams from the carriers behind the relays (their answers come straight).
+  const far = address === H1 ? [H2] : address === H2 ? [H1] : [];
   return {
     host,
     generation,
-    underlay: { address, port: PORT, multicast: null, peers: lanPeers },
+    underlay: { address, port: PORT, multicast: null, peers: lanPeers, members: far },
     vnets: [{ id: 7, security: 'none' }, ...(sealedVnet ? [{ id: 9, security: 'conf' as const, keys: KEYS }] : [])],
     vifs: vifs.map((v) => ({
       id: v.id,
@@ -149,7 +151,7 @@ describe('vnetd relays between two segments', () => {
     expect(w.h2.counters.sum('softudc_underlay_rx_dropped_total')).toBe(w.h2.counters.get('softudc_underlay_rx_dropped_total{reason="own"}'));
   });
 
-  it('refuses RELAYs from anyone but a configured peer', async () => {
+  it('refuses RELAYs from anyone but a configured peer, and anything from an address it does not admit', async () => {
     const w = await world(false);
     const { createSocket } = await import('node:dgram');
     const { encodeRelay, encodeVarp, parseIp, VARP_REQUEST } = await import('../wire/index.ts');
@@ -160,11 +162,15 @@ describe('vnetd relays between two segments', () => {
       if (reflooded() !== last) [last, stableSince] = [reflooded(), Date.now()];
     }
     const before = reflooded();
-    const sock = createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.31.9.9', () => r()));
-    await new Promise<void>((r) => sock.send(encodeRelay({ hops: 4, origin: parseIp('127.31.9.9'), inner }), PORT, R1, () => r()));
-    await new Promise((r) => setTimeout(r, 100));
-    sock.close();
+    for (const from of ['127.31.9.9', H1]) {
+      const sock = createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, from, () => r()));
+      await new Promise<void>((r) => sock.send(encodeRelay({ hops: 4, origin: parseIp(from), inner }), PORT, R1, () => r()));
+      await new Promise((r) => setTimeout(r, 100));
+      sock.close();
+    }
+    // A stranger is not admitted at all; a LAN host is, but it is no peer vnetd.
+    expect(w.r1.counters.get('softudc_underlay_rx_dropped_total{reason="not_admitted"}')).toBe(1);
     expect(w.r1.counters.get('softudc_underlay_rx_dropped_total{reason="relay_not_peer"}')).toBe(1);
     expect(reflooded()).toBe(before);
   });
