@@ -175,6 +175,28 @@ describe('vnetd relays between two segments', () => {
     expect(reflooded()).toBe(before);
   });
 
+  it('a proxy sends no REQUEST for a vnet it does not carry', async () => {
+    const w = await world(true);
+    const { createSocket } = await import('node:dgram');
+    const { encodeFrame } = await import('../wire/index.ts');
+    const sent = () => w.r1.counters.get('softudc_relay_proxy_requests_sent_total');
+    await new Promise((r) => setTimeout(r, 200));
+    const before = sent();
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, H1, () => r())); // an admitted LAN host
+    for (let i = 0; i < 50; i++) {
+      const eth = Buffer.alloc(60);
+      eth.writeUIntBE(0x025d00aa0000 + i, 0, 6); // a new unicast destination each time
+      eth.writeUIntBE(0x025d00bb0001, 6, 6);
+      await new Promise<void>((r) => sock.send(encodeFrame({ vnet: 555, ethernet: eth }), PORT, R1, () => r()));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    sock.close();
+    expect(sent()).toBe(before);
+    const c = w.r1.counters;
+    expect(c.sum('softudc_underlay_rx_handled_total') + c.sum('softudc_underlay_rx_dropped_total')).toBe(c.get('softudc_underlay_rx_datagrams_total'));
+  });
+
   it('survives random and mutated RELAYs from a peer address, with exact accounting, and keeps relaying', async () => {
     const w = await world(true);
     const a = guest(w.h1, 'a');
