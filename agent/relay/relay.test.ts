@@ -67,14 +67,15 @@ function guest(a: Agent, id: string): EmulatedGuest {
   return g;
 }
 
-async function world(proxy: boolean | null) {
+async function world(proxy: boolean | null, varpKey?: string) {
   const relay = (peer: string): Relay => (proxy === null ? null : { enabled: true, peers: [peer], proxy });
   const vifs1 = [{ id: 'a', vnet: 7, n: 1 }, { id: 'c', vnet: 9, n: 1 }];
   const vifs2 = [{ id: 'b', vnet: 7, n: 2 }, { id: 'd', vnet: 9, n: 2 }];
-  const h1 = await agent(state('h1', H1, [R1], vifs1, null));
-  const r1 = await agent(state('r1', R1, [H1], [], relay(R2)));
-  const h2 = await agent(state('h2', H2, [R2], vifs2, null));
-  const r2 = await agent(state('r2', R2, [H2], [], relay(R1)));
+  const keyed = (s: AgentStateInput): AgentStateInput => (varpKey ? { ...s, varp: { ...VARP, key: varpKey } } : s);
+  const h1 = await agent(keyed(state('h1', H1, [R1], vifs1, null)));
+  const r1 = await agent(keyed(state('r1', R1, [H1], [], relay(R2))));
+  const h2 = await agent(keyed(state('h2', H2, [R2], vifs2, null)));
+  const r2 = await agent(keyed(state('r2', R2, [H2], [], relay(R1))));
   return { h1, r1, h2, r2, relay };
 }
 
@@ -133,6 +134,17 @@ describe('vnetd relays between two segments', () => {
     expect(received).toBe(1);
     expect(entry(w.h1, '02:5d:00:00:09:02')).toMatchObject({ coa: R1, proxy: true });
     expect(w.r1.counters.get('softudc_relay_relayed_out_total{kind="frame"}')).toBeGreaterThan(0);
+  });
+
+  it('proxy mode with a VARP key: routes come from signed answers, guests reach each other', async () => {
+    const w = await world(true, randomBytes(32).toString('base64'));
+    const a = guest(w.h1, 'a');
+    let received = 0;
+    for (let i = 0; i < 20 && received === 0; i++) received = (await a.ping('10.7.0.2', { timeoutMs: 300 })).received;
+    expect(received).toBe(1);
+    expect((await a.ping('10.7.0.2', { count: 10, intervalMs: 5, timeoutMs: 500 })).received).toBe(10);
+    expect(entry(w.h1, '02:5d:00:00:07:02')).toMatchObject({ coa: R1, proxy: true });
+    expect(w.h1.counters.get('softudc_underlay_rx_dropped_total{reason="varp_bad_auth"}')).toBe(0);
   });
 
   it('proxy mode with the vnet keys on the relays routes sealed unicast frames by their destination', async () => {
