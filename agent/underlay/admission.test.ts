@@ -9,7 +9,7 @@ import { Agent } from '../agent.ts';
 import { silentLogger } from '../log.ts';
 import type { AgentStateInput } from '../state.ts';
 import {
-  ETHERTYPE_IPV4, ICMP_ECHO_REQUEST, IPPROTO_ICMP, KIND_VARP, VARP_ANNOUNCE, VARP_REQUEST, decodeVarp, encodeEthernet, encodeFrame, encodeIcmp,
+  ETHERTYPE_IPV4, ICMP_ECHO_REQUEST, IPPROTO_ICMP, KIND_VARP, VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_REQUEST, decodeVarp, encodeEthernet, encodeFrame, encodeIcmp,
   encodeIpv4, encodeVarp, parseIp, parseMac,
 } from '../wire/index.ts';
 import { admittedAddresses } from './admission.ts';
@@ -75,7 +75,7 @@ describe('underlay admission', () => {
     expect([...set].sort()).toEqual([H1, H2, '127.34.0.3', '127.34.0.4', '127.34.0.5']);
   });
 
-  it('0 of 500 FRAMEs from a non-peer reach the guest and its REQUEST is not answered; as a peer it is heard', async () => {
+  it('0 of 500 FRAMEs from a non-peer reach the guest, its REQUEST gets no answer, its ANNOUNCE teaches nothing; as a peer it is heard', async () => {
     const h1 = new Agent({ state: state([H2]), logger: silentLogger });
     running.push(h1);
     await h1.start();
@@ -84,9 +84,14 @@ describe('underlay admission', () => {
     const c = h1.counters;
     const rx0 = c.get('softudc_emulated_rx_frames_total');
 
-    await sendAll(s, [...Array.from({ length: 500 }, (_, i) => echo(i)), request(STRANGER)]);
+    // Without a VARP key: a gratuitous ANNOUNCE with the highest version would pin a MAC to the stranger for good.
+    const hijack = encodeVarp({
+      opcode: VARP_ANNOUNCE, vnet: 7, mac: 0x025d00000702, flags: VARP_FLAG_GRATUITOUS, ip: 0, coa: parseIp(STRANGER), nonce: 0, version: 0xffffffff,
+    });
+    await sendAll(s, [...Array.from({ length: 500 }, (_, i) => echo(i)), request(STRANGER), hijack]);
     expect(c.get('softudc_emulated_rx_frames_total') - rx0).toBe(0);
-    expect(c.get('softudc_underlay_rx_dropped_total{reason="not_admitted"}')).toBe(501);
+    expect(c.get('softudc_underlay_rx_dropped_total{reason="not_admitted"}')).toBe(502);
+    expect(h1.snapshot().varp).toEqual([]);
     expect(answers.filter((m) => m.readUInt16BE(0) === KIND_VARP)).toHaveLength(0);
     expect(c.sum('softudc_underlay_rx_handled_total') + c.sum('softudc_underlay_rx_dropped_total')).toBe(c.get('softudc_underlay_rx_datagrams_total'));
 
@@ -94,7 +99,7 @@ describe('underlay admission', () => {
     await h1.apply(state([H2, STRANGER], 2));
     await sendAll(s, [...Array.from({ length: 20 }, (_, i) => echo(i)), request(STRANGER)]);
     expect(c.get('softudc_emulated_rx_frames_total') - rx0).toBe(20);
-    expect(c.get('softudc_underlay_rx_dropped_total{reason="not_admitted"}')).toBe(501);
+    expect(c.get('softudc_underlay_rx_dropped_total{reason="not_admitted"}')).toBe(502);
     expect(answers.map((m) => decodeVarp(m)).filter((m) => m.opcode === VARP_ANNOUNCE && m.nonce === 0x1234)).toHaveLength(1);
   });
 
