@@ -8,6 +8,7 @@ import type { Logger } from './log.ts';
 import { Dispatcher } from './dispatch.ts';
 import { Switch, type SwitchVarp } from './switch/index.ts';
 import { UdpUnderlay } from './underlay/udp.ts';
+import { Admission } from './underlay/admission.ts';
 import { Varp, type VarpConfig, type VarpIo } from './varp/index.ts';
 import { createGuest, type GuestPort } from './guests/index.ts';
 import { decodeVarpKey, parseState, StateError, type AgentState, type StateIssue, type VifSpec } from './state.ts';
@@ -74,6 +75,8 @@ export class Agent {
   private readonly sw: Switch;
   private readonly vifs = new Map<string, VifRuntime>();
   private readonly dispatcher: Dispatcher;
+  /** Who the underlay takes datagrams from (wire.md "Admission"), from the state being applied. */
+  private readonly admission: Admission;
   private chain: Promise<unknown> = Promise.resolve();
   private running = false;
   private readonly seals: SealedVnets;
@@ -88,6 +91,7 @@ export class Agent {
     this.logger = opts.logger;
     this.counters = opts.counters ?? new Counters();
     this.dispatcher = new Dispatcher(this.counters);
+    this.admission = new Admission(this.counters);
     this.seals = new SealedVnets(this.logger, opts.sealSequenceFile ? new FileSequenceStore(opts.sealSequenceFile) : undefined);
     this.relay = this.createRelay();
     this.vlans = new VlanManager({
@@ -167,6 +171,7 @@ export class Agent {
     if (this.appliedGeneration !== null && s.generation < this.appliedGeneration) {
       this.logger.warn('applying an older generation', { generation: s.generation, applied: this.appliedGeneration });
     }
+    this.admission.configure(s);
     const reattach = await this.reconcileCore(s);
     const core = this.core!;
 
@@ -254,6 +259,7 @@ export class Agent {
         this.relay.fromSelf(m);
       },
       sendTo: (m, a, p) => underlay.sendToIp(m, a, p),
+      admits: (coa) => this.admission.admitsCoa(coa),
       transmit: (_vnet, coa, p, frames) => {
         for (const f of frames) {
           // Held plain while VARP resolved: sealed now, so sequences leave in order.
@@ -281,6 +287,7 @@ export class Agent {
     varp.start();
     const target = { varp, sw: this.sw, varpKey: key, ownAddress: s.underlay.address, ownPort: s.underlay.port };
     underlay.on('message', (buf, from) => {
+      if (!this.admission.admit(from.address)) return;
       if (!this.relay.intercept(buf, from)) this.dispatcher.handle(target, buf, from);
     });
     // Only now let go of an old core on another address: a new one that cannot
@@ -391,6 +398,7 @@ export class Agent {
         },
         handleVarp: (msg, from) => this.core?.varp.handle(msg, from),
         handleFrame: (msg, coa, datagram) => this.sw.fromUnderlay(msg, coa, datagram),
+        carries: (vnet) => this.sw.hasVnet(vnet),
         local: (vnet, mac) => this.core?.varp.local(vnet, mac),
         localByIp: (vnet, ip) => this.core?.varp.localByIp(vnet, ip),
         frameDestination: (d) => {

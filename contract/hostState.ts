@@ -162,6 +162,12 @@ export const underlaySchema = open({
     docType: 'IPv4 group in 224.0.0.0/4, or `null`',
   }),
   peers: doc(z.array(ipv4).default([]), { description: "the other hosts' COAs; used when `multicast` is `null`", docType: 'IPv4[]' }),
+  members: doc(z.array(ipv4).optional(), {
+    description:
+      'COAs this host also accepts FRAMEs and VARP from (wire.md "Admission"): the other hosts of its LAN segment when it uses multicast, and the carriers of its vnets behind vnetd relays, whose answers and unicast FRAMEs come straight to it. Datagrams from an address that is neither here, nor in `peers`, `vnets[].peers` or `relay.peers` are dropped and counted (`softudc_underlay_rx_dropped_total{reason="not_admitted"}`)',
+    docType: 'IPv4[]',
+    docDefault: '`[]`',
+  }),
 });
 
 export const relaySchema = open({

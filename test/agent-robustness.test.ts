@@ -24,7 +24,8 @@ function state(host: string, address: string, peer: string, vifs: { id: string; 
   return {
     host,
     generation: 1,
-    underlay: { address, port: PORT, multicast: null, peers: [peer] },
+    // The fuzzing sender is a peer: admission would drop everything from a stranger before any decoder saw it.
+    underlay: { address, port: PORT, multicast: null, peers: [peer, SENDER] },
     vnets: [{ id: 7, security: 'none' }],
     vifs: vifs.map((v) => ({ ...v, vnet: 7, version: 1, guest: { kind: 'emulated' } })),
   };

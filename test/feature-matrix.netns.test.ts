@@ -18,6 +18,7 @@ import { basicRows } from './matrix/rows-basic.ts';
 import { sealedRows } from './matrix/rows-sealed.ts';
 import { routingRows } from './matrix/rows-routing.ts';
 import { movesRows } from './matrix/rows-moves.ts';
+import { admissionRows } from './matrix/rows-admission.ts';
 import { redactUrl } from '../server/db/index.ts';
 
 const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft'];
@@ -42,6 +43,7 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   const sealed = sealedRows(() => w);
   const routing = routingRows(() => w);
   const moves = movesRows(() => w);
+  const admission = admissionRows(() => w);
   basic.plain();
   sealed.auth();
   sealed.conf();
@@ -55,4 +57,5 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   moves.relays();
   moves.proxy();
   moves.migration();
+  admission.admission();
 });

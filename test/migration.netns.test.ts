@@ -36,7 +36,9 @@ describe.skipIf(!ok)('migration under a 10 ms ping', () => {
   const vm = (version: number) => ({ id: 'vm/eth0', vnet: 100, mac: VM_MAC, ip: `${VM_IP}/24`, version, guest: { kind: 'emulated' } });
 
   function host(name: string, address: string, vifs: FullState['vifs']): FullState {
-    return { host: name, generation: 1, underlay: { address, port: 1798, multicast: '224.10.0.1', peers: [] }, vnets: [{ id: 100, security: 'none', mtu: 1400 }], vifs };
+    // Admission: with multicast, the segment's other hosts are listed as members.
+    const members = [P, A, B].filter((x) => x !== address);
+    return { host: name, generation: 1, underlay: { address, port: 1798, multicast: '224.10.0.1', peers: [], members }, vnets: [{ id: 100, security: 'none', mtu: 1400 }], vifs };
   }
 
   /**

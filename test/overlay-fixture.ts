@@ -12,7 +12,7 @@ import { AgentProcess, repoRoot, type HostState } from './netns/agents.ts';
 export interface FullState {
   host: string;
   generation: number;
-  underlay: { address: string; port: number; multicast: string | null; peers: string[] };
+  underlay: { address: string; port: number; multicast: string | null; peers: string[]; members?: string[] };
   vnets: Array<Record<string, unknown> & { id: number; security: 'none' | 'auth' | 'conf' }>;
   vifs: Array<Record<string, unknown> & { id: string; vnet: number; mac: string; ip: string; version: number; guest: Record<string, unknown> }>;
   varp?: Record<string, unknown>;

@@ -22,6 +22,8 @@ const S1A = '198.18.1.1';
 const S1R = '198.18.1.2';
 const S2A = '198.18.2.1';
 const S2R = '198.18.2.2';
+/** Admission, as the console lists it: the segment's other hosts, and the carriers behind the relays (their answers come straight). */
+const MEMBERS: Record<string, string[]> = { [S1A]: [S1R, S2A], [S1R]: [S1A], [S2A]: [S2R, S1A], [S2R]: [S2A] };
 /** Short VARP lifetime: caches move to a new path within seconds of a topology change. */
 const VARP = { lifetimeMs: 5000, requestIntervalMs: 1000, failedHoldMs: 500 };
 
@@ -42,7 +44,7 @@ describe.skipIf(!ok)('two LAN segments joined by vnetd relays', () => {
     return {
       host: name,
       generation: 1,
-      underlay: { address, port: 1798, multicast: GROUP, peers: [] },
+      underlay: { address, port: 1798, multicast: GROUP, peers: [], members: MEMBERS[address] },
       vnets: [{ id: 100, security: 'none', mtu: 1400 }],
       vifs,
       varp: VARP,

@@ -12,6 +12,10 @@
 // - out:  a LAN host's REQUEST relayed to the peers; the far answer is re-signed for it,
 // - in:   a far REQUEST re-asked on the LAN under our own nonce; the LAN answer goes back to the peer,
 // - self: our own resolution of a destination that unicast FRAMEs wait for.
+// With a VARP key, a GRATUITOUS ANNOUNCE teaches no route (wire.md "VARP
+// freshness": it may be a replay): it is passed on as a hint, and one from
+// this LAN is checked by a unicast REQUEST to the COA it names; only the
+// signed answer carrying our nonce is learnt.
 import { randomInt } from 'node:crypto';
 import {
   FRAME_VNET_OFFSET,
@@ -120,6 +124,12 @@ export class ProxyTable {
     const gratuitous = (msg.flags & VARP_FLAG_GRATUITOUS) !== 0;
     if (msg.opcode === VARP_ANNOUNCE && gratuitous) {
       const port = from.address === msg.coa ? from.port : this.link.settings().port;
+      if (this.link.settings().key) {
+        if (this.older(msg)) return false;
+        this.verify(msg.vnet, msg.mac, { address: msg.coa, port });
+        this.link.relayOut(this.rewrite(msg, msg.nonce), from.address, 'varp');
+        return false;
+      }
       if (this.learn(msg, { address: msg.coa, port }, false)) this.link.relayOut(this.rewrite(msg, msg.nonce), from.address, 'varp');
       return false;
     }
@@ -177,7 +187,8 @@ export class ProxyTable {
     const exclude = [origin, via.address];
     if (msg.opcode === VARP_ANNOUNCE) {
       if (!(msg.flags & VARP_FLAG_GRATUITOUS)) return void counters.inc(C.proxyIgnored('relayed_answer'));
-      if (!this.learn(msg, { address: msg.coa, port: via.address === msg.coa ? via.port : this.link.settings().port }, true)) return;
+      // With a key only a hint: hosts here ask us, and we ask the peer, under fresh nonces.
+      if (this.link.settings().key ? this.older(msg) : !this.learn(msg, { address: msg.coa, port: via.address === msg.coa ? via.port : this.link.settings().port }, true)) return;
       io.handleVarp(msg, via); // this host's own VIFs reach it through the peer
       this.link.floodLan(this.rewrite(msg, msg.nonce), exclude);
       counters.inc(C.reflooded('varp'));
@@ -199,7 +210,8 @@ export class ProxyTable {
     const dst = io.frameDestination(buf);
     if (dst === null || isGroupMac(dst)) return false;
     const vnet = buf.readUInt32BE(FRAME_VNET_OFFSET);
-    if (io.local(vnet, dst)) return false; // for this host's own switch
+    // A vnet this relay does not carry is none of its business: the switch drops and counts it.
+    if (!io.carries(vnet) || io.local(vnet, dst)) return false;
     const r = this.routes.get(vnet, dst);
     if (r && this.fresh(r)) {
       if (r.coa === from.address) {
@@ -233,6 +245,29 @@ export class ProxyTable {
   }
 
   // --- internals ---
+
+  /** True (and counted) when a fresh route knows a newer location version than `msg`. */
+  private older(msg: VarpMessage): boolean {
+    const cur = this.routes.get(msg.vnet, msg.mac);
+    if (!cur || !this.fresh(cur) || msg.version >= cur.version) return false;
+    this.link.counters.inc(C.proxyIgnored('stale_version'));
+    return true;
+  }
+
+  /** One unicast REQUEST to `at` under a fresh nonce (or the resolution's under way): its signed answer is learnt. */
+  private verify(vnet: number, mac: number, at: Endpoint): void {
+    if (!this.link.io.carries(vnet)) return;
+    let p = this.resolving.get(vnet, mac);
+    if (!p) {
+      p = this.track({ kind: 'self', nonce: this.newNonce(), vnet, mac, ip: null, reply: null, origNonce: 0 }) ?? undefined;
+      if (!p) return;
+      p.sent = this.link.settings().requestCount; // asked once, here: no flooded retries
+    }
+    const s = this.link.settings();
+    const req = encodeVarp({ opcode: VARP_REQUEST, vnet, mac, flags: 0, ip: 0, coa: s.ownCoa, nonce: p.nonce, version: 0 }, s.key);
+    this.link.io.sendTo(req, at.address, at.port);
+    this.link.counters.inc(C.proxyRequests);
+  }
 
   /** Records where (vnet, MAC) is; false when the message is older than what we know. */
   private learn(msg: VarpMessage, at: Endpoint, far: boolean): boolean {

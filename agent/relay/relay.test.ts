@@ -34,10 +34,12 @@ function state(
   generation = 1,
   sealedVnet = vifs.length > 0,
 ): AgentStateInput {
+  // Admission: hosts also take datagrams from the carriers behind the relays (their answers come straight).
+  const far = address === H1 ? [H2] : address === H2 ? [H1] : [];
   return {
     host,
     generation,
-    underlay: { address, port: PORT, multicast: null, peers: lanPeers },
+    underlay: { address, port: PORT, multicast: null, peers: lanPeers, members: far },
     vnets: [{ id: 7, security: 'none' }, ...(sealedVnet ? [{ id: 9, security: 'conf' as const, keys: KEYS }] : [])],
     vifs: vifs.map((v) => ({
       id: v.id,
@@ -65,14 +67,15 @@ function guest(a: Agent, id: string): EmulatedGuest {
   return g;
 }
 
-async function world(proxy: boolean | null) {
+async function world(proxy: boolean | null, varpKey?: string) {
   const relay = (peer: string): Relay => (proxy === null ? null : { enabled: true, peers: [peer], proxy });
   const vifs1 = [{ id: 'a', vnet: 7, n: 1 }, { id: 'c', vnet: 9, n: 1 }];
   const vifs2 = [{ id: 'b', vnet: 7, n: 2 }, { id: 'd', vnet: 9, n: 2 }];
-  const h1 = await agent(state('h1', H1, [R1], vifs1, null));
-  const r1 = await agent(state('r1', R1, [H1], [], relay(R2)));
-  const h2 = await agent(state('h2', H2, [R2], vifs2, null));
-  const r2 = await agent(state('r2', R2, [H2], [], relay(R1)));
+  const keyed = (s: AgentStateInput): AgentStateInput => (varpKey ? { ...s, varp: { ...VARP, key: varpKey } } : s);
+  const h1 = await agent(keyed(state('h1', H1, [R1], vifs1, null)));
+  const r1 = await agent(keyed(state('r1', R1, [H1], [], relay(R2))));
+  const h2 = await agent(keyed(state('h2', H2, [R2], vifs2, null)));
+  const r2 = await agent(keyed(state('r2', R2, [H2], [], relay(R1))));
   return { h1, r1, h2, r2, relay };
 }
 
@@ -133,6 +136,17 @@ describe('vnetd relays between two segments', () => {
     expect(w.r1.counters.get('softudc_relay_relayed_out_total{kind="frame"}')).toBeGreaterThan(0);
   });
 
+  it('proxy mode with a VARP key: routes come from signed answers, guests reach each other', async () => {
+    const w = await world(true, randomBytes(32).toString('base64'));
+    const a = guest(w.h1, 'a');
+    let received = 0;
+    for (let i = 0; i < 20 && received === 0; i++) received = (await a.ping('10.7.0.2', { timeoutMs: 300 })).received;
+    expect(received).toBe(1);
+    expect((await a.ping('10.7.0.2', { count: 10, intervalMs: 5, timeoutMs: 500 })).received).toBe(10);
+    expect(entry(w.h1, '02:5d:00:00:07:02')).toMatchObject({ coa: R1, proxy: true });
+    expect(w.h1.counters.get('softudc_underlay_rx_dropped_total{reason="varp_bad_auth"}')).toBe(0);
+  });
+
   it('proxy mode with the vnet keys on the relays routes sealed unicast frames by their destination', async () => {
     const w = await world(true);
     // The relays carry vnet 9 (keys, no VIFs): they can read a conf frame's destination.
@@ -149,7 +163,7 @@ describe('vnetd relays between two segments', () => {
     expect(w.h2.counters.sum('softudc_underlay_rx_dropped_total')).toBe(w.h2.counters.get('softudc_underlay_rx_dropped_total{reason="own"}'));
   });
 
-  it('refuses RELAYs from anyone but a configured peer', async () => {
+  it('refuses RELAYs from anyone but a configured peer, and anything from an address it does not admit', async () => {
     const w = await world(false);
     const { createSocket } = await import('node:dgram');
     const { encodeRelay, encodeVarp, parseIp, VARP_REQUEST } = await import('../wire/index.ts');
@@ -160,13 +174,39 @@ describe('vnetd relays between two segments', () => {
       if (reflooded() !== last) [last, stableSince] = [reflooded(), Date.now()];
     }
     const before = reflooded();
-    const sock = createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.31.9.9', () => r()));
-    await new Promise<void>((r) => sock.send(encodeRelay({ hops: 4, origin: parseIp('127.31.9.9'), inner }), PORT, R1, () => r()));
-    await new Promise((r) => setTimeout(r, 100));
-    sock.close();
+    for (const from of ['127.31.9.9', H1]) {
+      const sock = createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, from, () => r()));
+      await new Promise<void>((r) => sock.send(encodeRelay({ hops: 4, origin: parseIp(from), inner }), PORT, R1, () => r()));
+      await new Promise((r) => setTimeout(r, 100));
+      sock.close();
+    }
+    // A stranger is not admitted at all; a LAN host is, but it is no peer vnetd.
+    expect(w.r1.counters.get('softudc_underlay_rx_dropped_total{reason="not_admitted"}')).toBe(1);
     expect(w.r1.counters.get('softudc_underlay_rx_dropped_total{reason="relay_not_peer"}')).toBe(1);
     expect(reflooded()).toBe(before);
+  });
+
+  it('a proxy sends no REQUEST for a vnet it does not carry', async () => {
+    const w = await world(true);
+    const { createSocket } = await import('node:dgram');
+    const { encodeFrame } = await import('../wire/index.ts');
+    const sent = () => w.r1.counters.get('softudc_relay_proxy_requests_sent_total');
+    await new Promise((r) => setTimeout(r, 200));
+    const before = sent();
+    const sock = createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, H1, () => r())); // an admitted LAN host
+    for (let i = 0; i < 50; i++) {
+      const eth = Buffer.alloc(60);
+      eth.writeUIntBE(0x025d00aa0000 + i, 0, 6); // a new unicast destination each time
+      eth.writeUIntBE(0x025d00bb0001, 6, 6);
+      await new Promise<void>((r) => sock.send(encodeFrame({ vnet: 555, ethernet: eth }), PORT, R1, () => r()));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    sock.close();
+    expect(sent()).toBe(before);
+    const c = w.r1.counters;
+    expect(c.sum('softudc_underlay_rx_handled_total') + c.sum('softudc_underlay_rx_dropped_total')).toBe(c.get('softudc_underlay_rx_datagrams_total'));
   });
 
   it('survives random and mutated RELAYs from a peer address, with exact accounting, and keeps relaying', async () => {

@@ -35,6 +35,8 @@ export interface RelayIo {
   handleVarp(msg: VarpMessage, from: Endpoint): void;
   /** A FRAME handled by this host's own switch; the drop reason or null when delivered. */
   handleFrame(msg: FrameMessage, fromCoa: number, datagram: Buffer): string | null;
+  /** True when this host's state lists the vnet: a proxy resolves and re-asks only for vnets it carries. */
+  carries(vnet: number): boolean;
   /** A VIF attached on this host, by MAC or by IP. */
   local(vnet: number, mac: number): LocalVif | undefined;
   localByIp(vnet: number, ip: number): LocalVif | undefined;

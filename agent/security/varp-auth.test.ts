@@ -1,5 +1,7 @@
 // VARP authentication between real agents on loopback: a forged ANNOUNCE
-// for a victim's MAC must not move the victim's cache entry.
+// for a victim's MAC must not move the victim's cache entry. The attacker's
+// address is admitted (a host of the deployment without the key): what stops
+// it here is the HMAC, not underlay admission.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +9,7 @@ import { Agent } from '../agent.ts';
 import { silentLogger } from '../log.ts';
 import { EmulatedGuest } from '../guests/index.ts';
 import type { AgentStateInput } from '../state.ts';
-import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, encodeVarp, parseIp, parseMac } from '../wire/index.ts';
+import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_REQUEST, decodeVarp, encodeVarp, parseIp, parseMac } from '../wire/index.ts';
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const H1 = '127.32.0.1';
@@ -25,7 +27,7 @@ function state(host: string, address: string, peer: string, n: number, key: stri
   return {
     host,
     generation: 1,
-    underlay: { address, port: PORT, multicast: null, peers: [peer] },
+    underlay: { address, port: PORT, multicast: null, peers: [peer, ATTACKER] },
     vnets: [{ id: 7, security: 'none' }],
     vifs: [{ id: `g${n}`, vnet: 7, mac: `02:5d:00:00:07:0${n}`, ip: `10.7.0.${n}/24`, version: 1, guest: { kind: 'emulated' } }],
     ...(key ? { varp: { key } } : {}),
@@ -78,8 +80,17 @@ describe('VARP authentication', () => {
     expect(victim(h1)).toMatchObject({ coa: H2, version: 1 });
     expect(h1.counters.get('softudc_underlay_rx_dropped_total{reason="varp_bad_auth"}')).toBe(2);
     expect(h1.counters.get('softudc_underlay_rx_dropped_total{reason="varp_bad_length"}')).toBe(1);
-    // Control: the same message signed with the deployment key is believed (the key is what stops the forgery).
+    // Control: the same message signed with the deployment key is believed once the
+    // announced COA answers h1's verifying REQUEST with its fresh nonce (the key is what stops the forgery).
+    const asked = new Promise<Buffer>((r) => s.once('message', (m) => r(m)));
     await send(s, forged(9, key));
+    const req = decodeVarp(await asked, key);
+    expect(req).toMatchObject({ opcode: VARP_REQUEST, mac: parseMac(VICTIM_MAC), coa: parseIp(H1) });
+    const answer = encodeVarp(
+      { opcode: VARP_ANNOUNCE, vnet: 7, mac: parseMac(VICTIM_MAC), flags: VARP_FLAG_HAS_IP, ip: parseIp('10.7.0.2'), coa: parseIp(ATTACKER), nonce: req.nonce, version: 9 },
+      key,
+    );
+    await send(s, answer);
     expect(victim(h1)).toMatchObject({ coa: ATTACKER, version: 9 });
   });
 

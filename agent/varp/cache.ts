@@ -312,6 +312,19 @@ export class VarpCache {
     if (this.ipResolutions.get(r.vnet, r.ip) === r) this.ipResolutions.delete(r.vnet, r.ip);
   }
 
+  /**
+   * Asks `coa` whether (vnet, MAC) is there, under the entry's outstanding
+   * nonce or a fresh one: the answer confirms the entry like any other.
+   */
+  verify(e: Entry, coa: number, port: number): void {
+    if (e.nonce < 0) {
+      if (this.nonces.size >= this.cfg.maxResolving) return void this.counters.inc(C.verificationsSkipped);
+      e.nonce = this.newNonce();
+      this.nonces.set(e.nonce, e);
+    }
+    this.sender.sendTo(this.sender.request(e.vnet, e.mac, 0, e.nonce), coa, port, C.verifyRequestsSent);
+  }
+
   private sendRefresh(e: Entry): void {
     e.refreshedFor = e.since;
     if (this.budget.refuseResolution(e.vnet) !== null) return;

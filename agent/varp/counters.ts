@@ -28,6 +28,9 @@ export const VARP_COUNTERS = {
   resolutionsPreempted: `${P}resolutions_preempted_total`,
   /** REQUESTs a vnet's bucket (requestRate, requestBurst) held back. */
   requestsSuppressed: `${P}requests_suppressed_total{reason="vnet_rate"}`,
+  /** With a VARP key: REQUESTs that verify a GRATUITOUS ANNOUNCE at the COA it names. */
+  verifyRequestsSent: `${P}verify_requests_sent_total`,
+  verificationsSkipped: `${P}verifications_skipped_total`,
 } as const;
 
 /** Why a datagram handed to resolve() (or held in a queue) was discarded. */
@@ -54,6 +57,7 @@ export type IgnoreReason =
   | 'withdraw_mismatch' // WITHDRAW for an entry that does not point to that COA
   | 'announce_for_local' // someone announces a VIF attached here
   | 'unrelated_vnet' // GRATUITOUS for a vnet with no VIF here
+  | 'not_cached' // with a VARP key: GRATUITOUS for an entry not cached (resolved on first use)
   | 'stopped'; // engine not running
 
 // Names built once: a drop must not allocate a string per datagram.

@@ -91,6 +91,12 @@ export interface VarpIo {
   sendFlood(msg: Buffer): void;
   /** Unicast (ANNOUNCE replies, refresh REQUESTs). */
   sendTo(msg: Buffer, address: number, port: number): void;
+  /**
+   * True when `coa` is a host this agent admits (wire.md "Admission"): a
+   * REQUEST re-flooded by a vnetd is answered at its COA only then, otherwise
+   * at its UDP source. Absent: always the UDP source.
+   */
+  admits?(coa: number): boolean;
   /** Queued FRAME datagrams released once their destination is resolved, in FIFO order. */
   transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void;
 }

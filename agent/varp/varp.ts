@@ -15,6 +15,16 @@
 //   retry completes it; an ANNOUNCE with any other nonce is ignored unless GRATUITOUS.
 // - Messages whose COA is ours, arriving from our own port, are our own
 //   multicast looped back and are ignored.
+// - With a VARP key, a GRATUITOUS ANNOUNCE is only a hint (wire.md "VARP
+//   freshness"): its bytes may be a capture replayed long after the VIF left,
+//   and nothing in them says when they were made. It moves nothing by itself:
+//   a cached entry is verified by a unicast REQUEST with a fresh nonce to the
+//   announced COA, and only the signed answer (which must carry that nonce)
+//   moves it; an entry not cached is resolved on first use as usual.
+// - An ANNOUNCE goes to the REQUEST's UDP source. A REQUEST re-flooded by a
+//   vnetd comes from the relay instead; it is answered at its COA only when
+//   that COA is a host this agent admits (underlay admission), so a REQUEST
+//   cannot aim an answer at a third party.
 import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_REQUEST, VARP_WITHDRAW } from '../wire/constants.ts';
 import type { VarpMessage } from '../wire/varp.ts';
 import type { Counters } from '../metrics.ts';
@@ -203,7 +213,7 @@ export class Varp {
     // Spec: only the hosting agent answers, unicast to the request's UDP source, nonce copied.
     // A REQUEST a vnetd re-sent on its LAN comes from the relay, not from the
     // requester: the answer goes straight to the requester's COA (spec "RELAY").
-    const relayed = from.address !== msg.coa && msg.coa !== 0;
+    const relayed = from.address !== msg.coa && msg.coa !== 0 && this.sender.io.admits?.(msg.coa) === true;
     const to = relayed ? { address: msg.coa, port: this.sender.io.port } : from;
     if (relayed) this.counters.inc(C.relayedRequestsAnswered);
     this.sender.sendTo(this.sender.forVif(VARP_ANNOUNCE, vif, msg.nonce, 0), to.address, to.port, C.announcesSent);
@@ -213,10 +223,20 @@ export class Varp {
     const gratuitous = (msg.flags & VARP_FLAG_GRATUITOUS) !== 0;
     this.counters.inc(gratuitous ? C.gratuitousReceived : C.announcesReceived);
     if (this.locals.get(msg.vnet, msg.mac)) return this.ignore('announce_for_local');
+    if (gratuitous && this.cfg.key) return this.verifyGratuitous(msg, from);
     const e = gratuitous ? this.gratuitousTarget(msg) : this.answeredEntry(msg);
     if (typeof e === 'string') return this.ignore(e);
     if (msg.version < e.version) return this.ignore('stale_version');
     this.cache.confirm(e, msg, from);
+  }
+
+  /** With a key: a cached entry is asked again at the announced COA; the signed answer with our fresh nonce moves it. */
+  private verifyGratuitous(msg: VarpMessage, from: Source): void {
+    const e = this.cache.get(msg.vnet, msg.mac);
+    if (!e || e.state === 'FAILED') return this.ignore('not_cached');
+    if (msg.version < e.version) return this.ignore('stale_version');
+    const port = from.address === msg.coa ? from.port : this.sender.io.port;
+    this.cache.verify(e, msg.coa, port);
   }
 
   /** The entry a GRATUITOUS ANNOUNCE updates, created only on a vnet with a VIF here. */

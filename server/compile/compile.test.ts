@@ -100,7 +100,8 @@ describe('compile', () => {
 
   it('uses multicast only when all peers share the host’s multicast segment', () => {
     const out = compile(noRelays());
-    expect(out.get('h2')!.underlay).toEqual({ address: '127.0.0.3', port: 1798, multicast: '224.10.0.1', peers: ['127.0.0.2'] });
+    // admission: with multicast, the segment's other hosts are members
+    expect(out.get('h2')!.underlay).toEqual({ address: '127.0.0.3', port: 1798, multicast: '224.10.0.1', peers: ['127.0.0.2'], members: ['127.0.0.2'] });
     // h1 reaches h3 over the link vnet, and h3 is on another segment without relays: unicast
     expect(out.get('h1')!.underlay.multicast).toBeNull();
     expect(out.get('h1')!.underlay.peers).toEqual(['127.0.0.3', '127.0.0.4']);
@@ -108,7 +109,10 @@ describe('compile', () => {
 
   it('reaches carriers on other relayed segments through the relays, not directly', () => {
     const out = compile(input());
-    expect(out.get('h1')!.underlay).toEqual({ address: '127.0.0.2', port: 1798, multicast: '224.10.0.1', peers: ['127.0.0.3'] });
+    // members: h2 (same segment, multicast) and h3, a carrier behind the relays whose answers come straight here
+    expect(out.get('h1')!.underlay).toEqual({
+      address: '127.0.0.2', port: 1798, multicast: '224.10.0.1', peers: ['127.0.0.3'], members: ['127.0.0.3', '127.0.0.4'],
+    });
     expect(out.get('h1')!.vnets.find((v) => v.id === LINK_VNID_TOP)!.peers).toEqual([]);
   });
 
@@ -334,9 +338,11 @@ describe('relays on unicast-only segments', () => {
       expect(s.relay!.proxy).toBe(true);
     }
     expect(out.get('a2')!.vnets[0]!.peers).toEqual(['198.18.1.1']);
-    // an open vnet crossing the relays is not given to them
+    // an open vnet crossing the relays is given to them too (a proxy resolves only on vnets it carries), without keys
     const open = wideFarm();
     open.vnets[0]!.security = 'none';
-    expect(compile({ hosts: wide, segments: segs(true), farms: [open], vnetKeys: keys }).get('a1')!.vnets).toEqual([]);
+    const a1 = compile({ hosts: wide, segments: segs(true), farms: [open], vnetKeys: keys }).get('a1')!;
+    expect(a1.vnets).toEqual([expect.objectContaining({ id: 7, security: 'none', peers: ['198.18.1.2'] })]);
+    expect(a1.vnets[0]!.keys).toBeUndefined();
   });
 });

@@ -99,14 +99,17 @@ export function compile(input: CompileInput): Map<string, HostState> {
     const vnets = [...a.vnets.values()].sort((x, y) => x.id - y.id);
     // Peers: the other carriers this host floods to directly; those behind relays are reached through them.
     const crossing = new Set<StateVnet>();
+    const far = new Set<string>();
     for (const v of vnets) {
       const others = (carriers.get(v.id) ?? []).filter((h) => h !== a.host);
       v.peers = others.filter((h) => !relayed(topo, a.host, h)).map((h) => h.address).sort(byString);
+      for (const h of others) if (relayed(topo, a.host, h)) far.add(h.address);
       if (others.some((h) => relayed(topo, a.host, h))) crossing.add(v);
     }
     const direct = [...new Set(vnets.flatMap((v) => v.peers))].sort(byString);
     const multicast = multicastFor(a.host, direct, input.hosts, segments);
     const peers = multicast === null ? unicastRelayPeers(a, direct, crossing, acc.values(), topo) : direct;
+    const members = admittedMembers(a.host, multicast, far, input.hosts);
     out.set(a.host.name, {
       host: a.host.name,
       underlay: {
@@ -114,6 +117,7 @@ export function compile(input: CompileInput): Map<string, HostState> {
         port: a.host.port || input.port || DEFAULT_PORT,
         multicast,
         peers,
+        ...(members.length > 0 ? { members } : {}),
       },
       vnets,
       vifs: a.vifs.sort((x, y) => byString(x.id, y.id)),
@@ -124,6 +128,22 @@ export function compile(input: CompileInput): Map<string, HostState> {
     });
   }
   return out;
+}
+
+/**
+ * Who a host accepts FRAMEs and VARP from beyond its peers and relay peers
+ * (wire.md "Admission"): with multicast, every other host of its LAN segment
+ * (their floods, and the segment's vnetd re-flooding what came from afar,
+ * arrive by the group); and the carriers of its vnets behind relays, whose
+ * answers and unicast FRAMEs come straight to it.
+ */
+function admittedMembers(host: CompileHost, multicast: string | null, far: Set<string>, hosts: CompileHost[]): string[] {
+  const members = new Set(far);
+  if (multicast !== null && host.segmentId) {
+    for (const h of hosts) if (h !== host && h.segmentId === host.segmentId) members.add(h.address);
+  }
+  members.delete(host.address);
+  return [...members].sort(byString);
 }
 
 /**

@@ -31,8 +31,9 @@ export function relayed(t: Topology, a: CompileHost, b: CompileHost): boolean {
 /**
  * A proxy relay forwards unicast FRAMEs by their destination MAC, which it can
  * only read in a `conf` vnet with the vnet's keys (docs/agent-state.md "Proxy
- * mode"): it carries every sealed vnet that has carriers both on its LAN and
- * behind another relay, keys included, without VIFs.
+ * mode"), and resolves destinations only on vnets it carries: it carries every
+ * vnet that has carriers both on its LAN and behind another relay (a sealed
+ * one with its keys), without VIFs.
  */
 export function addProxyVnets(accs: Carrier[], t: Topology): void {
   const carriers = new Map<number, Carrier[]>();
@@ -49,10 +50,12 @@ export function addProxyVnets(accs: Carrier[], t: Topology): void {
     if (!relay) continue;
     for (const [vnid, list] of carriers) {
       const template = list[0]!.vnets.get(vnid)!;
-      if (template.security === 'none' || !template.keys?.length || relay.vnets.has(vnid)) continue;
+      if ((template.security !== 'none' && !template.keys?.length) || relay.vnets.has(vnid)) continue;
       const here = list.some((a) => a.host.segmentId === seg.id && a !== relay);
       const far = list.some((a) => relayed(t, relay.host, a.host));
-      if (here && far) relay.vnets.set(vnid, { ...template, keys: template.keys.map((k) => ({ ...k })), peers: [] });
+      if (!here || !far) continue;
+      const keys = template.keys ? { keys: template.keys.map((k) => ({ ...k })) } : {};
+      relay.vnets.set(vnid, { ...template, ...keys, peers: [] });
     }
   }
 }
