@@ -12,6 +12,11 @@
 // - out:  a LAN host's REQUEST relayed to the peers; the far answer is re-signed for it,
 // - in:   a far REQUEST re-asked on the LAN under our own nonce; the LAN answer goes back to the peer,
 // - self: our own resolution of a destination that unicast FRAMEs wait for.
+//
+// The route table is bounded per vnet and in all (a flood of announcements
+// must not grow it without end): a new route beyond a bound is not learnt,
+// counted as `route_table_full`. The sweep never throws: an error in one
+// pending request (a bug) drops it, counted, reported in the log.
 import { randomInt } from 'node:crypto';
 import {
   FRAME_VNET_OFFSET,
@@ -27,6 +32,7 @@ import {
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import { VnetMap } from '../varp/vnet-map.ts';
+import { isVirtualVnet } from '../varp/cache.ts';
 import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';
 
 interface Route {
@@ -64,10 +70,15 @@ export interface ProxyLink {
   settings(): RelaySettings;
   relayOut(inner: Buffer, origin: number, kind: 'varp' | 'frame'): void;
   floodLan(buf: Buffer, exclude: readonly number[]): void;
+  /** A bug on the packet path or in a timer, for the log (rate-limited there). */
+  reportBug(where: string, err: unknown): void;
 }
 
 /** Pending requests kept at most (a flood of REQUESTs must not grow the table without bound). */
 const MAX_PENDING = 4096;
+/** Routes kept at most on one vnet, and in all. */
+export const MAX_ROUTES_PER_VNET = 16_384;
+export const MAX_ROUTES = 65_536;
 const SWEEP_MS = 250;
 const now = (): number => performance.now();
 
@@ -87,9 +98,10 @@ export class ProxyTable {
   private readonly pending = new Map<number, Pending>();
   private readonly resolving = new VnetMap<Pending>();
   private readonly timer: NodeJS.Timeout;
+  private nextRouteSweep = 0;
 
   constructor(private readonly link: ProxyLink) {
-    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.timer = setInterval(() => this.sweepSafely(), SWEEP_MS);
     this.timer.unref();
   }
 
@@ -171,7 +183,7 @@ export class ProxyTable {
       }
       // Ask our LAN under our own nonce and COA: the answer must come to us, not to a host it cannot reach.
       const p = this.track({ kind: 'in', nonce: this.newNonce(), vnet: msg.vnet, mac: msg.mac, ip: msg.mac === 0 ? msg.ip : null, reply: via, origNonce: msg.nonce });
-      if (p) this.request(p, false);
+      if (p) this.firstRequest(p, false);
       return;
     }
     const exclude = [origin, via.address];
@@ -199,6 +211,8 @@ export class ProxyTable {
     const dst = io.frameDestination(buf);
     if (dst === null || isGroupMac(dst)) return false;
     const vnet = buf.readUInt32BE(FRAME_VNET_OFFSET);
+    // vnet 0 and 1 are no vnet anyone resolves on: the dispatcher drops the frame (frame_bad_vnet).
+    if (!isVirtualVnet(vnet)) return false;
     if (io.local(vnet, dst)) return false; // for this host's own switch
     const r = this.routes.get(vnet, dst);
     if (r && this.fresh(r)) {
@@ -239,6 +253,10 @@ export class ProxyTable {
     const cur = this.routes.get(msg.vnet, msg.mac);
     if (cur && this.fresh(cur) && msg.version < cur.version) {
       this.link.counters.inc(C.proxyIgnored('stale_version'));
+      return false;
+    }
+    if (!cur && (this.routes.size >= MAX_ROUTES || this.routes.sizeOf(msg.vnet) >= MAX_ROUTES_PER_VNET)) {
+      this.link.counters.inc(C.proxyIgnored('route_table_full'));
       return false;
     }
     const ip = msg.flags & VARP_FLAG_HAS_IP ? msg.ip : null;
@@ -289,8 +307,18 @@ export class ProxyTable {
     const cur = this.resolving.get(vnet, mac);
     if (cur) return cur;
     const p = this.track({ kind: 'self', nonce: this.newNonce(), vnet, mac, ip: null, reply: null, origNonce: 0 });
-    if (p) this.request(p, true);
+    if (p) this.firstRequest(p, true);
     return p;
+  }
+
+  /** The first REQUEST of a new pending request; it is not kept when that throws (a bug). */
+  private firstRequest(p: Pending, toPeers: boolean): void {
+    try {
+      this.request(p, toPeers);
+    } catch (err) {
+      this.untrack(p);
+      throw err;
+    }
   }
 
   /** A REQUEST under our COA and the pending nonce: on the LAN, and for our own resolutions to the peers too. */
@@ -324,13 +352,31 @@ export class ProxyTable {
     if (p.kind === 'self' && this.resolving.get(p.vnet, p.mac) === p) this.resolving.delete(p.vnet, p.mac);
   }
 
+  private sweepSafely(): void {
+    try {
+      this.sweep();
+    } catch (err) {
+      this.link.counters.inc(C.sweepErrors);
+      this.link.reportBug('proxy sweep', err);
+    }
+  }
+
   private sweep(): void {
     const t = now();
     const s = this.link.settings();
     for (const p of [...this.pending.values()]) {
       if (t < p.due) continue;
-      if (p.kind === 'self' && p.sent < s.requestCount) {
-        this.request(p, true);
+      try {
+        if (p.kind === 'self' && p.sent < s.requestCount) {
+          this.request(p, true);
+          continue;
+        }
+      } catch (err) {
+        // A bug: this request goes (its frames counted), the others carry on.
+        this.untrack(p);
+        this.drop(p.queue.length, 'handler_error');
+        this.link.counters.inc(C.sweepErrors);
+        this.link.reportBug('proxy request retry', err);
         continue;
       }
       this.untrack(p);
@@ -341,6 +387,8 @@ export class ProxyTable {
       }
     }
     // Expiry is checked on use; forget routes long past it so the table does not only grow.
+    if (t < this.nextRouteSweep) return;
+    this.nextRouteSweep = t + Math.min(5_000, s.lifetimeMs / 2);
     for (const r of [...this.routes.values()]) if (t - r.since > 2 * s.lifetimeMs) this.forget(r.vnet, r.mac, false);
   }
 

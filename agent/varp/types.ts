@@ -29,6 +29,12 @@ export interface VarpConfig {
    * still applies when no answer comes). 0 disables. Not in the spec.
    */
   refreshAheadMs: number;
+  /**
+   * Cache entries held at most on one vnet, and on the host in all. Not in the
+   * spec: announcements from the underlay must not grow memory without bound.
+   */
+  maxEntriesPerVnet: number;
+  maxEntries: number;
 }
 
 export const DEFAULT_VARP_CONFIG: Readonly<VarpConfig> = Object.freeze({
@@ -39,6 +45,8 @@ export const DEFAULT_VARP_CONFIG: Readonly<VarpConfig> = Object.freeze({
   failedHoldMs: 3_000,
   maxResolving: 1024,
   refreshAheadMs: 3_000,
+  maxEntriesPerVnet: 16_384,
+  maxEntries: 65_536,
 });
 
 export type VarpState = 'INCOMPLETE' | 'REACHABLE' | 'FAILED';
@@ -73,6 +81,8 @@ export interface VarpIo {
   sendTo(msg: Buffer, address: number, port: number): void;
   /** Queued FRAME datagrams released once their destination is resolved, in FIFO order. */
   transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void;
+  /** Work of a VARP timer threw (a bug): it is counted and reported here, and the engine carries on. */
+  reportBug?(where: string, err: unknown): void;
 }
 
 export interface Route {
@@ -93,6 +103,8 @@ export function varpConfig(partial: Partial<VarpConfig> = {}): VarpConfig {
   integer(cfg.requestCount, 1, 'requestCount');
   integer(cfg.queueLimit, 0, 'queueLimit');
   integer(cfg.maxResolving, 1, 'maxResolving');
+  integer(cfg.maxEntriesPerVnet, 1, 'maxEntriesPerVnet');
+  integer(cfg.maxEntries, 1, 'maxEntries');
   if (!(Number.isFinite(cfg.failedHoldMs) && cfg.failedHoldMs >= 0)) throw new RangeError('varp.failedHoldMs: must be a number >= 0');
   if (!(Number.isFinite(cfg.refreshAheadMs) && cfg.refreshAheadMs >= 0 && cfg.refreshAheadMs < cfg.lifetimeMs)) {
     throw new RangeError('varp.refreshAheadMs: must be >= 0 and below lifetimeMs');
