@@ -11,7 +11,13 @@ export const HANDLED = 'softudc_underlay_rx_handled_total';
 export const DROPPED = 'softudc_underlay_rx_dropped_total';
 
 const BATCH = 200;
-const MAX_AHEAD = 2_000;
+
+export interface BlastOptions {
+  /** Never more than this many datagrams ahead of what the agent has counted (default 2,000: no kernel losses). */
+  maxAhead?: number;
+  /** Called every maxAhead / 2 datagrams, before the agent is waited for. */
+  onProgress?: (sent: number) => void | Promise<void>;
+}
 
 export interface BlastResult {
   sent: number;
@@ -51,8 +57,9 @@ export async function blast(
   from: string,
   total: number,
   next: () => Buffer,
-  onProgress?: (sent: number) => void | Promise<void>,
+  opts: BlastOptions = {},
 ): Promise<BlastResult> {
+  const maxAhead = opts.maxAhead ?? 2_000;
   const rx0 = (await agent.metrics()).get(RX)!;
   const kernelBefore = await rcvbufErrors();
   const sock = dgram.createSocket('udp4');
@@ -64,13 +71,13 @@ export async function blast(
       const n = Math.min(BATCH, total - sent);
       await Promise.all(Array.from({ length: n }, () => new Promise<void>((ok) => sock.send(next(), to.port, to.address, () => ok()))));
       sent += n;
-      if (sent % (MAX_AHEAD / 2) === 0 || sent === total) {
-        await onProgress?.(sent);
+      if (sent % (maxAhead / 2) === 0 || sent === total) {
+        await opts.onProgress?.(sent);
         // Wait for the agent to catch up; give up after a while (what was lost in the kernel never arrives).
         for (let i = 0; i < 50; i++) {
           if (agent.child.exitCode !== null) throw new Error(`${agent.name} exited (${agent.child.exitCode}) after ${sent} datagrams\n${agent.logs.slice(-20).join('\n')}`);
           const rx = (await agent.metrics()).get(RX)! - rx0;
-          if (rx >= sent - MAX_AHEAD) break;
+          if (rx >= sent - maxAhead) break;
           await new Promise((r) => setTimeout(r, 10));
         }
       }

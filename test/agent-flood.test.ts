@@ -62,10 +62,14 @@ describe('agent under an ANNOUNCE flood', () => {
       return encodeVarp({ opcode: VARP_ANNOUNCE, vnet: 7, mac: 0x02_60_00_00_00_00 + i, flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, ip: parseIp('10.7.0.0') + (i % 65_536), coa, nonce: 0, version: 0xffffffff });
     };
     let maxEntries = 0;
-    const r = await blast(target, { address: TARGET, port: PORT }, SENDER, TOTAL, next, async (sent) => {
-      if (sent % 100_000 !== 0) return;
-      const m = await target.metrics();
-      maxEntries = Math.max(maxEntries, m.get('softudc_varp_entries{state="REACHABLE"}') ?? 0);
+    // Paced less tightly than the fuzz runs: a flood is about volume, and a few kernel losses do not matter.
+    const r = await blast(target, { address: TARGET, port: PORT }, SENDER, TOTAL, next, {
+      maxAhead: 20_000,
+      onProgress: async (sent) => {
+        if (sent % 100_000 !== 0) return;
+        const m = await target.metrics();
+        maxEntries = Math.max(maxEntries, m.get('softudc_varp_entries{state="REACHABLE"}') ?? 0);
+      },
     });
 
     // The listing during the flood's aftermath: one page, the total, a cursor; the next page follows on.
@@ -103,5 +107,5 @@ describe('agent under an ANNOUNCE flood', () => {
     expect(restedView.varpTotal).toBe(0);
     // Still forwarding and answering after all that.
     expect((await target.ping('a', '10.7.0.10', { timeoutMs: 2000 })).received).toBe(1);
-  }, 900_000);
+  }, 1_800_000);
 });
