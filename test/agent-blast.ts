@@ -60,7 +60,7 @@ export async function blast(
   opts: BlastOptions = {},
 ): Promise<BlastResult> {
   const maxAhead = opts.maxAhead ?? 2_000;
-  const rx0 = (await agent.metrics()).get(RX)!;
+  const rx0 = (await agent.metrics()).get(RX) ?? 0;
   const kernelBefore = await rcvbufErrors();
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((ok) => sock.bind(0, from, ok));
@@ -76,7 +76,7 @@ export async function blast(
         // Wait for the agent to catch up; give up after a while (what was lost in the kernel never arrives).
         for (let i = 0; i < 50; i++) {
           if (agent.child.exitCode !== null) throw new Error(`${agent.name} exited (${agent.child.exitCode}) after ${sent} datagrams\n${agent.logs.slice(-20).join('\n')}`);
-          const rx = (await agent.metrics()).get(RX)! - rx0;
+          const rx = ((await agent.metrics()).get(RX) ?? 0) - rx0;
           if (rx >= sent - maxAhead) break;
           await new Promise((r) => setTimeout(r, 10));
         }
@@ -88,5 +88,5 @@ export async function blast(
   const sendMs = performance.now() - t0;
   const m = await drained(agent);
   const kernelAfter = await rcvbufErrors();
-  return { sent, received: m.get(RX)! - rx0, sendMs, kernelDrops: kernelBefore === null || kernelAfter === null ? null : kernelAfter - kernelBefore };
+  return { sent, received: (m.get(RX) ?? 0) - rx0, sendMs, kernelDrops: kernelBefore === null || kernelAfter === null ? null : kernelAfter - kernelBefore };
 }
