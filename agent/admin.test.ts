@@ -52,6 +52,16 @@ describe('admin endpoint', () => {
     expect(s.vifs[0]).toEqual({ id: 'web-1/eth0', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10/24', guest: 'emulated', device: null, version: 3, status: 'up', error: null });
   });
 
+  it('pages the VARP listing and refuses a bad limit or cursor, naming the field', async () => {
+    const s = await (await fetch(`${base}/v1/state?limit=1&after=${encodeURIComponent('7/02:5d:00:00:00:0a')}`)).json();
+    expect(s).toMatchObject({ varp: [], varpTotal: 0, varpNext: null });
+    for (const [q, field] of [['limit=0', 'limit'], ['limit=10001', 'limit'], ['limit=x', 'limit'], ['after=7', 'after'], ['after=1%2Fzz:00:00:00:00:00', 'after']]) {
+      const r = await fetch(`${base}/v1/state?${q}`);
+      expect(r.status).toBe(400);
+      expect((await r.json()).error).toMatchObject({ code: 'BAD_REQUEST', field });
+    }
+  });
+
   it('serves Prometheus text', async () => {
     const r = await fetch(`${base}/metrics`);
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Agent } from './agent.ts';
 import type { Logger } from './log.ts';
 import { EmulatedGuest, ProbeError } from './guests/index.ts';
-import { WireError } from './wire/index.ts';
+import { WireError, parseMac } from './wire/index.ts';
+import { VARP_PAGE_DEFAULT, VARP_PAGE_MAX, type VarpPage } from './view.ts';
 
 export interface AdminOptions {
   agent: Agent;
@@ -88,7 +89,7 @@ export class AdminServer {
     }
     if (path === '/v1/state') {
       allow(req, 'GET');
-      return json(res, 200, agent.snapshot());
+      return json(res, 200, agent.snapshot(varpPage(url.searchParams)));
     }
     if (path === '/healthz') {
       allow(req, 'GET');
@@ -127,6 +128,29 @@ export class AdminServer {
     }
     json(res, e.status, { error: { code: e.code, message: e.message, field: e.field ?? null } });
   }
+}
+
+/** `?limit=N&after=<vnet>/<mac>`: the page of the VARP cache /v1/state lists. */
+function varpPage(q: URLSearchParams): VarpPage {
+  const limitText = q.get('limit');
+  const limit = limitText === null ? VARP_PAGE_DEFAULT : Number(limitText);
+  if (!/^\d{1,6}$/.test(limitText ?? '1') || !(limit >= 1 && limit <= VARP_PAGE_MAX)) {
+    throw new HttpError(400, 'BAD_REQUEST', `limit: must be an integer from 1 to ${VARP_PAGE_MAX}`, 'limit');
+  }
+  const afterText = q.get('after');
+  if (afterText === null) return { limit };
+  const m = /^(\d{1,10})\/([0-9a-fA-F:]{17})$/.exec(afterText);
+  let mac = NaN;
+  try {
+    if (m) mac = parseMac(m[2]!);
+  } catch {
+    // reported below
+  }
+  const vnet = Number(m?.[1]);
+  if (!m || !(vnet <= 0xffffffff) || Number.isNaN(mac)) {
+    throw new HttpError(400, 'BAD_REQUEST', 'after: must be the varpNext cursor of a previous page, <vnet>/<mac>', 'after');
+  }
+  return { limit, after: { vnet, mac } };
 }
 
 function allow(req: http.IncomingMessage, method: string): void {

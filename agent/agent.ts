@@ -6,6 +6,7 @@
 import { Counters, renderPrometheus } from './metrics.ts';
 import type { Logger } from './log.ts';
 import { Dispatcher } from './dispatch.ts';
+import { BugReports } from './bug-report.ts';
 import { Switch, type SwitchVarp } from './switch/index.ts';
 import { UdpUnderlay } from './underlay/udp.ts';
 import { Admission } from './underlay/admission.ts';
@@ -13,7 +14,7 @@ import { Varp, type VarpConfig, type VarpIo } from './varp/index.ts';
 import { createGuest, type GuestPort } from './guests/index.ts';
 import { decodeVarpKey, parseState, StateError, type AgentState, type StateIssue, type VifSpec } from './state.ts';
 import { parseCidr, parseIp, parseMac } from './wire/index.ts';
-import { buildView, type AgentStateView } from './view.ts';
+import { buildView, type AgentStateView, type VarpPage } from './view.ts';
 import { FileSequenceStore, SealedVnets } from './security/index.ts';
 import { Relay } from './relay/index.ts';
 import { VifShaper } from './limit/shaper.ts';
@@ -90,7 +91,7 @@ export class Agent {
     this.desired = parseState(opts.state);
     this.logger = opts.logger;
     this.counters = opts.counters ?? new Counters();
-    this.dispatcher = new Dispatcher(this.counters);
+    this.dispatcher = new Dispatcher(this.counters, this.logger);
     this.admission = new Admission(this.counters);
     this.seals = new SealedVnets(this.logger, opts.sealSequenceFile ? new FileSequenceStore(opts.sealSequenceFile) : undefined);
     this.relay = this.createRelay();
@@ -251,6 +252,7 @@ export class Agent {
     }
     const key = s.varp?.key ? decodeVarpKey(s.varp.key) : undefined;
     const underlay = new UdpUnderlay({ ...s.underlay, counters: this.counters, logger: this.logger });
+    const bugs = new BugReports(this.logger);
     const io: VarpIo = {
       ownCoa: parseIp(s.underlay.address),
       port: s.underlay.port,
@@ -260,6 +262,7 @@ export class Agent {
       },
       sendTo: (m, a, p) => underlay.sendToIp(m, a, p),
       admits: (coa) => this.admission.admitsCoa(coa),
+      reportBug: (where, err) => bugs.report(where, err),
       transmit: (_vnet, coa, p, frames) => {
         for (const f of frames) {
           // Held plain while VARP resolved: sealed now, so sequences leave in order.
@@ -440,8 +443,10 @@ export class Agent {
     return this.appliedGeneration;
   }
 
-  snapshot(): AgentStateView {
+  /** The state view; the VARP cache listed one page at a time (the first by default). */
+  snapshot(varpPage?: VarpPage): AgentStateView {
     return buildView({
+      varpPage,
       state: this.desired,
       appliedGeneration: this.appliedGeneration,
       underlay: this.core?.underlay ?? null,
@@ -463,7 +468,7 @@ export class Agent {
       'softudc_varp_entries{state="REACHABLE"}': 0,
       'softudc_varp_entries{state="FAILED"}': 0,
     };
-    for (const e of this.core?.varp.entries() ?? []) gauges[`softudc_varp_entries{state="${e.state}"}`]! += 1;
+    for (const [state, n] of Object.entries(this.core?.varp.entryCounts() ?? {})) gauges[`softudc_varp_entries{state="${state}"}`] = n;
     return renderPrometheus(this.counters, gauges);
   }
 }

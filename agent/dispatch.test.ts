@@ -31,7 +31,7 @@ describe('underlay datagram dispatch', () => {
     await guest.start();
     varp.attach({ vnet: 7, mac: guest.mac, ip: guest.ip, version: 1 });
 
-    const d = new Dispatcher(counters);
+    const d = new Dispatcher(counters, silentLogger);
     const target = { varp, sw, varpKey: undefined, ownAddress: '127.0.0.2', ownPort: 1798 };
     const next = fuzzer({ vnet: 7, mac: parseMac('02:5d:00:00:00:0a'), ip: parseIp('10.7.0.10'), coa: parseIp('127.0.0.9') }, 42);
     const N = 30_000;

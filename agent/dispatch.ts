@@ -3,6 +3,9 @@
 // `softudc_underlay_rx_handled_total{kind=...}` or
 // `softudc_underlay_rx_dropped_total{reason=...}`, so that handled + dropped
 // equals `softudc_underlay_rx_datagrams_total` (the robustness test checks it).
+// A handler that throws anything but a codec error is a bug: the datagram is
+// dropped as `handler_error`, the bug reported in the log (rate-limited), and
+// reception goes on.
 import {
   KIND_FRAME,
   KIND_RELAY,
@@ -14,6 +17,8 @@ import {
   parseIp,
 } from './wire/index.ts';
 import type { Counters } from './metrics.ts';
+import type { Logger } from './log.ts';
+import { BugReports } from './bug-report.ts';
 import type { Switch } from './switch/index.ts';
 import type { Varp } from './varp/index.ts';
 import type { Remote } from './underlay/udp.ts';
@@ -23,6 +28,8 @@ const HANDLED_FRAME = 'softudc_underlay_rx_handled_total{kind="frame"}';
 export const RX_DATAGRAMS = 'softudc_underlay_rx_datagrams_total';
 export const RX_HANDLED = 'softudc_underlay_rx_handled_total';
 export const RX_DROPPED = 'softudc_underlay_rx_dropped_total';
+/** The drop reason of a datagram whose handler threw (a bug). */
+export const HANDLER_ERROR = 'handler_error';
 
 const dropNames = new Map<string, string>();
 function dropName(reason: string): string {
@@ -44,8 +51,14 @@ export interface DispatchTarget {
 
 export class Dispatcher {
   private readonly addresses = new Map<string, number>();
+  private readonly bugs: BugReports;
 
-  constructor(private readonly counters: Counters) {}
+  constructor(
+    private readonly counters: Counters,
+    logger: Logger,
+  ) {
+    this.bugs = new BugReports(logger);
+  }
 
   /** One datagram from the underlay. Never throws for any content. */
   handle(t: DispatchTarget, buf: Buffer, from: Remote): void {
@@ -79,9 +92,9 @@ export class Dispatcher {
       }
     } catch (err) {
       if (err instanceof WireError) return this.drop(`${kindName(kind)}_${err.code.toLowerCase()}`);
-      // Not a codec error: a bug. Count it (the datagram is still accounted for) and keep going.
-      this.drop('internal_error');
-      throw err;
+      // Not a codec error: a bug. The datagram is accounted for, and reception goes on.
+      this.drop(HANDLER_ERROR);
+      this.bugs.report(`underlay ${kindName(kind)} handler`, err);
     }
   }
 

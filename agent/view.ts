@@ -72,11 +72,31 @@ export interface AgentStateView {
   underlay: { address: string; port: number; multicast: string | null; joined: boolean; peers: string[]; up: boolean };
   vnets: { id: number; security: string; peers: readonly string[] | null; ports: number }[];
   vifs: VifView[];
+  /** One page of the VARP cache, ordered by (vnet, MAC): see VarpPage. */
   varp: VarpEntryTextView[];
+  /** Live VARP entries in all (the page may hold fewer). */
+  varpTotal?: number;
+  /** The cursor for the next page (`after=`), null on the last one. */
+  varpNext?: string | null;
   /** Always present in what buildView returns; optional for hand-made views (tests, older agents). */
   routers?: RouterSummary[];
   firewalls?: FirewallSummary[];
   counters: Record<string, number>;
+}
+
+/** Entries per page of the VARP listing unless asked otherwise, and at most. */
+export const VARP_PAGE_DEFAULT = 1_000;
+export const VARP_PAGE_MAX = 10_000;
+
+/** Which part of the VARP cache a view lists: `limit` entries after the cursor `after` (`<vnet>/<mac>`). */
+export interface VarpPage {
+  limit: number;
+  after?: { vnet: number; mac: number };
+}
+
+/** The cursor of an entry, as `after=` takes it. */
+export function varpCursor(e: { vnet: number; mac: number }): string {
+  return `${e.vnet}/${macToString(e.mac)}`;
 }
 
 export interface ViewInput {
@@ -88,6 +108,7 @@ export interface ViewInput {
   vifs: VifRuntime[];
   counters: Counters;
   nodes?: NodeManager;
+  varpPage?: VarpPage;
 }
 
 function summaryBase(v: NodeView): NodeSummaryBase {
@@ -146,7 +167,18 @@ export function buildView(i: ViewInput): AgentStateView {
       status: rt.error === null && rt.guest !== null ? 'up' : 'error',
       error: rt.error,
     })),
-    varp: (i.varp?.entries() ?? []).map((e) => ({
+    ...varpListing(i),
+    ...nodeSummaries(i.nodes),
+    counters: i.counters.snapshot(),
+  };
+}
+
+function varpListing(i: ViewInput): Pick<AgentStateView, 'varp' | 'varpTotal' | 'varpNext'> {
+  const page = i.varpPage ?? { limit: VARP_PAGE_DEFAULT };
+  const { entries, total, more } = i.varp?.entryPage(page.limit, page.after) ?? { entries: [], total: 0, more: false };
+  const last = entries.at(-1);
+  return {
+    varp: entries.map((e) => ({
       vnet: e.vnet,
       mac: macToString(e.mac),
       ip: e.ip === null ? null : ipToString(e.ip),
@@ -157,7 +189,7 @@ export function buildView(i: ViewInput): AgentStateView {
       ageMs: Math.round(e.ageMs),
       proxy: e.proxy,
     })),
-    ...nodeSummaries(i.nodes),
-    counters: i.counters.snapshot(),
+    varpTotal: total,
+    varpNext: more && last ? varpCursor(last) : null,
   };
 }

@@ -1,12 +1,16 @@
 // Datagram generator for the agent's robustness tests: valid FRAME, VARP and
 // RELAY messages aimed at a known VIF, mutated in the ways broken or hostile
 // senders produce (bit flips, truncation, trailing junk, header rewrites),
-// plus plain random bytes. Deterministic for a given seed.
+// plus plain random bytes. Deterministic for a given seed. With a VARP key,
+// half the VARP messages carry a valid AUTH trailer (they pass authentication
+// and reach the engine), the rest none.
 import {
   ARP_OP_REQUEST,
   BROADCAST_MAC,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
+  FRAME_VNET_OFFSET,
+  KIND_VARP,
   ICMP_ECHO_REQUEST,
   IPPROTO_ICMP,
   IPPROTO_UDP,
@@ -15,6 +19,7 @@ import {
   VARP_FLAG_GRATUITOUS,
   VARP_FLAG_HAS_IP,
   VARP_REQUEST,
+  VARP_VNET_OFFSET,
   VARP_WITHDRAW,
   encodeArp,
   encodeEthernet,
@@ -32,6 +37,8 @@ export interface FuzzTarget {
   ip: number;
   /** The sender's COA (u32), written into VARP messages. */
   coa: number;
+  /** The deployment's VARP key, if the target has one. */
+  key?: Buffer;
 }
 
 export type Rng = () => number;
@@ -87,7 +94,7 @@ export function fuzzer(target: FuzzTarget, seed: number): () => Buffer {
       coa: target.coa,
       nonce: int(0xffffffff),
       version: int(10),
-    });
+    }, target.key && int(2) ? target.key : undefined);
   };
 
   const valid = (): Buffer => {
@@ -98,7 +105,7 @@ export function fuzzer(target: FuzzTarget, seed: number): () => Buffer {
   };
 
   const mutate = (b: Buffer): Buffer => {
-    switch (int(6)) {
+    switch (int(7)) {
       case 0: {
         const out = Buffer.from(b);
         for (let i = 1 + int(4); i > 0; i--) out[int(out.length)]! ^= 1 << int(8);
@@ -116,6 +123,13 @@ export function fuzzer(target: FuzzTarget, seed: number): () => Buffer {
       case 4: {
         const out = Buffer.from(b);
         if (out.length >= 8) out.writeUInt32BE(int(0xffffffff), 4);
+        return out;
+      }
+      case 5: {
+        // vnet 0 (invalid) or 1 (the physical network) where a FRAME or VARP message carries its vnet
+        const out = Buffer.from(b);
+        const at = out.length >= 2 && out.readUInt16BE(0) === KIND_VARP ? VARP_VNET_OFFSET : FRAME_VNET_OFFSET;
+        if (out.length >= at + 4) out.writeUInt32BE(int(2), at);
         return out;
       }
       default: {

@@ -67,8 +67,10 @@ function hash5(p: number, s: number, d: number, sp: number, dp: number): number 
 }
 
 export class Conntrack {
-  private readonly table = new Map<number, Conn[]>();
+  private table = new Map<number, Conn[]>();
   private count = 0;
+  /** The most buckets the table held since it was last rebuilt (a Map never shrinks its store on delete). */
+  private peak = 0;
   private readonly t: ConntrackTimeouts;
   private sweeper: NodeJS.Timeout | null = null;
   /** Set by lookup(): the direction of the packet in the connection it found. */
@@ -135,7 +137,10 @@ export class Conntrack {
     };
     c.expires = now + this.timeoutOf(c);
     let bucket = this.table.get(h);
-    if (!bucket) this.table.set(h, (bucket = []));
+    if (!bucket) {
+      this.table.set(h, (bucket = []));
+      if (this.table.size > this.peak) this.peak = this.table.size;
+    }
     bucket.push(c);
     this.count++;
     return c;
@@ -184,6 +189,11 @@ export class Conntrack {
         }
       }
     }
+    // After a mass expiry, a table at a quarter of its peak is rebuilt at its size: the memory comes back.
+    if (this.peak >= 1024 && this.table.size * 4 <= this.peak) {
+      this.table = new Map(this.table);
+      this.peak = this.table.size;
+    }
     return n;
   }
 
@@ -207,7 +217,8 @@ export class Conntrack {
   }
 
   clear(): void {
-    this.table.clear();
+    this.table = new Map();
     this.count = 0;
+    this.peak = 0;
   }
 }

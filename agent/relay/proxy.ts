@@ -16,6 +16,11 @@
 // freshness": it may be a replay): it is passed on as a hint, and one from
 // this LAN is checked by a unicast REQUEST to the COA it names; only the
 // signed answer carrying our nonce is learnt.
+//
+// The route table is bounded per vnet and in all (a flood of announcements
+// must not grow it without end): a new route beyond a bound is not learnt,
+// counted as `route_table_full`. The sweep never throws: an error in one
+// pending request (a bug) drops it, counted, reported in the log.
 import { randomInt } from 'node:crypto';
 import {
   FRAME_VNET_OFFSET,
@@ -31,6 +36,7 @@ import {
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import { VnetMap } from '../varp/vnet-map.ts';
+import { isVirtualVnet } from '../varp/cache.ts';
 import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';
 
 interface Route {
@@ -68,10 +74,15 @@ export interface ProxyLink {
   settings(): RelaySettings;
   relayOut(inner: Buffer, origin: number, kind: 'varp' | 'frame'): void;
   floodLan(buf: Buffer, exclude: readonly number[]): void;
+  /** A bug on the packet path or in a timer, for the log (rate-limited there). */
+  reportBug(where: string, err: unknown): void;
 }
 
 /** Pending requests kept at most (a flood of REQUESTs must not grow the table without bound). */
 const MAX_PENDING = 4096;
+/** Routes kept at most on one vnet, and in all. */
+export const MAX_ROUTES_PER_VNET = 16_384;
+export const MAX_ROUTES = 65_536;
 const SWEEP_MS = 250;
 const now = (): number => performance.now();
 
@@ -91,9 +102,10 @@ export class ProxyTable {
   private readonly pending = new Map<number, Pending>();
   private readonly resolving = new VnetMap<Pending>();
   private readonly timer: NodeJS.Timeout;
+  private nextRouteSweep = 0;
 
   constructor(private readonly link: ProxyLink) {
-    this.timer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.timer = setInterval(() => this.sweepSafely(), SWEEP_MS);
     this.timer.unref();
   }
 
@@ -181,7 +193,7 @@ export class ProxyTable {
       }
       // Ask our LAN under our own nonce and COA: the answer must come to us, not to a host it cannot reach.
       const p = this.track({ kind: 'in', nonce: this.newNonce(), vnet: msg.vnet, mac: msg.mac, ip: msg.mac === 0 ? msg.ip : null, reply: via, origNonce: msg.nonce });
-      if (p) this.request(p, false);
+      if (p) this.firstRequest(p, false);
       return;
     }
     const exclude = [origin, via.address];
@@ -210,8 +222,10 @@ export class ProxyTable {
     const dst = io.frameDestination(buf);
     if (dst === null || isGroupMac(dst)) return false;
     const vnet = buf.readUInt32BE(FRAME_VNET_OFFSET);
+    // vnet 0 and 1 are no vnet anyone resolves on: the dispatcher drops the frame (frame_bad_vnet).
     // A vnet this relay does not carry is none of its business: the switch drops and counts it.
-    if (!io.carries(vnet) || io.local(vnet, dst)) return false;
+    if (!isVirtualVnet(vnet) || !io.carries(vnet)) return false;
+    if (io.local(vnet, dst)) return false; // for this host's own switch
     const r = this.routes.get(vnet, dst);
     if (r && this.fresh(r)) {
       if (r.coa === from.address) {
@@ -276,6 +290,10 @@ export class ProxyTable {
       this.link.counters.inc(C.proxyIgnored('stale_version'));
       return false;
     }
+    if (!cur && (this.routes.size >= MAX_ROUTES || this.routes.sizeOf(msg.vnet) >= MAX_ROUTES_PER_VNET)) {
+      this.link.counters.inc(C.proxyIgnored('route_table_full'));
+      return false;
+    }
     const ip = msg.flags & VARP_FLAG_HAS_IP ? msg.ip : null;
     if (cur?.ip != null && cur.ip !== ip && this.byIp.get(msg.vnet, cur.ip) === msg.mac) this.byIp.delete(msg.vnet, cur.ip);
     this.routes.set(msg.vnet, msg.mac, { vnet: msg.vnet, mac: msg.mac, coa: at.address, port: at.port, ip, version: msg.version, far, since: now(), refreshing: false });
@@ -324,8 +342,18 @@ export class ProxyTable {
     const cur = this.resolving.get(vnet, mac);
     if (cur) return cur;
     const p = this.track({ kind: 'self', nonce: this.newNonce(), vnet, mac, ip: null, reply: null, origNonce: 0 });
-    if (p) this.request(p, true);
+    if (p) this.firstRequest(p, true);
     return p;
+  }
+
+  /** The first REQUEST of a new pending request; it is not kept when that throws (a bug). */
+  private firstRequest(p: Pending, toPeers: boolean): void {
+    try {
+      this.request(p, toPeers);
+    } catch (err) {
+      this.untrack(p);
+      throw err;
+    }
   }
 
   /** A REQUEST under our COA and the pending nonce: on the LAN, and for our own resolutions to the peers too. */
@@ -359,13 +387,31 @@ export class ProxyTable {
     if (p.kind === 'self' && this.resolving.get(p.vnet, p.mac) === p) this.resolving.delete(p.vnet, p.mac);
   }
 
+  private sweepSafely(): void {
+    try {
+      this.sweep();
+    } catch (err) {
+      this.link.counters.inc(C.sweepErrors);
+      this.link.reportBug('proxy sweep', err);
+    }
+  }
+
   private sweep(): void {
     const t = now();
     const s = this.link.settings();
     for (const p of [...this.pending.values()]) {
       if (t < p.due) continue;
-      if (p.kind === 'self' && p.sent < s.requestCount) {
-        this.request(p, true);
+      try {
+        if (p.kind === 'self' && p.sent < s.requestCount) {
+          this.request(p, true);
+          continue;
+        }
+      } catch (err) {
+        // A bug: this request goes (its frames counted), the others carry on.
+        this.untrack(p);
+        this.drop(p.queue.length, 'handler_error');
+        this.link.counters.inc(C.sweepErrors);
+        this.link.reportBug('proxy request retry', err);
         continue;
       }
       this.untrack(p);
@@ -376,6 +422,8 @@ export class ProxyTable {
       }
     }
     // Expiry is checked on use; forget routes long past it so the table does not only grow.
+    if (t < this.nextRouteSweep) return;
+    this.nextRouteSweep = t + Math.min(5_000, s.lifetimeMs / 2);
     for (const r of [...this.routes.values()]) if (t - r.since > 2 * s.lifetimeMs) this.forget(r.vnet, r.mac, false);
   }
 

@@ -11,7 +11,9 @@
 // intercept() sees every underlay datagram before the dispatcher. It consumes
 // RELAYs (and, in proxy mode, what the proxy answers or forwards), counting
 // each as handled or dropped exactly once like the dispatcher does; anything
-// else it may copy to the peers and leaves to the dispatcher.
+// else it may copy to the peers and leaves to the dispatcher. Like the
+// dispatcher it never throws: a handler error (a bug) drops the datagram as
+// `handler_error`, reported in the log, and reception goes on.
 import {
   FRAME_MIN_LEN,
   KIND_FRAME,
@@ -34,7 +36,8 @@ import {
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
-import { RX_DROPPED, RX_HANDLED } from '../dispatch.ts';
+import { HANDLER_ERROR, RX_DROPPED, RX_HANDLED } from '../dispatch.ts';
+import { BugReports } from '../bug-report.ts';
 import { ProxyTable, type ProxyLink, type ProxyRouteView } from './proxy.ts';
 import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';
 
@@ -50,12 +53,15 @@ export class Relay implements ProxyLink {
   private ownText = '';
   private readonly addresses = new Map<string, number>();
   private readonly dropNames = new Map<string, string>();
+  private readonly bugs: BugReports;
 
   constructor(
     readonly io: RelayIo,
     readonly counters: Counters,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.bugs = new BugReports(logger);
+  }
 
   /** Enables (or changes) the role; null disables it. */
   configure(s: RelaySettings | null): void {
@@ -90,8 +96,23 @@ export class Relay implements ProxyLink {
     return this.proxy?.routeViews() ?? [];
   }
 
-  /** Every underlay datagram, before the dispatcher: true when the relay consumed (and counted) it. Never throws for any content. */
+  /** Every underlay datagram, before the dispatcher: true when the relay consumed (and counted) it. Never throws. */
   intercept(buf: Buffer, from: { address: string; port: number }): boolean {
+    try {
+      return this.take(buf, from);
+    } catch (err) {
+      // Nothing was counted for it yet: every path counts only once its work is done.
+      this.drop(HANDLER_ERROR);
+      this.reportBug('relay handler', err);
+      return true;
+    }
+  }
+
+  reportBug(where: string, err: unknown): void {
+    this.bugs.report(where, err);
+  }
+
+  private take(buf: Buffer, from: { address: string; port: number }): boolean {
     const s = this.s;
     if (s === null || buf.length < 4) return false;
     if (from.port === s.port && from.address === this.ownText) return false; // our own multicast, looped back
@@ -170,7 +191,7 @@ export class Relay implements ProxyLink {
       inner = r.inner;
     } catch (err) {
       if (err instanceof WireError) return this.drop(`relay_${err.code.toLowerCase()}`);
-      throw err;
+      throw err; // a bug: intercept() counts it
     }
     const exclude = [origin, via.address];
     if (inner.readUInt16BE(0) === KIND_VARP) {
@@ -180,13 +201,15 @@ export class Relay implements ProxyLink {
       } catch (err) {
         return this.drop(err instanceof WireError ? `relay_varp_${err.code.toLowerCase()}` : 'relay_varp_bad');
       }
-      this.handled(HANDLED_RELAY);
       this.counters.inc(C.in('varp'));
-      if (this.proxy) return this.proxy.onFarVarp(msg, inner, origin, via);
-      // Handled as if from the origin: an answer goes straight there.
-      this.io.handleVarp(msg, { address: origin, port: s.port });
-      this.floodLan(inner, exclude);
-      this.counters.inc(C.reflooded('varp'));
+      if (this.proxy) this.proxy.onFarVarp(msg, inner, origin, via);
+      else {
+        // Handled as if from the origin: an answer goes straight there.
+        this.io.handleVarp(msg, { address: origin, port: s.port });
+        this.floodLan(inner, exclude);
+        this.counters.inc(C.reflooded('varp'));
+      }
+      this.handled(HANDLED_RELAY);
       return;
     }
     let frame;
@@ -195,12 +218,12 @@ export class Relay implements ProxyLink {
     } catch (err) {
       return this.drop(err instanceof WireError ? `relay_frame_${err.code.toLowerCase()}` : 'relay_frame_bad');
     }
-    this.handled(HANDLED_RELAY);
     this.counters.inc(C.in('frame'));
     const reason = this.io.handleFrame(frame, origin, inner);
     if (reason !== null) this.counters.inc(C.localUndelivered(reason));
     this.floodLan(inner, exclude);
     this.counters.inc(C.reflooded('frame'));
+    this.handled(HANDLED_RELAY);
   }
 
   /** A REQUEST this host answers itself (a VIF attached here): no peer needs it. */

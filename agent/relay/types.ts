@@ -77,4 +77,6 @@ export const RELAY_COUNTERS = {
   proxyQueued: `${P}proxy_frames_queued_total`,
   proxyDropped: (reason: string) => labelled('proxy_frames_dropped_total', 'reason', reason),
   proxyIgnored: (reason: string) => labelled('proxy_messages_ignored_total', 'reason', reason),
+  /** The proxy's periodic sweep threw (a bug, reported in the log); it runs again at the next tick. */
+  sweepErrors: `${P}proxy_sweep_errors_total`,
 } as const;

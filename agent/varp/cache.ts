@@ -3,6 +3,12 @@
 // REQUEST retries and the per-entry FIFO of datagrams waiting for a route.
 // Timers are owned here and unref()ed; expiry of REACHABLE entries is checked
 // on use (no timer per entry on the packet path) and a sweep frees memory.
+//
+// The number of entries is bounded per vnet and per host (VarpConfig
+// maxEntriesPerVnet, maxEntries): an entry nobody asked for (a GRATUITOUS
+// ANNOUNCE, a sealed frame) is not made when the bound is reached, and one a
+// guest needs takes the place of the oldest settled entry of the fullest vnet.
+// Either way a counter tells.
 import { isGroupMac, isValidIp, isValidMac } from '../wire/addr.ts';
 import { VARP_FLAG_HAS_IP, VARP_FLAG_PROXY, VNET_MAX, VNET_PHYSICAL } from '../wire/constants.ts';
 import type { VarpMessage } from '../wire/varp.ts';
@@ -103,7 +109,8 @@ export class VarpCache {
       if (isGroupMac(mac)) return this.drop('group_mac');
       const refused = this.admit(vnet);
       if (refused !== null) return this.drop(refused);
-      return this.enqueueAndResolve(this.create(vnet, mac), datagram);
+      const created = this.create(vnet, mac, true);
+      return created ? this.enqueueAndResolve(created, datagram) : this.drop('cache_full');
     }
     if (e.state === 'FAILED') return this.drop('failed');
     return this.enqueue(e, datagram);
@@ -158,15 +165,53 @@ export class VarpCache {
   views(): VarpEntryView[] {
     const t = now();
     const out: VarpEntryView[] = [];
-    for (const e of this.entries.values()) {
-      if (e.state === 'REACHABLE' && t - e.since >= this.cfg.lifetimeMs) continue;
-      out.push(view(e, t));
-    }
+    for (const e of this.entries.values()) if (this.live(e, t)) out.push(view(e, t));
     return out;
   }
 
-  /** A new entry learned from an ANNOUNCE (no resolution under way). */
-  create(vnet: number, mac: number): Entry {
+  /**
+   * Up to `limit` live entries ordered by (vnet, MAC), starting after `after`,
+   * with the number of live entries in all: a listing that cannot grow with the cache.
+   */
+  page(limit: number, after?: { vnet: number; mac: number }): { entries: VarpEntryView[]; total: number; more: boolean } {
+    const t = now();
+    let total = 0;
+    const picked: Entry[] = [];
+    for (const e of this.entries.values()) {
+      if (!this.live(e, t)) continue;
+      total++;
+      if (after && (e.vnet < after.vnet || (e.vnet === after.vnet && e.mac <= after.mac))) continue;
+      picked.push(e);
+    }
+    picked.sort((a, b) => a.vnet - b.vnet || a.mac - b.mac);
+    return { entries: picked.slice(0, limit).map((e) => view(e, t)), total, more: picked.length > limit };
+  }
+
+  /** Live entries by state, for the gauges. */
+  stateCounts(): Record<VarpState, number> {
+    const t = now();
+    const out: Record<VarpState, number> = { INCOMPLETE: 0, REACHABLE: 0, FAILED: 0 };
+    for (const e of this.entries.values()) if (this.live(e, t)) out[e.state]++;
+    return out;
+  }
+
+  /** Entries held, expired ones not yet swept included. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private live(e: Entry, t: number): boolean {
+    return e.state !== 'REACHABLE' || t - e.since < this.cfg.lifetimeMs;
+  }
+
+  /**
+   * A new entry (no resolution under way); undefined when the bounds leave no
+   * room. `demand`: a guest's frame or an answer to our own REQUEST needs it,
+   * and it may take the place of the oldest settled entry; otherwise nothing
+   * is made when full.
+   */
+  create(vnet: number, mac: number, demand = false): Entry | undefined {
+    if (!this.room(vnet, demand)) return undefined;
     const e: Entry = {
       type: 'mac',
       vnet,
@@ -230,12 +275,10 @@ export class VarpCache {
   sweep(): void {
     this.budget.sweep();
     const t = now();
-    for (const e of this.entries.values()) {
-      if (e.state === 'REACHABLE' && t - e.since >= this.cfg.lifetimeMs) {
-        this.remove(e);
-        this.counters.inc(C.entriesExpired);
-      }
-    }
+    const expired: Entry[] = [];
+    for (const e of this.entries.values()) if (!this.live(e, t)) expired.push(e);
+    for (const e of expired) this.remove(e);
+    if (expired.length > 0) this.counters.inc(C.entriesExpired, expired.length);
   }
 
   /** Clears every timer and queue (queued datagrams counted as dropped, reason `stopped`). */
@@ -267,7 +310,7 @@ export class VarpCache {
   private sendRequest(e: Entry): void {
     e.sent++;
     // The timer is armed before sending, so an answer delivered during the send can cancel it.
-    e.timer = setTimeout(() => this.onRequestTimer(e), this.cfg.requestIntervalMs);
+    e.timer = setTimeout(this.guarded('request timer', () => this.onRequestTimer(e)), this.cfg.requestIntervalMs);
     e.timer.unref();
     this.floodRequest(e.vnet, e.sent > 1, () => this.sender.request(e.vnet, e.mac, 0, e.nonce));
   }
@@ -282,25 +325,28 @@ export class VarpCache {
     this.clearNonce(e);
     this.dropQueue(e, 'queue_discarded');
     this.counters.inc(C.resolutionsFailed);
-    e.timer = setTimeout(() => {
-      e.timer = null;
-      if (e.state === 'FAILED') this.remove(e);
-    }, this.cfg.failedHoldMs);
+    e.timer = setTimeout(
+      this.guarded('failed hold timer', () => {
+        e.timer = null;
+        if (e.state === 'FAILED') this.remove(e);
+      }),
+      this.cfg.failedHoldMs,
+    );
     e.timer.unref();
   }
 
   private sendIpRequest(r: IpResolution): void {
     r.sent++;
-    r.timer = setTimeout(() => {
+    r.timer = setTimeout(this.guarded('IP request timer', () => {
       r.timer = null;
       if (r.sent < this.cfg.requestCount) return this.sendIpRequest(r);
       // Held like a FAILED entry, so a guest repeating its ARP request does not restart it at once.
       this.deleteNonce(r);
       r.failed = true;
       this.counters.inc(C.ipResolutionsFailed);
-      r.timer = setTimeout(() => this.endIpResolution(r), this.cfg.failedHoldMs);
+      r.timer = setTimeout(this.guarded('IP failed hold timer', () => this.endIpResolution(r)), this.cfg.failedHoldMs);
       r.timer.unref();
-    }, this.cfg.requestIntervalMs);
+    }), this.cfg.requestIntervalMs);
     r.timer.unref();
     this.floodRequest(r.vnet, r.sent > 1, () => this.sender.request(r.vnet, 0, r.ip, r.nonce));
   }
@@ -334,7 +380,37 @@ export class VarpCache {
     this.sender.sendTo(this.sender.request(e.vnet, e.mac, 0, e.nonce), e.coa, e.port, C.refreshRequestsSent);
   }
 
+  /** A timer callback that never throws: an error is a bug, counted and reported, and the engine carries on. */
+  guarded(where: string, fn: () => void): () => void {
+    return () => {
+      try {
+        fn();
+      } catch (err) {
+        this.counters.inc(C.timerErrors);
+        this.sender.io.reportBug?.(`VARP ${where}`, err);
+      }
+    };
+  }
+
   // --- bookkeeping ---
+
+  /** Whether a new entry fits on `vnet`, making room for one in `demand` by evicting the oldest settled entry. */
+  private room(vnet: number, demand: boolean): boolean {
+    const vnetFull = this.entries.sizeOf(vnet) >= this.cfg.maxEntriesPerVnet;
+    if (!vnetFull && this.entries.size < this.cfg.maxEntries) return true;
+    const scope = vnetFull ? 'vnet' : 'host';
+    if (demand) {
+      const from = vnetFull ? vnet : this.entries.largestVnet();
+      for (const e of from === undefined ? [] : this.entries.valuesOf(from)) {
+        if (e.state === 'INCOMPLETE') continue;
+        this.remove(e);
+        this.counters.inc(C.entriesEvicted(scope));
+        return true;
+      }
+    }
+    this.counters.inc(C.entriesRefused(scope));
+    return false;
+  }
 
   private setIp(e: Entry, ip: number | null): void {
     if (e.ip !== null && e.ip !== ip && this.ipIndex.get(e.vnet, e.ip) === e.mac) this.ipIndex.delete(e.vnet, e.ip);

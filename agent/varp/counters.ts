@@ -1,6 +1,10 @@
 // Counter names of the VARP engine (Prometheus style; labels as a name suffix).
 
 const P = 'softudc_varp_';
+const REFUSED_VNET = `${P}entries_refused_total{scope="vnet"}`;
+const REFUSED_HOST = `${P}entries_refused_total{scope="host"}`;
+const EVICTED_VNET = `${P}entries_evicted_total{scope="vnet"}`;
+const EVICTED_HOST = `${P}entries_evicted_total{scope="host"}`;
 
 export const VARP_COUNTERS = {
   requestsSent: `${P}requests_sent_total`,
@@ -31,7 +35,15 @@ export const VARP_COUNTERS = {
   /** With a VARP key: REQUESTs that verify a GRATUITOUS ANNOUNCE at the COA it names. */
   verifyRequestsSent: `${P}verify_requests_sent_total`,
   verificationsSkipped: `${P}verifications_skipped_total`,
+  /** A new entry was not made: the vnet's or the host's bound was reached (VarpConfig maxEntriesPerVnet, maxEntries). */
+  entriesRefused: (scope: BoundScope) => (scope === 'vnet' ? REFUSED_VNET : REFUSED_HOST),
+  /** A settled entry made room for one a guest needed, the bound being reached. */
+  entriesEvicted: (scope: BoundScope) => (scope === 'vnet' ? EVICTED_VNET : EVICTED_HOST),
+  /** A VARP timer's work threw: a bug, reported in the log; the engine carries on. */
+  timerErrors: `${P}timer_errors_total`,
 } as const;
+
+export type BoundScope = 'vnet' | 'host';
 
 /** Why a datagram handed to resolve() (or held in a queue) was discarded. */
 export type FrameDropReason =
@@ -46,6 +58,7 @@ export type FrameDropReason =
   | 'bad_destination' // resolve() called with a reserved vnet or an invalid MAC
   | 'local_destination' // resolve() called for a VIF on this host
   | 'now_local' // was queued for a VIF that then attached here
+  | 'cache_full' // new destination, and no entry could be made room for (every one is being resolved)
   | 'stopped'; // engine not running, or stopped with frames queued
 
 /** Why a received VARP message changed nothing. */
@@ -58,6 +71,7 @@ export type IgnoreReason =
   | 'announce_for_local' // someone announces a VIF attached here
   | 'unrelated_vnet' // GRATUITOUS for a vnet with no VIF here
   | 'not_cached' // with a VARP key: GRATUITOUS for an entry not cached (resolved on first use)
+  | 'cache_full' // GRATUITOUS for a new entry, the vnet's or the host's bound reached
   | 'stopped'; // engine not running
 
 // Names built once: a drop must not allocate a string per datagram.

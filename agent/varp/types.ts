@@ -45,6 +45,12 @@ export interface VarpConfig {
    * still applies when no answer comes). 0 disables. Not in the spec.
    */
   refreshAheadMs: number;
+  /**
+   * Cache entries held at most on one vnet, and on the host in all. Not in the
+   * spec: announcements from the underlay must not grow memory without bound.
+   */
+  maxEntriesPerVnet: number;
+  maxEntries: number;
 }
 
 export const DEFAULT_VARP_CONFIG: Readonly<VarpConfig> = Object.freeze({
@@ -59,6 +65,8 @@ export const DEFAULT_VARP_CONFIG: Readonly<VarpConfig> = Object.freeze({
   requestRate: 32,
   requestBurst: 256,
   refreshAheadMs: 3_000,
+  maxEntriesPerVnet: 16_384,
+  maxEntries: 65_536,
 });
 
 export type VarpState = 'INCOMPLETE' | 'REACHABLE' | 'FAILED';
@@ -99,6 +107,8 @@ export interface VarpIo {
   admits?(coa: number): boolean;
   /** Queued FRAME datagrams released once their destination is resolved, in FIFO order. */
   transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void;
+  /** Work of a VARP timer threw (a bug): it is counted and reported here, and the engine carries on. */
+  reportBug?(where: string, err: unknown): void;
 }
 
 export interface Route {
@@ -123,6 +133,8 @@ export function varpConfig(partial: Partial<VarpConfig> = {}): VarpConfig {
   integer(cfg.maxQueuedPerVnet, 0, 'maxQueuedPerVnet');
   positive(cfg.requestRate, 'requestRate');
   integer(cfg.requestBurst, 1, 'requestBurst');
+  integer(cfg.maxEntriesPerVnet, 1, 'maxEntriesPerVnet');
+  integer(cfg.maxEntries, 1, 'maxEntries');
   if (!(Number.isFinite(cfg.failedHoldMs) && cfg.failedHoldMs >= 0)) throw new RangeError('varp.failedHoldMs: must be a number >= 0');
   if (!(Number.isFinite(cfg.refreshAheadMs) && cfg.refreshAheadMs >= 0 && cfg.refreshAheadMs < cfg.lifetimeMs)) {
     throw new RangeError('varp.refreshAheadMs: must be >= 0 and below lifetimeMs');

@@ -31,7 +31,7 @@ import type { Counters } from '../metrics.ts';
 import { VarpCache, type Entry } from './cache.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored, type IgnoreReason } from './counters.ts';
 import { Sender } from './sender.ts';
-import { checkIo, checkLocalVif, varpConfig, type LocalVif, type Route, type VarpConfig, type VarpEntryView, type VarpIo } from './types.ts';
+import { checkIo, checkLocalVif, varpConfig, type LocalVif, type Route, type VarpConfig, type VarpEntryView, type VarpIo, type VarpState } from './types.ts';
 import { VnetMap } from './vnet-map.ts';
 
 export interface Source {
@@ -68,7 +68,7 @@ export class Varp {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.sweeper = setInterval(() => this.cache.sweep(), Math.max(1000, this.cfg.lifetimeMs / 2));
+    this.sweeper = setInterval(this.cache.guarded('sweep', () => this.cache.sweep()), Math.max(1000, this.cfg.lifetimeMs / 2));
     this.sweeper.unref();
     for (const vif of this.locals.values()) this.announce(vif.vnet, vif.mac);
   }
@@ -184,6 +184,7 @@ export class Varp {
     if (e === undefined) {
       if (!this.locals.hasVnet(vnet)) return;
       e = this.cache.create(vnet, mac);
+      if (!e) return;
     }
     const ip = e.ip;
     const msg: VarpMessage = {
@@ -202,6 +203,16 @@ export class Varp {
 
   entries(): VarpEntryView[] {
     return this.cache.views();
+  }
+
+  /** A page of the cache ordered by (vnet, MAC), and the number of live entries (see VarpCache.page). */
+  entryPage(limit: number, after?: { vnet: number; mac: number }): { entries: VarpEntryView[]; total: number; more: boolean } {
+    return this.cache.page(limit, after);
+  }
+
+  /** Live cache entries by state. */
+  entryCounts(): Record<VarpState, number> {
+    return this.cache.stateCounts();
   }
 
   // --- incoming ---
@@ -244,8 +255,10 @@ export class Varp {
     const e = this.cache.get(msg.vnet, msg.mac);
     if (e) return e;
     if (!this.locals.hasVnet(msg.vnet)) return 'unrelated_vnet';
+    const created = this.cache.create(msg.vnet, msg.mac);
+    if (!created) return 'cache_full';
     this.counters.inc(C.entriesLearned);
-    return this.cache.create(msg.vnet, msg.mac);
+    return created;
   }
 
   /** The entry a reply completes: its nonce must be one of ours, for the same (vnet, MAC) or (vnet, IP). */
@@ -254,7 +267,7 @@ export class Varp {
     if (!pending || pending.vnet !== msg.vnet) return 'unsolicited';
     if (pending.type === 'mac') return pending.mac === msg.mac ? pending : 'unsolicited';
     if (!(msg.flags & VARP_FLAG_HAS_IP) || msg.ip !== pending.ip) return 'unsolicited';
-    return this.cache.get(msg.vnet, msg.mac) ?? this.cache.create(msg.vnet, msg.mac);
+    return this.cache.get(msg.vnet, msg.mac) ?? this.cache.create(msg.vnet, msg.mac, true) ?? 'cache_full';
   }
 
   private onWithdraw(msg: VarpMessage): void {
