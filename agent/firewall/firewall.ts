@@ -8,13 +8,8 @@
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { IPPROTO_ICMP, IPPROTO_TCP, ipToString, parseMac } from '../wire/index.ts';
-import type { ArpOptions } from '../router/arp.ts';
-import { EthernetInterface, type NodeInterface } from '../router/iface.ts';
-import { IpNode } from '../router/node.ts';
-import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
-import type { PortHost } from '../router/router.ts';
-import { TokenBucket } from '../router/stats.ts';
-import { nodeView, type NodeView } from '../router/view.ts';
+import { IpNode, NodeInterfaces, nodeView, type ArpOptions, type EthernetInterface, type NodeInterface, type NodeView, type PortHost } from '../ipnode/index.ts';
+import { TokenBucket } from '../limit/bucket.ts';
 import { Conntrack, type ConntrackTimeouts } from './conntrack.ts';
 import { ICMP_ERROR_TYPES, TCP_ACK, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from './flow.ts';
 import { compileRules, matchRule, type CompiledRule } from './rules.ts';
@@ -50,14 +45,12 @@ export class VirtualFirewall {
   private ruleHits: string[] = [];
   private defaultHits: string;
   private readonly conntrack: Conntrack;
-  private readonly ethers = new Map<string, EthernetInterface>();
-  private readonly keys = new Map<string, string>();
+  private readonly ifs: NodeInterfaces;
   private readonly fragments = new Map<string, number>();
   private readonly flow: Flow = emptyFlow();
   private readonly quoted: Flow = emptyFlow();
   private readonly logBucket: TokenBucket;
   private suppressed = 0;
-  private readonly errors = new Map<string, string>();
   private running = false;
 
   constructor(
@@ -67,6 +60,7 @@ export class VirtualFirewall {
     this.id = spec.id;
     this.spec = spec;
     this.node = new IpNode({ kind: 'firewall', id: spec.id, counters: deps.counters, logger: deps.logger, icmpRate: deps.icmpRate, icmpBurst: deps.icmpBurst });
+    this.ifs = new NodeInterfaces({ node: this.node, ports: deps.ports, logger: deps.logger, arp: deps.arp });
     this.conntrack = new Conntrack({ ...spec.conntrack, ...deps.conntrack });
     this.logBucket = new TokenBucket(spec.logRate ?? 10, spec.logBurst ?? 20);
     this.defaultHits = this.node.stats.name('rule_hits_total', 'rule="default"');
@@ -103,16 +97,16 @@ export class VirtualFirewall {
     this.running = false;
     this.conntrack.stop();
     this.conntrack.clear();
-    for (const name of [...this.keys.keys()]) this.removeInterface(name);
+    this.ifs.clear();
     this.node.close();
   }
 
   interfaceErrors(): { iface: string; error: string }[] {
-    return [...this.errors].map(([iface, error]) => ({ iface, error }));
+    return this.ifs.interfaceErrors();
   }
 
   ports(): EthernetInterface[] {
-    return [...this.ethers.values()];
+    return this.ifs.ports();
   }
 
   private compile(): void {
@@ -121,40 +115,8 @@ export class VirtualFirewall {
   }
 
   private reconcile(): void {
-    this.errors.clear();
-    const wanted = this.spec.interfaces.map((i) => {
-      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? GUEST_MTU_DEFAULT;
-      return { spec: i, mtu, key: JSON.stringify([i.vnet, parseMac(i.mac), i.ip, mtu]) };
-    });
-    const byName = new Map(wanted.map((w) => [w.spec.name, w]));
-    for (const [name, key] of [...this.keys]) if (byName.get(name)?.key !== key) this.removeInterface(name);
-    for (const w of wanted) {
-      if (this.keys.has(w.spec.name)) continue;
-      try {
-        const e = new EthernetInterface({
-          name: w.spec.name, portId: `firewall:${this.id}/${w.spec.name}`, vnet: w.spec.vnet, mac: parseMac(w.spec.mac), cidr: w.spec.ip,
-          mtu: w.mtu, sink: this.node, stats: this.node.stats, arp: this.deps.arp,
-        });
-        this.deps.ports.attach(e);
-        this.ethers.set(w.spec.name, e);
-        void e.start();
-        this.node.addInterface(e);
-        this.keys.set(w.spec.name, w.key);
-      } catch (err) {
-        this.errors.set(w.spec.name, (err as Error).message);
-        this.deps.logger.warn('firewall interface not brought up', { firewall: this.id, iface: w.spec.name, error: (err as Error).message });
-      }
-    }
-  }
-
-  private removeInterface(name: string): void {
-    this.node.removeInterface(name);
-    const e = this.ethers.get(name);
-    if (e) {
-      this.ethers.delete(name);
-      this.deps.ports.detach(e);
-    }
-    this.keys.delete(name);
+    const ifs = this.ifs;
+    ifs.reconcile(this.spec.interfaces.map((i) => ifs.ethernet(i.name, i.vnet, parseMac(i.mac), i.ip, ifs.mtu(i.vnet, i.mtu))));
   }
 
   /** The packet filter: true lets the packet pass. Counts and logs what it refuses. */
@@ -235,7 +197,7 @@ export class VirtualFirewall {
   view(): FirewallView {
     const now = Date.now();
     return {
-      ...nodeView(this.node, this.ethers),
+      ...nodeView(this.node, this.ifs.ethernets()),
       defaultPolicy: this.spec.defaultPolicy,
       rules: this.rules.map((r, i) => ({
         index: r.index, action: r.spec.action, protocol: r.spec.protocol, source: r.spec.source, destination: r.spec.destination,

@@ -7,24 +7,12 @@
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { cidrToString, inPrefix, ipToString, parseCidr, parseIp, parseMac } from '../wire/index.ts';
-import type { ArpOptions } from './arp.ts';
-import { EthernetInterface, type NodeInterface } from './iface.ts';
+import { IpNode, NodeInterfaces, nodeView, ping, traceroute, type ArpOptions, type EthernetInterface, type InterfaceWish } from '../ipnode/index.ts';
+import type { NodeView, PingOptions, PingResult, PortHost, TraceHop } from '../ipnode/index.ts';
 import { ChannelInterface, LinkRegistry, linkMac } from './links.ts';
-import { IpNode } from './node.ts';
 import { Rip, type LocalRoute, type RipTimers } from './rip.ts';
 import type { RouterSpec } from '../../contract/router.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
-import { nodeView, type NodeView } from './view.ts';
-import { ping, traceroute, type PingOptions, type PingResult, type TraceHop } from './probe.ts';
-
-/** How a node's Ethernet interfaces reach the vnet switches (the agent, or a test harness). */
-export interface PortHost {
-  /** Connects the interface to its vnet's switch; throws when it cannot (unknown vnet, MAC in use). */
-  attach(port: EthernetInterface): void;
-  detach(port: EthernetInterface): void;
-  /** The vnet's MTU, when the state gives one. */
-  mtu?(vnet: number): number | undefined;
-}
 
 export interface RouterDeps {
   counters: Counters;
@@ -38,12 +26,9 @@ export interface RouterDeps {
   icmpBurst?: number;
 }
 
-interface Desc {
-  name: string;
-  /** Everything that, when changed, rebuilds the interface. */
-  key: string;
+/** An interface the router wants, and whether RIP runs on it. */
+interface Desc extends InterfaceWish {
   rip: boolean;
-  build(): NodeInterface;
 }
 
 export interface RouterView extends NodeView {
@@ -56,11 +41,9 @@ export class VirtualRouter {
   readonly node: IpNode;
   private spec: RouterSpec;
   private readonly rip: Rip;
-  private readonly keys = new Map<string, string>();
-  private readonly ethers = new Map<string, EthernetInterface>();
+  private readonly ifs: NodeInterfaces;
   private statics: LocalRoute[] = [];
   private unresolved: string[] = [];
-  private readonly errors = new Map<string, string>();
   private running = false;
 
   constructor(
@@ -73,6 +56,7 @@ export class VirtualRouter {
       kind: 'router', id: spec.id, counters: deps.counters, logger: deps.logger, icmpRate: deps.icmpRate, icmpBurst: deps.icmpBurst,
     });
     this.rip = new Rip(this.node, () => this.localRoutes(), { ...spec.ripTimers, ...deps.rip });
+    this.ifs = new NodeInterfaces({ node: this.node, ports: deps.ports, logger: deps.logger, arp: deps.arp, onRemove: (name) => this.rip.interfaceDown(name) });
   }
 
   start(): void {
@@ -98,38 +82,33 @@ export class VirtualRouter {
     if (!this.running) return;
     this.rip.stop(true);
     this.running = false;
-    for (const name of [...this.keys.keys()]) this.removeInterface(name);
+    this.ifs.clear();
     this.node.close();
   }
 
   /** Interface build errors by name (a vnet not carried, a MAC in use), for the agent's report. */
   interfaceErrors(): { iface: string; error: string }[] {
-    return [...this.errors].map(([iface, error]) => ({ iface, error }));
+    return this.ifs.interfaceErrors();
   }
 
-  private descs(): Desc[] {
-    const { id, node } = this;
-    const out: Desc[] = [];
+  /** The interfaces the spec asks for, and the links that cannot be carried now (with the reason). */
+  private descs(): { wanted: Desc[]; down: [string, string][] } {
+    const { id, node, ifs } = this;
+    const wanted: Desc[] = [];
+    const down: [string, string][] = [];
     for (const i of this.spec.interfaces) {
-      const name = `vnet${i.vnet}`;
-      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? GUEST_MTU_DEFAULT;
-      const mac = parseMac(i.mac);
-      out.push({
-        name,
-        rip: i.rip,
-        key: JSON.stringify(['vnet', i.vnet, mac, i.ip, mtu]),
-        build: () => this.ether(name, i.vnet, mac, i.ip, mtu),
-      });
+      const wish = ifs.ethernet(`vnet${i.vnet}`, i.vnet, parseMac(i.mac), i.ip, ifs.mtu(i.vnet, i.mtu));
+      wanted.push({ ...wish, rip: i.rip });
     }
     for (const l of this.spec.links) {
       const name = `link:${l.peer}`;
       const plan = this.deps.links.plan(id, l);
       if (plan.kind === 'down') {
-        this.errors.set(name, plan.reason);
+        down.push([name, plan.reason]);
         continue;
       }
       if (plan.kind === 'channel') {
-        out.push({
+        wanted.push({
           name,
           rip: l.rip,
           key: JSON.stringify(['channel', l.peer, l.local]),
@@ -139,57 +118,18 @@ export class VirtualRouter {
             }),
         });
       } else {
-        const mtu = this.deps.ports.mtu?.(plan.vnet) ?? GUEST_MTU_DEFAULT;
-        const mac = linkMac(id, l.peer);
-        out.push({ name, rip: l.rip, key: JSON.stringify(['vnet', plan.vnet, mac, l.local, mtu]), build: () => this.ether(name, plan.vnet, mac, l.local, mtu) });
+        wanted.push({ ...ifs.ethernet(name, plan.vnet, linkMac(id, l.peer), l.local, ifs.mtu(plan.vnet)), rip: l.rip });
       }
     }
-    return out;
-  }
-
-  private ether(name: string, vnet: number, mac: number, cidr: string, mtu: number): EthernetInterface {
-    return new EthernetInterface({
-      name, portId: `router:${this.id}/${name}`, vnet, mac, cidr, mtu, sink: this.node, stats: this.node.stats, arp: this.deps.arp,
-    });
+    return { wanted, down };
   }
 
   private reconcile(): void {
-    this.errors.clear();
-    const wanted = this.descs();
-    const byName = new Map(wanted.map((d) => [d.name, d]));
-    for (const [name, key] of [...this.keys]) {
-      if (byName.get(name)?.key !== key) this.removeInterface(name);
-    }
-    for (const d of wanted) {
-      if (this.keys.has(d.name)) continue;
-      try {
-        const i = d.build();
-        if (i instanceof EthernetInterface) {
-          this.deps.ports.attach(i);
-          this.ethers.set(d.name, i);
-          void i.start();
-        }
-        this.node.addInterface(i);
-        this.keys.set(d.name, d.key);
-      } catch (err) {
-        this.errors.set(d.name, (err as Error).message);
-        this.deps.logger.warn('router interface not brought up', { router: this.id, iface: d.name, error: (err as Error).message });
-      }
-    }
+    const { wanted, down } = this.descs();
+    this.ifs.reconcile(wanted, down);
     this.installStatics();
     this.rip.localChanged();
-    this.rip.setInterfaces(wanted.filter((d) => d.rip && this.keys.has(d.name)).map((d) => d.name));
-  }
-
-  private removeInterface(name: string): void {
-    this.rip.interfaceDown(name);
-    this.node.removeInterface(name);
-    const e = this.ethers.get(name);
-    if (e) {
-      this.ethers.delete(name);
-      this.deps.ports.detach(e);
-    }
-    this.keys.delete(name);
+    this.rip.setInterfaces(wanted.filter((d) => d.rip && this.ifs.has(d.name)).map((d) => d.name));
   }
 
   /** Static routes whose next hop lies on a connected prefix; the others wait for one (and are reported). */
@@ -223,7 +163,7 @@ export class VirtualRouter {
 
   view(): RouterView {
     return {
-      ...nodeView(this.node, this.ethers),
+      ...nodeView(this.node, this.ifs.ethernets()),
       rip: this.rip.table().map((r) => ({
         prefix: cidrToString(r.prefix, r.len), nextHop: ipToString(r.nextHop), iface: r.iface, metric: r.metric, garbage: r.garbage, ageMs: r.ageMs,
       })),
@@ -243,6 +183,6 @@ export class VirtualRouter {
 
   /** The Ethernet interfaces (switch ports) this router has now. */
   ports(): EthernetInterface[] {
-    return [...this.ethers.values()];
+    return this.ifs.ports();
   }
 }

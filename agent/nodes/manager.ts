@@ -1,4 +1,4 @@
-// The router manager of seed 001: creates, updates and removes this host's
+// The node manager (seed 001's router manager, on the agent): creates, updates and removes this host's
 // virtual routers and firewalls from the desired state (`routers`,
 // `firewalls`), connects their interfaces to the vnet switches as ports that
 // may forward other hosts' packets, announces their MACs by VARP like any VIF,
@@ -8,14 +8,10 @@
 import type { z } from 'zod';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
-import { VirtualFirewall, type FirewallView } from '../firewall/firewall.ts';
-import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
+import { VirtualFirewall, type ConntrackTimeouts, type FirewallView } from '../firewall/index.ts';
 import { firewallSchema, type FirewallSpec } from '../../contract/firewall.ts';
-import type { ArpOptions } from './arp.ts';
-import type { EthernetInterface } from './iface.ts';
-import { LinkRegistry } from './links.ts';
-import type { RipTimers } from './rip.ts';
-import { VirtualRouter, type PortHost, type RouterView } from './router.ts';
+import type { ArpOptions, EthernetInterface, PortHost } from '../ipnode/index.ts';
+import { LinkRegistry, VirtualRouter, type RipTimers, type RouterView } from '../router/index.ts';
 import { routerSchema, type RouterSpec } from '../../contract/router.ts';
 
 /** What the manager needs from the agent: its switch and its VARP engine. */
