@@ -5,10 +5,8 @@
 // pass (stateful tracking), new flows go through the ordered rules (first
 // match), then the default policy. Every decision is counted per rule; denied
 // flows are logged as structured lines under a token bucket.
-import type { Counters } from '../metrics.ts';
-import type { Logger } from '../log.ts';
 import { IPPROTO_ICMP, IPPROTO_TCP, ipToString, parseMac } from '../wire/index.ts';
-import { IpNode, NodeInterfaces, nodeView, type ArpOptions, type EthernetInterface, type NodeInterface, type NodeView, type PortHost } from '../ipnode/index.ts';
+import { NodeHost, nodeView, type NodeDeps, type NodeInterface, type NodeView } from '../ipnode/index.ts';
 import { TokenBucket } from '../limit/bucket.ts';
 import { Conntrack, type ConntrackTimeouts } from './conntrack.ts';
 import { ICMP_ERROR_TYPES, TCP_ACK, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from './flow.ts';
@@ -19,15 +17,9 @@ import type { FirewallRuleSpec, FirewallSpec } from '../../contract/firewall.ts'
 const FRAGMENT_HOLD_MS = 30_000;
 const FRAGMENTS_MAX = 4096;
 
-export interface FirewallDeps {
-  counters: Counters;
-  logger: Logger;
-  ports: PortHost;
-  arp?: Partial<ArpOptions>;
+export interface FirewallDeps extends NodeDeps {
   /** Overrides the spec's connection-tracking timeouts (tests). */
   conntrack?: Partial<ConntrackTimeouts>;
-  icmpRate?: number;
-  icmpBurst?: number;
 }
 
 export interface FirewallView extends NodeView {
@@ -37,30 +29,22 @@ export interface FirewallView extends NodeView {
   connections: { protocol: number; from: string; to: string; state: string; ingress: string; rule: number | 'default'; packets: [number, number]; expiresInMs: number }[];
 }
 
-export class VirtualFirewall {
-  readonly id: string;
-  readonly node: IpNode;
-  private spec: FirewallSpec;
+export class VirtualFirewall extends NodeHost<FirewallSpec> {
   private rules: CompiledRule[] = [];
   private ruleHits: string[] = [];
   private defaultHits: string;
   private readonly conntrack: Conntrack;
-  private readonly ifs: NodeInterfaces;
   private readonly fragments = new Map<string, number>();
   private readonly flow: Flow = emptyFlow();
   private readonly quoted: Flow = emptyFlow();
   private readonly logBucket: TokenBucket;
   private suppressed = 0;
-  private running = false;
 
   constructor(
     spec: FirewallSpec,
     private readonly deps: FirewallDeps,
   ) {
-    this.id = spec.id;
-    this.spec = spec;
-    this.node = new IpNode({ kind: 'firewall', id: spec.id, counters: deps.counters, logger: deps.logger, icmpRate: deps.icmpRate, icmpBurst: deps.icmpBurst });
-    this.ifs = new NodeInterfaces({ node: this.node, ports: deps.ports, logger: deps.logger, arp: deps.arp });
+    super('firewall', spec, deps);
     this.conntrack = new Conntrack({ ...spec.conntrack, ...deps.conntrack });
     this.logBucket = new TokenBucket(spec.logRate ?? 10, spec.logBurst ?? 20);
     this.defaultHits = this.node.stats.name('rule_hits_total', 'rule="default"');
@@ -68,45 +52,26 @@ export class VirtualFirewall {
     this.compile();
   }
 
-  start(): void {
-    if (this.running) return;
-    this.running = true;
+  protected override starting(): void {
     this.conntrack.start();
-    this.reconcile();
   }
 
   /** New rules apply at once, also to open connections: those the new rules would refuse are closed. */
-  update(spec: FirewallSpec): void {
-    if (spec.id !== this.id) throw new Error(`firewall ${this.id}: cannot become ${spec.id}`);
-    const rulesChanged = JSON.stringify([spec.rules, spec.defaultPolicy]) !== JSON.stringify([this.spec.rules, this.spec.defaultPolicy]);
-    this.spec = spec;
-    if (rulesChanged) {
-      this.compile();
-      const f = emptyFlow();
-      this.conntrack.sweep(Date.now(), (c) => {
-        Object.assign(f, { protocol: c.protocol, src: c.a, dst: c.b, srcPort: c.aPort, dstPort: c.bPort, hasPorts: true, laterFragment: false });
-        const r = matchRule(this.rules, f, c.ingress);
-        return !(r ? r.allow : this.spec.defaultPolicy === 'allow');
-      });
-    }
-    if (this.running) this.reconcile();
+  protected override updated(old: FirewallSpec): void {
+    const spec = this.spec;
+    if (JSON.stringify([spec.rules, spec.defaultPolicy]) === JSON.stringify([old.rules, old.defaultPolicy])) return;
+    this.compile();
+    const f = emptyFlow();
+    this.conntrack.sweep(Date.now(), (c) => {
+      Object.assign(f, { protocol: c.protocol, src: c.a, dst: c.b, srcPort: c.aPort, dstPort: c.bPort, hasPorts: true, laterFragment: false });
+      const r = matchRule(this.rules, f, c.ingress);
+      return !(r ? r.allow : spec.defaultPolicy === 'allow');
+    });
   }
 
-  stop(): void {
-    if (!this.running) return;
-    this.running = false;
+  protected override stopping(): void {
     this.conntrack.stop();
     this.conntrack.clear();
-    this.ifs.clear();
-    this.node.close();
-  }
-
-  interfaceErrors(): { iface: string; error: string }[] {
-    return this.ifs.interfaceErrors();
-  }
-
-  ports(): EthernetInterface[] {
-    return this.ifs.ports();
   }
 
   private compile(): void {
@@ -114,7 +79,7 @@ export class VirtualFirewall {
     this.ruleHits = this.rules.map((r) => this.node.stats.name('rule_hits_total', `rule="${r.index}"`));
   }
 
-  private reconcile(): void {
+  protected reconcile(): void {
     const ifs = this.ifs;
     ifs.reconcile(this.spec.interfaces.map((i) => ifs.ethernet(i.name, i.vnet, parseMac(i.mac), i.ip, ifs.mtu(i.vnet, i.mtu))));
   }

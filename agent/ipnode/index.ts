@@ -7,6 +7,7 @@ export { Fib, FibError, formatRoute, ADMIN_DISTANCE, type Route, type RouteSourc
 export { AddressedInterface, EthernetInterface, type NodeInterface, type PacketSink } from './iface.ts';
 export { IpNode, type PacketFilter, type SendOptions } from './node.ts';
 export { NodeInterfaces, type InterfaceWish, type PortHost } from './ports.ts';
+export { NodeHost, type NodeDeps } from './host.ts';
 export { NodeStats, type DropReason, type NodeKind } from './stats.ts';
 export { nodeView, type NodeView } from './view.ts';
 export { EchoSession, ping, traceroute, type PingOptions, type PingResult, type TraceHop } from './probe.ts';

@@ -10,7 +10,7 @@ import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { VirtualFirewall, type ConntrackTimeouts, type FirewallView } from '../firewall/index.ts';
 import { firewallSchema, type FirewallSpec } from '../../contract/firewall.ts';
-import type { ArpOptions, EthernetInterface, PortHost } from '../ipnode/index.ts';
+import type { ArpOptions, EthernetInterface, NodeHost, PortHost } from '../ipnode/index.ts';
 import { LinkRegistry, VirtualRouter, type RipTimers, type RouterView } from '../router/index.ts';
 import { routerSchema, type RouterSpec } from '../../contract/router.ts';
 
@@ -108,7 +108,7 @@ export class NodeManager {
     return result;
   }
 
-  private reconcile<T extends VirtualRouter | VirtualFirewall, S extends { id: string }>(
+  private reconcile<S extends { id: string }, T extends NodeHost<S>>(
     map: Map<string, Entry<T, S>>,
     wanted: { spec: S; field: string }[],
     result: NodeApplyResult,
@@ -134,7 +134,7 @@ export class NodeManager {
         result.added.push(spec.id);
         this.o.logger.info(`${kindOf(node)} up`, { id: spec.id });
       } else if (e.key !== key) {
-        (e.node as { update(s: S): void }).update(spec);
+        e.node.update(spec);
         e.key = key;
         e.spec = spec;
         result.changed.push(spec.id);
@@ -182,8 +182,8 @@ export class NodeManager {
   }
 }
 
-function kindOf(n: VirtualRouter | VirtualFirewall): 'router' | 'firewall' {
-  return n instanceof VirtualRouter ? 'router' : 'firewall';
+function kindOf(n: NodeHost<{ id: string }>): 'router' | 'firewall' {
+  return n.node.stats.kind;
 }
 
 function parseList<S extends { id: string }>(

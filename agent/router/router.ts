@@ -4,26 +4,18 @@
 // routers (an in-process channel when the peer is co-located, seed 004, else
 // a port on the link's point-to-point vnet); static routes; RIPv2. One
 // forwarding table and one ARP cache per interface, all in userspace.
-import type { Counters } from '../metrics.ts';
-import type { Logger } from '../log.ts';
 import { cidrToString, inPrefix, ipToString, parseCidr, parseIp, parseMac } from '../wire/index.ts';
-import { IpNode, NodeInterfaces, nodeView, ping, traceroute, type ArpOptions, type EthernetInterface, type InterfaceWish } from '../ipnode/index.ts';
-import type { NodeView, PingOptions, PingResult, PortHost, TraceHop } from '../ipnode/index.ts';
+import { NodeHost, nodeView, ping, traceroute, type InterfaceWish, type NodeDeps } from '../ipnode/index.ts';
+import type { NodeView, PingOptions, PingResult, TraceHop } from '../ipnode/index.ts';
 import { ChannelInterface, LinkRegistry, linkMac } from './links.ts';
 import { Rip, type LocalRoute, type RipTimers } from './rip.ts';
 import type { RouterSpec } from '../../contract/router.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 
-export interface RouterDeps {
-  counters: Counters;
-  logger: Logger;
+export interface RouterDeps extends NodeDeps {
   links: LinkRegistry;
-  ports: PortHost;
-  arp?: Partial<ArpOptions>;
   /** Overrides the spec's RIP timers (tests). */
   rip?: Partial<RipTimers>;
-  icmpRate?: number;
-  icmpBurst?: number;
 }
 
 /** An interface the router wants, and whether RIP runs on it. */
@@ -36,41 +28,21 @@ export interface RouterView extends NodeView {
   unresolvedStaticRoutes: string[];
 }
 
-export class VirtualRouter {
-  readonly id: string;
-  readonly node: IpNode;
-  private spec: RouterSpec;
+export class VirtualRouter extends NodeHost<RouterSpec> {
   private readonly rip: Rip;
-  private readonly ifs: NodeInterfaces;
   private statics: LocalRoute[] = [];
   private unresolved: string[] = [];
-  private running = false;
 
   constructor(
     spec: RouterSpec,
     private readonly deps: RouterDeps,
   ) {
-    this.id = spec.id;
-    this.spec = spec;
-    this.node = new IpNode({
-      kind: 'router', id: spec.id, counters: deps.counters, logger: deps.logger, icmpRate: deps.icmpRate, icmpBurst: deps.icmpBurst,
-    });
+    super('router', spec, deps, (name) => this.rip.interfaceDown(name));
     this.rip = new Rip(this.node, () => this.localRoutes(), { ...spec.ripTimers, ...deps.rip });
-    this.ifs = new NodeInterfaces({ node: this.node, ports: deps.ports, logger: deps.logger, arp: deps.arp, onRemove: (name) => this.rip.interfaceDown(name) });
   }
 
-  start(): void {
-    if (this.running) return;
-    this.running = true;
+  protected override starting(): void {
     this.rip.start();
-    this.reconcile();
-  }
-
-  /** Applies a new spec in place: unchanged interfaces, their ARP caches and learned routes stay. */
-  update(spec: RouterSpec): void {
-    if (spec.id !== this.id) throw new Error(`router ${this.id}: cannot become ${spec.id}`);
-    this.spec = spec;
-    if (this.running) this.reconcile();
   }
 
   /** Re-plans links after the set of co-located routers changed (channel ↔ vnet). */
@@ -78,17 +50,8 @@ export class VirtualRouter {
     if (this.running) this.reconcile();
   }
 
-  stop(): void {
-    if (!this.running) return;
+  protected override stopping(): void {
     this.rip.stop(true);
-    this.running = false;
-    this.ifs.clear();
-    this.node.close();
-  }
-
-  /** Interface build errors by name (a vnet not carried, a MAC in use), for the agent's report. */
-  interfaceErrors(): { iface: string; error: string }[] {
-    return this.ifs.interfaceErrors();
   }
 
   /** The interfaces the spec asks for, and the links that cannot be carried now (with the reason). */
@@ -124,7 +87,7 @@ export class VirtualRouter {
     return { wanted, down };
   }
 
-  private reconcile(): void {
+  protected reconcile(): void {
     const { wanted, down } = this.descs();
     this.ifs.reconcile(wanted, down);
     this.installStatics();
@@ -179,10 +142,5 @@ export class VirtualRouter {
   /** Traces the path to `dst`, one hop at a time (for streaming to a caller). */
   traceroute(dst: number, opts?: { maxHops?: number; timeoutMs?: number; src?: number }): AsyncGenerator<TraceHop> {
     return traceroute(this.node, dst, opts);
-  }
-
-  /** The Ethernet interfaces (switch ports) this router has now. */
-  ports(): EthernetInterface[] {
-    return this.ifs.ports();
   }
 }
