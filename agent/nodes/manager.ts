@@ -1,10 +1,11 @@
-// The node manager (seed 001's router manager, on the agent): creates, updates and removes this host's
-// virtual routers and firewalls from the desired state (`routers`,
-// `firewalls`), connects their interfaces to the vnet switches as ports that
-// may forward other hosts' packets, announces their MACs by VARP like any VIF,
-// and keeps the link registry (seed 004's vrFIB) in step with which routers
-// live here. Idempotent: an unchanged router keeps its ARP caches, learned
-// routes and counters; a changed one is reconfigured in place.
+// The node manager (seed 001's router manager, on the agent): creates,
+// updates and removes this host's virtual routers and firewalls from the
+// desired state (`routers`, `firewalls`), connects their interfaces to the
+// vnet switches as ports that may forward other hosts' packets, announces
+// their MACs by VARP like any VIF, and keeps the link registry (seed 004's
+// vrFIB) in step with which routers live here. Idempotent: an unchanged node
+// keeps its ARP caches, learned routes and counters; a changed one is
+// reconfigured in place.
 import type { z } from 'zod';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
