@@ -20,7 +20,7 @@ import { Relay } from './relay/index.ts';
 import { VifShaper } from './limit/shaper.ts';
 import { VlanManager } from './vlan/index.ts';
 import { FRAME_FLAG_SEALED, FRAME_FLAGS_OFFSET, FRAME_HEADER_LEN, FRAME_VNET_OFFSET } from './wire/index.ts';
-import { NodeManager } from './router/manager.ts';
+import { NodeManager } from './nodes/index.ts';
 
 export type { AgentStateView } from './view.ts';
 
@@ -84,7 +84,7 @@ export class Agent {
   private readonly relay: Relay;
   private readonly vlans: VlanManager;
   private lanPeers: readonly string[] = [];
-  /** Virtual routers and firewalls (agent/router/manager.ts), ports on the same switch as the VIFs. */
+  /** Virtual routers and firewalls (agent/nodes/manager.ts), ports on the same switch as the VIFs. */
   readonly nodes: NodeManager;
 
   constructor(opts: AgentOptions) {

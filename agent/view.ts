@@ -8,8 +8,8 @@ import type { UdpUnderlay } from './underlay/udp.ts';
 import type { Varp } from './varp/index.ts';
 import type { AgentState } from './state.ts';
 import type { VifRuntime } from './agent.ts';
-import type { NodeManager } from './router/manager.ts';
-import type { NodeView } from './router/view.ts';
+import type { NodeManager } from './nodes/index.ts';
+import type { NodeView } from './ipnode/index.ts';
 import { ipToString, macToString } from './wire/index.ts';
 import type { GuestDevice } from './guests/types.ts';
 

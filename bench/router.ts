@@ -14,7 +14,7 @@ import { Counters } from '../agent/metrics.ts';
 import { silentLogger } from '../agent/log.ts';
 import { Switch, type SwitchIo } from '../agent/switch/index.ts';
 import type { GuestPort } from '../agent/guests/types.ts';
-import { NodeManager } from '../agent/router/manager.ts';
+import { NodeManager } from '../agent/nodes/index.ts';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,

@@ -7,10 +7,9 @@
 // answers are cut to its bounds, and the console checks them against it.
 import { VIEW_MAX_ARP, VIEW_MAX_CONNECTIONS, VIEW_MAX_COUNTERS, VIEW_MAX_ROUTES } from '../../contract/limits.ts';
 import type { AgentCommand, FirewallViewData, RouterViewData } from '../../contract/commands.ts';
-import type { VirtualFirewall } from '../firewall/firewall.ts';
-import type { VirtualRouter } from '../router/router.ts';
-import { EchoSession, traceroute } from '../router/probe.ts';
-import type { NodeView } from '../router/view.ts';
+import type { VirtualFirewall } from '../firewall/index.ts';
+import type { VirtualRouter } from '../router/index.ts';
+import { EchoSession, traceroute, type NodeView } from '../ipnode/index.ts';
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString, parseIp,
 } from '../wire/index.ts';

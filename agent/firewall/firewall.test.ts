@@ -15,8 +15,8 @@ import {
   parseIp,
   pseudoHeaderSum,
 } from '../wire/index.ts';
-import { TestLan, rawHost, type RawHost } from '../router/testing.ts';
-import { HEADROOM, fragment } from '../router/packet.ts';
+import { TestLan, rawHost, type RawHost } from '../ipnode/testing.ts';
+import { HEADROOM, fragment } from '../ipnode/index.ts';
 import { VirtualFirewall } from './firewall.ts';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from './flow.ts';
 import { firewallSchema, type FirewallSpecInput } from '../../contract/firewall.ts';

@@ -5,16 +5,9 @@
 // pass (stateful tracking), new flows go through the ordered rules (first
 // match), then the default policy. Every decision is counted per rule; denied
 // flows are logged as structured lines under a token bucket.
-import type { Counters } from '../metrics.ts';
-import type { Logger } from '../log.ts';
 import { IPPROTO_ICMP, IPPROTO_TCP, ipToString, parseMac } from '../wire/index.ts';
-import type { ArpOptions } from '../router/arp.ts';
-import { EthernetInterface, type NodeInterface } from '../router/iface.ts';
-import { IpNode } from '../router/node.ts';
-import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
-import type { PortHost } from '../router/router.ts';
-import { TokenBucket } from '../router/stats.ts';
-import { nodeView, type NodeView } from '../router/view.ts';
+import { NodeHost, nodeView, type NodeDeps, type NodeInterface, type NodeView } from '../ipnode/index.ts';
+import { TokenBucket } from '../limit/bucket.ts';
 import { Conntrack, type ConntrackTimeouts } from './conntrack.ts';
 import { ICMP_ERROR_TYPES, TCP_ACK, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from './flow.ts';
 import { compileRules, matchRule, type CompiledRule } from './rules.ts';
@@ -24,15 +17,9 @@ import type { FirewallRuleSpec, FirewallSpec } from '../../contract/firewall.ts'
 const FRAGMENT_HOLD_MS = 30_000;
 const FRAGMENTS_MAX = 4096;
 
-export interface FirewallDeps {
-  counters: Counters;
-  logger: Logger;
-  ports: PortHost;
-  arp?: Partial<ArpOptions>;
+export interface FirewallDeps extends NodeDeps {
   /** Overrides the spec's connection-tracking timeouts (tests). */
   conntrack?: Partial<ConntrackTimeouts>;
-  icmpRate?: number;
-  icmpBurst?: number;
 }
 
 export interface FirewallView extends NodeView {
@@ -42,31 +29,22 @@ export interface FirewallView extends NodeView {
   connections: { protocol: number; from: string; to: string; state: string; ingress: string; rule: number | 'default'; packets: [number, number]; expiresInMs: number }[];
 }
 
-export class VirtualFirewall {
-  readonly id: string;
-  readonly node: IpNode;
-  private spec: FirewallSpec;
+export class VirtualFirewall extends NodeHost<FirewallSpec> {
   private rules: CompiledRule[] = [];
   private ruleHits: string[] = [];
   private defaultHits: string;
   private readonly conntrack: Conntrack;
-  private readonly ethers = new Map<string, EthernetInterface>();
-  private readonly keys = new Map<string, string>();
   private readonly fragments = new Map<string, number>();
   private readonly flow: Flow = emptyFlow();
   private readonly quoted: Flow = emptyFlow();
   private readonly logBucket: TokenBucket;
   private suppressed = 0;
-  private readonly errors = new Map<string, string>();
-  private running = false;
 
   constructor(
     spec: FirewallSpec,
     private readonly deps: FirewallDeps,
   ) {
-    this.id = spec.id;
-    this.spec = spec;
-    this.node = new IpNode({ kind: 'firewall', id: spec.id, counters: deps.counters, logger: deps.logger, icmpRate: deps.icmpRate, icmpBurst: deps.icmpBurst });
+    super('firewall', spec, deps);
     this.conntrack = new Conntrack({ ...spec.conntrack, ...deps.conntrack });
     this.logBucket = new TokenBucket(spec.logRate ?? 10, spec.logBurst ?? 20);
     this.defaultHits = this.node.stats.name('rule_hits_total', 'rule="default"');
@@ -74,45 +52,26 @@ export class VirtualFirewall {
     this.compile();
   }
 
-  start(): void {
-    if (this.running) return;
-    this.running = true;
+  protected override starting(): void {
     this.conntrack.start();
-    this.reconcile();
   }
 
   /** New rules apply at once, also to open connections: those the new rules would refuse are closed. */
-  update(spec: FirewallSpec): void {
-    if (spec.id !== this.id) throw new Error(`firewall ${this.id}: cannot become ${spec.id}`);
-    const rulesChanged = JSON.stringify([spec.rules, spec.defaultPolicy]) !== JSON.stringify([this.spec.rules, this.spec.defaultPolicy]);
-    this.spec = spec;
-    if (rulesChanged) {
-      this.compile();
-      const f = emptyFlow();
-      this.conntrack.sweep(Date.now(), (c) => {
-        Object.assign(f, { protocol: c.protocol, src: c.a, dst: c.b, srcPort: c.aPort, dstPort: c.bPort, hasPorts: true, laterFragment: false });
-        const r = matchRule(this.rules, f, c.ingress);
-        return !(r ? r.allow : this.spec.defaultPolicy === 'allow');
-      });
-    }
-    if (this.running) this.reconcile();
+  protected override updated(old: FirewallSpec): void {
+    const spec = this.spec;
+    if (JSON.stringify([spec.rules, spec.defaultPolicy]) === JSON.stringify([old.rules, old.defaultPolicy])) return;
+    this.compile();
+    const f = emptyFlow();
+    this.conntrack.sweep(Date.now(), (c) => {
+      Object.assign(f, { protocol: c.protocol, src: c.a, dst: c.b, srcPort: c.aPort, dstPort: c.bPort, hasPorts: true, laterFragment: false });
+      const r = matchRule(this.rules, f, c.ingress);
+      return !(r ? r.allow : spec.defaultPolicy === 'allow');
+    });
   }
 
-  stop(): void {
-    if (!this.running) return;
-    this.running = false;
+  protected override stopping(): void {
     this.conntrack.stop();
     this.conntrack.clear();
-    for (const name of [...this.keys.keys()]) this.removeInterface(name);
-    this.node.close();
-  }
-
-  interfaceErrors(): { iface: string; error: string }[] {
-    return [...this.errors].map(([iface, error]) => ({ iface, error }));
-  }
-
-  ports(): EthernetInterface[] {
-    return [...this.ethers.values()];
   }
 
   private compile(): void {
@@ -120,41 +79,9 @@ export class VirtualFirewall {
     this.ruleHits = this.rules.map((r) => this.node.stats.name('rule_hits_total', `rule="${r.index}"`));
   }
 
-  private reconcile(): void {
-    this.errors.clear();
-    const wanted = this.spec.interfaces.map((i) => {
-      const mtu = i.mtu ?? this.deps.ports.mtu?.(i.vnet) ?? GUEST_MTU_DEFAULT;
-      return { spec: i, mtu, key: JSON.stringify([i.vnet, parseMac(i.mac), i.ip, mtu]) };
-    });
-    const byName = new Map(wanted.map((w) => [w.spec.name, w]));
-    for (const [name, key] of [...this.keys]) if (byName.get(name)?.key !== key) this.removeInterface(name);
-    for (const w of wanted) {
-      if (this.keys.has(w.spec.name)) continue;
-      try {
-        const e = new EthernetInterface({
-          name: w.spec.name, portId: `firewall:${this.id}/${w.spec.name}`, vnet: w.spec.vnet, mac: parseMac(w.spec.mac), cidr: w.spec.ip,
-          mtu: w.mtu, sink: this.node, stats: this.node.stats, arp: this.deps.arp,
-        });
-        this.deps.ports.attach(e);
-        this.ethers.set(w.spec.name, e);
-        void e.start();
-        this.node.addInterface(e);
-        this.keys.set(w.spec.name, w.key);
-      } catch (err) {
-        this.errors.set(w.spec.name, (err as Error).message);
-        this.deps.logger.warn('firewall interface not brought up', { firewall: this.id, iface: w.spec.name, error: (err as Error).message });
-      }
-    }
-  }
-
-  private removeInterface(name: string): void {
-    this.node.removeInterface(name);
-    const e = this.ethers.get(name);
-    if (e) {
-      this.ethers.delete(name);
-      this.deps.ports.detach(e);
-    }
-    this.keys.delete(name);
+  protected reconcile(): void {
+    const ifs = this.ifs;
+    ifs.reconcile(this.spec.interfaces.map((i) => ifs.ethernet(i.name, i.vnet, parseMac(i.mac), i.ip, ifs.mtu(i.vnet, i.mtu))));
   }
 
   /** The packet filter: true lets the packet pass. Counts and logs what it refuses. */
@@ -235,7 +162,7 @@ export class VirtualFirewall {
   view(): FirewallView {
     const now = Date.now();
     return {
-      ...nodeView(this.node, this.ethers),
+      ...nodeView(this.node, this.ifs.ethernets()),
       defaultPolicy: this.spec.defaultPolicy,
       rules: this.rules.map((r, i) => ({
         index: r.index, action: r.spec.action, protocol: r.spec.protocol, source: r.spec.source, destination: r.spec.destination,

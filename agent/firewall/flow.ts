@@ -2,7 +2,7 @@
 // reused object (no allocation per packet): protocol, addresses, ports or the
 // ICMP echo identifier, TCP flags, fragment position.
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST } from '../wire/index.ts';
-import { IP_DST_OFFSET, IP_FLAGS_FRAG_OFFSET, IP_ID_OFFSET, IP_PROTOCOL_OFFSET, IP_SRC_OFFSET } from '../router/packet.ts';
+import { IP_DST_OFFSET, IP_FLAGS_FRAG_OFFSET, IP_ID_OFFSET, IP_PROTOCOL_OFFSET, IP_SRC_OFFSET } from '../ipnode/index.ts';
 
 /** RFC 793 3.1 control bits. */
 export const TCP_FIN = 0x01;

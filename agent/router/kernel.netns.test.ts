@@ -18,7 +18,7 @@ import { parseMac } from '../wire/index.ts';
 import { LinkRegistry } from './links.ts';
 import { VirtualRouter } from './router.ts';
 import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
-import { TestLan } from './testing.ts';
+import { TestLan } from '../ipnode/testing.ts';
 
 const TRACEROUTE = '/usr/sbin/traceroute';
 const BIRD = '/usr/sbin/bird';

@@ -4,7 +4,7 @@ import { silentLogger } from '../log.ts';
 import { LinkRegistry, linkMac } from './links.ts';
 import { VirtualRouter } from './router.ts';
 import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
-import { TestLan, emulatedHost } from './testing.ts';
+import { TestLan, emulatedHost } from '../ipnode/testing.ts';
 import { isGroupMac, isLocalMac } from '../wire/index.ts';
 
 const running: VirtualRouter[] = [];

@@ -9,9 +9,7 @@
 // NodeInterface either way.
 import { createHash } from 'node:crypto';
 import type { Counters } from '../metrics.ts';
-import { addressInfo, type NodeInterface, type PacketSink } from './iface.ts';
-import { HEADROOM } from './packet.ts';
-import type { NodeStats } from './stats.ts';
+import { AddressedInterface, HEADROOM, type NodeInterface, type NodeStats, type PacketSink } from '../ipnode/index.ts';
 
 export interface LinkEndpoint {
   readonly routerId: string;
@@ -106,35 +104,19 @@ export interface ChannelInterfaceOptions {
   stats: NodeStats;
 }
 
-export class ChannelInterface implements NodeInterface {
-  readonly name: string;
-  readonly ip: number;
-  readonly prefixLen: number;
-  readonly network: number;
-  readonly broadcast: number;
-  readonly mtu: number;
+export class ChannelInterface extends AddressedInterface implements NodeInterface {
   readonly routerId: string;
   readonly peerId: string;
   private readonly registry: LinkRegistry;
-  private readonly stats: NodeStats;
-  private readonly txName: string;
   private peer: LinkEndpoint | undefined;
   private epoch = -1;
   private unregister: (() => void) | null;
 
   constructor(o: ChannelInterfaceOptions) {
-    this.name = o.name;
+    super(o.name, o.cidr, o.mtu, o.stats);
     this.routerId = o.routerId;
     this.peerId = o.peerId;
-    const a = addressInfo(o.cidr);
-    this.ip = a.ip;
-    this.prefixLen = a.prefixLen;
-    this.network = a.network;
-    this.broadcast = a.broadcast;
-    this.mtu = o.mtu;
     this.registry = o.registry;
-    this.stats = o.stats;
-    this.txName = o.stats.name('tx_frames_total', `interface="${o.name}"`);
     const sink = o.sink;
     this.unregister = o.registry.register({
       routerId: o.routerId,

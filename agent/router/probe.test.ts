@@ -5,8 +5,8 @@ import { ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIME_EXCEEDED, ICMP_UNREAC
 import { LinkRegistry } from './links.ts';
 import { VirtualRouter } from './router.ts';
 import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
-import { TestLan, emulatedHost } from './testing.ts';
-import type { TraceHop } from './probe.ts';
+import { TestLan, emulatedHost } from '../ipnode/testing.ts';
+import type { TraceHop } from '../ipnode/index.ts';
 
 const running: VirtualRouter[] = [];
 afterEach(() => {

@@ -6,7 +6,7 @@ import { LinkRegistry } from './links.ts';
 import { VirtualRouter } from './router.ts';
 import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
 import { RIP_AFI_INET, RIP_AFI_UNSPEC, RIP_CMD_REQUEST, RIP_CMD_RESPONSE, RIP_INFINITY, decodeRip, encodeRip, maskLength } from './ripwire.ts';
-import { TestLan, rawHost } from './testing.ts';
+import { TestLan, rawHost } from '../ipnode/testing.ts';
 import { expectWireError } from '../wire/testing.ts';
 
 const running: VirtualRouter[] = [];

@@ -6,10 +6,12 @@
 // rate-limited to one per 1–5 s (3.10.1), split horizon with poisoned reverse
 // (3.4.3), a route timeout of 180 s then 120 s of garbage collection (3.8),
 // metric 16 = infinity. Timers are configurable (tests shorten them) and unref'd.
+//
+// Over 300 lines on purpose: one protocol state machine whose receive, route
+// timers and update sending share the same private table; the wire format
+// (ripwire.ts) and the types (riptypes.ts) are already apart.
 import { inPrefix, prefixMask, type WireError } from '../wire/index.ts';
-import type { NodeInterface } from './iface.ts';
-import type { IpNode } from './node.ts';
-import { isMartianSource, isMulticast } from './packet.ts';
+import { isMartianSource, isMulticast, type IpNode, type NodeInterface } from '../ipnode/index.ts';
 import { RIP_DEFAULTS, type LocalRoute, type RipRouteView, type RipTimers } from './riptypes.ts';
 import {
   RIP_AFI_INET,

@@ -13,13 +13,20 @@ import {
 } from '../wire/index.ts';
 import { VirtualRouter } from './router.ts';
 import { routerSchema, type RouterSpecInput } from '../../contract/router.ts';
-import { TestLan, emulatedHost, rawHost, testDeps } from './testing.ts';
+import { TestLan, emulatedHost, rawHost } from '../ipnode/testing.ts';
+import { LinkRegistry } from './links.ts';
+import { Counters } from '../metrics.ts';
+import { silentLogger } from '../log.ts';
 
 const routers: VirtualRouter[] = [];
 afterEach(() => {
   for (const r of routers.splice(0)) r.stop();
   vi.useRealTimers();
 });
+
+function testDeps(lan: TestLan, counters = new Counters()) {
+  return { counters, logger: silentLogger, links: new LinkRegistry(counters), ports: lan };
+}
 
 function router(lan: TestLan, spec: RouterSpecInput, deps = testDeps(lan)): VirtualRouter {
   const r = new VirtualRouter(routerSchema.parse(spec), deps);

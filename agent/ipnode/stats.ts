@@ -93,29 +93,3 @@ export class NodeStats {
     return out;
   }
 }
-
-/** A token bucket: `rate` tokens per second up to `burst`; used for ICMP errors and log lines. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  take(): boolean {
-    const t = this.now();
-    if (t > this.last) {
-      this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.rate);
-      this.last = t;
-    }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}

@@ -28,8 +28,7 @@ import {
   type Ipv4Packet,
 } from '../wire/index.ts';
 import type { EthernetInterface } from './iface.ts';
-import { LinkRegistry } from './links.ts';
-import type { PortHost } from './router.ts';
+import type { PortHost } from './ports.ts';
 
 interface Attached {
   mac: number;
@@ -181,8 +180,4 @@ export function rawHost(lan: TestLan, vnet: number, id: string, mac: number, cid
 
 export function macText(mac: number): string {
   return mac.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
-}
-
-export function testDeps(lan: TestLan, counters = new Counters()) {
-  return { counters, logger: silentLogger, links: new LinkRegistry(counters), ports: lan };
 }

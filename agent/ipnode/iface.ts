@@ -32,6 +32,8 @@ export interface NodeInterface {
   /** The subnet's directed broadcast, or -1 on /31 and /32 (RFC 3021). */
   readonly broadcast: number;
   readonly mtu: number;
+  /** False while the interface cannot carry packets (a link whose peer is absent); absent means up. */
+  readonly up?: boolean;
   /** Sends `frame` (HEADROOM bytes, then the IPv4 packet) towards `nextHop`. Never throws. */
   output(frame: Buffer, nextHop: number): void;
   /** Drops timers and queued packets. */
@@ -58,6 +60,30 @@ export function addressInfo(cidr: string): AddressInfo {
   return { ip: c.ip, prefixLen: c.prefixLen, network: c.network, broadcast };
 }
 
+/** What every interface kind holds: its name, address, MTU, and its node's counters. */
+export abstract class AddressedInterface {
+  readonly ip: number;
+  readonly prefixLen: number;
+  readonly network: number;
+  readonly broadcast: number;
+  /** The interface's transmit counter (`tx_frames_total{interface=…}`). */
+  protected readonly txName: string;
+
+  constructor(
+    readonly name: string,
+    cidr: string,
+    readonly mtu: number,
+    protected readonly stats: NodeStats,
+  ) {
+    const a = addressInfo(cidr);
+    this.ip = a.ip;
+    this.prefixLen = a.prefixLen;
+    this.network = a.network;
+    this.broadcast = a.broadcast;
+    this.txName = stats.name('tx_frames_total', `interface="${name}"`);
+  }
+}
+
 const ETH_TYPE_OFFSET = 12;
 /** RFC 1112 6.4: an IPv4 group maps to 01:00:5e plus its low 23 bits. */
 const IPV4_MULTICAST_MAC_BASE = 0x01005e000000;
@@ -75,39 +101,23 @@ export interface EthernetInterfaceOptions {
   arp?: Partial<ArpOptions>;
 }
 
-export class EthernetInterface implements NodeInterface, GuestPort {
-  readonly name: string;
+export class EthernetInterface extends AddressedInterface implements NodeInterface, GuestPort {
   readonly id: string;
   readonly vnet: number;
   readonly mac: number;
-  readonly ip: number;
-  readonly prefixLen: number;
-  readonly network: number;
-  readonly broadcast: number;
-  readonly mtu: number;
   onFrame: (frame: Buffer) => void = () => {};
   readonly arp: ArpCache;
   private running = false;
   private readonly sink: PacketSink;
-  private readonly stats: NodeStats;
-  private readonly txName: string;
   private readonly macHi: number;
   private readonly macLo: number;
 
   constructor(o: EthernetInterfaceOptions) {
-    this.name = o.name;
+    super(o.name, o.cidr, o.mtu, o.stats);
     this.id = o.portId;
     this.vnet = o.vnet;
     this.mac = o.mac;
-    const a = addressInfo(o.cidr);
-    this.ip = a.ip;
-    this.prefixLen = a.prefixLen;
-    this.network = a.network;
-    this.broadcast = a.broadcast;
-    this.mtu = o.mtu;
     this.sink = o.sink;
-    this.stats = o.stats;
-    this.txName = o.stats.name('tx_frames_total', `interface="${o.name}"`);
     this.macHi = Math.floor(o.mac / 0x1_0000_0000);
     this.macLo = o.mac % 0x1_0000_0000;
     this.arp = new ArpCache(
@@ -201,7 +211,7 @@ export class EthernetInterface implements NodeInterface, GuestPort {
     this.onFrame(frame);
   }
 
-  toString(): string {
+  override toString(): string {
     return `${this.name} (vnet ${this.vnet}, ${cidrToString(this.ip, this.prefixLen)})`;
   }
 }

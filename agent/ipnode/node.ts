@@ -5,54 +5,23 @@
 // errors (RFC 792, RFC 1812 4.3) under a rate limit, echo replies on its own
 // addresses, and local UDP delivery for the routing protocol.
 import {
-  ICMP_DEST_UNREACHABLE,
-  ICMP_ECHO_REPLY,
-  ICMP_ECHO_REQUEST,
-  ICMP_TIME_EXCEEDED,
-  ICMP_TIME_EXCEEDED_TTL,
-  ICMP_UNREACH_HOST,
-  ICMP_UNREACH_NEEDFRAG,
-  ICMP_UNREACH_NET,
-  ICMP_UNREACH_PORT,
-  IPPROTO_ICMP,
-  IPPROTO_UDP,
-  IPV4_FLAG_DF,
-  IP_DEFAULT_TTL,
-  WireError,
-  decodeIcmp,
-  decodeUdp,
-  decrementTtl,
-  encodeIcmp,
-  encodeIpv4,
-  encodeUdp,
-  type IcmpMessage,
+  ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_TTL, ICMP_UNREACH_HOST, ICMP_UNREACH_NEEDFRAG,
+  ICMP_UNREACH_NET, ICMP_UNREACH_PORT, IPPROTO_ICMP, IPPROTO_UDP, IPV4_FLAG_DF, IP_DEFAULT_TTL, WireError,
+  decodeIcmp, decodeUdp, decrementTtl, encodeIcmp, encodeIpv4, encodeUdp, type IcmpMessage,
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { Fib } from './fib.ts';
 import type { NodeInterface, PacketSink } from './iface.ts';
 import {
-  HEADROOM,
-  IP_DST_OFFSET,
-  IP_PROTOCOL_OFFSET,
-  IP_SRC_OFFSET,
-  IP_TOTAL_LEN_OFFSET,
-  IP_TTL_OFFSET,
-  LIMITED_BROADCAST,
-  dontFragment,
-  fragment,
-  fragmentOffset,
-  isFragment,
-  isMartianSource,
-  isMulticast,
-  validIpv4,
+  HEADROOM, IP_DST_OFFSET, IP_PROTOCOL_OFFSET, IP_SRC_OFFSET, IP_TOTAL_LEN_OFFSET, IP_TTL_OFFSET, LIMITED_BROADCAST,
+  dontFragment, fragment, isFragment, isMartianSource, isMulticast, mayAnswerWithIcmpError, validIpv4,
 } from './packet.ts';
-import { NodeStats, TokenBucket, type NodeKind } from './stats.ts';
+import { TokenBucket } from '../limit/bucket.ts';
+import { NodeStats, type NodeKind } from './stats.ts';
 
 /** RFC 1812 4.3.2.3: quote as much of the offending datagram as fits in 576 bytes. */
 const ICMP_QUOTE_MAX = 576 - 20 - 8;
-/** ICMP query types (RFC 792, 950): an error is never sent about an ICMP error (RFC 1812 4.3.2.7). */
-const ICMP_QUERY_TYPES = new Set([0, 8, 13, 14, 15, 16, 17, 18]);
 
 export interface NodeOptions {
   kind: NodeKind;
@@ -305,12 +274,8 @@ export class IpNode implements PacketSink {
   private icmpError(
     buf: Buffer, off: number, ihl: number, total: number, type: number, code: number, src: number | null, mtu = 0,
   ): void {
+    if (!mayAnswerWithIcmpError(buf, off, ihl, total)) return;
     const origSrc = buf.readUInt32BE(off + IP_SRC_OFFSET);
-    const origDst = buf.readUInt32BE(off + IP_DST_OFFSET);
-    // RFC 1812 4.3.2.7: never about broadcasts, multicasts, non-initial fragments, ICMP errors, or odd sources.
-    if (isMartianSource(origSrc) || isMulticast(origDst) || origDst === LIMITED_BROADCAST) return;
-    if (fragmentOffset(buf, off) !== 0) return;
-    if (buf[off + IP_PROTOCOL_OFFSET] === IPPROTO_ICMP && (total <= ihl || !ICMP_QUERY_TYPES.has(buf[off + ihl]!))) return;
     if (!this.icmpBucket.take()) return this.stats.inc('icmp_rate_limited_total');
     const quoted = buf.subarray(off, off + Math.min(total, ICMP_QUOTE_MAX));
     const msg =

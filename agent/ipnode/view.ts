@@ -4,7 +4,6 @@
 import { cidrToString, ipToString, macToString } from '../wire/index.ts';
 import { formatRoute } from './fib.ts';
 import type { EthernetInterface } from './iface.ts';
-import { ChannelInterface } from './links.ts';
 import type { IpNode } from './node.ts';
 
 export interface NodeInterfaceView {
@@ -14,7 +13,7 @@ export interface NodeInterfaceView {
   mac: string | null;
   ip: string;
   mtu: number;
-  /** A channel is up while its peer router exists in this agent. */
+  /** A router's link channel is up while its peer router exists in this agent. */
   up: boolean;
 }
 
@@ -36,7 +35,7 @@ export function nodeView(node: IpNode, ethers: ReadonlyMap<string, EthernetInter
       mac: e ? macToString(e.mac) : null,
       ip: cidrToString(i.ip, i.prefixLen),
       mtu: i.mtu,
-      up: i instanceof ChannelInterface ? i.up : true,
+      up: i.up ?? true,
     };
   });
   const routes = node.fib.routes().map((r) => ({

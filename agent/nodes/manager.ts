@@ -1,21 +1,18 @@
-// The router manager of seed 001: creates, updates and removes this host's
-// virtual routers and firewalls from the desired state (`routers`,
-// `firewalls`), connects their interfaces to the vnet switches as ports that
-// may forward other hosts' packets, announces their MACs by VARP like any VIF,
-// and keeps the link registry (seed 004's vrFIB) in step with which routers
-// live here. Idempotent: an unchanged router keeps its ARP caches, learned
-// routes and counters; a changed one is reconfigured in place.
+// The node manager (seed 001's router manager, on the agent): creates,
+// updates and removes this host's virtual routers and firewalls from the
+// desired state (`routers`, `firewalls`), connects their interfaces to the
+// vnet switches as ports that may forward other hosts' packets, announces
+// their MACs by VARP like any VIF, and keeps the link registry (seed 004's
+// vrFIB) in step with which routers live here. Idempotent: an unchanged node
+// keeps its ARP caches, learned routes and counters; a changed one is
+// reconfigured in place.
 import type { z } from 'zod';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
-import { VirtualFirewall, type FirewallView } from '../firewall/firewall.ts';
-import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
+import { VirtualFirewall, type ConntrackTimeouts, type FirewallView } from '../firewall/index.ts';
 import { firewallSchema, type FirewallSpec } from '../../contract/firewall.ts';
-import type { ArpOptions } from './arp.ts';
-import type { EthernetInterface } from './iface.ts';
-import { LinkRegistry } from './links.ts';
-import type { RipTimers } from './rip.ts';
-import { VirtualRouter, type PortHost, type RouterView } from './router.ts';
+import type { ArpOptions, EthernetInterface, NodeHost, PortHost } from '../ipnode/index.ts';
+import { LinkRegistry, VirtualRouter, type RipTimers, type RouterView } from '../router/index.ts';
 import { routerSchema, type RouterSpec } from '../../contract/router.ts';
 
 /** What the manager needs from the agent: its switch and its VARP engine. */
@@ -112,7 +109,7 @@ export class NodeManager {
     return result;
   }
 
-  private reconcile<T extends VirtualRouter | VirtualFirewall, S extends { id: string }>(
+  private reconcile<S extends { id: string }, T extends NodeHost<S>>(
     map: Map<string, Entry<T, S>>,
     wanted: { spec: S; field: string }[],
     result: NodeApplyResult,
@@ -138,7 +135,7 @@ export class NodeManager {
         result.added.push(spec.id);
         this.o.logger.info(`${kindOf(node)} up`, { id: spec.id });
       } else if (e.key !== key) {
-        (e.node as { update(s: S): void }).update(spec);
+        e.node.update(spec);
         e.key = key;
         e.spec = spec;
         result.changed.push(spec.id);
@@ -186,8 +183,8 @@ export class NodeManager {
   }
 }
 
-function kindOf(n: VirtualRouter | VirtualFirewall): 'router' | 'firewall' {
-  return n instanceof VirtualRouter ? 'router' : 'firewall';
+function kindOf(n: NodeHost<{ id: string }>): 'router' | 'firewall' {
+  return n.node.stats.kind;
 }
 
 function parseList<S extends { id: string }>(

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Counters } from '../metrics.ts';
 import { silentLogger } from '../log.ts';
 import { NodeManager, type NodeAttachment } from './manager.ts';
-import { TestLan, emulatedHost } from './testing.ts';
+import { TestLan, emulatedHost } from '../ipnode/testing.ts';
 
 const managers: NodeManager[] = [];
 afterEach(() => {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_DISTANCE, Fib, FibError, formatRoute, type Route, type RouteSource } from './fib.ts';
 import { parseIp, prefixMask } from '../wire/index.ts';
-
-/** A deterministic generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A deterministic generator (mulberry32), so a failure reproduces.
+import { rng } from '../../test/agent-fuzz.ts';
 
 const SOURCES: RouteSource[] = ['connected', 'static', 'rip'];
 const MASKS = Array.from({ length: 33 }, (_, l) => prefixMask(l));

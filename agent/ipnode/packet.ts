@@ -2,7 +2,7 @@
 // or a packet handed over an in-process link), and RFC 791 fragmentation.
 // The forwarding path never decodes into objects: it reads the few fields it
 // needs where they lie.
-import { ETH_HEADER_LEN, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_MIN_HEADER_LEN, internetChecksum } from '../wire/index.ts';
+import { ETH_HEADER_LEN, IPPROTO_ICMP, IPV4_FLAG_DF, IPV4_FLAG_MF, IPV4_MIN_HEADER_LEN, internetChecksum } from '../wire/index.ts';
 
 /** Bytes reserved in front of every packet a node emits: room for the Ethernet header. */
 export const HEADROOM = ETH_HEADER_LEN;
@@ -125,4 +125,20 @@ export function fragment(buf: Buffer, off: number, ihl: number, total: number, m
     pos += n;
   }
   return out;
+}
+
+/** ICMP query types (RFC 792, 950): an error is never sent about an ICMP error (RFC 1812 4.3.2.7). */
+const ICMP_QUERY_TYPES = new Set([0, 8, 13, 14, 15, 16, 17, 18]);
+
+/**
+ * RFC 1812 4.3.2.7: whether the packet at `off` may be answered with an ICMP
+ * error — never about broadcasts, multicasts, non-initial fragments, ICMP
+ * errors, or odd sources.
+ */
+export function mayAnswerWithIcmpError(buf: Buffer, off: number, ihl: number, total: number): boolean {
+  if (isMartianSource(buf.readUInt32BE(off + IP_SRC_OFFSET))) return false;
+  const dst = buf.readUInt32BE(off + IP_DST_OFFSET);
+  if (isMulticast(dst) || dst === LIMITED_BROADCAST) return false;
+  if (fragmentOffset(buf, off) !== 0) return false;
+  return !(buf[off + IP_PROTOCOL_OFFSET] === IPPROTO_ICMP && (total <= ihl || !ICMP_QUERY_TYPES.has(buf[off + ihl]!)));
 }

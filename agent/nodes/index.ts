@@ -1,0 +1,2 @@
+// This host's virtual routers and firewalls, run from the desired state.
+export { NodeManager, type NodeAttachment, type NodeApplyResult, type NodeManagerOptions, type NodeState } from './manager.ts';
