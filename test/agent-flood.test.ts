@@ -36,7 +36,7 @@ describe('agent under an ANNOUNCE flood', () => {
     target = await spawnAgent(t.dir, 'target', {
       host: 'target',
       generation: 1,
-      underlay: { address: TARGET, port: PORT, multicast: null, peers: ['127.0.44.3'] },
+      underlay: { address: TARGET, port: PORT, multicast: null, peers: ['127.0.44.3', SENDER] }, // admitted: a peer's forged flood must still be bounded
       vnets: [{ id: 7, security: 'none' }],
       vifs: [
         { id: 'a', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10/24', version: 1, guest: { kind: 'emulated' } },
