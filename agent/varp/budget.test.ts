@@ -44,10 +44,14 @@ describe('per-vnet budget of resolutions', () => {
         if (a.varp.entries().some((e) => e.vnet === QUIET && e.mac === quiet[done]!.mac && e.state === 'REACHABLE')) done++;
       }
     }
-    const limited = a.counters.get(frameDropped('vnet_resolving_limit'));
-    console.log(`quiet vnet: ${done} of ${quiet.length} resolutions completed during a flood of ${flood} new destinations (flood vnet: ${limited} frames dropped at its limit)`);
+    const preempted = a.counters.get(C.resolutionsPreempted);
+    console.log(
+      `quiet vnet: ${done} of ${quiet.length} resolutions completed during a flood of ${flood} new destinations ` +
+        `(flood vnet: ${preempted} of its resolutions replaced by newer ones at its limit)`,
+    );
     expect(done).toBe(quiet.length);
-    expect(limited).toBe(flood - a.varp.config.maxResolvingPerVnet);
+    expect(preempted).toBe(flood - a.varp.config.maxResolvingPerVnet);
+    expect(a.varp.entries().filter((e) => e.vnet === FLOOD && e.state === 'INCOMPLETE')).toHaveLength(a.varp.config.maxResolvingPerVnet);
     expect(a.counters.get(frameDropped('too_many_resolving'))).toBe(0);
   });
 
@@ -93,12 +97,9 @@ describe('REQUEST amplification', () => {
     vi.advanceTimersByTime(60_000); // every resolution FAILED and forgotten
     const sent = a.counters.get(C.requestsSent);
     const suppressed = a.counters.get(C.requestsSuppressed);
-    console.log(
-      `amplification: ${frames} frames to new destinations → ${sent} REQUESTs flooded, ${suppressed} suppressed by the vnet's bucket, ` +
-        `${a.counters.get(frameDropped('vnet_resolving_limit'))} frames dropped at the vnet's limit`,
-    );
+    console.log(`amplification: ${frames} frames to new destinations → ${sent} REQUESTs flooded, ${suppressed} suppressed by the vnet's bucket`);
     expect(sent).toBeLessThan(frames);
-    expect(sent + suppressed).toBe(a.varp.config.maxResolvingPerVnet * a.varp.config.requestCount);
+    expect(suppressed).toBeGreaterThan(0);
     expect(a.floods).toHaveLength(sent);
   });
 

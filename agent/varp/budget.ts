@@ -2,7 +2,10 @@
 // sending on its vnet) flooding new destinations cannot starve the other
 // vnets of the host: resolutions in progress and the datagrams held for them
 // are counted per vnet against a share of the host-wide limit, and the
-// REQUESTs a vnet floods come out of its own token bucket. When the host's
+// REQUESTs a vnet floods come out of its own token bucket. A vnet at its
+// share replaces its own oldest resolution: a flood's resolutions never answer,
+// and a new destination (a real one among them, or after the flood) must not
+// wait for them to fail. When the host's
 // limit is reached all the same (many vnets flooding at once), a vnet below
 // an even share takes the place of the oldest resolution of the vnet holding
 // the most. Tracked only for
@@ -65,6 +68,11 @@ export class VnetBudget<T extends { readonly vnet: number }> {
     for (const u of this.use.values()) if (top === undefined || u.resolving > top.resolving) top = u;
     if (top === undefined || top.resolving <= share) return undefined;
     return top.owners.values().next().value;
+  }
+
+  /** The oldest resolution in progress on `vnet`, if any. */
+  oldest(vnet: number): T | undefined {
+    return this.use.get(vnet)?.owners.values().next().value;
   }
 
   added(owner: T): void {

@@ -438,11 +438,15 @@ export class VarpCache {
     this.budget.removed(owner);
   }
 
-  /** null when `vnet` may start a resolution, after ending another vnet's if the host is full and `vnet` below its share. */
+  /**
+   * null when `vnet` may start a resolution, after making room: at its limit
+   * (or on a full host) it ends its own oldest; on a full host while below an
+   * even share, the oldest of the vnet holding the most.
+   */
   private admit(vnet: number): FrameDropReason | null {
     const refused = this.budget.refuseResolution(vnet);
-    if (refused !== 'too_many_resolving') return refused;
-    const victim = this.budget.victim(vnet);
+    if (refused === null) return null;
+    const victim = (refused === 'too_many_resolving' ? this.budget.victim(vnet) : undefined) ?? this.budget.oldest(vnet);
     if (victim === undefined) return refused;
     this.counters.inc(C.resolutionsPreempted);
     if (victim.type === 'ip') this.endIpResolution(victim);

@@ -28,7 +28,7 @@ export const VARP_COUNTERS = {
   sendErrors: `${P}send_errors_total`,
   learnedFromFrames: `${P}learned_from_sealed_frames_total`,
   relayedRequestsAnswered: `${P}relayed_requests_answered_total`,
-  /** Resolutions ended early to make room for a vnet below its share of a full host. */
+  /** Resolutions ended early to make room for a newer one (of the same vnet, or of one below its share of a full host). */
   resolutionsPreempted: `${P}resolutions_preempted_total`,
   /** REQUESTs a vnet's bucket (requestRate, requestBurst) held back. */
   requestsSuppressed: `${P}requests_suppressed_total{reason="vnet_rate"}`,
@@ -53,7 +53,7 @@ export type FrameDropReason =
   | 'too_many_resolving' // maxResolving outstanding resolutions on the host
   | 'vnet_resolving_limit' // maxResolvingPerVnet outstanding resolutions on the frame's vnet
   | 'vnet_queue_limit' // maxQueuedPerVnet datagrams already held on the frame's vnet
-  | 'preempted' // was queued for a resolution ended to give another vnet its share
+  | 'preempted' // was queued for a resolution ended to make room for a newer one
   | 'group_mac' // resolve() called for a group address
   | 'bad_destination' // resolve() called with a reserved vnet or an invalid MAC
   | 'local_destination' // resolve() called for a VIF on this host

@@ -220,13 +220,15 @@ describe('guards', () => {
     expect(a.floods).toHaveLength(2);
   });
 
-  it('bounds outstanding resolutions (maxResolving), dropping frames to further new MACs', () => {
+  it('bounds outstanding resolutions (maxResolving): a new MAC takes the place of the oldest', () => {
     net.autoDeliver = false;
     const a = net.add('a', A, { maxResolving: 3 });
     for (let i = 1; i <= 5; i++) a.varp.resolve(VNET, 0x020000000000 + i, datagram(i));
-    expect(a.floods).toHaveLength(3);
-    expect(a.counters.get(frameDropped('too_many_resolving'))).toBe(2);
-    vi.advanceTimersByTime(18_000); // FAILED then forgotten: room again
+    expect(a.floods).toHaveLength(5);
+    expect(a.varp.entries().map((e) => e.mac)).toEqual([3, 4, 5].map((i) => 0x020000000000 + i));
+    expect(a.counters.get(C.resolutionsPreempted)).toBe(2);
+    expect(a.counters.get(frameDropped('preempted'))).toBe(2);
+    vi.advanceTimersByTime(18_000); // FAILED then forgotten
     a.varp.resolve(VNET, 0x020000000009, datagram(9));
     expect(a.floods.at(-1)!.msg.mac).toBe(0x020000000009);
   });
