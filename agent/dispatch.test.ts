@@ -43,7 +43,7 @@ describe('underlay datagram dispatch', () => {
     const dropped = counters.sum(RX_DROPPED);
     expect(handled + dropped).toBe(N + 1);
     expect(counters.get(`${RX_DROPPED}{reason="own"}`)).toBe(1);
-    expect(counters.get(`${RX_DROPPED}{reason="internal_error"}`)).toBe(0);
+    expect(counters.get(`${RX_DROPPED}{reason="handler_error"}`)).toBe(0);
     // The mix really exercises both sides: valid messages reach the guest, bad ones hit many reasons.
     expect(counters.get(`${RX_HANDLED}{kind="frame"}`)).toBeGreaterThan(500);
     expect(counters.get(`${RX_HANDLED}{kind="varp"}`)).toBeGreaterThan(500);
