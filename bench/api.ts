@@ -21,7 +21,7 @@ import pg from 'pg';
 import superjson from 'superjson';
 import { hashPassword } from '../server/auth/password.ts';
 import { FARM_LIMITS } from '../server/limits.ts';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 
 const BASE_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

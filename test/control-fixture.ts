@@ -9,9 +9,9 @@ import { createTestDb, type TestDb } from './db.ts';
 import type { Db } from '../server/db/index.ts';
 import { attachEventBus, detachEventBus, type EventBus } from '../server/events/index.ts';
 import { appRouter } from '../server/routers/_app.ts';
-import { stopLivenessSweep } from '../server/services/hostLiveness.ts';
+import { stopLivenessSweep } from '../server/control/hostLiveness.ts';
 import { createCallerFactory, type Context, type HostActor, type UserActor } from '../server/trpc/init.ts';
-import type { Role } from '../server/trpc/context-types.ts';
+import type { Role } from '../server/auth/actors.ts';
 
 const createCaller = createCallerFactory(appRouter);
 export type Caller = ReturnType<typeof createCaller>;

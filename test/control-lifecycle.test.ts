@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostState } from '../server/compile/index.ts';
 import { openDatabase } from '../server/db/index.ts';
 import type { ConsoleEvent } from '../server/events/index.ts';
-import { refreshDesiredStates } from '../server/services/desiredState.ts';
+import { refreshDesiredStates } from '../server/control/desiredState.ts';
 import { buildFarm, callerOn, controlSnapshot, refusedWith, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;
