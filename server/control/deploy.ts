@@ -13,7 +13,8 @@ import { writeAudit } from '../audit/audit.ts';
 import type { DeployResult } from './controlShapes.ts';
 import { CONTROL_TX, lockControlLoop, recomputeDesired, type ChangedHost } from './desiredState.ts';
 import { deploymentSelect, progressOf, toDeploymentView, waitForDeployment } from './deployments.ts';
-import { bumpRevision, requireFarm, resolveHost, type FarmRef, type Tx } from '../farms/farmAccess.ts';
+import { editFarm } from '../farms/farmEdit.ts';
+import { requireFarm, resolveHost, type FarmRef, type Tx } from '../farms/farmAccess.ts';
 import type { VmView } from '../farms/farmShapes.ts';
 import { lockFarmForRead, toVmView, vmSelect } from '../farms/farmViews.ts';
 import { checkDocumentPlacements, requireHostRunsGuest, type GuestKind } from '../farms/placements.ts';
@@ -175,11 +176,11 @@ export interface MigrateResult extends Omit<DeployResult, 'deployment' | 'progre
 export async function migrateVm(
   o: { db: Db; actor: UserActor; id: string; hostId: string; expectedRevision: number } & WaitOptions,
 ): Promise<MigrateResult> {
-  const out = await o.db.$transaction(async (tx) => {
+  const out = await editFarm(o, async ({ tx, bump }) => {
     await lockControlLoop(tx);
     const { farm: farmRef, ...current } = await requireVm(tx, o.actor, o.id);
     const farm = await requireFarm(tx, o.actor, farmRef.id, 'id');
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const hostId = (await resolveHost(tx, o.hostId, 'hostId'))!;
     if (hostId === current.hostId) throw badRequest('hostId', `VM ${current.name} is already on host ${current.host?.name ?? hostId}`);
     await requireHostRunsGuest(tx, hostId, current.guestKind, 'hostId');
@@ -201,15 +202,16 @@ export async function migrateVm(
       deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'migrate', revision, changed: r.changed, actor: o.actor });
       await publish(tx, { type: 'farm.deployed', farmId: farm.id, tenantId: farm.tenantId, revision });
     }
-    await writeAudit(tx, {
-      actor: o.actor,
-      action: 'vm.migrate',
-      entity: 'vm',
-      entityId: vm.id,
-      before: toVmView(current),
-      after: { ...vm, deploymentId: deployment?.id ?? null, hosts: deployment?.targets.map((t) => t.host) ?? [] },
-    });
-    return { farmRevision, vm, deployment, warnings };
+    return {
+      result: { vm, deployment, warnings },
+      audit: {
+        action: 'vm.migrate',
+        entity: 'vm',
+        entityId: vm.id,
+        before: toVmView(current),
+        after: { ...vm, deploymentId: deployment?.id ?? null, hosts: deployment?.targets.map((t) => t.host) ?? [] },
+      },
+    };
   }, CONTROL_TX);
   if (!out.deployment) {
     return { farmRevision: out.farmRevision, vm: out.vm, deployment: null, progress: null, waited: false, timedOut: false, missing: [], warnings: out.warnings };

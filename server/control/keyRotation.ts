@@ -67,10 +67,10 @@ export async function rotateVnetKey(o: { db: Db; actor: UserActor; id: string })
     const keys = toLive((await tx.vnetKey.findMany({ where: { vnetId: vnet.id, retiredAt: null }, select: liveKeySelect.select })));
     const r = rotationPhase(keys);
     if (!r.active) {
-      throw badRequest('id', `id: vnet ${vnet.name} has no key to rotate: it is not deployed with security auth or conf`);
+      throw badRequest('id', `vnet ${vnet.name} has no key to rotate: it is not deployed with security auth or conf`);
     }
     if (r.phase !== 'steady') {
-      throw conflict('id', `id: a key rotation of vnet ${vnet.name} is in progress (${r.phase === 'adding' ? 'adding the new key' : 'retiring the old key'}); wait for it to finish`);
+      throw conflict('id', `a key rotation of vnet ${vnet.name} is in progress (${r.phase === 'adding' ? 'adding the new key' : 'retiring the old key'}); wait for it to finish`);
     }
     const keyId = await addVnetKey(tx, vnet.id, false, new Date());
     await recomputeDesired(tx);

@@ -3,7 +3,7 @@
 import { badRequest, conflict } from '../errors.ts';
 import { writeAudit } from '../audit/audit.ts';
 import {
-  bumpRevision, requireFarm, WRITE_TX, IMPORT_TX, withFieldPrefix, type ServiceCtx, type Tx,
+  requireFarm, WRITE_TX, IMPORT_TX, withFieldPrefix, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { farmDocumentSchema, toFarmDocument, type FarmDocument } from './farmDocument.ts';
 import { checkFarmDocument } from './farmDocumentCheck.ts';
@@ -12,6 +12,7 @@ import type { FarmDetail, FarmSummary } from './farmShapes.ts';
 import {
   farmSummarySelect, loadFarmDetail, loadFarmSummary, loadPositions, lockFarmForRead, toFarmSummary,
 } from './farmViews.ts';
+import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { checkVnid } from './validate.ts';
 
@@ -63,9 +64,9 @@ async function requireFarmNameFree(tx: Tx, tenantId: string, name: string, excep
 export async function updateFarm(
   o: ServiceCtx & { id: string; expectedRevision: number; name?: string | undefined; description?: string | undefined },
 ): Promise<{ farmRevision: number; farm: FarmSummary }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const farm = await requireFarm(tx, o.actor, o.id, 'id');
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const before = await loadFarmSummary(tx, o.id);
     if (o.name !== undefined) await requireFarmNameFree(tx, o.actor.tenantId, o.name, o.id);
     await tx.farm.update({
@@ -74,24 +75,22 @@ export async function updateFarm(
       select: { id: true },
     });
     const after = await loadFarmSummary(tx, o.id);
-    await writeAudit(tx, { actor: o.actor, action: 'farm.update', entity: 'farm', entityId: o.id, before, after });
-    return { farmRevision, farm: after };
-  }, WRITE_TX);
+    return { result: { farm: after }, audit: { action: 'farm.update', entity: 'farm', entityId: o.id, before, after } };
+  });
 }
 
 export async function deleteFarm(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const farm = await requireFarm(tx, o.actor, o.id, 'id');
     if (farm.deployedRevision !== null) {
       throw conflict('id', `farm ${farm.name} is deployed (revision ${farm.deployedRevision}); undeploy it first`);
     }
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     // The whole document goes into the audit trail, so a deleted farm can be recreated from it.
     const document = toFarmDocument(await loadFarmDetail(tx, o.id), await loadPositions(tx, o.id));
     await tx.farm.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'farm.delete', entity: 'farm', entityId: o.id, before: document });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'farm.delete', entity: 'farm', entityId: o.id, before: document } };
+  });
 }
 
 export async function exportFarm(o: ServiceCtx & { id: string }): Promise<FarmDocument> {

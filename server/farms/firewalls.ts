@@ -2,15 +2,15 @@
 // ordered rule list evaluated first match wins, then a default policy.
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
 import {
-  bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
+  requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { FirewallInterfaceView, FirewallView } from './farmShapes.ts';
 import { firewallInterfaceSelect, firewallSelect, toFirewallView } from './farmViews.ts';
 import { assignAddresses, firewallLabel } from './ipam.ts';
 import { checkConnected, checkRule, interfacePrefix, type Connected, type RuleInput } from './intentRules.ts';
+import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { checkPrefixLen, parseCidr, requireIpv4, VNET_PREFIX } from './validate.ts';
 import { requireVnetInFarm, type VnetRef } from './vnets.ts';
@@ -125,9 +125,9 @@ export interface CreateFirewallInput {
 }
 
 export async function createFirewall(o: ServiceCtx & CreateFirewallInput): Promise<{ farmRevision: number; firewall: FirewallView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     await requireRoom(tx, farm.id, 'firewalls', 1, 'farmId');
     await requireRoom(tx, farm.id, 'firewallInterfaces', o.interfaces?.length ?? 0, 'interfaces');
     await requireRoom(tx, farm.id, 'firewallRules', o.rules?.length ?? 0, 'rules');
@@ -140,9 +140,8 @@ export async function createFirewall(o: ServiceCtx & CreateFirewallInput): Promi
     });
     await writeRules(tx, created.id, o.name, o.rules ?? [], 'rules');
     const firewall = await viewOf(tx, created.id);
-    await writeAudit(tx, { actor: o.actor, action: 'firewall.create', entity: 'firewall', entityId: created.id, after: firewall });
-    return { farmRevision, firewall };
-  }, WRITE_TX);
+    return { result: { firewall }, audit: { action: 'firewall.create', entity: 'firewall', entityId: created.id, after: firewall } };
+  });
 }
 
 async function viewOf(tx: Tx, id: string): Promise<FirewallView> {
@@ -154,9 +153,9 @@ async function viewOf(tx: Tx, id: string): Promise<FirewallView> {
 export async function updateFirewall(
   o: ServiceCtx & { id: string; expectedRevision: number; name?: string | undefined; hostId?: string | null | undefined; defaultPolicy?: Policy | undefined },
 ): Promise<{ farmRevision: number; firewall: FirewallView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireFirewall(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const data: { name?: string; hostId?: string | null; defaultPolicy?: Policy } = {};
     if (o.name !== undefined && o.name !== current.name) {
       await requireNameFree(tx, 'firewall', farm.id, o.name, o.id);
@@ -165,48 +164,48 @@ export async function updateFirewall(
     if (o.hostId !== undefined) data.hostId = await resolveHost(tx, o.hostId);
     if (o.defaultPolicy !== undefined) data.defaultPolicy = o.defaultPolicy;
     const firewall = toFirewallView(await tx.firewall.update({ where: { id: o.id }, data, select: firewallSelect }));
-    await writeAudit(tx, {
-      actor: o.actor, action: 'firewall.update', entity: 'firewall', entityId: o.id, before: toFirewallView(current), after: firewall,
-    });
-    return { farmRevision, firewall };
-  }, WRITE_TX);
+    return {
+      result: { firewall },
+      audit: {
+      action: 'firewall.update', entity: 'firewall', entityId: o.id, before: toFirewallView(current), after: firewall,
+    },
+    };
+  });
 }
 
 export async function deleteFirewall(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireFirewall(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     await tx.firewall.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'firewall.delete', entity: 'firewall', entityId: o.id, before: toFirewallView(current) });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'firewall.delete', entity: 'firewall', entityId: o.id, before: toFirewallView(current) } };
+  });
 }
 
 export async function addFirewallInterface(
   o: ServiceCtx & FirewallInterfaceInput & { firewallId: string; expectedRevision: number },
 ): Promise<{ farmRevision: number; interface: FirewallInterfaceView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const fw = await requireFirewall(tx, o.actor, o.firewallId, 'firewallId');
-    const farmRevision = await bumpRevision(tx, fw.farm, o.expectedRevision);
+    await bump(fw.farm);
     await requireRoom(tx, fw.farm.id, 'firewallInterfaces', 1, 'firewallId');
     const [data] = await planInterfaces(tx, fw.farm.id, fw.name, fw.interfaces, [{ input: o, base: '' }]);
     const row = await tx.firewallInterface.create({ data: { ...data!, firewallId: fw.id }, select: firewallInterfaceSelect });
-    await writeAudit(tx, { actor: o.actor, action: 'firewall.addInterface', entity: 'firewall', entityId: fw.id, after: row });
-    return { farmRevision, interface: row };
-  }, WRITE_TX);
+    return { result: { interface: row }, audit: { action: 'firewall.addInterface', entity: 'firewall', entityId: fw.id, after: row } };
+  });
 }
 
 export async function removeFirewallInterface(
   o: ServiceCtx & { id: string; expectedRevision: number },
 ): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const iface = await tx.firewallInterface.findFirst({
       where: { id: o.id, firewall: { farm: { tenantId: o.actor.tenantId } } },
       select: { ...firewallInterfaceSelect, firewall: { select: { name: true, farm: { select: { id: true, tenantId: true } } } } },
     });
     if (!iface) throw notFound('firewall interface', 'id');
     const { firewall, ...before } = iface;
-    const farmRevision = await bumpRevision(tx, firewall.farm, o.expectedRevision);
+    await bump(firewall.farm);
     // The schema would cascade the rules away with the interface; a silent rule loss is worse than a refusal.
     const rules = await tx.firewallRule.findMany({
       where: { firewallId: before.firewallId }, select: { interfaceId: true }, orderBy: [{ position: 'asc' }, { id: 'asc' }],
@@ -218,40 +217,41 @@ export async function removeFirewallInterface(
       });
     }
     await tx.firewallInterface.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'firewall.removeInterface', entity: 'firewall', entityId: before.firewallId, before });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'firewall.removeInterface', entity: 'firewall', entityId: before.firewallId, before } };
+  });
 }
 
 export async function setFirewallRules(
   o: ServiceCtx & { firewallId: string; expectedRevision: number; rules: RuleInput[] },
 ): Promise<{ farmRevision: number; firewall: FirewallView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireFirewall(tx, o.actor, o.firewallId, 'firewallId');
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     // The firewall's own rules go as the new ones come.
     await requireRoom(tx, farm.id, 'firewallRules', o.rules.length, 'rules', current.rules.length);
     await writeRules(tx, current.id, current.name, o.rules, 'rules');
     const firewall = await viewOf(tx, current.id);
-    await writeAudit(tx, {
-      actor: o.actor, action: 'firewall.setRules', entity: 'firewall', entityId: current.id,
+    return {
+      result: { firewall },
+      audit: {
+      action: 'firewall.setRules', entity: 'firewall', entityId: current.id,
       before: toFirewallView(current).rules, after: firewall.rules,
-    });
-    return { farmRevision, firewall };
-  }, WRITE_TX);
+    },
+    };
+  });
 }
 
 export async function moveFirewallRule(
   o: ServiceCtx & { id: string; expectedRevision: number; position: number },
 ): Promise<{ farmRevision: number; firewall: FirewallView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const rule = await tx.firewallRule.findFirst({
       where: { id: o.id, firewall: { farm: { tenantId: o.actor.tenantId } } },
       select: { firewallId: true },
     });
     if (!rule) throw notFound('firewall rule', 'id');
     const { farm, ...current } = await requireFirewall(tx, o.actor, rule.firewallId);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const order = current.rules.map((r) => r.id);
     if (!Number.isInteger(o.position) || o.position < 0 || o.position >= order.length) {
       throw badRequest('position', `${o.position} is outside 0–${order.length - 1}`);
@@ -264,10 +264,12 @@ export async function moveFirewallRule(
       if (stored.get(id) !== position) await tx.firewallRule.update({ where: { id }, data: { position }, select: { id: true } });
     }
     const firewall = await viewOf(tx, current.id);
-    await writeAudit(tx, {
-      actor: o.actor, action: 'firewall.moveRule', entity: 'firewall', entityId: current.id,
+    return {
+      result: { firewall },
+      audit: {
+      action: 'firewall.moveRule', entity: 'firewall', entityId: current.id,
       before: { rule: o.id, position: from }, after: { rule: o.id, position: o.position },
-    });
-    return { farmRevision, firewall };
-  }, WRITE_TX);
+    },
+    };
+  });
 }

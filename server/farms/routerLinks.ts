@@ -3,8 +3,7 @@
 // routers share a host and over an automatic vnet otherwise.
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
-import { bumpRevision, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { type ServiceCtx, type Tx } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { RouterLinkView, StaticRouteView } from './farmShapes.ts';
 import { routerLinkSelect, staticRouteSelect } from './farmViews.ts';
@@ -12,37 +11,36 @@ import { allocateLinkCidr } from './ipam.ts';
 import { checkConnected, checkLinkAddresses, checkStaticRoute, interfacePrefix } from './intentRules.ts';
 import { loadConnected, requireRouter, routesLosingNextHop } from './routers.ts';
 import { makeCidr, parseCidr, requireIpv4, VNET_PREFIX, type Cidr } from './validate.ts';
+import { editFarm } from './farmEdit.ts';
 
 export async function addStaticRoute(
   o: ServiceCtx & { routerId: string; expectedRevision: number; destination: string; nextHop: string; metric?: number | undefined },
 ): Promise<{ farmRevision: number; staticRoute: StaticRouteView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const router = await requireRouter(tx, o.actor, o.routerId, 'routerId');
-    const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await bump(router.farm);
     await requireRoom(tx, router.farm.id, 'staticRoutes', 1, 'routerId');
     const route = checkStaticRoute(o, await loadConnected(tx, router.id), router.name, (n) => n);
     if (router.staticRoutes.some((s) => s.destination === route.destination)) {
       throw conflict('destination', `router ${router.name} already has a route to ${route.destination}`);
     }
     const row = await tx.staticRoute.create({ data: { ...route, routerId: router.id }, select: staticRouteSelect });
-    await writeAudit(tx, { actor: o.actor, action: 'router.addStaticRoute', entity: 'router', entityId: router.id, after: row });
-    return { farmRevision, staticRoute: row };
-  }, WRITE_TX);
+    return { result: { staticRoute: row }, audit: { action: 'router.addStaticRoute', entity: 'router', entityId: router.id, after: row } };
+  });
 }
 
 export async function removeStaticRoute(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const route = await tx.staticRoute.findFirst({
       where: { id: o.id, router: { farm: { tenantId: o.actor.tenantId } } },
       select: { ...staticRouteSelect, router: { select: { farm: { select: { id: true, tenantId: true } } } } },
     });
     if (!route) throw notFound('static route', 'id');
     const { router, ...before } = route;
-    const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await bump(router.farm);
     await tx.staticRoute.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'router.removeStaticRoute', entity: 'router', entityId: before.routerId, before });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'router.removeStaticRoute', entity: 'router', entityId: before.routerId, before } };
+  });
 }
 
 /** Every prefix in use in the farm: vnets, router and firewall interfaces, links. */
@@ -71,11 +69,11 @@ export interface LinkInput {
 }
 
 export async function linkRouters(o: ServiceCtx & LinkInput): Promise<{ farmRevision: number; link: RouterLinkView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const a = await requireRouter(tx, o.actor, o.routerAId, 'routerAId');
     const b = await requireRouter(tx, o.actor, o.routerBId, 'routerBId');
     if (a.farm.id !== b.farm.id) throw badRequest('routerBId', `router ${b.name} is in another farm than ${a.name}`);
-    const farmRevision = await bumpRevision(tx, a.farm, o.expectedRevision);
+    await bump(a.farm);
     await requireRoom(tx, a.farm.id, 'routerLinks', 1, 'routerAId');
     if (a.id === b.id) throw badRequest('routerBId', 'a router cannot be linked to itself');
     const existing = await tx.routerLink.findFirst({
@@ -100,15 +98,14 @@ export async function linkRouters(o: ServiceCtx & LinkInput): Promise<{ farmRevi
       data: { farmId: a.farm.id, routerAId: a.id, routerBId: b.id, cidr: addr.cidr.text, ipA: addr.ipA, ipB: addr.ipB, rip: o.rip ?? false },
       select: routerLinkSelect,
     });
-    await writeAudit(tx, { actor: o.actor, action: 'router.link', entity: 'routerLink', entityId: row.id, after: row });
-    return { farmRevision, link: row };
-  }, WRITE_TX);
+    return { result: { link: row }, audit: { action: 'router.link', entity: 'routerLink', entityId: row.id, after: row } };
+  });
 }
 
 export async function unlinkRouters(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const link = await requireLink(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, { id: link.farmId, tenantId: o.actor.tenantId }, o.expectedRevision);
+    await bump({ id: link.farmId, tenantId: o.actor.tenantId });
     for (const routerId of [link.routerAId, link.routerBId]) {
       const connected = (await loadConnected(tx, routerId)).filter((c) => !(c.vnet === null && c.prefix.text === link.cidr));
       const lost = await routesLosingNextHop(tx, routerId, connected);
@@ -118,9 +115,8 @@ export async function unlinkRouters(o: ServiceCtx & { id: string; expectedRevisi
       }
     }
     await tx.routerLink.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'router.unlink', entity: 'routerLink', entityId: o.id, before: link });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'router.unlink', entity: 'routerLink', entityId: o.id, before: link } };
+  });
 }
 
 async function requireLink(tx: Tx, actor: UserActor, id: string): Promise<RouterLinkView> {

@@ -3,15 +3,15 @@
 // inter-router links live in routerLinks.ts.
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
 import {
-  bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
+  requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { RouterInterfaceView, RouterView } from './farmShapes.ts';
 import { routerInterfaceSelect, routerSelect, toRouterView } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, routerLabel } from './ipam.ts';
 import { checkConnected, interfacePrefix, type Connected } from './intentRules.ts';
+import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { checkPrefixLen, cidrContains, formatIpv4, parseCidr, requireIpv4, VNET_PREFIX } from './validate.ts';
 import { requireVnetInFarm, type VnetRef } from './vnets.ts';
@@ -120,9 +120,9 @@ async function planInterfaces(
 export async function createRouter(
   o: ServiceCtx & { farmId: string; expectedRevision: number; name: string; hostId?: string | null | undefined; interfaces?: InterfaceInput[] | undefined },
 ): Promise<{ farmRevision: number; router: RouterView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     await requireRoom(tx, farm.id, 'routers', 1, 'farmId');
     await requireRoom(tx, farm.id, 'routerInterfaces', o.interfaces?.length ?? 0, 'interfaces');
     await requireNameFree(tx, 'router', farm.id, o.name);
@@ -135,17 +135,16 @@ export async function createRouter(
       select: routerSelect,
     });
     const router = toRouterView(row);
-    await writeAudit(tx, { actor: o.actor, action: 'router.create', entity: 'router', entityId: router.id, after: router });
-    return { farmRevision, router };
-  }, WRITE_TX);
+    return { result: { router }, audit: { action: 'router.create', entity: 'router', entityId: router.id, after: router } };
+  });
 }
 
 export async function updateRouter(
   o: ServiceCtx & { id: string; expectedRevision: number; name?: string | undefined; hostId?: string | null | undefined },
 ): Promise<{ farmRevision: number; router: RouterView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireRouter(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const data: { name?: string; hostId?: string | null } = {};
     if (o.name !== undefined && o.name !== current.name) {
       await requireNameFree(tx, 'router', farm.id, o.name, o.id);
@@ -153,37 +152,37 @@ export async function updateRouter(
     }
     if (o.hostId !== undefined) data.hostId = await resolveHost(tx, o.hostId);
     const router = toRouterView(await tx.router.update({ where: { id: o.id }, data, select: routerSelect }));
-    await writeAudit(tx, {
-      actor: o.actor, action: 'router.update', entity: 'router', entityId: o.id, before: toRouterView(current), after: router,
-    });
-    return { farmRevision, router };
-  }, WRITE_TX);
+    return {
+      result: { router },
+      audit: {
+      action: 'router.update', entity: 'router', entityId: o.id, before: toRouterView(current), after: router,
+    },
+    };
+  });
 }
 
 export async function deleteRouter(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireRouter(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     // Its interfaces, static routes and links go with it.
     await tx.router.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'router.delete', entity: 'router', entityId: o.id, before: toRouterView(current) });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'router.delete', entity: 'router', entityId: o.id, before: toRouterView(current) } };
+  });
 }
 
 export async function addRouterInterface(
   o: ServiceCtx & InterfaceInput & { routerId: string; expectedRevision: number },
 ): Promise<{ farmRevision: number; interface: RouterInterfaceView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const router = await requireRouter(tx, o.actor, o.routerId, 'routerId');
-    const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await bump(router.farm);
     await requireRoom(tx, router.farm.id, 'routerInterfaces', 1, 'routerId');
     const existing = await loadConnected(tx, router.id);
     const [data] = await planInterfaces(tx, router.farm.id, router.name, existing, [{ input: o, base: '' }]);
     const row = await tx.routerInterface.create({ data: { ...data!, routerId: router.id }, select: routerInterfaceSelect });
-    await writeAudit(tx, { actor: o.actor, action: 'router.addInterface', entity: 'router', entityId: router.id, after: row });
-    return { farmRevision, interface: row };
-  }, WRITE_TX);
+    return { result: { interface: row }, audit: { action: 'router.addInterface', entity: 'router', entityId: router.id, after: row } };
+  });
 }
 
 async function requireRouterInterface(tx: Tx, actor: UserActor, id: string) {
@@ -202,9 +201,9 @@ async function requireRouterInterface(tx: Tx, actor: UserActor, id: string) {
 export async function updateRouterInterface(
   o: ServiceCtx & { id: string; expectedRevision: number; ip?: string | undefined; prefixLen?: number | undefined; mac?: string | undefined; rip?: boolean | undefined },
 ): Promise<{ farmRevision: number; interface: RouterInterfaceView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { router, vnet, ...current } = await requireRouterInterface(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await bump(router.farm);
     const addr = await reassignAddresses(tx, { vnet, current, ip: o.ip, mac: o.mac, label: routerLabel(router.name) });
     const prefixLen = o.prefixLen === undefined ? current.prefixLen : checkPrefixLen('prefixLen', o.prefixLen);
     const ip = requireIpv4('ip', addr.ip);
@@ -221,24 +220,22 @@ export async function updateRouterInterface(
       data: { ip: addr.ip, mac: addr.mac, prefixLen, ...(o.rip !== undefined ? { rip: o.rip } : {}) },
       select: routerInterfaceSelect,
     });
-    await writeAudit(tx, { actor: o.actor, action: 'router.updateInterface', entity: 'router', entityId: router.id, before: current, after: row });
-    return { farmRevision, interface: row };
-  }, WRITE_TX);
+    return { result: { interface: row }, audit: { action: 'router.updateInterface', entity: 'router', entityId: router.id, before: current, after: row } };
+  });
 }
 
 export async function removeRouterInterface(
   o: ServiceCtx & { id: string; expectedRevision: number },
 ): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { router, vnet: _vnet, ...current } = await requireRouterInterface(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, router.farm, o.expectedRevision);
+    await bump(router.farm);
     const lost = await routesLosingNextHop(tx, router.id, await loadConnected(tx, router.id, o.id));
     if (lost.length) {
       const list = lost.map((r) => `${r.destination} via ${r.nextHop}`).join(', ');
       throw conflict('id', `static routes ${list} use this interface; remove them first`, { routes: lost });
     }
     await tx.routerInterface.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'router.removeInterface', entity: 'router', entityId: router.id, before: current });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'router.removeInterface', entity: 'router', entityId: router.id, before: current } };
+  });
 }

@@ -2,12 +2,12 @@
 // unique on that vnet. Names are eth<n>, the lowest free n of the VM.
 import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
-import { bumpRevision, requireFarm, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { requireFarm, type ServiceCtx, type Tx } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { VifView } from './farmShapes.ts';
 import { vifSelect } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, vifLabel } from './ipam.ts';
+import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { requireVm } from './vms.ts';
 import { requireVnetInFarm } from './vnets.ts';
@@ -48,9 +48,9 @@ export interface CreateVifInput {
 }
 
 export async function createVif(o: ServiceCtx & CreateVifInput): Promise<{ farmRevision: number; vif: VifView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const vm = await requireVm(tx, o.actor, o.vmId, 'vmId');
-    const farmRevision = await bumpRevision(tx, vm.farm, o.expectedRevision);
+    await bump(vm.farm);
     await requireRoom(tx, vm.farm.id, 'vifs', 1, 'vmId');
     const vnet = await requireVnetInFarm(tx, vm.farm.id, o.vnetId, 'vnetId');
     const taken = new Set(vm.vifs.map((v) => v.name));
@@ -62,32 +62,29 @@ export async function createVif(o: ServiceCtx & CreateVifInput): Promise<{ farmR
       data: { vmId: vm.id, vnetId: vnet.id, name, mac: addr!.mac, ip: addr!.ip },
       select: vifSelect,
     });
-    await writeAudit(tx, { actor: o.actor, action: 'vif.create', entity: 'vif', entityId: row.id, after: row });
-    return { farmRevision, vif: view(row) };
-  }, WRITE_TX);
+    return { result: { vif: view(row) }, audit: { action: 'vif.create', entity: 'vif', entityId: row.id, after: row } };
+  });
 }
 
 export async function updateVif(
   o: ServiceCtx & { id: string; expectedRevision: number; mac?: string | undefined; ip?: string | undefined },
 ): Promise<{ farmRevision: number; vif: VifView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const current = await requireVif(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, current.vm.farm, o.expectedRevision);
+    await bump(current.vm.farm);
     const addr = await reassignAddresses(tx, {
       vnet: current.vnet, current, ip: o.ip, mac: o.mac, label: vifLabel(current.vm.name, current.name),
     });
     const row = await tx.vif.update({ where: { id: o.id }, data: addr, select: vifSelect });
-    await writeAudit(tx, { actor: o.actor, action: 'vif.update', entity: 'vif', entityId: o.id, before: view(current), after: row });
-    return { farmRevision, vif: view(row) };
-  }, WRITE_TX);
+    return { result: { vif: view(row) }, audit: { action: 'vif.update', entity: 'vif', entityId: o.id, before: view(current), after: row } };
+  });
 }
 
 export async function deleteVif(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const current = await requireVif(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, current.vm.farm, o.expectedRevision);
+    await bump(current.vm.farm);
     await tx.vif.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'vif.delete', entity: 'vif', entityId: o.id, before: view(current) });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'vif.delete', entity: 'vif', entityId: o.id, before: view(current) } };
+  });
 }

@@ -2,15 +2,15 @@
 // VIFs (eth0, eth1, ...) on the farm's vnets.
 import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
 import {
-  bumpRevision, requireFarm, requireNameFree, resolveHost, WRITE_TX, type ServiceCtx, type Tx,
+  requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { VmView } from './farmShapes.ts';
 import { toVmView, vmSelect } from './farmViews.ts';
 import { requireHostRunsGuest } from './placements.ts';
 import { assignAddresses, vifLabel } from './ipam.ts';
+import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { requireVnetInFarm, type VnetRef } from './vnets.ts';
 
@@ -50,9 +50,9 @@ export interface CreateVmInput {
 }
 
 export async function createVm(o: ServiceCtx & CreateVmInput): Promise<{ farmRevision: number; vm: VmView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     await requireRoom(tx, farm.id, 'vms', 1, 'farmId');
     await requireRoom(tx, farm.id, 'vifs', o.vifs?.length ?? 0, 'vifs');
     await requireNameFree(tx, 'vm', farm.id, o.name);
@@ -78,9 +78,8 @@ export async function createVm(o: ServiceCtx & CreateVmInput): Promise<{ farmRev
       select: vmSelect,
     });
     const vm = toVmView(row);
-    await writeAudit(tx, { actor: o.actor, action: 'vm.create', entity: 'vm', entityId: vm.id, after: vm });
-    return { farmRevision, vm };
-  }, WRITE_TX);
+    return { result: { vm }, audit: { action: 'vm.create', entity: 'vm', entityId: vm.id, after: vm } };
+  });
 }
 
 export interface UpdateVmInput {
@@ -96,9 +95,9 @@ export interface UpdateVmInput {
 }
 
 export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRevision: number; vm: VmView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireVm(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const data: {
       name?: string; guestKind?: GuestKind; hostId?: string | null; locationVersion?: { increment: number };
       bandwidthMbps?: number | null; burstKb?: number | null;
@@ -128,23 +127,21 @@ export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRev
     }
     const row = await tx.vm.update({ where: { id: o.id }, data, select: vmSelect });
     const vm = toVmView(row);
-    await writeAudit(tx, { actor: o.actor, action: 'vm.update', entity: 'vm', entityId: o.id, before: toVmView(current), after: vm });
-    return { farmRevision, vm };
-  }, WRITE_TX);
+    return { result: { vm }, audit: { action: 'vm.update', entity: 'vm', entityId: o.id, before: toVmView(current), after: vm } };
+  });
 }
 
 /** A burst only means something with a rate. */
 function checkLimit(bandwidthMbps: number | null, burstKb: number | null): { bandwidthMbps: number | null; burstKb: number | null } {
-  if (burstKb !== null && bandwidthMbps === null) throw badRequest('burstKb', 'burstKb: needs bandwidthMbps (a burst without a rate limits nothing)');
+  if (burstKb !== null && bandwidthMbps === null) throw badRequest('burstKb', 'needs bandwidthMbps (a burst without a rate limits nothing)');
   return { bandwidthMbps, burstKb };
 }
 
 export async function deleteVm(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireVm(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     await tx.vm.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'vm.delete', entity: 'vm', entityId: o.id, before: toVmView(current) });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'vm.delete', entity: 'vm', entityId: o.id, before: toVmView(current) } };
+  });
 }

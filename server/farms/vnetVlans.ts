@@ -3,12 +3,12 @@
 // Farm intent like everything else: deployed with the farm, one per host.
 import { conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
-import { bumpRevision, resolveHost, WRITE_TX, type ServiceCtx, type Tx } from './farmAccess.ts';
+import { resolveHost, type ServiceCtx, type Tx } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { VnetView } from './farmShapes.ts';
 import { toVnetView, vnetSelect } from './farmViews.ts';
 import { checkInterfaceName, checkVid } from './validate.ts';
+import { editFarm } from './farmEdit.ts';
 
 async function requireVnet(tx: Tx, actor: UserActor, id: string) {
   const v = await tx.vnet.findFirst({
@@ -30,9 +30,9 @@ export interface SetVlanInput {
 
 /** Bridges the vnet to a VLAN on one host, replacing the bridge it had there. */
 export async function setVnetVlan(o: ServiceCtx & SetVlanInput): Promise<{ farmRevision: number; vnet: VnetView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, before } = await requireVnet(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const iface = checkInterfaceName('interface', o.interface);
     const vid = checkVid('vid', o.vid);
     const hostId = (await resolveHost(tx, o.hostId, 'hostId'))!;
@@ -54,22 +54,20 @@ export async function setVnetVlan(o: ServiceCtx & SetVlanInput): Promise<{ farmR
       select: { id: true },
     });
     const vnet = toVnetView(await tx.vnet.findUniqueOrThrow({ where: { id: o.id }, select: vnetSelect }));
-    await writeAudit(tx, { actor: o.actor, action: 'vnet.setVlan', entity: 'vnet', entityId: o.id, before, after: vnet });
-    return { farmRevision, vnet };
-  }, WRITE_TX);
+    return { result: { vnet }, audit: { action: 'vnet.setVlan', entity: 'vnet', entityId: o.id, before, after: vnet } };
+  });
 }
 
 /** Removes the vnet's VLAN bridge on one host. */
 export async function removeVnetVlan(
   o: ServiceCtx & { id: string; expectedRevision: number; hostId: string },
 ): Promise<{ farmRevision: number; vnet: VnetView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, before } = await requireVnet(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const gone = await tx.vnetVlan.deleteMany({ where: { vnetId: o.id, hostId: o.hostId } });
     if (gone.count === 0) throw notFound('VLAN bridge', 'hostId');
     const vnet = toVnetView(await tx.vnet.findUniqueOrThrow({ where: { id: o.id }, select: vnetSelect }));
-    await writeAudit(tx, { actor: o.actor, action: 'vnet.removeVlan', entity: 'vnet', entityId: o.id, before, after: vnet });
-    return { farmRevision, vnet };
-  }, WRITE_TX);
+    return { result: { vnet }, audit: { action: 'vnet.removeVlan', entity: 'vnet', entityId: o.id, before, after: vnet } };
+  });
 }

@@ -2,15 +2,15 @@
 // across the whole deployment (spec/wire.md: the 32-bit id in every FRAME).
 import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
-import { writeAudit } from '../audit/audit.ts';
 import {
-  bumpRevision, requireFarm, requireNameFree, WRITE_TX, type ServiceCtx, type Tx,
+  requireFarm, requireNameFree, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import { lockVnidAllocation } from './farmImport.ts';
 import type { VnetView } from './farmShapes.ts';
 import { toVnetView, vnetSelect } from './farmViews.ts';
 import { allocateVnids, loadAddressSpace } from './ipam.ts';
+import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { broadcastOf, checkMtu, checkVnid, cidrContains, formatIpv4, MTU_DEFAULT, requireCidr, VNET_PREFIX, VNID_AUTO_START } from './validate.ts';
 
@@ -77,9 +77,9 @@ export interface CreateVnetInput {
 }
 
 export async function createVnet(o: ServiceCtx & CreateVnetInput): Promise<{ farmRevision: number; vnet: VnetView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const farm = await requireFarm(tx, o.actor, o.farmId);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     await requireRoom(tx, farm.id, 'vnets', 1, 'farmId');
     const cidr = requireCidr('cidr', o.cidr, VNET_PREFIX);
     const mtu = checkMtu('mtu', o.mtu ?? MTU_DEFAULT);
@@ -90,9 +90,8 @@ export async function createVnet(o: ServiceCtx & CreateVnetInput): Promise<{ far
       select: vnetSelect,
     });
     const vnet = toVnetView(row);
-    await writeAudit(tx, { actor: o.actor, action: 'vnet.create', entity: 'vnet', entityId: vnet.id, after: vnet });
-    return { farmRevision, vnet };
-  }, WRITE_TX);
+    return { result: { vnet }, audit: { action: 'vnet.create', entity: 'vnet', entityId: vnet.id, after: vnet } };
+  });
 }
 
 export interface UpdateVnetInput {
@@ -106,9 +105,9 @@ export interface UpdateVnetInput {
 }
 
 export async function updateVnet(o: ServiceCtx & UpdateVnetInput): Promise<{ farmRevision: number; vnet: VnetView }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireVnet(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     const before = toVnetView(current);
     const data: { name?: string; cidr?: string; mtu?: number; security?: Security; vnid?: bigint } = {};
     if (o.name !== undefined && o.name !== current.name) {
@@ -130,9 +129,8 @@ export async function updateVnet(o: ServiceCtx & UpdateVnetInput): Promise<{ far
     if (o.vnid !== undefined && o.vnid !== Number(current.vnid)) data.vnid = BigInt(await pickVnid(tx, o.vnid, o.id));
     const row = await tx.vnet.update({ where: { id: o.id }, data, select: vnetSelect });
     const vnet = toVnetView(row);
-    await writeAudit(tx, { actor: o.actor, action: 'vnet.update', entity: 'vnet', entityId: o.id, before, after: vnet });
-    return { farmRevision, vnet };
-  }, WRITE_TX);
+    return { result: { vnet }, audit: { action: 'vnet.update', entity: 'vnet', entityId: o.id, before, after: vnet } };
+  });
 }
 
 export interface VnetUsers {
@@ -142,9 +140,9 @@ export interface VnetUsers {
 }
 
 export async function deleteVnet(o: ServiceCtx & { id: string; expectedRevision: number }): Promise<{ farmRevision: number; id: string }> {
-  return o.db.$transaction(async (tx) => {
+  return editFarm(o, async ({ tx, bump }) => {
     const { farm, ...current } = await requireVnet(tx, o.actor, o.id);
-    const farmRevision = await bumpRevision(tx, farm, o.expectedRevision);
+    await bump(farm);
     // One query after the other: a transaction is one connection, and pg refuses overlapping queries on it.
     const vifs = await tx.vif.findMany({ where: { vnetId: o.id }, select: { name: true, vm: { select: { name: true } } }, orderBy: { createdAt: 'asc' } });
     const routers = await tx.routerInterface.findMany({ where: { vnetId: o.id }, select: { router: { select: { name: true } } }, orderBy: { createdAt: 'asc' } });
@@ -166,7 +164,6 @@ export async function deleteVnet(o: ServiceCtx & { id: string; expectedRevision:
       throw conflict('id', `vnet ${current.name} is still used by ${shown}; detach them first`, users);
     }
     await tx.vnet.delete({ where: { id: o.id }, select: { id: true } });
-    await writeAudit(tx, { actor: o.actor, action: 'vnet.delete', entity: 'vnet', entityId: o.id, before: toVnetView(current) });
-    return { farmRevision, id: o.id };
-  }, WRITE_TX);
+    return { result: { id: o.id }, audit: { action: 'vnet.delete', entity: 'vnet', entityId: o.id, before: toVnetView(current) } };
+  });
 }

@@ -3,12 +3,12 @@
 // node:http server of tests and benchmarks (server/http.ts). Each hands over
 // the request and the connection it came on; the rest is the same.
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import type { Db } from '../db/index.ts';
-import { appRouter } from '../routers/_app.ts';
-import { MAX_BODY_BYTES } from '../limits.ts';
-import { createContext, type Connection } from './context.ts';
-import { logApiError } from './error-log.ts';
-import { bodyTooLarge } from './requestChecks.ts';
+import type { Db } from './db/index.ts';
+import { appRouter } from './routers/_app.ts';
+import { MAX_BODY_BYTES } from './limits.ts';
+import { createContext, type Connection } from './trpc/context.ts';
+import { logApiError } from './trpc/error-log.ts';
+import { bodyTooLarge } from './trpc/requestChecks.ts';
 
 export const API_PATH = '/api/trpc';
 
