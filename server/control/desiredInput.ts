@@ -2,28 +2,20 @@
 // document names hosts, vnets, routers and interfaces; compile wants host ids
 // and vnet ids, and the database ids that name VMs' VIFs, routers and
 // firewalls on hosts (snapshots carry them). Location versions are not part
-// of a document: they are derived here from what the hosts were last told,
-// so a VM that did not move keeps its version and one that did always gets a
-// higher one (spec/wire.md, VARP: receivers ignore ANNOUNCEs older than what
-// they cache).
+// of a document: each VM's is stored where it was last deployed
+// (vmLocations.ts), so a VM that did not move keeps its version and one that
+// did always gets a higher one (docs/wire.md, VARP: receivers ignore
+// ANNOUNCEs older than what they cache).
 import { badRequest } from '../errors.ts';
-import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet, HostState } from '../compile/index.ts';
+import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet } from '../compile/index.ts';
 import type { FarmDocument } from '../farms/farmDocument.ts';
+import { nextLocation, type VmLocations } from './vmLocations.ts';
 
 export interface DeployedFarm {
   id: string;
   name: string;
   revision: number;
   document: FarmDocument;
-}
-
-/** Where each VIF was last placed, as the hosts were told: VIF id → host name and location version. */
-export type PreviousPlacements = Map<string, { host: string; version: number }>;
-
-export function previousPlacements(states: Iterable<Pick<HostState, 'host' | 'vifs'>>): PreviousPlacements {
-  const out: PreviousPlacements = new Map();
-  for (const s of states) for (const vif of s.vifs ?? []) out.set(vif.id, { host: s.host, version: vif.version });
-  return out;
 }
 
 /** The rows that name a farm's parts today, for a snapshot taken before snapshots carried ids. */
@@ -71,7 +63,9 @@ export interface ToCompileContext {
   hostIdByName: Map<string, string>;
   /** Current location version of each VM of this farm by id (the floor for a moved VM). */
   liveVersions: Map<string, number>;
-  previous: PreviousPlacements;
+  /** Where each VM was last deployed; the VMs placed here are added to `placed`. */
+  locations: VmLocations;
+  placed: VmLocations;
   warnings: string[];
 }
 
@@ -121,12 +115,8 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     const id = idOf(vm, farm, `vms.${i}`);
     const hostId = hostOf(vm.host, `VM ${vm.name}`);
     const floor = ctx.liveVersions.get(id) ?? 1;
-    // A VM moves with all its VIFs: any one the hosts know tells where it was.
-    const prev = vm.vifs.map((f) => (f.id === undefined ? undefined : ctx.previous.get(f.id))).find((p) => p !== undefined);
-    let locationVersion = floor;
-    if (prev && hostId !== null) {
-      locationVersion = prev.host === vm.host ? prev.version : Math.max(prev.version + 1, floor);
-    }
+    const locationVersion = hostId === null ? floor : nextLocation(ctx.locations.get(id), hostId, floor);
+    if (hostId !== null) ctx.placed.set(id, { hostId, version: locationVersion });
     return {
       id,
       name: vm.name,

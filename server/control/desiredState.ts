@@ -11,9 +11,13 @@ import { AppError, badRequest } from '../errors.ts';
 import { compile, CompileError, stateHash, type CompileHost, type CompileSegment, type HostState } from '../compile/index.ts';
 import { publishMany } from '../events/index.ts';
 import { hostStateSchema } from '../../contract/hostState.ts';
-import { farmDocumentSchema, type FarmDocument } from '../farms/farmDocument.ts';
-import { lacksIds, previousPlacements, toCompileFarm, withIds, type DeployedFarm, type FarmRows } from './desiredInput.ts';
-import { loadKeyrings, syncVnetKeys, varpKey } from './vnetKeys.ts';
+import {
+  loadDesiredInput, stripGeneration, type ControlHost, type CurrentDesired, type DesiredInput, type FarmOverride,
+} from './deployedFarms.ts';
+import { storeVmLocations } from './vmLocations.ts';
+import { loadKeyrings, provisionKeys, sealedVnids, varpAuthEnabled, varpKey } from './vnetKeys.ts';
+
+export type { ControlHost, CurrentDesired, FarmOverride } from './deployedFarms.ts';
 
 type Tx = Prisma.TransactionClient;
 type Q = Tx | Db;
@@ -26,10 +30,6 @@ export const CONTROL_TX = { maxWait: 30_000, timeout: 120_000 } as const;
 /** Serializes control-loop writers until the caller's transaction ends. */
 export async function lockControlLoop(tx: Tx): Promise<void> {
   await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${CONTROL_LOCK_KEY})`);
-}
-
-export interface ControlHost extends CompileHost {
-  desiredGeneration: number;
 }
 
 /** The state a host has before anything was ever deployed to it (generation 0). */
@@ -61,12 +61,6 @@ function emptyState(host: ControlHost, hosts: ControlHost[], segments: CompileSe
   return state;
 }
 
-export interface CurrentDesired {
-  generation: number;
-  hash: string;
-  state: HostState;
-}
-
 export interface DesiredComputation {
   hosts: ControlHost[];
   /** The new state of every host (hosts running nothing get an empty one). */
@@ -76,106 +70,12 @@ export interface DesiredComputation {
   warnings: string[];
 }
 
-/** Replaces one farm's deployed document (a plan or a deploy in progress); null takes it out. */
-export interface FarmOverride {
-  farmId: string;
-  revision: number;
-  document: FarmDocument | null;
-}
-
-function stripGeneration(state: unknown): HostState {
-  const { generation: _g, ...rest } = state as HostState & { generation?: number };
-  return rest;
-}
-
-function parseSnapshot(farm: { name: string }, revision: number, snapshot: unknown): FarmDocument {
-  const r = farmDocumentSchema.safeParse(snapshot);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw badRequest('revision', `farm ${farm.name} revision ${revision} is not a valid farm document (${issue?.path.join('.')}: ${issue?.message})`);
-}
-
-/** Every host running something gets the deployment's VARP key (spec AUTH), unless SOFTUDC_VARP_AUTH=0. */
-export function varpAuthEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  return env.SOFTUDC_VARP_AUTH !== '0';
-}
-
-/**
- * Reads everything deployed and compiles it; writes nothing unless
- * `writeKeys` (a recompute): then missing vnet keys and the VARP key are
- * generated first and keys of vnets no longer deployed sealed are retired.
- */
-export async function computeDesired(q: Q, opts: { override?: FarmOverride; writeKeys?: boolean } = {}): Promise<DesiredComputation> {
-  // One query after another: inside a transaction they share one connection.
-  const hostRows = await q.host.findMany({
-    select: { id: true, name: true, address: true, port: true, segmentId: true, desiredGeneration: true },
-    orderBy: { name: 'asc' },
-  });
-  const segments = await q.lanSegment.findMany({
-    select: { id: true, name: true, multicast: true, multicastGroup: true, relayHostId: true, proxyMode: true },
-  });
-  const farmRows = await q.farm.findMany({
-    where: opts.override ? { OR: [{ deployedRevision: { not: null } }, { id: opts.override.farmId }] } : { deployedRevision: { not: null } },
-    select: { id: true, name: true, deployedRevision: true },
-    orderBy: { id: 'asc' },
-  });
-  const currentRows = await q.hostDesiredState.findMany({ select: { hostId: true, generation: true, hash: true, state: true } });
-  const hosts: ControlHost[] = hostRows;
-  const current = new Map(currentRows.map((r) => [r.hostId, { generation: r.generation, hash: r.hash, state: stripGeneration(r.state) }]));
-  const warnings: string[] = [];
-
-  // The document each farm runs: its deployed snapshot, or the override.
-  const wanted: { id: string; name: string; revision: number; document?: FarmDocument }[] = [];
-  for (const f of farmRows) {
-    const o = opts.override?.farmId === f.id ? opts.override : undefined;
-    if (o) {
-      if (o.document) wanted.push({ id: f.id, name: f.name, revision: o.revision, document: o.document });
-    } else if (f.deployedRevision !== null) {
-      wanted.push({ id: f.id, name: f.name, revision: f.deployedRevision });
-    }
-  }
-  const toLoad = wanted.filter((w) => !w.document);
-  const snapshots = toLoad.length
-    ? await q.farmRevision.findMany({
-        where: { OR: toLoad.map((w) => ({ farmId: w.id, revision: w.revision })) },
-        select: { farmId: true, revision: true, snapshot: true },
-      })
-    : [];
-  const snapshotOf = new Map(snapshots.map((s) => [s.farmId, s.snapshot]));
-  const deployed: DeployedFarm[] = [];
-  for (const w of wanted) {
-    if (w.document) {
-      deployed.push({ ...w, document: w.document });
-      continue;
-    }
-    const snap = snapshotOf.get(w.id);
-    if (snap === undefined) {
-      warnings.push(`farm ${w.name}: deployed revision ${w.revision} has no snapshot; not running`);
-      continue;
-    }
-    deployed.push({ ...w, document: parseSnapshot(w, w.revision, snap) });
-  }
-  // Snapshots taken before they carried ids get those of the rows that bear their names now.
-  for (const [i, d] of deployed.entries()) if (lacksIds(d.document)) deployed[i] = { ...d, document: withIds(d, await loadFarmRows(q, d.id)) };
-
-  const liveVms = deployed.length
-    ? await q.vm.findMany({
-        where: { farmId: { in: deployed.map((d) => d.id) } },
-        select: { id: true, locationVersion: true },
-      })
-    : [];
-  const liveVersions = new Map(liveVms.map((v) => [v.id, v.locationVersion]));
-
-  const hostIdByName = new Map(hosts.map((h) => [h.name, h.id]));
-  const previous = previousPlacements([...current.values()].map((c) => c.state));
-  const farms = deployed.map((d) => toCompileFarm(d, { hostIdByName, liveVersions, previous, warnings }));
-
-  const sealed = [...new Set(farms.flatMap((f) => f.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid)))].sort((a, b) => a - b);
-  if (opts.writeKeys) await syncVnetKeys(q as Tx, sealed);
-  const vnetKeys = await loadKeyrings(q, sealed);
+/** Compiles the input with the keys that exist now. Writes nothing. */
+export async function compileDesired(q: Q, input: DesiredInput): Promise<DesiredComputation> {
+  const { hosts, segments, farms } = input;
+  const vnetKeys = await loadKeyrings(q, sealedVnids(farms));
   // VARP authentication is opt-in (docs/operations.md): a running agent rebuilds its underlay for a new VARP key.
-  const varp = varpAuthEnabled() ? await varpKey(q, opts.writeKeys === true) : undefined;
-
+  const varp = varpAuthEnabled() ? await varpKey(q, false) : undefined;
   let compiled: Map<string, HostState>;
   try {
     compiled = compile({ hosts, segments, farms, vnetKeys, ...(varp ? { varpKey: varp } : {}) });
@@ -188,15 +88,12 @@ export async function computeDesired(q: Q, opts: { override?: FarmOverride; writ
     const state = compiled.get(h.name) ?? emptyState(h, hosts, segments);
     next.set(h.id, { state, hash: stateHash(state) });
   }
-  return { hosts, next, current, warnings };
+  return { hosts, next, current: input.current, warnings: input.warnings };
 }
 
-async function loadFarmRows(q: Q, farmId: string): Promise<FarmRows> {
-  return {
-    vms: await q.vm.findMany({ where: { farmId }, select: { id: true, name: true, vifs: { select: { id: true, name: true, serial: true } } } }),
-    routers: await q.router.findMany({ where: { farmId }, select: { id: true, name: true } }),
-    firewalls: await q.firewall.findMany({ where: { farmId }, select: { id: true, name: true } }),
-  };
+/** What every host would run with everything deployed (and the override): a plan's view. Writes nothing. */
+export async function computeDesired(q: Q, opts: { override?: FarmOverride } = {}): Promise<DesiredComputation> {
+  return compileDesired(q, await loadDesiredInput(q, opts));
 }
 
 /** The hash a host without a stored state is considered to have. */
@@ -240,7 +137,11 @@ export async function recomputeDesired(
   opts: { override?: FarmOverride } = {},
 ): Promise<{ changed: ChangedHost[]; warnings: string[] }> {
   await lockControlLoop(tx);
-  const c = await computeDesired(tx, { ...opts, writeKeys: true });
+  const input = await loadDesiredInput(tx, opts);
+  // The steps that write come first, each explicit: keys, then where each VM now runs.
+  await provisionKeys(tx, input.farms);
+  await storeVmLocations(tx, input.locations.stored, input.locations.placed);
+  const c = await compileDesired(tx, input);
   const changed: ChangedHost[] = [];
   for (const h of changedHosts(c)) {
     const { state, hash } = c.next.get(h.id)!;

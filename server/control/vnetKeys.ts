@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
-import type { VnetKeyring } from '../compile/index.ts';
+import type { CompileFarm, VnetKeyring } from '../compile/index.ts';
 import { SEAL_KEY_BYTES, SEAL_SALT_BYTES, VARP_KEY_MIN_BYTES } from '../../contract/limits.ts';
 import { UINT32_MAX } from '../../contract/primitives.ts';
 
@@ -130,4 +130,25 @@ export async function replaceVarpKey(tx: Tx): Promise<void> {
     update: { value },
     select: { name: true },
   });
+}
+
+/** Every host running something gets the deployment's VARP key (spec AUTH), unless SOFTUDC_VARP_AUTH=0. */
+export function varpAuthEnabled(env: Record<string, string | undefined> = process.env): boolean {
+  return env.SOFTUDC_VARP_AUTH !== '0';
+}
+
+/** The vnet ids of the farms' auth/conf vnets, ascending. */
+export function sealedVnids(farms: CompileFarm[]): number[] {
+  return [...new Set(farms.flatMap((f) => f.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid)))].sort((a, b) => a - b);
+}
+
+/**
+ * The deploy's key step, before it compiles: every sealed vnet of what is
+ * about to run gets a send key, vnets no longer deployed sealed lose theirs,
+ * and the deployment gets its VARP key the first time it needs one. A plan
+ * never takes this step: it shows what it can without creating a key.
+ */
+export async function provisionKeys(tx: Tx, farms: CompileFarm[]): Promise<void> {
+  await syncVnetKeys(tx, sealedVnids(farms));
+  if (varpAuthEnabled()) await varpKey(tx, true);
 }
