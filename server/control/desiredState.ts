@@ -1,5 +1,9 @@
 // Desired state per host: every deployed farm, at its deployed revision,
-// compiled into one state document per host. A host's generation goes up
+// compiled into one state document per host. A recompute takes its steps in
+// order: load what is deployed (deployedFarms.ts, reads only), create the
+// keys it needs (vnetKeys.ts provisionKeys), store where each VM now runs
+// (vmLocations.ts), compile, store what changed. A plan loads and compiles
+// only, so it never writes. A host's generation goes up
 // only when its own state changed (by hash), and the change is announced
 // (`host.desired`) in the same transaction, so agents hear of it exactly when
 // it is committed. Recomputes are serialized by a transaction-scoped advisory

@@ -7,14 +7,20 @@
 import { badRequest, conflict } from '../errors.ts';
 import { FARM_LIMIT_NOUNS, FARM_LIMITS, type FarmLimitKind } from '../limits.ts';
 import type { Tx } from './farmAccess.ts';
-import type { FarmDocument } from './farmDocument.ts';
 
 /** "at most 4000 VMs in one farm (this one would have 10000)". */
 export function overLimit(kind: FarmLimitKind, count: number): string {
   return `at most ${FARM_LIMITS[kind]} ${FARM_LIMIT_NOUNS[kind]} in one farm (this one would have ${count})`;
 }
 
-type DocumentCounts = Pick<FarmDocument, 'vnets' | 'vms' | 'routers' | 'routerLinks' | 'firewalls'>;
+/** The lists of a farm document that limits count (farmDocument.ts builds its schema on this module's messages). */
+interface DocumentCounts {
+  vnets: { vlans?: unknown[] | undefined }[];
+  vms: { vifs: unknown[] }[];
+  routers: { interfaces: unknown[]; staticRoutes: unknown[] }[];
+  routerLinks: unknown[];
+  firewalls: { interfaces: unknown[]; rules: unknown[] }[];
+}
 
 /** Every count of a document, with the document field that holds it. */
 function documentCounts(doc: DocumentCounts): [FarmLimitKind, number, string][] {
