@@ -167,8 +167,8 @@ export async function updateFirewall(
     return {
       result: { firewall },
       audit: {
-      action: 'firewall.update', entity: 'firewall', entityId: o.id, before: toFirewallView(current), after: firewall,
-    },
+        action: 'firewall.update', entity: 'firewall', entityId: o.id, before: toFirewallView(current), after: firewall,
+      },
     };
   });
 }
@@ -234,9 +234,9 @@ export async function setFirewallRules(
     return {
       result: { firewall },
       audit: {
-      action: 'firewall.setRules', entity: 'firewall', entityId: current.id,
-      before: toFirewallView(current).rules, after: firewall.rules,
-    },
+        action: 'firewall.setRules', entity: 'firewall', entityId: current.id,
+        before: toFirewallView(current).rules, after: firewall.rules,
+      },
     };
   });
 }
@@ -267,9 +267,9 @@ export async function moveFirewallRule(
     return {
       result: { firewall },
       audit: {
-      action: 'firewall.moveRule', entity: 'firewall', entityId: current.id,
-      before: { rule: o.id, position: from }, after: { rule: o.id, position: o.position },
-    },
+        action: 'firewall.moveRule', entity: 'firewall', entityId: current.id,
+        before: { rule: o.id, position: from }, after: { rule: o.id, position: o.position },
+      },
     };
   });
 }

@@ -155,8 +155,8 @@ export async function updateRouter(
     return {
       result: { router },
       audit: {
-      action: 'router.update', entity: 'router', entityId: o.id, before: toRouterView(current), after: router,
-    },
+        action: 'router.update', entity: 'router', entityId: o.id, before: toRouterView(current), after: router,
+      },
     };
   });
 }
