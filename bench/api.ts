@@ -1,5 +1,5 @@
 // API benchmark: the console's API over real HTTP (server/http.ts, the same
-// entry as the Next.js route: server/trpc/handler.ts) in a child process,
+// entry as the Next.js route: server/api.ts) in a child process,
 // against Postgres. Signs in with a password, imports a generated 200-VM
 // farm, then measures requests/second and latency of farm.list and of
 // farm.get of that farm with N concurrent keep-alive clients for a fixed
@@ -21,7 +21,7 @@ import pg from 'pg';
 import superjson from 'superjson';
 import { hashPassword } from '../server/auth/password.ts';
 import { FARM_LIMITS } from '../server/limits.ts';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 
 const BASE_URL = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -273,7 +273,7 @@ async function main(): Promise<void> {
     if (detail.vms.length !== VMS) throw new Error(`farm.get returned ${detail.vms.length} VMs, expected ${VMS}`);
 
     const load1 = loadavg()[0]!.toFixed(1);
-    console.log(`SoftUDC API over HTTP: the API's HTTP entry (server/trpc/handler.ts) in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
+    console.log(`SoftUDC API over HTTP: the API's HTTP entry (server/api.ts) in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
     console.log(`${CLIENTS} concurrent keep-alive clients, ${SECONDS} s per procedure, ${cpus().length} CPUs, load average ${load1} before the run`);
     console.log(`import of the ${VMS}-VM farm document: ${importMs.toFixed(0)} ms`);
     await load('farm.list', {}, 1); // warm-up: JIT, pool connections

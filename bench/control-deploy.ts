@@ -7,7 +7,7 @@
 //   BENCH_DEPLOY_RUNS=5          repetitions of the change step
 import { fileURLToPath } from 'node:url';
 import { generations, startControlWorld, type ControlWorld } from '../test/control-world.ts';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 
 const VMS = Number(process.env.BENCH_DEPLOY_VMS ?? 100);
 const RUNS = Number(process.env.BENCH_DEPLOY_RUNS ?? 5);

@@ -12,7 +12,7 @@ import { openDatabase } from '../server/db/index.ts';
 import { ensureAdmin } from '../server/bootstrap.ts';
 import { sessionLifetimeMs } from '../server/auth/cookies.ts';
 import { trustedProxies } from '../server/auth/clientAddress.ts';
-import { enrollmentTtlMs } from '../server/services/hostEnrollment.ts';
+import { enrollmentTtlMs } from '../server/hosts/hostEnrollment.ts';
 import { writeFileAtomic } from '../agent/control/store.ts';
 import { DEFAULT_AGENTS_DIR, ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
 

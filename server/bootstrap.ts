@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db/index.ts';
 import { hashPassword } from './auth/password.ts';
-import { writeAudit } from './services/audit.ts';
-import { passwordProblem, USER_SELECT } from './services/users.ts';
+import { writeAudit } from './audit/audit.ts';
+import { passwordProblem, USER_SELECT } from './identity/users.ts';
 
 export const DEFAULT_TENANT = 'default';
 export const ADMIN_USERNAME = 'admin';

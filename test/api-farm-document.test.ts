@@ -2,8 +2,8 @@
 // before anything is written, automatic addresses on import, clone, and
 // revision snapshots that are the same document, and the designer layout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FarmDocument, FarmDocumentInput } from '../server/services/farmDocument.ts';
-import { parseFarmDocument } from '../server/services/farms.ts';
+import type { FarmDocument, FarmDocumentInput } from '../server/farms/farmDocument.ts';
+import { parseFarmDocument } from '../server/farms/farms.ts';
 import { AppError } from '../server/errors.ts';
 import { setupApi, type ApiFixture, type Caller } from './api.ts';
 import { expectError, sampleFarm, stored } from './farm-fixtures.ts';

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../server/http.ts';
 import { FARM_LIMITS, MAX_BODY_BYTES } from '../server/limits.ts';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { setupControl, type ControlFixture } from './control-fixture.ts';
 import { expectError } from './farm-fixtures.ts';
 

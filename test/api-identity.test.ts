@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import superjson from 'superjson';
 import { refused, setupIdentityApi, type IdentityFixture } from './identity-fixture.ts';
-import { resolveActor } from '../server/services/auth.ts';
+import { resolveActor } from '../server/identity/sessions.ts';
 import { loginLimiter } from '../server/auth/limiter.ts';
 import { hashToken } from '../server/auth/tokens.ts';
-import type { HostActor, UserActor } from '../server/trpc/context-types.ts';
+import type { HostActor, UserActor } from '../server/auth/actors.ts';
 
 let f: IdentityFixture;
 const PW = 'correct horse battery';

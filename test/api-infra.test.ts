@@ -3,8 +3,8 @@
 // answered with its code and field, with nothing stored changed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refused, setupIdentityApi, type IdentityFixture } from './identity-fixture.ts';
-import { resolveActor } from '../server/services/auth.ts';
-import { enroll } from '../server/services/hosts.ts';
+import { resolveActor } from '../server/identity/sessions.ts';
+import { enroll } from '../server/hosts/hosts.ts';
 
 let f: IdentityFixture;
 beforeAll(async () => {

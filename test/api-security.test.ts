@@ -4,7 +4,7 @@
 // control loop, and no API output or audit entry ever contains them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostState, StateVnet } from '../server/compile/index.ts';
-import { advanceKeyRotations, rotationSettings } from '../server/services/keyRotation.ts';
+import { advanceKeyRotations, rotationSettings } from '../server/control/keyRotation.ts';
 import { agentReport, buildFarm, setupControl, type BuiltFarm, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 import { expectError } from './farm-fixtures.ts';
 

@@ -2,7 +2,7 @@
 // time with deadlines (through createCaller), an agent's command stream as a
 // scripted agent sees it, and answers an agent would send.
 import { isTrackedEnvelope } from '@trpc/server/unstable-core-do-not-import';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 
 export interface Pulled<T> {
   next(ms?: number): Promise<T | 'timeout'>;

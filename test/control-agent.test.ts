@@ -3,7 +3,7 @@
 // what a host credential may and may not do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTrackedEnvelope } from '@trpc/server/unstable-core-do-not-import';
-import { OFFLINE_AFTER_MS, sweepOfflineHosts } from '../server/services/hostLiveness.ts';
+import { OFFLINE_AFTER_MS, sweepOfflineHosts } from '../server/control/hostLiveness.ts';
 import { agentReport, buildFarm, refusedWith, setupControl, type BuiltFarm, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 import { subscribe } from './subscribe.ts';
 

@@ -9,9 +9,9 @@ import { createTestDb, type TestDb } from './db.ts';
 import type { Db } from '../server/db/index.ts';
 import { attachEventBus, detachEventBus, type EventBus } from '../server/events/index.ts';
 import { appRouter } from '../server/routers/_app.ts';
-import { stopLivenessSweep } from '../server/services/hostLiveness.ts';
+import { stopLivenessSweep } from '../server/control/hostLiveness.ts';
 import { createCallerFactory, type Context, type HostActor, type UserActor } from '../server/trpc/init.ts';
-import type { Role } from '../server/trpc/context-types.ts';
+import type { Role } from '../server/auth/actors.ts';
 
 const createCaller = createCallerFactory(appRouter);
 export type Caller = ReturnType<typeof createCaller>;
@@ -97,13 +97,13 @@ export interface BuiltFarm {
 /** A farm through the API: vnets by name and CIDR, VMs by name with a host and the vnets of their VIFs. */
 export async function buildFarm(
   caller: Caller,
-  spec: { name: string; vnets: { name: string; cidr: string; vnid?: number }[]; vms: { name: string; hostId: string | null; vnets: string[] }[] },
+  spec: { name: string; vnets: { name: string; cidr: string; vnid?: number; security?: 'none' | 'auth' | 'conf' }[]; vms: { name: string; hostId: string | null; vnets: string[] }[] },
 ): Promise<BuiltFarm> {
   const farm = await caller.farm.create({ name: spec.name });
   let revision = farm.revision;
   const vnets: BuiltFarm['vnets'] = {};
   for (const v of spec.vnets) {
-    const r = await caller.vnet.create({ farmId: farm.id, expectedRevision: revision, name: v.name, cidr: v.cidr, vnid: v.vnid });
+    const r = await caller.vnet.create({ farmId: farm.id, expectedRevision: revision, name: v.name, cidr: v.cidr, vnid: v.vnid, security: v.security });
     revision = r.farmRevision;
     vnets[v.name] = { id: r.vnet.id, vnid: r.vnet.vnid };
   }
@@ -144,6 +144,9 @@ export async function controlSnapshot(db: Db): Promise<unknown> {
     revisions: await db.farmRevision.findMany({ select: { id: true, farmId: true, revision: true }, orderBy: { id: 'asc' } }),
     farms: await db.farm.findMany({ select: { id: true, revision: true, deployedRevision: true }, orderBy: { id: 'asc' } }),
     audit: await db.auditLog.count(),
+    vnetKeys: await db.vnetKey.findMany({ select: { id: true, retiredAt: true }, orderBy: { id: 'asc' } }),
+    secrets: await db.deploymentSecret.findMany({ select: { name: true, updatedAt: true }, orderBy: { name: 'asc' } }),
+    locations: await db.vmLocation.findMany({ orderBy: { vmId: 'asc' } }),
   };
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostState } from '../server/compile/index.ts';
 import { openDatabase } from '../server/db/index.ts';
 import type { ConsoleEvent } from '../server/events/index.ts';
-import { refreshDesiredStates } from '../server/services/desiredState.ts';
+import { refreshDesiredStates } from '../server/control/desiredState.ts';
 import { buildFarm, callerOn, controlSnapshot, refusedWith, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;
@@ -124,6 +124,67 @@ describe('migrate', () => {
     expect(m.deployment).toBeNull();
     expect(m.vm.locationVersion).toBe(2);
     expect(await f.db.host.findMany({ select: { id: true, desiredGeneration: true }, orderBy: { id: 'asc' } })).toEqual(before);
+  });
+});
+
+describe('plan and deploy', () => {
+  it('a plan writes nothing, no key either: a sealed vnet gets its key from the deploy', async () => {
+    const op = f.caller(f.operator);
+    const farm = await buildFarm(op, {
+      name: 'sealed',
+      vnets: [{ name: 's', cidr: '10.33.0.0/24', security: 'auth' }],
+      vms: [
+        { name: 'a', hostId: h1.id, vnets: ['s'] },
+        { name: 'b', hostId: h2.id, vnets: ['s'] },
+      ],
+    });
+    const keys = () => f.db.vnetKey.count({ where: { vnet: { farmId: farm.id } } });
+    const before = await controlSnapshot(f.db);
+    const plan = await op.farm.plan({ id: farm.id });
+    expect(plan.hosts.filter((h) => h.vifs.added.length > 0).map((h) => h.host)).toEqual(['h1', 'h2']);
+    expect(await controlSnapshot(f.db)).toEqual(before);
+    expect(await keys()).toBe(0);
+
+    await op.farm.deploy({ id: farm.id });
+    expect(await keys()).toBe(1);
+    const vnet = (await state(h1.id)).state.vnets.find((v) => v.farm === farm.id);
+    expect(vnet?.keys).toHaveLength(1);
+    await op.farm.undeploy({ id: farm.id });
+  });
+});
+
+describe('location versions', () => {
+  it('are stored by the deploy that gives them, and a rollback to an earlier host counts up', async () => {
+    const op = f.caller(f.operator);
+    const farm = await buildFarm(op, {
+      name: 'roller',
+      vnets: [{ name: 'n', cidr: '10.34.0.0/24' }],
+      vms: [
+        { name: 'r', hostId: h1.id, vnets: ['n'] },
+        { name: 'peer', hostId: h2.id, vnets: ['n'] },
+      ],
+    });
+    const vmId = farm.vms.r!.id;
+    const vifId = farm.vms.r!.vifIds[0]!;
+    const location = () => f.db.vmLocation.findUnique({ where: { vmId }, select: { hostId: true, version: true } });
+    const version = async (hostId: string) => (await state(hostId)).state.vifs.find((v) => v.id === vifId)?.version;
+
+    await op.farm.deploy({ id: farm.id });
+    expect(await location()).toEqual({ hostId: h1.id, version: 1 });
+    expect(await version(h1.id)).toBe(1);
+
+    const m = await op.vm.migrate({ id: vmId, hostId: h3.id, expectedRevision: farm.revision });
+    expect(await location()).toEqual({ hostId: h3.id, version: 2 });
+    expect(await version(h3.id)).toBe(2);
+
+    // Back to the first revision: the VM returns to h1 with a version above every one it had.
+    await op.farm.deploy({ id: farm.id, revision: farm.revision });
+    expect(await location()).toEqual({ hostId: h1.id, version: 3 });
+    expect(await version(h1.id)).toBe(3);
+    // A deploy that does not move it keeps its version.
+    await op.farm.deploy({ id: farm.id, revision: farm.revision });
+    expect(await location()).toEqual({ hostId: h1.id, version: 3 });
+    await op.farm.undeploy({ id: farm.id });
   });
 });
 

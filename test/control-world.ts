@@ -12,7 +12,7 @@ import { freeCommonUdpPort, spawnManagedAgent, waitFor, type ManagedAgentProcess
 import type { Db } from '../server/db/index.ts';
 import { startApiServer, type ApiServer } from '../server/http.ts';
 import { appRouter } from '../server/routers/_app.ts';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { createCallerFactory, type UserActor } from '../server/trpc/init.ts';
 
 const createCaller = createCallerFactory(appRouter);

@@ -11,7 +11,7 @@ import { ControlLink } from '../agent/control/link.ts';
 import { silentLogger } from '../agent/log.ts';
 import { parseState } from '../agent/state.ts';
 import { startApiServer, type ApiServer } from '../server/http.ts';
-import { refreshDesiredStates } from '../server/services/desiredState.ts';
+import { refreshDesiredStates } from '../server/control/desiredState.ts';
 import { buildFarm, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;

@@ -38,7 +38,11 @@ export async function expectError(call: Promise<unknown>, code: string, field: s
   expect({ code: e.code, field: e.field }, e.message).toEqual({ code, field });
   if (field !== null && e.code !== 'FORBIDDEN' && e.code !== 'UNAUTHORIZED') {
     // Messages of domain errors start with the field they blame.
-    if (!e.message.startsWith('[')) expect(e.message.startsWith(`${field}: `), e.message).toBe(true);
+    if (!e.message.startsWith('[')) {
+      expect(e.message.startsWith(`${field}: `), e.message).toBe(true);
+      // ... once: the message goes on to say what is wrong, not to name the field again.
+      expect(e.message.startsWith(`${field}: ${field}:`), e.message).toBe(false);
+    }
   }
   return e;
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachEventBus, detachEventBus } from '../server/events/index.ts';
 import { openDatabase } from '../server/db/index.ts';
-import { cleanupCommands, COMMAND_RETAIN_MS, followCommand } from '../server/services/agentCommands.ts';
+import { cleanupCommands, COMMAND_RETAIN_MS, followCommand } from '../server/control/agentCommands.ts';
 import { caught, expectError } from './farm-fixtures.ts';
 import { agentReport, callerOn, refusedWith, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 import { managedFarm, pull, sampleRouterView, untrack, untrackProbe, type Command } from './command-fixture.ts';

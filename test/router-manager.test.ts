@@ -10,7 +10,7 @@ import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppRouter } from '../server/routers/_app.ts';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { expectError } from './farm-fixtures.ts';
 import { pull, untrackProbe } from './command-fixture.ts';
 import { startControlWorld, waitConverged, type ControlWorld } from './control-world.ts';

@@ -7,7 +7,7 @@
 // router.inspect of its own router answered with B's. Everything on hosts is
 // now named by database ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FarmDocumentInput } from '../server/services/farmDocument.ts';
+import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { callerOn, type Caller } from './control-fixture.ts';
 import { startControlWorld, waitConverged, WORLD_HOSTS, type ControlWorld } from './control-world.ts';
 

@@ -48,6 +48,20 @@ const addMigration = async (name: string, sql: string) => {
 };
 const errorOf = (p: Promise<unknown>) => p.then(() => expect.unreachable('expected a MigrationError'), (e: unknown) => e);
 
+/** Applies the migrations before the one whose name ends with `suffix`; what it returns applies the rest. */
+async function applyBefore(suffix: string): Promise<() => Promise<void>> {
+  const later = names.slice(names.findIndex((n) => n.endsWith(suffix)));
+  const held = await mkdtemp(path.join(tmpdir(), 'softudc-held-'));
+  for (const n of later) await cp(path.join(dir, n), path.join(held, n), { recursive: true });
+  for (const n of later) await rm(path.join(dir, n), { recursive: true });
+  await applyMigrations(db.sql, { migrationsDir: dir });
+  return async () => {
+    for (const n of later) await cp(path.join(held, n), path.join(dir, n), { recursive: true });
+    await rm(held, { recursive: true, force: true });
+    expect((await applyMigrations(db.sql, { migrationsDir: dir })).applied).toEqual(later);
+  };
+}
+
 describe('applyMigrations', () => {
   it('applies every migration once; running it again is a no-op', async () => {
     const first = await applyMigrations(db.sql, { migrationsDir: dir });
@@ -109,12 +123,7 @@ describe('applyMigrations', () => {
   });
 
   it('records in the audit log the duplicate VLAN claims the unique-VLAN migration removes, keeping the oldest', async () => {
-    const vlanMigration = names.find((n) => n.endsWith('_vnet_vlan_unique'))!;
-    const later = names.slice(names.indexOf(vlanMigration));
-    const held = await mkdtemp(path.join(tmpdir(), 'softudc-held-'));
-    for (const n of later) await cp(path.join(dir, n), path.join(held, n), { recursive: true });
-    for (const n of later) await rm(path.join(dir, n), { recursive: true });
-    await applyMigrations(db.sql, { migrationsDir: dir });
+    const applyRest = await applyBefore('_vnet_vlan_unique');
     // Two vnets of one farm claimed VLAN 300 on eth1 of one host, the second a second later.
     await q(`INSERT INTO "Tenant" (id, name) VALUES ('00000000-0000-4000-8000-000000000001', 't')`);
     await q(`INSERT INTO "Farm" (id, "tenantId", name, "updatedAt") VALUES ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 'f', now())`);
@@ -125,10 +134,7 @@ describe('applyMigrations', () => {
     await q(`INSERT INTO "VnetVlan" (id, "vnetId", "hostId", interface, vid, "createdAt") VALUES
       ('00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000005', 'eth1', 300, now() - interval '1 second'),
       ('00000000-0000-4000-8000-000000000007', '00000000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000005', 'eth1', 300, now())`);
-    for (const n of later) await cp(path.join(held, n), path.join(dir, n), { recursive: true });
-    await rm(held, { recursive: true, force: true });
-    const r = await applyMigrations(db.sql, { migrationsDir: dir });
-    expect(r.applied).toEqual(later);
+    await applyRest();
     expect(await q(`SELECT id FROM "VnetVlan"`)).toEqual([{ id: '00000000-0000-4000-8000-000000000006' }]);
     const audit = await q<{ action: string; entityId: string; tenantId: string; before: Record<string, unknown> }>(
       `SELECT action, "entityId", "tenantId", before FROM "AuditLog" WHERE entity = 'VnetVlan'`,
@@ -140,6 +146,22 @@ describe('applyMigrations', () => {
       tenantId: '00000000-0000-4000-8000-000000000001',
       before: { vnetId: '00000000-0000-4000-8000-000000000004', interface: 'eth1', vid: 300 },
     });
+  });
+
+  it('stores each deployed VM\'s location version as the hosts\' states have it', async () => {
+    const applyRest = await applyBefore('_vm_location');
+    const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+    await q(`INSERT INTO "Tenant" (id, name) VALUES ($1, 't')`, [id(1)]);
+    await q(`INSERT INTO "Farm" (id, "tenantId", name, "updatedAt") VALUES ($1, $2, 'f', now())`, [id(2), id(1)]);
+    await q(`INSERT INTO "Vnet" (id, "farmId", vnid, name, cidr, "updatedAt") VALUES ($1, $2, 100, 'n', '10.0.0.0/24', now())`, [id(3), id(2)]);
+    await q(`INSERT INTO "Host" (id, name, address, "updatedAt") VALUES ($1, 'h', '198.18.0.1', now())`, [id(4)]);
+    await q(`INSERT INTO "Vm" (id, "farmId", name, "hostId", "locationVersion", "updatedAt") VALUES ($1, $2, 'a', $3, 2, now())`, [id(5), id(2), id(4)]);
+    await q(`INSERT INTO "Vif" (id, "vmId", "vnetId", name, mac, ip, "updatedAt") VALUES ($1, $2, $3, 'eth0', '02:00:00:00:00:01', '10.0.0.1', now())`, [id(6), id(5), id(3)]);
+    // The hosts run version 4 (a rollback took it above the intent's 2).
+    const state = { host: 'h', vifs: [{ id: id(6), version: 4 }, { id: 'gone', version: 9 }] };
+    await q(`INSERT INTO "HostDesiredState" ("hostId", generation, hash, state, "updatedAt") VALUES ($1, 3, 'x', $2, now())`, [id(4), JSON.stringify(state)]);
+    await applyRest();
+    expect(await q(`SELECT "vmId", "hostId", version FROM "VmLocation"`)).toEqual([{ vmId: id(5), hostId: id(4), version: 4 }]);
   });
 
   it('refuses to start when an applied migration was edited, and applies nothing', async () => {

@@ -149,5 +149,8 @@ export function fixtures(): Fixture[] {
     f('DeploymentSecret', { name: 'varp' }, {
       name: 'varp', value: new Uint8Array(32).fill(0x5a), createdAt: at(52), updatedAt: at(53),
     } satisfies Prisma.DeploymentSecretUncheckedCreateInput, { value: new Uint8Array([0, 255]) } satisfies Prisma.DeploymentSecretUncheckedUpdateInput),
+    f('VmLocation', { vmId: vm }, {
+      vmId: vm, hostId: host, version: 2_147_483_647, updatedAt: at(54),
+    } satisfies Prisma.VmLocationUncheckedCreateInput, { version: 3 } satisfies Prisma.VmLocationUncheckedUpdateInput),
   ];
 }

@@ -19,7 +19,7 @@ export type ConsoleEvent =
   | { type: 'host.status'; hostId: string; status: 'online' | 'offline' }
   | { type: 'farm.changed'; farmId: string; tenantId: string; revision: number }
   | { type: 'farm.deployed'; farmId: string; tenantId: string; revision: number | null }
-  // Router manager commands (server/services/agentCommands.ts): a new command for a host's agent, an answer stored.
+  // Router manager commands (server/control/agentCommands.ts): a new command for a host's agent, an answer stored.
   | { type: 'agent.command'; hostId: string; commandId: string }
   | { type: 'agent.command.result'; commandId: string; seq: number };
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlSnapshot, setupControl, type Caller, type ControlFixture } from '../../test/control-fixture.ts';
 import { expectError, sampleFarm, stored, type SampleFarm } from '../../test/farm-fixtures.ts';
-import { farmDetailView, vnetView } from '../services/farmShapes.ts';
+import { farmDetailView, vnetView } from '../farms/farmShapes.ts';
 
 let f: ControlFixture;
 let op: Caller;

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlSnapshot, setupControl, type Caller, type ControlFixture } from '../../test/control-fixture.ts';
 import { expectError, stored } from '../../test/farm-fixtures.ts';
-import type { FarmDocument } from '../services/farmDocument.ts';
+import type { FarmDocument } from '../farms/farmDocument.ts';
 
 let f: ControlFixture;
 let op: Caller;

@@ -1,26 +1,5 @@
 import type { Db } from '../db/index.ts';
-
-export type Role = 'admin' | 'operator' | 'viewer';
-
-/** A person (session cookie) or automation (API token) acting for a user. */
-export interface UserActor {
-  kind: 'user' | 'token';
-  userId: string;
-  tenantId: string;
-  username: string;
-  role: Role;
-  sessionId?: string;
-  tokenId?: string;
-}
-
-/** An agent holding its host credential. */
-export interface HostActor {
-  kind: 'host';
-  hostId: string;
-  hostName: string;
-  /** SHA-256 of the credential presented: a stream opened with it ends once the host holds another. */
-  credentialHash?: string;
-}
+import type { HostActor, UserActor } from '../auth/actors.ts';
 
 export interface Context {
   db: Db;

@@ -5,11 +5,13 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { ZodError } from 'zod';
 import { AppError } from '../errors.ts';
 import { mapDatabaseError } from './db-errors.ts';
-import type { Context, UserActor, HostActor } from './context-types.ts';
+import type { HostActor, UserActor } from '../auth/actors.ts';
+import type { Context } from './context-types.ts';
 import { isAsyncIterable, whileCredentialHolds } from './streamGuard.ts';
 import { transformer } from './transformer.ts';
 
-export type { Context, UserActor, HostActor, Role } from './context-types.ts';
+export type { HostActor, Role, UserActor } from '../auth/actors.ts';
+export type { Context } from './context-types.ts';
 
 const t = initTRPC.context<Context>().create({
   transformer,

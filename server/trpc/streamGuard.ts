@@ -1,11 +1,11 @@
 // Every subscription, whatever procedure it is, ends when the credential it
-// was opened with stops holding (server/services/credentialWatch.ts): the
+// was opened with stops holding (server/identity/credentialWatch.ts): the
 // root procedure wraps the stream a subscription returns (init.ts), so no
 // procedure has to remember to.
 import { TRPCError } from '@trpc/server';
 import type { Db } from '../db/index.ts';
-import { watchCredential } from '../services/credentialWatch.ts';
-import type { HostActor, UserActor } from './context-types.ts';
+import { watchCredential } from '../identity/credentialWatch.ts';
+import type { HostActor, UserActor } from '../auth/actors.ts';
 
 export const CREDENTIAL_LOST = 'the credential this stream was opened with is no longer valid (signed out, revoked, expired or disabled); sign in again';
 
@@ -30,7 +30,7 @@ export async function* whileCredentialHolds<T>(db: Db, actor: UserActor | HostAc
     watch.close();
     if (pending) {
       // The source is still waiting for its next value: it ends once the
-      // request's signal aborts (server/trpc/handler.ts); nobody reads it any more.
+      // request's signal aborts (server/api.ts); nobody reads it any more.
       pending.catch(() => undefined);
       it.return?.()?.catch(() => undefined);
     } else {

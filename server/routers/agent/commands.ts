@@ -2,7 +2,7 @@
 // only, each given to one stream, as they are queued (SSE, beside agent.desired).
 import { tracked } from '@trpc/server';
 import { hostProcedure, toTRPCError } from '../../trpc/init.ts';
-import { commandStream } from '../../services/agentCommands.ts';
+import { commandStream } from '../../control/agentCommands.ts';
 import { commandsInput, commandsOutput } from './commands.types.ts';
 
 export const commands = hostProcedure.input(commandsInput).subscription(async function* ({ ctx, signal }) {

@@ -2,7 +2,7 @@
 // new generation (SSE; tracked ids let a reconnecting agent resume).
 import { tracked } from '@trpc/server';
 import { hostProcedure, toTRPCError } from '../../trpc/init.ts';
-import { desiredUpdates } from '../../services/agentLink.ts';
+import { desiredUpdates } from '../../control/agentLink.ts';
 import { desiredInput, desiredOutput } from './desired.types.ts';
 
 function resumeFrom(input: { lastGeneration?: number | undefined; lastEventId?: string | null | undefined }): number | undefined {

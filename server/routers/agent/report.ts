@@ -1,6 +1,6 @@
 // An agent's periodic report: applied generation, VIFs, VARP cache, counters, health.
 import { hostProcedure } from '../../trpc/init.ts';
-import { handleReport } from '../../services/agentLink.ts';
+import { handleReport } from '../../control/agentLink.ts';
 import { reportInput, reportOutput } from './report.types.ts';
 
 export const report = hostProcedure

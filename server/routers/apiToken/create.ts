@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { createApiToken } from '../../services/apiTokens.ts';
+import { createApiToken } from '../../identity/apiTokens.ts';
 import { createInput, createOutput } from './create.types.ts';
 
 // Any signed-in user may make tokens for their own automation; the token's

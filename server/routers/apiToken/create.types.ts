@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiTokenView, roleInput } from '../../services/identityShapes.ts';
+import { apiTokenView, roleInput } from '../../identity/identityShapes.ts';
 import { int32, text } from '../../../contract/primitives.ts';
 
 export const createInput = z.strictObject({

@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { listApiTokens } from '../../services/apiTokens.ts';
+import { listApiTokens } from '../../identity/apiTokens.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = authedProcedure

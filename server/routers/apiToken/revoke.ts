@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { revokeApiToken } from '../../services/apiTokens.ts';
+import { revokeApiToken } from '../../identity/apiTokens.ts';
 import { revokeInput, revokeOutput } from './revoke.types.ts';
 
 export const revoke = authedProcedure

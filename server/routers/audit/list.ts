@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { listAudit } from '../../services/auditQuery.ts';
+import { listAudit } from '../../audit/auditQuery.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = authedProcedure

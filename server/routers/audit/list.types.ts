@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { auditView, pageOf } from '../../services/identityShapes.ts';
-import { auditCursorInput } from '../../services/listPage.ts';
+import { auditView } from '../../audit/auditQuery.ts';
+import { pageOf } from '../../identity/identityShapes.ts';
+import { auditCursorInput } from '../../db/listPage.ts';
 import { int32, text } from '../../../contract/primitives.ts';
 
 export const listInput = z

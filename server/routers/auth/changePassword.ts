@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { changePassword as change } from '../../services/auth.ts';
+import { changePassword as change } from '../../identity/sessions.ts';
 import { changePasswordInput, changePasswordOutput } from './changePassword.types.ts';
 
 export const changePassword = authedProcedure

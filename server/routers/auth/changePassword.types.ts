@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { passwordInput } from '../../services/identityShapes.ts';
+import { passwordInput } from '../../identity/identityShapes.ts';
 import { text } from '../../../contract/primitives.ts';
 
 export const changePasswordInput = z.strictObject({

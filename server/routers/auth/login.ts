@@ -1,5 +1,5 @@
 import { publicProcedure } from '../../trpc/init.ts';
-import { login as signIn } from '../../services/auth.ts';
+import { login as signIn } from '../../identity/sessions.ts';
 import { serializeSessionCookie } from '../../auth/cookies.ts';
 import { loginInput, loginOutput } from './login.types.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { userView } from '../../services/identityShapes.ts';
+import { userView } from '../../identity/identityShapes.ts';
 import { text } from '../../../contract/primitives.ts';
 
 // No pattern check on the username here: a malformed name is simply a wrong

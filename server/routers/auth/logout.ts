@@ -1,5 +1,5 @@
 import { publicProcedure } from '../../trpc/init.ts';
-import { logout as signOut } from '../../services/auth.ts';
+import { logout as signOut } from '../../identity/sessions.ts';
 import { clearSessionCookie } from '../../auth/cookies.ts';
 import { logoutOutput } from './logout.types.ts';
 

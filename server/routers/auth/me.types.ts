@@ -1,3 +1,3 @@
-import { meView } from '../../services/identityShapes.ts';
+import { meView } from '../../identity/identityShapes.ts';
 
 export const meOutput = meView;

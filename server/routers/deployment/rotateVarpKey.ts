@@ -1,6 +1,6 @@
 // Replaces the deployment's VARP key on every host (admin).
 import { adminProcedure } from '../../trpc/init.ts';
-import { rotateVarpKey as rotate } from '../../services/keyRotation.ts';
+import { rotateVarpKey as rotate } from '../../control/keyRotation.ts';
 import { rotateVarpKeyInput, rotateVarpKeyOutput } from './rotateVarpKey.types.ts';
 
 export const rotateVarpKey = adminProcedure

@@ -1,6 +1,6 @@
 // A farm's revision and deployed revision, streamed as they change (the designer's "changed meanwhile").
 import { toTRPCError, viewerProcedure } from '../../trpc/init.ts';
-import { farmChanges } from '../../services/farmChanges.ts';
+import { farmChanges } from '../../farms/farmChanges.ts';
 import { changesInput, changesOutput } from './changes.types.ts';
 
 export const changes = viewerProcedure.input(changesInput).subscription(async function* ({ ctx, input, signal }) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput } from '../../services/farmShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 export const changesInput = z.strictObject({ farmId: idInput });
 /** The farm's state now, then after every change; `deleted: true` ends the stream. */

@@ -1,6 +1,6 @@
 // Copies a farm under a new name with new vnet ids (free ones, or `vnids` by vnet name) and fresh MACs.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { cloneFarm } from '../../services/farms.ts';
+import { cloneFarm } from '../../farms/farms.ts';
 import { cloneInput, cloneOutput } from './clone.types.ts';
 
 export const clone = operatorProcedure

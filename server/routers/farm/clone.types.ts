@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { farmSummaryView, idInput, nameInput } from '../../services/farmShapes.ts';
+import { farmSummaryView, idInput, nameInput } from '../../farms/farmShapes.ts';
 import { uint32 } from '../../../contract/primitives.ts';
 
 export const cloneInput = z.strictObject({

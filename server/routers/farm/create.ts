@@ -1,6 +1,6 @@
 // A new, empty farm at revision 1.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { createFarm } from '../../services/farms.ts';
+import { createFarm } from '../../farms/farms.ts';
 import { createInput, createOutput } from './create.types.ts';
 
 export const create = operatorProcedure

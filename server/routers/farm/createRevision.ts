@@ -1,6 +1,6 @@
 // Snapshots the farm's current intent as an immutable revision; the same revision twice returns the first snapshot.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { createRevision as createRevisionService } from '../../services/revisions.ts';
+import { createRevision as createRevisionService } from '../../control/revisions.ts';
 import { createRevisionInput, createRevisionOutput } from './createRevision.types.ts';
 
 export const createRevision = operatorProcedure

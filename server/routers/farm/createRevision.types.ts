@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput } from '../../services/farmShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 export const revisionSummaryView = z.object({
   id: z.string(),

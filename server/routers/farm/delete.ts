@@ -1,6 +1,6 @@
 // Deletes a farm and everything in it; refused while it is deployed.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { deleteFarm } from '../../services/farms.ts';
+import { deleteFarm } from '../../farms/farms.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const del = operatorProcedure

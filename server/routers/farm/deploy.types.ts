@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { deployResultView, waitInput } from '../../services/controlShapes.ts';
-import { expectedRevisionInput, idInput } from '../../services/farmShapes.ts';
+import { deployResultView, waitInput } from '../../control/controlShapes.ts';
+import { expectedRevisionInput, idInput } from '../../farms/farmShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
 export const deployInput = z.strictObject({

@@ -1,6 +1,6 @@
 // "Applied on N of M hosts", streamed until every target host applied its generation.
 import { toTRPCError, viewerProcedure } from '../../trpc/init.ts';
-import { watchDeployment } from '../../services/deploy.ts';
+import { watchDeployment } from '../../control/deploy.ts';
 import { deployProgressInput, deployProgressOutput } from './deployProgress.types.ts';
 
 export const deployProgress = viewerProcedure.input(deployProgressInput).subscription(async function* ({ ctx, input, signal }) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { deploymentProgressView } from '../../services/controlShapes.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { deploymentProgressView } from '../../control/controlShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 /** `id` is the deployment's id (from deploy, undeploy, migrate or deployments). */
 export const deployProgressInput = z.strictObject({ id: idInput });

@@ -1,6 +1,6 @@
 // A farm's deployments, oldest first (deploy, undeploy, migrate).
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listDeployments } from '../../services/deploy.ts';
+import { listDeployments } from '../../control/deploy.ts';
 import { deploymentsInput, deploymentsOutput } from './deployments.types.ts';
 
 export const deployments = viewerProcedure

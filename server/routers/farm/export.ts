@@ -1,6 +1,6 @@
 // The farm as one portable document (names, not ids).
 import { viewerProcedure } from '../../trpc/init.ts';
-import { exportFarm } from '../../services/farms.ts';
+import { exportFarm } from '../../farms/farms.ts';
 import { exportInput, exportOutput } from './export.types.ts';
 
 export const exportDocument = viewerProcedure

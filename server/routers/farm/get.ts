@@ -1,6 +1,6 @@
 // The whole farm: vnets, VMs with VIFs, routers with interfaces and static routes, links, firewalls with interfaces and ordered rules.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { getFarm } from '../../services/farms.ts';
+import { getFarm } from '../../farms/farms.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = viewerProcedure

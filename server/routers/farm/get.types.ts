@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { farmDetailView, idInput } from '../../services/farmShapes.ts';
+import { farmDetailView, idInput } from '../../farms/farmShapes.ts';
 
 export const getInput = z.strictObject({ id: idInput });
 export const getOutput = farmDetailView;

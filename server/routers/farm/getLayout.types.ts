@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { idInput } from '../../services/farmShapes.ts';
-import { positionSchema } from '../../services/farmDocument.ts';
+import { idInput } from '../../farms/farmShapes.ts';
+import { positionSchema } from '../../farms/farmDocument.ts';
 
 export const getLayoutInput = z.strictObject({ farmId: idInput });
 export const layoutView = z.object({

@@ -1,6 +1,6 @@
 // One snapshot with its document.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { getRevision as getRevisionService } from '../../services/revisions.ts';
+import { getRevision as getRevisionService } from '../../control/revisions.ts';
 import { getRevisionInput, getRevisionOutput } from './getRevision.types.ts';
 
 export const getRevision = viewerProcedure

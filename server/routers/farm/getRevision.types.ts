@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { idInput } from '../../services/farmShapes.ts';
-import { farmDocumentSchema } from '../../services/farmDocument.ts';
+import { idInput } from '../../farms/farmShapes.ts';
+import { farmDocumentSchema } from '../../farms/farmDocument.ts';
 import { revisionSummaryView } from './createRevision.types.ts';
 import { int32 } from '../../../contract/primitives.ts';
 

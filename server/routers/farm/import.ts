@@ -1,6 +1,6 @@
 // Creates a farm from a document, validated as a whole first: a refused document writes nothing.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { importFarm } from '../../services/farms.ts';
+import { importFarm } from '../../farms/farms.ts';
 import { importInput, importOutput } from './import.types.ts';
 
 export const importDocument = operatorProcedure

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { farmSummaryView, nameInput } from '../../services/farmShapes.ts';
-import { farmDocumentSchema } from '../../services/farmDocument.ts';
+import { farmSummaryView, nameInput } from '../../farms/farmShapes.ts';
+import { farmDocumentSchema } from '../../farms/farmDocument.ts';
 
 export const importInput = z.strictObject({
   document: farmDocumentSchema,

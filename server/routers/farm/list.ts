@@ -1,6 +1,6 @@
 // The tenant's farms with their revision and how many vnets, VMs, routers and firewalls each has.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listFarms } from '../../services/farms.ts';
+import { listFarms } from '../../farms/farms.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = viewerProcedure

@@ -1,6 +1,6 @@
 // The farm's snapshots, oldest first.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listRevisions as listRevisionsService } from '../../services/revisions.ts';
+import { listRevisions as listRevisionsService } from '../../control/revisions.ts';
 import { listRevisionsInput, listRevisionsOutput } from './listRevisions.types.ts';
 
 export const listRevisions = viewerProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput, pageInput, pageOf } from '../../services/farmShapes.ts';
+import { idInput, pageInput, pageOf } from '../../farms/farmShapes.ts';
 import { revisionSummaryView } from './createRevision.types.ts';
 
 export const listRevisionsInput = z.strictObject({ farmId: idInput, ...pageInput });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { planView } from '../../services/controlShapes.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { planView } from '../../control/controlShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
 export const planInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Takes a deployed farm off every host.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { undeployFarm } from '../../services/deploy.ts';
+import { undeployFarm } from '../../control/deploy.ts';
 import { undeployInput, undeployOutput } from './undeploy.types.ts';
 
 export const undeploy = operatorProcedure

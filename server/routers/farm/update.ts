@@ -1,6 +1,6 @@
 // Renames a farm or changes its description.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { updateFarm } from '../../services/farms.ts';
+import { updateFarm } from '../../farms/farms.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = operatorProcedure

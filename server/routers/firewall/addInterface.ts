@@ -1,6 +1,6 @@
 // Adds a named interface on another vnet of the farm.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { addFirewallInterface } from '../../services/firewalls.ts';
+import { addFirewallInterface } from '../../farms/firewalls.ts';
 import { addInterfaceInput, addInterfaceOutput } from './addInterface.types.ts';
 
 export const addInterface = operatorProcedure

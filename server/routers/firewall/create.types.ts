@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionInput, expectedRevisionInput, firewallView, idInput, mutationOf, nameInput, ruleInput } from '../../services/farmShapes.ts';
+import { actionInput, expectedRevisionInput, firewallView, idInput, mutationOf, nameInput, ruleInput } from '../../farms/farmShapes.ts';
 import { firewallInterfaceSpec, RULES_MAX } from './interface.types.ts';
 
 export const createInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Deletes a firewall.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { deleteFirewall } from '../../services/firewalls.ts';
+import { deleteFirewall } from '../../farms/firewalls.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const del = operatorProcedure

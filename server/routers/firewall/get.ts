@@ -1,6 +1,6 @@
 // One firewall.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { getFirewall } from '../../services/firewalls.ts';
+import { getFirewall } from '../../farms/firewalls.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = viewerProcedure

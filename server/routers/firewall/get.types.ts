@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput, firewallView } from '../../services/farmShapes.ts';
+import { idInput, firewallView } from '../../farms/farmShapes.ts';
 
 export const getInput = z.strictObject({ id: idInput });
 export const getOutput = firewallView;

@@ -2,7 +2,7 @@
 // counters, default-policy hits, a summary of the connection table,
 // interfaces, forwarding table, ARP caches and counters. Viewers may.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { inspectFirewall } from '../../services/routerManager.ts';
+import { inspectFirewall } from '../../control/routerManager.ts';
 import { inspectInput, inspectOutput } from './inspect.types.ts';
 
 export const inspect = viewerProcedure

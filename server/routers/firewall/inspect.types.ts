@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { firewallInspectView } from '../../services/agentCommandShapes.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { firewallInspectView } from '../../control/agentCommandShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 export const inspectInput = z.strictObject({ id: idInput });
 export const inspectOutput = firewallInspectView;

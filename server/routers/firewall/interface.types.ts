@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, idInput, nameInput } from '../../services/farmShapes.ts';
+import { addressInput, idInput, nameInput } from '../../farms/farmShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
 /** Rules per firewall; far more than a hand-written policy needs. */

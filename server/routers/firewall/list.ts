@@ -1,6 +1,6 @@
 // The farm's firewalls, oldest first.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listFirewalls } from '../../services/firewalls.ts';
+import { listFirewalls } from '../../farms/firewalls.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = viewerProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput, pageInput, pageOf, firewallView } from '../../services/farmShapes.ts';
+import { idInput, pageInput, pageOf, firewallView } from '../../farms/farmShapes.ts';
 
 export const listInput = z.strictObject({ farmId: idInput, ...pageInput });
 export const listOutput = pageOf(firewallView);

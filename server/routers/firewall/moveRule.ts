@@ -1,6 +1,6 @@
 // Moves one rule to a new 0-based position.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { moveFirewallRule } from '../../services/firewalls.ts';
+import { moveFirewallRule } from '../../farms/firewalls.ts';
 import { moveRuleInput, moveRuleOutput } from './moveRule.types.ts';
 
 export const moveRule = operatorProcedure

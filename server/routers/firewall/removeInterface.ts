@@ -1,6 +1,6 @@
 // Removes an interface; refused while rules match on it.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { removeFirewallInterface } from '../../services/firewalls.ts';
+import { removeFirewallInterface } from '../../farms/firewalls.ts';
 import { removeInterfaceInput, removeInterfaceOutput } from './removeInterface.types.ts';
 
 export const removeInterface = operatorProcedure

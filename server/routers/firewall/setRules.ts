@@ -1,6 +1,6 @@
 // Replaces the ordered rule list at once.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { setFirewallRules } from '../../services/firewalls.ts';
+import { setFirewallRules } from '../../farms/firewalls.ts';
 import { setRulesInput, setRulesOutput } from './setRules.types.ts';
 
 export const setRules = operatorProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expectedRevisionInput, firewallView, idInput, mutationOf, ruleInput } from '../../services/farmShapes.ts';
+import { expectedRevisionInput, firewallView, idInput, mutationOf, ruleInput } from '../../farms/farmShapes.ts';
 import { RULES_MAX } from './interface.types.ts';
 
 export const setRulesInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Renames a firewall, changes its placement or its default policy.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { updateFirewall } from '../../services/firewalls.ts';
+import { updateFirewall } from '../../farms/firewalls.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = operatorProcedure

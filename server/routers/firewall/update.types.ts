@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionInput, expectedRevisionInput, firewallView, idInput, mutationOf, nameInput } from '../../services/farmShapes.ts';
+import { actionInput, expectedRevisionInput, firewallView, idInput, mutationOf, nameInput } from '../../farms/farmShapes.ts';
 
 export const updateInput = z.strictObject({
   id: idInput,

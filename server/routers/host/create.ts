@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { createHost } from '../../services/hosts.ts';
+import { createHost } from '../../hosts/hosts.ts';
 import { createInput, createOutput } from './create.types.ts';
 
 export const create = adminProcedure

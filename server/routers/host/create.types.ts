@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, hostNameInput, hostView, idInput, portInput } from '../../services/identityShapes.ts';
+import { addressInput, hostNameInput, hostView, idInput, portInput } from '../../identity/identityShapes.ts';
 
 export const createInput = z.strictObject({
   name: hostNameInput,

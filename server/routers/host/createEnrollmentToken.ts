@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { createEnrollmentToken as issue } from '../../services/hosts.ts';
+import { createEnrollmentToken as issue } from '../../hosts/hosts.ts';
 import { createEnrollmentTokenInput, createEnrollmentTokenOutput } from './createEnrollmentToken.types.ts';
 
 export const createEnrollmentToken = adminProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput } from '../../services/identityShapes.ts';
+import { idInput } from '../../identity/identityShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
 export const createEnrollmentTokenInput = z.strictObject({

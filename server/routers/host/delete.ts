@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { deleteHost } from '../../services/hosts.ts';
+import { deleteHost } from '../../hosts/hosts.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const remove = adminProcedure

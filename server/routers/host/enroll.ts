@@ -1,5 +1,5 @@
 import { publicProcedure } from '../../trpc/init.ts';
-import { enroll as trade } from '../../services/hosts.ts';
+import { enroll as trade } from '../../hosts/hosts.ts';
 import { enrollInput, enrollOutput } from './enroll.types.ts';
 
 // Public: the one-time enrollment token is the agent's only proof.

@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { getHost } from '../../services/hosts.ts';
+import { getHost } from '../../hosts/hosts.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = authedProcedure

@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { listHosts } from '../../services/hosts.ts';
+import { listHosts } from '../../hosts/hosts.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = authedProcedure

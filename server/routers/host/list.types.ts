@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostStatusView, hostView, idInput, pageInput, pageOf } from '../../services/identityShapes.ts';
+import { hostStatusView, hostView, idInput, pageInput, pageOf } from '../../identity/identityShapes.ts';
 
 export const listInput = z
   .object({ ...pageInput, segmentId: idInput.optional(), status: hostStatusView.optional() })

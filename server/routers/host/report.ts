@@ -1,6 +1,6 @@
 // The latest report of one host, with its VIFs and VARP cache.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { latestReport } from '../../services/hostReports.ts';
+import { latestReport } from '../../control/hostReports.ts';
 import { reportInput, reportOutput } from './report.types.ts';
 
 export const report = viewerProcedure

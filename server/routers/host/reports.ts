@@ -1,6 +1,6 @@
 // Every host's latest report, then each one as it arrives (and hosts going offline).
 import { toTRPCError, viewerProcedure } from '../../trpc/init.ts';
-import { reportUpdates } from '../../services/hostReports.ts';
+import { reportUpdates } from '../../control/hostReports.ts';
 import { reportsInput, reportsOutput } from './reports.types.ts';
 
 export const reports = viewerProcedure.input(reportsInput).subscription(async function* ({ ctx, input, signal }) {

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { revokeCredential as revoke } from '../../services/hosts.ts';
+import { revokeCredential as revoke } from '../../hosts/hosts.ts';
 import { revokeCredentialInput, revokeCredentialOutput } from './revokeCredential.types.ts';
 
 export const revokeCredential = adminProcedure

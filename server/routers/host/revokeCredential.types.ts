@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostView, idInput } from '../../services/identityShapes.ts';
+import { hostView, idInput } from '../../identity/identityShapes.ts';
 
 export const revokeCredentialInput = z.strictObject({ id: idInput });
 export const revokeCredentialOutput = hostView;

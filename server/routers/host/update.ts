@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { updateHost } from '../../services/hosts.ts';
+import { updateHost } from '../../hosts/hosts.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = adminProcedure

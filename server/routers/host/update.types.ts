@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, hostNameInput, hostView, idInput, portInput } from '../../services/identityShapes.ts';
+import { addressInput, hostNameInput, hostView, idInput, portInput } from '../../identity/identityShapes.ts';
 
 /** `segmentId: null` takes the host out of its segment. */
 export const updateInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Adds an interface on another vnet of the farm.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { addRouterInterface } from '../../services/routers.ts';
+import { addRouterInterface } from '../../farms/routers.ts';
 import { addInterfaceInput, addInterfaceOutput } from './addInterface.types.ts';
 
 export const addInterface = operatorProcedure

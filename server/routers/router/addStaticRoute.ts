@@ -1,6 +1,6 @@
 // A static route: destination prefix, next hop on a connected prefix, metric 1–15.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { addStaticRoute as addStaticRouteService } from '../../services/routerLinks.ts';
+import { addStaticRoute as addStaticRouteService } from '../../farms/routerLinks.ts';
 import { addStaticRouteInput, addStaticRouteOutput } from './addStaticRoute.types.ts';
 
 export const addStaticRoute = operatorProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, expectedRevisionInput, idInput, mutationOf, staticRouteView } from '../../services/farmShapes.ts';
+import { addressInput, expectedRevisionInput, idInput, mutationOf, staticRouteView } from '../../farms/farmShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
 export const addStaticRouteInput = z.strictObject({

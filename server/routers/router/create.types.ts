@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expectedRevisionInput, idInput, mutationOf, nameInput, routerView } from '../../services/farmShapes.ts';
+import { expectedRevisionInput, idInput, mutationOf, nameInput, routerView } from '../../farms/farmShapes.ts';
 import { routerInterfaceSpec } from './interface.types.ts';
 
 export const createInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Deletes a router.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { deleteRouter } from '../../services/routers.ts';
+import { deleteRouter } from '../../farms/routers.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const del = operatorProcedure

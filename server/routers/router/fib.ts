@@ -1,6 +1,6 @@
 // A deployed router's forwarding table only (connected, static and RIP routes), live from its agent.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { routerFib } from '../../services/routerManager.ts';
+import { routerFib } from '../../control/routerManager.ts';
 import { fibInput, fibOutput } from './fib.types.ts';
 
 export const fib = viewerProcedure

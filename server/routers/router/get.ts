@@ -1,6 +1,6 @@
 // One router.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { getRouter } from '../../services/routers.ts';
+import { getRouter } from '../../farms/routers.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = viewerProcedure

@@ -1,7 +1,7 @@
 // A deployed router's live view from the agent running it: interfaces,
 // forwarding table, ARP caches, counters and RIP state. Viewers may.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { inspectRouter } from '../../services/routerManager.ts';
+import { inspectRouter } from '../../control/routerManager.ts';
 import { inspectInput, inspectOutput } from './inspect.types.ts';
 
 export const inspect = viewerProcedure

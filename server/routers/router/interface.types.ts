@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, idInput } from '../../services/farmShapes.ts';
+import { addressInput, idInput } from '../../farms/farmShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
 /** An interface as given to router.create and router.addInterface. */

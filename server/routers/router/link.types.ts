@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, expectedRevisionInput, idInput, mutationOf, routerLinkView } from '../../services/farmShapes.ts';
+import { addressInput, expectedRevisionInput, idInput, mutationOf, routerLinkView } from '../../farms/farmShapes.ts';
 
 export const linkInput = z.strictObject({
   expectedRevision: expectedRevisionInput,

@@ -1,6 +1,6 @@
 // The farm's routers, oldest first.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listRouters } from '../../services/routers.ts';
+import { listRouters } from '../../farms/routers.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = viewerProcedure

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pingCount, pingInterval, probeTarget, probeTimeout } from '../../../contract/commands.ts';
 import { PING_DEFAULT_COUNT, PING_DEFAULT_INTERVAL_MS, PROBE_DEFAULT_TIMEOUT_MS } from '../../../contract/limits.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 export const pingInput = z.strictObject({
   /** The router (its intent id, as router.get takes). */

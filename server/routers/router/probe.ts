@@ -3,7 +3,7 @@
 // nothing. Resumable with the last event id.
 import { tracked } from '@trpc/server';
 import { toTRPCError, viewerProcedure } from '../../trpc/init.ts';
-import { followProbe } from '../../services/routerManager.ts';
+import { followProbe } from '../../control/routerManager.ts';
 import { probeInput, probeOutput } from './probe.types.ts';
 
 export const probe = viewerProcedure.input(probeInput).subscription(async function* ({ ctx, input, signal }) {

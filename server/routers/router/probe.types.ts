@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { text } from '../../../contract/primitives.ts';
 import { pingEvent, traceEvent } from '../../../contract/commands.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 export const probeInput = z.strictObject({
   /** From router.ping or router.traceroute (the caller's own probes only). */

@@ -1,6 +1,6 @@
 // Removes an interface; refused while a static route needs it for its next hop.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { removeRouterInterface } from '../../services/routers.ts';
+import { removeRouterInterface } from '../../farms/routers.ts';
 import { removeInterfaceInput, removeInterfaceOutput } from './removeInterface.types.ts';
 
 export const removeInterface = operatorProcedure

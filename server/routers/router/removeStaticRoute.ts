@@ -1,6 +1,6 @@
 // Removes a static route.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { removeStaticRoute as removeStaticRouteService } from '../../services/routerLinks.ts';
+import { removeStaticRoute as removeStaticRouteService } from '../../farms/routerLinks.ts';
 import { removeStaticRouteInput, removeStaticRouteOutput } from './removeStaticRoute.types.ts';
 
 export const removeStaticRoute = operatorProcedure

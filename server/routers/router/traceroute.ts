@@ -2,7 +2,7 @@
 // It sends traffic, so it is a mutation; router.probe streams each hop as
 // soon as it answers or times out, then a summary. Viewers may.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { startTraceroute } from '../../services/routerManager.ts';
+import { startTraceroute } from '../../control/routerManager.ts';
 import { tracerouteInput, tracerouteOutput } from './traceroute.types.ts';
 
 export const traceroute = viewerProcedure

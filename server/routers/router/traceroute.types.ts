@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { probeTarget, probeTimeout, traceHops } from '../../../contract/commands.ts';
 import { PROBE_DEFAULT_TIMEOUT_MS, TRACE_MAX_HOPS } from '../../../contract/limits.ts';
-import { idInput } from '../../services/farmShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 import { probeStartedView } from './ping.types.ts';
 
 export const tracerouteInput = z.strictObject({

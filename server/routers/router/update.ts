@@ -1,6 +1,6 @@
 // Renames a router or changes its placement.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { updateRouter } from '../../services/routers.ts';
+import { updateRouter } from '../../farms/routers.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = operatorProcedure

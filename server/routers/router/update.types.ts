@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expectedRevisionInput, idInput, mutationOf, nameInput, routerView } from '../../services/farmShapes.ts';
+import { expectedRevisionInput, idInput, mutationOf, nameInput, routerView } from '../../farms/farmShapes.ts';
 
 export const updateInput = z.strictObject({
   id: idInput,

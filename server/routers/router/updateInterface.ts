@@ -1,6 +1,6 @@
 // Changes an interface's address, prefix length, MAC or RIP.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { updateRouterInterface } from '../../services/routers.ts';
+import { updateRouterInterface } from '../../farms/routers.ts';
 import { updateInterfaceInput, updateInterfaceOutput } from './updateInterface.types.ts';
 
 export const updateInterface = operatorProcedure

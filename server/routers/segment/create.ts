@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { createSegment } from '../../services/segments.ts';
+import { createSegment } from '../../hosts/segments.ts';
 import { createInput, createOutput } from './create.types.ts';
 
 export const create = adminProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, idInput, segmentNameInput, segmentView } from '../../services/identityShapes.ts';
+import { addressInput, idInput, segmentNameInput, segmentView } from '../../identity/identityShapes.ts';
 import { text } from '../../../contract/primitives.ts';
 
 export const createInput = z.strictObject({

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { deleteSegment } from '../../services/segments.ts';
+import { deleteSegment } from '../../hosts/segments.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const remove = adminProcedure

@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { getSegment } from '../../services/segments.ts';
+import { getSegment } from '../../hosts/segments.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = authedProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput, segmentView } from '../../services/identityShapes.ts';
+import { idInput, segmentView } from '../../identity/identityShapes.ts';
 
 export const getInput = z.strictObject({ id: idInput });
 export const getOutput = segmentView;

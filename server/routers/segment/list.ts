@@ -1,5 +1,5 @@
 import { authedProcedure } from '../../trpc/init.ts';
-import { listSegments } from '../../services/segments.ts';
+import { listSegments } from '../../hosts/segments.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = authedProcedure

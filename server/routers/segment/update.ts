@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { updateSegment } from '../../services/segments.ts';
+import { updateSegment } from '../../hosts/segments.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = adminProcedure

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { createUser } from '../../services/users.ts';
+import { createUser } from '../../identity/users.ts';
 import { createInput, createOutput } from './create.types.ts';
 
 export const create = adminProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { displayNameInput, passwordInput, roleInput, userView, usernameInput } from '../../services/identityShapes.ts';
+import { displayNameInput, passwordInput, roleInput, userView, usernameInput } from '../../identity/identityShapes.ts';
 
 export const createInput = z.strictObject({
   username: usernameInput,

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { deleteUser } from '../../services/users.ts';
+import { deleteUser } from '../../identity/users.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const remove = adminProcedure

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { getUser } from '../../services/users.ts';
+import { getUser } from '../../identity/users.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = adminProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput, userView } from '../../services/identityShapes.ts';
+import { idInput, userView } from '../../identity/identityShapes.ts';
 
 export const getInput = z.strictObject({ id: idInput });
 export const getOutput = userView;

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { listUsers } from '../../services/users.ts';
+import { listUsers } from '../../identity/users.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = adminProcedure

@@ -1,5 +1,5 @@
 import { adminProcedure } from '../../trpc/init.ts';
-import { updateUser } from '../../services/users.ts';
+import { updateUser } from '../../identity/users.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = adminProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { displayNameInput, idInput, passwordInput, roleInput, userView } from '../../services/identityShapes.ts';
+import { displayNameInput, idInput, passwordInput, roleInput, userView } from '../../identity/identityShapes.ts';
 
 /** `password` resets the user's password (and ends their sessions). */
 export const updateInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Deletes a vif.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { deleteVif } from '../../services/vifs.ts';
+import { deleteVif } from '../../farms/vifs.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const del = operatorProcedure

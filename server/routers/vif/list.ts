@@ -1,6 +1,6 @@
 // VIFs of one VM (`vmId`) or of a whole farm (`farmId`).
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listVifs } from '../../services/vifs.ts';
+import { listVifs } from '../../farms/vifs.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = viewerProcedure

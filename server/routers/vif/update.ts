@@ -1,6 +1,6 @@
 // Changes a VIF's MAC or IP.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { updateVif } from '../../services/vifs.ts';
+import { updateVif } from '../../farms/vifs.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = operatorProcedure

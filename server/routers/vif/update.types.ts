@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, expectedRevisionInput, idInput, mutationOf, vifView } from '../../services/farmShapes.ts';
+import { addressInput, expectedRevisionInput, idInput, mutationOf, vifView } from '../../farms/farmShapes.ts';
 
 export const updateInput = z.strictObject({
   id: idInput,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, bandwidthInput, burstInput, expectedRevisionInput, guestKindInput, idInput, mutationOf, nameInput, vmView } from '../../services/farmShapes.ts';
+import { addressInput, bandwidthInput, burstInput, expectedRevisionInput, guestKindInput, idInput, mutationOf, nameInput, vmView } from '../../farms/farmShapes.ts';
 
 export const vifSpec = z.strictObject({ vnetId: idInput, mac: addressInput.optional(), ip: addressInput.optional() });
 export const createInput = z.strictObject({

@@ -1,6 +1,6 @@
 // Deletes a vm.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { deleteVm } from '../../services/vms.ts';
+import { deleteVm } from '../../farms/vms.ts';
 import { deleteInput, deleteOutput } from './delete.types.ts';
 
 export const del = operatorProcedure

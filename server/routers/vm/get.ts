@@ -1,6 +1,6 @@
 // One vm.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { getVm } from '../../services/vms.ts';
+import { getVm } from '../../farms/vms.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = viewerProcedure

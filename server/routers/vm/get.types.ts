@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput, vmView } from '../../services/farmShapes.ts';
+import { idInput, vmView } from '../../farms/farmShapes.ts';
 
 export const getInput = z.strictObject({ id: idInput });
 export const getOutput = vmView;

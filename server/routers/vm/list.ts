@@ -1,6 +1,6 @@
 // The farm's vms, oldest first.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listVms } from '../../services/vms.ts';
+import { listVms } from '../../farms/vms.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = viewerProcedure

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { deployResultView, waitInput } from '../../services/controlShapes.ts';
-import { expectedRevisionInput, idInput, vmView } from '../../services/farmShapes.ts';
+import { deployResultView, waitInput } from '../../control/controlShapes.ts';
+import { expectedRevisionInput, idInput, vmView } from '../../farms/farmShapes.ts';
 
 export const migrateInput = z.strictObject({
   id: idInput,

@@ -1,6 +1,6 @@
 // Renames a VM, changes its guest kind or its placement (`hostId`, null to unplace; a move bumps `locationVersion`).
 import { operatorProcedure } from '../../trpc/init.ts';
-import { updateVm } from '../../services/vms.ts';
+import { updateVm } from '../../farms/vms.ts';
 import { updateInput, updateOutput } from './update.types.ts';
 
 export const update = operatorProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bandwidthInput, burstInput, expectedRevisionInput, guestKindInput, idInput, mutationOf, nameInput, vmView } from '../../services/farmShapes.ts';
+import { bandwidthInput, burstInput, expectedRevisionInput, guestKindInput, idInput, mutationOf, nameInput, vmView } from '../../farms/farmShapes.ts';
 
 export const updateInput = z.strictObject({
   id: idInput,

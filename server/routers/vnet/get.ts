@@ -1,6 +1,6 @@
 // One vnet.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { getVnet } from '../../services/vnets.ts';
+import { getVnet } from '../../farms/vnets.ts';
 import { getInput, getOutput } from './get.types.ts';
 
 export const get = viewerProcedure

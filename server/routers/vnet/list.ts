@@ -1,6 +1,6 @@
 // The farm's vnets, oldest first.
 import { viewerProcedure } from '../../trpc/init.ts';
-import { listVnets } from '../../services/vnets.ts';
+import { listVnets } from '../../farms/vnets.ts';
 import { listInput, listOutput } from './list.types.ts';
 
 export const list = viewerProcedure

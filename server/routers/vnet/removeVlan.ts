@@ -1,6 +1,6 @@
 // Removes a vnet's VLAN bridge on one host.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { removeVnetVlan } from '../../services/vnetVlans.ts';
+import { removeVnetVlan } from '../../farms/vnetVlans.ts';
 import { removeVlanInput, removeVlanOutput } from './removeVlan.types.ts';
 
 export const removeVlan = operatorProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expectedRevisionInput, idInput, mutationOf, vnetView } from '../../services/farmShapes.ts';
+import { expectedRevisionInput, idInput, mutationOf, vnetView } from '../../farms/farmShapes.ts';
 
 export const removeVlanInput = z.strictObject({ id: idInput, expectedRevision: expectedRevisionInput, hostId: idInput });
 export const removeVlanOutput = mutationOf('vnet', vnetView);

@@ -1,7 +1,7 @@
 // Rotates a sealed vnet's key without dropping traffic: the new key is added
 // now; the console switches to it and retires the old one in the background.
 import { operatorProcedure } from '../../trpc/init.ts';
-import { rotateVnetKey } from '../../services/keyRotation.ts';
+import { rotateVnetKey } from '../../control/keyRotation.ts';
 import { rotateKeyInput, rotateKeyOutput } from './rotateKey.types.ts';
 
 export const rotateKey = operatorProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idInput } from '../../services/farmShapes.ts';
+import { idInput } from '../../farms/farmShapes.ts';
 
 export const rotateKeyInput = z.strictObject({ id: idInput });
 /** Key ids only: key material never leaves the control loop. */

@@ -1,6 +1,6 @@
 // Bridges a vnet to an 802.1Q VLAN on one host's interface (one bridge per host; setting again replaces it).
 import { operatorProcedure } from '../../trpc/init.ts';
-import { setVnetVlan } from '../../services/vnetVlans.ts';
+import { setVnetVlan } from '../../farms/vnetVlans.ts';
 import { setVlanInput, setVlanOutput } from './setVlan.types.ts';
 
 export const setVlan = operatorProcedure

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expectedRevisionInput, idInput, mutationOf, vnetView } from '../../services/farmShapes.ts';
+import { expectedRevisionInput, idInput, mutationOf, vnetView } from '../../farms/farmShapes.ts';
 import { int32, text } from '../../../contract/primitives.ts';
 
 export const setVlanInput = z.strictObject({

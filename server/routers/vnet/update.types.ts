@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addressInput, expectedRevisionInput, idInput, mutationOf, nameInput, securityInput, vnetView } from '../../services/farmShapes.ts';
+import { addressInput, expectedRevisionInput, idInput, mutationOf, nameInput, securityInput, vnetView } from '../../farms/farmShapes.ts';
 import { int32, uint32 } from '../../../contract/primitives.ts';
 
 export const updateInput = z.strictObject({

@@ -1,0 +1,88 @@
+// The API over HTTP, the one way in for both servers that serve it: the
+// Next.js route (app/api/trpc, behind scripts/serve.mjs) and the plain
+// node:http server of tests and benchmarks (server/http.ts). Each hands over
+// the request and the connection it came on; the rest is the same.
+import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+import type { Db } from './db/index.ts';
+import { appRouter } from './routers/_app.ts';
+import { MAX_BODY_BYTES } from './limits.ts';
+import { createContext, type Connection } from './trpc/context.ts';
+import { logApiError } from './trpc/error-log.ts';
+import { bodyTooLarge } from './trpc/requestChecks.ts';
+
+export const API_PATH = '/api/trpc';
+
+/**
+ * What every API answer carries: it is data, never a page to render, frame
+ * or sniff into something else. (Pages get theirs from next.config.ts.)
+ */
+export const API_SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * A response body that runs `onEnd` once it has been read to its end or
+ * cancelled. tRPC ends a subscription's stream when the procedure's
+ * generator ends or throws, but does not abort the signal the procedure was
+ * given; with this the request's own signal aborts too, so whatever the
+ * procedure still awaits (an event, a database notification) lets go.
+ */
+function endsWith(response: Response, onEnd: () => void): Response {
+  if (!response.body) {
+    onEnd();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await reader.read();
+        if (chunk.done) {
+          controller.close();
+          onEnd();
+        } else controller.enqueue(chunk.value);
+      } catch (err) {
+        onEnd();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      onEnd();
+      await reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/** The body, failing once more than MAX_BODY_BYTES have come (a body need not declare its length). */
+function capped(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  let seen = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        seen += chunk.byteLength;
+        if (seen > MAX_BODY_BYTES) controller.error(bodyTooLarge());
+        else controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+export async function serveApi(req: Request, o: { connection: Connection | undefined; db?: Db | undefined }): Promise<Response> {
+  const ended = new AbortController();
+  const signal = AbortSignal.any([req.signal, ended.signal]);
+  const request = req.body
+    ? new Request(req.url, { method: req.method, headers: req.headers, body: capped(req.body), signal, duplex: 'half' } as RequestInit)
+    : new Request(req, { signal });
+  const response = await fetchRequestHandler({
+    endpoint: API_PATH,
+    req: request,
+    router: appRouter,
+    createContext: ({ req: r, resHeaders, info }) => createContext({ req: r, resHeaders, info, connection: o.connection }, o.db),
+    onError: ({ error, path, type }) => logApiError({ error, path, type }),
+  });
+  for (const [k, v] of Object.entries(API_SECURITY_HEADERS)) response.headers.set(k, v);
+  return endsWith(response, () => ended.abort());
+}

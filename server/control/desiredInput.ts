@@ -1,0 +1,197 @@
+// Turns deployed farm documents (revision snapshots) into compile input. A
+// document names hosts, vnets, routers and interfaces; compile wants host ids
+// and vnet ids, and the database ids that name VMs' VIFs, routers and
+// firewalls on hosts (snapshots carry them). Location versions are not part
+// of a document: each VM's is stored where it was last deployed
+// (vmLocations.ts), so a VM that did not move keeps its version and one that
+// did always gets a higher one (docs/wire.md, VARP: receivers ignore
+// ANNOUNCEs older than what they cache).
+import { badRequest } from '../errors.ts';
+import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet } from '../compile/index.ts';
+import type { FarmDocument } from '../farms/farmDocument.ts';
+import { nextLocation, type VmLocations } from './vmLocations.ts';
+
+export interface DeployedFarm {
+  id: string;
+  name: string;
+  revision: number;
+  document: FarmDocument;
+}
+
+/** The rows that name a farm's parts today, for a snapshot taken before snapshots carried ids. */
+export interface FarmRows {
+  vms: { id: string; name: string; vifs: { id: string; name: string; serial: number }[] }[];
+  routers: { id: string; name: string }[];
+  firewalls: { id: string; name: string }[];
+}
+
+/** True when some part of the document has no database id (a snapshot older than ids in snapshots). */
+export function lacksIds(doc: FarmDocument): boolean {
+  return [...doc.vms, ...doc.vms.flatMap((vm) => vm.vifs), ...doc.routers, ...doc.firewalls].some((x) => x.id === undefined);
+}
+
+/**
+ * Gives an older snapshot the ids of the rows that carry those names today.
+ * What no row carries any more keeps a farm-scoped id (`<farm id>/<names>`),
+ * unique on hosts all the same, until the farm is deployed again.
+ */
+export function withIds(farm: DeployedFarm, rows: FarmRows): FarmDocument {
+  const doc = farm.document;
+  const vms = new Map(rows.vms.map((v) => [v.name, v]));
+  const routers = new Map(rows.routers.map((r) => [r.name, r.id]));
+  const firewalls = new Map(rows.firewalls.map((f) => [f.name, f.id]));
+  return {
+    ...doc,
+    vms: doc.vms.map((vm) => {
+      const row = vms.get(vm.name);
+      return {
+        ...vm,
+        id: vm.id ?? row?.id ?? `${farm.id}/${vm.name}`,
+        vifs: vm.vifs.map((f, j) => {
+          const name = f.name ?? `eth${j}`;
+          const vif = row?.vifs.find((x) => x.name === name);
+          return { ...f, id: f.id ?? vif?.id ?? `${farm.id}/${vm.name}/${name}`, serial: f.serial ?? vif?.serial };
+        }),
+      };
+    }),
+    routers: doc.routers.map((r) => ({ ...r, id: r.id ?? routers.get(r.name) ?? `${farm.id}/${r.name}` })),
+    firewalls: doc.firewalls.map((f) => ({ ...f, id: f.id ?? firewalls.get(f.name) ?? `${farm.id}/${f.name}` })),
+  };
+}
+
+export interface ToCompileContext {
+  hostIdByName: Map<string, string>;
+  /** Current location version of each VM of this farm by id (the floor for a moved VM). */
+  liveVersions: Map<string, number>;
+  /** Where each VM was last deployed; the VMs placed here are added to `placed`. */
+  locations: VmLocations;
+  placed: VmLocations;
+  warnings: string[];
+}
+
+function need<T>(value: T | undefined, farm: DeployedFarm, path: string): T {
+  if (value === undefined) {
+    throw badRequest('revision', `farm ${farm.name} revision ${farm.revision}: ${path} has no value in the snapshot`);
+  }
+  return value;
+}
+
+/** The id a snapshot gives an item; one without is a defect of the caller (withIds fills them). */
+function idOf(x: { id?: string | undefined }, farm: DeployedFarm, path: string): string {
+  return need(x.id, farm, `${path}.id`);
+}
+
+export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): CompileFarm {
+  const doc = farm.document;
+  const vnids = new Map<string, number>();
+  const prefixes = new Map<string, number>();
+  const hostOf = (name: string | null, what: string): string | null => {
+    if (name === null) return null;
+    const id = ctx.hostIdByName.get(name);
+    if (id === undefined) {
+      // A host renamed or deleted after the snapshot: the object runs nowhere until the farm is deployed again.
+      ctx.warnings.push(`farm ${farm.name} revision ${farm.revision}: ${what} is placed on unknown host "${name}"; not running`);
+      return null;
+    }
+    return id;
+  };
+  const vnets: CompileVnet[] = doc.vnets.map((v, i) => {
+    const vnid = need(v.vnid, farm, `vnets.${i}.vnid`);
+    vnids.set(v.name, vnid);
+    prefixes.set(v.name, Number(v.cidr.split('/')[1] ?? 32));
+    const vlans = (v.vlans ?? []).flatMap((l) => {
+      const hostId = hostOf(l.host, `vnet ${v.name}'s VLAN ${l.vid}`);
+      return hostId === null ? [] : [{ hostId, interface: l.interface, vid: l.vid }];
+    });
+    return { vnid, name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security, ...(vlans.length ? { vlans } : {}) };
+  });
+  const vnidOf = (name: string, path: string) => {
+    const id = vnids.get(name);
+    if (id === undefined) throw badRequest('revision', `farm ${farm.name} revision ${farm.revision}: ${path} names unknown vnet "${name}"`);
+    return id;
+  };
+
+  const vms: CompileVm[] = doc.vms.map((vm, i) => {
+    const id = idOf(vm, farm, `vms.${i}`);
+    const hostId = hostOf(vm.host, `VM ${vm.name}`);
+    const floor = ctx.liveVersions.get(id) ?? 1;
+    const locationVersion = hostId === null ? floor : nextLocation(ctx.locations.get(id), hostId, floor);
+    if (hostId !== null) ctx.placed.set(id, { hostId, version: locationVersion });
+    return {
+      id,
+      name: vm.name,
+      hostId,
+      guestKind: vm.guestKind,
+      locationVersion,
+      limit: vm.bandwidthMbps !== undefined
+        ? { rateMbps: vm.bandwidthMbps, ...(vm.burstKb !== undefined ? { burstKb: vm.burstKb } : {}) }
+        : null,
+      vifs: vm.vifs.map((f, j) => {
+        const path = `vms.${i}.vifs.${j}`;
+        return {
+          id: idOf(f, farm, path),
+          serial: f.serial ?? null,
+          name: f.name ?? `eth${j}`,
+          vnid: vnidOf(f.vnet, `${path}.vnet`),
+          mac: need(f.mac, farm, `${path}.mac`),
+          ip: need(f.ip, farm, `${path}.ip`),
+        };
+      }),
+    };
+  });
+
+  const routers: CompileRouter[] = doc.routers.map((r, i) => ({
+    id: idOf(r, farm, `routers.${i}`),
+    name: r.name,
+    hostId: hostOf(r.host, `router ${r.name}`),
+    interfaces: r.interfaces.map((itf, j) => {
+      const path = `routers.${i}.interfaces.${j}`;
+      return {
+        vnid: vnidOf(itf.vnet, `${path}.vnet`),
+        ip: need(itf.ip, farm, `${path}.ip`),
+        prefixLen: itf.prefixLen ?? prefixes.get(itf.vnet) ?? 32,
+        mac: need(itf.mac, farm, `${path}.mac`),
+        rip: itf.rip,
+      };
+    }),
+    staticRoutes: r.staticRoutes.map((s) => ({ destination: s.destination, nextHop: s.nextHop, metric: s.metric })),
+  }));
+
+  const routerLinks = doc.routerLinks.map((l, i) => ({
+    a: l.a,
+    b: l.b,
+    cidr: need(l.cidr, farm, `routerLinks.${i}.cidr`),
+    ipA: need(l.ipA, farm, `routerLinks.${i}.ipA`),
+    ipB: need(l.ipB, farm, `routerLinks.${i}.ipB`),
+    rip: l.rip,
+  }));
+
+  const firewalls: CompileFirewall[] = doc.firewalls.map((fw, i) => ({
+    id: idOf(fw, farm, `firewalls.${i}`),
+    name: fw.name,
+    hostId: hostOf(fw.host, `firewall ${fw.name}`),
+    defaultPolicy: fw.defaultPolicy,
+    interfaces: fw.interfaces.map((itf, j) => {
+      const path = `firewalls.${i}.interfaces.${j}`;
+      return {
+        name: itf.name,
+        vnid: vnidOf(itf.vnet, `${path}.vnet`),
+        ip: need(itf.ip, farm, `${path}.ip`),
+        prefixLen: itf.prefixLen ?? prefixes.get(itf.vnet) ?? 32,
+        mac: need(itf.mac, farm, `${path}.mac`),
+      };
+    }),
+    rules: fw.rules.map((r) => ({
+      action: r.action,
+      protocol: r.protocol,
+      source: r.source,
+      destination: r.destination,
+      portFrom: r.portFrom,
+      portTo: r.portTo,
+      interface: r.interface,
+      log: r.log,
+    })),
+  }));
+
+  return { id: farm.id, name: farm.name, revision: farm.revision, vnets, vms, routers, routerLinks, firewalls };
+}
