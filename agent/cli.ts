@@ -6,6 +6,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentConfig } from '../config/index.ts';
 import { Agent } from './agent.ts';
 import { AdminServer, parseAdminAddress } from './admin.ts';
 import { createLogger, envLogLevel, isLogLevel, type Logger } from './log.ts';
@@ -53,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
   if (args.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  try {
+    agentConfig();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
   }
   const level = args['log-level'];
   if (level !== undefined && !isLogLevel(level)) {

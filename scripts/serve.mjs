@@ -10,6 +10,10 @@
 // `npm start` (scripts/start.mjs) runs it after preparing the database.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { tsImport } from 'tsx/esm/api';
+
+const { consoleConfig } = await tsImport('../config/index.ts', import.meta.url);
+const config = consoleConfig();
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -17,8 +21,8 @@ const opt = (name, fallback) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
 const dev = args.includes('--dev');
-const host = opt('--host', process.env.SOFTUDC_LISTEN ?? '127.0.0.1');
-const port = Number(opt('--port', process.env.PORT ?? '3000'));
+const host = opt('--host', config.SOFTUDC_LISTEN);
+const port = Number(opt('--port', String(config.PORT)));
 
 // Same names as server/trpc/peerStamp.ts.
 const PEER_HEADER = 'x-softudc-peer';

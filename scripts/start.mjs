@@ -12,6 +12,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tsImport } from 'tsx/esm/api';
+
+// Every setting is checked before anything starts (config/variables.ts).
+const { consoleConfig } = await tsImport('../config/index.ts', import.meta.url);
+let config;
+try {
+  config = consoleConfig();
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
@@ -20,13 +31,13 @@ const opt = (name, fallback) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
 const dev = flag('--dev');
-const port = opt('--port', process.env.PORT ?? '3000');
-const host = opt('--host', process.env.SOFTUDC_LISTEN ?? '127.0.0.1');
+const port = opt('--port', String(config.PORT));
+const host = opt('--host', config.SOFTUDC_LISTEN);
 const bin = (name) => join('node_modules', '.bin', name);
 const demo = flag('--demo');
-const localAgents = demo || (!flag('--no-agents') && process.env.SOFTUDC_LOCAL_AGENTS !== '0');
-const seed = demo || (!flag('--no-seed') && process.env.SOFTUDC_SEED !== '0');
-const agentsDir = process.env.SOFTUDC_AGENTS_DIR || join('data', 'agents');
+const localAgents = demo || (!flag('--no-agents') && config.SOFTUDC_LOCAL_AGENTS);
+const seed = demo || (!flag('--no-seed') && config.SOFTUDC_SEED);
+const agentsDir = config.SOFTUDC_AGENTS_DIR;
 
 function run(cmd, argv, extraEnv = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });

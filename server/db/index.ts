@@ -2,6 +2,7 @@
 // (several console processes, LISTEN/NOTIFY fan-out), otherwise an embedded
 // PGlite in a local directory, so `npm start` works with nothing installed.
 // Either way the schema is brought up to date before Prisma is handed out.
+import { consoleConfig } from '../../config/index.ts';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -49,7 +50,7 @@ export interface OpenedDatabase {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
-  const url = opts.databaseUrl ?? process.env.DATABASE_URL ?? '';
+  const url = opts.databaseUrl ?? consoleConfig().DATABASE_URL ?? '';
   let closeRaw: () => Promise<void>;
   let raw: RawDb;
   if (opts.pglite) {

@@ -5,6 +5,7 @@
 // it is committed. Recomputes are serialized by a transaction-scoped advisory
 // lock: with several console processes on one Postgres, generations stay
 // monotonic and no two recomputes interleave their read-compare-write.
+import { consoleConfig } from '../../config/index.ts';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { AppError, badRequest } from '../errors.ts';
@@ -97,7 +98,7 @@ function parseSnapshot(farm: { name: string }, revision: number, snapshot: unkno
 
 /** Every host running something gets the deployment's VARP key (spec AUTH), unless SOFTUDC_VARP_AUTH=0. */
 export function varpAuthEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  return env.SOFTUDC_VARP_AUTH !== '0';
+  return consoleConfig(env).SOFTUDC_VARP_AUTH;
 }
 
 /**
