@@ -170,7 +170,7 @@ function describe(err: unknown, file: string): Record<string, unknown> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'fatal', error: (err as Error).message, stack: (err as Error).stack })}\n`);
+    createLogger({ level: 'error' }).error('fatal', { error: (err as Error).message, stack: (err as Error).stack });
     process.exit(1);
   },
 );

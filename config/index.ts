@@ -17,6 +17,7 @@ type ConfigOf<S extends Scope> = { readonly [K in NamesIn<S>]: z.output<Vars[K][
 export type ConsoleConfig = ConfigOf<'console' | 'both'>;
 export type AgentConfig = ConfigOf<'agent' | 'both'>;
 export type TestConfig = ConfigOf<'tests'>;
+export type SharedConfig = ConfigOf<'both'>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -64,4 +65,9 @@ export function agentConfig(env: Env = process.env): AgentConfig {
 /** Settings of the test suites and benchmarks. */
 export function testConfig(env: Env = process.env): TestConfig {
   return load(['tests'], env) as TestConfig;
+}
+
+/** Settings both the console and the agent read (the log level). */
+export function sharedConfig(env: Env = process.env): SharedConfig {
+  return load(['both'], env) as SharedConfig;
 }

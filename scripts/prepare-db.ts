@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { openDatabase } from '../server/db/index.ts';
 import { ensureAdmin } from '../server/bootstrap.ts';
 import { consoleConfig, type ConsoleConfig } from '../config/index.ts';
+import { createLogger } from '../log/index.ts';
 import { writeFileAtomic } from '../agent/control/store.ts';
 import { ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
 
-const log = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...fields }));
+const logger = createLogger({ fields: { component: 'prepare-db' } });
+const log = (msg: string, fields: Record<string, unknown> = {}) => logger.info(msg, fields);
 
 // Every setting, also those read later (at first sign-in or enrollment), is
 // checked now so a typo stops the start with a clear message instead of
@@ -35,7 +36,8 @@ const planFile = join(agentsDir, 'local-agents.json');
 const db = await openDatabase();
 try {
   log('database ready', { kind: db.kind });
-  await ensureAdmin(db.prisma, { password: config.SOFTUDC_ADMIN_PASSWORD, log });
+  // The first admin's generated password is for the person at the terminal (plain text on stdout), not the log.
+  await ensureAdmin(db.prisma, { password: config.SOFTUDC_ADMIN_PASSWORD });
   if (localAgents) {
     await mkdir(agentsDir, { recursive: true, mode: 0o700 });
     const plans = await ensureLocalHosts(db.prisma, { agentsDir, log });

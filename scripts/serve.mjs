@@ -13,7 +13,9 @@ import http from 'node:http';
 import { tsImport } from 'tsx/esm/api';
 
 const { consoleConfig } = await tsImport('../config/index.ts', import.meta.url);
+const { consoleLogger } = await tsImport('../log/index.ts', import.meta.url);
 const config = consoleConfig();
+const log = consoleLogger();
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -45,7 +47,7 @@ const server = http.createServer((req, res) => {
   // Replaces any header of that name the client sent.
   req.headers[PEER_HEADER] = `${key} ${req.socket.remoteAddress ?? ''} ${req.socket.encrypted ? 'tls' : 'tcp'}`;
   handle(req, res).catch((err) => {
-    console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: 'request failed', error: String(err) }));
+    log.error('request failed', { error: err });
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
     res.end();
   });

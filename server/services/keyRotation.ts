@@ -5,6 +5,7 @@
 // previous one, or after SOFTUDC_KEY_ROTATION_GRACE_S. Steps are derived from
 // the key rows under the control-loop lock, so several console processes
 // never take a step twice.
+import { consoleLogger } from '../../log/index.ts';
 import { consoleConfig } from '../../config/index.ts';
 import type { Db } from '../db/index.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
@@ -204,7 +205,7 @@ export function ensureKeyRotation(db: Db, settings?: RotationSettings): void {
     try {
       s = rotationSettings();
     } catch (err) {
-      process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'bad key rotation setting, using the defaults', error: (err as Error).message })}\n`);
+      consoleLogger().error('bad key rotation setting, using the defaults', { error: (err as Error).message });
       s = rotationSettings({});
     }
   }
