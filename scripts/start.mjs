@@ -12,7 +12,35 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { tsImport } from 'tsx/esm/api';
+
+const USAGE = `usage: npm start -- [--dev] [--port N] [--host H] [--no-agents] [--no-seed] [--demo]
+`;
+let args;
+try {
+  args = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      dev: { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'no-agents': { type: 'boolean' },
+      'no-seed': { type: 'boolean' },
+      demo: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  // Unknown flags, flags without their value, stray arguments: say which, and stop.
+  process.stderr.write(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 // Every setting is checked before anything starts (config/variables.ts).
 const { consoleConfig } = await tsImport('../config/index.ts', import.meta.url);
@@ -24,19 +52,17 @@ try {
   process.exit(2);
 }
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
-const dev = flag('--dev');
-const port = opt('--port', String(config.PORT));
-const host = opt('--host', config.SOFTUDC_LISTEN);
+const dev = args.dev === true;
+const port = args.port ?? String(config.PORT);
+const host = args.host ?? config.SOFTUDC_LISTEN;
+if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+  process.stderr.write(`--port: expected a TCP port, 1–65535 (got "${port}")\n`);
+  process.exit(2);
+}
 const bin = (name) => join('node_modules', '.bin', name);
-const demo = flag('--demo');
-const localAgents = demo || (!flag('--no-agents') && config.SOFTUDC_LOCAL_AGENTS);
-const seed = demo || (!flag('--no-seed') && config.SOFTUDC_SEED);
+const demo = args.demo === true;
+const localAgents = demo || (!args['no-agents'] && config.SOFTUDC_LOCAL_AGENTS);
+const seed = demo || (!args['no-seed'] && config.SOFTUDC_SEED);
 const agentsDir = config.SOFTUDC_AGENTS_DIR;
 
 function run(cmd, argv, extraEnv = {}) {
