@@ -31,6 +31,7 @@ export const uint32 = () =>
  * surrogates without their partner, which cannot be encoded as UTF-8 (jsonb
  * refuses them, text columns would silently store U+FFFD instead).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what this pattern looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const isStorableText = (s: string): boolean => !UNSTORABLE.test(s);
