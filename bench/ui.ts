@@ -10,6 +10,7 @@
 //
 // Without BENCH_URL it starts a console of its own (production build, fresh
 // embedded database in a temporary directory, no local agents) and stops it.
+import { expectAnswer } from './verdict.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -177,6 +178,8 @@ async function main() {
     console.log(`    of which elements handed to the canvas → first frame: median ${f1(pct(inject, 50))} ms`);
     console.log(`  frame time while panning by mouse drag (${drag.length} frames): mean ${f1(mean(drag))} ms, p95 ${f1(pct(drag, 95))} ms, max ${f1(Math.max(...drag))} ms  goal < ${GOAL_FRAME_MS} ms: ${pct(drag, 95) < GOAL_FRAME_MS ? 'met' : 'MISSED'} (p95)`);
     console.log(`  frame time while panning by cy.panBy each frame (${panBy.length} frames, full redraws): mean ${f1(mean(panBy))} ms, p95 ${f1(pct(panBy, 95))} ms, max ${f1(Math.max(...panBy))} ms`);
+    expectAnswer(drag.length > 0, 'panning by mouse drag: no frame was drawn');
+    expectAnswer(panBy.length > 0, 'panning by cy.panBy: no frame was drawn');
     console.log('  renderer: preset positions, pixelRatio 1, textureOnViewport, hideEdgesOnViewport, hideLabelsOnViewport, haystack edges, labels hidden below 9 px');
   } finally {
     await browser.close();

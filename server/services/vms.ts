@@ -135,7 +135,7 @@ export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRev
 
 /** A burst only means something with a rate. */
 function checkLimit(bandwidthMbps: number | null, burstKb: number | null): { bandwidthMbps: number | null; burstKb: number | null } {
-  if (burstKb !== null && bandwidthMbps === null) throw badRequest('burstKb', 'burstKb: needs bandwidthMbps (a burst without a rate limits nothing)');
+  if (burstKb !== null && bandwidthMbps === null) throw badRequest('burstKb', 'needs bandwidthMbps (a burst without a rate limits nothing)');
   return { bandwidthMbps, burstKb };
 }
 
