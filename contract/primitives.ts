@@ -9,7 +9,7 @@ import { z } from 'zod';
 /** Postgres `integer` (every Int column of prisma/schema.prisma). */
 export const INT32_MIN = -(2 ** 31);
 export const INT32_MAX = 2 ** 31 - 1;
-/** Unsigned 32-bit values on the wire (vnet ids, spec/wire.md), stored as BIGINT. */
+/** Unsigned 32-bit values on the wire (vnet ids, docs/wire.md), stored as BIGINT. */
 export const UINT32_MAX = 2 ** 32 - 1;
 
 /** An integer a 32-bit column holds; narrow it further with `.min()` / `.max()`. */

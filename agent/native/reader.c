@@ -24,7 +24,7 @@
 // more read's worth is left (the level-triggered poll comes back for the rest).
 #define READ_ARENA (4 * READ_SCRATCH)
 // Spare bytes before every frame of a batch: the size of the FRAME header
-// (spec/wire.md "FRAME"), written there when the frame leaves by the underlay.
+// (docs/wire.md "FRAME"), written there when the frame leaves by the underlay.
 #define FRAME_HEADROOM 10
 
 uint32_t reader_frame_headroom(void) { return FRAME_HEADROOM; }

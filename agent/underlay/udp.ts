@@ -1,5 +1,5 @@
 // The underlay transport: one UDP socket on the host's care-of address and
-// the spec's port (spec/wire.md: "both ends use the same port"), plus, when
+// the spec's port (docs/wire.md: "both ends use the same port"), plus, when
 // multicast is on, a second socket bound to the group so the kernel hands it
 // the group's datagrams (a socket bound to a unicast address never sees them).
 // Sends to the group use TTL 1 and loopback on (spec "Defaults": the group

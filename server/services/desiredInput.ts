@@ -4,7 +4,7 @@
 // firewalls on hosts (snapshots carry them). Location versions are not part
 // of a document: they are derived here from what the hosts were last told,
 // so a VM that did not move keeps its version and one that did always gets a
-// higher one (spec/wire.md, VARP: receivers ignore ANNOUNCEs older than what
+// higher one (docs/wire.md, VARP: receivers ignore ANNOUNCEs older than what
 // they cache).
 import { badRequest } from '../errors.ts';
 import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet, HostState } from '../compile/index.ts';
