@@ -23,7 +23,7 @@ const CODE = /\.(ts|tsx|mjs|js|c|h)$/;
 const HASH = /(\.sh|\.ya?ml|\.prisma|^\.ci\/run)$/;
 
 /** The comment text of a source file: `//` and `/* … *\/` (C-like) or `#` lines. */
-export function commentsOf(file: string, text: string): string {
+function commentsOf(file: string, text: string): string {
   if (HASH.test(file)) return text.split('\n').map((l) => /(^|\s)#(.*)$/.exec(l)?.[2] ?? '').join('\n');
   const out: string[] = [];
   for (const m of text.matchAll(/\/\*[\s\S]*?\*\/|(?<![:'"`\\])\/\/[^\n]*/g)) out.push(m[0]);
