@@ -10,6 +10,7 @@
 //
 // Without BENCH_URL it starts a console of its own (production build, fresh
 // embedded database in a temporary directory, no local agents) and stops it.
+import { testConfig } from '../config/index.ts';
 import { expectAnswer } from './verdict.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +24,7 @@ const EDGES = Number(process.env.BENCH_EDGES ?? 3000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PAN_FRAMES = Number(process.env.BENCH_PAN_FRAMES ?? 120);
 const PORT = Number(process.env.BENCH_PORT ?? 3230);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = testConfig().CHROMIUM_PATH;
 const GOAL_FIRST_RENDER_MS = 2000;
 const GOAL_FRAME_MS = 50;
 
