@@ -87,8 +87,9 @@ function buildIsStale() {
   const marker = '.next/BUILD_ID';
   if (!existsSync(marker)) return true;
   const built = statSync(marker).mtimeMs;
-  // The web app also bundles the console–agent contract and the wire codecs it parses addresses with.
-  return ['app', 'server', 'prisma', 'contract', 'agent/wire'].some((d) => existsSync(d) && newestMtime(d) > built);
+  // The web app also bundles the console–agent contract, the wire codecs it parses addresses with,
+  // the configuration module and the logger.
+  return ['app', 'server', 'prisma', 'contract', 'config', 'log', 'agent/wire'].some((d) => existsSync(d) && newestMtime(d) > built);
 }
 
 run(bin('tsx'), ['scripts/prepare-db.ts'], {
