@@ -19,6 +19,7 @@ import { isRoot } from '../test/require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from '../test/netns/harness.ts';
 import { AgentProcess, agentCliPresent, stateDir, type HostState, type VifState } from '../test/netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
+import { agentConfig } from '../config/index.ts';
 import { expectAnswer, fail, finish } from './verdict.ts';
 import { summariseRtts, type GapSummary } from './dataplane/summary.ts';
 import { iperfTcp, iperfUdp, percentile, pingRtts, startGapPing, type TcpResult, type UdpResult } from './dataplane/measure.ts';
@@ -31,7 +32,9 @@ const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents). */
 const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
-const BATCHED = process.env.SOFTUDC_UNDERLAY_BATCH !== '0';
+/** The agents' settings, as the agents this benchmark starts will read them. */
+const AGENT = agentConfig();
+const BATCHED = AGENT.SOFTUDC_UNDERLAY_BATCH;
 const AGENTS = `agents (TAP guests, userspace${BATCHED ? '' : ', dgram underlay'})`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -216,8 +219,8 @@ async function plainUnderlayPass(h: NetnsHarness, u: Underlay, out: PathResult[]
 async function main(): Promise<void> {
   if (!isRoot || !netnsWorks()) throw new Error('bench:dataplane needs root and `ip netns` (network namespaces)');
   if (!hasCommand('/usr/bin/iperf3')) throw new Error('iperf3 is missing: bash .ci/install-deps.sh');
-  const offload = process.env.SOFTUDC_TAP_OFFLOAD !== '0';
-  console.log(`dataplane benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SECONDS} s per iperf3 run, TAP offload ${offload ? 'on' : 'off (SOFTUDC_TAP_OFFLOAD=0)'}, underlay ${BATCHED ? `batched${process.env.SOFTUDC_UNDERLAY_GSO === '0' ? ' without GSO/GRO' : ''} (then a dgram pass)` : 'dgram (SOFTUDC_UNDERLAY_BATCH=0)'}`);
+  const offload = AGENT.SOFTUDC_TAP_OFFLOAD;
+  console.log(`dataplane benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SECONDS} s per iperf3 run, TAP offload ${offload ? 'on' : 'off (SOFTUDC_TAP_OFFLOAD=0)'}, underlay ${BATCHED ? `batched${AGENT.SOFTUDC_UNDERLAY_GSO ? '' : ' without GSO/GRO'} (then a dgram pass)` : 'dgram (SOFTUDC_UNDERLAY_BATCH=0)'}`);
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const h = new NetnsHarness();
   const results: PathResult[] = [];
