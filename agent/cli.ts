@@ -6,6 +6,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentConfig } from '../config/index.ts';
 import { Agent } from './agent.ts';
 import { AdminServer, parseAdminAddress } from './admin.ts';
 import { createLogger, envLogLevel, isLogLevel, type Logger } from './log.ts';
@@ -53,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
   if (args.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  try {
+    agentConfig();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
   }
   const level = args['log-level'];
   if (level !== undefined && !isLogLevel(level)) {
@@ -163,7 +170,7 @@ function describe(err: unknown, file: string): Record<string, unknown> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'fatal', error: (err as Error).message, stack: (err as Error).stack })}\n`);
+    createLogger({ level: 'error' }).error('fatal', { error: (err as Error).message, stack: (err as Error).stack });
     process.exit(1);
   },
 );

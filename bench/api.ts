@@ -12,6 +12,7 @@
 //   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_SECONDS=10 BENCH_CLIENTS=16 npm run bench:api
 //
 // It creates its own database on that server (softudc_bench_<hex>) and drops it at the end.
+import { expectAnswer } from './verdict.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -138,6 +139,7 @@ function report(name: string, r: Result): void {
       `p99 ${pct(sorted, 99).toFixed(1).padStart(6)} ms   ${(r.bytes / Math.max(1, r.requests + r.errors) / 1024).toFixed(1)} KiB/resp   ` +
       `${r.requests} ok, ${r.errors} errors`,
   );
+  expectAnswer(r.requests > 0, `${name}: no request answered (${r.errors} errors)`);
 }
 
 /** The server side, in its own process so clients and server do not share one event loop. */
@@ -185,6 +187,7 @@ async function listLoop(as: string, until: Promise<unknown>): Promise<number[]> 
 
 function latencyLine(name: string, ms: number[]): string {
   const sorted = [...ms].sort((a, b) => a - b);
+  expectAnswer(ms.length > 0, `${name}: no request answered`);
   return `${name.padEnd(44)} p50 ${pct(sorted, 50).toFixed(1).padStart(7)} ms   max ${(sorted.at(-1) ?? NaN).toFixed(1).padStart(7)} ms   (${ms.length} requests)`;
 }
 

@@ -5,6 +5,7 @@
 //   DATABASE_URL=postgresql://…  on Postgres (else the embedded PGlite)
 //   BENCH_DEPLOY_VMS=100         farm size
 //   BENCH_DEPLOY_RUNS=5          repetitions of the change step
+import { expectAnswer } from './verdict.ts';
 import { fileURLToPath } from 'node:url';
 import { generations, startControlWorld, type ControlWorld } from '../test/control-world.ts';
 import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
@@ -93,7 +94,8 @@ export async function benchDeploy(): Promise<void> {
     const from = s1.vifs.find((v) => v.name?.endsWith('/vm-6/eth0'))!;
     const target = (await w.agents.h2.state()).vifs.find((v) => v.name?.endsWith('/vm-4/eth0'))!;
     const ping = await w.agents.h1.ping(from.id, target.ip.split('/')[0]!, { count: 3, intervalMs: 20, timeoutMs: 1_000 });
-    console.log(`   check: ${s1.vifs.length} VIFs on h1; vm-6 (h1) -> vm-4 (h2) ${ping.received}/3 replies, avg ${ping.avgMs?.toFixed(2) ?? '-'} ms`);
+    console.log(`   check: ${s1.vifs.length} VIFs on h1; vm-6 (h1) -> vm-4 (h2) ${ping.received}/3 replies${ping.avgMs == null ? '' : `, avg ${ping.avgMs.toFixed(2)} ms`}`);
+    expectAnswer(ping.received === 3, `deploy check: vm-6 (h1) -> vm-4 (h2) ${ping.received}/3 replies`);
 
     const down = await timeDeploy(w, () => w.caller.farm.undeploy({ id: farm.id }));
     console.log(line(`undeploy ${VMS} VMs`, down));

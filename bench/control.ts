@@ -14,6 +14,7 @@
 //    alive (tRPC pings every 5 s, plus each stream's periodic resync).
 // 3. Deploy to all applied: a 100-VM farm over three real agent processes
 //    (bench/control-deploy.ts).
+import { expectAnswer } from './verdict.ts';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -211,7 +212,7 @@ async function benchSubscriptions(): Promise<void> {
       const connect = `${((performance.now() - t0) / 1000).toFixed(1)} s`;
       const m = await measureWindow(c, agents);
       row(n, connect, m);
-      if (m.alive !== n) console.log(`   !! only ${m.alive} of ${n} streams still open`);
+      expectAnswer(m.alive === n, `subscriptions: only ${m.alive} of ${n} streams still open`);
     }
     console.log('   (CPU over idle / agents = keep-alive cost per agent per second: pings every 5 s, resync read every 60 s)');
   } finally {

@@ -19,6 +19,9 @@ import { isRoot } from '../test/require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from '../test/netns/harness.ts';
 import { AgentProcess, agentCliPresent, stateDir, type HostState, type VifState } from '../test/netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
+import { agentConfig } from '../config/index.ts';
+import { expectAnswer, fail, finish } from './verdict.ts';
+import { summariseRtts, type GapSummary } from './dataplane/summary.ts';
 import { iperfTcp, iperfUdp, percentile, pingRtts, startGapPing, type TcpResult, type UdpResult } from './dataplane/measure.ts';
 import { kernelVxlan, makeUnderlay, tincSwitch, TINCD, type GuestPair, type Underlay } from './dataplane/reference.ts';
 import { tapWire } from './dataplane/tapwire.ts';
@@ -29,7 +32,9 @@ const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents). */
 const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
-const BATCHED = process.env.SOFTUDC_UNDERLAY_BATCH !== '0';
+/** The agents' settings, as the agents this benchmark starts will read them. */
+const AGENT = agentConfig();
+const BATCHED = AGENT.SOFTUDC_UNDERLAY_BATCH;
 const AGENTS = `agents (TAP guests, userspace${BATCHED ? '' : ', dgram underlay'})`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,6 +47,8 @@ interface PathResult {
   hotRttMs?: number;
   cpu?: string;
   error?: string;
+  /** A reference that is not installed here: noted, not a failure. */
+  skipped?: string;
 }
 
 const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
@@ -52,13 +59,16 @@ async function measurePair(h: NetnsHarness, path: string, pair: GuestPair, cpu?:
     // Wait for the path (ARP, VARP, tinc's handshake), then a short RTT sample.
     for (let i = 0; i < 40; i++) if ((await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '1', '-W', '1'])).received) break;
     const rtt = await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '10', '-i', '0.05', '-W', '1']);
-    res.rttMs = percentile(rtt.rtts, 50);
-    res.hotRttMs = percentile((await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '200', '-i', '0.002', '-W', '1'])).rtts, 50);
+    const hot = await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '200', '-i', '0.002', '-W', '1']);
+    if (expectAnswer(rtt.received > 0, `${path}: ping RTT, ${rtt.received}/${rtt.sent || 10} answered`)) res.rttMs = percentile(rtt.rtts, 50);
+    if (expectAnswer(hot.received > 0, `${path}: ping RTT 2 ms apart, ${hot.received}/${hot.sent || 200} answered`)) res.hotRttMs = percentile(hot.rtts, 50);
     const cpu0 = cpu ? await cpu() : 0;
     const t0 = Date.now();
     res.tcp = await iperfTcp(h, pair.b, pair.a.ns, SECONDS);
     if (cpu) res.cpu = `${(((await cpu()) - cpu0) / ((Date.now() - t0) / 1000) * 100).toFixed(0)}% of a core (both agents, TCP)`;
+    expectAnswer(res.tcp.mbps > 0, `${path}: TCP, nothing arrived`);
     res.udp = await iperfUdp(h, pair.b, pair.a.ns, SECONDS, 64);
+    expectAnswer(res.udp.pps > 0, `${path}: UDP 64 B, nothing arrived`);
   } catch (err) {
     res.error = (err as Error).message;
   }
@@ -125,14 +135,18 @@ async function agentsSection(h: NetnsHarness, u: Underlay, out: PathResult[]): P
       if (r1.rtts[0] !== undefined && r2.rtts[0] !== undefined) extra.push(r1.rtts[0] - r2.rtts[0]);
     }
     console.log(`\nVARP first-packet resolution (ping from a TAP guest on host A to ${emulated.length} fresh emulated guests on host B)`);
-    console.log(`  first ping RTT (guest ARP, VARP resolution of the target on host A, echo): p50 ${fmt(percentile(first, 50), 2)} ms, p99 ${fmt(percentile(first, 99), 2)} ms (${first.length}/${emulated.length} answered)`);
-    console.log(`  resolution cost (first minus second, per target):                       p50 ${fmt(percentile(extra, 50), 2)} ms, p99 ${fmt(percentile(extra, 99), 2)} ms`);
-    console.log(`  second ping RTT (all cached):                                            p50 ${fmt(percentile(warm, 50), 2)} ms, p99 ${fmt(percentile(warm, 99), 2)} ms`);
+    const f = summariseRtts(first, emulated.length, 'VARP first ping');
+    const w = summariseRtts(warm, emulated.length, 'VARP second ping');
+    console.log(`  first ping RTT (guest ARP, VARP resolution of the target on host A, echo): p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms (${f.answered}/${f.asked} answered)`);
+    if (f.failure) fail(f.failure);
+    if (extra.length) console.log(`  resolution cost (first minus second, per target):                       p50 ${fmt(percentile(extra, 50), 2)} ms, p99 ${fmt(percentile(extra, 99), 2)} ms`);
+    console.log(`  second ping RTT (all cached):                                            p50 ${fmt(w.p50, 2)} ms, p99 ${fmt(w.p99, 2)} ms (${w.answered}/${w.asked} answered)`);
+    if (w.failure) fail(w.failure);
 
     // Migration: g1 pings the moving guest every 10 ms while its VIF moves
     // from agent A to agent B (A drops it, B attaches it with version 2).
     for (let i = 0; i < 20; i++) if ((await pingRtts(h, g1, '10.100.0.9', ['-c', '1', '-W', '1'])).received) break;
-    const gaps: Array<{ gapMs: number; lost: number }> = [];
+    const gaps: GapSummary[] = [];
     let version = 1;
     let onA = true;
     for (let round = 0; round < 3; round++) {
@@ -147,12 +161,12 @@ async function agentsSection(h: NetnsHarness, u: Underlay, out: PathResult[]): P
       await to.apply(withIt);
       await Promise.all([from.waitApplied(without.generation), to.waitApplied(withIt.generation)]);
       await sleep(1500);
-      const g = await ping.stop();
-      gaps.push({ gapMs: g.gapMs, lost: g.lostInGap });
+      gaps.push(await ping.stop());
       onA = !onA;
     }
     console.log(`\nMigration (10 ms ping to a namespace guest whose VIF moves between agents, 3 moves)`);
-    console.log(`  longest gap per move: ${gaps.map((g) => `${g.gapMs.toFixed(0)} ms (${g.lost} lost)`).join(', ')}`);
+    console.log(`  longest gap per move: ${gaps.map((g) => (g.failure ? 'not measured' : `${g.gapMs.toFixed(0)} ms (${g.lostInGap} lost)`)).join(', ')}`);
+    gaps.forEach((g, i) => g.failure && fail(`migration, move ${i + 1}: ${g.failure}`));
   } catch (err) {
     out.unshift({ path: AGENTS, error: (err as Error).message });
   } finally {
@@ -205,8 +219,8 @@ async function plainUnderlayPass(h: NetnsHarness, u: Underlay, out: PathResult[]
 async function main(): Promise<void> {
   if (!isRoot || !netnsWorks()) throw new Error('bench:dataplane needs root and `ip netns` (network namespaces)');
   if (!hasCommand('/usr/bin/iperf3')) throw new Error('iperf3 is missing: bash .ci/install-deps.sh');
-  const offload = process.env.SOFTUDC_TAP_OFFLOAD !== '0';
-  console.log(`dataplane benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SECONDS} s per iperf3 run, TAP offload ${offload ? 'on' : 'off (SOFTUDC_TAP_OFFLOAD=0)'}, underlay ${BATCHED ? `batched${process.env.SOFTUDC_UNDERLAY_GSO === '0' ? ' without GSO/GRO' : ''} (then a dgram pass)` : 'dgram (SOFTUDC_UNDERLAY_BATCH=0)'}`);
+  const offload = AGENT.SOFTUDC_TAP_OFFLOAD;
+  console.log(`dataplane benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${SECONDS} s per iperf3 run, TAP offload ${offload ? 'on' : 'off (SOFTUDC_TAP_OFFLOAD=0)'}, underlay ${BATCHED ? `batched${AGENT.SOFTUDC_UNDERLAY_GSO ? '' : ' without GSO/GRO'} (then a dgram pass)` : 'dgram (SOFTUDC_UNDERLAY_BATCH=0)'}`);
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const h = new NetnsHarness();
   const results: PathResult[] = [];
@@ -238,7 +252,7 @@ async function main(): Promise<void> {
       } finally {
         await t.stop();
       }
-    } else results.push({ path: 'tinc switch mode', error: 'tincd not installed' });
+    } else results.push({ path: 'tinc switch mode', skipped: 'tincd not installed' });
   } finally {
     await h.cleanup();
   }
@@ -249,6 +263,10 @@ function printResults(results: PathResult[]): void {
   console.log('\n| path | TCP Mbit/s | TCP retransmits | UDP 64 B received pps (sent) | ping RTT p50 ms, 50 ms / 2 ms apart | CPU |');
   console.log('|---|---:|---:|---:|---:|---|');
   for (const r of results) {
+    if (r.skipped) {
+      console.log(`| ${r.path} | not run: ${r.skipped} | | | | |`);
+      continue;
+    }
     if (r.error) {
       console.log(`| ${r.path} | error: ${r.error.split('\n')[0]} | | | | |`);
       continue;
@@ -257,10 +275,12 @@ function printResults(results: PathResult[]): void {
       `| ${r.path} | ${fmt(r.tcp?.mbps)} | ${fmt(r.tcp?.retransmits)} | ${fmt(r.udp?.pps)} (${fmt(r.udp?.sentPps)}) | ${fmt(r.rttMs, 3)} / ${fmt(r.hotRttMs, 3)} | ${r.cpu ?? ''} |`,
     );
   }
+  // After the table, so it stays one table.
+  for (const r of results) if (r.error) fail(`${r.path}: ${r.error.split('\n')[0]}`);
 }
 
 main().then(
-  () => process.exit(0),
+  () => finish('bench:dataplane'),
   (err: Error) => {
     console.error(`bench:dataplane: ${err.message}`);
     process.exit(1);

@@ -10,6 +10,8 @@
 //
 // Without BENCH_URL it starts a console of its own (production build, fresh
 // embedded database in a temporary directory, no local agents) and stops it.
+import { testConfig } from '../config/index.ts';
+import { expectAnswer } from './verdict.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ const EDGES = Number(process.env.BENCH_EDGES ?? 3000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PAN_FRAMES = Number(process.env.BENCH_PAN_FRAMES ?? 120);
 const PORT = Number(process.env.BENCH_PORT ?? 3230);
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = testConfig().CHROMIUM_PATH;
 const GOAL_FIRST_RENDER_MS = 2000;
 const GOAL_FRAME_MS = 50;
 
@@ -177,6 +179,8 @@ async function main() {
     console.log(`    of which elements handed to the canvas → first frame: median ${f1(pct(inject, 50))} ms`);
     console.log(`  frame time while panning by mouse drag (${drag.length} frames): mean ${f1(mean(drag))} ms, p95 ${f1(pct(drag, 95))} ms, max ${f1(Math.max(...drag))} ms  goal < ${GOAL_FRAME_MS} ms: ${pct(drag, 95) < GOAL_FRAME_MS ? 'met' : 'MISSED'} (p95)`);
     console.log(`  frame time while panning by cy.panBy each frame (${panBy.length} frames, full redraws): mean ${f1(mean(panBy))} ms, p95 ${f1(pct(panBy, 95))} ms, max ${f1(Math.max(...panBy))} ms`);
+    expectAnswer(drag.length > 0, 'panning by mouse drag: no frame was drawn');
+    expectAnswer(panBy.length > 0, 'panning by cy.panBy: no frame was drawn');
     console.log('  renderer: preset positions, pixelRatio 1, textureOnViewport, hideEdgesOnViewport, hideLabelsOnViewport, haystack edges, labels hidden below 9 px');
   } finally {
     await browser.close();

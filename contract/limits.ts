@@ -1,13 +1,13 @@
 // Every limit the console and the agent must agree on, defined once. Both
 // sides import these (server/, agent/, and the web console for its forms);
 // nothing else may repeat a number that appears here. Numbers the wire format
-// fixes come from its constants (agent/wire/constants.ts, spec/wire.md); like
+// fixes come from its constants (agent/wire/constants.ts, docs/wire.md); like
 // that file, this one imports nothing else, so the browser bundle takes it.
 import { VNET_MAX, VNET_PHYSICAL } from '../agent/wire/constants.ts';
 
 // ---- identifiers on a host ----
 
-/** spec/wire.md "FRAME": vnet id 0 is invalid and 1 is the physical network; ids are u32 on the wire. */
+/** docs/wire.md "FRAME": vnet id 0 is invalid and 1 is the physical network; ids are u32 on the wire. */
 export const VNID_MIN = VNET_PHYSICAL + 1;
 export const VNID_MAX = VNET_MAX;
 /** The ids of VIFs, routers and firewalls on a host (the console writes database ids: 36 characters). */
@@ -32,7 +32,7 @@ export const VID_MAX = 4094;
 
 // ---- addresses and sizes ----
 
-/** spec/wire.md "FRAME": a 1400-byte guest MTU leaves room for the 38-byte encapsulation on a 1500-byte underlay. */
+/** docs/wire.md "FRAME": a 1400-byte guest MTU leaves room for the 38-byte encapsulation on a 1500-byte underlay. */
 export const GUEST_MTU_DEFAULT = 1400;
 /** RFC 791: every IPv4 host takes 68-byte datagrams; the IPv4 maximum is 65535. */
 export const STATE_MTU_MIN = 68;

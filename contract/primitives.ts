@@ -9,7 +9,7 @@ import { z } from 'zod';
 /** Postgres `integer` (every Int column of prisma/schema.prisma). */
 export const INT32_MIN = -(2 ** 31);
 export const INT32_MAX = 2 ** 31 - 1;
-/** Unsigned 32-bit values on the wire (vnet ids, spec/wire.md), stored as BIGINT. */
+/** Unsigned 32-bit values on the wire (vnet ids, docs/wire.md), stored as BIGINT. */
 export const UINT32_MAX = 2 ** 32 - 1;
 
 /** An integer a 32-bit column holds; narrow it further with `.min()` / `.max()`. */
@@ -31,6 +31,7 @@ export const uint32 = () =>
  * surrogates without their partner, which cannot be encoded as UTF-8 (jsonb
  * refuses them, text columns would silently store U+FFFD instead).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000 is exactly what this pattern looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const isStorableText = (s: string): boolean => !UNSTORABLE.test(s);

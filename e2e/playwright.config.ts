@@ -2,8 +2,10 @@
 // Chromium, headless. `npm run test:e2e` (scripts/e2e.mjs) prepares a fresh
 // database and the admin password, then runs this config.
 import { defineConfig } from '@playwright/test';
+import { testConfig } from '../config/index.ts';
 
-const port = Number(process.env.E2E_PORT ?? 3210);
+const config = testConfig();
+const port = config.E2E_PORT;
 export const baseURL = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
@@ -23,7 +25,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     trace: 'retain-on-failure',
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: config.CHROMIUM_PATH,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
         '--disable-sync', '--no-first-run', '--disable-quic'],
     },

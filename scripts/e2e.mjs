@@ -10,11 +10,20 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { tsImport } from 'tsx/esm/api';
 
-const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const { testConfig } = await tsImport('../config/index.ts', import.meta.url);
+let config;
+try {
+  config = testConfig();
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+const chromium = config.CHROMIUM_PATH;
 if (!existsSync(chromium)) {
   const reason = `Chromium not found at ${chromium} (apt-get install chromium)`;
-  if (process.env.SOFTUDC_REQUIRE_ALL === '1') {
+  if (config.SOFTUDC_REQUIRE_ALL) {
     console.error(`SOFTUDC_REQUIRE_ALL=1 but ${reason}`);
     process.exit(1);
   }
@@ -30,7 +39,7 @@ const env = {
   SOFTUDC_AGENTS_DIR: join(dataDir, 'agents'),
   SOFTUDC_SEED: process.env.SOFTUDC_SEED ?? '0',
   SOFTUDC_ADMIN_PASSWORD: process.env.SOFTUDC_ADMIN_PASSWORD ?? `e2e-${randomBytes(9).toString('base64url')}`,
-  E2E_PORT: process.env.E2E_PORT ?? '3210',
+  E2E_PORT: String(config.E2E_PORT),
   NEXT_TELEMETRY_DISABLED: '1',
 };
 const r = spawnSync('npx', ['playwright', 'test', '-c', 'e2e/playwright.config.ts', ...process.argv.slice(2)], {

@@ -10,35 +10,34 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDatabase } from '../server/db/index.ts';
 import { ensureAdmin } from '../server/bootstrap.ts';
-import { sessionLifetimeMs } from '../server/auth/cookies.ts';
-import { trustedProxies } from '../server/auth/clientAddress.ts';
-import { enrollmentTtlMs } from '../server/hosts/hostEnrollment.ts';
+import { consoleConfig, type ConsoleConfig } from '../config/index.ts';
+import { createLogger } from '../log/index.ts';
 import { writeFileAtomic } from '../agent/control/store.ts';
-import { DEFAULT_AGENTS_DIR, ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
+import { ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
 
-const log = (msg: string, fields: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...fields }));
+const logger = createLogger({ fields: { component: 'prepare-db' } });
+const log = (msg: string, fields: Record<string, unknown> = {}) => logger.info(msg, fields);
 
-const localAgents = process.env.SOFTUDC_LOCAL_AGENTS !== '0';
-const seed = process.env.SOFTUDC_SEED !== '0';
-const agentsDir = process.env.SOFTUDC_AGENTS_DIR || DEFAULT_AGENTS_DIR;
-const planFile = join(agentsDir, 'local-agents.json');
-
-// Settings read later, at first sign-in or enrollment, are checked now so a
-// typo stops the start with a clear message instead of failing requests.
-for (const check of [sessionLifetimeMs, enrollmentTtlMs, trustedProxies]) {
-  try {
-    check();
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
+// Every setting, also those read later (at first sign-in or enrollment), is
+// checked now so a typo stops the start with a clear message instead of
+// failing requests.
+let config: ConsoleConfig;
+try {
+  config = consoleConfig();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
 }
+const localAgents = config.SOFTUDC_LOCAL_AGENTS;
+const seed = config.SOFTUDC_SEED;
+const agentsDir = config.SOFTUDC_AGENTS_DIR;
+const planFile = join(agentsDir, 'local-agents.json');
 
 const db = await openDatabase();
 try {
   log('database ready', { kind: db.kind });
-  await ensureAdmin(db.prisma, { password: process.env.SOFTUDC_ADMIN_PASSWORD, log });
+  // The first admin's generated password is for the person at the terminal (plain text on stdout), not the log.
+  await ensureAdmin(db.prisma, { password: config.SOFTUDC_ADMIN_PASSWORD });
   if (localAgents) {
     await mkdir(agentsDir, { recursive: true, mode: 0o700 });
     const plans = await ensureLocalHosts(db.prisma, { agentsDir, log });

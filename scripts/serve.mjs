@@ -10,6 +10,12 @@
 // `npm start` (scripts/start.mjs) runs it after preparing the database.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { tsImport } from 'tsx/esm/api';
+
+const { consoleConfig } = await tsImport('../config/index.ts', import.meta.url);
+const { consoleLogger } = await tsImport('../log/index.ts', import.meta.url);
+const config = consoleConfig();
+const log = consoleLogger();
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -17,8 +23,8 @@ const opt = (name, fallback) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
 const dev = args.includes('--dev');
-const host = opt('--host', process.env.SOFTUDC_LISTEN ?? '127.0.0.1');
-const port = Number(opt('--port', process.env.PORT ?? '3000'));
+const host = opt('--host', config.SOFTUDC_LISTEN);
+const port = Number(opt('--port', String(config.PORT)));
 
 // Same names as server/trpc/peerStamp.ts.
 const PEER_HEADER = 'x-softudc-peer';
@@ -41,7 +47,7 @@ const server = http.createServer((req, res) => {
   // Replaces any header of that name the client sent.
   req.headers[PEER_HEADER] = `${key} ${req.socket.remoteAddress ?? ''} ${req.socket.encrypted ? 'tls' : 'tcp'}`;
   handle(req, res).catch((err) => {
-    console.error(JSON.stringify({ level: 'error', time: new Date().toISOString(), msg: 'request failed', error: String(err) }));
+    log.error('request failed', { error: err });
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
     res.end();
   });

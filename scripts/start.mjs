@@ -12,21 +12,58 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { tsImport } from 'tsx/esm/api';
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
-const dev = flag('--dev');
-const port = opt('--port', process.env.PORT ?? '3000');
-const host = opt('--host', process.env.SOFTUDC_LISTEN ?? '127.0.0.1');
+const USAGE = `usage: npm start -- [--dev] [--port N] [--host H] [--no-agents] [--no-seed] [--demo]
+`;
+let args;
+try {
+  args = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      dev: { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'no-agents': { type: 'boolean' },
+      'no-seed': { type: 'boolean' },
+      demo: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  }).values;
+} catch (err) {
+  // Unknown flags, flags without their value, stray arguments: say which, and stop.
+  process.stderr.write(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+// Every setting is checked before anything starts (config/variables.ts).
+const { consoleConfig } = await tsImport('../config/index.ts', import.meta.url);
+let config;
+try {
+  config = consoleConfig();
+} catch (err) {
+  console.error(err.message);
+  process.exit(2);
+}
+
+const dev = args.dev === true;
+const port = args.port ?? String(config.PORT);
+const host = args.host ?? config.SOFTUDC_LISTEN;
+if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+  process.stderr.write(`--port: expected a TCP port, 1–65535 (got "${port}")\n`);
+  process.exit(2);
+}
 const bin = (name) => join('node_modules', '.bin', name);
-const demo = flag('--demo');
-const localAgents = demo || (!flag('--no-agents') && process.env.SOFTUDC_LOCAL_AGENTS !== '0');
-const seed = demo || (!flag('--no-seed') && process.env.SOFTUDC_SEED !== '0');
-const agentsDir = process.env.SOFTUDC_AGENTS_DIR || join('data', 'agents');
+const demo = args.demo === true;
+const localAgents = demo || (!args['no-agents'] && config.SOFTUDC_LOCAL_AGENTS);
+const seed = demo || (!args['no-seed'] && config.SOFTUDC_SEED);
+const agentsDir = config.SOFTUDC_AGENTS_DIR;
 
 function run(cmd, argv, extraEnv = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });
@@ -50,8 +87,9 @@ function buildIsStale() {
   const marker = '.next/BUILD_ID';
   if (!existsSync(marker)) return true;
   const built = statSync(marker).mtimeMs;
-  // The web app also bundles the console–agent contract and the wire codecs it parses addresses with.
-  return ['app', 'server', 'prisma', 'contract', 'agent/wire'].some((d) => existsSync(d) && newestMtime(d) > built);
+  // The web app also bundles the console–agent contract, the wire codecs it parses addresses with,
+  // the configuration module and the logger.
+  return ['app', 'server', 'prisma', 'contract', 'config', 'log', 'agent/wire'].some((d) => existsSync(d) && newestMtime(d) > built);
 }
 
 run(bin('tsx'), ['scripts/prepare-db.ts'], {

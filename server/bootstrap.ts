@@ -1,6 +1,7 @@
 // First start: with no user at all, create tenant `default` and user
 // `admin`. The password comes from SOFTUDC_ADMIN_PASSWORD, or is generated
 // and printed once; it is never stored in clear nor printed again.
+import { consoleConfig } from '../config/index.ts';
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db/index.ts';
 import { hashPassword } from './auth/password.ts';
@@ -36,7 +37,7 @@ export async function ensureAdmin(db: Db, opts: EnsureAdminOptions = {}): Promis
   // Cheap check first, so an ordinary start does not hash anything.
   if ((await db.user.count()) > 0) return { created: false, generated: false };
 
-  const given = opts.password ?? process.env.SOFTUDC_ADMIN_PASSWORD;
+  const given = opts.password ?? consoleConfig().SOFTUDC_ADMIN_PASSWORD;
   const supplied = given !== undefined && given !== '';
   const problem = supplied ? passwordProblem(given) : null;
   if (problem) throw new Error(`SOFTUDC_ADMIN_PASSWORD ${problem}`);

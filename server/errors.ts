@@ -30,10 +30,13 @@ export class AppError extends Error {
   }
 }
 
+/** `field: message`, once: a message that already names its field is not prefixed again. */
+const named = (field: string, message: string) => (message.startsWith(`${field}: `) ? message : `${field}: ${message}`);
+
 export const badRequest = (field: string, message: string, details?: unknown) =>
-  new AppError('BAD_REQUEST', `${field}: ${message}`, { field, details });
+  new AppError('BAD_REQUEST', named(field, message), { field, details });
 export const notFound = (entity: string, field = 'id') =>
   new AppError('NOT_FOUND', `${field}: ${entity} not found`, { field });
 export const conflict = (field: string, message: string, details?: unknown) =>
-  new AppError('CONFLICT', `${field}: ${message}`, { field, details });
+  new AppError('CONFLICT', named(field, message), { field, details });
 export const forbidden = (message = 'not allowed for this role') => new AppError('FORBIDDEN', message);

@@ -2,6 +2,7 @@
 // a new database on that Postgres server (dropped afterwards); without it, an
 // in-memory PGlite. Tests never share a database, so they never see each
 // other's rows and may run in parallel.
+import { consoleConfig } from '../config/index.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -54,7 +55,7 @@ async function withMaintenance<T>(url: string, fn: (c: pg.Client) => Promise<T>)
 }
 
 export async function createTestDb(opts: CreateTestDbOptions = {}): Promise<TestDb> {
-  const baseUrl = opts.serverUrl ?? process.env.DATABASE_URL;
+  const baseUrl = opts.serverUrl ?? consoleConfig().DATABASE_URL;
   if (baseUrl) {
     const name = TEST_DB_PREFIX + randomBytes(6).toString('hex');
     try {

@@ -1,7 +1,8 @@
 // Environment gates for tests that need root, namespaces, Postgres or Chromium.
 // On a bare laptop such a test may skip, but it must say why; under CI
 // (SOFTUDC_REQUIRE_ALL=1) a missing prerequisite is a failure, never a skip.
-export const requireAll = process.env.SOFTUDC_REQUIRE_ALL === '1';
+import { testConfig } from '../config/index.ts';
+export const requireAll = testConfig().SOFTUDC_REQUIRE_ALL;
 
 /**
  * Returns true when the prerequisite is met. Otherwise prints the reason and

@@ -58,6 +58,7 @@ function get(path: string, input: unknown, headers: Record<string, string> = {})
   return route.GET(new Request(`${BASE}/${path}${q}`, { headers: { ...stamp(), ...headers } }));
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: response bodies of many shapes, read field by field in the assertions
 async function data<T = any>(res: Response): Promise<T> {
   const body = (await res.json()) as { result?: { data: { json: unknown; meta?: never } }; error?: unknown };
   if (!body.result) throw new Error(`expected a result, got ${JSON.stringify(body)}`);

@@ -3,6 +3,7 @@
 // agent/cli.ts; this file runs it.
 //
 //   softudc-agent --console URL --token TOKEN [--state-dir DIR] [--admin HOST:PORT] [--report-interval S]
+import { agentConfig } from '../../config/index.ts';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Agent, type ApplyResult, type AgentStateView } from '../agent.ts';
@@ -55,7 +56,7 @@ export function managedOptions(args: ManagedArgs & { state?: string }, logger: L
       throw new UsageError((err as Error).message);
     }
   }
-  const token = args.token ?? process.env.SOFTUDC_ENROLL_TOKEN;
+  const token = args.token ?? agentConfig().SOFTUDC_ENROLL_TOKEN;
   return { consoleUrl, token: token || undefined, stateDir: resolve(args['state-dir'] ?? defaultStateDir()), reportIntervalMs, admin, logger };
 }
 

@@ -10,6 +10,7 @@
 //   brings the host side up without addresses and exchanges frames with it
 //   through an AF_PACKET socket bound to the device. A TAP has exactly one
 //   descriptor side, so the agent cannot hold it while the VM does.
+import { agentConfig } from '../../config/index.ts';
 import { createHash } from 'node:crypto';
 import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
 import { isIfname, isNetnsName } from '../../contract/fields.ts';
@@ -26,7 +27,6 @@ const ETH_HEADER = 14;
  * addon), and runs of segments we deliver go in as one GSO frame. Set
  * SOFTUDC_TAP_OFFLOAD=0 to exchange plain frames only.
  */
-const OFFLOAD = process.env.SOFTUDC_TAP_OFFLOAD !== '0';
 /** TUNSETIFF replaces %d with the first free number. */
 const TEMP_IFNAME = 'sdnew%d';
 
@@ -114,9 +114,10 @@ class TapGuest implements GuestPort {
     // The device is born in the agent's namespace, where the guest's name
     // (say eth0) may be taken: let the kernel pick a free name, then rename
     // it inside the guest namespace.
-    const t = addon.openTap(TEMP_IFNAME, OFFLOAD, false);
+    const offload = agentConfig().SOFTUDC_TAP_OFFLOAD;
+    const t = addon.openTap(TEMP_IFNAME, offload, false);
     this.fd = t.fd;
-    this.vnetHdr = OFFLOAD;
+    this.vnetHdr = offload;
     await moveLinkToNetns(t.ifname, netns);
     await configureLink({ ifname: this.spec.ifname, renameFrom: t.ifname, netns, mac: this.vif.mac, mtu: mtuOf(this.vif, this.ctx), cidr: this.vif.ip });
     this.startReading(addon);

@@ -12,7 +12,7 @@
 // is copied too.
 import { FRAME_HEADER_LEN } from '../wire/index.ts';
 
-/** Spare bytes before each frame of a reader batch: exactly one FRAME header (spec/wire.md "FRAME"). */
+/** Spare bytes before each frame of a reader batch: exactly one FRAME header (docs/wire.md "FRAME"). */
 export const FRAME_HEADROOM = FRAME_HEADER_LEN;
 
 interface Batch {

@@ -27,7 +27,7 @@
 // more read's worth is left (the level-triggered poll comes back for the rest).
 #define READ_ARENA (4 * READ_SCRATCH)
 // Spare bytes before every frame of a batch: the size of the FRAME header
-// (spec/wire.md "FRAME"), written there when the frame leaves by the underlay.
+// (docs/wire.md "FRAME"), written there when the frame leaves by the underlay.
 #define FRAME_HEADROOM 10
 // An 802.1Q/802.1ad tag, and the two MAC addresses it follows.
 #define VLAN_TAG_BYTES 4

@@ -1,6 +1,6 @@
 // The keys of one sealed vnet: the current key (used to send) and older ones
 // still accepted while a rotation overlaps, each with its sequence counter and
-// anti-replay windows (spec/wire.md "SEALED frames").
+// anti-replay windows (docs/wire.md "SEALED frames").
 //
 // Sequence layout (the spec fixes only "u64 sequence"): the high 32 bits are
 // the sender's COA, the low 32 bits its counter for that key. Every host of a

@@ -1,11 +1,11 @@
-// The anti-replay window of spec/wire.md "SEALED frames" (64 packets, spec
+// The anti-replay window of docs/wire.md "SEALED frames" (64 packets, spec
 // "Defaults"), in the shape of RFC 4303 section 3.4.3: the highest sequence
 // accepted so far and a bitmap of which of the 64 sequences at and below it
 // were seen. check() is the cheap pre-test before the tag is verified;
 // accept() records a sequence only once its frame has authenticated, so a
 // forged frame can never move the window.
 
-/** spec/wire.md "Defaults": anti-replay window. */
+/** docs/wire.md "Defaults": anti-replay window. */
 export const REPLAY_WINDOW = 64;
 const WINDOW = BigInt(REPLAY_WINDOW);
 const MASK = (1n << WINDOW) - 1n;

@@ -1,4 +1,4 @@
-// SEALED frames (spec/wire.md "SEALED frames", the seed's IPsec ESP level):
+// SEALED frames (docs/wire.md "SEALED frames", the seed's IPsec ESP level):
 // after the 10-byte FRAME header come a u32 key id, a u64 sequence, the
 // payload and a 16-byte AES-256-GCM tag. Nonce = 4-byte key salt || 8-byte
 // sequence. Additional data = header + key id + sequence, and for `auth` also

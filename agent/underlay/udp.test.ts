@@ -110,11 +110,10 @@ describe.each(['batched', 'dgram'] as const)('UDP underlay (%s socket)', (mode) 
     expect(a.u.multicast).toBe('224.10.0.1');
     a.u.flood(Buffer.from('x'));
     expect(a.counters.get('softudc_underlay_tx_datagrams_total')).toBe(1); // one send, not one per peer
-    if (a.u.joined && b.u.joined) {
+    // Group delivery needs multicast membership on loopback: checked when the kernel grants it (always under SOFTUDC_REQUIRE_ALL=1).
+    if (prerequisite(a.u.joined && b.u.joined, 'multicast group delivery: this kernel refuses multicast membership on loopback')) {
       await until(() => b.got.length === 1);
       expect(b.got[0]!.from.address).toBe('127.0.0.2');
-    } else {
-      console.warn('[note] this kernel refuses multicast membership on loopback; group delivery not checked');
     }
     await a.u.setMulticast(null);
     await b.u.setMulticast(null);

@@ -1,5 +1,5 @@
 // The underlay transport: one UDP socket on the host's care-of address and
-// the spec's port (spec/wire.md: "both ends use the same port"), plus, when
+// the spec's port (docs/wire.md: "both ends use the same port"), plus, when
 // multicast is on, a second socket bound to the group so the kernel hands it
 // the group's datagrams (a socket bound to a unicast address never sees them).
 // Sends to the group use TTL 1 and loopback on (spec "Defaults": the group
@@ -9,6 +9,7 @@
 // UDP GSO, recvmmsg, UDP GRO) when the addon is built, else Node's dgram;
 // SOFTUDC_UNDERLAY_BATCH=0 forces dgram and SOFTUDC_UNDERLAY_GSO=0 keeps the
 // batches but turns the UDP offloads off. Both count every datagram alike.
+import { agentConfig } from '../../config/index.ts';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { DEFAULT_MULTICAST_TTL } from '../wire/index.ts';
@@ -124,7 +125,7 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
 
   /** Opens the addon's socket when it is wanted and there; false: use dgram. Throws when it cannot bind. */
   private async startBatched(): Promise<boolean> {
-    const want = this.opts.io ?? (process.env.SOFTUDC_UNDERLAY_BATCH === '0' ? 'dgram' : 'auto');
+    const want = this.opts.io ?? (agentConfig().SOFTUDC_UNDERLAY_BATCH ? 'auto' : 'dgram');
     if (want === 'dgram') {
       this.logger.info('underlay socket', { io: 'dgram', reason: this.opts.io === 'dgram' ? 'configured' : 'SOFTUDC_UNDERLAY_BATCH=0' });
       return false;
@@ -135,7 +136,7 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
       this.logger.info('underlay socket', { io: 'dgram', reason });
       return false;
     }
-    const offload = this.opts.offload ?? process.env.SOFTUDC_UNDERLAY_GSO !== '0';
+    const offload = this.opts.offload ?? agentConfig().SOFTUDC_UNDERLAY_GSO;
     // Bind one loop turn later, as dgram's asynchronous bind does: datagrams
     // other sockets of this process queued before start() leave first, so
     // start-up ordering is the same whichever socket is in use.

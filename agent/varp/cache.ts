@@ -88,7 +88,7 @@ export class VarpCache {
   }
 
   resolve(vnet: number, mac: number, datagram: Buffer): Route | null {
-    let e = this.entries.get(vnet, mac);
+    const e = this.entries.get(vnet, mac);
     if (e !== undefined && e.state === 'REACHABLE') {
       const age = now() - e.since;
       if (age < this.cfg.lifetimeMs) {

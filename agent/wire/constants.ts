@@ -1,4 +1,4 @@
-// Numbers from spec/wire.md (normative) and the RFCs named beside each group.
+// Numbers from docs/wire.md (normative) and the RFCs named beside each group.
 
 // --- Common header (spec "Common header") ---
 export const KIND_VARP = 1;

@@ -1,4 +1,4 @@
-// The wire codecs of spec/wire.md plus the guest-side protocols the agent speaks.
+// The wire codecs of docs/wire.md plus the guest-side protocols the agent speaks.
 export * from './errors.ts';
 export * from './constants.ts';
 export * from './addr.ts';

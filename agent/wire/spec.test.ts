@@ -1,5 +1,5 @@
 // The spec's own messages: FRAME, VARP, RELAY and the common header, checked
-// byte for byte against the tables in spec/wire.md.
+// byte for byte against the tables in docs/wire.md.
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
 import {

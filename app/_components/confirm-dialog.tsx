@@ -37,6 +37,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, danger, bus
       <div className="dialog-body">{children}</div>
       <div className="dialog-actions">
         <button type="button" className="secondary" onClick={onCancel} disabled={busy}>Cancel</button>
+        {/* biome-ignore lint/a11y/noAutofocus: a confirmation dialog focuses its action, so Enter confirms and Escape cancels */}
         <button type="button" className={danger ? 'danger' : undefined} onClick={onConfirm} disabled={busy} autoFocus>
           {busy ? 'Working…' : confirmLabel}
         </button>

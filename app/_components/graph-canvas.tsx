@@ -15,6 +15,7 @@ export interface GraphCanvasProps {
   label: string;
   positions?: DiffOptions['positions'];
   /** Attach handlers; the returned function detaches them. Called once, right after creation. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: like a React effect, a handler may return nothing or its cleanup
   onReady?: (cy: Core) => void | (() => void);
   /**
    * `once`: fit the view to the graph the first time it has elements;

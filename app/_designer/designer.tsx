@@ -208,6 +208,7 @@ export function Designer({ farmId }: { farmId: string }) {
   if (fitMode.current === null && farm && layoutReady) fitMode.current = elements.length > 0 ? 'once' : false;
 
   // Keep the canvas selection in step with selections made elsewhere (lists, keyboard).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: new elements replace the canvas's nodes, whose selection is then set again
   useEffect(() => {
     const cy = cyRef.current;
     if (!cy) return;
@@ -272,6 +273,7 @@ export function Designer({ farmId }: { farmId: string }) {
       ) : null}
       <div className="designer-body">
         <Palette disabled={readOnly} onAdd={addNode} />
+        {/* biome-ignore lint/a11y/noNoninteractiveTabindex lint/a11y/useAriaPropsSupportedByRole: the drawing takes keyboard focus for Delete and Ctrl+Z/Y; the label tells how to use it */}
         <div className="canvas-wrap" data-drop-target="designer" tabIndex={0} aria-label="Farm drawing; use the Select list, Delete and Ctrl+Z/Y">
           <GraphCanvas elements={elements} label={`Drawing of farm ${farm.name}`} onReady={onReady} fit={fitMode.current ?? false} testId="designer-canvas" />
         </div>

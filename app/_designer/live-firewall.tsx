@@ -74,6 +74,7 @@ function ConnectionsView({ connections: c }: { connections: FirewallViewData['co
             <thead><tr><th scope="col">Flow</th><th scope="col">State</th><th scope="col">Rule</th><th scope="col" className="num">Packets</th><th scope="col">Expires</th></tr></thead>
             <tbody>
               {shown.map((x, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a read-only table replaced as a whole on each refresh
                 <tr key={i}>
                   <th scope="row">{x.protocol} {x.from} → {x.to}</th>
                   <td>{x.state}</td>

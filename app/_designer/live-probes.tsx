@@ -71,6 +71,7 @@ function ProbeLog({ label, testId, lines, running, error, stopped }: { label: st
       {error ? <p role="alert" className="error" data-testid={`${testId}-error`}>{error}</p> : null}
       {lines.length || running || stopped ? (
         <ol className="probe-log" aria-label={label} aria-live="polite" data-testid={testId}>
+          {/* biome-ignore lint/suspicious/noArrayIndexKey: an append-only log; a line never moves */}
           {lines.map((l, i) => <li key={i} data-kind={l.kind}>{l.text}</li>)}
           {running ? <li className="muted" data-kind="waiting">…</li> : null}
           {stopped ? <li className="muted" data-kind="stopped">stopped</li> : null}

@@ -37,6 +37,7 @@ export function Palette({ disabled, onAdd }: PaletteProps) {
   const onAddRef = useRef(onAdd);
   onAddRef.current = onAdd;
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: listeners are attached once per drag, not on every pointer move
   useEffect(() => {
     if (!drag) return;
     const move = (e: PointerEvent) => {
@@ -69,7 +70,7 @@ export function Palette({ disabled, onAdd }: PaletteProps) {
       window.removeEventListener('pointerup', up);
       window.removeEventListener('pointercancel', cancel);
     };
-  }, [drag !== null]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [drag !== null]);
 
   const start = (kind: FarmNodeKind) => (e: ReactPointerEvent) => {
     if (disabled || e.button !== 0) return;

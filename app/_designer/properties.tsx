@@ -102,6 +102,7 @@ export function ConnectPicker({ from, options, onConnect, disabled }: { from: st
   const [to, setTo] = useState('');
   if (options.length === 0) return null;
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a row of controls styled as one line; a fieldset would bring its own border and legend
     <div className="connect-picker" role="group" aria-label="Connect">
       <label>
         Connect to

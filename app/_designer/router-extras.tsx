@@ -48,6 +48,7 @@ export function RouterExtras(p: PropertiesProps & { router: FarmDetail['routers'
           </li>
         ))}
       </ul>
+      {/* biome-ignore lint/a11y/useSemanticElements: a row of controls styled as one line; a fieldset would bring its own border and legend */}
       <div className="route-add" role="group" aria-label="Add static route">
         <label>Destination<input name="destination" value={dest} placeholder="10.50.0.0/16" onChange={(e) => setDest(e.target.value)} disabled={p.ctx.readOnly}
           aria-invalid={p.ctx.err('destination') ? true : undefined} /></label>

@@ -69,6 +69,7 @@ export function RulesEditor({ firewall, ctx, onEdit, onDirty }: {
           </thead>
           <tbody>
             {rows.map((r, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: rules are ordered and have no identity of their own; the position is the rule
               <tr key={i} className={rowErr(i) ? 'has-error' : undefined}>
                 <td>{i + 1}</td>
                 <td>

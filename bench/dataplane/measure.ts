@@ -1,6 +1,7 @@
 // Measurements between two guest namespaces: iperf3 TCP and UDP, ping RTTs
 // and the longest gap in a fast ping. Commands run inside namespaces through
 // the test harness; nothing here talks outside them.
+import { longestGap, type GapSummary } from './summary.ts';
 import type { ChildProcess } from 'node:child_process';
 import type { NetnsHarness } from '../../test/netns/harness.ts';
 
@@ -111,18 +112,11 @@ export function startGapPing(h: NetnsHarness, ns: string, ip: string, intervalMs
   });
   return {
     replies: () => replies.length,
-    async stop(): Promise<{ gapMs: number; lostInGap: number; replies: number }> {
+    /** The longest gap, or a failure when the ping got no replies or none after the gap (./summary.ts). */
+    async stop(): Promise<GapSummary> {
+      const end = Date.now();
       await h.kill(child);
-      let gapMs = 0;
-      let lostInGap = 0;
-      for (let i = 1; i < replies.length; i++) {
-        const d = replies[i]!.t - replies[i - 1]!.t;
-        if (d > gapMs) {
-          gapMs = d;
-          lostInGap = replies[i]!.seq - replies[i - 1]!.seq - 1;
-        }
-      }
-      return { gapMs, lostInGap, replies: replies.length };
+      return longestGap(replies, end, intervalMs);
     },
   };
 }

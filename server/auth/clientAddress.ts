@@ -5,7 +5,10 @@
 // client pick the address the sign-in limiter counts and the audit log
 // records (a fresh allowance per forged address, or a victim's address to
 // lock them out).
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
+import { consoleConfig, normalizeAddress, parseProxyList, type ProxyPrefix } from '../../config/index.ts';
+
+export { normalizeAddress };
 
 export const TRUSTED_PROXIES_ENV = 'SOFTUDC_TRUSTED_PROXIES';
 
@@ -15,47 +18,37 @@ export interface TrustedProxies {
   has(address: string): boolean;
 }
 
-/** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) is `192.0.2.1`. */
-export function normalizeAddress(address: string): string | null {
-  const a = address.trim();
-  const v4 = a.toLowerCase().startsWith('::ffff:') ? a.slice(7) : a;
-  if (isIP(v4) === 4) return v4;
-  return isIP(a) === 6 ? a.toLowerCase() : null;
-}
-
 /**
  * Parses a comma-separated list of addresses and CIDR prefixes (IPv4 or
  * IPv6), e.g. `10.0.0.5, 10.1.0.0/16, fd00::/8`. Empty: no proxy is trusted.
  */
 export function parseTrustedProxies(text: string | undefined): TrustedProxies {
   const raw = (text ?? '').trim();
-  const list = new BlockList();
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const slash = item.indexOf('/');
-    const addr = normalizeAddress(slash < 0 ? item : item.slice(0, slash));
-    const family = addr === null ? 0 : isIP(addr);
-    const lenText = slash < 0 ? String(family === 4 ? 32 : 128) : item.slice(slash + 1);
-    const len = /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
-    if (addr === null || !(len >= 0 && len <= (family === 4 ? 32 : 128))) {
-      throw new Error(`${TRUSTED_PROXIES_ENV}: "${item}" is not an IP address or CIDR prefix (e.g. 10.0.0.5, 10.1.0.0/16, fd00::/8)`);
-    }
-    list.addSubnet(addr, len, family === 4 ? 'ipv4' : 'ipv6');
+  const r = parseProxyList(raw);
+  if (r.bad !== undefined) {
+    throw new Error(`${TRUSTED_PROXIES_ENV}: "${r.bad}" is not an IP address or CIDR prefix (e.g. 10.0.0.5, 10.1.0.0/16, fd00::/8)`);
   }
+  return fromPrefixes(raw, r.prefixes);
+}
+
+function fromPrefixes(text: string, prefixes: readonly ProxyPrefix[]): TrustedProxies {
+  const list = new BlockList();
+  for (const p of prefixes) list.addSubnet(p.address, p.prefix, p.family === 4 ? 'ipv4' : 'ipv6');
   return {
-    text: raw,
+    text,
     has(address) {
       const a = normalizeAddress(address);
-      return a !== null && list.check(a, isIP(a) === 4 ? 'ipv4' : 'ipv6');
+      return a !== null && list.check(a, a.includes(':') ? 'ipv6' : 'ipv4');
     },
   };
 }
 
-let cached: { text: string | undefined; proxies: TrustedProxies } | undefined;
+let cached: { setting: object; proxies: TrustedProxies } | undefined;
 
-/** The process's trusted proxies, from the environment (parsed once per value). */
+/** The process's trusted proxies, from the environment (SOFTUDC_TRUSTED_PROXIES, validated by config/). */
 export function trustedProxies(env: Record<string, string | undefined> = process.env): TrustedProxies {
-  const text = env[TRUSTED_PROXIES_ENV];
-  if (!cached || cached.text !== text) cached = { text, proxies: parseTrustedProxies(text) };
+  const setting = consoleConfig(env).SOFTUDC_TRUSTED_PROXIES;
+  if (!cached || cached.setting !== setting) cached = { setting, proxies: fromPrefixes(setting.text.trim(), setting.prefixes) };
   return cached.proxies;
 }
 

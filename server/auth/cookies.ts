@@ -1,19 +1,13 @@
 // The session cookie. httpOnly keeps it from scripts; SameSite=Lax stops it
 // from riding on cross-site POSTs (the API's mutations); Secure whenever the
 // request came over HTTPS.
-export const SESSION_COOKIE = 'softudc_session';
-export const DEFAULT_SESSION_HOURS = 12;
-/** A session longer than 30 days is a configuration mistake, not a wish. */
-const MAX_SESSION_HOURS = 24 * 30;
+import { consoleConfig } from '../../config/index.ts';
 
-/** Session lifetime from `SOFTUDC_SESSION_HOURS` (default 12 h). */
+export const SESSION_COOKIE = 'softudc_session';
+
+/** Session lifetime from `SOFTUDC_SESSION_HOURS` (default 12 h, at most 30 days: config/variables.ts). */
 export function sessionLifetimeMs(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.SOFTUDC_SESSION_HOURS;
-  const hours = raw === undefined || raw.trim() === '' ? DEFAULT_SESSION_HOURS : Number(raw);
-  if (!Number.isFinite(hours) || hours <= 0 || hours > MAX_SESSION_HOURS) {
-    throw new Error(`SOFTUDC_SESSION_HOURS must be a number of hours between 0 and ${MAX_SESSION_HOURS} (got "${raw}")`);
-  }
-  return Math.round(hours * 3600_000);
+  return Math.round(consoleConfig(env).SOFTUDC_SESSION_HOURS * 3600_000);
 }
 
 export interface CookieOptions {

@@ -5,6 +5,8 @@
 // previous one, or after SOFTUDC_KEY_ROTATION_GRACE_S. Steps are derived from
 // the key rows under the control-loop lock, so several console processes
 // never take a step twice.
+import { consoleLogger } from '../../log/index.ts';
+import { consoleConfig } from '../../config/index.ts';
 import type { Db } from '../db/index.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
@@ -22,26 +24,15 @@ export interface RotationSettings {
   graceMs: number;
 }
 
-export const DEFAULT_ROTATION_HOURS = 24;
-export const DEFAULT_ROTATION_GRACE_S = 300;
 /** How often the timer looks for a step to take. */
 export const ROTATION_TICK_MS = 5_000;
 
-function envNumber(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number ≥ 0, got "${raw}"`);
-  return n;
-}
-
 type Env = Record<string, string | undefined>;
 
+/** SOFTUDC_KEY_ROTATION_HOURS and SOFTUDC_KEY_ROTATION_GRACE_S (defaults in config/variables.ts). */
 export function rotationSettings(env: Env = process.env): RotationSettings {
-  return {
-    rotateEveryMs: envNumber(env, 'SOFTUDC_KEY_ROTATION_HOURS', DEFAULT_ROTATION_HOURS) * 3_600_000,
-    graceMs: envNumber(env, 'SOFTUDC_KEY_ROTATION_GRACE_S', DEFAULT_ROTATION_GRACE_S) * 1000,
-  };
+  const c = consoleConfig(env);
+  return { rotateEveryMs: c.SOFTUDC_KEY_ROTATION_HOURS * 3_600_000, graceMs: c.SOFTUDC_KEY_ROTATION_GRACE_S * 1000 };
 }
 
 const liveKeySelect = { where: { retiredAt: null }, select: { keyId: true, createdAt: true, activatedAt: true } } as const;
@@ -214,7 +205,7 @@ export function ensureKeyRotation(db: Db, settings?: RotationSettings): void {
     try {
       s = rotationSettings();
     } catch (err) {
-      process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'bad key rotation setting, using the defaults', error: (err as Error).message })}\n`);
+      consoleLogger().error('bad key rotation setting, using the defaults', { error: (err as Error).message });
       s = rotationSettings({});
     }
   }

@@ -17,6 +17,7 @@ import type { Db } from '../db/index.ts';
 import type { CompileFarm, VnetKeyring } from '../compile/index.ts';
 import { SEAL_KEY_BYTES, SEAL_SALT_BYTES, VARP_KEY_MIN_BYTES } from '../../contract/limits.ts';
 import { UINT32_MAX } from '../../contract/primitives.ts';
+import { consoleConfig } from '../../config/index.ts';
 
 type Tx = Prisma.TransactionClient;
 type Q = Tx | Db;
@@ -134,7 +135,7 @@ export async function replaceVarpKey(tx: Tx): Promise<void> {
 
 /** Every host running something gets the deployment's VARP key (spec AUTH), unless SOFTUDC_VARP_AUTH=0. */
 export function varpAuthEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  return env.SOFTUDC_VARP_AUTH !== '0';
+  return consoleConfig(env).SOFTUDC_VARP_AUTH;
 }
 
 /** The vnet ids of the farms' auth/conf vnets, ascending. */

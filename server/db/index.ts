@@ -2,6 +2,8 @@
 // (several console processes, LISTEN/NOTIFY fan-out), otherwise an embedded
 // PGlite in a local directory, so `npm start` works with nothing installed.
 // Either way the schema is brought up to date before Prisma is handed out.
+import { consoleLogger } from '../../log/index.ts';
+import { consoleConfig } from '../../config/index.ts';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -49,7 +51,7 @@ export interface OpenedDatabase {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
-  const url = opts.databaseUrl ?? process.env.DATABASE_URL ?? '';
+  const url = opts.databaseUrl ?? consoleConfig().DATABASE_URL ?? '';
   let closeRaw: () => Promise<void>;
   let raw: RawDb;
   if (opts.pglite) {
@@ -101,7 +103,7 @@ async function connectPostgres(url: string, max: number): Promise<pg.Pool> {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   // An idle connection dropped by the server must not crash the process; the
   // pool replaces it on next use.
-  pool.on('error', (err) => console.warn(`[db] idle Postgres connection lost (${shown}): ${err.message}`));
+  pool.on('error', (err) => consoleLogger().warn('idle Postgres connection lost', { database: shown, error: err.message }));
   try {
     await pool.query('SELECT 1');
   } catch (err) {

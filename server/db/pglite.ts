@@ -1,6 +1,7 @@
 // The embedded database: PGlite in a directory. PGlite is Postgres in one
 // process with no postmaster, so nothing stops a second process from opening
 // the same directory and corrupting it; a lock file beside the directory does.
+import { consoleConfig } from '../../config/index.ts';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
@@ -12,10 +13,8 @@ export interface EmbeddedDb {
   close(): Promise<void>;
 }
 
-export const DEFAULT_DATA_DIR = './data/pglite';
-
 export async function openEmbedded(dataDir: string | undefined): Promise<EmbeddedDb> {
-  const dir = dataDir ?? process.env.SOFTUDC_DATA_DIR ?? DEFAULT_DATA_DIR;
+  const dir = dataDir ?? consoleConfig().SOFTUDC_DATA_DIR;
   const inMemory = dir.startsWith('memory://');
   const abs = inMemory ? dir : path.resolve(/*turbopackIgnore: true*/ dir);
   let unlock = async () => {};

@@ -148,7 +148,7 @@ export function checkRule(rule: RuleInput, interfaceNames: readonly string[], fi
   const protocol = rule.protocol ?? 'any';
   const source = requireCidr(field('source'), rule.source ?? '0.0.0.0/0', ANY_PREFIX).text;
   const destination = requireCidr(field('destination'), rule.destination ?? '0.0.0.0/0', ANY_PREFIX).text;
-  let portFrom = rule.portFrom ?? null;
+  const portFrom = rule.portFrom ?? null;
   let portTo = rule.portTo ?? null;
   if (portFrom !== null || portTo !== null) {
     if (protocol !== 'tcp' && protocol !== 'udp') {

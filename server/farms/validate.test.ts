@@ -102,7 +102,7 @@ describe('names, vnet ids and MTU', () => {
     for (const bad of ['', '-web', '.web', 'we b', 'wéb', 'x'.repeat(64)]) expect(refusal(() => checkName('name', bad)).field).toBe('name');
   });
 
-  it('accepts vnet ids 2..2^32-1 only (spec/wire.md: 0 invalid, 1 physical)', () => {
+  it('accepts vnet ids 2..2^32-1 only (docs/wire.md: 0 invalid, 1 physical)', () => {
     expect(checkVnid('vnid', 2)).toBe(2);
     expect(checkVnid('vnid', 2 ** 32 - 1)).toBe(2 ** 32 - 1);
     for (const bad of [0, 1, 2 ** 32, -5, 1.5]) expect(refusal(() => checkVnid('vnid', bad)).field).toBe('vnid');

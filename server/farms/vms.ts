@@ -116,7 +116,7 @@ export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRev
       const hostId = await resolveHost(tx, o.hostId);
       if (hostId !== current.hostId) {
         data.hostId = hostId;
-        // spec/wire.md, VARP: receivers ignore ANNOUNCEs older than what they cache, so every move counts up.
+        // docs/wire.md, VARP: receivers ignore ANNOUNCEs older than what they cache, so every move counts up.
         data.locationVersion = { increment: 1 };
       }
     }

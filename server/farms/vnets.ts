@@ -1,5 +1,5 @@
 // Vnets: a farm's virtual Ethernet segments, each with a vnet id unique
-// across the whole deployment (spec/wire.md: the 32-bit id in every FRAME).
+// across the whole deployment (docs/wire.md: the 32-bit id in every FRAME).
 import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import {

@@ -1,6 +1,7 @@
 // Enrollment: an admin gets a one-time, expiring token for a host; the
 // agent trades it (once) for its long-lived host credential. Both are stored
 // only as SHA-256. Revoking the credential locks the agent out at once.
+import { consoleConfig } from '../../config/index.ts';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
@@ -14,18 +15,12 @@ import { requireAdmin } from '../identity/users.ts';
 
 type Tx = Prisma.TransactionClient;
 
-export const DEFAULT_ENROLL_TTL_MINUTES = 60;
 /** A week: an enrollment token is meant to be used right away, not kept. */
 export const MAX_ENROLL_TTL_MINUTES = 7 * 24 * 60;
 
-/** Enrollment token lifetime from `SOFTUDC_ENROLL_TTL_MINUTES` (default 60). */
+/** Enrollment token lifetime from `SOFTUDC_ENROLL_TTL_MINUTES` (default 60, config/variables.ts). */
 export function enrollmentTtlMs(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.SOFTUDC_ENROLL_TTL_MINUTES;
-  const minutes = raw === undefined || raw.trim() === '' ? DEFAULT_ENROLL_TTL_MINUTES : Number(raw);
-  if (!Number.isFinite(minutes) || minutes <= 0 || minutes > MAX_ENROLL_TTL_MINUTES) {
-    throw new Error(`SOFTUDC_ENROLL_TTL_MINUTES must be a number of minutes from 1 to ${MAX_ENROLL_TTL_MINUTES} (got "${raw}")`);
-  }
-  return Math.round(minutes * 60_000);
+  return Math.round(consoleConfig(env).SOFTUDC_ENROLL_TTL_MINUTES * 60_000);
 }
 
 /** Creates a fresh token for a host; earlier unused ones stop working. */

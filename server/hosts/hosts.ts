@@ -20,7 +20,7 @@ export { HOST_SELECT, toHostView } from './hostRows.ts';
 
 type Tx = Prisma.TransactionClient;
 
-/** The agent's default underlay UDP port (spec/wire.md §1). */
+/** The agent's default underlay UDP port (docs/wire.md §1). */
 export const DEFAULT_AGENT_PORT = 1798;
 
 /**

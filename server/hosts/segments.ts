@@ -14,7 +14,7 @@ import { CONTROL_TX, recomputeDesired } from '../control/desiredState.ts';
 
 type Tx = Prisma.TransactionClient;
 
-/** The group agents join when nothing else is configured (spec/wire.md, underlay). */
+/** The group agents join when nothing else is configured (docs/wire.md, underlay). */
 export const DEFAULT_MULTICAST_GROUP = '224.10.0.1';
 
 const SEGMENT_SELECT = {

@@ -87,7 +87,7 @@ export function sealedRows(world: () => MatrixWorld) {
 
   const conf = () =>
     row('sealed conf vnet', async (note) => {
-      const { w, auth, conf, a1, a2, c1, c2, keys, capture } = await setup();
+      const { w, conf, a1, a2, c1, c2, keys, capture } = await setup();
       let sent = { sent: 0, received: 0 };
       const seen = await capture(async () => (sent = await ping(w.h, c1, c2.ip, 100, 0.02, ['-p', MARKER])));
       const frames = seen.filter(isFrameOf(conf.vnid));

@@ -11,6 +11,7 @@
 // namespace: a forwarder there listens on each segment's gateway address and
 // passes connections over a Unix socket to the console on this process's
 // loopback (namespaces share no loopback, the file system they do share).
+import { consoleConfig } from '../../config/index.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ import type { AppRouter } from '../../server/routers/_app.ts';
 export type Api = TRPCClient<AppRouter>;
 
 /** The Postgres server the matrix creates its database on. */
-export const MATRIX_POSTGRES = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const MATRIX_POSTGRES = consoleConfig().DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const ADMIN_PASSWORD = 'feature-matrix-admin-password';
 /** The forwarder's port on the segments' gateway addresses (inside the router namespace only). */
 const CONSOLE_PORT = 3000;

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { addressInput, idInput, nameInput } from '../../farms/farmShapes.ts';
 import { int32 } from '../../../contract/primitives.ts';
 
