@@ -173,7 +173,7 @@ describe('location versions', () => {
     expect(await location()).toEqual({ hostId: h1.id, version: 1 });
     expect(await version(h1.id)).toBe(1);
 
-    const m = await op.vm.migrate({ id: vmId, hostId: h3.id, expectedRevision: farm.revision });
+    await op.vm.migrate({ id: vmId, hostId: h3.id, expectedRevision: farm.revision });
     expect(await location()).toEqual({ hostId: h3.id, version: 2 });
     expect(await version(h3.id)).toBe(2);
 
