@@ -90,6 +90,7 @@ export class Agent {
       attach: (vnet, mac) => varp()?.attach({ vnet, mac, ip: null, version: 0 }),
       detach: (vnet, mac) => varp()?.detach(vnet, mac),
       fromLan: (vnet, frame) => sw.fromUplink(vnet, frame),
+      headroom: sw.headroom,
     });
     this.nodes = new NodeManager({
       counters,

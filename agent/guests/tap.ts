@@ -151,6 +151,7 @@ class TapGuest implements GuestPort {
       },
       BATCH,
       this.vnetHdr,
+      this.ctx.headroom,
     );
   }
 

@@ -20,7 +20,7 @@ import {
 import type { Counters } from '../metrics.ts';
 import type { Route } from '../varp/index.ts';
 import type { GuestPort } from '../guests/types.ts';
-import { encapsulate } from '../native/headroom.ts';
+import { Headroom } from '../native/headroom.ts';
 import { arpReply, arpRequestTarget } from './arp.ts';
 import { rebuild, type Sealer, type Uplink } from './attachments.ts';
 import { checkPortSecurity, type PortSecurityReason } from './security.ts';
@@ -135,6 +135,8 @@ export class Switch {
   constructor(
     private readonly io: SwitchIo,
     private readonly counters: Counters,
+    /** The reader batch owner its TAP readers share (agent/native/headroom.ts): their frames are sent from their headroom. */
+    readonly headroom: Headroom = new Headroom(),
   ) {}
 
   /** Adds a vnet or changes its security and peers in place (its ports stay). */
@@ -255,7 +257,7 @@ export class Switch {
       // leaves, outbound(), so sequences go out in order); it is built in the
       // frame's headroom only when the last frame had a route to the same
       // destination: a held datagram must not pin a whole reader batch.
-      const datagram = encapsulate(v.header, frame, dst === v.routedMac);
+      const datagram = this.headroom.encapsulate(v.header, frame, dst === v.routedMac);
       const route = this.io.varp.resolve(v.id, dst, datagram);
       v.routedMac = route === null ? -1 : dst;
       if (route === null) return void this.counters.inc(C.queuedOrDropped);
@@ -276,7 +278,7 @@ export class Switch {
       v.uplink.deliver(frame);
     }
     if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
-    const out = v.sealer ? this.seal(v.sealer, frame) : encapsulate(v.header, frame, true);
+    const out = v.sealer ? this.seal(v.sealer, frame) : this.headroom.encapsulate(v.header, frame, true);
     if (out === null) return;
     this.counters.inc(C.txFlood);
     this.io.flood(out, v.peers);
