@@ -43,11 +43,11 @@ export class Receive {
     this.relay = this.createRelay();
   }
 
-  /** The datagram handler for a new underlay: admission, then the relay, then the dispatcher. */
-  listener(target: DispatchTarget): (buf: Buffer, from: Remote) => void {
+  /** The datagram handler for a new underlay: admission, then the dispatcher (the relay is its first branch). */
+  listener(target: Omit<DispatchTarget, 'relay'>): (buf: Buffer, from: Remote) => void {
+    const t: DispatchTarget = { ...target, relay: this.relay };
     return (buf, from) => {
-      if (!this.admission.admit(from.address)) return;
-      if (!this.relay.intercept(buf, from)) this.dispatcher.handle(target, buf, from);
+      if (this.admission.admit(from.address)) this.dispatcher.handle(t, buf, from);
     };
   }
 
