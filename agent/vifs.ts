@@ -126,8 +126,7 @@ export class Vifs {
       vnet,
       headroom: this.d.sw.headroom,
     });
-    this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest });
-    guest.onFrame = rt.shaper.wrap(guest.onFrame); // the limit applies before the switch sees a frame
+    this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper });
     try {
       await guest.start();
     } catch (err) {
