@@ -1,4 +1,6 @@
-// Dispatch of underlay datagrams by the spec's common header, with exact
+// Dispatch of underlay datagrams by the spec's common header (the one
+// demultiplexer of the receive path: the vnetd relay role, when on, is its
+// first branch and gets the sender as already parsed), with exact
 // accounting: every datagram the socket hands over ends up in exactly one of
 // `softudc_underlay_rx_handled_total{kind=...}` or
 // `softudc_underlay_rx_dropped_total{reason=...}`, so that handled + dropped
@@ -32,7 +34,8 @@ export const RX_DROPPED = 'softudc_underlay_rx_dropped_total';
 export const HANDLER_ERROR = 'handler_error';
 
 const dropNames = new Map<string, string>();
-function dropName(reason: string): string {
+/** The drop counter's name for `reason` (built once per reason). */
+export function dropName(reason: string): string {
   let n = dropNames.get(reason);
   if (!n) dropNames.set(reason, (n = `${RX_DROPPED}{reason="${reason}"}`));
   return n;
@@ -41,8 +44,15 @@ function dropName(reason: string): string {
 /** Remote addresses seen recently, as u32: parsing text per datagram would allocate. */
 const ADDRESS_CACHE_MAX = 4096;
 
+/** The vnetd relay role (agent/relay/relay.ts): true when it consumed (and counted) the datagram. */
+export interface RelayBranch {
+  intercept(buf: Buffer, from: { address: number; port: number }): boolean;
+}
+
 export interface DispatchTarget {
   varp: Varp;
+  /** Sees every datagram first, when the relay role is configured. */
+  relay?: RelayBranch;
   sw: Switch;
   varpKey: Buffer | undefined;
   ownAddress: string;
@@ -67,25 +77,27 @@ export class Dispatcher {
       return this.drop('own');
     }
     if (buf.length < 4) return this.drop('truncated');
+    const src = { address: this.u32(from.address), port: from.port };
+    if (t.relay?.intercept(buf, src)) return;
     const kind = buf.readUInt16BE(0);
     try {
       switch (kind) {
         case KIND_VARP: {
           const msg = decodeVarp(buf, t.varpKey);
-          t.varp.handle(msg, { address: this.u32(from.address), port: from.port });
+          t.varp.handle(msg, src);
           this.counters.inc(HANDLED_VARP);
           return;
         }
         case KIND_FRAME: {
           const msg = decodeFrame(buf);
-          const reason = t.sw.fromUnderlay(msg, this.u32(from.address), buf);
+          const reason = t.sw.fromUnderlay(msg, src.address, buf);
           if (reason === null) this.counters.inc(HANDLED_FRAME);
           else this.drop(`frame_${reason}`);
           return;
         }
         case KIND_RELAY:
           decodeRelay(buf);
-          // The vnetd relay role is not enabled on this agent.
+          // The vnetd relay role is not enabled on this agent (it takes RELAYs before this).
           return this.drop('relay_unsupported');
         default:
           return this.drop('bad_kind');

@@ -7,7 +7,7 @@ import type { Switch } from './switch/index.ts';
 import type { UdpUnderlay } from './underlay/udp.ts';
 import type { Varp } from './varp/index.ts';
 import type { AgentState } from './state.ts';
-import type { VifRuntime } from './agent.ts';
+import type { VifRuntime } from './vifs.ts';
 import type { NodeManager } from './nodes/index.ts';
 import type { NodeView } from './ipnode/index.ts';
 import { ipToString, macToString } from './wire/index.ts';

@@ -2,6 +2,8 @@
 // ARP (RFC 826), ICMP echo (RFC 792) and UDP echo on port 7 (RFC 862) for its
 // address, and originates pings and UDP streams for diagnostics (the admin
 // API) and benchmarks. No kernel, no root: what the loopback tests run on.
+// Over 300 lines, kept whole: ARP, IPv4 and the probes' hooks share one
+// address, neighbour table and timer set.
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 import {
   ARP_OP_REPLY,

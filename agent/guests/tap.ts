@@ -152,6 +152,7 @@ class TapGuest implements GuestPort {
       },
       BATCH,
       this.vnetHdr,
+      this.ctx.headroom,
     );
   }
 

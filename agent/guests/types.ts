@@ -1,5 +1,6 @@
 // The contract between the switch and whatever sits behind a VIF: a userspace
 // host stack (emulated), a TAP device for a VM, or a namespace guest.
+import type { Headroom } from '../native/headroom.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import type { VifSpec, VnetSpec } from '../state.ts';
@@ -33,4 +34,6 @@ export interface GuestContext {
   /** The vnet's MTU when the state gives one (a VIF's own `mtu` wins). */
   mtu?: number;
   vnet?: VnetSpec;
+  /** The reader batch owner shared with the switch (agent/native/headroom.ts): TAP frames are encapsulated in place. */
+  headroom?: Headroom;
 }

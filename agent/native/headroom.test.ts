@@ -3,7 +3,7 @@
 // only while its batch is handled, and only for a frame exactly as cut.
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, writeFrameHeader, FRAME_HEADER_LEN } from '../wire/index.ts';
-import { encapsulateInPlace, FRAME_HEADROOM, handleBatch } from './headroom.ts';
+import { FRAME_HEADROOM, Headroom } from './headroom.ts';
 
 /** A batch laid out as reader.c does: FRAME_HEADROOM spare bytes before each frame. */
 function batchOf(frames: Buffer[]): { buf: Buffer; lengths: Uint32Array } {
@@ -24,6 +24,10 @@ const header = (vnet: number) => {
 const frame = (n: number, len = 60) => Buffer.alloc(len, n);
 
 describe('reader batches with headroom', () => {
+  const room = new Headroom();
+  const handleBatch = room.handleBatch.bind(room);
+  const encapsulateInPlace = room.encapsulateInPlace.bind(room);
+
   it('leaves exactly one FRAME header of room', () => {
     expect(FRAME_HEADROOM).toBe(FRAME_HEADER_LEN);
   });

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FRAME_HEADROOM, handleBatch } from './headroom.ts';
+import { FRAME_HEADROOM, Headroom } from './headroom.ts';
 
 /** An error raised by the addon: `code` is the errno name (EPERM, EBUSY, ...). */
 export interface NativeError extends Error {
@@ -43,7 +43,9 @@ export interface TapAddon {
    * Polls `fd` and calls `onFrames` once per wake-up with every frame read
    * (at most `batch` reads) and the number of malformed ones dropped. The
    * reader owns `fd`: stopReader closes it. After a read error `onError` is
-   * called once and the reader stops by itself.
+   * called once and the reader stops by itself. Frames are handed over
+   * through `headroom` (agent/native/headroom.ts), so the switch sharing it
+   * can encapsulate them in place; without one the reader has its own.
    */
   startReader(
     fd: number,
@@ -51,6 +53,7 @@ export interface TapAddon {
     onError: (err: NativeError) => void,
     batch?: number,
     vnetHdr?: boolean,
+    headroom?: Headroom,
   ): ReaderHandle;
   /** Stops polling and closes the descriptor. Idempotent. */
   stopReader(handle: ReaderHandle): void;
@@ -164,8 +167,8 @@ export function loadTapAddon(): TapAddon {
     // The reader hands over one Buffer per batch (reader.c); JavaScript sees frames.
     // The module's functions are read-only and not enumerable: inherit them
     // and define the wrapper on top.
-    const startReader: TapAddon['startReader'] = (fd, onFrames, onError, batch, vnetHdr) =>
-      raw.startReader(fd, (buf, lengths, dropped) => handleBatch(buf, lengths, (frames) => onFrames(frames, dropped)), onError, batch, vnetHdr);
+    const startReader: TapAddon['startReader'] = (fd, onFrames, onError, batch, vnetHdr, headroom = new Headroom()) =>
+      raw.startReader(fd, (buf, lengths, dropped) => headroom.handleBatch(buf, lengths, (frames) => onFrames(frames, dropped)), onError, batch, vnetHdr);
     cached = Object.create(raw, { startReader: { value: startReader, enumerable: true } }) as TapAddon;
     return cached;
   } catch (err) {

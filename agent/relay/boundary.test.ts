@@ -122,7 +122,7 @@ describe('handler errors on the underlay path', () => {
     });
     const inner = encodeVarp({ opcode: VARP_ANNOUNCE, vnet: 7, mac: 0x025d_0000_0702, flags: VARP_FLAG_GRATUITOUS, ip: 0, coa: parseIp('198.18.9.5'), nonce: 0, version: 1 });
     const relayed = encodeRelay({ hops: RELAY_INITIAL_HOPS, origin: parseIp('198.18.9.5'), inner });
-    for (let i = 0; i < 100; i++) expect(relay.intercept(relayed, { address: '198.18.9.2', port: 1798 })).toBe(true);
+    for (let i = 0; i < 100; i++) expect(relay.intercept(relayed, { address: parseIp('198.18.9.2'), port: 1798 })).toBe(true);
     expect(counters.get(HANDLER_ERROR)).toBe(100);
     expect(counters.sum(HANDLED)).toBe(0);
     const bugs = lines.filter((l) => l.level === 'error' && l.msg.startsWith('bug'));
@@ -141,7 +141,7 @@ describe('handler errors on the underlay path', () => {
       { proxy: true },
     );
     // A unicast frame to an unknown destination: queued while the proxy resolves it (first REQUEST goes out).
-    expect(relay.intercept(frameOn(7), { address: '198.18.9.7', port: 1798 })).toBe(true);
+    expect(relay.intercept(frameOn(7), { address: parseIp('198.18.9.7'), port: 1798 })).toBe(true);
     expect(counters.get('softudc_relay_proxy_frames_queued_total')).toBe(1);
     for (let i = 0; i < 100 && counters.get('softudc_relay_proxy_sweep_errors_total') === 0; i++) await sleep(20);
     expect(counters.get('softudc_relay_proxy_sweep_errors_total')).toBe(1);

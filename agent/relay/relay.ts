@@ -8,7 +8,8 @@
 // straight to the origin COA (the VARP engine does that); in proxy mode they
 // come through the vnetds instead (proxy.ts).
 //
-// intercept() sees every underlay datagram before the dispatcher. It consumes
+// intercept() sees every underlay datagram as the dispatcher's first branch
+// (agent/dispatch.ts), with the sender's address already parsed. It consumes
 // RELAYs (and, in proxy mode, what the proxy answers or forwards), counting
 // each as handled or dropped exactly once like the dispatcher does; anything
 // else it may copy to the peers and leaves to the dispatcher. Like the
@@ -31,12 +32,11 @@ import {
   encodeRelay,
   ipToString,
   isGroupMac,
-  parseIp,
   type VarpMessage,
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
-import { HANDLER_ERROR, RX_DROPPED, RX_HANDLED } from '../dispatch.ts';
+import { dropName, HANDLER_ERROR, RX_HANDLED } from '../dispatch.ts';
 import { BugReports } from '../bug-report.ts';
 import { ProxyTable, type ProxyLink, type ProxyRouteView } from './proxy.ts';
 import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';
@@ -44,15 +44,11 @@ import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } 
 const HANDLED_RELAY = `${RX_HANDLED}{kind="relay"}`;
 const HANDLED_VARP = `${RX_HANDLED}{kind="varp"}`;
 const HANDLED_PROXIED = `${RX_HANDLED}{kind="proxied_frame"}`;
-const ADDRESS_CACHE_MAX = 4096;
 
 export class Relay implements ProxyLink {
   private s: RelaySettings | null = null;
   private peerSet = new Set<number>();
   private proxy: ProxyTable | null = null;
-  private ownText = '';
-  private readonly addresses = new Map<string, number>();
-  private readonly dropNames = new Map<string, string>();
   private readonly bugs: BugReports;
 
   constructor(
@@ -68,7 +64,6 @@ export class Relay implements ProxyLink {
     const was = this.s;
     this.s = s;
     this.peerSet = new Set(s?.peers ?? []);
-    this.ownText = s ? ipToString(s.ownCoa) : '';
     if (s?.proxy && !this.proxy) this.proxy = new ProxyTable(this);
     if (!s?.proxy && this.proxy) {
       this.proxy.stop();
@@ -97,7 +92,7 @@ export class Relay implements ProxyLink {
   }
 
   /** Every underlay datagram, before the dispatcher: true when the relay consumed (and counted) it. Never throws. */
-  intercept(buf: Buffer, from: { address: string; port: number }): boolean {
+  intercept(buf: Buffer, from: Endpoint): boolean {
     try {
       return this.take(buf, from);
     } catch (err) {
@@ -112,11 +107,10 @@ export class Relay implements ProxyLink {
     this.bugs.report(where, err);
   }
 
-  private take(buf: Buffer, from: { address: string; port: number }): boolean {
+  private take(buf: Buffer, src: Endpoint): boolean {
     const s = this.s;
     if (s === null || buf.length < 4) return false;
-    if (from.port === s.port && from.address === this.ownText) return false; // our own multicast, looped back
-    const src: Endpoint = { address: this.u32(from.address), port: from.port };
+    if (src.port === s.port && src.address === s.ownCoa) return false; // our own multicast, looped back
     const kind = buf.readUInt16BE(0);
     if (kind === KIND_RELAY) {
       this.onRelay(buf, src);
@@ -237,20 +231,9 @@ export class Relay implements ProxyLink {
   }
 
   private drop(reason: string): void {
-    let n = this.dropNames.get(reason);
-    if (!n) this.dropNames.set(reason, (n = `${RX_DROPPED}{reason="${reason}"}`));
-    this.counters.inc(n);
+    this.counters.inc(dropName(reason));
   }
 
-  private u32(address: string): number {
-    let n = this.addresses.get(address);
-    if (n === undefined) {
-      n = parseIp(address);
-      if (this.addresses.size >= ADDRESS_CACHE_MAX) this.addresses.clear();
-      this.addresses.set(address, n);
-    }
-    return n;
-  }
 }
 
 /** What a vnetd carries between segments (spec "RELAY": the multicast messages). */

@@ -11,7 +11,7 @@ import {
   parseIp,
 } from '../wire/index.ts';
 import { arpRequest, fakeSwitch, FakeGuest, udpFrame } from './testing.ts';
-import { FRAME_HEADROOM, handleBatch } from '../native/headroom.ts';
+import { FRAME_HEADROOM } from '../native/headroom.ts';
 
 const ETHERTYPE_IPV6 = 0x86dd;
 const A = 7; // vnet A
@@ -242,7 +242,7 @@ describe('encapsulation of frames from a TAP reader batch', () => {
     t.varp.routes.set(`${A}/${REMOTE}`, { coa: COA, port: 1798 });
     const frames = [udpFrame(MAC1, REMOTE, IP1, IP3), udpFrame(MAC1, BROADCAST_MAC, IP1, 0xffffffff), udpFrame(MAC1, REMOTE, IP1, IP3, Buffer.alloc(1300, 7))];
     const { buf, lengths } = batchOf(frames);
-    handleBatch(buf, lengths, (views) => {
+    t.sw.headroom.handleBatch(buf, lengths, (views) => {
       for (const v of views) t.a1.guest.onFrame(v);
     });
     for (const f of frames) t.a1.guest.onFrame(Buffer.from(f)); // plain buffers: copied
@@ -272,7 +272,7 @@ describe('encapsulation of frames from a TAP reader batch', () => {
     t.varp.routes.set(`${A}/${REMOTE}`, { coa: COA, port: 1798 });
     const frames = [udpFrame(MAC1, REMOTE, IP1, IP3), udpFrame(MAC1, REMOTE, IP1, IP3), udpFrame(MAC1, MAC3, IP1, IP3), udpFrame(MAC1, MAC3, IP1, IP3)];
     const { buf, lengths } = batchOf(frames);
-    handleBatch(buf, lengths, (views) => {
+    t.sw.headroom.handleBatch(buf, lengths, (views) => {
       for (const v of views) t.a1.guest.onFrame(v);
     });
     expect(held.map((d) => d.buffer === buf.buffer)).toEqual([false, true, false, false]);
@@ -290,7 +290,7 @@ describe('encapsulation of frames from a TAP reader batch', () => {
     // Both vnets have had a route to REMOTE: both would build in place.
     t.b3.guest.onFrame(Buffer.from(f));
     fw.guest.onFrame(Buffer.from(f));
-    handleBatch(buf, lengths, ([v]) => {
+    t.sw.headroom.handleBatch(buf, lengths, ([v]) => {
       t.b3.guest.onFrame(v!);
       // The same frame object entering again through a port of vnet A (as a
       // forwarder could): its headroom holds vnet B's header, still queued.

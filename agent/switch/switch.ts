@@ -18,115 +18,13 @@ import {
   type FrameMessage,
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
-import type { Route } from '../varp/index.ts';
-import type { GuestPort } from '../guests/types.ts';
-import { encapsulate } from '../native/headroom.ts';
+import { Headroom } from '../native/headroom.ts';
 import { arpReply, arpRequestTarget } from './arp.ts';
-import { rebuild, type Sealer, type Uplink } from './attachments.ts';
-import { checkPortSecurity, type PortSecurityReason } from './security.ts';
+import { rebuild, type Sealer } from './attachments.ts';
+import { checkPortSecurity } from './security.ts';
+import { C, securityCounter, txDropCounter, type FrameDropReason, type Security, type SwitchIo, type SwitchPort, type Vnet, type VnetConfig } from './types.ts';
 
-export type Security = 'none' | 'auth' | 'conf';
-export type { Sealer, Uplink } from './attachments.ts';
-
-export interface SwitchPort {
-  readonly id: string;
-  readonly vnet: number;
-  /** The bound MAC and IPv4 address (port security and ARP suppression). */
-  mac: number;
-  ip: number;
-  readonly guest: GuestPort;
-  /** A virtual router or firewall interface: it forwards other hosts' packets, so only its MAC is bound. */
-  readonly forwarder?: boolean;
-}
-
-export interface VnetConfig {
-  id: number;
-  security: Security;
-  /** COAs for head-end replication; undefined: the underlay's peers. */
-  peers?: readonly string[];
-  /** Seals and opens FRAMEs of an auth/conf vnet (agent/security); absent: none can be sent or opened. */
-  sealer?: Sealer | null;
-  /** A bridge to a LAN (the vnet's VLAN interface, agent/vlan): many MACs behind one link. */
-  uplink?: Uplink | null;
-}
-
-/** What the switch needs from VARP: the engine itself in the agent, a fake in tests. */
-export interface SwitchVarp {
-  resolve(vnet: number, mac: number, datagram: Buffer): Route | null;
-  lookupIp(vnet: number, ip: number): { mac: number } | undefined;
-  resolveIp(vnet: number, ip: number): void;
-  refresh(vnet: number, mac: number, coa: number): void;
-  /** A SEALED frame came straight from `coa`: it may create or complete an entry (spec "VARP", last bullet). */
-  learn?(vnet: number, mac: number, coa: number): void;
-}
-
-export interface SwitchIo {
-  varp: SwitchVarp;
-  sendTo(datagram: Buffer, coa: number, port: number): void;
-  flood(datagram: Buffer, peers: readonly string[] | undefined): void;
-}
-
-/** Why a FRAME from the underlay was not delivered (counted by the caller). */
-export type FrameDropReason =
-  | 'unknown_vnet'
-  | 'sealed_on_open_vnet'
-  | 'unsealed_on_secure_vnet'
-  | 'seal_no_keys'
-  | 'seal_truncated'
-  | 'seal_unknown_key'
-  | 'seal_bad_tag'
-  | 'seal_replay'
-  | 'seal_too_old'
-  | 'src_group_mac'
-  | 'src_local_mac'
-  | 'no_port';
-
-interface Vnet {
-  readonly id: number;
-  security: Security;
-  peers: readonly string[] | undefined;
-  sealer: Sealer | null;
-  uplink: Uplink | null;
-  readonly ports: Map<number, SwitchPort>;
-  /** The 10-byte FRAME header for this vnet, copied in front of every frame sent. */
-  readonly header: Buffer;
-  /** The last unicast destination VARP had a route for (-1: none). */
-  routedMac: number;
-}
-
-const P = 'softudc_switch_';
-const C = {
-  shortPath: `${P}short_path_frames_total`,
-  txUnicast: `${P}tx_unicast_frames_total`,
-  txFlood: `${P}tx_flood_frames_total`,
-  queuedOrDropped: `${P}tx_unresolved_frames_total`,
-  localFlood: `${P}local_flood_deliveries_total`,
-  rxDelivered: `${P}deliveries_total`,
-  arpSuppressedLocal: `${P}arp_suppressed_total{source="local"}`,
-  arpSuppressedVarp: `${P}arp_suppressed_total{source="varp"}`,
-  noVnet: `${P}tx_dropped_total{reason="no_vnet"}`,
-  hairpin: `${P}tx_dropped_total{reason="hairpin"}`,
-  secure: `${P}tx_dropped_total{reason="security_unavailable"}`,
-  deliverErrors: `${P}deliver_errors_total`,
-  toUplink: `${P}uplink_tx_frames_total`,
-  uplinkDropped: {
-    runt: `${P}uplink_rx_dropped_total{reason="runt"}`,
-    src_mac: `${P}uplink_rx_dropped_total{reason="src_mac"}`,
-    lan_local: `${P}uplink_rx_dropped_total{reason="lan_local"}`,
-  },
-} as const;
-const txDropNames = new Map<string, string>();
-function txDropCounter(reason: string): string {
-  let n = txDropNames.get(reason);
-  if (!n) txDropNames.set(reason, (n = `${P}tx_dropped_total{reason="${reason}"}`));
-  return n;
-}
-const securityNames = new Map<PortSecurityReason, string>();
-function securityCounter(r: PortSecurityReason): string {
-  let n = securityNames.get(r);
-  if (!n) securityNames.set(r, (n = `${P}port_security_drops_total{reason="${r}"}`));
-  return n;
-}
+export type { FrameDropReason, Sealer, Security, SwitchIo, SwitchPort, SwitchVarp, Uplink, VnetConfig } from './types.ts';
 
 export class Switch {
   private readonly vnets = new Map<number, Vnet>();
@@ -135,6 +33,8 @@ export class Switch {
   constructor(
     private readonly io: SwitchIo,
     private readonly counters: Counters,
+    /** The reader batch owner its TAP readers share (agent/native/headroom.ts): their frames are sent from their headroom. */
+    readonly headroom: Headroom = new Headroom(),
   ) {}
 
   /** Adds a vnet or changes its security and peers in place (its ports stay). */
@@ -164,7 +64,7 @@ export class Switch {
     return this.vnets.has(id);
   }
 
-  /** Connects a port: from now on its guest's frames enter the switch. Throws on an unknown vnet or a MAC in use. */
+  /** Connects a port: its guest's frames enter the switch (through its limit), the one owner of onFrame. Throws on an unknown vnet or a MAC in use. */
   addPort(port: SwitchPort): void {
     const v = this.vnets.get(port.vnet);
     if (!v) throw new Error(`vnet ${port.vnet} is not configured`);
@@ -172,7 +72,8 @@ export class Switch {
     if (v.ports.has(port.mac)) throw new Error(`MAC already bound on vnet ${port.vnet}`);
     v.ports.set(port.mac, port);
     this.ports.set(port.id, port);
-    port.guest.onFrame = (frame) => this.fromGuest(port, frame);
+    const enter = (frame: Buffer) => this.fromGuest(port, frame);
+    port.guest.onFrame = port.limit ? port.limit.wrap(enter) : enter;
   }
 
   removePort(id: string): void {
@@ -255,7 +156,7 @@ export class Switch {
       // leaves, outbound(), so sequences go out in order); it is built in the
       // frame's headroom only when the last frame had a route to the same
       // destination: a held datagram must not pin a whole reader batch.
-      const datagram = encapsulate(v.header, frame, dst === v.routedMac);
+      const datagram = this.headroom.encapsulate(v.header, frame, dst === v.routedMac);
       const route = this.io.varp.resolve(v.id, dst, datagram);
       v.routedMac = route === null ? -1 : dst;
       if (route === null) return void this.counters.inc(C.queuedOrDropped);
@@ -276,7 +177,7 @@ export class Switch {
       v.uplink.deliver(frame);
     }
     if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
-    const out = v.sealer ? this.seal(v.sealer, frame) : encapsulate(v.header, frame, true);
+    const out = v.sealer ? this.seal(v.sealer, frame) : this.headroom.encapsulate(v.header, frame, true);
     if (out === null) return;
     this.counters.inc(C.txFlood);
     this.io.flood(out, v.peers);

@@ -16,6 +16,7 @@
 // Frames the vnet sends to a LAN MAC (or broadcasts) leave tagged on IF;
 // tagged frames from the LAN enter the vnet. The LAN's source MACs are learnt
 // and attached to VARP, so hosts elsewhere resolve them to this host.
+import type { Headroom } from '../native/headroom.ts';
 import { createHash } from 'node:crypto';
 import { IFNAME_MAX_CHARS } from '../../contract/limits.ts';
 import { ip, ipBatch, linkExists, deleteLink, IpCommandError } from '../guests/netns.ts';
@@ -37,6 +38,8 @@ export interface VlanContext {
   /** A LAN MAC is reachable through this host (VARP answers for it) / no longer. */
   attach(vnet: number, mac: number): void;
   detach(vnet: number, mac: number): void;
+  /** The reader batch owner shared with the switch (agent/native/headroom.ts). */
+  headroom?: Headroom;
 }
 
 /** LAN MACs learnt per uplink; beyond it new ones are not learnt (a flood of random sources must not exhaust memory). */
@@ -119,6 +122,7 @@ export class VlanUplink implements Uplink {
         },
         BATCH,
         false,
+        this.ctx.headroom,
       );
     } catch (err) {
       await this.teardown();

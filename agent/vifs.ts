@@ -1,0 +1,188 @@
+// The VIF reconcile: brings the VIFs of a desired state up, changes them in
+// place or replaces them, and takes away the rest. Unchanged VIFs are left
+// alone (same guest, same port: not one frame lost on them).
+import type { Counters } from './metrics.ts';
+import type { Logger } from './log.ts';
+import type { Switch } from './switch/index.ts';
+import type { Varp } from './varp/index.ts';
+import { createGuest, type GuestPort } from './guests/index.ts';
+import type { AgentState, StateIssue, VifSpec } from './state.ts';
+import { parseCidr, parseMac } from './wire/index.ts';
+import { VifShaper } from './limit/shaper.ts';
+
+export interface VifRuntime {
+  spec: VifSpec;
+  mac: number;
+  ip: number;
+  guest: GuestPort | null;
+  error: string | null;
+  /** The VIF's bandwidth limit on what its guest sends (passes everything without `limit`). */
+  shaper: VifShaper;
+}
+
+/** What one reconcile did to the VIFs. */
+export interface VifChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  errors: StateIssue[];
+}
+
+export interface VifDeps {
+  sw: Switch;
+  counters: Counters;
+  logger: Logger;
+  /** The running VARP engine (null while the agent is stopped). */
+  varp: () => Varp | null;
+}
+
+export class Vifs {
+  private readonly vifs = new Map<string, VifRuntime>();
+
+  constructor(private readonly d: VifDeps) {}
+
+  get size(): number {
+    return this.vifs.size;
+  }
+
+  values(): VifRuntime[] {
+    return [...this.vifs.values()];
+  }
+
+  get(id: string): VifRuntime | undefined {
+    return this.vifs.get(id);
+  }
+
+  /**
+   * Brings the VIFs to those of `s`; `reattach` when VARP was rebuilt (every
+   * kept VIF announces itself again). A VIF that cannot come up is reported
+   * in `out.errors`, the others are applied.
+   */
+  async reconcile(s: AgentState, reattach: boolean, out: VifChanges): Promise<void> {
+    const next = new Map(s.vifs.map((v) => [v.id, v]));
+    const replaced = new Set<string>();
+    for (const rt of this.values()) {
+      const n = next.get(rt.spec.id);
+      if (!n || rt.error !== null || !sameIdentity(rt.spec, n)) {
+        await this.remove(rt);
+        if (!n) out.removed.push(rt.spec.id);
+        else replaced.add(n.id); // new vnet, MAC or guest kind, or a retry after an error
+      }
+    }
+    for (const n of s.vifs) {
+      const rt = this.vifs.get(n.id);
+      try {
+        if (!rt) {
+          await this.add(n, s);
+          (replaced.has(n.id) ? out.changed : out.added).push(n.id);
+        } else if (canonical(rt.spec) !== canonical(n)) {
+          await this.change(rt, n, s);
+          out.changed.push(n.id);
+        } else if (reattach) {
+          this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+        }
+      } catch (err) {
+        const field = `vifs[${s.vifs.indexOf(n)}]`;
+        const message = (err as Error).message;
+        const cur = this.vifs.get(n.id);
+        if (cur) cur.error = message; // replaced (retried) on the next apply
+        out.errors.push({ field, message });
+        this.d.counters.inc('softudc_agent_vif_errors_total');
+        this.d.logger.error('VIF not brought up', { vif: n.id, field, error: message });
+      }
+    }
+  }
+
+  /** Withdraws every VIF from `varp` (a VARP engine being retired). */
+  detachAll(varp: Varp): void {
+    for (const rt of this.vifs.values()) varp.detach(rt.spec.vnet, rt.mac);
+  }
+
+  async removeAll(): Promise<void> {
+    for (const rt of this.values()) await this.remove(rt);
+  }
+
+  private async add(n: VifSpec, s: AgentState): Promise<void> {
+    const shaper = new VifShaper(n.id, this.d.counters);
+    shaper.configure(n.limit);
+    const rt: VifRuntime = { spec: n, mac: parseMac(n.mac), ip: parseCidr(n.ip).ip, guest: null, error: null, shaper };
+    this.vifs.set(n.id, rt);
+    try {
+      await this.startGuest(rt, s);
+    } catch (err) {
+      rt.error = (err as Error).message;
+      throw err;
+    }
+    this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+    this.d.logger.info('VIF up', { vif: n.id, vnet: n.vnet, mac: n.mac, ip: n.ip, version: n.version, guest: n.guest.kind });
+  }
+
+  private async startGuest(rt: VifRuntime, s: AgentState): Promise<void> {
+    const vnet = s.vnets.find((v) => v.id === rt.spec.vnet);
+    const guest = createGuest(rt.spec, {
+      logger: this.d.logger.child({ vif: rt.spec.id }),
+      counters: this.d.counters,
+      mtu: vnet?.mtu,
+      vnet,
+      headroom: this.d.sw.headroom,
+    });
+    this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper });
+    try {
+      await guest.start();
+    } catch (err) {
+      this.d.sw.removePort(rt.spec.id);
+      await guest.stop().catch(() => {});
+      throw err;
+    }
+    rt.guest = guest;
+  }
+
+  /** Same vnet, MAC and guest kind: an in-place change (address, version, guest options). */
+  private async change(rt: VifRuntime, n: VifSpec, s: AgentState): Promise<void> {
+    const prev = rt.spec;
+    rt.spec = n;
+    rt.ip = parseCidr(n.ip).ip;
+    this.d.sw.setPortIp(n.id, rt.ip);
+    rt.shaper.configure(n.limit);
+    // The location version and the bandwidth limit are not the guest's business.
+    const guestChanged = canonical({ ...prev, version: 0, limit: undefined }) !== canonical({ ...n, version: 0, limit: undefined });
+    if (guestChanged && rt.guest) {
+      if (rt.guest.update) {
+        await rt.guest.update(n);
+      } else {
+        const old = rt.guest;
+        rt.guest = null;
+        this.d.sw.removePort(n.id);
+        await old.stop();
+        await this.startGuest(rt, s);
+      }
+    }
+    // A new location version is a migration (or a re-placement): announce again.
+    this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+    this.d.logger.info('VIF changed', { vif: n.id, ip: n.ip, version: n.version, previousVersion: prev.version });
+  }
+
+  private async remove(rt: VifRuntime): Promise<void> {
+    this.d.varp()?.detach(rt.spec.vnet, rt.mac);
+    this.d.sw.removePort(rt.spec.id);
+    this.vifs.delete(rt.spec.id);
+    rt.shaper.stop();
+    const g = rt.guest;
+    rt.guest = null;
+    if (g) {
+      await g.stop().catch((err: Error) => this.d.logger.warn('guest stop failed', { vif: rt.spec.id, error: err.message }));
+    }
+    this.d.logger.info('VIF down', { vif: rt.spec.id });
+  }
+}
+
+function sameIdentity(a: VifSpec, b: VifSpec): boolean {
+  return a.vnet === b.vnet && parseMac(a.mac) === parseMac(b.mac) && a.guest.kind === b.guest.kind;
+}
+
+/** Key-order independent JSON, so an unchanged VIF written in another order stays unchanged. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
+  );
+}
