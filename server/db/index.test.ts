@@ -80,7 +80,7 @@ describe('embedded PGlite', () => {
     } finally {
       await second.close();
     }
-  });
+  }, 120_000); // three cold starts of the embedded database, each running every migration
 
   it('opens without migrating when asked', async () => {
     const db = await openDatabase({ databaseUrl: '', dataDir: 'memory://', migrate: false });
