@@ -19,6 +19,7 @@ import { VifShaper } from './limit/shaper.ts';
 import { VlanManager } from './vlan/index.ts';
 import { FRAME_FLAG_SEALED, FRAME_FLAGS_OFFSET, FRAME_HEADER_LEN, FRAME_VNET_OFFSET } from './wire/index.ts';
 import { NodeManager } from './router/manager.ts';
+import { GuestServices } from './dhcp/services.ts';
 
 export type { AgentStateView } from './view.ts';
 
@@ -82,6 +83,8 @@ export class Agent {
   private lanPeers: readonly string[] = [];
   /** Virtual routers and firewalls (agent/router/manager.ts), ports on the same switch as the VIFs. */
   readonly nodes: NodeManager;
+  /** DHCP and the vnet resolvers (agent/dhcp/services.ts), answered next to each port. */
+  readonly services: GuestServices;
 
   constructor(opts: AgentOptions) {
     this.desired = parseState(opts.state);
@@ -111,6 +114,8 @@ export class Agent {
       },
       this.counters,
     );
+    this.services = new GuestServices(this.counters, this.logger);
+    this.sw.services = this.services;
     this.nodes = new NodeManager({
       counters: this.counters,
       logger: this.logger,
@@ -137,6 +142,7 @@ export class Agent {
       for (const rt of [...this.vifs.values()]) await this.removeVif(rt);
       await this.vlans.stopAll();
       this.relay.stop();
+      this.services.stop();
       const core = this.core;
       this.core = null;
       if (core) {
@@ -183,6 +189,7 @@ export class Agent {
     }
     if (reattach) this.vlans.announceAll();
     this.configureRelay(s);
+    this.services.configure(s);
 
     const next = new Map(s.vifs.map((v) => [v.id, v]));
     const replaced = new Set<string>();
