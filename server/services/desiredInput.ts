@@ -7,6 +7,7 @@
 // higher one (spec/wire.md, VARP: receivers ignore ANNOUNCEs older than what
 // they cache).
 import { badRequest } from '../errors.ts';
+import { dhcpOfRow } from './vnetDhcp.ts';
 import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet, HostState } from '../compile/index.ts';
 import type { FarmDocument } from './farmDocument.ts';
 
@@ -109,7 +110,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
       const hostId = hostOf(l.host, `vnet ${v.name}'s VLAN ${l.vid}`);
       return hostId === null ? [] : [{ hostId, interface: l.interface, vid: l.vid }];
     });
-    return { vnid, name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security, ...(vlans.length ? { vlans } : {}) };
+    return { vnid, name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security, dhcp: dhcpOfRow(v.dhcp), ...(vlans.length ? { vlans } : {}) };
   });
   const vnidOf = (name: string, path: string) => {
     const id = vnids.get(name);
