@@ -353,6 +353,10 @@ describe('compile: DHCP and DNS', () => {
       names: [{ name: 'db-1', ip: '10.200.0.10' }],
     });
     expect(compile(input(farm())).get('h3')!.vnets.every((v) => v.dhcp === undefined)).toBe(true);
+    // Bridged to a LAN: no resolver address is claimed.
+    f.vnets = f.vnets.map((v) => ({ ...v, vlans: [{ hostId: 'h3', interface: 'eth1', vid: 5 }] }));
+    const bridged = [...compile(input(f)).values()].flatMap((s) => s.vnets).find((v) => v.id === 200)!;
+    expect(bridged.dhcp?.resolver).toBeUndefined();
   });
 
   it('picks the highest free host address for the resolver', () => {

@@ -1,7 +1,8 @@
 // A vnet's `dhcp` in the host state (docs/agent-state.md "DHCP and DNS"):
 // the vnet's settings plus what only the whole farm knows: the gateway when
 // none is set (a router's, else a firewall's address on the vnet), the
-// resolver address (the highest host address of the vnet nobody uses), and
+// resolver address (the highest host address of the vnet nobody uses; none
+// on a vnet bridged to a VLAN), and
 // the names the resolver answers (the farm's VMs with a VIF on the vnet).
 import type { CompileFarm, StateVnet } from './types.ts';
 import { isDnsName } from '../../contract/dhcp.ts';
@@ -59,7 +60,8 @@ export function farmDhcp(farm: CompileFarm, gateways: ReadonlyMap<number, string
     if (!d) continue;
     const gateway = d.gateway ?? gateways.get(v.vnid);
     const taken = new Set([...(used.get(v.vnid) ?? []), ...(gateway ? [gateway] : []), ...d.dnsServers]);
-    const resolver = resolverAddress(v.cidr, taken);
+    // A vnet bridged to a LAN shares its addresses with machines the console does not know: no address is claimed there.
+    const resolver = v.vlans?.length ? undefined : resolverAddress(v.cidr, taken);
     const domain = d.domain ? (farmLabel ? `${farmLabel}.${d.domain}` : d.domain) : undefined;
     out.set(v.vnid, {
       enabled: d.enabled,
