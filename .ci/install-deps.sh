@@ -4,6 +4,7 @@
 # iperf3, tinc (reference overlay in the benchmark), nftables, tcpdump, curl
 # (admin endpoints inside namespaces), traceroute and bird2 (the virtual
 # routers' interop tests: kernel traceroute through them, RIPv2 with BIRD),
+# busybox-static and isc-dhcp-client (real DHCP and DNS clients in guests),
 # and the toolchain node-gyp uses for agent/native (python3, make, g++), and
 # Chromium for the browser suite.
 # Idempotent and quiet: it runs `apt-get update` at most once and only when a
@@ -26,6 +27,8 @@ declare -A need=(
   [make]=/usr/bin/make
   [g++]=/usr/bin/g++
   [chromium]=/usr/bin/chromium
+  [busybox-static]=/bin/busybox
+  [isc-dhcp-client]=/sbin/dhclient
 )
 
 missing=()

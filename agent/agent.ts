@@ -16,6 +16,7 @@ import { NodeManager } from './nodes/index.ts';
 import { Vifs } from './vifs.ts';
 import { Receive } from './receive.ts';
 import { CoreManager } from './core.ts';
+import { GuestServices } from './dhcp/services.ts';
 
 export type { AgentStateView } from './view.ts';
 export type { VifRuntime } from './vifs.ts';
@@ -59,6 +60,8 @@ export class Agent {
   private readonly vlans: VlanManager;
   /** Virtual routers and firewalls (agent/nodes/manager.ts), ports on the same switch as the VIFs. */
   readonly nodes: NodeManager;
+  /** DHCP and the vnet resolvers (agent/dhcp/services.ts), answered next to each port. */
+  readonly services: GuestServices;
 
   constructor(opts: AgentOptions) {
     this.desired = parseState(opts.state);
@@ -92,6 +95,8 @@ export class Agent {
       fromLan: (vnet, frame) => sw.fromUplink(vnet, frame),
       headroom: sw.headroom,
     });
+    this.services = new GuestServices(this.counters, this.logger);
+    this.sw.services = this.services;
     this.nodes = new NodeManager({
       counters,
       logger,
@@ -119,6 +124,7 @@ export class Agent {
       await this.vlans.stopAll();
       this.receive.stop();
       await this.core.stop();
+      this.services.stop();
       this.logger.info('agent stopped');
     });
   }
@@ -159,6 +165,7 @@ export class Agent {
     }
     if (reattach) this.vlans.announceAll();
     this.receive.configureRelay(s);
+    this.services.configure(s);
 
     await this.vifs.reconcile(s, reattach, result);
 

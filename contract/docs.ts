@@ -11,6 +11,7 @@ import { firewallInterfaceSchema, firewallRuleSchema, firewallSchema, conntrackS
 import { guestSchema, hostStateSchema, relaySchema, underlaySchema, varpConfigSchema, vifLimitSchema, vifSchema, vlanSchema, vnetSchema } from './hostState.ts';
 import { routerInterfaceSchema, routerLinkSchema, routerSchema, staticRouteSchema } from './router.ts';
 import { jsonSchemaOf, type JsonNode } from './inspect.ts';
+import { dhcpRouteSchema, dnsRecordSchema, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
 
 /** The tables of docs/agent-state.md, by marker name. */
 export const DOC_TABLES: Record<string, z.ZodType> = {
@@ -31,6 +32,10 @@ export const DOC_TABLES: Record<string, z.ZodType> = {
   'firewalls.interfaces': firewallInterfaceSchema,
   'firewalls.rules': firewallRuleSchema,
   'firewalls.conntrack': conntrackSchema,
+  'vnets.dhcp': vnetDhcpSchema,
+  'vnets.dhcp.routes': dhcpRouteSchema,
+  'vnets.dhcp.names': dnsRecordSchema,
+  dns: hostDnsSchema,
 };
 
 type Json = JsonNode;

@@ -21,6 +21,7 @@ import {
 } from './fields.ts';
 import { routerSchema } from './router.ts';
 import { firewallSchema } from './firewall.ts';
+import { dnsName, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
 
 export const SECURITY_LEVELS = ['none', 'auth', 'conf'] as const;
 
@@ -79,6 +80,7 @@ export const vifSchema = open({
   gateway: doc(ipv4.optional(), 'next hop for destinations outside `ip`\'s prefix (emulated guests)'),
   mtu: doc(mtu.optional(), { description: 'overrides the vnet MTU for this VIF', docDefault: "the vnet's" }),
   limit: doc(vifLimitSchema.optional(), { description: 'bandwidth limit on what the guest sends, see "Bandwidth limits" below', docType: '`{rateMbps, burstKb?}`' }),
+  hostName: doc(dnsName.optional(), { description: 'the host name option (12) DHCP gives the guest (the VM\'s name)', docDefault: 'none sent' }),
 });
 
 export const vnetSchema = open({
@@ -109,6 +111,7 @@ export const vnetSchema = open({
     docDefault: '`underlay.peers`',
   }),
   mtu: doc(mtu.optional(), { description: "MTU given to the vnet's guests", docDefault: 'guest default 1400' }),
+  dhcp: doc(vnetDhcpSchema.optional(), { description: 'DHCP and DNS for the vnet\'s guests, see "DHCP and DNS" below', docType: 'object', docDefault: 'no DHCP, no resolver' }),
 }).superRefine((v, ctx) => {
   const ids = new Set<number>();
   (v.keys ?? []).forEach((k, i) => {
@@ -191,6 +194,7 @@ const hostStateShape = {
   vifs: doc(z.array(vifSchema).default([]), 'the virtual interfaces attached on this host'),
   varp: doc(varpConfigSchema.optional(), { description: 'VARP tuning and the VARP key, see below', docType: 'object' }),
   relay: doc(relaySchema.nullable().optional(), { description: 'the vnetd relay role of this host, see below', docType: 'object or `null`' }),
+  dns: doc(hostDnsSchema.optional(), { description: 'where the vnet resolvers send names they do not know, see "DHCP and DNS" below', docType: '`{upstream}`' }),
 };
 
 type Checked = Pick<z.output<z.ZodObject<typeof hostStateShape>>, 'vnets' | 'vifs'>;
@@ -280,6 +284,7 @@ export type VarpConfigSpec = z.output<typeof varpConfigSchema>;
 export type RelaySpec = z.output<typeof relaySchema>;
 export type VlanSpec = z.output<typeof vlanSchema>;
 export type VifLimitSpec = z.output<typeof vifLimitSchema>;
+export type { VnetDhcpSpec } from './dhcp.ts';
 
 /** One value of `agent.desired`: a generation and the whole state for it (whose own `generation` is the same). */
 export const desiredMessageSchema = open({ generation: z.number().int().nonnegative(), state: hostStateSchema });

@@ -67,10 +67,10 @@ describe('agent.desired', () => {
     expect(b).toMatchObject({ generation: 1, state: { host: 'h2' } });
     expect(b.state.vifs.map((v) => v.id)).toEqual(farm.vms.b!.vifIds);
 
-    // A change that concerns h2 only reaches h2's stream.
+    // A change that concerns h2 only (a bandwidth limit; an address would also change the vnet resolver's answers everywhere) reaches h2's stream only.
     const op = f.caller(f.operator);
     const vm = (await op.vm.list({ farmId: farm.id })).items.find((v) => v.name === 'b')!;
-    const edit = await op.vif.update({ id: vm.vifs[0]!.id, expectedRevision: farm.revision, ip: '10.50.0.99' });
+    const edit = await op.vm.update({ id: vm.id, expectedRevision: farm.revision, bandwidthMbps: 100 });
     farm.revision = edit.farmRevision;
     await op.farm.deploy({ id: farm.id });
     expect(await s2.next()).toMatchObject({ generation: 2, state: { host: 'h2' } });
@@ -169,7 +169,7 @@ describe('agent.report and progress', () => {
   it('deploy with wait returns when every target host reported, or says which are missing on timeout', async () => {
     const op = f.caller(f.operator);
     const vm = (await op.vm.list({ farmId: farm.id })).items.find((v) => v.name === 'c')!;
-    const e = await op.vif.update({ id: vm.vifs[0]!.id, expectedRevision: farm.revision, ip: '10.50.0.123' });
+    const e = await op.vm.update({ id: vm.id, expectedRevision: farm.revision, bandwidthMbps: 200 });
     farm.revision = e.farmRevision;
     // An agent that applies whatever it is told, as soon as it is told.
     const agent = await desiredOf(h1, { lastGeneration: (await f.db.host.findUniqueOrThrow({ where: { id: h1.id } })).desiredGeneration });

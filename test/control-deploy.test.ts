@@ -81,7 +81,7 @@ describe('deploy', () => {
     expect(await generations()).toEqual(before);
   });
 
-  it('changing one VIF bumps only the hosts whose state changed', async () => {
+  it('changing one VIF bumps only the hosts whose state changed: its own, and those whose vnet resolver answers its name', async () => {
     const op = f.caller(f.operator);
     const farm = (await op.farm.list({})).items.find((x) => x.name === 'web')!;
     const vm = (await op.vm.list({ farmId: farm.id })).items.find((v) => v.name === 'web-1')!;
@@ -90,9 +90,14 @@ describe('deploy', () => {
     // An edit alone changes intent, not hosts.
     expect(await generations()).toEqual(before);
     const d = await op.farm.deploy({ id: farm.id, expectedRevision: r.farmRevision });
-    expect(d.deployment.targets).toEqual([{ hostId: h1.id, host: 'h1', generation: before.h1! + 1 }]);
-    expect(await generations()).toEqual({ ...before, h1: before.h1! + 1 });
+    // h2 carries the vnet too: its resolver must answer web-1's new address. h3 and h4 stay as they were.
+    expect(d.deployment.targets).toEqual([
+      { hostId: h1.id, host: 'h1', generation: before.h1! + 1 },
+      { hostId: h2.id, host: 'h2', generation: before.h2! + 1 },
+    ]);
+    expect(await generations()).toEqual({ ...before, h1: before.h1! + 1, h2: before.h2! + 1 });
     expect((await desired(h1.id))!.state.vifs[0]!.ip).toBe('10.7.0.77/24');
+    expect((await desired(h2.id))!.state.vnets[0]!.dhcp?.names).toContainEqual({ name: 'web-1', ip: '10.7.0.77' });
   });
 
   it('refuses a stale expectedRevision with CONFLICT and writes nothing', async () => {

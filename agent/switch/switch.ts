@@ -26,9 +26,16 @@ import { C, securityCounter, txDropCounter, type FrameDropReason, type Security,
 
 export type { FrameDropReason, Sealer, Security, SwitchIo, SwitchPort, SwitchVarp, Uplink, VnetConfig } from './types.ts';
 
+/** Services answered next to the port (agent/dhcp/services.ts): true when they took the frame. */
+export interface PortServices {
+  fromGuest(port: SwitchPort, frame: Buffer): boolean;
+}
+
 export class Switch {
   private readonly vnets = new Map<number, Vnet>();
   private readonly ports = new Map<string, SwitchPort>();
+  /** DHCP and the vnet resolvers; they see a guest's frames before port security. */
+  services: PortServices | null = null;
 
   constructor(
     private readonly io: SwitchIo,
@@ -111,6 +118,7 @@ export class Switch {
       this.counters.inc(C.noVnet);
       return;
     }
+    if (this.services !== null && port.forwarder !== true && this.services.fromGuest(port, frame)) return;
     const bad = checkPortSecurity(frame, port);
     if (bad !== null) {
       this.counters.inc(securityCounter(bad));

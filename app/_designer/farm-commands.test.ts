@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DHCP_DEFAULTS } from '../../server/farms/vnetDhcp.ts';
 import { CommandStack } from '../lib/graph/commands.ts';
 import { findInFarm } from '../lib/graph/farm-graph.ts';
 import type { FarmDetail } from '../lib/graph/elements.ts';
@@ -28,7 +29,7 @@ function fakeFarm() {
   const bump = () => void farm.revision++;
   const ops: FarmOps = {
     async createVnet(s) {
-      const v = { id: nextId(), farmId: farm.id, vnid: s.vnid ?? 100 + seq, name: s.name, cidr: s.cidr, mtu: s.mtu ?? 1400, security: s.security ?? 'none', createdAt: t, updatedAt: t, vlans: [] };
+      const v = { id: nextId(), farmId: farm.id, vnid: s.vnid ?? 100 + seq, name: s.name, cidr: s.cidr, mtu: s.mtu ?? 1400, security: s.security ?? 'none', dhcp: DHCP_DEFAULTS, createdAt: t, updatedAt: t, vlans: [] };
       farm.vnets.push(v);
       bump();
       return v;

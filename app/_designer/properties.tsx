@@ -16,6 +16,7 @@ import { RouterExtras } from './router-extras.tsx';
 import { RulesEditor } from './rules-editor.tsx';
 import { useDraft, type DirtyReporter } from './use-draft.ts';
 import { canRunGuest } from '../lib/host-guests.ts';
+import { DHCP_FIELDS, dhcpDraft, dhcpOfDraft, VnetDhcpFields } from './vnet-dhcp.tsx';
 
 export interface ActionError {
   field: string | null;
@@ -145,16 +146,16 @@ export function Properties(p: PropertiesProps) {
 function VnetForm(p: PropertiesProps & { item: FarmDetail['vnets'][number] }) {
   const v = p.item;
   const ctx = formCtx(p, v.id);
-  const { draft, set, dirty } = useDraft({ name: v.name, cidr: v.cidr, vnid: String(v.vnid), mtu: String(v.mtu), security: v.security }, p.onDirty);
+  const { draft, set, dirty } = useDraft({ name: v.name, cidr: v.cidr, vnid: String(v.vnid), mtu: String(v.mtu), security: v.security, ...dhcpDraft(v.dhcp) }, p.onDirty);
   const apply = () => {
     const { before, after } = changedFields(
-      { name: v.name, cidr: v.cidr, vnid: v.vnid, mtu: v.mtu, security: v.security },
-      { name: draft.name, cidr: draft.cidr, vnid: Number(draft.vnid), mtu: Number(draft.mtu), security: draft.security },
+      { name: v.name, cidr: v.cidr, vnid: v.vnid, mtu: v.mtu, security: v.security, dhcp: v.dhcp },
+      { name: draft.name, cidr: draft.cidr, vnid: Number(draft.vnid), mtu: Number(draft.mtu), security: draft.security, dhcp: dhcpOfDraft(draft) },
     );
     void p.onEdit({ kind: 'vnet', id: v.id, before, after }, `edit vnet ${v.name}`);
   };
   return (
-    <FormFrame title={`Vnet ${v.name}`} ctx={ctx} dirty={dirty} onSubmit={apply} onDelete={p.onDelete} deleteLabel="Delete vnet" general={ctx.general(['name', 'cidr', 'vnid', 'mtu', 'security'])}>
+    <FormFrame title={`Vnet ${v.name}`} ctx={ctx} dirty={dirty} onSubmit={apply} onDelete={p.onDelete} deleteLabel="Delete vnet" general={ctx.general(['name', 'cidr', 'vnid', 'mtu', 'security', ...DHCP_FIELDS])}>
       <Field label="Name" error={ctx.err('name')}><input name="name" value={draft.name} onChange={(e) => set('name', e.target.value)} disabled={ctx.readOnly} /></Field>
       <Field label="CIDR" error={ctx.err('cidr')}><input name="cidr" value={draft.cidr} onChange={(e) => set('cidr', e.target.value)} disabled={ctx.readOnly} /></Field>
       <Field label="Vnet id" error={ctx.err('vnid')}><input name="vnid" inputMode="numeric" value={draft.vnid} onChange={(e) => set('vnid', e.target.value)} disabled={ctx.readOnly} /></Field>
@@ -164,6 +165,7 @@ function VnetForm(p: PropertiesProps & { item: FarmDetail['vnets'][number] }) {
           <option value="none">none</option><option value="auth">auth</option><option value="conf">conf</option>
         </select>
       </Field>
+      <VnetDhcpFields draft={draft} set={set} ctx={ctx} />
     </FormFrame>
   );
 }

@@ -1,3 +1,4 @@
+import { resolverAddress } from './dhcp.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, diffStates, stateHash, canonicalJson, LINK_VNID_TOP, CompileError, tapDeviceName, type HostState } from './index.ts';
 import type { CompileFarm, CompileHost, CompileInput, CompileSegment, VnetKeyring } from './types.ts';
@@ -52,7 +53,7 @@ describe('compile', () => {
     expect(out.get('h1')!.vifs.map((v) => [v.id, v.ip, v.version])).toEqual([['vif-web-1', '10.100.0.10/24', 1]]);
     expect(out.get('h3')!.vifs).toEqual([
       { id: 'vif-db-1', name: 'web/db-1/eth0', farm: 'f1', vnet: 200, mac: '02:5d:00:00:00:03', ip: '10.200.0.10/24', version: 4,
-        guest: { kind: 'tap', ifname: 'sdv3' }, gateway: '10.200.0.1' },
+        guest: { kind: 'tap', ifname: 'sdv3' }, gateway: '10.200.0.1', hostName: 'db-1' },
     ]);
     // the unplaced VM runs nowhere
     expect([...out.values()].flatMap((s) => s.vifs).some((v) => v.id.includes('spare'))).toBe(false);
@@ -170,13 +171,13 @@ describe('compile', () => {
     expect(out.get('h1')!.vifs.map((v) => [v.id, v.name, v.farm])).toEqual([
       ['f2-vif-web-1', 'web/web-1/eth0', 'f2'], ['f3-vif-web-1', 'default.web/web-1/eth0', 'f3'], ['vif-web-1', 'web/web-1/eth0', 'f1'],
     ]);
-    // A renamed VM, router or farm keeps every id on its hosts: only display names follow.
+    // A renamed VM, router or farm keeps every id on its hosts: only display names (and the host name DHCP gives) follow.
     const renamed = farm();
     renamed.name = 'shop';
     renamed.vms[0]!.name = 'www-1';
     renamed.routers[0]!.name = 'edge';
     renamed.routerLinks[0]!.a = 'edge';
-    const strip = (s: HostState) => canonicalJson({ ...s, vnets: s.vnets.map(({ name: _n, ...v }) => v), vifs: s.vifs.map(({ name: _n, ...v }) => v), routers: s.routers.map(({ name: _n, ...r }) => r) });
+    const strip = (s: HostState) => canonicalJson({ ...s, vnets: s.vnets.map(({ name: _n, ...v }) => v), vifs: s.vifs.map(({ name: _n, hostName: _h, ...v }) => v), routers: s.routers.map(({ name: _n, ...r }) => r) });
     const before = compile(input());
     for (const [h, s] of compile(input(renamed))) expect(strip(s), h).toBe(strip(before.get(h)!));
   });
@@ -344,5 +345,29 @@ describe('relays on unicast-only segments', () => {
     const a1 = compile({ hosts: wide, segments: segs(true), farms: [open], vnetKeys: keys }).get('a1')!;
     expect(a1.vnets).toEqual([expect.objectContaining({ id: 7, security: 'none', peers: ['198.18.1.2'] })]);
     expect(a1.vnets[0]!.keys).toBeUndefined();
+  });
+});
+
+describe('compile: DHCP and DNS', () => {
+  it('fills each vnet\'s dhcp from its settings and the farm: gateway, a free resolver address, the farm\'s names, domain under the farm', () => {
+    const f = farm();
+    f.vnets = f.vnets.map((v) => ({ ...v, dhcp: { enabled: true, gateway: null, dnsServers: ['10.9.9.9'], domain: 'example.internal', leaseTime: 600 } }));
+    const out = compile(input(f));
+    const vnet = [...out.values()].flatMap((s) => s.vnets).find((v) => v.id === 200)!;
+    expect(vnet.dhcp).toEqual({
+      enabled: true, gateway: '10.200.0.1', resolver: '10.200.0.254', dnsServers: ['10.9.9.9'], domain: `${f.name}.example.internal`, leaseTime: 600,
+      names: [{ name: 'db-1', ip: '10.200.0.10' }],
+    });
+    expect(compile(input(farm())).get('h3')!.vnets.every((v) => v.dhcp === undefined)).toBe(true);
+    // Bridged to a LAN: no resolver address is claimed.
+    f.vnets = f.vnets.map((v) => ({ ...v, vlans: [{ hostId: 'h3', interface: 'eth1', vid: 5 }] }));
+    const bridged = [...compile(input(f)).values()].flatMap((s) => s.vnets).find((v) => v.id === 200)!;
+    expect(bridged.dhcp?.resolver).toBeUndefined();
+  });
+
+  it('picks the highest free host address for the resolver', () => {
+    expect(resolverAddress('10.0.0.0/24', new Set())).toBe('10.0.0.254');
+    expect(resolverAddress('10.0.0.0/24', new Set(['10.0.0.254', '10.0.0.253']))).toBe('10.0.0.252');
+    expect(resolverAddress('10.0.0.0/30', new Set(['10.0.0.2', '10.0.0.1']))).toBeUndefined();
   });
 });

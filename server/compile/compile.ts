@@ -13,6 +13,7 @@ import type {
   CompileFarm, CompileHost, CompileInput, CompileSegment, HostState, StateFirewall, StateRouter, StateVif, StateVnet,
   VnetKeyring,
 } from './types.ts';
+import { farmDhcp, hostNameOf } from './dhcp.ts';
 import { addProxyVnets, relayed, relayHostOf, type Topology } from './relays.ts';
 import { DEFAULT_PORT } from '../../agent/wire/constants.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
@@ -211,7 +212,7 @@ function compileFarm(
       const sealed = ring?.keys.length
         ? { keys: [...ring.keys].sort((x, y) => x.id - y.id).map((k) => ({ ...k })), sendKeyId: ring.sendKeyId }
         : {};
-      a.vnets.set(vnid, { id: vnid, name: `${farm.name}/${v.name}`, farm: farm.id, security: v.security, mtu: v.mtu, peers: [], ...sealed });
+      a.vnets.set(vnid, { id: vnid, name: `${farm.name}/${v.name}`, farm: farm.id, security: v.security, mtu: v.mtu, peers: [], ...sealed, ...(dhcp.has(vnid) ? { dhcp: dhcp.get(vnid)! } : {}) });
     }
     return v;
   };
@@ -225,6 +226,8 @@ function compileFarm(
   for (const fw of [...farm.firewalls].sort((a, b) => byString(a.name, b.name))) {
     for (const itf of fw.interfaces) if (!gateways.has(itf.vnid)) gateways.set(itf.vnid, itf.ip);
   }
+
+  const dhcp = farmDhcp(farm, gateways);
 
   farm.vms.forEach((vm, i) => {
     if (!vm.hostId) return; // not placed: nothing to run
@@ -242,6 +245,7 @@ function compileFarm(
         guest: vm.guestKind === 'tap' && vif.serial !== null ? { kind: 'tap', ifname: tapDeviceName(vif.serial) } : { kind: vm.guestKind },
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
+        ...(hostNameOf(vm.name) ? { hostName: hostNameOf(vm.name)! } : {}),
       });
     });
   });

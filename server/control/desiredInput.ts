@@ -10,6 +10,7 @@ import { badRequest } from '../errors.ts';
 import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet } from '../compile/index.ts';
 import type { FarmDocument } from '../farms/farmDocument.ts';
 import { nextLocation, type VmLocations } from './vmLocations.ts';
+import { dhcpOfRow } from '../farms/vnetDhcp.ts';
 
 export interface DeployedFarm {
   id: string;
@@ -103,7 +104,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
       const hostId = hostOf(l.host, `vnet ${v.name}'s VLAN ${l.vid}`);
       return hostId === null ? [] : [{ hostId, interface: l.interface, vid: l.vid }];
     });
-    return { vnid, name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security, ...(vlans.length ? { vlans } : {}) };
+    return { vnid, name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security, dhcp: dhcpOfRow(v.dhcp), ...(vlans.length ? { vlans } : {}) };
   });
   const vnidOf = (name: string, path: string) => {
     const id = vnids.get(name);

@@ -8,7 +8,7 @@
 // statement grows with the farm either.
 
 /** Postgres element types of the columns written this way; enum types by their quoted name. */
-export type ColumnType = 'uuid' | 'text' | 'int4' | 'int8' | 'bool' | '"VnetSecurity"' | '"GuestKind"' | '"FirewallAction"' | '"FirewallProtocol"';
+export type ColumnType = 'uuid' | 'text' | 'int4' | 'int8' | 'bool' | 'jsonb' | '"VnetSecurity"' | '"GuestKind"' | '"FirewallAction"' | '"FirewallProtocol"';
 
 /** Anything that runs raw SQL: a Prisma client or transaction. */
 export interface RawExecutor {
@@ -39,7 +39,8 @@ export async function insertRows<R extends Record<string, unknown>>(
   for (let start = 0; start < rows.length; start += BULK_CHUNK_ROWS) {
     const chunk = rows.slice(start, start + BULK_CHUNK_ROWS);
     // BigInts travel as text (not every driver serializes them inside arrays); Postgres casts them back.
-    const values = names.map((n) => chunk.map((r) => (typeof r[n] === 'bigint' ? String(r[n]) : (r[n] ?? null))));
+    // JSON values travel as their text for the same reason.
+    const values = names.map((n) => chunk.map((r) => (typeof r[n] === 'bigint' ? String(r[n]) : columns[n] === 'jsonb' ? JSON.stringify(r[n]) : (r[n] ?? null))));
     await q.$executeRawUnsafe(sql, ...values);
   }
 }

@@ -85,7 +85,7 @@ export function fixtures(): Fixture[] {
       createdById: user, createdAt: at(45), completedAt: at(46),
     } satisfies Prisma.DeploymentUncheckedCreateInput, { completedAt: null } satisfies Prisma.DeploymentUncheckedUpdateInput),
     f('Vnet', { id: vnet }, {
-      id: vnet, farmId: farm, vnid: 4_294_967_295n, name: 'dmz', cidr: '10.7.0.0/24', mtu: 1380, security: 'conf',
+      id: vnet, farmId: farm, vnid: 4_294_967_295n, name: 'dmz', cidr: '10.7.0.0/24', mtu: 1380, security: 'conf', dhcp: { enabled: false, gateway: '10.7.0.1', dnsServers: ['10.7.0.53'], domain: 'dmz.example', leaseTime: 600 },
       createdAt: at(22), updatedAt: at(23),
     } satisfies Prisma.VnetUncheckedCreateInput, { security: 'auth', vnid: 7n } satisfies Prisma.VnetUncheckedUpdateInput),
     f('VnetKey', { id: ids.vnetKey }, {

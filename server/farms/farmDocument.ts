@@ -8,6 +8,7 @@
 // there never depends on a name a user chose. Export leaves them out and
 // import ignores them.
 import { z } from 'zod';
+import { DHCP_DEFAULTS, vnetDhcpInput } from './vnetDhcp.ts';
 import type { FarmDetail } from './farmShapes.ts';
 import {
   actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
@@ -41,6 +42,8 @@ export const documentVnetSchema = z.strictObject({
   security: securityInput.default('none'),
   /** Omitted when empty, so documents without VLANs stay as they were. */
   vlans: z.array(documentVlanSchema).max(1000).optional(),
+  /** DHCP and DNS settings; omitted: the defaults (DHCP on). */
+  dhcp: vnetDhcpInput.optional(),
 });
 
 export const documentVifSchema = z.strictObject({
@@ -206,6 +209,7 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
     description: detail.description,
     vnets: sortByName(detail.vnets).map((v) => ({
       name: v.name, vnid: v.vnid, cidr: v.cidr, mtu: v.mtu, security: v.security,
+      ...(JSON.stringify(v.dhcp) === JSON.stringify(DHCP_DEFAULTS) ? {} : { dhcp: v.dhcp }),
       ...(v.vlans.length
         ? { vlans: v.vlans.map((l) => ({ host: l.hostName, interface: l.interface, vid: l.vid })).sort((a, b) => byText(a.host, b.host)) }
         : {}),

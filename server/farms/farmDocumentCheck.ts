@@ -4,6 +4,7 @@
 // checks (vnet ids across the deployment, host names, the farm's name) are
 // the importer's. Fields are paths inside the document (`vms.3.vifs.0.ip`).
 import { badRequest, conflict } from '../errors.ts';
+import { resolveDhcp, type VnetDhcp } from './vnetDhcp.ts';
 import type { FarmDocument, Position } from './farmDocument.ts';
 import { LAYOUT_KINDS } from './farmDocument.ts';
 import { checkDocumentLimits } from './farmLimits.ts';
@@ -21,6 +22,7 @@ export interface ResolvedDocument {
   vnets: {
     name: string; vnid: number | undefined; cidr: string; mtu: number; security: FarmDocument['vnets'][number]['security'];
     vlans: { host: string; interface: string; vid: number }[];
+    dhcp: VnetDhcp;
   }[];
   vms: {
     name: string;
@@ -96,6 +98,7 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
   const vnids = new Map<number, string>();
   const vnetCidrs: { prefix: Cidr; what: string }[] = [];
   const bridged = new Map<string, string>();
+  const dhcps = new Map<string, VnetDhcp>();
   doc.vnets.forEach((v, i) => {
     const f = `vnets.${i}`;
     if (v.vnid !== undefined) {
@@ -106,6 +109,7 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
     }
     const cidr = requireCidr(`${f}.cidr`, v.cidr, VNET_PREFIX);
     checkMtu(`${f}.mtu`, v.mtu);
+    dhcps.set(v.name, resolveDhcp(`${f}.dhcp`, cidr, v.dhcp));
     checkVlans(v.vlans ?? [], f, v.name, bridged);
     spaces.set(v.name, newAddressSpace(v.name, cidr.text));
     vnetCidrs.push({ prefix: cidr, what: `vnet ${v.name}` });
@@ -242,7 +246,7 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
     name: doc.name,
     description: doc.description,
     vnets: doc.vnets.map((v) => ({
-      name: v.name, vnid: v.vnid, cidr: spaces.get(v.name)!.cidr.text, mtu: v.mtu, security: v.security, vlans: v.vlans ?? [],
+      name: v.name, vnid: v.vnid, cidr: spaces.get(v.name)!.cidr.text, mtu: v.mtu, security: v.security, vlans: v.vlans ?? [], dhcp: dhcps.get(v.name)!,
     })),
     vms: doc.vms.map((vm, i) => ({
       name: vm.name,

@@ -106,7 +106,7 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
   const vnetRows = doc.vnets.map((v, i) => {
     const id = randomUUID();
     vnetIds.set(v.name, id);
-    return { id, farmId, vnid: BigInt(finalVnids[i]!), name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security };
+    return { id, farmId, vnid: BigInt(finalVnids[i]!), name: v.name, cidr: v.cidr, mtu: v.mtu, security: v.security, dhcp: v.dhcp };
   });
   const vnetId = (name: string) => vnetIds.get(name)!;
   const vlanRows = doc.vnets.flatMap((v) =>
@@ -168,7 +168,7 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
 
   // Parents before children; a few statements per table whatever the farm's size (bulkInsert.ts).
   const touched = { updatedAt: true };
-  await insertRows(tx, 'Vnet', { id: 'uuid', farmId: 'uuid', vnid: 'int8', name: 'text', cidr: 'text', mtu: 'int4', security: '"VnetSecurity"' }, vnetRows, touched);
+  await insertRows(tx, 'Vnet', { id: 'uuid', farmId: 'uuid', vnid: 'int8', name: 'text', cidr: 'text', mtu: 'int4', security: '"VnetSecurity"', dhcp: 'jsonb' }, vnetRows, touched);
   await insertRows(tx, 'VnetVlan', { id: 'uuid', vnetId: 'uuid', hostId: 'uuid', interface: 'text', vid: 'int4' }, vlanRows);
   await insertRows(
     tx, 'Vm',

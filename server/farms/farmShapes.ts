@@ -6,6 +6,7 @@ import { cursorInput, DEFAULT_LIMIT, MAX_LIMIT } from '../db/listPage.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './intentRules.ts';
 import { NAME_MAX, NAME_PATTERN } from './validate.ts';
 import { int32, text } from '../../contract/primitives.ts';
+import { vnetDhcpView } from './vnetDhcp.ts';
 
 // ---- input pieces ----
 
@@ -66,6 +67,8 @@ export const vnetView = z.object({
   cidr: z.string(),
   mtu: z.int(),
   security: securityInput,
+  /** DHCP and DNS for the vnet's guests. */
+  dhcp: vnetDhcpView,
   createdAt: z.date(),
   updatedAt: z.date(),
   /** Hosts where the vnet is bridged to an 802.1Q VLAN, sorted by host name; empty when it has none. */

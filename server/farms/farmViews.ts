@@ -1,6 +1,7 @@
 // Prisma selects and row-to-view mappers for farm intent, shared by the
 // entity services and by the whole-farm read (farm.get, export, revisions).
 import { isPosition, type Position } from './farmDocument.ts';
+import { dhcpOfRow } from './vnetDhcp.ts';
 import type { FarmDetail, FarmSummary, FirewallView, RouterLinkView, RouterView, VmView, VnetView } from './farmShapes.ts';
 import { notFound } from '../errors.ts';
 import { vnidNumber, type Tx } from './farmAccess.ts';
@@ -10,7 +11,7 @@ const created = [{ createdAt: 'asc' as const }, { id: 'asc' as const }];
 const ruleOrder = [{ position: 'asc' as const }, { id: 'asc' as const }];
 
 export const vnetSelect = {
-  id: true, farmId: true, vnid: true, name: true, cidr: true, mtu: true, security: true, createdAt: true, updatedAt: true,
+  id: true, farmId: true, vnid: true, name: true, cidr: true, mtu: true, security: true, dhcp: true, createdAt: true, updatedAt: true,
   vlans: { select: { hostId: true, interface: true, vid: true, host: { select: { name: true } } } },
 } as const;
 
@@ -47,9 +48,9 @@ export const firewallSelect = {
 
 type VlanRow = { hostId: string; interface: string; vid: number; host: { name: string } };
 
-export function toVnetView(r: { vnid: bigint | number; vlans: VlanRow[] } & Omit<VnetView, 'vnid' | 'vlans'>): VnetView {
+export function toVnetView(r: { vnid: bigint | number; vlans: VlanRow[]; dhcp: unknown } & Omit<VnetView, 'vnid' | 'vlans' | 'dhcp'>): VnetView {
   return {
-    id: r.id, farmId: r.farmId, vnid: vnidNumber(r.vnid), name: r.name, cidr: r.cidr, mtu: r.mtu, security: r.security,
+    id: r.id, farmId: r.farmId, vnid: vnidNumber(r.vnid), name: r.name, cidr: r.cidr, mtu: r.mtu, security: r.security, dhcp: dhcpOfRow(r.dhcp),
     createdAt: r.createdAt, updatedAt: r.updatedAt,
     vlans: r.vlans
       .map((l) => ({ hostId: l.hostId, hostName: l.host.name, interface: l.interface, vid: l.vid }))

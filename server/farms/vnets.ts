@@ -12,6 +12,7 @@ import { toVnetView, vnetSelect } from './farmViews.ts';
 import { allocateVnids, loadAddressSpace } from './ipam.ts';
 import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
+import { dhcpOfRow, resolveDhcp, type VnetDhcp, type VnetDhcpInput } from './vnetDhcp.ts';
 import { broadcastOf, checkMtu, checkVnid, cidrContains, formatIpv4, MTU_DEFAULT, requireCidr, VNET_PREFIX, VNID_AUTO_START } from './validate.ts';
 
 type Security = VnetView['security'];
@@ -74,6 +75,7 @@ export interface CreateVnetInput {
   cidr: string;
   mtu?: number | undefined;
   security?: Security | undefined;
+  dhcp?: VnetDhcpInput | undefined;
 }
 
 export async function createVnet(o: ServiceCtx & CreateVnetInput): Promise<{ farmRevision: number; vnet: VnetView }> {
@@ -83,10 +85,11 @@ export async function createVnet(o: ServiceCtx & CreateVnetInput): Promise<{ far
     await requireRoom(tx, farm.id, 'vnets', 1, 'farmId');
     const cidr = requireCidr('cidr', o.cidr, VNET_PREFIX);
     const mtu = checkMtu('mtu', o.mtu ?? MTU_DEFAULT);
+    const dhcp = resolveDhcp('dhcp', cidr, o.dhcp);
     await requireNameFree(tx, 'vnet', farm.id, o.name);
     const vnid = await pickVnid(tx, o.vnid);
     const row = await tx.vnet.create({
-      data: { farmId: farm.id, vnid: BigInt(vnid), name: o.name, cidr: cidr.text, mtu, security: o.security ?? 'none' },
+      data: { farmId: farm.id, vnid: BigInt(vnid), name: o.name, cidr: cidr.text, mtu, security: o.security ?? 'none', dhcp },
       select: vnetSelect,
     });
     const vnet = toVnetView(row);
@@ -102,6 +105,7 @@ export interface UpdateVnetInput {
   cidr?: string | undefined;
   mtu?: number | undefined;
   security?: Security | undefined;
+  dhcp?: VnetDhcpInput | undefined;
 }
 
 export async function updateVnet(o: ServiceCtx & UpdateVnetInput): Promise<{ farmRevision: number; vnet: VnetView }> {
@@ -109,7 +113,7 @@ export async function updateVnet(o: ServiceCtx & UpdateVnetInput): Promise<{ far
     const { farm, ...current } = await requireVnet(tx, o.actor, o.id);
     await bump(farm);
     const before = toVnetView(current);
-    const data: { name?: string; cidr?: string; mtu?: number; security?: Security; vnid?: bigint } = {};
+    const data: { name?: string; cidr?: string; mtu?: number; security?: Security; vnid?: bigint; dhcp?: VnetDhcp } = {};
     if (o.name !== undefined && o.name !== current.name) {
       await requireNameFree(tx, 'vnet', farm.id, o.name, o.id);
       data.name = o.name;
@@ -125,6 +129,8 @@ export async function updateVnet(o: ServiceCtx & UpdateVnetInput): Promise<{ far
       data.cidr = cidr.text;
     }
     if (o.mtu !== undefined) data.mtu = checkMtu('mtu', o.mtu);
+    // The gateway must stay inside the (possibly new) prefix, even when only the prefix changed.
+    if (o.dhcp !== undefined || o.cidr !== undefined) data.dhcp = resolveDhcp('dhcp', requireCidr('cidr', data.cidr ?? current.cidr, VNET_PREFIX), o.dhcp, dhcpOfRow(current.dhcp));
     if (o.security !== undefined) data.security = o.security;
     if (o.vnid !== undefined && o.vnid !== Number(current.vnid)) data.vnid = BigInt(await pickVnid(tx, o.vnid, o.id));
     const row = await tx.vnet.update({ where: { id: o.id }, data, select: vnetSelect });

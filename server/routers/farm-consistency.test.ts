@@ -2,6 +2,7 @@
 // whatever revision they deploy; every procedure that makes a farm answers
 // exactly what farm.get then shows; every vnet view carries its VLAN list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DHCP_DEFAULTS } from '../farms/vnetDhcp.ts';
 import { controlSnapshot, setupControl, type Caller, type ControlFixture } from '../../test/control-fixture.ts';
 import { expectError, sampleFarm, stored, type SampleFarm } from '../../test/farm-fixtures.ts';
 import { farmDetailView, vnetView } from '../farms/farmShapes.ts';
@@ -120,7 +121,7 @@ describe('vnet views', () => {
 
   it('the schema requires the list', () => {
     const t = new Date();
-    const v = { id: 'a', farmId: 'b', vnid: 100, name: 'n', cidr: '10.0.0.0/24', mtu: 1400, security: 'none', createdAt: t, updatedAt: t };
+    const v = { id: 'a', farmId: 'b', vnid: 100, name: 'n', cidr: '10.0.0.0/24', mtu: 1400, security: 'none', dhcp: DHCP_DEFAULTS, createdAt: t, updatedAt: t };
     expect(vnetView.safeParse(v).success).toBe(false);
     expect(vnetView.safeParse({ ...v, vlans: [] }).success).toBe(true);
   });

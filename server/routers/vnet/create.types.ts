@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { addressInput, expectedRevisionInput, idInput, mutationOf, nameInput, securityInput, vnetView } from '../../farms/farmShapes.ts';
 import { int32, uint32 } from '../../../contract/primitives.ts';
+import { vnetDhcpInput } from '../../farms/vnetDhcp.ts';
 
 export const createInput = z.strictObject({
   farmId: idInput,
@@ -11,5 +12,7 @@ export const createInput = z.strictObject({
   /** 576–9000, default 1400. */
   mtu: int32().optional(),
   security: securityInput.optional(),
+  /** DHCP and DNS settings; omitted fields keep their value (defaults on create). */
+  dhcp: vnetDhcpInput.optional(),
 });
 export const createOutput = mutationOf('vnet', vnetView);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { addressInput, expectedRevisionInput, idInput, mutationOf, nameInput, securityInput, vnetView } from '../../farms/farmShapes.ts';
 import { int32, uint32 } from '../../../contract/primitives.ts';
+import { vnetDhcpInput } from '../../farms/vnetDhcp.ts';
 
 export const updateInput = z.strictObject({
   id: idInput,
@@ -10,5 +11,7 @@ export const updateInput = z.strictObject({
   cidr: addressInput.optional(),
   mtu: int32().optional(),
   security: securityInput.optional(),
+  /** DHCP and DNS settings; omitted fields keep their value (defaults on create). */
+  dhcp: vnetDhcpInput.optional(),
 });
 export const updateOutput = mutationOf('vnet', vnetView);

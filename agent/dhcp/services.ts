@@ -1,0 +1,233 @@
+// DHCP and DNS next to every port: the switch hands each guest frame here
+// before port security. DHCP client packets (UDP to port 67) on a vnet with
+// DHCP are answered here and never forwarded; DHCP server packets from a guest
+// (UDP from port 67) are rogue and dropped; ARP and DNS for the vnet's
+// resolver address are answered here. Everything else goes on to port
+// security untouched. Answers go to the asking guest only. Never throws.
+import type { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import type { AgentState } from '../state.ts';
+import type { SwitchPort } from '../switch/switch.ts';
+import { arpReply, arpRequestTarget } from '../switch/arp.ts';
+import { decodeIpv4 } from '../wire/ipv4.ts';
+import { decodeUdp } from '../wire/udp.ts';
+import { ETHERTYPE_ARP } from '../wire/constants.ts';
+import { ipToString, macToString, parseCidr, parseIp } from '../wire/addr.ts';
+import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
+import { decodeDhcp, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from './codec.ts';
+import { peekUdp, udpFrame } from './frames.ts';
+import { serveDhcp, type DhcpScope } from './server.ts';
+import { DNS_PORT } from '../dns/codec.ts';
+import { VnetResolver } from '../dns/resolver.ts';
+import { UpstreamForwarder } from '../dns/upstream.ts';
+
+const P = 'softudc_dhcp_';
+const D = 'softudc_dns_';
+const ETH_SRC_OFFSET = 6;
+
+/** The MAC the agent answers with for a vnet's resolver: locally administered, 02:5f and the vnet id. */
+export function serviceMac(vnet: number): number {
+  return 0x025f_0000_0000 + (vnet >>> 0);
+}
+
+interface VnetServices {
+  dhcp: boolean;
+  resolverIp: number | null;
+  serverIp: number | null;
+  mac: number;
+  resolver: VnetResolver | null;
+  base: Omit<DhcpScope, 'mac' | 'ip' | 'prefixLen' | 'mask' | 'serverIp' | 'hostName' | 'mtu'> & { mtu: number };
+}
+
+export interface Lease {
+  vif: string;
+  vnet: number;
+  mac: string;
+  ip: string;
+  hostName: string | null;
+  /** When the last ACK was sent, ms since the epoch; null once released. */
+  ackedAt: number;
+  leaseTime: number;
+}
+
+export class GuestServices {
+  private vnets = new Map<number, VnetServices>();
+  private vifs = new Map<string, { hostName?: string; mtu?: number; prefixLen: number }>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly upstream: UpstreamForwarder;
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    private readonly counters: Counters,
+    private readonly logger: Logger,
+  ) {
+    this.upstream = new UpstreamForwarder(counters);
+  }
+
+  /** Takes the vnets' `dhcp` settings and the VIFs' host names from a validated state. */
+  configure(s: AgentState): void {
+    const vnets = new Map<number, VnetServices>();
+    const prefixes = new Map<number, { network: number; prefixLen: number }>();
+    for (const v of s.vifs) if (!prefixes.has(v.vnet)) prefixes.set(v.vnet, parseCidr(v.ip));
+    const recursive = (s.dns?.upstream.length ?? 0) > 0;
+    for (const v of s.vnets) {
+      const d = v.dhcp;
+      if (!d) continue;
+      const resolverIp = d.resolver !== undefined ? parseIp(d.resolver) : null;
+      const gateway = d.gateway !== undefined ? parseIp(d.gateway) : undefined;
+      const net = prefixes.get(v.id) ?? { network: 0, prefixLen: 32 };
+      vnets.set(v.id, {
+        dhcp: d.enabled,
+        resolverIp,
+        serverIp: resolverIp ?? gateway ?? null,
+        mac: serviceMac(v.id),
+        resolver: resolverIp === null ? null : new VnetResolver({ domain: d.domain, names: (d.names ?? []).map((n) => ({ name: n.name, ip: parseIp(n.ip) })), ...net, recursive }),
+        base: {
+          serverMac: serviceMac(v.id),
+          gateway,
+          dnsServers: [...(resolverIp !== null ? [resolverIp] : []), ...(d.dnsServers ?? []).map(parseIp)],
+          domain: d.domain,
+          leaseTime: d.leaseTime,
+          routes: (d.routes ?? []).map((r) => ({ ...pick(parseCidr(r.destination)), gateway: parseIp(r.gateway) })),
+          mtu: v.mtu ?? GUEST_MTU_DEFAULT,
+        },
+      });
+    }
+    this.vnets = vnets;
+    this.vifs = new Map(s.vifs.map((v) => [v.id, { hostName: v.hostName, mtu: v.mtu, prefixLen: parseCidr(v.ip).prefixLen }]));
+    for (const id of this.leases.keys()) if (!this.vifs.has(id)) this.leases.delete(id);
+    this.upstream.configure((s.dns?.upstream ?? []).map(parseIp));
+  }
+
+  stop(): void {
+    this.upstream.stop();
+  }
+
+  leaseList(): Lease[] {
+    return [...this.leases.values()];
+  }
+
+  /** True when the frame was taken here (answered or dropped); false: on to port security. */
+  fromGuest(port: SwitchPort, frame: Buffer): boolean {
+    const v = this.vnets.get(port.vnet);
+    if (v === undefined || frame.length < 14) return false;
+    const u = peekUdp(frame);
+    if (u !== null) {
+      if (u.srcPort === DHCP_SERVER_PORT && v.dhcp) return this.drop(`${P}dropped_total{reason="rogue_server"}`);
+      if (u.dstPort === DHCP_SERVER_PORT && v.dhcp) {
+        if (frame.readUIntBE(ETH_SRC_OFFSET, 6) !== port.mac) return false; // port security counts it
+        this.dhcp(port, v, frame, u.ip);
+        return true;
+      }
+      if (u.dstPort === DNS_PORT && u.dst === v.resolverIp) {
+        if (frame.readUIntBE(ETH_SRC_OFFSET, 6) !== port.mac) return false;
+        this.dns(port, v, frame, u.ip);
+        return true;
+      }
+      return false;
+    }
+    if (v.resolverIp !== null && frame.readUInt16BE(12) === ETHERTYPE_ARP) {
+      const tpa = arpRequestTarget(frame);
+      if (tpa !== v.resolverIp) return false;
+      if (frame.readUIntBE(ETH_SRC_OFFSET, 6) !== port.mac) return false;
+      this.counters.inc(`${D}arp_answered_total`);
+      this.send(port, arpReply(port.mac, port.ip, v.mac, tpa));
+      return true;
+    }
+    return false;
+  }
+
+  private drop(name: string): true {
+    this.counters.inc(name);
+    return true;
+  }
+
+  private send(port: SwitchPort, frame: Buffer): void {
+    try {
+      port.guest.deliver(frame);
+    } catch {
+      this.counters.inc(`${P}deliver_errors_total`);
+    }
+  }
+
+  /** Decodes IPv4 and UDP with their checksums; null (counted) when malformed. */
+  private udp(frame: Buffer, at: number, prefix: string) {
+    try {
+      const ip = decodeIpv4(frame.subarray(at));
+      return { ip, udp: decodeUdp(ip.payload, ip) };
+    } catch (err) {
+      this.counters.inc(`${prefix}dropped_total{reason="malformed_${codeOf(err)}"}`);
+      return null;
+    }
+  }
+
+  private dhcp(port: SwitchPort, v: VnetServices, frame: Buffer, at: number): void {
+    const p = this.udp(frame, at, P);
+    if (p === null) return;
+    if (p.ip.src !== 0 && p.ip.src !== port.ip) return void this.counters.inc(`${P}dropped_total{reason="ipv4_src"}`);
+    let req;
+    try {
+      req = decodeDhcp(p.udp.payload);
+    } catch (err) {
+      return void this.counters.inc(`${P}dropped_total{reason="malformed_${codeOf(err)}"}`);
+    }
+    const vif = this.vifs.get(port.id);
+    if (v.serverIp === null || vif === undefined) return void this.counters.inc(`${P}dropped_total{reason="no_server_address"}`);
+    const scope: DhcpScope = {
+      ...v.base,
+      mac: port.mac,
+      ip: port.ip,
+      prefixLen: vif.prefixLen,
+      mask: vif.prefixLen === 0 ? 0 : (0xffffffff << (32 - vif.prefixLen)) >>> 0,
+      serverIp: v.serverIp,
+      hostName: vif.hostName,
+      mtu: vif.mtu ?? v.base.mtu,
+    };
+    const out = serveDhcp(scope, req);
+    if (out.frame === null) {
+      if (out.result === 'released') this.leases.delete(port.id);
+      this.counters.inc(out.result === 'released' || out.result === 'declined' ? `${P}${out.result}_total` : `${P}dropped_total{reason="${out.result}"}`);
+      if (out.result === 'declined') this.logger.warn('a guest declined its DHCP address (in use on its link?)', { vif: port.id, ip: ipToString(port.ip) });
+      return;
+    }
+    this.counters.inc(`${P}replies_total{type="${out.result}"}`);
+    if (out.result === 'ack') {
+      this.leases.set(port.id, { vif: port.id, vnet: port.vnet, mac: macToString(port.mac), ip: ipToString(port.ip), hostName: vif.hostName ?? null, ackedAt: Date.now(), leaseTime: scope.leaseTime });
+    }
+    this.send(port, out.frame);
+  }
+
+  private dns(port: SwitchPort, v: VnetServices, frame: Buffer, at: number): void {
+    const p = this.udp(frame, at, D);
+    if (p === null || v.resolver === null || v.resolverIp === null) return;
+    if (p.ip.src !== port.ip) return void this.counters.inc(`${D}dropped_total{reason="ipv4_src"}`);
+    const resolverIp = v.resolverIp;
+    const answer = (payload: Buffer) =>
+      this.send(port, udpFrame({ srcMac: v.mac, dstMac: port.mac, src: resolverIp, dst: port.ip, srcPort: DNS_PORT, dstPort: p.udp.srcPort, payload }));
+    let out;
+    try {
+      out = v.resolver.resolve(p.udp.payload);
+    } catch (err) {
+      return void this.counters.inc(`${D}dropped_total{reason="malformed_${codeOf(err)}"}`);
+    }
+    if (out.kind === 'drop') return void this.counters.inc(`${D}dropped_total{reason="${out.reason}"}`);
+    if (out.kind === 'forward') {
+      this.counters.inc(`${D}forwarded_total`);
+      this.upstream.forward(p.udp.payload, answer);
+      return;
+    }
+    this.counters.inc(`${D}answers_total{rcode="${RCODE_NAMES[out.rcode] ?? out.rcode}"}`);
+    answer(out.payload);
+  }
+}
+
+const RCODE_NAMES: Record<number, string> = { 0: 'noerror', 1: 'formerr', 2: 'servfail', 3: 'nxdomain', 4: 'notimp', 5: 'refused' };
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code.toLowerCase() : 'unknown';
+}
+
+function pick(c: { network: number; prefixLen: number }) {
+  return { destination: c.network, prefixLen: c.prefixLen };
+}

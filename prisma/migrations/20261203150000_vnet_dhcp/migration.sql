@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Vnet" ADD COLUMN "dhcp" JSONB NOT NULL DEFAULT '{}';

@@ -1,0 +1,85 @@
+// Probes of test/dhcp-dns.netns.test.ts: a rogue DHCP server in one guest
+// watched from another, and the fuzzer run with exact counting.
+import { createInterface } from 'node:readline';
+import type { NetnsHarness } from './netns/harness.ts';
+import { metricSum, repoRoot } from './netns/agents.ts';
+import type { OverlayAgent } from './overlay-fixture.ts';
+import { BOOTREPLY, DhcpType, encodeDhcp } from '../agent/dhcp/codec.ts';
+
+/** What every DHCP and DNS packet from a guest ends in: an answer, a forward, or a counted drop. */
+const COUNTED = [
+  'softudc_dhcp_replies_total', 'softudc_dhcp_dropped_total', 'softudc_dhcp_released_total', 'softudc_dhcp_declined_total',
+  'softudc_dns_answers_total', 'softudc_dns_dropped_total', 'softudc_dns_forwarded_total',
+];
+
+export async function countedPackets(agent: OverlayAgent): Promise<number> {
+  const text = await agent.metrics();
+  return COUNTED.reduce((n, f) => n + metricSum(text, f), 0);
+}
+
+function lines(stream: NodeJS.ReadableStream | null | undefined, on: (line: string) => void): void {
+  if (stream) createInterface({ input: stream }).on('line', on);
+}
+
+/**
+ * `from` sends three DHCP OFFERs (UDP 67 → 68, to the subnet broadcast) and
+ * then a plain broadcast sentinel; tcpdump in `watcher` reports what it saw
+ * from `sentinelFrom` up to the sentinel.
+ */
+export async function sendRogueOffer(h: NetnsHarness, o: { from: string; watcher: string; sentinelFrom: string }): Promise<{ sentinel: boolean; fromPort67: number }> {
+  const dump = h.spawn(o.watcher, 'tcpdump', ['-i', 'eth0', '-n', '-l', '-U', `udp and src host ${o.sentinelFrom}`]);
+  let fromPort67 = 0;
+  const sentinel = new Promise<boolean>((resolve) => {
+    lines(dump.stdout, (l) => {
+      if (l.includes(`${o.sentinelFrom}.67 >`)) fromPort67++;
+      if (l.includes('.9999:')) resolve(true);
+    });
+    dump.once('exit', () => resolve(false));
+  });
+  await new Promise<void>((resolve) => lines(dump.stderr, (l) => l.includes('listening on') && resolve()));
+  const offer = encodeDhcp({
+    op: BOOTREPLY, htype: 1, hlen: 6, hops: 0, xid: 99, secs: 0, flags: 0x8000, ciaddr: 0, yiaddr: 0x0a640063, siaddr: 0, giaddr: 0, chaddr: 0x025d00006499,
+    options: { messageType: DhcpType.OFFER, serverId: 0x0a64000c, subnetMask: 0xffffff00, routers: [0x0a64000c], leaseTime: 60 },
+  });
+  const js = `const d=require('dgram');const s=d.createSocket('udp4');const t=d.createSocket('udp4');
+s.bind(67,()=>{s.setBroadcast(true);t.bind(0,()=>{t.setBroadcast(true);const p=Buffer.from('${offer.toString('hex')}','hex');let n=0;
+const next=()=>{if(n++<3)return s.send(p,68,'10.100.0.255',next);t.send(Buffer.from('done'),9999,'10.100.0.255',()=>{s.close();t.close();});};next();});});`;
+  await h.mustExec(o.from, process.execPath, ['-e', js], { timeoutMs: 20_000 });
+  const seen = await sentinel;
+  await h.kill(dump);
+  return { sentinel: seen, fromPort67 };
+}
+
+/** Sends `packets` fuzz packets from `ns` in batches, waiting after each until the agent has counted all of them. */
+export async function runFuzz(
+  h: NetnsHarness, agent: OverlayAgent, o: { ns: string; script: string; target: string; mac: string; packets: number },
+): Promise<{ dhcp: number; dns: number; counted: number }> {
+  const BATCH = 500;
+  const base = await countedPackets(agent);
+  const child = h.spawn(o.ns, process.execPath, ['--import', 'tsx', o.script, o.target, o.mac.replace(/:/g, '')], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting: ((l: string) => void)[] = [];
+  lines(child.stdout, (l) => waiting.shift()?.(l));
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+  if ((await next()) !== 'ready') throw new Error('fuzzer did not start');
+  let dhcp = 0;
+  let dns = 0;
+  let counted = 0;
+  for (let sent = 0; sent < o.packets; sent += BATCH) {
+    const reply = next();
+    child.stdin!.write(`${Math.min(BATCH, o.packets - sent)} ${sent + 1}\n`);
+    const m = /^sent (\d+) (\d+)$/.exec(await reply);
+    if (!m) throw new Error('fuzzer: unexpected output');
+    dhcp += Number(m[1]);
+    dns += Number(m[2]);
+    for (let tries = 0; tries < 300; tries++) {
+      agent.checkAlive();
+      counted = (await countedPackets(agent)) - base;
+      if (counted >= dhcp + dns) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (counted < dhcp + dns) break; // lost before the agent: the caller's assertion shows the difference
+  }
+  child.stdin!.end();
+  await h.kill(child);
+  return { dhcp, dns, counted };
+}
