@@ -14,7 +14,7 @@ import { decodeUdp } from '../wire/udp.ts';
 import { ETHERTYPE_ARP } from '../wire/constants.ts';
 import { ipToString, macToString, parseCidr, parseIp } from '../wire/addr.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
-import { decodeDhcp, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from './codec.ts';
+import { decodeDhcp, DHCP_SERVER_PORT } from './codec.ts';
 import { peekUdp, udpFrame } from './frames.ts';
 import { serveDhcp, type DhcpScope } from './server.ts';
 import { DNS_PORT } from '../dns/codec.ts';

@@ -29,7 +29,7 @@ export interface CompileVnet {
   cidr: string;
   mtu: number;
   security: 'none' | 'auth' | 'conf';
-  /** DHCP and DNS settings (server/services/vnetDhcp.ts); absent: no DHCP, no resolver. */
+  /** DHCP and DNS settings (server/farms/vnetDhcp.ts); absent: no DHCP, no resolver. */
   dhcp?: { enabled: boolean; gateway: string | null; dnsServers: string[]; domain: string | null; leaseTime: number };
   /** Hosts where the vnet is bridged to an 802.1Q VLAN (docs/agent-state.md "VLAN interface"). */
   vlans?: { hostId: string; interface: string; vid: number }[];
