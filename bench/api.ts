@@ -1,5 +1,5 @@
-// API benchmark: the console's API over real HTTP (server/http.ts, the same
-// entry as the Next.js route: server/api.ts) in a child process,
+// API benchmark: the console's API over real HTTP (server/serve/http.ts, the same
+// entry as the Next.js route: server/serve/api.ts) in a child process,
 // against Postgres. Signs in with a password, imports a generated 200-VM
 // farm, then measures requests/second and latency of farm.list and of
 // farm.get of that farm with N concurrent keep-alive clients for a fixed
@@ -144,7 +144,7 @@ function report(name: string, r: Result): void {
 
 /** The server side, in its own process so clients and server do not share one event loop. */
 async function runServer(): Promise<void> {
-  const { startApiServer } = await import('../server/http.ts');
+  const { startApiServer } = await import('../server/serve/http.ts');
   const { closeDb, getDb } = await import('../server/db/index.ts');
   await getDb(); // open (and migrate) before the first request is timed
   const server = await startApiServer({ port: 0 });
@@ -276,7 +276,7 @@ async function main(): Promise<void> {
     if (detail.vms.length !== VMS) throw new Error(`farm.get returned ${detail.vms.length} VMs, expected ${VMS}`);
 
     const load1 = loadavg()[0]!.toFixed(1);
-    console.log(`SoftUDC API over HTTP: the API's HTTP entry (server/api.ts) in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
+    console.log(`SoftUDC API over HTTP: the API's HTTP entry (server/serve/api.ts) in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
     console.log(`${CLIENTS} concurrent keep-alive clients, ${SECONDS} s per procedure, ${cpus().length} CPUs, load average ${load1} before the run`);
     console.log(`import of the ${VMS}-VM farm document: ${importMs.toFixed(0)} ms`);
     await load('farm.list', {}, 1); // warm-up: JIT, pool connections

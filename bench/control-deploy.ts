@@ -1,6 +1,6 @@
 // Deploy-to-all-applied: how long from `farm.deploy` until every target host
 // runs the new generation, for a 100-VM farm over three real agent processes
-// (127.0.0.2–4, emulated guests) and a real console (server/http.ts).
+// (127.0.0.2–4, emulated guests) and a real console (server/serve/http.ts).
 // Part of `npm run bench:control`; alone: `npx tsx bench/control-deploy.ts`.
 //   DATABASE_URL=postgresql://…  on Postgres (else the embedded PGlite)
 //   BENCH_DEPLOY_VMS=100         farm size

@@ -7,7 +7,7 @@
 // 1. Compile: 1,000 hosts / 10,000 VMs of synthetic intent through compile()
 //    plus the per-host hashes a recompute compares and the contract check it
 //    runs on every state it stores (pure CPU, no database).
-// 2. Subscriptions: one console process (server/http.ts, in a child process)
+// 2. Subscriptions: one console process (server/serve/http.ts, in a child process)
 //    and N simulated agents, each holding the agent.desired SSE stream with its
 //    own host credential from the loopback. For N = 200, 500, 1000: the
 //    console's memory and the CPU it spends per second keeping idle streams

@@ -4,4 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import(new URL('../agent/cli.ts', import.meta.url).href);
+await import(new URL('../agent/cli/cli.ts', import.meta.url).href);

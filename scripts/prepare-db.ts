@@ -9,7 +9,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDatabase } from '../server/db/index.ts';
-import { ensureAdmin } from '../server/bootstrap.ts';
+import { ensureAdmin } from '../server/serve/bootstrap.ts';
 import { consoleConfig, type ConsoleConfig } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 import { writeFileAtomic } from '../agent/control/store.ts';

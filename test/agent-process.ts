@@ -6,7 +6,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentStateView } from '../agent/agent.ts';
+import type { AgentStateView } from '../agent/daemon/agent.ts';
 import type { PingResult } from '../agent/guests/index.ts';
 
 const BIN = fileURLToPath(new URL('../bin/softudc-agent.js', import.meta.url));

@@ -1,4 +1,4 @@
-// The client address over real HTTP (server/http.ts, the same request path as
+// The client address over real HTTP (server/serve/http.ts, the same request path as
 // the Next.js route): requests come from distinct loopback addresses, with
 // X-Forwarded-For headers a client made up. The sign-in limiter and the audit
 // log must see the connection's address, unless the connection comes from a
@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../server/auth/password.ts';
 import { TRUSTED_PROXIES_ENV } from '../server/auth/clientAddress.ts';
 import { LOGIN_MAX_FAILURES, loginLimiter } from '../server/auth/limiter.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { createTestDb, type TestDb } from './db.ts';
 
 const PW = 'correct horse battery staple';

@@ -8,7 +8,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { FARM_LIMITS, MAX_BODY_BYTES } from '../server/limits.ts';
 import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { setupControl, type ControlFixture } from './control-fixture.ts';

@@ -5,7 +5,7 @@
 // repeated. Real HTTP where the hole was in the request's path (superjson),
 // callers through the root router elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { agentReport, buildFarm, setupControl, type BuiltFarm, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 import { expectError } from './farm-fixtures.ts';
 

@@ -1,11 +1,11 @@
-// Whole-request checks over real HTTP (server/http.ts, the same entry as the
+// Whole-request checks over real HTTP (server/serve/http.ts, the same entry as the
 // Next.js route): forged cross-site mutations, batches past the cap, and the
 // headers every API answer carries. Every procedure's type is checked too:
 // whatever changes something is a mutation (POST, so these checks apply).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../server/auth/password.ts';
 import { loginLimiter } from '../server/auth/limiter.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { MAX_BATCH_CALLS } from '../server/limits.ts';
 import { createTestDb, type TestDb } from './db.ts';
 import { procedures } from './procedures.ts';

@@ -1,12 +1,12 @@
 // Open subscriptions end when the credential they were opened with stops
 // being valid: an API token revoked, a session signed out or ended by a
-// password change, a user disabled, a host deleted. Real HTTP (server/http.ts)
+// password change, a user disabled, a host deleted. Real HTTP (server/serve/http.ts)
 // and real SSE streams, read byte by byte: each must end (with UNAUTHORIZED)
 // within a second of the call that invalidated its credential, whichever
 // procedure it is, and a reconnect with the same credential is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../server/auth/password.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { setupControl, type ControlFixture } from './control-fixture.ts';
 
 /** A stream must be gone this soon after its credential is. */

@@ -1,12 +1,12 @@
 // The control loop when things break: the console goes away, an agent dies,
 // the database becomes unreachable, a host credential reaches for another
-// host. Real console (server/http.ts), real database, real agent processes.
+// host. Real console (server/serve/http.ts), real database, real agent processes.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createConsoleClient, errorCode, normaliseConsoleUrl, type ConsoleClient } from '../agent/control/client.ts';
 import { openDatabase, type OpenedDatabase } from '../server/db/index.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { createApiToken } from '../server/identity/apiTokens.ts';
 import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import type { UserActor } from '../server/trpc/init.ts';

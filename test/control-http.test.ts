@@ -1,4 +1,4 @@
-// The control loop over real HTTP: server/http.ts serving the API, an agent
+// The control loop over real HTTP: server/serve/http.ts serving the API, an agent
 // subscribed over SSE with its Bearer host credential (httpSubscriptionLink +
 // the eventsource package, as the agent does), and a second console process
 // on the same Postgres whose deploy reaches the agent through LISTEN/NOTIFY.
@@ -7,7 +7,7 @@ import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, type TRPCC
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { openDatabase } from '../server/db/index.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import type { AppRouter } from '../server/routers/_app.ts';
 import { agentReport, buildFarm, callerOn, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 

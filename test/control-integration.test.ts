@@ -1,4 +1,4 @@
-// The control loop end to end, without root: a real console (server/http.ts)
+// The control loop end to end, without root: a real console (server/serve/http.ts)
 // on a real database, three agent processes on 127.0.0.2–4 that enrolled with
 // one-time tokens, emulated guests pinging each other across hosts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 // A whole control loop on one machine, for the control-loop tests and the
-// deploy benchmark: a real console (server/http.ts) on a fresh database
+// deploy benchmark: a real console (server/serve/http.ts) on a fresh database
 // (Postgres with DATABASE_URL, else PGlite), hosts h1..h3 on 127.0.0.2–4 in
 // a segment without multicast, and three real agent processes that enrolled
 // with one-time tokens. Intent is changed through the real router (callers
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createTestDb, type TestDb } from './db.ts';
 import { freeCommonUdpPort, spawnManagedAgent, waitFor, type ManagedAgentProcess } from './managed-agent.ts';
 import type { Db } from '../server/db/index.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { appRouter } from '../server/routers/_app.ts';
 import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { createCallerFactory, type UserActor } from '../server/trpc/init.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../agent/agent.ts';
+import { Agent } from '../agent/daemon/agent.ts';
 import { EmulatedGuest } from '../agent/guests/index.ts';
 import { silentLogger } from '../agent/log.ts';
 import { DMZ_FARM, DMZ_NETS, DEMO_FARM, ensureLocalHosts, LOCAL_HOSTS, seedDemoFarm } from '../scripts/demo-seed.ts';

@@ -10,7 +10,7 @@ import { createConsoleClient, normaliseConsoleUrl } from '../agent/control/clien
 import { ControlLink } from '../agent/control/link.ts';
 import { silentLogger } from '../agent/log.ts';
 import { parseState } from '../agent/state.ts';
-import { startApiServer, type ApiServer } from '../server/http.ts';
+import { startApiServer, type ApiServer } from '../server/serve/http.ts';
 import { refreshDesiredStates } from '../server/control/desiredState.ts';
 import { buildFarm, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import type { AgentStateView } from '../agent/agent.ts';
+import type { AgentStateView } from '../agent/daemon/agent.ts';
 import type { PingResult } from '../agent/guests/index.ts';
 
 const BIN = fileURLToPath(new URL('../bin/softudc-agent.js', import.meta.url));

@@ -34,7 +34,7 @@ beforeAll(async () => {
     const row = await (await dbModule.getDb()).auditLog.findFirstOrThrow({ where: { action: 'auth.login' }, orderBy: { id: 'desc' }, select: { after: true } });
     return (row.after as { clientIp?: unknown }).clientIp;
   };
-  const { ensureAdmin } = await import('../server/bootstrap.ts');
+  const { ensureAdmin } = await import('../server/serve/bootstrap.ts');
   await ensureAdmin(await dbModule.getDb(), { password: PW, log: () => {} });
   route = await import('../app/api/trpc/[trpc]/route.ts');
 });

@@ -1,5 +1,5 @@
 // The router manager end to end, without root: a real console
-// (server/http.ts) on a real database, real agent processes on 127.0.0.2-4
+// (server/serve/http.ts) on a real database, real agent processes on 127.0.0.2-4
 // holding their command streams over SSE, and a farm of two routers, a
 // firewall and emulated guests across two hosts. The console asks for a
 // router's live tables, pings and traces from a router's own IP stack (the

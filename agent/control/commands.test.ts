@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { commandResultData, type CommandKind } from '../../contract/commands.ts';
 import { waitFor } from '../../test/managed-agent.ts';
-import { Agent } from '../agent.ts';
+import { Agent } from '../daemon/agent.ts';
 import { silentLogger } from '../log.ts';
 import { Backoff } from './backoff.ts';
 import { createConsoleClient } from './client.ts';

@@ -11,7 +11,7 @@ import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import superjson from 'superjson';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { ApplyResult } from '../agent.ts';
+import type { ApplyResult } from '../daemon/agent.ts';
 import { createLogger } from '../log.ts';
 import { StateError } from '../state.ts';
 import { Backoff } from './backoff.ts';

@@ -9,7 +9,7 @@
 // dataplane runs from the last applied state whether the console is up or not.
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import type { AgentStateView, ApplyResult } from '../agent.ts';
+import type { AgentStateView, ApplyResult } from '../daemon/agent.ts';
 import type { Logger } from '../log.ts';
 import { desiredMessageSchema as contractDesiredMessage } from '../../contract/hostState.ts';
 import { reportAnswerSchema } from '../../contract/report.ts';

@@ -1,13 +1,13 @@
 // Managed mode of softudc-agent: enroll (once), forward at once from the
 // persisted state, then follow the console. The command line is parsed in
-// agent/cli.ts; this file runs it.
+// agent/cli/cli.ts; this file runs it.
 //
 //   softudc-agent --console URL --token TOKEN [--state-dir DIR] [--admin HOST:PORT] [--report-interval S]
 import { agentConfig } from '../../config/index.ts';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Agent, type ApplyResult, type AgentStateView } from '../agent.ts';
-import { AdminServer } from '../admin.ts';
+import { Agent, type ApplyResult, type AgentStateView } from '../daemon/agent.ts';
+import { AdminServer } from '../daemon/admin.ts';
 import type { Logger } from '../log.ts';
 import { createConsoleClient, normaliseConsoleUrl } from './client.ts';
 import { agentVersion, ensureCredential, EnrollError } from './enroll.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentStateView } from '../agent.ts';
+import type { AgentStateView } from '../daemon/agent.ts';
 import { agentCapabilities } from './enroll.ts';
 import { REPORT_MAX_COUNTERS, REPORT_MAX_VARP } from '../../contract/limits.ts';
 import { buildReport } from './report.ts';

@@ -6,7 +6,7 @@ import {
   APPLY_ERROR_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_MESSAGES, REPORT_MAX_VARP, REPORT_MAX_VIFS, REPORT_MESSAGE_MAX_CHARS,
 } from '../../contract/limits.ts';
 import type { Report } from '../../contract/report.ts';
-import type { AgentStateView } from '../agent.ts';
+import type { AgentStateView } from '../daemon/agent.ts';
 import { agentCapabilities } from './enroll.ts';
 
 export interface ApplyFailure {

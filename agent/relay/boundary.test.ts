@@ -5,10 +5,10 @@
 // into the relay, the proxy sweep and the dispatcher.
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent } from '../agent.ts';
+import { Agent } from '../daemon/agent.ts';
 import { Counters } from '../metrics.ts';
 import { createLogger, silentLogger } from '../log.ts';
-import { Dispatcher } from '../dispatch.ts';
+import { Dispatcher } from '../daemon/dispatch.ts';
 import { Switch } from '../switch/index.ts';
 import { Varp } from '../varp/index.ts';
 import {

@@ -4,7 +4,7 @@
 // relays; in proxy mode every cache points at the local relay.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { Agent } from '../agent.ts';
+import { Agent } from '../daemon/agent.ts';
 import { silentLogger } from '../log.ts';
 import { EmulatedGuest } from '../guests/index.ts';
 import type { AgentStateInput } from '../state.ts';

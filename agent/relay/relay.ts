@@ -9,7 +9,7 @@
 // come through the vnetds instead (proxy.ts).
 //
 // intercept() sees every underlay datagram as the dispatcher's first branch
-// (agent/dispatch.ts), with the sender's address already parsed. It consumes
+// (agent/daemon/dispatch.ts), with the sender's address already parsed. It consumes
 // RELAYs (and, in proxy mode, what the proxy answers or forwards), counting
 // each as handled or dropped exactly once like the dispatcher does; anything
 // else it may copy to the peers and leaves to the dispatcher. Like the
@@ -36,7 +36,7 @@ import {
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
-import { dropName, HANDLER_ERROR, RX_HANDLED } from '../dispatch.ts';
+import { dropName, HANDLER_ERROR, RX_HANDLED } from '../underlay/rx.ts';
 import { BugReports } from '../bug-report.ts';
 import { ProxyTable, type ProxyLink, type ProxyRouteView } from './proxy.ts';
 import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';

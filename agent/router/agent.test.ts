@@ -1,7 +1,7 @@
 // Routers inside real agents: two agents on loopback addresses with their
 // UDP underlay, emulated guests, and routers and links from the state.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent } from '../agent.ts';
+import { Agent } from '../daemon/agent.ts';
 import { silentLogger } from '../log.ts';
 import { EmulatedGuest } from '../guests/index.ts';
 import {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { Agent } from '../agent.ts';
+import { Agent } from '../daemon/agent.ts';
 import { silentLogger } from '../log.ts';
 import { EmulatedGuest } from '../guests/index.ts';
 import type { AgentStateInput } from '../state.ts';

@@ -5,7 +5,7 @@
 // never to a third party written in the REQUEST.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
-import { Agent } from '../agent.ts';
+import { Agent } from '../daemon/agent.ts';
 import { silentLogger } from '../log.ts';
 import type { AgentStateInput } from '../state.ts';
 import {

@@ -6,7 +6,7 @@
 // can neither inject frames into a vnet nor feed the VARP cache.
 import type { AgentState } from '../../contract/hostState.ts';
 import type { Counters } from '../metrics.ts';
-import { RX_DROPPED } from '../dispatch.ts';
+import { RX_DROPPED } from './rx.ts';
 import { parseIp } from '../wire/index.ts';
 
 export const NOT_ADMITTED = `${RX_DROPPED}{reason="not_admitted"}`;

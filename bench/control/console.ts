@@ -1,11 +1,11 @@
 // The console process of the subscription benchmark: a fresh database
 // (Postgres with DATABASE_URL, else in-memory PGlite) with HOSTS enrolled
-// hosts, and server/http.ts serving the API on loopback. It hands the host
+// hosts, and server/serve/http.ts serving the API on loopback. It hands the host
 // credentials to its parent over the IPC channel (never printed), answers
 // memory queries, and exits when the parent disconnects.
 import { randomUUID } from 'node:crypto';
 import { generateHostCredential, hashToken } from '../../server/auth/tokens.ts';
-import { startApiServer } from '../../server/http.ts';
+import { startApiServer } from '../../server/serve/http.ts';
 import { createTestDb } from '../../test/db.ts';
 import { syntheticAddress } from './synthetic.ts';
 

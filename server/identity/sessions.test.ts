@@ -7,7 +7,7 @@ import { hashPassword, needsRehash, verifyPassword } from '../auth/password.ts';
 import { generateApiToken, generateEnrollmentToken, generateHostCredential, generateSessionToken, hashToken, tokenPrefix } from '../auth/tokens.ts';
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie, sessionLifetimeMs } from '../auth/cookies.ts';
 import { FailureLimiter, LOGIN_MAX_FAILURES, LOGIN_MAX_USER_FAILURES, LOGIN_MAX_ADDRESS_FAILURES, LOGIN_WINDOW_MS, LoginLimiter } from '../auth/limiter.ts';
-import { ensureAdmin } from '../bootstrap.ts';
+import { ensureAdmin } from '../serve/bootstrap.ts';
 import { parseTrustedProxies, requestOrigin } from '../auth/clientAddress.ts';
 import { logApiError, scrubSecrets } from '../trpc/error-log.ts';
 import { TRPCError } from '@trpc/server';

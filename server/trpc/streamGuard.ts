@@ -30,7 +30,7 @@ export async function* whileCredentialHolds<T>(db: Db, actor: UserActor | HostAc
     watch.close();
     if (pending) {
       // The source is still waiting for its next value: it ends once the
-      // request's signal aborts (server/api.ts); nobody reads it any more.
+      // request's signal aborts (server/serve/api.ts); nobody reads it any more.
       pending.catch(() => undefined);
       it.return?.()?.catch(() => undefined);
     } else {

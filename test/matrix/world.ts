@@ -1,4 +1,4 @@
-// The world of the end-to-end feature matrix: one console (server/http.ts)
+// The world of the end-to-end feature matrix: one console (server/serve/http.ts)
 // on a fresh database of a real Postgres server, five hosts in network
 // namespaces on two LAN segments behind a router namespace (underlay
 // 198.18.1.0/24 and 198.18.2.0/24), each running a managed `softudc-agent`
@@ -25,8 +25,8 @@ import { NetnsHarness } from '../netns/harness.ts';
 import { NsAgent } from '../netns/agents.ts';
 import { addHost, addSegment } from '../overlay-fixture.ts';
 import { Hypervisor } from '../netns/hypervisor-client.ts';
-import { ensureAdmin } from '../../server/bootstrap.ts';
-import { startApiServer, type ApiServer } from '../../server/http.ts';
+import { ensureAdmin } from '../../server/serve/bootstrap.ts';
+import { startApiServer, type ApiServer } from '../../server/serve/http.ts';
 import type { AppRouter } from '../../server/routers/_app.ts';
 
 export type Api = TRPCClient<AppRouter>;

@@ -2,7 +2,7 @@
 // subscriptions) and POST (mutations, batches), with the context built from
 // the request's cookie or Authorization header and the connection's address
 // as scripts/serve.mjs stamped it.
-import { serveApi } from '../../../../server/api.ts';
+import { serveApi } from '../../../../server/serve/api.ts';
 import { stampedConnection } from '../../../../server/trpc/peerStamp.ts';
 
 export const dynamic = 'force-dynamic';

@@ -5,10 +5,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import type { Db, RawDb } from './db/index.ts';
-import { attachEventBus, detachEventBus } from './events/index.ts';
-import { ensureLivenessSweep, stopLivenessSweep } from './control/hostLiveness.ts';
-import { ensureKeyRotation, stopKeyRotation } from './control/keyRotation.ts';
+import type { Db, RawDb } from '../db/index.ts';
+import { attachEventBus, detachEventBus } from '../events/index.ts';
+import { ensureLivenessSweep, stopLivenessSweep } from '../control/hostLiveness.ts';
+import { ensureKeyRotation, stopKeyRotation } from '../control/keyRotation.ts';
 import { API_PATH, serveApi } from './api.ts';
 
 export { API_PATH };

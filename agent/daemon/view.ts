@@ -2,16 +2,16 @@
 // link): applied generation, underlay, VIFs, the VARP cache with care-of
 // addresses, a summary of its routers and firewalls, counters. Addresses in
 // text; never the VARP key.
-import type { Counters } from './metrics.ts';
-import type { Switch } from './switch/index.ts';
-import type { UdpUnderlay } from './underlay/udp.ts';
-import type { Varp } from './varp/index.ts';
-import type { AgentState } from './state.ts';
+import type { Counters } from '../metrics.ts';
+import type { Switch } from '../switch/index.ts';
+import type { UdpUnderlay } from '../underlay/udp.ts';
+import type { Varp } from '../varp/index.ts';
+import type { AgentState } from '../state.ts';
 import type { VifRuntime } from './vifs.ts';
-import type { NodeManager } from './nodes/index.ts';
-import type { NodeView } from './ipnode/index.ts';
-import { ipToString, macToString } from './wire/index.ts';
-import type { GuestDevice } from './guests/types.ts';
+import type { NodeManager } from '../nodes/index.ts';
+import type { NodeView } from '../ipnode/index.ts';
+import { ipToString, macToString } from '../wire/index.ts';
+import type { GuestDevice } from '../guests/types.ts';
 
 export interface VifView {
   id: string;

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fuzzer } from '../test/agent-fuzz.ts';
+import { fuzzer } from '../../test/agent-fuzz.ts';
 import { Dispatcher, RX_DROPPED, RX_HANDLED } from './dispatch.ts';
-import { EmulatedGuest } from './guests/index.ts';
-import { silentLogger } from './log.ts';
-import { Counters } from './metrics.ts';
-import { parseState } from './state.ts';
-import { Switch } from './switch/index.ts';
-import { Varp } from './varp/index.ts';
-import { parseIp, parseMac } from './wire/index.ts';
+import { EmulatedGuest } from '../guests/index.ts';
+import { silentLogger } from '../log.ts';
+import { Counters } from '../metrics.ts';
+import { parseState } from '../state.ts';
+import { Switch } from '../switch/index.ts';
+import { Varp } from '../varp/index.ts';
+import { parseIp, parseMac } from '../wire/index.ts';
 
 describe('underlay datagram dispatch', () => {
   it('accounts for every datagram as handled or dropped, whatever it holds', async () => {

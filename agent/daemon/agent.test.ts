@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent } from './agent.ts';
-import { silentLogger } from './log.ts';
-import { StateError, type AgentStateInput } from './state.ts';
-import { EmulatedGuest } from './guests/index.ts';
+import { silentLogger } from '../log.ts';
+import { StateError, type AgentStateInput } from '../state.ts';
+import { EmulatedGuest } from '../guests/index.ts';
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const running: Agent[] = [];

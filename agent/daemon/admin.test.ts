@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer, parseAdminAddress } from './admin.ts';
 import { Agent } from './agent.ts';
-import { silentLogger } from './log.ts';
+import { silentLogger } from '../log.ts';
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 

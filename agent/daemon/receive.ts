@@ -1,18 +1,18 @@
 // The agent's receive path: every underlay datagram is admitted (or counted
 // as dropped, agent/underlay/admission.ts), offered to the vnetd relay role,
-// and otherwise dispatched by kind to VARP or the switch (agent/dispatch.ts).
+// and otherwise dispatched by kind to VARP or the switch (agent/daemon/dispatch.ts).
 // It also owns the relay's configuration from the desired state.
-import type { Counters } from './metrics.ts';
-import type { Logger } from './log.ts';
+import type { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
 import { Dispatcher, type DispatchTarget } from './dispatch.ts';
-import { Admission } from './underlay/admission.ts';
-import type { Remote, UdpUnderlay } from './underlay/udp.ts';
-import type { Varp } from './varp/index.ts';
-import type { Switch } from './switch/index.ts';
-import type { SealedVnets } from './security/index.ts';
-import { Relay } from './relay/index.ts';
-import type { AgentState } from './state.ts';
-import { FRAME_FLAG_SEALED, FRAME_FLAGS_OFFSET, FRAME_HEADER_LEN, FRAME_VNET_OFFSET, parseIp } from './wire/index.ts';
+import { Admission } from '../underlay/admission.ts';
+import type { Remote, UdpUnderlay } from '../underlay/udp.ts';
+import type { Varp } from '../varp/index.ts';
+import type { Switch } from '../switch/index.ts';
+import type { SealedVnets } from '../security/index.ts';
+import { Relay } from '../relay/index.ts';
+import type { AgentState } from '../state.ts';
+import { FRAME_FLAG_SEALED, FRAME_FLAGS_OFFSET, FRAME_HEADER_LEN, FRAME_VNET_OFFSET, parseIp } from '../wire/index.ts';
 
 /** The underlay and VARP engine datagrams are received on and handed to. */
 export interface ReceiveCore {

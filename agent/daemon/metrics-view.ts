@@ -1,7 +1,7 @@
 // The agent's Prometheus page: every counter plus gauges for the applied
 // generation, VIFs, switch ports and VARP entries by state.
-import { renderPrometheus, type Counters } from './metrics.ts';
-import type { Varp } from './varp/index.ts';
+import { renderPrometheus, type Counters } from '../metrics.ts';
+import type { Varp } from '../varp/index.ts';
 
 export interface MetricsInput {
   counters: Counters;

@@ -1,14 +1,14 @@
 // The VIF reconcile: brings the VIFs of a desired state up, changes them in
 // place or replaces them, and takes away the rest. Unchanged VIFs are left
 // alone (same guest, same port: not one frame lost on them).
-import type { Counters } from './metrics.ts';
-import type { Logger } from './log.ts';
-import type { Switch } from './switch/index.ts';
-import type { Varp } from './varp/index.ts';
-import { createGuest, type GuestPort } from './guests/index.ts';
-import type { AgentState, StateIssue, VifSpec } from './state.ts';
-import { parseCidr, parseMac } from './wire/index.ts';
-import { VifShaper } from './limit/shaper.ts';
+import type { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import type { Switch } from '../switch/index.ts';
+import type { Varp } from '../varp/index.ts';
+import { createGuest, type GuestPort } from '../guests/index.ts';
+import type { AgentState, StateIssue, VifSpec } from '../state.ts';
+import { parseCidr, parseMac } from '../wire/index.ts';
+import { VifShaper } from '../limit/shaper.ts';
 
 export interface VifRuntime {
   spec: VifSpec;

@@ -3,20 +3,20 @@
 // (vifs.ts), VLAN uplinks and the routers and firewalls, reconciled to a
 // desired state. apply() is what a state file change, SIGHUP or the console
 // link calls; it is idempotent and serialised.
-import { Counters } from './metrics.ts';
-import type { Logger } from './log.ts';
-import { Switch, type SwitchVarp } from './switch/index.ts';
-import type { GuestPort } from './guests/index.ts';
-import { parseState, StateError, type AgentState, type StateIssue } from './state.ts';
+import { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import { Switch, type SwitchVarp } from '../switch/index.ts';
+import type { GuestPort } from '../guests/index.ts';
+import { parseState, StateError, type AgentState, type StateIssue } from '../state.ts';
 import { buildView, type AgentStateView, type VarpPage } from './view.ts';
 import { renderAgentMetrics } from './metrics-view.ts';
-import { FileSequenceStore, SealedVnets } from './security/index.ts';
-import { VlanManager } from './vlan/index.ts';
-import { NodeManager } from './nodes/index.ts';
+import { FileSequenceStore, SealedVnets } from '../security/index.ts';
+import { VlanManager } from '../vlan/index.ts';
+import { NodeManager } from '../nodes/index.ts';
 import { Vifs } from './vifs.ts';
 import { Receive } from './receive.ts';
 import { CoreManager } from './core.ts';
-import { GuestServices } from './dhcp/services.ts';
+import { GuestServices } from '../dhcp/services.ts';
 
 export type { AgentStateView } from './view.ts';
 export type { VifRuntime } from './vifs.ts';

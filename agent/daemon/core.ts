@@ -1,15 +1,15 @@
 // The agent's underlay socket and VARP engine, rebuilt when the state
 // changes their address, port, VARP settings or key, and adjusted in place
 // (peers, multicast group) otherwise.
-import type { Counters } from './metrics.ts';
-import type { Logger } from './log.ts';
-import { BugReports } from './bug-report.ts';
-import type { Switch } from './switch/index.ts';
-import { UdpUnderlay } from './underlay/udp.ts';
-import { Varp, type VarpConfig, type VarpIo } from './varp/index.ts';
-import { decodeVarpKey, StateError, type AgentState } from './state.ts';
-import { parseIp } from './wire/index.ts';
-import type { SealedVnets } from './security/index.ts';
+import type { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import { BugReports } from '../bug-report.ts';
+import type { Switch } from '../switch/index.ts';
+import { UdpUnderlay } from '../underlay/udp.ts';
+import { Varp, type VarpConfig, type VarpIo } from '../varp/index.ts';
+import { decodeVarpKey, StateError, type AgentState } from '../state.ts';
+import { parseIp } from '../wire/index.ts';
+import type { SealedVnets } from '../security/index.ts';
 import type { Receive } from './receive.ts';
 import type { Vifs } from './vifs.ts';
 

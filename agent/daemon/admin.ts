@@ -4,9 +4,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from './agent.ts';
-import type { Logger } from './log.ts';
-import { EmulatedGuest, ProbeError } from './guests/index.ts';
-import { WireError, parseMac } from './wire/index.ts';
+import type { Logger } from '../log.ts';
+import { EmulatedGuest, ProbeError } from '../guests/index.ts';
+import { WireError, parseMac } from '../wire/index.ts';
 import { VARP_PAGE_DEFAULT, VARP_PAGE_MAX, type VarpPage } from './view.ts';
 
 export interface AdminOptions {

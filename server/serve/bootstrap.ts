@@ -1,12 +1,12 @@
 // First start: with no user at all, create tenant `default` and user
 // `admin`. The password comes from SOFTUDC_ADMIN_PASSWORD, or is generated
 // and printed once; it is never stored in clear nor printed again.
-import { consoleConfig } from '../config/index.ts';
+import { consoleConfig } from '../../config/index.ts';
 import { randomBytes } from 'node:crypto';
-import type { Db } from './db/index.ts';
-import { hashPassword } from './auth/password.ts';
-import { writeAudit } from './audit/audit.ts';
-import { passwordProblem, USER_SELECT } from './identity/users.ts';
+import type { Db } from '../db/index.ts';
+import { hashPassword } from '../auth/password.ts';
+import { writeAudit } from '../audit/audit.ts';
+import { passwordProblem, USER_SELECT } from '../identity/users.ts';
 
 export const DEFAULT_TENANT = 'default';
 export const ADMIN_USERNAME = 'admin';

@@ -1,14 +1,14 @@
 // The API over HTTP, the one way in for both servers that serve it: the
 // Next.js route (app/api/trpc, behind scripts/serve.mjs) and the plain
-// node:http server of tests and benchmarks (server/http.ts). Each hands over
+// node:http server of tests and benchmarks (server/serve/http.ts). Each hands over
 // the request and the connection it came on; the rest is the same.
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import type { Db } from './db/index.ts';
-import { appRouter } from './routers/_app.ts';
-import { MAX_BODY_BYTES } from './limits.ts';
-import { createContext, type Connection } from './trpc/context.ts';
-import { logApiError } from './trpc/error-log.ts';
-import { bodyTooLarge } from './trpc/requestChecks.ts';
+import type { Db } from '../db/index.ts';
+import { appRouter } from '../routers/_app.ts';
+import { MAX_BODY_BYTES } from '../limits.ts';
+import { createContext, type Connection } from '../trpc/context.ts';
+import { logApiError } from '../trpc/error-log.ts';
+import { bodyTooLarge } from '../trpc/requestChecks.ts';
 
 export const API_PATH = '/api/trpc';
 

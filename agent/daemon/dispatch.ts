@@ -17,30 +17,19 @@ import {
   decodeRelay,
   decodeVarp,
   parseIp,
-} from './wire/index.ts';
-import type { Counters } from './metrics.ts';
-import type { Logger } from './log.ts';
-import { BugReports } from './bug-report.ts';
-import type { Switch } from './switch/index.ts';
-import type { Varp } from './varp/index.ts';
-import type { Remote } from './underlay/udp.ts';
+} from '../wire/index.ts';
+import type { Counters } from '../metrics.ts';
+import type { Logger } from '../log.ts';
+import { BugReports } from '../bug-report.ts';
+import type { Switch } from '../switch/index.ts';
+import type { Varp } from '../varp/index.ts';
+import type { Remote } from '../underlay/udp.ts';
+import { dropName, HANDLER_ERROR, RX_DATAGRAMS, RX_DROPPED, RX_HANDLED } from '../underlay/rx.ts';
+
+export { dropName, HANDLER_ERROR, RX_DATAGRAMS, RX_DROPPED, RX_HANDLED };
 
 const HANDLED_VARP = 'softudc_underlay_rx_handled_total{kind="varp"}';
 const HANDLED_FRAME = 'softudc_underlay_rx_handled_total{kind="frame"}';
-export const RX_DATAGRAMS = 'softudc_underlay_rx_datagrams_total';
-export const RX_HANDLED = 'softudc_underlay_rx_handled_total';
-export const RX_DROPPED = 'softudc_underlay_rx_dropped_total';
-/** The drop reason of a datagram whose handler threw (a bug). */
-export const HANDLER_ERROR = 'handler_error';
-
-const dropNames = new Map<string, string>();
-/** The drop counter's name for `reason` (built once per reason). */
-export function dropName(reason: string): string {
-  let n = dropNames.get(reason);
-  if (!n) dropNames.set(reason, (n = `${RX_DROPPED}{reason="${reason}"}`));
-  return n;
-}
-
 /** Remote addresses seen recently, as u32: parsing text per datagram would allocate. */
 const ADDRESS_CACHE_MAX = 4096;
 

@@ -6,12 +6,12 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { agentConfig } from '../config/index.ts';
-import { Agent } from './agent.ts';
-import { AdminServer, parseAdminAddress } from './admin.ts';
-import { createLogger, envLogLevel, isLogLevel, type Logger } from './log.ts';
-import { loadStateFile, StateError } from './state.ts';
-import { managedOptions, runManaged, UsageError, wantsManaged } from './control/managed.ts';
+import { agentConfig } from '../../config/index.ts';
+import { Agent } from '../daemon/agent.ts';
+import { AdminServer, parseAdminAddress } from '../daemon/admin.ts';
+import { createLogger, envLogLevel, isLogLevel, type Logger } from '../log.ts';
+import { loadStateFile, StateError } from '../state.ts';
+import { managedOptions, runManaged, UsageError, wantsManaged } from '../control/managed.ts';
 
 const USAGE = `Usage: softudc-agent --state FILE [--admin HOST:PORT] [--log-level LEVEL]
        softudc-agent --console URL --token TOKEN [--state-dir DIR] [--admin HOST:PORT] [--report-interval S]

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnAgent, tempDir, type AgentProcess } from '../test/agent-process.ts';
+import { spawnAgent, tempDir, type AgentProcess } from '../../test/agent-process.ts';
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000);
 const state = (generation: number, ip = '10.7.0.10/24') => ({
