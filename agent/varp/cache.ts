@@ -95,8 +95,11 @@ export class VarpCache {
         if (age >= this.cfg.lifetimeMs - this.cfg.refreshAheadMs && e.refreshedFor !== e.since) this.sendRefresh(e);
         return e.route;
       }
-      // Spec: expired "and is resolved again on the next frame".
+      // Spec: expired "and is resolved again on the next frame", as an entry
+      // never confirmed: the location version it had expired with it
+      // (docs/wire.md "VARP freshness": a forged version lasts until expiry).
       this.counters.inc(C.entriesExpired);
+      e.version = -1;
       const refused = this.admit(vnet);
       if (refused !== null) {
         this.remove(e);
@@ -193,6 +196,11 @@ export class VarpCache {
     const out: Record<VarpState, number> = { INCOMPLETE: 0, REACHABLE: 0, FAILED: 0 };
     for (const e of this.entries.values()) if (this.live(e, t)) out[e.state]++;
     return out;
+  }
+
+  /** The location version an ANNOUNCE must not be below: none (-1) once the entry expired. */
+  knownVersion(e: Entry): number {
+    return this.live(e, now()) ? e.version : -1;
   }
 
   /** Entries held, expired ones not yet swept included. */

@@ -125,6 +125,24 @@ describe('REACHABLE lifetime (spec default 30 s)', () => {
     expect(host.transmitted.at(-1)?.frames).toEqual([datagram(2)]);
   });
 
+  it('forgets the location version of an expired entry: the real host answer is taken again (a forged version lasts only until expiry)', () => {
+    host = make({ refreshAheadMs: 0 });
+    vi.advanceTimersByTime(1000); // expires at 31 s, between two sweeps (every 15 s): resolved again, not swept
+    host.varp.resolve(VNET, MAC, datagram(0));
+    answer(host, { version: 100 });
+    // Without a VARP key an admitted sender can announce any version (docs/wire.md "VARP freshness").
+    const forged = 0x0800_0001;
+    host.varp.handle(announce({ flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, coa: B, version: forged }), { address: C2, port: PORT });
+    expect(state(host)).toMatchObject({ coa: B, version: forged });
+    vi.advanceTimersByTime(30_000); // expired, unused
+    expect(host.varp.resolve(VNET, MAC, datagram(1))).toBeNull();
+    expect(state(host)?.state).toBe('INCOMPLETE');
+    answer(host, { version: 100 });
+    expect(state(host)).toMatchObject({ state: 'REACHABLE', coa: B, version: 100 });
+    expect(host.counters.get(messageIgnored('stale_version'))).toBe(0);
+    expect(host.transmitted.at(-1)?.frames).toEqual([datagram(1)]);
+  });
+
   it('is confirmed by FRAMEs from the same COA only, and forgotten by the sweep when unused', () => {
     host = make({ refreshAheadMs: 0 });
     host.varp.resolve(VNET, MAC, datagram(0));

@@ -237,7 +237,7 @@ export class Varp {
     if (gratuitous && this.cfg.key) return this.verifyGratuitous(msg, from);
     const e = gratuitous ? this.gratuitousTarget(msg) : this.answeredEntry(msg);
     if (typeof e === 'string') return this.ignore(e);
-    if (msg.version < e.version) return this.ignore('stale_version');
+    if (msg.version < this.cache.knownVersion(e)) return this.ignore('stale_version');
     this.cache.confirm(e, msg, from);
   }
 
@@ -245,7 +245,7 @@ export class Varp {
   private verifyGratuitous(msg: VarpMessage, from: Source): void {
     const e = this.cache.get(msg.vnet, msg.mac);
     if (!e || e.state === 'FAILED') return this.ignore('not_cached');
-    if (msg.version < e.version) return this.ignore('stale_version');
+    if (msg.version < this.cache.knownVersion(e)) return this.ignore('stale_version');
     const port = from.address === msg.coa ? from.port : this.sender.io.port;
     this.cache.verify(e, msg.coa, port);
   }
@@ -274,7 +274,7 @@ export class Varp {
     this.counters.inc(C.withdrawsReceived);
     const e = this.cache.get(msg.vnet, msg.mac);
     if (!e || e.state !== 'REACHABLE' || e.coa !== msg.coa) return this.ignore('withdraw_mismatch');
-    if (msg.version < e.version) return this.ignore('stale_version');
+    if (msg.version < this.cache.knownVersion(e)) return this.ignore('stale_version');
     this.cache.remove(e);
     this.counters.inc(C.entriesWithdrawn);
   }
