@@ -61,13 +61,9 @@ export class CoreManager {
       sendTo: (m, a, p) => underlay.sendToIp(m, a, p),
       admits: (coa) => receive.admission.admitsCoa(coa),
       reportBug: (where, err) => bugs.report(where, err),
-      transmit: (_vnet, coa, p, frames) => {
-        for (const f of frames) {
-          // Held plain while VARP resolved: sealed now, so sequences leave in order.
-          const out = this.d.sw.outbound(f);
-          if (out) underlay.sendToIp(out, coa, p);
-        }
-      },
+      // The switch holds the frames waiting for a resolution: VARP tells it what became of each.
+      resolved: (vnet, mac, route) => this.d.sw.held.release(vnet, mac, route),
+      unresolved: (vnet, mac, reason) => this.d.sw.held.discard(vnet, mac, reason),
     };
     let varp: Varp;
     try {
@@ -85,6 +81,7 @@ export class CoreManager {
       if (old && sameSocket) this.current = null;
       throw new StateError([{ field: 'underlay.address', message: (err as Error).message }]);
     }
+    this.d.sw.held.limits = { queueLimit: varp.config.queueLimit, maxQueuedPerVnet: varp.config.maxQueuedPerVnet };
     varp.start();
     const target = { varp, sw: this.d.sw, varpKey: key, ownAddress: s.underlay.address, ownPort: s.underlay.port };
     underlay.on('message', receive.listener(target));

@@ -14,7 +14,7 @@ describe('underlay datagram dispatch', () => {
     const counters = new Counters();
     const sent: Buffer[] = [];
     const varp = new Varp(
-      { ownCoa: parseIp('127.0.0.2'), port: 1798, sendFlood: (m) => sent.push(m), sendTo: (m) => sent.push(m), transmit: (_v, _c, _p, f) => sent.push(...f) },
+      { ownCoa: parseIp('127.0.0.2'), port: 1798, sendFlood: (m) => sent.push(m), sendTo: (m) => sent.push(m), resolved: () => {}, unresolved: () => {} },
       counters,
     );
     varp.start();

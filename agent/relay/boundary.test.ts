@@ -155,7 +155,7 @@ describe('handler errors on the underlay path', () => {
   it('the dispatcher drops a datagram whose handler throws as handler_error and goes on', async () => {
     const counters = new Counters();
     const { lines, logger } = logCapture();
-    const varp = new Varp({ ownCoa: parseIp('127.0.0.2'), port: 1798, sendFlood: () => {}, sendTo: () => {}, transmit: () => {} }, counters);
+    const varp = new Varp({ ownCoa: parseIp('127.0.0.2'), port: 1798, sendFlood: () => {}, sendTo: () => {}, resolved: () => {}, unresolved: () => {} }, counters);
     varp.start();
     varp.handle = () => {
       throw new Error('injected fault');

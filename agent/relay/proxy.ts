@@ -36,7 +36,7 @@ import {
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import { VnetMap } from '../varp/vnet-map.ts';
-import { isVirtualVnet } from '../varp/cache.ts';
+import { isVirtualVnet } from '../varp/entry.ts';
 import { RELAY_COUNTERS as C, type Endpoint, type RelayIo, type RelaySettings } from './types.ts';
 
 interface Route {

@@ -86,16 +86,23 @@ describe('sealed vnets in the switch', () => {
     expect(b.learned).toEqual([]);
   });
 
-  it('a sealed vnet without keys stays local; queued plain datagrams are sealed on the way out', () => {
+  it('a sealed vnet without keys stays local; held plain datagrams are sealed on the way out', () => {
     const a = host(COA_A, 'conf', []);
     const p1 = a.addPort('a', V, MAC1, IP1);
     p1.guest.onFrame(udpFrame(MAC1, MAC2, IP1, IP2));
     expect(a.sent).toEqual([]);
     expect(a.counters.get('softudc_switch_tx_dropped_total{reason="security_unavailable"}')).toBe(1);
     const queued = encodeFrame({ vnet: V, ethernet: udpFrame(MAC1, MAC2, IP1, IP2) });
-    expect(a.sw.outbound(queued)).toBeNull();
+    const route = { coa: COA_B, port: 1798 };
+    a.sw.held.hold(V, MAC2, queued);
+    a.sw.held.release(V, MAC2, route); // the keys went meanwhile
+    expect(a.sent).toEqual([]);
+    expect(a.counters.get('softudc_switch_tx_dropped_total{reason="security_unavailable"}')).toBe(2);
     a.ring.update('conf', [K1]);
-    const out = a.sw.outbound(queued)!;
+    a.sw.held.hold(V, MAC2, queued);
+    a.sw.held.release(V, MAC2, route);
+    const out = a.sent[0]!.datagram;
+    expect(a.sent[0]).toMatchObject({ coa: COA_B, port: 1798 });
     expect(out.readUInt16BE(2) & FRAME_FLAG_SEALED).toBe(FRAME_FLAG_SEALED);
     const b = host(COA_B, 'conf', [K1]);
     const pb = b.addPort('b', V, MAC2, IP2);
@@ -104,6 +111,8 @@ describe('sealed vnets in the switch', () => {
     const open = fakeSwitch();
     open.sw.upsertVnet({ id: 7, security: 'none' });
     const plain7 = encodeFrame({ vnet: 7, ethernet: udpFrame(MAC1, MAC2, IP1, IP2) });
-    expect(open.sw.outbound(plain7)).toBe(plain7);
+    open.sw.held.hold(7, MAC2, plain7);
+    open.sw.held.release(7, MAC2, { coa: COA_B, port: 1798 });
+    expect(open.sent.map((s) => s.datagram)).toEqual([plain7]);
   });
 });

@@ -251,32 +251,35 @@ describe('encapsulation of frames from a TAP reader batch', () => {
     const expected = (f: Buffer) => encodeFrame({ vnet: A, ethernet: f });
     expect(t.sent.map((s) => s.datagram)).toEqual([expected(frames[0]!), expected(frames[2]!), expected(frames[0]!), expected(frames[2]!)]);
     expect(t.flooded.map((f) => f.datagram)).toEqual([expected(frames[1]!), expected(frames[1]!)]);
-    // The first frame to a destination is copied (VARP might hold it); once
-    // it had a route the next one is built in place.
-    expect(t.sent[0]!.datagram.buffer).not.toBe(buf.buffer);
+    // Frames of the batch to a destination with a route are built in place; plain buffers are copied.
+    expect(t.sent[0]!.datagram.buffer).toBe(buf.buffer);
     expect(t.sent[1]!.datagram.buffer).toBe(buf.buffer);
     expect(t.flooded[0]!.datagram.buffer).toBe(buf.buffer);
+    expect(t.sent[2]!.datagram.buffer).not.toBe(buf.buffer);
     expect(t.sent[3]!.datagram.buffer).not.toBe(buf.buffer);
     // The broadcast reached the local port unchanged.
     expect(t.a2.guest.received[0]).toEqual(frames[1]);
   });
 
-  it('never hands VARP a view of the batch for a destination without a route', () => {
+  it('holds a copy (never a view of the batch) of each frame for a destination being resolved, and sends them once, in order, when it resolves', () => {
     const t = twoVnets();
-    const held: Buffer[] = [];
-    const resolve = t.varp.resolve.bind(t.varp);
-    t.varp.resolve = (vnet, mac, d) => {
-      held.push(d);
-      return resolve(vnet, mac, d);
-    };
-    t.varp.routes.set(`${A}/${REMOTE}`, { coa: COA, port: 1798 });
-    const frames = [udpFrame(MAC1, REMOTE, IP1, IP3), udpFrame(MAC1, REMOTE, IP1, IP3), udpFrame(MAC1, MAC3, IP1, IP3), udpFrame(MAC1, MAC3, IP1, IP3)];
+    t.varp.pending.add(`${A}/${REMOTE}`);
+    const frames = [udpFrame(MAC1, REMOTE, IP1, IP3, Buffer.from('one')), udpFrame(MAC1, REMOTE, IP1, IP3, Buffer.from('two')), udpFrame(MAC1, MAC3, IP1, IP3)];
     const { buf, lengths } = batchOf(frames);
     t.sw.headroom.handleBatch(buf, lengths, (views) => {
       for (const v of views) t.a1.guest.onFrame(v);
     });
-    expect(held.map((d) => d.buffer === buf.buffer)).toEqual([false, true, false, false]);
-    expect(t.counters.get('softudc_switch_tx_unresolved_frames_total')).toBe(2);
+    buf.fill(0); // the reader reuses its batch
+    expect(t.sent).toHaveLength(0);
+    expect(t.sw.held.heldOn(A)).toBe(2);
+    expect(t.counters.get('softudc_switch_tx_unresolved_frames_total')).toBe(3);
+    expect(t.counters.get('softudc_varp_frames_queued_total')).toBe(2);
+    t.sw.held.release(A, REMOTE, { coa: COA, port: 1798 });
+    t.sw.held.release(A, REMOTE, { coa: COA, port: 1798 }); // a second notice finds nothing: each frame leaves once
+    expect(t.sent.map((s) => s.datagram)).toEqual([encodeFrame({ vnet: A, ethernet: frames[0]! }), encodeFrame({ vnet: A, ethernet: frames[1]! })]);
+    expect(t.sent.every((s) => s.coa === COA && s.port === 1798)).toBe(true);
+    expect(t.counters.get('softudc_varp_frames_released_total')).toBe(2);
+    expect(t.sw.held.heldOn(A)).toBe(0);
   });
 
   it('copies when a frame already sent from its headroom is forwarded again on another vnet', () => {

@@ -1,6 +1,7 @@
 // The per-vnet virtual switches of one host. Frames from local guests pass
 // port security, then go straight to a co-located port (the short path of
-// seed 004, never touching the underlay), to the COA VARP resolved, or, for
+// seed 004, never touching the underlay), to the COA VARP resolved (held in
+// held.ts while it resolves: a frame leaves the switch once), or, for
 // group destinations, to every other local port of the vnet plus the group or
 // the vnet's peers (head-end replication, seed 003 claim 20). The vnet id of a
 // FRAME is always the sending port's (spec "FRAME"); a FRAME from the underlay
@@ -21,6 +22,7 @@ import type { Counters } from '../metrics.ts';
 import { Headroom } from '../native/headroom.ts';
 import { arpReply, arpRequestTarget } from './arp.ts';
 import { rebuild, type Sealer } from './attachments.ts';
+import { HeldFrames } from './held.ts';
 import { checkPortSecurity } from './security.ts';
 import { C, securityCounter, txDropCounter, type FrameDropReason, type Security, type SwitchIo, type SwitchPort, type Vnet, type VnetConfig } from './types.ts';
 
@@ -34,6 +36,8 @@ export interface PortServices {
 export class Switch {
   private readonly vnets = new Map<number, Vnet>();
   private readonly ports = new Map<string, SwitchPort>();
+  /** Frames waiting for VARP to resolve their destination; VARP's io.resolved/unresolved release or drop them. */
+  readonly held: HeldFrames;
   /** DHCP and the vnet resolvers; they see a guest's frames before port security. */
   services: PortServices | null = null;
 
@@ -42,7 +46,14 @@ export class Switch {
     private readonly counters: Counters,
     /** The reader batch owner its TAP readers share (agent/native/headroom.ts): their frames are sent from their headroom. */
     readonly headroom: Headroom = new Headroom(),
-  ) {}
+  ) {
+    this.held = new HeldFrames(counters, (_vnet, route, frames) => {
+      for (const f of frames) {
+        const out = this.outbound(f);
+        if (out !== null) this.io.sendTo(out, route.coa, route.port);
+      }
+    });
+  }
 
   /** Adds a vnet or changes its security and peers in place (its ports stay). */
   upsertVnet(cfg: VnetConfig): void {
@@ -56,7 +67,7 @@ export class Switch {
     }
     const header = Buffer.alloc(FRAME_HEADER_LEN);
     writeFrameHeader(header, 0, cfg.id, 0);
-    this.vnets.set(cfg.id, { id: cfg.id, security: cfg.security, peers: cfg.peers, sealer: cfg.sealer ?? null, uplink: cfg.uplink ?? null, ports: new Map(), header, routedMac: -1 });
+    this.vnets.set(cfg.id, { id: cfg.id, security: cfg.security, peers: cfg.peers, sealer: cfg.sealer ?? null, uplink: cfg.uplink ?? null, ports: new Map(), header });
   }
 
   /** Removes a vnet; its ports must have been removed first. */
@@ -160,15 +171,14 @@ export class Switch {
         return;
       }
       if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
-      // VARP queues the plain datagram while it resolves (sealed when it
-      // leaves, outbound(), so sequences go out in order); it is built in the
-      // frame's headroom only when the last frame had a route to the same
-      // destination: a held datagram must not pin a whole reader batch.
-      const datagram = this.headroom.encapsulate(v.header, frame, dst === v.routedMac);
-      const route = this.io.varp.resolve(v.id, dst, datagram);
-      v.routedMac = route === null ? -1 : dst;
-      if (route === null) return void this.counters.inc(C.queuedOrDropped);
-      const out = v.sealer ? this.seal(v.sealer, frame) : datagram;
+      const route = this.io.varp.resolve(v.id, dst);
+      if (route === null || route === 'pending') {
+        this.counters.inc(C.queuedOrDropped);
+        // Held plain while VARP resolves (a copy, held.ts), sealed when it leaves (outbound) so sequences go out in order.
+        if (route === 'pending') this.held.hold(v.id, dst, this.headroom.encapsulate(v.header, frame, true));
+        return;
+      }
+      const out = v.sealer ? this.seal(v.sealer, frame) : this.headroom.encapsulate(v.header, frame, true);
       if (out === null) return;
       this.counters.inc(C.txUnicast);
       this.io.sendTo(out, route.coa, route.port);
@@ -200,10 +210,10 @@ export class Switch {
 
   /**
    * A FRAME datagram this switch built, as it must leave now: sealed when its
-   * vnet is (frames VARP held while resolving were queued plain), as is
+   * vnet is (frames held while VARP resolved were held plain), as is
    * otherwise. Null when it cannot be sent (counted).
    */
-  outbound(datagram: Buffer): Buffer | null {
+  private outbound(datagram: Buffer): Buffer | null {
     if (datagram.length <= FRAME_HEADER_LEN || datagram.readUInt16BE(FRAME_FLAGS_OFFSET) & FRAME_FLAG_SEALED) return datagram;
     const v = this.vnets.get(datagram.readUInt32BE(FRAME_VNET_OFFSET));
     if (v === undefined || v.security === 'none') return datagram;

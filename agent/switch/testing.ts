@@ -1,7 +1,7 @@
 // Fakes and frame builders for switch and agent tests (imported by *.test.ts only).
 import { Counters } from '../metrics.ts';
 import type { GuestPort } from '../guests/types.ts';
-import type { Route } from '../varp/index.ts';
+import type { Resolution, Route } from '../varp/index.ts';
 import {
   ARP_OP_REQUEST,
   BROADCAST_MAC,
@@ -38,9 +38,11 @@ export class FakeVarp {
   readonly resolveCalls: { vnet: number; mac: number }[] = [];
   readonly resolveIpCalls: { vnet: number; ip: number }[] = [];
   readonly refreshCalls: { vnet: number; mac: number; coa: number }[] = [];
-  resolve(vnet: number, mac: number, _d: Buffer): Route | null {
+  /** Destinations being resolved: their frames are held. */
+  readonly pending = new Set<string>();
+  resolve(vnet: number, mac: number): Resolution {
     this.resolveCalls.push({ vnet, mac });
-    return this.routes.get(`${vnet}/${mac}`) ?? null;
+    return this.routes.get(`${vnet}/${mac}`) ?? (this.pending.has(`${vnet}/${mac}`) ? 'pending' : null);
   }
   lookupIp(vnet: number, ip: number): { mac: number } | undefined {
     const mac = this.ips.get(`${vnet}/${ip}`);

@@ -1,6 +1,6 @@
 // The switch's types (ports, vnets, what it needs from VARP and the
 // underlay, why a FRAME is dropped) and its counter names.
-import type { Route } from '../varp/index.ts';
+import type { Resolution } from '../varp/index.ts';
 import type { GuestPort } from '../guests/types.ts';
 import type { Sealer, Uplink } from './attachments.ts';
 import type { PortSecurityReason } from './security.ts';
@@ -35,7 +35,8 @@ export interface VnetConfig {
 
 /** What the switch needs from VARP: the engine itself in the agent, a fake in tests. */
 export interface SwitchVarp {
-  resolve(vnet: number, mac: number, datagram: Buffer): Route | null;
+  /** The route of (vnet, mac), 'pending' while it resolves (the switch holds the frame), null when dropped (counted). */
+  resolve(vnet: number, mac: number): Resolution;
   lookupIp(vnet: number, ip: number): { mac: number } | undefined;
   resolveIp(vnet: number, ip: number): void;
   refresh(vnet: number, mac: number, coa: number): void;
@@ -73,8 +74,6 @@ export interface Vnet {
   readonly ports: Map<number, SwitchPort>;
   /** The 10-byte FRAME header for this vnet, copied in front of every frame sent. */
   readonly header: Buffer;
-  /** The last unicast destination VARP had a route for (-1: none). */
-  routedMac: number;
 }
 
 const P = 'softudc_switch_';

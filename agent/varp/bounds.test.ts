@@ -9,6 +9,7 @@ import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS } from '../wire/constants.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored } from './counters.ts';
 import { DEFAULT_VARP_CONFIG, type VarpConfig } from './types.ts';
 import { Net, datagram, type Host } from './testing.ts';
+import { HeldFrames } from '../switch/held.ts';
 
 const A = parseIp('198.18.0.1');
 const B = parseIp('198.18.0.2');
@@ -18,7 +19,7 @@ let host: Host;
 afterEach(() => host?.varp.stop());
 
 function make(config: Partial<VarpConfig> = {}): Host {
-  const net = new Net();
+  const net = new Net(HeldFrames);
   net.autoDeliver = false;
   host = net.add('a', A, config);
   // VIFs here on vnets 7, 8 and 9: gratuitous announcements on them create entries.
@@ -64,7 +65,7 @@ describe('VARP cache bounds', () => {
   it("a guest's new destination evicts the oldest settled entry instead of failing", () => {
     const h = make({ maxEntriesPerVnet: 100, maxEntries: 1000 });
     gratuitous(h, 7, 100);
-    expect(h.varp.resolve(7, 0x02_5f_00_00_00_01, datagram(1))).toBeNull(); // queued, REQUEST out
+    expect(h.resolve(7, 0x02_5f_00_00_00_01, datagram(1))).toBeNull(); // queued, REQUEST out
     expect(h.floods.at(-1)?.msg.mac).toBe(0x02_5f_00_00_00_01);
     expect(h.counters.get(C.entriesEvicted('vnet'))).toBe(1);
     expect(h.counters.get(frameDropped('cache_full'))).toBe(0);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseIp, parseMac } from '../wire/addr.ts';
 import { VARP_COUNTERS as C, frameDropped } from './counters.ts';
 import { Net, datagram } from './testing.ts';
+import { HeldFrames } from '../switch/held.ts';
 
 const FLOOD = 7;
 const QUIET = 8;
@@ -16,7 +17,7 @@ const newMac = (vnet: number, i: number) => 0x02_00_00_00_00_00 + vnet * 0x1_000
 let net: Net;
 beforeEach(() => {
   vi.useFakeTimers();
-  net = new Net();
+  net = new Net(HeldFrames);
 });
 afterEach(() => {
   for (const h of net.hosts) h.varp.stop();
@@ -37,10 +38,10 @@ describe('per-vnet budget of resolutions', () => {
     const flood = 2000;
     let done = 0;
     for (let i = 0; i < flood; i++) {
-      a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
+      a.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
       // The quiet vnet's first packets arrive in the middle of the flood.
       if (i % 40 === 39 && done < quiet.length) {
-        a.varp.resolve(QUIET, quiet[done]!.mac, datagram(i));
+        a.resolve(QUIET, quiet[done]!.mac, datagram(i));
         if (a.varp.entries().some((e) => e.vnet === QUIET && e.mac === quiet[done]!.mac && e.state === 'REACHABLE')) done++;
       }
     }
@@ -59,14 +60,14 @@ describe('per-vnet budget of resolutions', () => {
     net.autoDeliver = false;
     const a = net.add('a', A);
     const floods = [10, 11, 12, 13, 14];
-    for (const vnet of floods) for (let i = 0; i < 300; i++) a.varp.resolve(vnet, newMac(vnet, i), datagram(i));
+    for (const vnet of floods) for (let i = 0; i < 300; i++) a.resolve(vnet, newMac(vnet, i), datagram(i));
     const resolving = (vnet: number) => a.varp.entries().filter((e) => e.vnet === vnet && e.state === 'INCOMPLETE').length;
     const shares = floods.map(resolving);
     console.log(`five flooding vnets on a host limited to 1024 resolutions: ${shares.join(', ')} in progress`);
     expect(shares.reduce((x, y) => x + y)).toBe(a.varp.config.maxResolving);
     expect(Math.min(...shares)).toBeGreaterThanOrEqual(Math.floor(a.varp.config.maxResolving / floods.length));
     // A sixth vnet's first frame still starts a resolution, in place of the oldest of the largest.
-    a.varp.resolve(QUIET, newMac(QUIET, 1), datagram(0));
+    a.resolve(QUIET, newMac(QUIET, 1), datagram(0));
     expect(resolving(QUIET)).toBe(1);
     expect(a.counters.get(C.resolutionsPreempted)).toBeGreaterThan(0);
     expect(a.counters.get(frameDropped('preempted'))).toBe(a.counters.get(C.resolutionsPreempted));
@@ -76,14 +77,14 @@ describe('per-vnet budget of resolutions', () => {
   it('bounds the datagrams one vnet holds, all its entries together', () => {
     net.autoDeliver = false;
     const a = net.add('a', A, { maxQueuedPerVnet: 20 });
-    for (let i = 0; i < 10; i++) for (let k = 0; k < 3; k++) a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(k));
-    a.varp.resolve(QUIET, newMac(QUIET, 1), datagram(0));
+    for (let i = 0; i < 10; i++) for (let k = 0; k < 3; k++) a.resolve(FLOOD, newMac(FLOOD, i), datagram(k));
+    a.resolve(QUIET, newMac(QUIET, 1), datagram(0));
     expect(a.counters.get(C.framesQueued)).toBe(21);
     expect(a.counters.get(frameDropped('vnet_queue_limit'))).toBe(10);
     vi.advanceTimersByTime(15_000); // all FAILED: the queues are discarded and the budget returned
     expect(a.counters.get(frameDropped('queue_discarded'))).toBe(21);
     vi.advanceTimersByTime(3_000);
-    a.varp.resolve(FLOOD, newMac(FLOOD, 99), datagram(0));
+    a.resolve(FLOOD, newMac(FLOOD, 99), datagram(0));
     expect(a.counters.get(C.framesQueued)).toBe(22);
   });
 });
@@ -93,7 +94,7 @@ describe('REQUEST amplification', () => {
     net.autoDeliver = false;
     const a = net.add('a', A);
     const frames = 1100;
-    for (let i = 0; i < frames; i++) a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
+    for (let i = 0; i < frames; i++) a.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
     vi.advanceTimersByTime(60_000); // every resolution FAILED and forgotten
     const sent = a.counters.get(C.requestsSent);
     const suppressed = a.counters.get(C.requestsSuppressed);
@@ -106,10 +107,10 @@ describe('REQUEST amplification', () => {
   it('keeps the spec schedule for a vnet within its rate, and another vnet keeps its own bucket', () => {
     net.autoDeliver = false;
     const a = net.add('a', A, { requestBurst: 8, requestRate: 1 });
-    for (let i = 0; i < 20; i++) a.varp.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
+    for (let i = 0; i < 20; i++) a.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
     expect(a.floods).toHaveLength(8);
     expect(a.counters.get(C.requestsSuppressed)).toBe(12);
-    a.varp.resolve(QUIET, newMac(QUIET, 1), datagram(0));
+    a.resolve(QUIET, newMac(QUIET, 1), datagram(0));
     expect(a.floods).toHaveLength(9);
     expect(a.floods.at(-1)!.msg.vnet).toBe(QUIET);
   });

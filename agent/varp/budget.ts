@@ -1,7 +1,8 @@
 // What one vnet may take of the VARP engine, so that a guest (or anyone
 // sending on its vnet) flooding new destinations cannot starve the other
-// vnets of the host: resolutions in progress and the datagrams held for them
-// are counted per vnet against a share of the host-wide limit, and the
+// vnets of the host: resolutions in progress are counted per vnet against a
+// share of the host-wide limit (the frames held for them are bounded per vnet
+// by the switch, agent/switch/held.ts), and the
 // REQUESTs a vnet floods come out of its own token bucket. A vnet at its
 // share replaces its own oldest resolution: a flood's resolutions never answer,
 // and a new destination (a real one among them, or after the flood) must not
@@ -16,14 +17,13 @@ interface Use<T> {
   /** Resolutions in progress, oldest first. */
   owners: Set<T>;
   resolving: number;
-  queued: number;
   tokens: number;
   /** When `tokens` was last brought up to date (ms, performance.now()). */
   at: number;
 }
 
-/** Why a vnet may not start one more resolution (or hold one more datagram). */
-export type BudgetRefusal = 'too_many_resolving' | 'vnet_resolving_limit' | 'vnet_queue_limit';
+/** Why a vnet may not start one more resolution. */
+export type BudgetRefusal = 'too_many_resolving' | 'vnet_resolving_limit';
 
 export class VnetBudget<T extends { readonly vnet: number }> {
   private readonly use = new Map<number, Use<T>>();
@@ -38,19 +38,10 @@ export class VnetBudget<T extends { readonly vnet: number }> {
     return this.use.get(vnet)?.resolving ?? 0;
   }
 
-  queuedOn(vnet: number): number {
-    return this.use.get(vnet)?.queued ?? 0;
-  }
-
   /** null when `vnet` may start one more resolution: below its own share and the host is not full. */
   refuseResolution(vnet: number): BudgetRefusal | null {
     if (this.resolvingTotal >= this.cfg.maxResolving) return 'too_many_resolving';
     return this.resolvingOn(vnet) >= this.cfg.maxResolvingPerVnet ? 'vnet_resolving_limit' : null;
-  }
-
-  /** null when `vnet` may hold one more datagram for its resolutions. */
-  refuseQueued(vnet: number): BudgetRefusal | null {
-    return this.queuedOn(vnet) >= this.cfg.maxQueuedPerVnet ? 'vnet_queue_limit' : null;
   }
 
   /**
@@ -90,13 +81,6 @@ export class VnetBudget<T extends { readonly vnet: number }> {
     this.release(owner.vnet, u);
   }
 
-  queuedChanged(vnet: number, delta: number): void {
-    if (delta === 0) return;
-    const u = this.entry(vnet);
-    u.queued += delta;
-    this.release(vnet, u);
-  }
-
   /**
    * One REQUEST flooded on `vnet`, if its bucket allows (false: suppress it).
    * A retry leaves a quarter of the bucket to the first REQUESTs of new
@@ -133,7 +117,7 @@ export class VnetBudget<T extends { readonly vnet: number }> {
   private entry(vnet: number): Use<T> {
     let u = this.use.get(vnet);
     if (u === undefined) {
-      u = { owners: new Set(), resolving: 0, queued: 0, tokens: this.cfg.requestBurst, at: this.clock() };
+      u = { owners: new Set(), resolving: 0, tokens: this.cfg.requestBurst, at: this.clock() };
       this.use.set(vnet, u);
     }
     return u;
@@ -146,7 +130,7 @@ export class VnetBudget<T extends { readonly vnet: number }> {
   }
 
   private release(vnet: number, u: Use<T>): void {
-    if (u.resolving > 0 || u.queued > 0) return;
+    if (u.resolving > 0) return;
     this.refill(u);
     if (u.tokens >= this.cfg.requestBurst) this.use.delete(vnet);
   }

@@ -45,21 +45,25 @@ export const VARP_COUNTERS = {
 
 export type BoundScope = 'vnet' | 'host';
 
-/** Why a datagram handed to resolve() (or held in a queue) was discarded. */
-export type FrameDropReason =
+/** Why a frame held by the switch (agent/switch/held.ts) for a resolution was discarded. */
+export type HeldDropReason =
   | 'queue_overflow' // INCOMPLETE and its queue already full
-  | 'failed' // destination FAILED (within the hold time)
   | 'queue_discarded' // was queued when the entry became FAILED
-  | 'too_many_resolving' // maxResolving outstanding resolutions on the host
-  | 'vnet_resolving_limit' // maxResolvingPerVnet outstanding resolutions on the frame's vnet
   | 'vnet_queue_limit' // maxQueuedPerVnet datagrams already held on the frame's vnet
   | 'preempted' // was queued for a resolution ended to make room for a newer one
+  | 'now_local' // was queued for a VIF that then attached here
+  | 'stopped'; // engine not running, or stopped with frames queued
+
+/** Why a frame handed to resolve() (or held for it) was discarded. */
+export type FrameDropReason =
+  | HeldDropReason
+  | 'failed' // destination FAILED (within the hold time)
+  | 'too_many_resolving' // maxResolving outstanding resolutions on the host
+  | 'vnet_resolving_limit' // maxResolvingPerVnet outstanding resolutions on the frame's vnet
   | 'group_mac' // resolve() called for a group address
   | 'bad_destination' // resolve() called with a reserved vnet or an invalid MAC
   | 'local_destination' // resolve() called for a VIF on this host
-  | 'now_local' // was queued for a VIF that then attached here
-  | 'cache_full' // new destination, and no entry could be made room for (every one is being resolved)
-  | 'stopped'; // engine not running, or stopped with frames queued
+  | 'cache_full'; // new destination, and no entry could be made room for (every one is being resolved)
 
 /** Why a received VARP message changed nothing. */
 export type IgnoreReason =

@@ -8,6 +8,7 @@ import { Counters } from '../metrics.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored } from './counters.ts';
 import { Varp } from './varp.ts';
 import { Net, PORT, datagram } from './testing.ts';
+import { HeldFrames } from '../switch/held.ts';
 
 const VNET = 7;
 const OTHER_VNET = 8;
@@ -21,7 +22,7 @@ let net: Net;
 
 beforeEach(() => {
   vi.useFakeTimers();
-  net = new Net();
+  net = new Net(HeldFrames);
 });
 afterEach(() => {
   for (const h of net.hosts) h.varp.stop();
@@ -36,7 +37,8 @@ describe('only the host where the VIF lives answers', () => {
     const c = net.add('c', Cc);
     c.varp.attach({ ...DB, version: 9 }); // before a has a VIF on the vnet: a does not learn it
     a.varp.attach(WEB);
-    expect(a.varp.resolve(VNET, DB.mac, datagram(0))).toBeNull();
+    // Answered while the REQUEST is sent (this simulated underlay delivers at once): the frame goes out at once, never held.
+    expect(a.resolve(VNET, DB.mac, datagram(0))).toEqual({ coa: Cc, port: PORT });
     const req = a.floods.at(-1)!.msg;
     expect(b.counters.get(messageIgnored('not_here'))).toBe(1);
     expect(b.unicasts).toHaveLength(0);
@@ -44,17 +46,18 @@ describe('only the host where the VIF lives answers', () => {
     expect(c.unicasts[0]!.to).toEqual({ address: A, port: PORT });
     expect(c.unicasts[0]!.msg).toEqual({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: DB.mac, flags: VARP_FLAG_HAS_IP, ip: DB.ip, coa: Cc, nonce: req.nonce, version: 9 });
     expect(c.counters.get(C.announcesSent)).toBe(1);
-    expect(a.transmitted).toEqual([{ vnet: VNET, coa: Cc, port: PORT, frames: [datagram(0)] }]);
-    expect(a.varp.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
+    expect(a.transmitted).toEqual([]);
+    expect(a.counters.get(C.framesQueued)).toBe(0);
+    expect(a.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
   });
 
   it('answers on its own port when the requester uses another one', () => {
     const a = net.add('a', A, {}, 2001);
     const c = net.add('c', Cc);
     c.varp.attach(DB);
-    a.varp.resolve(VNET, DB.mac, datagram(0));
+    a.resolve(VNET, DB.mac, datagram(0));
     expect(c.unicasts[0]!.to).toEqual({ address: A, port: 2001 });
-    expect(a.varp.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
+    expect(a.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
   });
 
   it('does not answer for a VIF of the same MAC on another vnet, nor without an IP for a REQUEST by IP', () => {
@@ -62,7 +65,7 @@ describe('only the host where the VIF lives answers', () => {
     const c = net.add('c', Cc);
     c.varp.attach({ ...DB, vnet: OTHER_VNET });
     c.varp.attach({ ...WEB, ip: null });
-    a.varp.resolve(VNET, DB.mac, datagram(0));
+    a.resolve(VNET, DB.mac, datagram(0));
     a.varp.resolveIp(VNET, WEB.ip);
     expect(c.unicasts).toHaveLength(0);
     expect(c.counters.get(messageIgnored('not_here'))).toBe(2);
@@ -126,7 +129,7 @@ describe('attach, detach and migration', () => {
     b.varp.attach({ ...WEB, mac: parseMac('02:5d:00:00:00:0e'), vnet: OTHER_VNET });
     c.varp.attach(DB);
     expect(c.floods.at(-1)!.msg).toMatchObject({ opcode: VARP_ANNOUNCE, flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, mac: DB.mac, ip: DB.ip, coa: Cc, version: 1 });
-    expect(a.varp.resolve(VNET, DB.mac, datagram(0))).toEqual({ coa: Cc, port: PORT });
+    expect(a.resolve(VNET, DB.mac, datagram(0))).toEqual({ coa: Cc, port: PORT });
     expect(a.counters.get(C.entriesLearned)).toBe(1);
     expect(b.varp.entries()).toHaveLength(0);
     expect(b.counters.get(messageIgnored('unrelated_vnet'))).toBeGreaterThan(0);
@@ -144,16 +147,16 @@ describe('attach, detach and migration', () => {
     const c = net.add('c', Cc);
     a.varp.attach(WEB);
     c.varp.attach(DB);
-    a.varp.resolve(VNET, DB.mac, datagram(0));
-    expect(a.varp.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
+    a.resolve(VNET, DB.mac, datagram(0));
+    expect(a.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
     // Migration c -> b: the new host announces (version 2), the old one withdraws.
     b.varp.attach({ ...DB, version: 2 });
-    expect(a.varp.resolve(VNET, DB.mac, datagram(2))).toEqual({ coa: B, port: PORT });
+    expect(a.resolve(VNET, DB.mac, datagram(2))).toEqual({ coa: B, port: PORT });
     expect(a.counters.get(C.entriesMoved)).toBe(1);
     c.varp.detach(VNET, DB.mac);
     expect(c.floods.at(-1)!.msg).toMatchObject({ opcode: VARP_WITHDRAW, mac: DB.mac, coa: Cc, version: 1 });
     expect(a.counters.get(messageIgnored('withdraw_mismatch'))).toBe(1); // a's entry points to b now
-    expect(a.varp.resolve(VNET, DB.mac, datagram(3))).toEqual({ coa: B, port: PORT });
+    expect(a.resolve(VNET, DB.mac, datagram(3))).toEqual({ coa: B, port: PORT });
     // Once gone from b too, the WITHDRAW makes a forget it.
     b.varp.detach(VNET, DB.mac);
     expect(a.varp.entries().filter((e) => e.mac === DB.mac)).toHaveLength(0);
@@ -163,15 +166,15 @@ describe('attach, detach and migration', () => {
   it('drops frames queued for a VIF that attaches here, and refuses to resolve local VIFs', () => {
     net.autoDeliver = false;
     const a = net.add('a', A);
-    a.varp.resolve(VNET, DB.mac, datagram(0));
+    a.resolve(VNET, DB.mac, datagram(0));
     a.varp.attach(DB);
     expect(a.counters.get(frameDropped('now_local'))).toBe(1);
     expect(a.varp.entries()).toHaveLength(0);
-    expect(a.varp.resolve(VNET, DB.mac, datagram(1))).toBeNull();
+    expect(a.resolve(VNET, DB.mac, datagram(1))).toBeNull();
     expect(a.counters.get(frameDropped('local_destination'))).toBe(1);
-    expect(a.varp.resolve(VNET, 0xffffffffffff, datagram(2))).toBeNull();
+    expect(a.resolve(VNET, 0xffffffffffff, datagram(2))).toBeNull();
     expect(a.counters.get(frameDropped('group_mac'))).toBe(1);
-    expect(a.varp.resolve(1, DB.mac, datagram(3))).toBeNull();
+    expect(a.resolve(1, DB.mac, datagram(3))).toBeNull();
     expect(a.counters.get(frameDropped('bad_destination'))).toBe(1);
     expect(() => a.varp.attach({ ...DB, vnet: 1 })).toThrow(/vif vnet/);
     expect(() => a.varp.attach({ ...DB, mac: 0x01005e000001 })).toThrow(/vif\.mac/);
@@ -181,7 +184,7 @@ describe('attach, detach and migration', () => {
   it('announces VIFs attached before start() once started, and ignores ANNOUNCEs for its own VIFs', () => {
     const counters = new Counters();
     const floods: Buffer[] = [];
-    const varp = new Varp({ ownCoa: A, port: PORT, sendFlood: (b) => floods.push(b), sendTo: () => {}, transmit: () => {} }, counters);
+    const varp = new Varp({ ownCoa: A, port: PORT, sendFlood: (b) => floods.push(b), sendTo: () => {}, resolved: () => {}, unresolved: () => {} }, counters);
     varp.attach(WEB);
     expect(floods).toHaveLength(0);
     varp.start();
@@ -205,39 +208,39 @@ describe('guards', () => {
   it('drops and ignores everything when stopped, and stop() discards queues (counted)', () => {
     net.autoDeliver = false;
     const a = net.add('a', A);
-    a.varp.resolve(VNET, DB.mac, datagram(0));
-    a.varp.resolve(VNET, DB.mac, datagram(1));
+    a.resolve(VNET, DB.mac, datagram(0));
+    a.resolve(VNET, DB.mac, datagram(1));
     a.varp.stop();
     expect(vi.getTimerCount()).toBe(0);
     expect(a.counters.get(frameDropped('stopped'))).toBe(2);
     expect(a.varp.entries()).toHaveLength(0);
-    expect(a.varp.resolve(VNET, DB.mac, datagram(2))).toBeNull();
+    expect(a.resolve(VNET, DB.mac, datagram(2))).toBeNull();
     expect(a.counters.get(frameDropped('stopped'))).toBe(3);
     a.varp.handle({ opcode: VARP_REQUEST, vnet: VNET, mac: DB.mac, flags: 0, ip: 0, coa: B, nonce: 1, version: 0 }, { address: B, port: PORT });
     expect(a.counters.get(messageIgnored('stopped'))).toBe(1);
     a.varp.start();
-    expect(a.varp.resolve(VNET, DB.mac, datagram(3))).toBeNull();
+    expect(a.resolve(VNET, DB.mac, datagram(3))).toBeNull();
     expect(a.floods).toHaveLength(2);
   });
 
   it('bounds outstanding resolutions (maxResolving): a new MAC takes the place of the oldest', () => {
     net.autoDeliver = false;
     const a = net.add('a', A, { maxResolving: 3 });
-    for (let i = 1; i <= 5; i++) a.varp.resolve(VNET, 0x020000000000 + i, datagram(i));
+    for (let i = 1; i <= 5; i++) a.resolve(VNET, 0x020000000000 + i, datagram(i));
     expect(a.floods).toHaveLength(5);
     expect(a.varp.entries().map((e) => e.mac)).toEqual([3, 4, 5].map((i) => 0x020000000000 + i));
     expect(a.counters.get(C.resolutionsPreempted)).toBe(2);
     expect(a.counters.get(frameDropped('preempted'))).toBe(2);
     vi.advanceTimersByTime(18_000); // FAILED then forgotten
-    a.varp.resolve(VNET, 0x020000000009, datagram(9));
+    a.resolve(VNET, 0x020000000009, datagram(9));
     expect(a.floods.at(-1)!.msg.mac).toBe(0x020000000009);
   });
 
   it('counts a throwing underlay instead of letting it escape a timer or the caller', () => {
     const counters = new Counters();
-    const varp = new Varp({ ownCoa: A, port: PORT, sendFlood: () => { throw new Error('EHOSTUNREACH'); }, sendTo: () => {}, transmit: () => {} }, counters);
+    const varp = new Varp({ ownCoa: A, port: PORT, sendFlood: () => { throw new Error('EHOSTUNREACH'); }, sendTo: () => {}, resolved: () => {}, unresolved: () => {} }, counters);
     varp.start();
-    expect(varp.resolve(VNET, DB.mac, datagram(0))).toBeNull();
+    expect(varp.resolve(VNET, DB.mac)).toBe('pending');
     vi.advanceTimersByTime(15_000);
     expect(counters.get(C.sendErrors)).toBe(5);
     expect(counters.get(C.requestsSent)).toBe(0);
@@ -246,12 +249,12 @@ describe('guards', () => {
 
   it('signs every message with the VARP key when one is configured', () => {
     const key = Buffer.from('deployment varp key');
-    net = new Net(key); // the simulated underlay decodes with the key: unsigned messages would throw
+    net = new Net(HeldFrames, key); // the simulated underlay decodes with the key: unsigned messages would throw
     const a = net.add('a', A);
     const c = net.add('c', Cc);
     a.varp.attach(WEB);
     c.varp.attach(DB);
-    a.varp.resolve(VNET, DB.mac, datagram(0)); // with a key a GRATUITOUS ANNOUNCE warms nothing: resolved on use
+    a.resolve(VNET, DB.mac, datagram(0)); // with a key a GRATUITOUS ANNOUNCE warms nothing: resolved on use
     expect(a.varp.lookupIp(VNET, DB.ip)?.coa).toBe(Cc);
     for (const s of [...a.floods, ...c.floods, ...c.unicasts]) {
       expect(s.bytes.length).toBe(48);

@@ -1,11 +1,12 @@
 // Builds the VARP messages the engine sends and hands them to the injected
-// underlay. A throwing underlay is counted here and never propagates into a
-// timer callback or the caller's socket handler.
+// underlay, and tells the owner of held frames what became of a resolution.
+// A throwing underlay is counted here and never propagates into a timer
+// callback or the caller's socket handler.
 import { VARP_FLAG_HAS_IP, VARP_REQUEST } from '../wire/constants.ts';
 import { encodeVarp } from '../wire/varp.ts';
 import type { Counters } from '../metrics.ts';
-import { VARP_COUNTERS as C } from './counters.ts';
-import type { LocalVif, VarpIo } from './types.ts';
+import { VARP_COUNTERS as C, type HeldDropReason } from './counters.ts';
+import type { LocalVif, Route, VarpIo } from './types.ts';
 
 export class Sender {
   constructor(
@@ -37,9 +38,12 @@ export class Sender {
     this.run(() => this.io.sendTo(msg, address, port), counter);
   }
 
-  transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void {
-    this.counters.inc(C.framesReleased, frames.length);
-    this.run(() => this.io.transmit(vnet, coa, port, frames));
+  resolved(vnet: number, mac: number, route: Route): void {
+    this.run(() => this.io.resolved(vnet, mac, route));
+  }
+
+  unresolved(vnet: number, mac: number, reason: HeldDropReason): void {
+    this.run(() => this.io.unresolved(vnet, mac, reason));
   }
 
   private run(fn: () => void, counter?: string): void {

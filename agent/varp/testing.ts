@@ -1,9 +1,21 @@
 // A simulated underlay for the VARP tests (imported by *.test.ts only): every
 // host's sends are recorded decoded, and can be delivered to the other hosts.
+// Frames waiting for a resolution are held by the holder a test plugs in (the
+// switch's HeldFrames, agent/switch/held.ts, which this folder cannot import).
 import { decodeVarp, type VarpMessage } from '../wire/varp.ts';
 import { Counters } from '../metrics.ts';
 import { Varp } from './varp.ts';
-import type { VarpConfig, VarpIo } from './types.ts';
+import type { HeldDropReason } from './counters.ts';
+import type { Route, VarpConfig, VarpIo } from './types.ts';
+
+/** What holds a host's frames while they resolve (agent/switch/held.ts in the agent). */
+export interface Holder {
+  limits: { queueLimit: number; maxQueuedPerVnet: number };
+  hold(vnet: number, mac: number, datagram: Buffer): void;
+  release(vnet: number, mac: number, route: Route): void;
+  discard(vnet: number, mac: number, reason: HeldDropReason): void;
+}
+export type MakeHolder = new (counters: Counters, send: (vnet: number, route: Route, frames: Buffer[]) => void) => Holder;
 
 export const PORT = 1798;
 
@@ -23,6 +35,9 @@ export interface Host {
   floods: Sent[];
   unicasts: Sent[];
   transmitted: { vnet: number; coa: number; port: number; frames: Buffer[] }[];
+  holder: Holder;
+  /** What the switch does with a frame for (vnet, mac): the route, or null when held or dropped. */
+  resolve(vnet: number, mac: number, datagram: Buffer): Route | null;
 }
 
 /** Hosts on one simulated segment. With `autoDeliver`, every send reaches its receivers at once. */
@@ -30,7 +45,10 @@ export class Net {
   readonly hosts: Host[] = [];
   autoDeliver = true;
 
-  constructor(private readonly key?: Buffer) {}
+  constructor(
+    private readonly Held: MakeHolder,
+    private readonly key?: Buffer,
+  ) {}
 
   add(name: string, coa: number, config: Partial<VarpConfig> = {}, port = PORT): Host {
     const host = { name, coa, port, counters: new Counters(), floods: [], unicasts: [], transmitted: [] } as unknown as Host;
@@ -49,9 +67,18 @@ export class Net {
         const dst = this.hosts.find((h) => h.coa === address && h.port === toPort);
         dst?.varp.handle(sent.msg, { address: coa, port });
       },
-      transmit: (vnet, toCoa, toPort, frames) => host.transmitted.push({ vnet, coa: toCoa, port: toPort, frames }),
+      resolved: (vnet, mac, route) => host.holder.release(vnet, mac, route),
+      unresolved: (vnet, mac, reason) => host.holder.discard(vnet, mac, reason),
     };
+    host.holder = new this.Held(host.counters, (vnet, route, frames) => host.transmitted.push({ vnet, coa: route.coa, port: route.port, frames }));
     host.varp = new Varp(io, host.counters, { ...config, ...(this.key ? { key: this.key } : {}) });
+    host.holder.limits = { queueLimit: host.varp.config.queueLimit, maxQueuedPerVnet: host.varp.config.maxQueuedPerVnet };
+    host.resolve = (vnet, mac, datagram) => {
+      const r = host.varp.resolve(vnet, mac);
+      if (r !== 'pending') return r;
+      host.holder.hold(vnet, mac, datagram);
+      return null;
+    };
     host.varp.start();
     this.hosts.push(host);
     return host;

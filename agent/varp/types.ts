@@ -2,6 +2,7 @@
 import { isGroupMac, isValidIp, isValidMac } from '../wire/addr.ts';
 import { checkVnet } from '../wire/frame.ts';
 import { WireError } from '../wire/errors.ts';
+import type { HeldDropReason } from './counters.ts';
 
 export interface VarpConfig {
   /** A REACHABLE entry expires this long after its last confirmation (spec Defaults: 30 s). */
@@ -10,7 +11,7 @@ export interface VarpConfig {
   requestCount: number;
   /** Between REQUESTs, and from the last one to FAILED (spec Defaults: 3 s). */
   requestIntervalMs: number;
-  /** Datagrams held per INCOMPLETE entry (spec Defaults: 16). */
+  /** Frames held per INCOMPLETE entry (spec Defaults: 16), by the switch (agent/switch/held.ts). */
   queueLimit: number;
   /** How long a FAILED entry is kept before it is forgotten (spec Defaults: 3 s). */
   failedHoldMs: number;
@@ -28,7 +29,7 @@ export interface VarpConfig {
    * Not in the spec; frames beyond it are dropped and counted (`vnet_resolving_limit`).
    */
   maxResolvingPerVnet: number;
-  /** Datagrams held on one vnet while its destinations resolve, all entries together. Not in the spec. */
+  /** Frames held on one vnet while its destinations resolve, all entries together (by the switch). Not in the spec. */
   maxQueuedPerVnet: number;
   /**
    * REQUESTs one vnet may flood per second, from a bucket of `requestBurst`:
@@ -105,8 +106,10 @@ export interface VarpIo {
    * at its UDP source. Absent: always the UDP source.
    */
   admits?(coa: number): boolean;
-  /** Queued FRAME datagrams released once their destination is resolved, in FIFO order. */
-  transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void;
+  /** (vnet, mac) was being resolved and is REACHABLE at `route`: the frames held for it go out (agent/switch/held.ts). */
+  resolved(vnet: number, mac: number, route: Route): void;
+  /** The resolution of (vnet, mac) ended without a route: the frames held for it are dropped as `reason`. */
+  unresolved(vnet: number, mac: number, reason: HeldDropReason): void;
   /** Work of a VARP timer threw (a bug): it is counted and reported here, and the engine carries on. */
   reportBug?(where: string, err: unknown): void;
 }
@@ -115,6 +118,9 @@ export interface Route {
   readonly coa: number;
   readonly port: number;
 }
+
+/** What resolve() says of a destination: its route; 'pending' while it resolves (hold the frame); null: dropped, counted. */
+export type Resolution = Route | 'pending' | null;
 
 /** Merges `partial` over the defaults; throws RangeError naming the offending field. */
 export function varpConfig(partial: Partial<VarpConfig> = {}): VarpConfig {

@@ -6,6 +6,7 @@ import type { VarpMessage } from '../wire/varp.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored } from './counters.ts';
 import { DEFAULT_VARP_CONFIG, type VarpConfig } from './types.ts';
 import { Net, PORT, datagram, type Host } from './testing.ts';
+import { HeldFrames } from '../switch/held.ts';
 
 const VNET = 7;
 const MAC = parseMac('02:5d:00:00:00:0b');
@@ -17,7 +18,7 @@ const C2 = parseIp('198.18.0.3');
 let host: Host;
 
 function make(config: Partial<VarpConfig> = {}): Host {
-  const net = new Net();
+  const net = new Net(HeldFrames);
   net.autoDeliver = false;
   return net.add('a', A, config);
 }
@@ -48,7 +49,7 @@ afterEach(() => {
 describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kept 3 s)', () => {
   it('floods the first REQUEST at once, then every 3 s, 5 in all, sharing one nonce', () => {
     host = make();
-    expect(host.varp.resolve(VNET, MAC, datagram(0))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(0))).toBeNull();
     expect(host.floods).toHaveLength(1);
     const first = host.floods[0]!.msg;
     expect(first).toMatchObject({ opcode: VARP_REQUEST, vnet: VNET, mac: MAC, flags: 0, ip: 0, coa: A });
@@ -67,8 +68,8 @@ describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kep
 
   it('fails 3 s after the last unanswered REQUEST, discards the queue, drops meanwhile, forgets 3 s later', () => {
     host = make();
-    host.varp.resolve(VNET, MAC, datagram(0));
-    host.varp.resolve(VNET, MAC, datagram(1));
+    host.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(1));
     vi.advanceTimersByTime(12_000); // the 5th REQUEST
     expect(host.floods).toHaveLength(5);
     vi.advanceTimersByTime(2999);
@@ -77,7 +78,7 @@ describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kep
     expect(state(host)?.state).toBe('FAILED');
     expect(host.counters.get(frameDropped('queue_discarded'))).toBe(2);
     expect(host.counters.get(C.resolutionsFailed)).toBe(1);
-    expect(host.varp.resolve(VNET, MAC, datagram(2))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(2))).toBeNull();
     expect(host.counters.get(frameDropped('failed'))).toBe(1);
     expect(host.floods).toHaveLength(5); // no new resolution while FAILED
     vi.advanceTimersByTime(2999);
@@ -86,21 +87,21 @@ describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kep
     expect(state(host)).toBeUndefined();
     expect(host.transmitted).toHaveLength(0);
     // The next frame starts a new resolution with a new nonce.
-    host.varp.resolve(VNET, MAC, datagram(3));
+    host.resolve(VNET, MAC, datagram(3));
     expect(host.floods).toHaveLength(6);
     expect(host.floods[5]!.msg.nonce).not.toBe(host.floods[0]!.msg.nonce);
   });
 
   it('queues at most 16 datagrams FIFO, counts the overflow, releases the queue on the answer', () => {
     host = make();
-    for (let i = 0; i < 20; i++) expect(host.varp.resolve(VNET, MAC, datagram(i))).toBeNull();
+    for (let i = 0; i < 20; i++) expect(host.resolve(VNET, MAC, datagram(i))).toBeNull();
     expect(host.counters.get(C.framesQueued)).toBe(16);
     expect(host.counters.get(frameDropped('queue_overflow'))).toBe(4);
     vi.advanceTimersByTime(3000); // answered after a retry: same nonce
     answer(host);
     expect(host.transmitted).toEqual([{ vnet: VNET, coa: B, port: PORT, frames: Array.from({ length: 16 }, (_, i) => datagram(i)) }]);
     expect(host.counters.get(C.framesReleased)).toBe(16);
-    expect(host.varp.resolve(VNET, MAC, datagram(99))).toEqual({ coa: B, port: PORT });
+    expect(host.resolve(VNET, MAC, datagram(99))).toEqual({ coa: B, port: PORT });
     expect(state(host)).toMatchObject({ state: 'REACHABLE', coa: B, ip: IP, version: 1, proxy: false });
     vi.advanceTimersByTime(60_000);
     expect(host.floods).toHaveLength(2); // retries stopped by the answer
@@ -110,15 +111,15 @@ describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kep
 describe('REACHABLE lifetime (spec default 30 s)', () => {
   it('expires 30 s after the last confirmation and resolves again on the next frame', () => {
     host = make({ refreshAheadMs: 0 });
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host);
     vi.advanceTimersByTime(29_999);
-    expect(host.varp.resolve(VNET, MAC, datagram(1))).toEqual({ coa: B, port: PORT });
+    expect(host.resolve(VNET, MAC, datagram(1))).toEqual({ coa: B, port: PORT });
     expect(host.varp.lookupIp(VNET, IP)?.coa).toBe(B);
     vi.advanceTimersByTime(1);
     expect(host.varp.lookupIp(VNET, IP)).toBeUndefined();
     expect(host.varp.entries()).toHaveLength(0);
-    expect(host.varp.resolve(VNET, MAC, datagram(2))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(2))).toBeNull();
     expect(host.floods).toHaveLength(2);
     expect(host.counters.get(C.entriesExpired)).toBe(1);
     answer(host);
@@ -128,14 +129,14 @@ describe('REACHABLE lifetime (spec default 30 s)', () => {
   it('forgets the location version of an expired entry: the real host answer is taken again (a forged version lasts only until expiry)', () => {
     host = make({ refreshAheadMs: 0 });
     vi.advanceTimersByTime(1000); // expires at 31 s, between two sweeps (every 15 s): resolved again, not swept
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host, { version: 100 });
     // Without a VARP key an admitted sender can announce any version (docs/wire.md "VARP freshness").
     const forged = 0x0800_0001;
     host.varp.handle(announce({ flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, coa: B, version: forged }), { address: C2, port: PORT });
     expect(state(host)).toMatchObject({ coa: B, version: forged });
     vi.advanceTimersByTime(30_000); // expired, unused
-    expect(host.varp.resolve(VNET, MAC, datagram(1))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(1))).toBeNull();
     expect(state(host)?.state).toBe('INCOMPLETE');
     answer(host, { version: 100 });
     expect(state(host)).toMatchObject({ state: 'REACHABLE', coa: B, version: 100 });
@@ -145,13 +146,13 @@ describe('REACHABLE lifetime (spec default 30 s)', () => {
 
   it('is confirmed by FRAMEs from the same COA only, and forgotten by the sweep when unused', () => {
     host = make({ refreshAheadMs: 0 });
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host);
     vi.advanceTimersByTime(20_000);
     host.varp.refresh(VNET, MAC, B);
     host.varp.refresh(VNET, MAC, C2); // another COA: neither confirms nor moves
     vi.advanceTimersByTime(29_999);
-    expect(host.varp.resolve(VNET, MAC, datagram(1))).toEqual({ coa: B, port: PORT });
+    expect(host.resolve(VNET, MAC, datagram(1))).toEqual({ coa: B, port: PORT });
     host.varp.refresh(VNET, parseMac('02:5d:00:00:00:99'), B); // unknown MAC: never creates
     expect(host.varp.entries()).toHaveLength(1);
     vi.advanceTimersByTime(1);
@@ -163,27 +164,27 @@ describe('REACHABLE lifetime (spec default 30 s)', () => {
 
   it('re-confirms an entry in use shortly before expiry with one unicast REQUEST to its COA', () => {
     host = make(); // refreshAheadMs 3000
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host);
     vi.advanceTimersByTime(26_999);
-    host.varp.resolve(VNET, MAC, datagram(1));
+    host.resolve(VNET, MAC, datagram(1));
     expect(host.unicasts).toHaveLength(0);
     vi.advanceTimersByTime(1);
-    host.varp.resolve(VNET, MAC, datagram(2));
-    host.varp.resolve(VNET, MAC, datagram(3));
+    host.resolve(VNET, MAC, datagram(2));
+    host.resolve(VNET, MAC, datagram(3));
     expect(host.unicasts).toHaveLength(1);
     const probe = host.unicasts[0]!;
     expect(probe.to).toEqual({ address: B, port: PORT });
     expect(probe.msg).toMatchObject({ opcode: VARP_REQUEST, mac: MAC, coa: A });
     host.varp.handle(announce({ nonce: probe.msg.nonce }), { address: B, port: PORT });
     vi.advanceTimersByTime(29_000);
-    expect(host.varp.resolve(VNET, MAC, datagram(4))).toEqual({ coa: B, port: PORT });
+    expect(host.resolve(VNET, MAC, datagram(4))).toEqual({ coa: B, port: PORT });
     expect(host.floods).toHaveLength(1); // never expired, never flooded again
     // Used again inside the window of the new confirmation: one more refresh.
     expect(host.counters.get(C.refreshRequestsSent)).toBe(2);
     // An unanswered refresh changes nothing: the entry still expires on time.
     vi.advanceTimersByTime(1000);
-    expect(host.varp.resolve(VNET, MAC, datagram(5))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(5))).toBeNull();
     expect(host.floods).toHaveLength(2);
   });
 });
@@ -191,7 +192,7 @@ describe('REACHABLE lifetime (spec default 30 s)', () => {
 describe('configurability of every default', () => {
   it('honours lifetime, request count and interval, queue limit and FAILED hold', () => {
     host = make({ lifetimeMs: 1000, requestCount: 2, requestIntervalMs: 500, queueLimit: 2, failedHoldMs: 100, refreshAheadMs: 0 });
-    for (let i = 0; i < 3; i++) host.varp.resolve(VNET, MAC, datagram(i));
+    for (let i = 0; i < 3; i++) host.resolve(VNET, MAC, datagram(i));
     expect(host.counters.get(frameDropped('queue_overflow'))).toBe(1);
     vi.advanceTimersByTime(500);
     expect(host.floods).toHaveLength(2);
@@ -202,12 +203,12 @@ describe('configurability of every default', () => {
     expect(host.floods).toHaveLength(2);
     vi.advanceTimersByTime(100);
     expect(state(host)).toBeUndefined();
-    host.varp.resolve(VNET, MAC, datagram(3));
+    host.resolve(VNET, MAC, datagram(3));
     answer(host);
     vi.advanceTimersByTime(999);
-    expect(host.varp.resolve(VNET, MAC, datagram(4))).not.toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(4))).not.toBeNull();
     vi.advanceTimersByTime(1);
-    expect(host.varp.resolve(VNET, MAC, datagram(5))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(5))).toBeNull();
   });
 
   it('defaults to the spec table and rejects bad values naming the field', () => {
@@ -233,7 +234,7 @@ describe('configurability of every default', () => {
 describe('ANNOUNCE handling', () => {
   it('ignores a lower version than the cached one, accepts equal and higher', () => {
     host = make();
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host, { version: 5 });
     host.varp.handle(announce({ flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, coa: C2, version: 4 }), { address: C2, port: PORT });
     expect(host.counters.get(messageIgnored('stale_version'))).toBe(1);
@@ -241,12 +242,12 @@ describe('ANNOUNCE handling', () => {
     host.varp.handle(announce({ flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, coa: C2, version: 6 }), { address: C2, port: PORT });
     expect(state(host)).toMatchObject({ coa: C2, version: 6, state: 'REACHABLE' });
     expect(host.counters.get(C.entriesMoved)).toBe(1);
-    expect(host.varp.resolve(VNET, MAC, datagram(1))).toEqual({ coa: C2, port: PORT });
+    expect(host.resolve(VNET, MAC, datagram(1))).toEqual({ coa: C2, port: PORT });
   });
 
   it('ignores a reply whose nonce answers nothing of ours, or another MAC, and late duplicates', () => {
     host = make();
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     const nonce = host.floods[0]!.msg.nonce;
     host.varp.handle(announce({ nonce: (nonce + 1) >>> 0 }), { address: B, port: PORT });
     host.varp.handle(announce({ nonce, mac: parseMac('02:5d:00:00:00:0c') }), { address: B, port: PORT });
@@ -262,12 +263,12 @@ describe('ANNOUNCE handling', () => {
 
   it('completes a resolution or a FAILED entry at once from a GRATUITOUS ANNOUNCE', () => {
     host = make();
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     host.varp.handle(announce({ flags: VARP_FLAG_GRATUITOUS }), { address: B, port: PORT });
     expect(host.transmitted).toHaveLength(1);
     expect(state(host)).toMatchObject({ state: 'REACHABLE', ip: null });
     const other = parseMac('02:5d:00:00:00:0c');
-    host.varp.resolve(VNET, other, datagram(1));
+    host.resolve(VNET, other, datagram(1));
     vi.advanceTimersByTime(15_000);
     expect(state(host, other)?.state).toBe('FAILED');
     host.varp.handle(announce({ mac: other, flags: VARP_FLAG_GRATUITOUS }), { address: B, port: PORT });
@@ -278,21 +279,21 @@ describe('ANNOUNCE handling', () => {
 
   it('records the PROXY flag and takes the port from a reply sent straight from the COA', () => {
     host = make();
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host, { flags: VARP_FLAG_HAS_IP | VARP_FLAG_PROXY });
     expect(state(host)?.proxy).toBe(true);
     const other = parseMac('02:5d:00:00:00:0c');
-    host.varp.resolve(VNET, other, datagram(1));
+    host.resolve(VNET, other, datagram(1));
     const nonce = host.floods.at(-1)!.msg.nonce;
     host.varp.handle(announce({ mac: other, nonce }), { address: B, port: 2000 });
-    expect(host.varp.resolve(VNET, other, datagram(2))).toEqual({ coa: B, port: 2000 });
+    expect(host.resolve(VNET, other, datagram(2))).toEqual({ coa: B, port: 2000 });
   });
 });
 
 describe('WITHDRAW', () => {
   it('forgets the entry only when it still points to that COA and is not newer', () => {
     host = make();
-    host.varp.resolve(VNET, MAC, datagram(0));
+    host.resolve(VNET, MAC, datagram(0));
     answer(host, { version: 3 });
     const withdraw = (over: Partial<VarpMessage>) => host.varp.handle({ ...announce({ opcode: 3, nonce: 0, flags: 0, ip: 0 }), ...over }, { address: over.coa ?? B, port: PORT });
     withdraw({ coa: C2, version: 3 });
@@ -304,7 +305,7 @@ describe('WITHDRAW', () => {
     expect(state(host)).toBeUndefined();
     expect(host.varp.lookupIp(VNET, IP)).toBeUndefined();
     expect(host.counters.get(C.entriesWithdrawn)).toBe(1);
-    expect(host.varp.resolve(VNET, MAC, datagram(1))).toBeNull();
+    expect(host.resolve(VNET, MAC, datagram(1))).toBeNull();
     expect(host.floods).toHaveLength(2);
   });
 });

@@ -28,10 +28,11 @@
 import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_REQUEST, VARP_WITHDRAW } from '../wire/constants.ts';
 import type { VarpMessage } from '../wire/varp.ts';
 import type { Counters } from '../metrics.ts';
-import { VarpCache, type Entry } from './cache.ts';
+import { VarpCache } from './cache.ts';
+import type { Entry } from './entry.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored, type IgnoreReason } from './counters.ts';
 import { Sender } from './sender.ts';
-import { checkIo, checkLocalVif, varpConfig, type LocalVif, type Route, type VarpConfig, type VarpEntryView, type VarpIo, type VarpState } from './types.ts';
+import { checkIo, checkLocalVif, varpConfig, type LocalVif, type Resolution, type VarpConfig, type VarpEntryView, type VarpIo, type VarpState } from './types.ts';
 import { VnetMap } from './vnet-map.ts';
 
 export interface Source {
@@ -83,11 +84,12 @@ export class Varp {
   }
 
   /**
-   * Where to send a unicast FRAME datagram for (vnet, mac): the route when
-   * REACHABLE (the caller sends). Otherwise the datagram is queued — the caller
-   * must not reuse its buffer — or dropped and counted, and null is returned.
+   * Where to send a unicast FRAME for (vnet, mac): the route when REACHABLE
+   * (the caller sends); 'pending' while it resolves (the caller holds the
+   * frame until io.resolved or io.unresolved tells what became of it); null
+   * when the frame is dropped (counted).
    */
-  resolve(vnet: number, mac: number, datagram: Buffer): Route | null {
+  resolve(vnet: number, mac: number): Resolution {
     if (!this.running) {
       this.counters.inc(frameDropped('stopped'));
       return null;
@@ -97,7 +99,7 @@ export class Varp {
       this.counters.inc(frameDropped('local_destination'));
       return null;
     }
-    return this.cache.resolve(vnet, mac, datagram);
+    return this.cache.resolve(vnet, mac);
   }
 
   /** Starts a HAS_IP REQUEST for (vnet, ip) unless it is known, local or already under way (ARP suppression warm-up). */
