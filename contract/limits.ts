@@ -10,6 +10,13 @@ import { VNET_MAX, VNET_PHYSICAL } from '../agent/wire/constants.ts';
 /** docs/wire.md "FRAME": vnet id 0 is invalid and 1 is the physical network; ids are u32 on the wire. */
 export const VNID_MIN = VNET_PHYSICAL + 1;
 export const VNID_MAX = VNET_MAX;
+/**
+ * Inter-router links across hosts travel on a vnet of their own, whose id the
+ * console takes once per link from the top of the space counting down (a
+ * database sequence); farms' vnets take ids below LINK_VNID_MIN.
+ */
+export const LINK_VNID_TOP = 0xffff_fffe;
+export const LINK_VNID_MIN = 0xff00_0000;
 /** The ids of VIFs, routers and firewalls on a host (the console writes database ids: 36 characters). */
 export const ITEM_ID_MAX_CHARS = 200;
 /** Host names as enrolled (a DNS name at most). */

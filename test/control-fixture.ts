@@ -147,6 +147,7 @@ export async function controlSnapshot(db: Db): Promise<unknown> {
     vnetKeys: await db.vnetKey.findMany({ select: { id: true, retiredAt: true }, orderBy: { id: 'asc' } }),
     secrets: await db.deploymentSecret.findMany({ select: { name: true, updatedAt: true }, orderBy: { name: 'asc' } }),
     locations: await db.vmLocation.findMany({ orderBy: { vmId: 'asc' } }),
+    parts: await db.farmContribution.findMany({ orderBy: { farmId: 'asc' } }),
   };
 }
 

@@ -38,7 +38,7 @@ function farm(): CompileFarm {
       { id: 'router-r2', name: 'r2', hostId: 'h3', staticRoutes: [{ destination: '0.0.0.0/0', nextHop: '10.200.0.254', metric: 1 }],
         interfaces: [{ vnid: 200, ip: '10.200.0.1', prefixLen: 24, mac: '02:5d:00:00:01:02', rip: true }] },
     ],
-    routerLinks: [{ a: 'r1', b: 'r2', cidr: '169.254.0.0/30', ipA: '169.254.0.1', ipB: '169.254.0.2', rip: true }],
+    routerLinks: [{ a: 'r1', b: 'r2', cidr: '169.254.0.0/30', ipA: '169.254.0.1', ipB: '169.254.0.2', rip: true, vnid: LINK_VNID_TOP }],
     firewalls: [],
   };
 }

@@ -54,8 +54,10 @@ export function addProxyVnets(accs: Carrier[], t: Topology): void {
       const here = list.some((a) => a.host.segmentId === seg.id && a !== relay);
       const far = list.some((a) => relayed(t, relay.host, a.host));
       if (!here || !far) continue;
+      // A carrier's VLAN bridge is its own, never the relay's.
+      const { vlan: _vlan, ...common } = template;
       const keys = template.keys ? { keys: template.keys.map((k) => ({ ...k })) } : {};
-      relay.vnets.set(vnid, { ...template, ...keys, peers: [] });
+      relay.vnets.set(vnid, { ...common, ...keys, peers: [] });
     }
   }
 }

@@ -80,6 +80,8 @@ export interface CompileRouterLink {
   ipA: string;
   ipB: string;
   rip: boolean;
+  /** The link's own vnet id across hosts (stored with the link); null for a snapshot older than those ids. */
+  vnid: number | null;
 }
 
 export interface CompileFirewall {
@@ -134,6 +136,23 @@ export type StateVnet = Always<Contract.StateVnet, 'name' | 'farm' | 'mtu' | 'pe
 export type StateVif = Always<Contract.StateVif, 'name' | 'farm'>;
 export type StateRouter = Always<Contract.StateRouter, 'name' | 'farm'>;
 export type StateFirewall = Always<Contract.StateFirewall, 'name' | 'farm'>;
+
+/** One farm's items on one host; its vnets without peers and keys (the host-level assembly adds them). */
+export interface HostPart {
+  hostId: string;
+  vnets: StateVnet[];
+  vifs: StateVif[];
+  routers: StateRouter[];
+  firewalls: StateFirewall[];
+}
+
+/** One farm's part of every host's state, hosts in the order the farm first reached them. */
+export interface FarmPart {
+  farmId: string;
+  hosts: HostPart[];
+  /** The farm's auth/conf vnet ids, carried or not (each has keys while deployed), ascending. */
+  sealedVnids: number[];
+}
 
 /** What compile writes for one host: the contract's state, every section present. */
 export type HostState = Omit<Contract.HostState, 'vnets' | 'vifs' | 'routers' | 'firewalls' | 'relay'> & {

@@ -114,7 +114,7 @@ export async function deployFarm(
     const placements = await checkDocumentPlacements(tx, farm.name, vms);
     refuseBadPlacements(placements, o.revision !== undefined ? 'revision' : 'id');
     await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: revision }, select: { id: true } });
-    const { changed, warnings } = await recomputeDesired(tx);
+    const { changed, warnings } = await recomputeDesired(tx, { farmId: farm.id });
     const deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'deploy', revision, changed, actor: o.actor });
     warnings.push(...placements.warnings.map((w) => w.message));
     await writeAudit(tx, {
@@ -144,7 +144,7 @@ export async function undeployFarm(
     await requireIntentAt(tx, farm, o.expectedRevision);
     if (farm.deployedRevision === null) throw conflict('id', `farm ${farm.name} is not deployed`);
     await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: null }, select: { id: true } });
-    const { changed, warnings } = await recomputeDesired(tx);
+    const { changed, warnings } = await recomputeDesired(tx, { farmId: farm.id });
     const deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'undeploy', revision: farm.deployedRevision, changed, actor: o.actor });
     await writeAudit(tx, {
       actor: o.actor,
@@ -195,7 +195,7 @@ export async function migrateVm(
     if (farm.deployedRevision !== null) {
       const revision = (await snapshotFarm(tx, farm.id, o.actor.userId)).revision.revision;
       await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: revision }, select: { id: true } });
-      const r = await recomputeDesired(tx);
+      const r = await recomputeDesired(tx, { farmId: farm.id });
       // Other VMs of the farm on hosts that cannot run them are reported, not refused: a migration is how they get fixed.
       const placements = await checkDocumentPlacements(tx, farm.name, await intentVms(tx, farm.id));
       warnings = [...r.warnings, ...placements.errors.map((e) => e.message), ...placements.warnings.map((w) => w.message)];

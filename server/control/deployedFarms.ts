@@ -1,7 +1,9 @@
-// What the control loop compiles: the hosts, LAN segments and every deployed
-// farm at its deployed revision (or, for a plan or a deploy in progress, one
-// farm's override), turned into compile input, with what each host has now.
-// Reads only; storing anything is the deploy's business (desiredState.ts).
+// What the control loop compiles from: the hosts and LAN segments, which
+// farms are deployed at which revision (with what their stored parts were
+// compiled from, farmParts.ts), and the deployed documents (revision
+// snapshots, or for a plan or a deploy in progress one farm's override)
+// turned into compile input. Reads only; storing anything is the deploy's
+// business (desiredState.ts).
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { badRequest } from '../errors.ts';
@@ -29,15 +31,26 @@ export interface FarmOverride {
   document: FarmDocument | null;
 }
 
-export interface DesiredInput {
+export interface Topology {
   hosts: ControlHost[];
   segments: CompileSegment[];
-  farms: CompileFarm[];
-  /** What each host has now, by host id (absent: generation 0, baseline state). */
-  current: Map<string, CurrentDesired>;
-  /** Where each deployed VM was last deployed, and where this input places it. */
-  locations: { stored: VmLocations; placed: VmLocations };
+}
+
+/** A farm that runs (or ran, for the one a recompute is about), with what its stored part was compiled from. */
+export interface FarmRow {
+  id: string;
+  name: string;
+  /** The revision that runs now (the override's for the overridden farm); null: runs nothing. */
+  revision: number | null;
+  override?: FarmOverride;
+  stored: { revision: number; format: number; hostIds: string[]; unknownHosts: string[] } | null;
+}
+
+/** A farm compiled for the hosts: its compile input and what its compilation could not place. */
+export interface CompiledInput {
+  farm: CompileFarm;
   warnings: string[];
+  unknownHosts: string[];
 }
 
 export function stripGeneration(state: unknown): HostState {
@@ -52,8 +65,7 @@ function parseSnapshot(farm: { name: string }, revision: number, snapshot: unkno
   throw badRequest('revision', `farm ${farm.name} revision ${revision} is not a valid farm document (${issue?.path.join('.')}: ${issue?.message})`);
 }
 
-/** Reads everything deployed and turns it into compile input. Writes nothing. */
-export async function loadDesiredInput(q: Q, opts: { override?: FarmOverride | undefined } = {}): Promise<DesiredInput> {
+export async function loadTopology(q: Q): Promise<Topology> {
   // One query after another: inside a transaction they share one connection.
   const hosts: ControlHost[] = await q.host.findMany({
     select: { id: true, name: true, address: true, port: true, segmentId: true, desiredGeneration: true },
@@ -62,11 +74,46 @@ export async function loadDesiredInput(q: Q, opts: { override?: FarmOverride | u
   const segments = await q.lanSegment.findMany({
     select: { id: true, name: true, multicast: true, multicastGroup: true, relayHostId: true, proxyMode: true },
   });
-  const currentRows = await q.hostDesiredState.findMany({ select: { hostId: true, generation: true, hash: true, state: true } });
-  const current = new Map(currentRows.map((r) => [r.hostId, { generation: r.generation, hash: r.hash, state: stripGeneration(r.state) }]));
-  const warnings: string[] = [];
-  const deployed = await loadDeployedFarms(q, opts.override, warnings);
+  return { hosts, segments };
+}
 
+/** Every deployed farm, and the one a recompute is about (deployed or not), in id order. */
+export async function loadFarmRows(q: Q, override: FarmOverride | undefined, farmId?: string): Promise<FarmRow[]> {
+  const about = override?.farmId ?? farmId;
+  const rows = await q.farm.findMany({
+    where: about !== undefined ? { OR: [{ deployedRevision: { not: null } }, { id: about }] } : { deployedRevision: { not: null } },
+    select: {
+      id: true, name: true, deployedRevision: true,
+      contribution: { select: { revision: true, format: true, hostIds: true, unknownHosts: true } },
+    },
+    orderBy: { id: 'asc' },
+  });
+  return rows.map((f) => {
+    const o = override?.farmId === f.id ? override : undefined;
+    const revision = o ? (o.document ? o.revision : null) : f.deployedRevision;
+    return { id: f.id, name: f.name, revision, ...(o ? { override: o } : {}), stored: f.contribution };
+  });
+}
+
+/** What each of the given hosts has now, by host id (absent: generation 0, baseline state). */
+export async function loadCurrent(q: Q, hostIds: string[] | 'all'): Promise<Map<string, CurrentDesired>> {
+  const rows = await q.hostDesiredState.findMany({
+    ...(hostIds === 'all' ? {} : { where: { hostId: { in: hostIds } } }),
+    select: { hostId: true, generation: true, hash: true, state: true },
+  });
+  return new Map(rows.map((r) => [r.hostId, { generation: r.generation, hash: r.hash, state: stripGeneration(r.state) }]));
+}
+
+/**
+ * The given farms (each running a revision) as compile input, each with its
+ * own warnings; `locations` says where their VMs were last deployed and where
+ * this input places them. Writes nothing.
+ */
+export async function loadCompileInput(
+  q: Q, farms: FarmRow[], hosts: CompileHost[],
+): Promise<{ compiled: CompiledInput[]; locations: { stored: VmLocations; placed: VmLocations } }> {
+  const warningsOf = new Map(farms.map((f) => [f.id, [] as string[]]));
+  const deployed = await loadDeployedFarms(q, farms, warningsOf);
   const vmIds = deployed.flatMap((d) => d.document.vms.flatMap((vm) => (vm.id === undefined ? [] : [vm.id])));
   const liveVms = vmIds.length
     ? await q.vm.findMany({ where: { farmId: { in: deployed.map((d) => d.id) } }, select: { id: true, locationVersion: true } })
@@ -75,27 +122,29 @@ export async function loadDesiredInput(q: Q, opts: { override?: FarmOverride | u
   const stored = await loadVmLocations(q, vmIds);
   const placed: VmLocations = new Map();
   const hostIdByName = new Map(hosts.map((h) => [h.name, h.id]));
-  const farms = deployed.map((d) => toCompileFarm(d, { hostIdByName, liveVersions, locations: stored, placed, warnings }));
-  return { hosts, segments, farms, current, locations: { stored, placed }, warnings };
-}
-
-/** The document each deployed farm runs: its deployed snapshot, or the override. */
-async function loadDeployedFarms(q: Q, override: FarmOverride | undefined, warnings: string[]): Promise<DeployedFarm[]> {
-  const farmRows = await q.farm.findMany({
-    where: override ? { OR: [{ deployedRevision: { not: null } }, { id: override.farmId }] } : { deployedRevision: { not: null } },
-    select: { id: true, name: true, deployedRevision: true },
-    orderBy: { id: 'asc' },
+  const compiled = deployed.map((d) => {
+    const warnings = warningsOf.get(d.id)!;
+    const unknownHosts = new Set<string>();
+    const farm = toCompileFarm(d, { hostIdByName, liveVersions, locations: stored, placed, warnings, unknownHosts });
+    return { farm, warnings, unknownHosts: [...unknownHosts].sort() };
   });
-  const wanted: { id: string; name: string; revision: number; document?: FarmDocument }[] = [];
-  for (const f of farmRows) {
-    const o = override?.farmId === f.id ? override : undefined;
-    if (o) {
-      if (o.document) wanted.push({ id: f.id, name: f.name, revision: o.revision, document: o.document });
-    } else if (f.deployedRevision !== null) {
-      wanted.push({ id: f.id, name: f.name, revision: f.deployedRevision });
+  // A farm whose revision has no snapshot runs nothing (its warning says why).
+  for (const f of farms) {
+    if (f.revision !== null && !deployed.some((d) => d.id === f.id)) {
+      compiled.push({ farm: emptyFarm(f, f.revision), warnings: warningsOf.get(f.id)!, unknownHosts: [] });
     }
   }
-  const toLoad = wanted.filter((w) => !w.document);
+  return { compiled: compiled.sort((a, b) => (a.farm.id < b.farm.id ? -1 : 1)), locations: { stored, placed } };
+}
+
+function emptyFarm(f: { id: string; name: string }, revision: number): CompileFarm {
+  return { id: f.id, name: f.name, revision, vnets: [], vms: [], routers: [], routerLinks: [], firewalls: [] };
+}
+
+/** The document each farm runs: its deployed snapshot, or the override. */
+async function loadDeployedFarms(q: Q, farms: FarmRow[], warningsOf: Map<string, string[]>): Promise<DeployedFarm[]> {
+  const wanted = farms.filter((f): f is FarmRow & { revision: number } => f.revision !== null);
+  const toLoad = wanted.filter((w) => !w.override?.document);
   const snapshots = toLoad.length
     ? await q.farmRevision.findMany({
         where: { OR: toLoad.map((w) => ({ farmId: w.id, revision: w.revision })) },
@@ -105,26 +154,31 @@ async function loadDeployedFarms(q: Q, override: FarmOverride | undefined, warni
   const snapshotOf = new Map(snapshots.map((s) => [s.farmId, s.snapshot]));
   const deployed: DeployedFarm[] = [];
   for (const w of wanted) {
-    if (w.document) {
-      deployed.push({ ...w, document: w.document });
+    const base = { id: w.id, name: w.name, revision: w.revision };
+    if (w.override?.document) {
+      deployed.push({ ...base, document: w.override.document });
       continue;
     }
     const snap = snapshotOf.get(w.id);
     if (snap === undefined) {
-      warnings.push(`farm ${w.name}: deployed revision ${w.revision} has no snapshot; not running`);
+      warningsOf.get(w.id)!.push(`farm ${w.name}: deployed revision ${w.revision} has no snapshot; not running`);
       continue;
     }
-    deployed.push({ ...w, document: parseSnapshot(w, w.revision, snap) });
+    deployed.push({ ...base, document: parseSnapshot(w, w.revision, snap) });
   }
   // Snapshots taken before they carried ids get those of the rows that bear their names now.
-  for (const [i, d] of deployed.entries()) if (lacksIds(d.document)) deployed[i] = { ...d, document: withIds(d, await loadFarmRows(q, d.id)) };
+  for (const [i, d] of deployed.entries()) if (lacksIds(d.document)) deployed[i] = { ...d, document: withIds(d, await loadRowsOf(q, d.id)) };
   return deployed;
 }
 
-async function loadFarmRows(q: Q, farmId: string): Promise<FarmRows> {
+async function loadRowsOf(q: Q, farmId: string): Promise<FarmRows> {
   return {
     vms: await q.vm.findMany({ where: { farmId }, select: { id: true, name: true, vifs: { select: { id: true, name: true, serial: true } } } }),
     routers: await q.router.findMany({ where: { farmId }, select: { id: true, name: true } }),
     firewalls: await q.firewall.findMany({ where: { farmId }, select: { id: true, name: true } }),
+    links: (await q.routerLink.findMany({
+      where: { farmId },
+      select: { vnid: true, routerA: { select: { name: true } }, routerB: { select: { name: true } } },
+    })).map((l) => ({ a: l.routerA.name, b: l.routerB.name, vnid: Number(l.vnid) })),
   };
 }

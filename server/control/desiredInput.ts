@@ -24,23 +24,28 @@ export interface FarmRows {
   vms: { id: string; name: string; vifs: { id: string; name: string; serial: number }[] }[];
   routers: { id: string; name: string }[];
   firewalls: { id: string; name: string }[];
+  /** Router links by their routers' names, with their vnet ids. */
+  links: { a: string; b: string; vnid: number }[];
 }
 
 /** True when some part of the document has no database id (a snapshot older than ids in snapshots). */
 export function lacksIds(doc: FarmDocument): boolean {
-  return [...doc.vms, ...doc.vms.flatMap((vm) => vm.vifs), ...doc.routers, ...doc.firewalls].some((x) => x.id === undefined);
+  return [...doc.vms, ...doc.vms.flatMap((vm) => vm.vifs), ...doc.routers, ...doc.firewalls].some((x) => x.id === undefined)
+    || doc.routerLinks.some((l) => l.vnid === undefined);
 }
 
 /**
  * Gives an older snapshot the ids of the rows that carry those names today.
  * What no row carries any more keeps a farm-scoped id (`<farm id>/<names>`),
- * unique on hosts all the same, until the farm is deployed again.
+ * unique on hosts all the same, until the farm is deployed again; a router
+ * link no row carries any more has no vnet id and stays down across hosts.
  */
 export function withIds(farm: DeployedFarm, rows: FarmRows): FarmDocument {
   const doc = farm.document;
   const vms = new Map(rows.vms.map((v) => [v.name, v]));
   const routers = new Map(rows.routers.map((r) => [r.name, r.id]));
   const firewalls = new Map(rows.firewalls.map((f) => [f.name, f.id]));
+  const links = new Map(rows.links.map((l) => [`${l.a}\u0000${l.b}`, l.vnid]));
   return {
     ...doc,
     vms: doc.vms.map((vm) => {
@@ -57,6 +62,7 @@ export function withIds(farm: DeployedFarm, rows: FarmRows): FarmDocument {
     }),
     routers: doc.routers.map((r) => ({ ...r, id: r.id ?? routers.get(r.name) ?? `${farm.id}/${r.name}` })),
     firewalls: doc.firewalls.map((f) => ({ ...f, id: f.id ?? firewalls.get(f.name) ?? `${farm.id}/${f.name}` })),
+    routerLinks: doc.routerLinks.map((l) => ({ ...l, vnid: l.vnid ?? links.get(`${l.a}\u0000${l.b}`) })),
   };
 }
 
@@ -68,6 +74,8 @@ export interface ToCompileContext {
   locations: VmLocations;
   placed: VmLocations;
   warnings: string[];
+  /** Host names the farm places things on that no host bears (collected here). */
+  unknownHosts: Set<string>;
 }
 
 function need<T>(value: T | undefined, farm: DeployedFarm, path: string): T {
@@ -92,6 +100,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     if (id === undefined) {
       // A host renamed or deleted after the snapshot: the object runs nowhere until the farm is deployed again.
       ctx.warnings.push(`farm ${farm.name} revision ${farm.revision}: ${what} is placed on unknown host "${name}"; not running`);
+      ctx.unknownHosts.add(name);
       return null;
     }
     return id;
@@ -158,6 +167,10 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     staticRoutes: r.staticRoutes.map((s) => ({ destination: s.destination, nextHop: s.nextHop, metric: s.metric })),
   }));
 
+  const oldLinks = doc.routerLinks.filter((l) => l.vnid === undefined).map((l) => `${l.a}–${l.b}`);
+  if (oldLinks.length) {
+    ctx.warnings.push(`farm ${farm.name} revision ${farm.revision}: router links ${oldLinks.join(', ')} no longer exist and have no vnet id; down across hosts until the farm is deployed again`);
+  }
   const routerLinks = doc.routerLinks.map((l, i) => ({
     a: l.a,
     b: l.b,
@@ -165,6 +178,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     ipA: need(l.ipA, farm, `routerLinks.${i}.ipA`),
     ipB: need(l.ipB, farm, `routerLinks.${i}.ipB`),
     rip: l.rip,
+    vnid: l.vnid ?? null,
   }));
 
   const firewalls: CompileFirewall[] = doc.firewalls.map((fw, i) => ({

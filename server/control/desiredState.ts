@@ -1,27 +1,31 @@
 // Desired state per host: every deployed farm, at its deployed revision,
 // compiled into one state document per host. A recompute takes its steps in
-// order: load what is deployed (deployedFarms.ts, reads only), create the
-// keys it needs (vnetKeys.ts provisionKeys), store where each VM now runs
-// (vmLocations.ts), compile, store what changed. A plan loads and compiles
-// only, so it never writes. A host's generation goes up
-// only when its own state changed (by hash), and the change is announced
-// (`host.desired`) in the same transaction, so agents hear of it exactly when
-// it is committed. Recomputes are serialized by a transaction-scoped advisory
-// lock: with several console processes on one Postgres, generations stay
-// monotonic and no two recomputes interleave their read-compare-write.
+// order: load what is deployed and compile the parts that changed
+// (desiredCompute.ts, reads only), create the keys they need (vnetKeys.ts
+// provisionKeys), store where each VM now runs (vmLocations.ts) and the
+// farms' parts (farmParts.ts), assemble the hosts' states, store what
+// changed. A recompute about one farm compiles that farm alone and decides
+// only the hosts it can change. A plan loads and compiles only, so it never
+// writes. A host's generation goes up only when its own state changed (by
+// hash), and the change is announced (`host.desired`) in the same
+// transaction, so agents hear of it exactly when it is committed. Recomputes
+// are serialized by a transaction-scoped advisory lock: with several console
+// processes on one Postgres, generations stay monotonic and no two
+// recomputes interleave their read-compare-write.
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
-import { AppError, badRequest } from '../errors.ts';
-import { compile, CompileError, stateHash, type CompileHost, type CompileSegment, type HostState } from '../compile/index.ts';
+import { badRequest } from '../errors.ts';
+import { stateHash, type CompileHost, type HostState } from '../compile/index.ts';
 import { publishMany } from '../events/index.ts';
 import { hostStateSchema } from '../../contract/hostState.ts';
-import {
-  loadDesiredInput, stripGeneration, type ControlHost, type CurrentDesired, type DesiredInput, type FarmOverride,
-} from './deployedFarms.ts';
+import { stripGeneration, type ControlHost } from './deployedFarms.ts';
+import { assembleDesired, baselineState, prepareDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
+import { dropPart, storePart } from './farmParts.ts';
 import { storeVmLocations } from './vmLocations.ts';
-import { loadKeyrings, provisionKeys, sealedVnids, varpAuthEnabled, varpKey } from './vnetKeys.ts';
+import { provisionKeys } from './vnetKeys.ts';
 
 export type { ControlHost, CurrentDesired, FarmOverride } from './deployedFarms.ts';
+export { baselineState, computeDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
 
 type Tx = Prisma.TransactionClient;
 type Q = Tx | Db;
@@ -36,70 +40,6 @@ export async function lockControlLoop(tx: Tx): Promise<void> {
   await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${CONTROL_LOCK_KEY})`);
 }
 
-/** The state a host has before anything was ever deployed to it (generation 0). */
-export function baselineState(host: Pick<CompileHost, 'name' | 'address' | 'port'>): HostState {
-  return {
-    host: host.name,
-    underlay: { address: host.address, port: host.port, multicast: null, peers: [] },
-    vnets: [],
-    vifs: [],
-    routers: [],
-    firewalls: [],
-    relay: null,
-  };
-}
-
-/** The state of a host that runs nothing: its underlay, and its relay role if it has one. */
-function emptyState(host: ControlHost, hosts: ControlHost[], segments: CompileSegment[]): HostState {
-  const state = baselineState(host);
-  const mine = segments.find((s) => s.relayHostId === host.id);
-  if (mine) {
-    const addressOf = new Map(hosts.map((h) => [h.id, h.address]));
-    const peers = segments
-      .filter((s) => s !== mine && s.relayHostId)
-      .map((s) => addressOf.get(s.relayHostId!))
-      .filter((a): a is string => !!a)
-      .sort();
-    state.relay = { enabled: true, peers, proxy: mine.proxyMode };
-  }
-  return state;
-}
-
-export interface DesiredComputation {
-  hosts: ControlHost[];
-  /** The new state of every host (hosts running nothing get an empty one). */
-  next: Map<string, { state: HostState; hash: string }>;
-  /** What each host has now, by host id (absent: generation 0, baseline state). */
-  current: Map<string, CurrentDesired>;
-  warnings: string[];
-}
-
-/** Compiles the input with the keys that exist now. Writes nothing. */
-export async function compileDesired(q: Q, input: DesiredInput): Promise<DesiredComputation> {
-  const { hosts, segments, farms } = input;
-  const vnetKeys = await loadKeyrings(q, sealedVnids(farms));
-  // VARP authentication is opt-in (docs/operations.md): a running agent rebuilds its underlay for a new VARP key.
-  const varp = varpAuthEnabled() ? await varpKey(q, false) : undefined;
-  let compiled: Map<string, HostState>;
-  try {
-    compiled = compile({ hosts, segments, farms, vnetKeys, ...(varp ? { varpKey: varp } : {}) });
-  } catch (err) {
-    if (err instanceof CompileError) throw new AppError('BAD_REQUEST', err.message, { field: err.field, cause: err });
-    throw err;
-  }
-  const next = new Map<string, { state: HostState; hash: string }>();
-  for (const h of hosts) {
-    const state = compiled.get(h.name) ?? emptyState(h, hosts, segments);
-    next.set(h.id, { state, hash: stateHash(state) });
-  }
-  return { hosts, next, current: input.current, warnings: input.warnings };
-}
-
-/** What every host would run with everything deployed (and the override): a plan's view. Writes nothing. */
-export async function computeDesired(q: Q, opts: { override?: FarmOverride } = {}): Promise<DesiredComputation> {
-  return compileDesired(q, await loadDesiredInput(q, opts));
-}
-
 /** The hash a host without a stored state is considered to have. */
 export function baselineHash(host: Pick<CompileHost, 'name' | 'address' | 'port'>): string {
   return stateHash(baselineState(host));
@@ -111,11 +51,11 @@ export interface ChangedHost {
   generation: number;
 }
 
-/** Hosts whose new state differs from what they have now. */
+/** Decided hosts whose new state differs from what they have now. */
 export function changedHosts(c: DesiredComputation): ControlHost[] {
   return c.hosts.filter((h) => {
-    const hash = c.next.get(h.id)!.hash;
-    return hash !== (c.current.get(h.id)?.hash ?? baselineHash(h));
+    const next = c.next.get(h.id);
+    return next !== undefined && next.hash !== (c.current.get(h.id)?.hash ?? baselineHash(h));
   });
 }
 
@@ -132,20 +72,23 @@ function refuseInvalid(host: string, doc: unknown): void {
 }
 
 /**
- * Recomputes every host's desired state inside the caller's transaction and
- * stores the ones that changed, with a new generation each. Takes the
- * control-loop lock (held until the transaction ends).
+ * Recomputes the desired states inside the caller's transaction and stores
+ * the ones that changed, with a new generation each: about `farmId` (a
+ * deploy, undeploy or migration of that farm: only the hosts it can change),
+ * or about every host. Takes the control-loop lock (held until the
+ * transaction ends).
  */
-export async function recomputeDesired(
-  tx: Tx,
-  opts: { override?: FarmOverride } = {},
-): Promise<{ changed: ChangedHost[]; warnings: string[] }> {
+export async function recomputeDesired(tx: Tx, scope: DesiredScope = {}): Promise<{ changed: ChangedHost[]; warnings: string[] }> {
   await lockControlLoop(tx);
-  const input = await loadDesiredInput(tx, opts);
-  // The steps that write come first, each explicit: keys, then where each VM now runs.
-  await provisionKeys(tx, input.farms);
-  await storeVmLocations(tx, input.locations.stored, input.locations.placed);
-  const c = await compileDesired(tx, input);
+  const p = await prepareDesired(tx, scope);
+  // The steps that write come first, each explicit: keys, where each VM now runs, the farms' parts.
+  const sealed = [...p.reused, ...p.compiled].flatMap((x) => x.part.sealedVnids);
+  if (p.farmId === null) await provisionKeys(tx, [...new Set(sealed)].sort((a, b) => a - b));
+  else await provisionKeys(tx, p.compiled.flatMap((c) => c.part.sealedVnids), p.farmId);
+  await storeVmLocations(tx, p.locations.stored, p.locations.placed);
+  for (const c of p.compiled) await storePart(tx, c);
+  for (const farmId of p.removed) await dropPart(tx, farmId);
+  const c = await assembleDesired(tx, p);
   const changed: ChangedHost[] = [];
   for (const h of changedHosts(c)) {
     const { state, hash } = c.next.get(h.id)!;

@@ -63,9 +63,11 @@ export async function planFarm(o: { db: Db; actor: UserActor; id: string; revisi
     const placements = await checkDocumentPlacements(tx, farm.name, document.vms);
     const before = new Map<string, HostState>();
     const after = new Map<string, HostState>();
+    // Only the hosts the farm can change are decided; the others stay as they are.
     for (const h of c.hosts) {
+      const next = c.next.get(h.id);
+      if (!next) continue;
       const cur = c.current.get(h.id);
-      const next = c.next.get(h.id)!;
       if (cur) before.set(h.name, cur.state);
       // A host that has no stored state and would still run nothing is not part of the plan.
       if (cur || next.hash !== baselineHash(h)) after.set(h.name, next.state);

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
-import type { CompileFarm, VnetKeyring } from '../compile/index.ts';
+import type { VnetKeyring } from '../compile/index.ts';
 import { SEAL_KEY_BYTES, SEAL_SALT_BYTES, VARP_KEY_MIN_BYTES } from '../../contract/limits.ts';
 import { UINT32_MAX } from '../../contract/primitives.ts';
 import { consoleConfig } from '../../config/index.ts';
@@ -72,11 +72,12 @@ export function retireWhere(where: Prisma.VnetKeyWhereInput, now: Date) {
  * Brings keys in line with what is deployed: every deployed auth/conf vnet
  * has a send key (generated here on first deploy or when its security was
  * raised), and vnets no longer deployed sealed lose theirs, so a key is never
- * used again after a pause (its sequence numbers would restart).
+ * used again after a pause (its sequence numbers would restart). With
+ * `farmId`, `sealedVnids` are that farm's and only its vnets are looked at.
  */
-export async function syncVnetKeys(tx: Tx, sealedVnids: number[], now = new Date()): Promise<void> {
+export async function syncVnetKeys(tx: Tx, sealedVnids: number[], now = new Date(), farmId?: string): Promise<void> {
   const vnids = sealedVnids.map((v) => BigInt(v));
-  await tx.vnetKey.updateMany(retireWhere({ vnet: { vnid: { notIn: vnids } } }, now));
+  await tx.vnetKey.updateMany(retireWhere({ vnet: { vnid: { notIn: vnids }, ...(farmId === undefined ? {} : { farmId }) } }, now));
   if (!vnids.length) return;
   const vnets = await tx.vnet.findMany({
     where: { vnid: { in: vnids } },
@@ -138,18 +139,14 @@ export function varpAuthEnabled(env: Record<string, string | undefined> = proces
   return consoleConfig(env).SOFTUDC_VARP_AUTH;
 }
 
-/** The vnet ids of the farms' auth/conf vnets, ascending. */
-export function sealedVnids(farms: CompileFarm[]): number[] {
-  return [...new Set(farms.flatMap((f) => f.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid)))].sort((a, b) => a - b);
-}
 
 /**
  * The deploy's key step, before it compiles: every sealed vnet of what is
- * about to run gets a send key, vnets no longer deployed sealed lose theirs,
+ * about to run (of every farm, or of farm `farmId` alone) gets a send key, vnets no longer deployed sealed lose theirs,
  * and the deployment gets its VARP key the first time it needs one. A plan
  * never takes this step: it shows what it can without creating a key.
  */
-export async function provisionKeys(tx: Tx, farms: CompileFarm[]): Promise<void> {
-  await syncVnetKeys(tx, sealedVnids(farms));
+export async function provisionKeys(tx: Tx, sealedVnids: number[], farmId?: string): Promise<void> {
+  await syncVnetKeys(tx, sealedVnids, new Date(), farmId);
   if (varpAuthEnabled()) await varpKey(tx, true);
 }

@@ -119,7 +119,7 @@ export function fixtures(): Fixture[] {
     } satisfies Prisma.StaticRouteUncheckedCreateInput, { metric: 5 } satisfies Prisma.StaticRouteUncheckedUpdateInput),
     f('RouterLink', { id: ids.link }, {
       id: ids.link, farmId: farm, routerAId: routerA, routerBId: routerB, cidr: '10.255.0.0/30', ipA: '10.255.0.1',
-      ipB: '10.255.0.2', rip: true, createdAt: at(35),
+      ipB: '10.255.0.2', rip: true, vnid: 4_294_967_000n, createdAt: at(35),
     } satisfies Prisma.RouterLinkUncheckedCreateInput, { cidr: '10.255.0.0/31' } satisfies Prisma.RouterLinkUncheckedUpdateInput),
     f('Firewall', { id: firewall }, {
       id: firewall, farmId: farm, name: 'fw', hostId: host, defaultPolicy: 'allow', createdAt: at(36), updatedAt: at(37),
@@ -149,6 +149,10 @@ export function fixtures(): Fixture[] {
     f('DeploymentSecret', { name: 'varp' }, {
       name: 'varp', value: new Uint8Array(32).fill(0x5a), createdAt: at(52), updatedAt: at(53),
     } satisfies Prisma.DeploymentSecretUncheckedCreateInput, { value: new Uint8Array([0, 255]) } satisfies Prisma.DeploymentSecretUncheckedUpdateInput),
+    f('FarmContribution', { farmId: farm }, {
+      farmId: farm, revision: 6, format: 1, hostIds: [host], unknownHosts: ['h9'], part: { farmId: farm, hosts: [], sealedVnids: [7] },
+      warnings: ['ü ✓'], updatedAt: at(55),
+    } satisfies Prisma.FarmContributionUncheckedCreateInput, { hostIds: [] } satisfies Prisma.FarmContributionUncheckedUpdateInput),
     f('VmLocation', { vmId: vm }, {
       vmId: vm, hostId: host, version: 2_147_483_647, updatedAt: at(54),
     } satisfies Prisma.VmLocationUncheckedCreateInput, { version: 3 } satisfies Prisma.VmLocationUncheckedUpdateInput),

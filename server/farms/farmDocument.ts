@@ -99,6 +99,8 @@ export const documentRouterLinkSchema = z.strictObject({
   ipA: optionalAddress,
   ipB: optionalAddress,
   rip: z.boolean().default(false),
+  /** Revision snapshots only: the link's vnet id across hosts (an import takes a fresh one). */
+  vnid: uint32().optional(),
 });
 
 export const documentFirewallInterfaceSchema = z.strictObject({
@@ -165,9 +167,11 @@ export const LAYOUT_KINDS = ['vnet', 'vm', 'router', 'firewall'] as const;
 export type LayoutKind = (typeof LAYOUT_KINDS)[number];
 export const layoutKey = (kind: LayoutKind, name: string) => `${kind}:${name}`;
 
-/** What a revision snapshot carries beyond the document: the VIFs' numbers (the ids are in the detail). */
+/** What a revision snapshot carries beyond the document: the VIFs' numbers, the links' vnet ids (the ids are in the detail). */
 export interface SnapshotIds {
   serials: ReadonlyMap<string, number>;
+  /** Router link id → the link's vnet id. */
+  linkVnids: ReadonlyMap<string, number>;
 }
 
 /**
@@ -237,7 +241,10 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
         .sort((a, b) => byText(a.destination, b.destination)),
     })),
     routerLinks: detail.routerLinks
-      .map((l) => ({ a: name(routerName, l.routerAId), b: name(routerName, l.routerBId), cidr: l.cidr, ipA: l.ipA, ipB: l.ipB, rip: l.rip }))
+      .map((l) => {
+        const vnid = ids?.linkVnids.get(l.id);
+        return { a: name(routerName, l.routerAId), b: name(routerName, l.routerBId), cidr: l.cidr, ipA: l.ipA, ipB: l.ipB, rip: l.rip, ...(vnid === undefined ? {} : { vnid }) };
+      })
       .sort((x, y) => byText(x.a, y.a) || byText(x.b, y.b)),
     firewalls: sortByName(detail.firewalls).map((f) => ({
       ...idOf(f.id),
