@@ -12,6 +12,11 @@ import { loadVmLocations, type VmLocations } from './vmLocations.ts';
 
 type Q = Prisma.TransactionClient | Db;
 
+/** A host's stored upstream resolvers as a list of addresses (anything else stored reads as none). */
+export function upstreamOf(stored: unknown): string[] {
+  return Array.isArray(stored) ? stored.filter((a): a is string => typeof a === 'string') : [];
+}
+
 export interface ControlHost extends CompileHost {
   desiredGeneration: number;
 }
@@ -55,10 +60,12 @@ function parseSnapshot(farm: { name: string }, revision: number, snapshot: unkno
 /** Reads everything deployed and turns it into compile input. Writes nothing. */
 export async function loadDesiredInput(q: Q, opts: { override?: FarmOverride | undefined } = {}): Promise<DesiredInput> {
   // One query after another: inside a transaction they share one connection.
-  const hosts: ControlHost[] = await q.host.findMany({
-    select: { id: true, name: true, address: true, port: true, segmentId: true, desiredGeneration: true },
-    orderBy: { name: 'asc' },
-  });
+  const hosts: ControlHost[] = (
+    await q.host.findMany({
+      select: { id: true, name: true, address: true, port: true, segmentId: true, desiredGeneration: true, dnsUpstream: true },
+      orderBy: { name: 'asc' },
+    })
+  ).map((h) => ({ ...h, dnsUpstream: upstreamOf(h.dnsUpstream) }));
   const segments = await q.lanSegment.findMany({
     select: { id: true, name: true, multicast: true, multicastGroup: true, relayHostId: true, proxyMode: true },
   });
