@@ -66,6 +66,9 @@ export const REPORT_MAX_VIFS = 10_000;
 export const REPORT_MAX_VARP = 20_000;
 export const REPORT_MAX_COUNTERS = 2_000;
 export const REPORT_MAX_MESSAGES = 50;
+/** DHCP leases listed (the newest first) and vnets with DHCP/DNS counts in one report. */
+export const REPORT_MAX_LEASES = 1_000;
+export const REPORT_MAX_SERVICE_VNETS = 1_000;
 export const REPORT_MESSAGE_MAX_CHARS = 500;
 export const APPLY_ERROR_MAX_CHARS = 2_000;
 export const COUNTER_NAME_MAX_CHARS = 200;

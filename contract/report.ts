@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import {
   AGENT_VERSION_MAX_CHARS, APPLY_ERROR_MAX_CHARS, CAPABILITIES_MAX, CAPABILITY_MAX_CHARS, COUNTER_NAME_MAX_CHARS, DISPLAY_NAME_MAX_CHARS,
-  IFNAME_MAX_CHARS, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_MESSAGES, REPORT_MAX_VARP, REPORT_MAX_VIFS,
-  REPORT_MESSAGE_MAX_CHARS,
+  IFNAME_MAX_CHARS, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_LEASES, REPORT_MAX_MESSAGES, REPORT_MAX_SERVICE_VNETS,
+  REPORT_MAX_VARP, REPORT_MAX_VIFS, REPORT_MESSAGE_MAX_CHARS,
 } from './limits.ts';
 import { closed } from './fields.ts';
 import { int32, text, uint32 } from './primitives.ts';
@@ -46,6 +46,35 @@ export const reportHealthSchema = closed({
   messages: z.array(text(REPORT_MESSAGE_MAX_CHARS)).max(REPORT_MAX_MESSAGES),
 });
 
+/** A DHCP lease the agent acknowledged (agent/dhcp/services.ts): the VIF's own address, until released or expired. */
+export const reportLeaseSchema = closed({
+  vif: text(ITEM_ID_MAX_CHARS),
+  vnet: uint32(),
+  mac: text(32),
+  ip: text(64),
+  hostName: text(253).nullable(),
+  /** When the last ACK went out, ms since the epoch. */
+  ackedAt: z.number().min(0),
+  leaseTime: int32().min(0),
+});
+
+/** DHCP and DNS on one vnet of this host since the agent started: packets answered and dropped. */
+export const reportServiceVnetSchema = closed({
+  vnet: uint32(),
+  leases: int32().min(0),
+  dhcpReplies: z.number().min(0),
+  dhcpDrops: z.number().min(0),
+  dnsAnswers: z.number().min(0),
+  dnsForwarded: z.number().min(0),
+  dnsDrops: z.number().min(0),
+});
+
+/** DHCP leases handed out and DNS answers per vnet; absent from older agents. */
+export const reportServicesSchema = closed({
+  vnets: z.array(reportServiceVnetSchema).max(REPORT_MAX_SERVICE_VNETS),
+  leases: z.array(reportLeaseSchema).max(REPORT_MAX_LEASES),
+});
+
 export const applyErrorSchema = closed({ generation: int32().min(0), message: text(APPLY_ERROR_MAX_CHARS) }).nullable();
 
 export const reportSchema = closed({
@@ -57,11 +86,13 @@ export const reportSchema = closed({
   vifs: z.array(reportVifSchema).max(REPORT_MAX_VIFS),
   varp: z.array(reportVarpSchema).max(REPORT_MAX_VARP),
   counters: countersSchema(REPORT_MAX_COUNTERS),
+  services: reportServicesSchema.optional(),
   health: reportHealthSchema,
   applyError: applyErrorSchema,
 });
 export type Report = z.infer<typeof reportSchema>;
 export type ReportVif = z.infer<typeof reportVifSchema>;
+export type ReportServices = z.infer<typeof reportServicesSchema>;
 
 /** The console's answer to a report. Open: an agent keeps working when a newer console says more. */
 export const reportAnswerSchema = z.looseObject({ desiredGeneration: z.int().min(0) });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentStateView } from '../daemon/agent.ts';
 import { agentCapabilities } from './enroll.ts';
-import { REPORT_MAX_COUNTERS, REPORT_MAX_VARP } from '../../contract/limits.ts';
+import { REPORT_MAX_COUNTERS, REPORT_MAX_LEASES, REPORT_MAX_VARP } from '../../contract/limits.ts';
+import { reportSchema } from '../../contract/report.ts';
 import { buildReport } from './report.ts';
 
 function view(over: Partial<AgentStateView> = {}): AgentStateView {
@@ -65,5 +66,17 @@ describe('buildReport', () => {
       `report lists ${REPORT_MAX_VARP} of ${REPORT_MAX_VARP + 5} VARP entries`,
       `report lists ${REPORT_MAX_COUNTERS} of ${REPORT_MAX_COUNTERS + 1} counters`,
     ]);
+  });
+
+  it('carries DHCP leases (the newest, up to the limit) and DHCP/DNS counts per vnet, in the contract\'s shape', () => {
+    const lease = { vif: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11', hostName: 'web-1', ackedAt: 1_700_000_000_000.4, leaseTime: 3600 };
+    const counts = { vnet: 9, leases: REPORT_MAX_LEASES + 2, dhcpReplies: 4, dhcpDrops: 1, dnsAnswers: 7, dnsForwarded: 2, dnsDrops: 3 };
+    const r = buildReport({ view: view({ services: { vnets: [counts], leases: Array.from({ length: REPORT_MAX_LEASES + 2 }, () => lease) } }), agentVersion: '0.1.0', uptimeS: 0, applyError: null });
+    expect(r.services?.vnets).toEqual([counts]);
+    expect(r.services?.leases).toHaveLength(REPORT_MAX_LEASES);
+    expect(r.services?.leases[0]).toEqual({ ...lease, ackedAt: 1_700_000_000_000 });
+    expect(r.health.messages).toEqual([`report lists the newest ${REPORT_MAX_LEASES} of ${REPORT_MAX_LEASES + 2} DHCP leases`]);
+    expect(reportSchema.safeParse(r).success).toBe(true);
+    expect(buildReport({ view: view(), agentVersion: '0.1.0', uptimeS: 0, applyError: null }).services).toBeUndefined();
   });
 });

@@ -3,9 +3,10 @@
 // accepts, so a huge VARP cache shortens the report instead of getting it
 // refused; the health says when something was left out.
 import {
-  APPLY_ERROR_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_MESSAGES, REPORT_MAX_VARP, REPORT_MAX_VIFS, REPORT_MESSAGE_MAX_CHARS,
+  APPLY_ERROR_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_LEASES, REPORT_MAX_MESSAGES, REPORT_MAX_SERVICE_VNETS, REPORT_MAX_VARP, REPORT_MAX_VIFS,
+  REPORT_MESSAGE_MAX_CHARS,
 } from '../../contract/limits.ts';
-import type { Report } from '../../contract/report.ts';
+import type { Report, ReportServices } from '../../contract/report.ts';
 import type { AgentStateView } from '../daemon/agent.ts';
 import { agentCapabilities } from './enroll.ts';
 
@@ -41,6 +42,7 @@ export function buildReport(i: ReportInput): AgentReport {
   if (allVifs.length > REPORT_MAX_VIFS) messages.push(`report lists ${REPORT_MAX_VIFS} of ${allVifs.length} VIFs`);
   if (allVarp.length > REPORT_MAX_VARP) messages.push(`report lists ${REPORT_MAX_VARP} of ${allVarp.length} VARP entries`);
   if (counterEntries.length > REPORT_MAX_COUNTERS) messages.push(`report lists ${REPORT_MAX_COUNTERS} of ${counterEntries.length} counters`);
+  const services = view?.services ? servicesOf(view.services, messages) : undefined;
 
   // Only missing VIFs, a failed apply or a down underlay make the host degraded;
   // a shortened report is a note, not a fault.
@@ -69,10 +71,25 @@ export function buildReport(i: ReportInput): AgentReport {
     })),
     // Largest counters first would need sorting by value; by name keeps the kept set stable between reports.
     counters: Object.fromEntries(counterEntries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, REPORT_MAX_COUNTERS)),
+    ...(services ? { services } : {}),
     health: {
       status: degraded ? 'degraded' : 'ok',
       messages: messages.slice(0, REPORT_MAX_MESSAGES).map((m) => (m.length > REPORT_MESSAGE_MAX_CHARS ? m.slice(0, REPORT_MESSAGE_MAX_CHARS - 1) + '…' : m)),
     },
     applyError: i.applyError ? { generation: i.applyError.generation, message: i.applyError.message.slice(0, APPLY_ERROR_MAX_CHARS) } : null,
+  };
+}
+
+/** DHCP and DNS per vnet and the newest leases, cut to the limits (a note says so). */
+function servicesOf(v: NonNullable<AgentStateView['services']>, messages: string[]): ReportServices {
+  if (v.leases.length > REPORT_MAX_LEASES) messages.push(`report lists the newest ${REPORT_MAX_LEASES} of ${v.leases.length} DHCP leases`);
+  if (v.vnets.length > REPORT_MAX_SERVICE_VNETS) messages.push(`report lists DHCP/DNS counts of ${REPORT_MAX_SERVICE_VNETS} of ${v.vnets.length} vnets`);
+  return {
+    vnets: v.vnets.slice(0, REPORT_MAX_SERVICE_VNETS).map((s) => ({
+      vnet: s.vnet, leases: s.leases, dhcpReplies: s.dhcpReplies, dhcpDrops: s.dhcpDrops, dnsAnswers: s.dnsAnswers, dnsForwarded: s.dnsForwarded, dnsDrops: s.dnsDrops,
+    })),
+    leases: v.leases.slice(0, REPORT_MAX_LEASES).map((l) => ({
+      vif: l.vif, vnet: l.vnet, mac: l.mac, ip: l.ip, hostName: l.hostName, ackedAt: Math.round(l.ackedAt), leaseTime: l.leaseTime,
+    })),
   };
 }

@@ -207,6 +207,7 @@ export class Agent {
       vifs: this.vifs.values(),
       counters: this.counters,
       nodes: this.nodes,
+      services: this.services,
     });
   }
 

@@ -2,6 +2,7 @@
 // link): applied generation, underlay, VIFs, the VARP cache with care-of
 // addresses, a summary of its routers and firewalls, counters. Addresses in
 // text; never the VARP key.
+import type { GuestServices, ServicesView } from '../dhcp/services.ts';
 import type { Counters } from '../metrics.ts';
 import type { Switch } from '../switch/index.ts';
 import type { UdpUnderlay } from '../underlay/udp.ts';
@@ -81,6 +82,8 @@ export interface AgentStateView {
   /** Always present in what buildView returns; optional for hand-made views (tests, older agents). */
   routers?: RouterSummary[];
   firewalls?: FirewallSummary[];
+  /** DHCP leases handed out and DNS answers per vnet (agent/dhcp/services.ts). */
+  services?: ServicesView;
   counters: Record<string, number>;
 }
 
@@ -108,6 +111,7 @@ export interface ViewInput {
   vifs: VifRuntime[];
   counters: Counters;
   nodes?: NodeManager;
+  services?: GuestServices;
   varpPage?: VarpPage;
 }
 
@@ -169,6 +173,7 @@ export function buildView(i: ViewInput): AgentStateView {
     })),
     ...varpListing(i),
     ...nodeSummaries(i.nodes),
+    ...(i.services ? { services: i.services.view() } : {}),
     counters: i.counters.snapshot(),
   };
 }

@@ -102,4 +102,31 @@ describe('DHCP and DNS next to the port', () => {
     expect(ask('example.com').rcode).toBe(Rcode.REFUSED);
     expect(t.flooded).toHaveLength(0);
   });
+
+  it('counts answers and drops per vnet and lists live leases, newest first, until released or expired', () => {
+    const t = setup();
+    t.a.guest.onFrame(dhcpFrame(MAC_A, { messageType: DhcpType.DISCOVER }));
+    t.a.guest.onFrame(dhcpFrame(MAC_A, { messageType: DhcpType.REQUEST, requestedIp: parseIp('10.7.0.10') }));
+    t.a.guest.onFrame(dhcpFrame(MAC_A, { messageType: DhcpType.OFFER }, parseIp('10.7.0.10'), BOOTREPLY, [67, 68])); // rogue
+    const q = encodeDns({ id: 1, response: false, opcode: 0, authoritative: false, truncated: false, recursionDesired: true, recursionAvailable: false, rcode: 0, questions: [{ name: 'db-1', type: QType.A, class: CLASS_IN }], answers: [], authorityCount: 0, additionalCount: 0 });
+    const dns = (payload: Buffer) => t.a.guest.onFrame(udpFrame({ srcMac: MAC_A, dstMac: serviceMac(7), src: parseIp('10.7.0.10'), dst: parseIp('10.7.0.254'), srcPort: 5353, dstPort: 53, payload }));
+    dns(q);
+    dns(q);
+    dns(Buffer.from('xx')); // malformed: a counted drop
+    const v = t.services.view();
+    expect(v.vnets).toEqual([
+      { vnet: 7, leases: 1, dhcpReplies: 2, dhcpDrops: 1, dnsAnswers: 2, dnsForwarded: 0, dnsDrops: 1 },
+      { vnet: 8, leases: 0, dhcpReplies: 0, dhcpDrops: 0, dnsAnswers: 0, dnsForwarded: 0, dnsDrops: 0 },
+    ]);
+    expect(v.leases).toEqual([{ vif: 'a', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', hostName: 'web-1', ackedAt: expect.any(Number), leaseTime: 600 }]);
+    // Past its lease time without a renewal the lease is gone from the list.
+    expect(t.services.view(v.leases[0]!.ackedAt + 601_000).leases).toEqual([]);
+    t.a.guest.onFrame(dhcpFrame(MAC_A, { messageType: DhcpType.REQUEST, requestedIp: parseIp('10.7.0.10') }));
+    expect(t.services.leaseList()).toHaveLength(1);
+    t.a.guest.onFrame(dhcpFrame(MAC_A, { messageType: DhcpType.RELEASE }, parseIp('10.7.0.10')));
+    expect(t.services.leaseList()).toEqual([]);
+    // A vnet taken out of the state takes its counts along.
+    t.services.configure(parseState({ ...state, generation: 2, vnets: state.vnets.filter((x) => x.id === 8), vifs: state.vifs.filter((x) => x.vnet === 8) }));
+    expect(t.services.view().vnets.map((x) => x.vnet)).toEqual([8]);
+  });
 });

@@ -50,8 +50,25 @@ export interface Lease {
   leaseTime: number;
 }
 
+/** Per vnet since the agent started (reported to the console beside the leases). */
+export interface ServiceStats {
+  vnet: number;
+  dhcpReplies: number;
+  dhcpDrops: number;
+  dnsAnswers: number;
+  dnsForwarded: number;
+  dnsDrops: number;
+}
+
+/** What the agent's view and report show: per-vnet counts and the live leases, newest first. */
+export interface ServicesView {
+  vnets: (ServiceStats & { leases: number })[];
+  leases: Lease[];
+}
+
 export class GuestServices {
   private vnets = new Map<number, VnetServices>();
+  private readonly stats = new Map<number, ServiceStats>();
   private vifs = new Map<string, { hostName?: string; mtu?: number; prefixLen: number }>();
   private readonly leases = new Map<string, Lease>();
   private readonly upstream: UpstreamForwarder;
@@ -94,6 +111,7 @@ export class GuestServices {
       });
     }
     this.vnets = vnets;
+    for (const id of this.stats.keys()) if (!vnets.has(id)) this.stats.delete(id);
     this.vifs = new Map(s.vifs.map((v) => [v.id, { hostName: v.hostName, mtu: v.mtu, prefixLen: parseCidr(v.ip).prefixLen }]));
     for (const id of this.leases.keys()) if (!this.vifs.has(id)) this.leases.delete(id);
     this.upstream.configure((s.dns?.upstream ?? []).map(parseIp));
@@ -103,8 +121,24 @@ export class GuestServices {
     this.upstream.stop();
   }
 
-  leaseList(): Lease[] {
-    return [...this.leases.values()];
+  /** Leases acknowledged and neither released nor expired, the newest first. */
+  leaseList(now = Date.now()): Lease[] {
+    for (const [id, l] of this.leases) if (l.ackedAt + l.leaseTime * 1000 < now) this.leases.delete(id);
+    return [...this.leases.values()].sort((a, b) => b.ackedAt - a.ackedAt || (a.vif < b.vif ? -1 : 1));
+  }
+
+  view(now = Date.now()): ServicesView {
+    const leases = this.leaseList(now);
+    const perVnet = new Map<number, number>();
+    for (const l of leases) perVnet.set(l.vnet, (perVnet.get(l.vnet) ?? 0) + 1);
+    const vnets = [...this.vnets.keys()].sort((a, b) => a - b).map((vnet) => ({ ...this.stat(vnet), leases: perVnet.get(vnet) ?? 0 }));
+    return { vnets, leases };
+  }
+
+  private stat(vnet: number): ServiceStats {
+    let s = this.stats.get(vnet);
+    if (!s) this.stats.set(vnet, (s = { vnet, dhcpReplies: 0, dhcpDrops: 0, dnsAnswers: 0, dnsForwarded: 0, dnsDrops: 0 }));
+    return s;
   }
 
   /** True when the frame was taken here (answered or dropped); false: on to port security. */
@@ -113,7 +147,10 @@ export class GuestServices {
     if (v === undefined || frame.length < 14) return false;
     const u = peekUdp(frame);
     if (u !== null) {
-      if (u.srcPort === DHCP_SERVER_PORT && v.dhcp) return this.drop(`${P}dropped_total{reason="rogue_server"}`);
+      if (u.srcPort === DHCP_SERVER_PORT && v.dhcp) {
+        this.stat(port.vnet).dhcpDrops++;
+        return this.drop(`${P}dropped_total{reason="rogue_server"}`);
+      }
       if (u.dstPort === DHCP_SERVER_PORT && v.dhcp) {
         if (frame.readUIntBE(ETH_SRC_OFFSET, 6) !== port.mac) return false; // port security counts it
         this.dhcp(port, v, frame, u.ip);
@@ -150,29 +187,38 @@ export class GuestServices {
     }
   }
 
-  /** Decodes IPv4 and UDP with their checksums; null (counted) when malformed. */
-  private udp(frame: Buffer, at: number, prefix: string) {
+  /** Counts a dropped packet of one vnet, in its stats and as `<prefix>dropped_total{reason}`. */
+  private dropper(stat: ServiceStats, key: 'dhcpDrops' | 'dnsDrops', prefix: string): (reason: string) => void {
+    return (reason) => {
+      stat[key]++;
+      this.counters.inc(`${prefix}dropped_total{reason="${reason}"}`);
+    };
+  }
+
+  /** Decodes IPv4 and UDP with their checksums; the error code when malformed. */
+  private udp(frame: Buffer, at: number) {
     try {
       const ip = decodeIpv4(frame.subarray(at));
       return { ip, udp: decodeUdp(ip.payload, ip) };
     } catch (err) {
-      this.counters.inc(`${prefix}dropped_total{reason="malformed_${codeOf(err)}"}`);
-      return null;
+      return { error: codeOf(err) };
     }
   }
 
   private dhcp(port: SwitchPort, v: VnetServices, frame: Buffer, at: number): void {
-    const p = this.udp(frame, at, P);
-    if (p === null) return;
-    if (p.ip.src !== 0 && p.ip.src !== port.ip) return void this.counters.inc(`${P}dropped_total{reason="ipv4_src"}`);
+    const stat = this.stat(port.vnet);
+    const drop = this.dropper(stat, 'dhcpDrops', P);
+    const p = this.udp(frame, at);
+    if ('error' in p) return drop(`malformed_${p.error}`);
+    if (p.ip.src !== 0 && p.ip.src !== port.ip) return drop('ipv4_src');
     let req;
     try {
       req = decodeDhcp(p.udp.payload);
     } catch (err) {
-      return void this.counters.inc(`${P}dropped_total{reason="malformed_${codeOf(err)}"}`);
+      return drop(`malformed_${codeOf(err)}`);
     }
     const vif = this.vifs.get(port.id);
-    if (v.serverIp === null || vif === undefined) return void this.counters.inc(`${P}dropped_total{reason="no_server_address"}`);
+    if (v.serverIp === null || vif === undefined) return drop('no_server_address');
     const scope: DhcpScope = {
       ...v.base,
       mac: port.mac,
@@ -186,10 +232,12 @@ export class GuestServices {
     const out = serveDhcp(scope, req);
     if (out.frame === null) {
       if (out.result === 'released') this.leases.delete(port.id);
-      this.counters.inc(out.result === 'released' || out.result === 'declined' ? `${P}${out.result}_total` : `${P}dropped_total{reason="${out.result}"}`);
+      if (out.result === 'released' || out.result === 'declined') this.counters.inc(`${P}${out.result}_total`);
+      else drop(out.result);
       if (out.result === 'declined') this.logger.warn('a guest declined its DHCP address (in use on its link?)', { vif: port.id, ip: ipToString(port.ip) });
       return;
     }
+    stat.dhcpReplies++;
     this.counters.inc(`${P}replies_total{type="${out.result}"}`);
     if (out.result === 'ack') {
       this.leases.set(port.id, { vif: port.id, vnet: port.vnet, mac: macToString(port.mac), ip: ipToString(port.ip), hostName: vif.hostName ?? null, ackedAt: Date.now(), leaseTime: scope.leaseTime });
@@ -198,9 +246,12 @@ export class GuestServices {
   }
 
   private dns(port: SwitchPort, v: VnetServices, frame: Buffer, at: number): void {
-    const p = this.udp(frame, at, D);
-    if (p === null || v.resolver === null || v.resolverIp === null) return;
-    if (p.ip.src !== port.ip) return void this.counters.inc(`${D}dropped_total{reason="ipv4_src"}`);
+    const stat = this.stat(port.vnet);
+    const drop = this.dropper(stat, 'dnsDrops', D);
+    const p = this.udp(frame, at);
+    if ('error' in p) return drop(`malformed_${p.error}`);
+    if (v.resolver === null || v.resolverIp === null) return drop('no_resolver');
+    if (p.ip.src !== port.ip) return drop('ipv4_src');
     const resolverIp = v.resolverIp;
     const answer = (payload: Buffer) =>
       this.send(port, udpFrame({ srcMac: v.mac, dstMac: port.mac, src: resolverIp, dst: port.ip, srcPort: DNS_PORT, dstPort: p.udp.srcPort, payload }));
@@ -208,14 +259,16 @@ export class GuestServices {
     try {
       out = v.resolver.resolve(p.udp.payload);
     } catch (err) {
-      return void this.counters.inc(`${D}dropped_total{reason="malformed_${codeOf(err)}"}`);
+      return drop(`malformed_${codeOf(err)}`);
     }
-    if (out.kind === 'drop') return void this.counters.inc(`${D}dropped_total{reason="${out.reason}"}`);
+    if (out.kind === 'drop') return drop(out.reason);
     if (out.kind === 'forward') {
+      stat.dnsForwarded++;
       this.counters.inc(`${D}forwarded_total`);
       this.upstream.forward(p.udp.payload, answer);
       return;
     }
+    stat.dnsAnswers++;
     this.counters.inc(`${D}answers_total{rcode="${RCODE_NAMES[out.rcode] ?? out.rcode}"}`);
     answer(out.payload);
   }

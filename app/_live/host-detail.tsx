@@ -1,6 +1,7 @@
 'use client';
 // One host, live: status and generations, health, its VIFs, its VARP cache
-// (vnet, MAC, IP, care-of address, state, age) and its counters with rates.
+// (vnet, MAC, IP, care-of address, state, age), DHCP leases and DNS answers
+// per vnet, and its counters with rates.
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
 import { Sparkline } from '../_components/sparkline.tsx';
@@ -9,6 +10,7 @@ import { errorInfo, useTRPC } from '../lib/trpc.ts';
 import { useAuthRedirect } from '../lib/use-auth-redirect.ts';
 import { useHostReports } from './use-host-reports.ts';
 import { guestKindsText } from '../lib/host-guests.ts';
+import { HostServicesSection } from './host-services.tsx';
 
 function useNow(intervalMs: number) {
   const [now, setNow] = useState(() => Date.now());
@@ -88,6 +90,8 @@ export function HostDetail({ hostId }: { hostId: string }) {
           {!body?.varp?.length ? <tr><td colSpan={6}>The cache is empty: entries appear when guests on this host talk to guests elsewhere.</td></tr> : null}
         </tbody>
       </table>
+
+      <HostServicesSection services={body?.services} upstream={h?.dnsUpstream} now={now} />
 
       <h2>Counters</h2>
       <div className="inline">

@@ -107,6 +107,8 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
       firewalls: a.firewalls.sort((x, y) => byString(x.id, y.id)),
       relay: relayFor(a.host, input.hosts, input.segments),
       ...(input.varpKey ? { varp: { key: input.varpKey } } : {}),
+      // Only hosts with a resolver on some vnet need upstreams.
+      ...(a.host.dnsUpstream?.length && vnets.some((v) => v.dhcp?.resolver) ? { dns: { upstream: [...a.host.dnsUpstream] } } : {}),
     });
   }
   return out;

@@ -2,7 +2,7 @@
 // the vnet's settings plus what only the whole farm knows: the gateway when
 // none is set (a router's, else a firewall's address on the vnet), the
 // resolver address (the highest host address of the vnet nobody uses; none
-// on a vnet bridged to a VLAN), and
+// on a vnet bridged to a VLAN), the classless static routes as set, and
 // the names the resolver answers (the farm's VMs with a VIF on the vnet).
 import type { CompileFarm, StateVnet } from './types.ts';
 import { isDnsName } from '../../contract/dhcp.ts';
@@ -70,6 +70,7 @@ export function farmDhcp(farm: CompileFarm, gateways: ReadonlyMap<number, string
       ...(d.dnsServers.length ? { dnsServers: [...d.dnsServers] } : {}),
       ...(domain ? { domain } : {}),
       leaseTime: d.leaseTime,
+      ...(d.routes?.length ? { routes: d.routes.map((r) => ({ ...r })) } : {}),
       names: [...(names.get(v.vnid) ?? new Map<string, string>())].map(([name, ip]) => ({ name, ip })).sort((a, b) => (a.name < b.name ? -1 : 1)),
     });
   }

@@ -12,6 +12,8 @@ export interface CompileHost {
   address: string;
   port: number;
   segmentId: string | null;
+  /** Upstream resolvers for the vnet resolvers on this host (absent or empty: unknown names are REFUSED). */
+  dnsUpstream?: string[];
 }
 
 export interface CompileSegment {
@@ -30,7 +32,7 @@ export interface CompileVnet {
   mtu: number;
   security: 'none' | 'auth' | 'conf';
   /** DHCP and DNS settings (server/farms/vnetDhcp.ts); absent: no DHCP, no resolver. */
-  dhcp?: { enabled: boolean; gateway: string | null; dnsServers: string[]; domain: string | null; leaseTime: number };
+  dhcp?: { enabled: boolean; gateway: string | null; dnsServers: string[]; domain: string | null; leaseTime: number; routes?: { destination: string; gateway: string }[] };
   /** Hosts where the vnet is bridged to an 802.1Q VLAN (docs/agent-state.md "VLAN interface"). */
   vlans?: { hostId: string; interface: string; vid: number }[];
 }

@@ -3,7 +3,9 @@
 // these as inputs and outputs; subscriptions validate every value they yield
 // against them.
 import { z } from 'zod';
-import { applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportVarpSchema, reportVifSchema } from '../../contract/report.ts';
+import {
+  applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportLeaseSchema, reportServiceVnetSchema, reportVarpSchema, reportVifSchema,
+} from '../../contract/report.ts';
 
 // The documents agents exchange with the console are the contract's
 // (contract/): `agent.desired` yields desiredMessageSchema, `agent.report`
@@ -38,6 +40,8 @@ export const hostReportView = z.object({
       varpCount: z.int(),
       vifs: z.array(reportVifSchema).optional(),
       varp: z.array(reportVarpSchema).optional(),
+      /** DHCP and DNS per vnet of the caller's tenant (`name`: farm/vnet; absent from older agents); the leases only in full detail. */
+      services: z.object({ vnets: z.array(reportServiceVnetSchema.extend({ name: z.string() })), leases: z.array(reportLeaseSchema).optional() }).optional(),
     })
     .nullable(),
 });

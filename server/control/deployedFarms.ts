@@ -14,6 +14,11 @@ import { loadVmLocations, type VmLocations } from './vmLocations.ts';
 
 type Q = Prisma.TransactionClient | Db;
 
+/** A host's stored upstream resolvers as a list of addresses (anything else stored reads as none). */
+export function upstreamOf(stored: unknown): string[] {
+  return Array.isArray(stored) ? stored.filter((a): a is string => typeof a === 'string') : [];
+}
+
 export interface ControlHost extends CompileHost {
   desiredGeneration: number;
 }
@@ -67,10 +72,12 @@ function parseSnapshot(farm: { name: string }, revision: number, snapshot: unkno
 
 export async function loadTopology(q: Q): Promise<Topology> {
   // One query after another: inside a transaction they share one connection.
-  const hosts: ControlHost[] = await q.host.findMany({
-    select: { id: true, name: true, address: true, port: true, segmentId: true, desiredGeneration: true },
-    orderBy: { name: 'asc' },
-  });
+  const hosts: ControlHost[] = (
+    await q.host.findMany({
+      select: { id: true, name: true, address: true, port: true, segmentId: true, desiredGeneration: true, dnsUpstream: true },
+      orderBy: { name: 'asc' },
+    })
+  ).map((h) => ({ ...h, dnsUpstream: upstreamOf(h.dnsUpstream) }));
   const segments = await q.lanSegment.findMany({
     select: { id: true, name: true, multicast: true, multicastGroup: true, relayHostId: true, proxyMode: true },
   });

@@ -58,12 +58,22 @@ function healthFor(actor: UserActor, health: Report['health']): Report['health']
  * a user sees the VIFs and VARP entries of their own tenant's vnets only
  * (host-wide counters and health are not tenant data).
  */
-async function tenantVnids(db: Db, tenantId: string): Promise<Set<number>> {
-  const rows = await db.vnet.findMany({ where: { farm: { tenantId } }, select: { vnid: true } });
-  return new Set(rows.map((r) => Number(r.vnid)));
+async function tenantVnids(db: Db, tenantId: string): Promise<Map<number, string>> {
+  const rows = await db.vnet.findMany({ where: { farm: { tenantId } }, select: { vnid: true, name: true, farm: { select: { name: true } } } });
+  return new Map(rows.map((r) => [Number(r.vnid), `${r.farm.name}/${r.name}`]));
 }
 
-function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>, actor: UserActor): HostReportView {
+/** DHCP and DNS of the visible vnets only: a tenant never learns another's leases, names or traffic. */
+function servicesFor(s: Report['services'], visible: Map<number, string>, detail: ReportDetail): NonNullable<HostReportView['report']>['services'] {
+  if (!s) return undefined;
+  const vnets = s.vnets.flatMap((v) => {
+    const name = visible.get(v.vnet);
+    return name === undefined ? [] : [{ ...v, name }];
+  });
+  return { vnets, ...(detail === 'full' ? { leases: s.leases.filter((l) => visible.has(l.vnet)) } : {}) };
+}
+
+function toView(r: Row, detail: ReportDetail, now: Date, visible: Map<number, string>, actor: UserActor): HostReportView {
   let report: HostReportView['report'] = null;
   if (r.report) {
     const raw = r.report.report as Omit<Report, 'appliedGeneration'>;
@@ -83,6 +93,8 @@ function toView(r: Row, detail: ReportDetail, now: Date, visible: Set<number>, a
       varpCount: body.varp.length,
       ...(detail === 'full' ? { vifs: body.vifs, varp: body.varp } : {}),
     };
+    const services = servicesFor(raw.services, visible, detail);
+    if (services) report.services = services;
   }
   return {
     hostId: r.id,

@@ -57,7 +57,7 @@ export function fixtures(): Fixture[] {
     } satisfies Prisma.LanSegmentUncheckedCreateInput, { relayHostId: host } satisfies Prisma.LanSegmentUncheckedUpdateInput),
     f('Host', { id: host }, {
       id: host, name: 'h1', address: '127.0.0.2', port: 1799, segmentId: ids.segment, status: 'online',
-      lastSeenAt: at(14), agentVersion: '0.1.0', capabilities: ['tap', { netns: true }], credentialHash: 'c'.repeat(64),
+      lastSeenAt: at(14), agentVersion: '0.1.0', capabilities: ['tap', { netns: true }], dnsUpstream: ['192.0.2.53'], credentialHash: 'c'.repeat(64),
       desiredGeneration: 2_147_483_647, appliedGeneration: 41, createdAt: at(15), updatedAt: at(16),
     } satisfies Prisma.HostUncheckedCreateInput, { status: 'revoked', capabilities: [] } satisfies Prisma.HostUncheckedUpdateInput),
     f('EnrollmentToken', { id: ids.enrollment }, {

@@ -1,5 +1,6 @@
 // How a host row is read and shown: the credential hash is selected only to
 // become the `enrolled` flag and never leaves this module.
+import { upstreamOf } from '../control/deployedFarms.ts';
 import type { Prisma } from '../db/generated/client.ts';
 import type { HostView } from '../identity/identityShapes.ts';
 
@@ -15,6 +16,7 @@ export const HOST_SELECT = {
   lastSeenAt: true,
   agentVersion: true,
   capabilities: true,
+  dnsUpstream: true,
   desiredGeneration: true,
   appliedGeneration: true,
   createdAt: true,
@@ -24,12 +26,14 @@ export const HOST_SELECT = {
 export type HostRow = Prisma.HostGetPayload<{ select: typeof HOST_SELECT }>;
 
 /** The only place a host row becomes output: the credential hash turns into a yes/no. */
-export function toHostView({ segment, credentialHash, capabilities, ...rest }: HostRow): HostView {
+export function toHostView({ segment, credentialHash, capabilities, dnsUpstream, ...rest }: HostRow): HostView {
   return {
     ...rest,
+    dnsUpstream: upstreamOf(dnsUpstream),
     segmentName: segment?.name ?? null,
     enrolled: credentialHash !== null,
     capabilities: Array.isArray(capabilities) ? capabilities.filter((c): c is string => typeof c === 'string') : [],
   };
 }
+
 

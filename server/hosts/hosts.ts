@@ -108,10 +108,13 @@ export async function updateHost(opts: {
   address?: string;
   port?: number;
   segmentId?: string | null;
+  dnsUpstream?: string[];
 }): Promise<HostView> {
   const { db, actor, id } = opts;
   requireAdmin(actor);
   const address = opts.address === undefined ? undefined : checkCareOfAddress('address', opts.address);
+  const dnsUpstream = opts.dnsUpstream?.map((a, i) => checkCareOfAddress(`dnsUpstream.${i}`, a));
+  if (dnsUpstream && new Set(dnsUpstream).size !== dnsUpstream.length) throw badRequest('dnsUpstream', 'lists an address twice');
   return db.$transaction(async (tx) => {
     const row = await tx.host.findUnique({ where: { id }, select: { ...HOST_SELECT, relayFor: { select: { name: true } } } });
     if (!row) throw notFound('host');
@@ -125,7 +128,7 @@ export async function updateHost(opts: {
     if (opts.name !== undefined && opts.name !== before.name) await requireNotDeployedOn(tx, id, before.name);
     const updated = await tx.host.update({
       where: { id },
-      data: { name: opts.name, address, port: opts.port, segmentId: opts.segmentId },
+      data: { name: opts.name, address, port: opts.port, segmentId: opts.segmentId, dnsUpstream },
       select: HOST_SELECT,
     });
     const after = toHostView(updated);

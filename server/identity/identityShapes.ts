@@ -85,6 +85,8 @@ export const hostView = z.object({
   lastSeenAt: z.date().nullable(),
   agentVersion: z.string().nullable(),
   capabilities: z.array(z.string()),
+  /** Resolvers the vnet resolvers on this host forward names they do not know to; empty: such names are REFUSED. */
+  dnsUpstream: z.array(z.string()),
   desiredGeneration: z.int(),
   appliedGeneration: z.int(),
   createdAt: z.date(),

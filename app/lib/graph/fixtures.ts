@@ -17,8 +17,8 @@ export function sampleFarm(over: Partial<FarmDetail> = {}): FarmDetail {
     id: FARM_ID, name: 'shop', description: '', revision: 7, deployedRevision: 7, createdAt: t, updatedAt: t,
     counts: { vnets: 2, vms: 2, routers: 1, firewalls: 1 },
     vnets: [
-      { id: VNET_A, farmId: FARM_ID, vnid: 100, name: 'front', cidr: '10.1.0.0/24', mtu: 1400, security: 'none', dhcp: { enabled: true, gateway: null, dnsServers: [], domain: null, leaseTime: 3600 }, createdAt: t, updatedAt: t, vlans: [] },
-      { id: VNET_B, farmId: FARM_ID, vnid: 101, name: 'back', cidr: '10.2.0.0/24', mtu: 1400, security: 'none', dhcp: { enabled: true, gateway: null, dnsServers: [], domain: null, leaseTime: 3600 }, createdAt: t, updatedAt: t, vlans: [] },
+      { id: VNET_A, farmId: FARM_ID, vnid: 100, name: 'front', cidr: '10.1.0.0/24', mtu: 1400, security: 'none', dhcp: { enabled: true, gateway: null, dnsServers: [], domain: null, leaseTime: 3600, routes: [] }, createdAt: t, updatedAt: t, vlans: [] },
+      { id: VNET_B, farmId: FARM_ID, vnid: 101, name: 'back', cidr: '10.2.0.0/24', mtu: 1400, security: 'none', dhcp: { enabled: true, gateway: null, dnsServers: [], domain: null, leaseTime: 3600, routes: [] }, createdAt: t, updatedAt: t, vlans: [] },
     ],
     vms: [
       {
