@@ -5,6 +5,8 @@
 # (admin endpoints inside namespaces), traceroute and bird2 (the virtual
 # routers' interop tests: kernel traceroute through them, RIPv2 with BIRD),
 # busybox-static and isc-dhcp-client (real DHCP and DNS clients in guests),
+# qemu-system-x86, linux-image-amd64 and kmod (the real VM test boots the
+# distribution kernel with a busybox initramfs; modprobe finds its modules),
 # and the toolchain node-gyp uses for agent/native (python3, make, g++), and
 # Chromium for the browser suite.
 # Idempotent and quiet: it runs `apt-get update` at most once and only when a
@@ -29,6 +31,9 @@ declare -A need=(
   [chromium]=/usr/bin/chromium
   [busybox-static]=/bin/busybox
   [isc-dhcp-client]=/sbin/dhclient
+  [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+  [linux-image-amd64]=/usr/share/doc/linux-image-amd64
+  [kmod]=/usr/sbin/modprobe
 )
 
 missing=()
