@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { agentConfig } from '../../config/index.ts';
 import { Agent } from '../daemon/agent.ts';
 import { AdminServer, parseAdminAddress } from '../daemon/admin.ts';
+import { untilSignal } from '../daemon/shutdown.ts';
 import { createLogger, envLogLevel, isLogLevel, type Logger } from '../log.ts';
 import { loadStateFile, StateError } from '../state.ts';
 import { managedOptions, runManaged, UsageError, wantsManaged } from '../control/managed.ts';
@@ -141,23 +142,10 @@ async function run(file: string, adminAddr: { host: string; port: number } | und
     }
   }
 
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('stopping', { signal });
-      clearTimeout(timer);
-      watcher?.close();
-      Promise.all([admin?.stop(), agent.stop()])
-        .then(() => done(0))
-        .catch((err: unknown) => {
-          logger.error('unclean stop', { error: (err as Error).message });
-          done(1);
-        });
-    };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
+  return untilSignal(logger, () => {
+    clearTimeout(timer);
+    watcher?.close();
+    return Promise.all([admin?.stop(), agent.stop()]);
   });
 }
 

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Agent, type ApplyResult, type AgentStateView } from '../daemon/agent.ts';
 import { AdminServer } from '../daemon/admin.ts';
+import { untilSignal } from '../daemon/shutdown.ts';
 import type { Logger } from '../log.ts';
 import { createConsoleClient, normaliseConsoleUrl } from './client.ts';
 import { agentVersion, ensureCredential, EnrollError } from './enroll.ts';
@@ -156,23 +157,9 @@ export async function runManaged(opts: ManagedOptions): Promise<number> {
 
   // The link's timers are unref'd; this keeps the process up until a signal.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info('stopping', { signal });
-      clearInterval(keepAlive);
-      Promise.all([link?.stop(), commands?.stop(), admin?.stop()])
-        .then(() => managed?.agent.stop())
-        .then(() => done(0))
-        .catch((err: unknown) => {
-          logger.error('unclean stop', { error: (err as Error).message });
-          done(1);
-        });
-    };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
+  return untilSignal(logger, () => {
+    clearInterval(keepAlive);
+    return Promise.all([link?.stop(), commands?.stop(), admin?.stop()]).then(() => managed?.agent.stop());
   });
 }
 

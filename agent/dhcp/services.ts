@@ -10,12 +10,12 @@ import type { AgentState } from '../state.ts';
 import type { SwitchPort } from '../switch/switch.ts';
 import { arpReply, arpRequestTarget } from '../switch/arp.ts';
 import { decodeIpv4 } from '../wire/ipv4.ts';
-import { decodeUdp } from '../wire/udp.ts';
-import { ETHERTYPE_ARP } from '../wire/constants.ts';
+import { decodeUdp, peekUdp } from '../wire/udp.ts';
+import { ETH_SRC_OFFSET, ETHERTYPE_ARP } from '../wire/constants.ts';
 import { ipToString, macToString, parseCidr, parseIp } from '../wire/addr.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 import { decodeDhcp, DHCP_SERVER_PORT } from './codec.ts';
-import { peekUdp, udpFrame } from './frames.ts';
+import { udpFrame } from './frames.ts';
 import { serveDhcp, type DhcpScope } from './server.ts';
 import { DNS_PORT } from '../dns/codec.ts';
 import { VnetResolver } from '../dns/resolver.ts';
@@ -23,7 +23,6 @@ import { UpstreamForwarder } from '../dns/upstream.ts';
 
 const P = 'softudc_dhcp_';
 const D = 'softudc_dns_';
-const ETH_SRC_OFFSET = 6;
 
 /** The MAC the agent answers with for a vnet's resolver: locally administered, 02:5f and the vnet id. */
 export function serviceMac(vnet: number): number {

@@ -8,6 +8,7 @@ import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
   BROADCAST_MAC,
+  ETH_TYPE_OFFSET,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
   WireError,
@@ -84,7 +85,6 @@ export abstract class AddressedInterface {
   }
 }
 
-const ETH_TYPE_OFFSET = 12;
 /** RFC 1112 6.4: an IPv4 group maps to 01:00:5e plus its low 23 bits. */
 const IPV4_MULTICAST_MAC_BASE = 0x01005e000000;
 

@@ -2,6 +2,7 @@
 // and its counter names. Addresses are u32 COAs throughout.
 import type { FrameMessage, VarpMessage } from '../wire/index.ts';
 import type { LocalVif } from '../varp/index.ts';
+import type { Counters } from '../metrics.ts';
 
 export interface Endpoint {
   address: number;
@@ -45,6 +46,17 @@ export interface RelayIo {
    * holds the vnet's keys. Null when it cannot be read.
    */
   frameDestination(datagram: Buffer): number | null;
+}
+
+/** What the proxy table needs from its relay (agent/relay/relay.ts). */
+export interface ProxyLink {
+  readonly io: RelayIo;
+  readonly counters: Counters;
+  settings(): RelaySettings;
+  relayOut(inner: Buffer, origin: number, kind: 'varp' | 'frame'): void;
+  floodLan(buf: Buffer, exclude: readonly number[]): void;
+  /** A bug on the packet path or in a timer, for the log (rate-limited there). */
+  reportBug(where: string, err: unknown): void;
 }
 
 const P = 'softudc_relay_';

@@ -1,11 +1,38 @@
-// ARP pieces of ARP suppression (RFC 826 packet layout, Ethernet/IPv4 only).
-import { ARP_OP_REPLY, ARP_OP_REQUEST, ETHERTYPE_ARP, encodeArp, encodeEthernet, decodeArp, WireError } from '../wire/index.ts';
+// ARP suppression (spec "VARP"; RFC 826 packet layout, Ethernet/IPv4 only): a
+// broadcast request for an address bound on the vnet here, or REACHABLE in
+// the VARP cache, is answered locally. Otherwise a resolution by IP is
+// started so that a retry can be answered.
+import { ARP_OP_REPLY, ARP_OP_REQUEST, ETH_HEADER_LEN, ETH_TYPE_OFFSET, ETHERTYPE_ARP, encodeArp, encodeEthernet, decodeArp, WireError } from '../wire/index.ts';
+import type { Counters } from '../metrics.ts';
+import { C, type SwitchPort, type SwitchVarp } from './types.ts';
 
-const ETH_HEADER_LEN = 14;
+/** The reply to `from`'s ARP request when it can be answered here (counted by source), or null (the request is flooded). */
+export function suppressedArpReply(ports: Iterable<SwitchPort>, from: SwitchPort, frame: Buffer, varp: SwitchVarp, counters: Counters): Buffer | null {
+  const tpa = arpRequestTarget(frame);
+  if (tpa === null || tpa === from.ip) return null; // not a request, or a gratuitous ARP
+  let mac: number | undefined;
+  for (const p of ports) {
+    if (p.ip === tpa && p !== from) {
+      mac = p.mac;
+      counters.inc(C.arpSuppressedLocal);
+      break;
+    }
+  }
+  if (mac === undefined) {
+    const e = varp.lookupIp(from.vnet, tpa);
+    if (e === undefined) {
+      varp.resolveIp(from.vnet, tpa);
+      return null;
+    }
+    mac = e.mac;
+    counters.inc(C.arpSuppressedVarp);
+  }
+  return arpReply(from.mac, from.ip, mac, tpa);
+}
 
 /** The target IP of an untagged ARP request, or null for anything else. */
 export function arpRequestTarget(frame: Buffer): number | null {
-  if (frame.readUInt16BE(12) !== ETHERTYPE_ARP) return null; // 802.1Q-tagged requests are flooded as they are
+  if (frame.readUInt16BE(ETH_TYPE_OFFSET) !== ETHERTYPE_ARP) return null; // 802.1Q-tagged requests are flooded as they are
   try {
     const a = decodeArp(frame.subarray(ETH_HEADER_LEN));
     return a.op === ARP_OP_REQUEST ? a.tpa : null;

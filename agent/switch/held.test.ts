@@ -1,9 +1,9 @@
 // Frames held while VARP resolves (agent/switch/held.ts), driven by the real
 // VARP engine on the simulated underlay of agent/varp/testing.ts.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Counters } from '../metrics.ts';
 import { VARP_COUNTERS as C, frameDropped } from '../varp/index.ts';
-import { Net, datagram } from '../varp/testing.ts';
+import { datagram, netPerTest } from '../varp/testing.ts';
 import { HeldFrames } from './held.ts';
 import { VARP_ANNOUNCE } from '../wire/constants.ts';
 
@@ -13,15 +13,7 @@ const VNET = 7;
 const OTHER = 8;
 const mac = (i: number) => 0x02_5d_00_00_10_00 + i;
 
-let net: Net;
-beforeEach(() => {
-  vi.useFakeTimers();
-  net = new Net(HeldFrames);
-});
-afterEach(() => {
-  for (const h of net.hosts) h.varp.stop();
-  vi.useRealTimers();
-});
+const net = netPerTest(HeldFrames);
 
 describe('held frames', () => {
   it('bounds the frames held per destination and per vnet, counting each refusal once', () => {
@@ -45,8 +37,8 @@ describe('held frames', () => {
   });
 
   it('each frame leaves once: released on the answer, or dropped when the resolution fails, is preempted or stops', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A);
+    net().autoDeliver = false;
+    const a = net().add('a', A);
     a.resolve(VNET, mac(1), datagram(0));
     a.resolve(VNET, mac(1), datagram(1));
     a.resolve(VNET, mac(2), datagram(2));

@@ -1,7 +1,18 @@
 // Port security (seed 003 claim 19: drop packets that arrive on the wrong
 // port): a frame a guest sends must carry the MAC bound to its VIF, and for
 // IPv4 and ARP also the bound IPv4 address. Reads fields in place; no decode.
-import { ARP_LEN, ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_VLAN, IPV4_MIN_HEADER_LEN, VLAN_TAG_LEN } from '../wire/index.ts';
+import {
+  ARP_LEN,
+  ETH_HEADER_LEN,
+  ETH_SRC_OFFSET,
+  ETH_TYPE_OFFSET,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_VLAN,
+  IPV4_MIN_HEADER_LEN,
+  IPV4_SRC_OFFSET,
+  VLAN_TAG_LEN,
+} from '../wire/index.ts';
 
 export type PortSecurityReason =
   | 'runt'
@@ -18,9 +29,6 @@ export type PortSecurityReason =
   // payload whose address could be checked.
   | 'llc_ip';
 
-const ETH_SRC_OFFSET = 6;
-const ETH_TYPE_OFFSET = 12;
-const IPV4_SRC_OFFSET = 12; // RFC 791 header
 const ARP_SHA_OFFSET = 8; // RFC 826, Ethernet/IPv4
 const ARP_SPA_OFFSET = 14;
 /** Below this the type field of an Ethernet header is an 802.3 length, and an LLC header follows. */

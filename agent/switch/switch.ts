@@ -20,7 +20,7 @@ import {
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import { Headroom } from '../native/headroom.ts';
-import { arpReply, arpRequestTarget } from './arp.ts';
+import { suppressedArpReply } from './arp.ts';
 import { rebuild, type Sealer } from './attachments.ts';
 import { HeldFrames } from './held.ts';
 import { checkPortSecurity } from './security.ts';
@@ -224,33 +224,11 @@ export class Switch {
     return this.seal(v.sealer, datagram.subarray(FRAME_HEADER_LEN));
   }
 
-  /**
-   * ARP suppression (spec "VARP"): a broadcast request for an address bound
-   * on this vnet here, or REACHABLE in the VARP cache, is answered locally.
-   * Otherwise a resolution by IP is started so that a retry can be answered.
-   */
+  /** ARP suppression (spec "VARP", arp.ts): true when the request was answered here. */
   private suppressArp(v: Vnet, from: SwitchPort, frame: Buffer): boolean {
-    const tpa = arpRequestTarget(frame);
-    if (tpa === null || tpa === from.ip) return false; // not a request, or a gratuitous ARP
-    let mac: number | undefined;
-    for (const p of v.ports.values()) {
-      if (p.ip === tpa && p !== from) {
-        mac = p.mac;
-        this.counters.inc(C.arpSuppressedLocal);
-        break;
-      }
-    }
-    if (mac === undefined) {
-      const e = this.io.varp.lookupIp(v.id, tpa);
-      if (e === undefined) {
-        this.io.varp.resolveIp(v.id, tpa);
-        return false;
-      }
-      mac = e.mac;
-      this.counters.inc(C.arpSuppressedVarp);
-    }
-    this.deliver(from, arpReply(from.mac, from.ip, mac, tpa));
-    return true;
+    const reply = suppressedArpReply(v.ports.values(), from, frame, this.io.varp, this.counters);
+    if (reply !== null) this.deliver(from, reply);
+    return reply !== null;
   }
 
   /**

@@ -1,10 +1,10 @@
 // One vnet's flood of new destinations against the VARP engine: it fills its
 // own share of resolutions and held datagrams, never another vnet's, and the
 // REQUESTs it causes stay below the frames it took.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseIp, parseMac } from '../wire/addr.ts';
 import { VARP_COUNTERS as C, frameDropped } from './counters.ts';
-import { Net, datagram } from './testing.ts';
+import { datagram, netPerTest } from './testing.ts';
 import { HeldFrames } from '../switch/held.ts';
 
 const FLOOD = 7;
@@ -14,21 +14,13 @@ const B = parseIp('198.18.0.2');
 const Cc = parseIp('198.18.0.3');
 const newMac = (vnet: number, i: number) => 0x02_00_00_00_00_00 + vnet * 0x1_0000_0000 + i;
 
-let net: Net;
-beforeEach(() => {
-  vi.useFakeTimers();
-  net = new Net(HeldFrames);
-});
-afterEach(() => {
-  for (const h of net.hosts) h.varp.stop();
-  vi.useRealTimers();
-});
+const net = netPerTest(HeldFrames);
 
 describe('per-vnet budget of resolutions', () => {
   it('keeps resolving on a quiet vnet while another vnet floods new destinations', () => {
-    const a = net.add('a', A);
-    const b = net.add('b', B);
-    net.add('c', Cc);
+    const a = net().add('a', A);
+    const b = net().add('b', B);
+    net().add('c', Cc);
     // b's VIFs are attached before a has one on their vnet: a learns none of them from their announcements.
     const quiet = Array.from({ length: 50 }, (_, i) => ({ vnet: QUIET, mac: newMac(QUIET, 0x100 + i), ip: parseIp(`10.8.1.${i + 1}`), version: 1 }));
     for (const v of quiet) b.varp.attach(v);
@@ -57,8 +49,8 @@ describe('per-vnet budget of resolutions', () => {
   });
 
   it('gives each vnet an even share of a host filled by several flooding vnets', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A);
+    net().autoDeliver = false;
+    const a = net().add('a', A);
     const floods = [10, 11, 12, 13, 14];
     for (const vnet of floods) for (let i = 0; i < 300; i++) a.resolve(vnet, newMac(vnet, i), datagram(i));
     const resolving = (vnet: number) => a.varp.entries().filter((e) => e.vnet === vnet && e.state === 'INCOMPLETE').length;
@@ -75,8 +67,8 @@ describe('per-vnet budget of resolutions', () => {
   });
 
   it('bounds the datagrams one vnet holds, all its entries together', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A, { maxQueuedPerVnet: 20 });
+    net().autoDeliver = false;
+    const a = net().add('a', A, { maxQueuedPerVnet: 20 });
     for (let i = 0; i < 10; i++) for (let k = 0; k < 3; k++) a.resolve(FLOOD, newMac(FLOOD, i), datagram(k));
     a.resolve(QUIET, newMac(QUIET, 1), datagram(0));
     expect(a.counters.get(C.framesQueued)).toBe(21);
@@ -91,8 +83,8 @@ describe('per-vnet budget of resolutions', () => {
 
 describe('REQUEST amplification', () => {
   it('sends fewer REQUESTs than the frames to new destinations that caused them', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A);
+    net().autoDeliver = false;
+    const a = net().add('a', A);
     const frames = 1100;
     for (let i = 0; i < frames; i++) a.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
     vi.advanceTimersByTime(60_000); // every resolution FAILED and forgotten
@@ -105,8 +97,8 @@ describe('REQUEST amplification', () => {
   });
 
   it('keeps the spec schedule for a vnet within its rate, and another vnet keeps its own bucket', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A, { requestBurst: 8, requestRate: 1 });
+    net().autoDeliver = false;
+    const a = net().add('a', A, { requestBurst: 8, requestRate: 1 });
     for (let i = 0; i < 20; i++) a.resolve(FLOOD, newMac(FLOOD, i), datagram(i));
     expect(a.floods).toHaveLength(8);
     expect(a.counters.get(C.requestsSuppressed)).toBe(12);

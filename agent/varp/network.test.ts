@@ -1,13 +1,13 @@
 // VARP between several engines on a simulated segment: who answers, by MAC
 // and by IP, attach/detach announcements, migration, and the engine's guards.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createHmac } from 'node:crypto';
 import { parseIp, parseMac } from '../wire/addr.ts';
 import { VARP_ANNOUNCE, VARP_FLAG_AUTH, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_REQUEST, VARP_WITHDRAW } from '../wire/constants.ts';
 import { Counters } from '../metrics.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored } from './counters.ts';
 import { Varp } from './varp.ts';
-import { Net, PORT, datagram } from './testing.ts';
+import { Net, PORT, datagram, netPerTest } from './testing.ts';
 import { HeldFrames } from '../switch/held.ts';
 
 const VNET = 7;
@@ -18,23 +18,13 @@ const A = parseIp('198.18.0.1');
 const B = parseIp('198.18.0.2');
 const Cc = parseIp('198.18.0.3');
 
-let net: Net;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  net = new Net(HeldFrames);
-});
-afterEach(() => {
-  for (const h of net.hosts) h.varp.stop();
-  expect(vi.getTimerCount()).toBe(0); // stop() leaves no timer behind
-  vi.useRealTimers();
-});
+const net = netPerTest(HeldFrames, { noTimersLeft: true });
 
 describe('only the host where the VIF lives answers', () => {
   it('answers a REQUEST by MAC with a unicast ANNOUNCE to the UDP source: nonce copied, HAS_IP, own COA, version', () => {
-    const a = net.add('a', A);
-    const b = net.add('b', B);
-    const c = net.add('c', Cc);
+    const a = net().add('a', A);
+    const b = net().add('b', B);
+    const c = net().add('c', Cc);
     c.varp.attach({ ...DB, version: 9 }); // before a has a VIF on the vnet: a does not learn it
     a.varp.attach(WEB);
     // Answered while the REQUEST is sent (this simulated underlay delivers at once): the frame goes out at once, never held.
@@ -52,8 +42,8 @@ describe('only the host where the VIF lives answers', () => {
   });
 
   it('answers on its own port when the requester uses another one', () => {
-    const a = net.add('a', A, {}, 2001);
-    const c = net.add('c', Cc);
+    const a = net().add('a', A, {}, 2001);
+    const c = net().add('c', Cc);
     c.varp.attach(DB);
     a.resolve(VNET, DB.mac, datagram(0));
     expect(c.unicasts[0]!.to).toEqual({ address: A, port: 2001 });
@@ -61,8 +51,8 @@ describe('only the host where the VIF lives answers', () => {
   });
 
   it('does not answer for a VIF of the same MAC on another vnet, nor without an IP for a REQUEST by IP', () => {
-    const a = net.add('a', A);
-    const c = net.add('c', Cc);
+    const a = net().add('a', A);
+    const c = net().add('c', Cc);
     c.varp.attach({ ...DB, vnet: OTHER_VNET });
     c.varp.attach({ ...WEB, ip: null });
     a.resolve(VNET, DB.mac, datagram(0));
@@ -74,8 +64,8 @@ describe('only the host where the VIF lives answers', () => {
 
 describe('resolution by IP and ARP suppression', () => {
   it('resolves (vnet, IP) with a HAS_IP REQUEST and a zero MAC, then looks the entry up by IP', () => {
-    const a = net.add('a', A);
-    const c = net.add('c', Cc);
+    const a = net().add('a', A);
+    const c = net().add('c', Cc);
     c.varp.attach(DB);
     a.varp.attach(WEB);
     expect(a.varp.lookupIp(VNET, DB.ip)).toBeUndefined();
@@ -93,7 +83,7 @@ describe('resolution by IP and ARP suppression', () => {
   });
 
   it('retries an unanswered IP resolution 5 times, then holds it 3 s before trying again', () => {
-    const a = net.add('a', A);
+    const a = net().add('a', A);
     const ip = parseIp('10.7.0.99');
     a.varp.resolveIp(VNET, ip);
     a.varp.resolveIp(VNET, ip);
@@ -109,8 +99,8 @@ describe('resolution by IP and ARP suppression', () => {
   });
 
   it('ignores an answer to an IP resolution that names another IP', () => {
-    const a = net.add('a', A);
-    net.autoDeliver = false;
+    const a = net().add('a', A);
+    net().autoDeliver = false;
     a.varp.resolveIp(VNET, DB.ip);
     const nonce = a.floods[0]!.msg.nonce;
     a.varp.handle({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: DB.mac, flags: VARP_FLAG_HAS_IP, ip: WEB.ip, coa: Cc, nonce, version: 1 }, { address: Cc, port: PORT });
@@ -122,9 +112,9 @@ describe('resolution by IP and ARP suppression', () => {
 
 describe('attach, detach and migration', () => {
   it('announces an attached VIF gratuitously; hosts with a VIF on that vnet learn it, others ignore it', () => {
-    const a = net.add('a', A);
-    const b = net.add('b', B);
-    const c = net.add('c', Cc);
+    const a = net().add('a', A);
+    const b = net().add('b', B);
+    const c = net().add('c', Cc);
     a.varp.attach(WEB);
     b.varp.attach({ ...WEB, mac: parseMac('02:5d:00:00:00:0e'), vnet: OTHER_VNET });
     c.varp.attach(DB);
@@ -142,9 +132,9 @@ describe('attach, detach and migration', () => {
   });
 
   it('moves cached entries at once when a VIF migrates, and the old host WITHDRAWs', () => {
-    const a = net.add('a', A);
-    const b = net.add('b', B);
-    const c = net.add('c', Cc);
+    const a = net().add('a', A);
+    const b = net().add('b', B);
+    const c = net().add('c', Cc);
     a.varp.attach(WEB);
     c.varp.attach(DB);
     a.resolve(VNET, DB.mac, datagram(0));
@@ -164,8 +154,8 @@ describe('attach, detach and migration', () => {
   });
 
   it('drops frames queued for a VIF that attaches here, and refuses to resolve local VIFs', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A);
+    net().autoDeliver = false;
+    const a = net().add('a', A);
     a.resolve(VNET, DB.mac, datagram(0));
     a.varp.attach(DB);
     expect(a.counters.get(frameDropped('now_local'))).toBe(1);
@@ -197,7 +187,7 @@ describe('attach, detach and migration', () => {
 
 describe('guards', () => {
   it('ignores its own looped-back multicast', () => {
-    const a = net.add('a', A);
+    const a = net().add('a', A);
     a.varp.attach(WEB);
     a.varp.handle(a.floods[0]!.msg, { address: A, port: PORT });
     a.varp.handle({ opcode: VARP_REQUEST, vnet: VNET, mac: WEB.mac, flags: 0, ip: 0, coa: A, nonce: 1, version: 0 }, { address: A, port: PORT });
@@ -206,8 +196,8 @@ describe('guards', () => {
   });
 
   it('drops and ignores everything when stopped, and stop() discards queues (counted)', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A);
+    net().autoDeliver = false;
+    const a = net().add('a', A);
     a.resolve(VNET, DB.mac, datagram(0));
     a.resolve(VNET, DB.mac, datagram(1));
     a.varp.stop();
@@ -224,8 +214,8 @@ describe('guards', () => {
   });
 
   it('bounds outstanding resolutions (maxResolving): a new MAC takes the place of the oldest', () => {
-    net.autoDeliver = false;
-    const a = net.add('a', A, { maxResolving: 3 });
+    net().autoDeliver = false;
+    const a = net().add('a', A, { maxResolving: 3 });
     for (let i = 1; i <= 5; i++) a.resolve(VNET, 0x020000000000 + i, datagram(i));
     expect(a.floods).toHaveLength(5);
     expect(a.varp.entries().map((e) => e.mac)).toEqual([3, 4, 5].map((i) => 0x020000000000 + i));
@@ -249,9 +239,9 @@ describe('guards', () => {
 
   it('signs every message with the VARP key when one is configured', () => {
     const key = Buffer.from('deployment varp key');
-    net = new Net(HeldFrames, key); // the simulated underlay decodes with the key: unsigned messages would throw
-    const a = net.add('a', A);
-    const c = net.add('c', Cc);
+    const keyed = new Net(HeldFrames, key); // the simulated underlay decodes with the key: unsigned messages would throw
+    const a = keyed.add('a', A);
+    const c = keyed.add('c', Cc);
     a.varp.attach(WEB);
     c.varp.attach(DB);
     a.resolve(VNET, DB.mac, datagram(0)); // with a key a GRATUITOUS ANNOUNCE warms nothing: resolved on use
@@ -261,5 +251,6 @@ describe('guards', () => {
       expect(s.msg.flags & VARP_FLAG_AUTH).toBe(VARP_FLAG_AUTH);
       expect(s.bytes.subarray(32)).toEqual(createHmac('sha256', key).update(s.bytes.subarray(0, 32)).digest().subarray(0, 16));
     }
+    for (const h of keyed.hosts) h.varp.stop();
   });
 });

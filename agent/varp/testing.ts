@@ -2,6 +2,7 @@
 // host's sends are recorded decoded, and can be delivered to the other hosts.
 // Frames waiting for a resolution are held by the holder a test plugs in (the
 // switch's HeldFrames, agent/switch/held.ts, which this folder cannot import).
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { decodeVarp, type VarpMessage } from '../wire/varp.ts';
 import { Counters } from '../metrics.ts';
 import { Varp } from './varp.ts';
@@ -87,4 +88,23 @@ export class Net {
 
 export function datagram(n: number): Buffer {
   return Buffer.from(`frame-${n}`);
+}
+
+/**
+ * A fresh Net (frames held by `Held`) for every test of the calling file,
+ * under fake timers; its hosts are stopped after each test, and with
+ * `noTimersLeft` that must leave no timer behind.
+ */
+export function netPerTest(Held: MakeHolder, opts: { noTimersLeft?: boolean } = {}): () => Net {
+  let net: Net;
+  beforeEach(() => {
+    vi.useFakeTimers();
+    net = new Net(Held);
+  });
+  afterEach(() => {
+    for (const h of net.hosts) h.varp.stop();
+    if (opts.noTimersLeft) expect(vi.getTimerCount()).toBe(0); // stop() leaves no timer behind
+    vi.useRealTimers();
+  });
+  return () => net;
 }

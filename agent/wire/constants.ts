@@ -89,7 +89,10 @@ export const IPV4_MIN_HEADER_LEN = 20;
 export const IPV4_MAX_HEADER_LEN = 60;
 export const IPV4_MAX_TOTAL_LEN = 0xffff;
 export const IPV4_TTL_OFFSET = 8;
+export const IPV4_PROTOCOL_OFFSET = 9;
 export const IPV4_CHECKSUM_OFFSET = 10;
+export const IPV4_SRC_OFFSET = 12;
+export const IPV4_DST_OFFSET = 16;
 export const IPV4_FLAG_DF = 2;
 export const IPV4_FLAG_MF = 1;
 export const IPPROTO_ICMP = 1;
@@ -113,4 +116,6 @@ export const ICMP_TIME_EXCEEDED_TTL = 0;
 
 // --- UDP (RFC 768) ---
 export const UDP_HEADER_LEN = 8;
+export const UDP_SRC_PORT_OFFSET = 0;
+export const UDP_DST_PORT_OFFSET = 2;
 export const UDP_ECHO_PORT = 7;

@@ -3,9 +3,12 @@
 import {
   IP_DEFAULT_TTL,
   IPV4_CHECKSUM_OFFSET,
+  IPV4_DST_OFFSET,
   IPV4_MAX_HEADER_LEN,
   IPV4_MAX_TOTAL_LEN,
   IPV4_MIN_HEADER_LEN,
+  IPV4_PROTOCOL_OFFSET,
+  IPV4_SRC_OFFSET,
   IPV4_TTL_OFFSET,
 } from './constants.ts';
 import { internetChecksum, updateChecksum } from './checksum.ts';
@@ -19,9 +22,6 @@ const TOS_OFFSET = 1;
 const TOTAL_LEN_OFFSET = 2;
 const ID_OFFSET = 4;
 const FLAGS_FRAG_OFFSET = 6;
-const PROTOCOL_OFFSET = 9;
-const SRC_OFFSET = 12;
-const DST_OFFSET = 16;
 const FRAG_OFFSET_MASK = 0x1fff;
 
 export interface Ipv4Packet {
@@ -84,10 +84,10 @@ export function decodeIpv4(buf: Buffer): Ipv4Packet {
     flags: ff >>> 13,
     fragmentOffset: ff & FRAG_OFFSET_MASK,
     ttl: buf[IPV4_TTL_OFFSET]!,
-    protocol: buf[PROTOCOL_OFFSET]!,
+    protocol: buf[IPV4_PROTOCOL_OFFSET]!,
     checksum: buf.readUInt16BE(IPV4_CHECKSUM_OFFSET),
-    src: buf.readUInt32BE(SRC_OFFSET),
-    dst: buf.readUInt32BE(DST_OFFSET),
+    src: buf.readUInt32BE(IPV4_SRC_OFFSET),
+    dst: buf.readUInt32BE(IPV4_DST_OFFSET),
     options: buf.subarray(IPV4_MIN_HEADER_LEN, headerLength),
     payload: buf.subarray(headerLength, totalLength),
   };
@@ -114,10 +114,10 @@ export function encodeIpv4(p: Ipv4Input): Buffer {
   out.writeUInt16BE(field(p.id ?? 0, 0xffff, 'id'), ID_OFFSET);
   out.writeUInt16BE((flags << 13) | frag, FLAGS_FRAG_OFFSET);
   out[IPV4_TTL_OFFSET] = field(p.ttl ?? IP_DEFAULT_TTL, 0xff, 'ttl');
-  out[PROTOCOL_OFFSET] = field(p.protocol, 0xff, 'protocol');
+  out[IPV4_PROTOCOL_OFFSET] = field(p.protocol, 0xff, 'protocol');
   out.writeUInt16BE(0, IPV4_CHECKSUM_OFFSET);
-  out.writeUInt32BE(p.src, SRC_OFFSET);
-  out.writeUInt32BE(p.dst, DST_OFFSET);
+  out.writeUInt32BE(p.src, IPV4_SRC_OFFSET);
+  out.writeUInt32BE(p.dst, IPV4_DST_OFFSET);
   options.copy(out, IPV4_MIN_HEADER_LEN);
   out.writeUInt16BE(internetChecksum(out, 0, headerLength), IPV4_CHECKSUM_OFFSET);
   p.payload.copy(out, headerLength);

@@ -1,12 +1,21 @@
 // UDP (RFC 768) over IPv4: the checksum covers a pseudo-header of source,
 // destination, protocol and UDP length. A zero checksum means "none sent";
 // a computed zero is sent as 0xffff.
-import { IPPROTO_UDP, UDP_HEADER_LEN } from './constants.ts';
+import {
+  ETH_HEADER_LEN,
+  ETH_TYPE_OFFSET,
+  ETHERTYPE_IPV4,
+  IPPROTO_UDP,
+  IPV4_DST_OFFSET,
+  IPV4_MIN_HEADER_LEN,
+  IPV4_PROTOCOL_OFFSET,
+  UDP_DST_PORT_OFFSET,
+  UDP_HEADER_LEN,
+  UDP_SRC_PORT_OFFSET,
+} from './constants.ts';
 import { internetChecksum } from './checksum.ts';
 import { WireError, need } from './errors.ts';
 
-const SRC_PORT_OFFSET = 0;
-const DST_PORT_OFFSET = 2;
 const LENGTH_OFFSET = 4;
 const CHECKSUM_OFFSET = 6;
 
@@ -50,8 +59,8 @@ export function decodeUdp(buf: Buffer, ip?: PseudoHeader): UdpDatagram {
     if (internetChecksum(buf, 0, length, initial) !== 0) throw new WireError('BAD_CHECKSUM', 'UDP checksum');
   }
   return {
-    srcPort: buf.readUInt16BE(SRC_PORT_OFFSET),
-    dstPort: buf.readUInt16BE(DST_PORT_OFFSET),
+    srcPort: buf.readUInt16BE(UDP_SRC_PORT_OFFSET),
+    dstPort: buf.readUInt16BE(UDP_DST_PORT_OFFSET),
     length,
     checksum,
     payload: buf.subarray(UDP_HEADER_LEN, length),
@@ -63,8 +72,8 @@ export function encodeUdp(d: UdpInput, ip?: PseudoHeader): Buffer {
   const length = UDP_HEADER_LEN + d.payload.length;
   if (length > 0xffff) throw new WireError('BAD_LENGTH', `UDP length ${length} > 65535`);
   const out = Buffer.allocUnsafe(length);
-  out.writeUInt16BE(port(d.srcPort, 'srcPort'), SRC_PORT_OFFSET);
-  out.writeUInt16BE(port(d.dstPort, 'dstPort'), DST_PORT_OFFSET);
+  out.writeUInt16BE(port(d.srcPort, 'srcPort'), UDP_SRC_PORT_OFFSET);
+  out.writeUInt16BE(port(d.dstPort, 'dstPort'), UDP_DST_PORT_OFFSET);
   out.writeUInt16BE(length, LENGTH_OFFSET);
   out.writeUInt16BE(0, CHECKSUM_OFFSET);
   d.payload.copy(out, UDP_HEADER_LEN);
@@ -78,4 +87,23 @@ export function encodeUdp(d: UdpInput, ip?: PseudoHeader): Buffer {
 function port(v: number, name: string): number {
   if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new WireError('BAD_HEADER', `UDP ${name}: must be 0..65535`);
   return v;
+}
+
+export interface UdpPeek {
+  /** Offset of the IPv4 header in the frame. */
+  ip: number;
+  dst: number;
+  srcPort: number;
+  dstPort: number;
+}
+
+/** The IPv4 destination and UDP ports of an untagged Ethernet/IPv4/UDP frame, read in place (not verified: the decoders do that), or null. */
+export function peekUdp(frame: Buffer): UdpPeek | null {
+  if (frame.length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) return null;
+  if (frame.readUInt16BE(ETH_TYPE_OFFSET) !== ETHERTYPE_IPV4) return null;
+  const ip = ETH_HEADER_LEN;
+  if (frame[ip + IPV4_PROTOCOL_OFFSET] !== IPPROTO_UDP) return null;
+  const udp = ip + (frame[ip]! & 0x0f) * 4;
+  if (frame.length < udp + UDP_HEADER_LEN) return null;
+  return { ip, dst: frame.readUInt32BE(ip + IPV4_DST_OFFSET), srcPort: frame.readUInt16BE(udp + UDP_SRC_PORT_OFFSET), dstPort: frame.readUInt16BE(udp + UDP_DST_PORT_OFFSET) };
 }
