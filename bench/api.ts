@@ -12,6 +12,11 @@
 //   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_SECONDS=10 BENCH_CLIENTS=16 npm run bench:api
 //
 // It creates its own database on that server (softudc_bench_<hex>) and drops it at the end.
+//
+// Over 300 lines, kept whole: one run in one order (database, console process,
+// sign-in, import, the measured phases, the verdicts, clean-up), each phase
+// using the run's client, cookie and server; split, the reader would follow
+// one run across files that share all of its state.
 import { expectAnswer } from './verdict.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -6,7 +6,8 @@
 //
 // 1. Compile: 1,000 hosts / 10,000 VMs of synthetic intent through compile()
 //    plus the per-host hashes a recompute compares and the contract check it
-//    runs on every state it stores (pure CPU, no database).
+//    runs on every state it stores; and a deploy of one farm, which compiles
+//    that farm alone and decides only its hosts (pure CPU, no database).
 // 2. Subscriptions: one console process (server/serve/http.ts, in a child process)
 //    and N simulated agents, each holding the agent.desired SSE stream with its
 //    own host credential from the loopback. For N = 200, 500, 1000: the
@@ -20,7 +21,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { compile, stateHash } from '../server/compile/index.ts';
+import { affectedHosts, assemble, compile, compileFarm, stateHash } from '../server/compile/index.ts';
 import { hostStateSchema } from '../contract/hostState.ts';
 import { syntheticInput } from './control/synthetic.ts';
 import { benchDeploy } from './control-deploy.ts';
@@ -65,6 +66,39 @@ function benchCompile(): void {
     process.exitCode = 1;
   }
   console.log(`   output            ${hostsOut} host states, ${mb(bytes)} of JSON`);
+  benchOneFarm(input);
+}
+
+/**
+ * A deploy of one farm (server/control/desiredCompute.ts): that farm's part
+ * compiled, the others' parts reused, the states of the hosts it reaches
+ * (and their relays) assembled and hashed. Checked against the full compile.
+ */
+function benchOneFarm(input: ReturnType<typeof syntheticInput>): void {
+  const hostsById = new Map(input.hosts.map((h) => [h.id, h]));
+  const farms = [...input.farms].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const stored = farms.map((f) => compileFarm(f, hostsById));
+  const full = compile(input);
+  const times: number[] = [];
+  let decided = 0;
+  let differ = 0;
+  for (let i = 0; i < COMPILE_RUNS; i++) {
+    const k = (i * 37) % farms.length;
+    const t0 = performance.now();
+    const part = compileFarm(farms[k]!, hostsById);
+    const affected = affectedHosts(part.hosts.map((h) => h.hostId), input.hosts, input.segments);
+    const parts = stored.map((p, j) => (j === k ? part : p));
+    const out = assemble({ ...input, parts }, affected);
+    for (const s of out.values()) stateHash(s);
+    times.push(performance.now() - t0);
+    decided = out.size;
+    for (const [name, s] of out) if (stateHash(s) !== stateHash(full.get(name)!)) differ++;
+  }
+  console.log(`   one farm changed  median ${median(times).toFixed(1)} ms  (its part compiled, ${decided} hosts decided, the other farms' parts reused)`);
+  if (differ > 0) {
+    console.error(`   ${differ} host states differ from the full compile: the figure above is not of a working deploy`);
+    process.exitCode = 1;
+  }
 }
 
 // ---------------------------------------------------------------- subscriptions

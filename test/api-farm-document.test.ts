@@ -40,6 +40,7 @@ function withoutIds(doc: FarmDocument): FarmDocument {
     vms: doc.vms.map(({ id: _vm, ...vm }) => ({ ...vm, vifs: vm.vifs.map(({ id: _vif, serial: _serial, ...f }) => f) })),
     routers: doc.routers.map(({ id: _r, ...r }) => r),
     firewalls: doc.firewalls.map(({ id: _f, ...f }) => f),
+    routerLinks: doc.routerLinks.map(({ vnid: _l, ...l }) => l),
   };
 }
 const revisionOf = async (farmId: string) => (await op.farm.get({ id: farmId })).revision;
@@ -216,6 +217,10 @@ describe('revisions', () => {
     const exported = await op.farm.export({ id });
     expect(withoutIds(got.snapshot)).toEqual(exported);
     expect(JSON.stringify(exported)).not.toMatch(/"id"|"serial"/);
+    // Router links carry their vnet ids across hosts, as stored with the links.
+    const links = await api.db.routerLink.findMany({ where: { farmId: id }, select: { vnid: true } });
+    expect(got.snapshot.routerLinks.map((l) => l.vnid).sort()).toEqual(links.map((l) => Number(l.vnid)).sort());
+    expect(got.snapshot.routerLinks.length).toBeGreaterThan(0);
     const detail = await op.farm.get({ id });
     const serials = new Map((await api.db.vif.findMany({ where: { vm: { farmId: id } }, select: { id: true, serial: true } })).map((v) => [v.id, v.serial]));
     for (const vm of got.snapshot.vms) {

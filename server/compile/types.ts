@@ -92,16 +92,19 @@ export interface CompileFirewall {
   hostId: string | null;
   defaultPolicy: 'allow' | 'deny';
   interfaces: { name: string; vnid: number; ip: string; prefixLen: number; mac: string }[];
-  rules: {
-    action: 'allow' | 'deny';
-    protocol: 'any' | 'tcp' | 'udp' | 'icmp';
-    source: string;
-    destination: string;
-    portFrom: number | null;
-    portTo: number | null;
-    interface: string | null;
-    log: boolean;
-  }[];
+  rules: CompileFirewallRule[];
+}
+
+/** A firewall rule as hosts run it (first match wins); `interface` is one of the firewall's interface names. */
+export interface CompileFirewallRule {
+  action: 'allow' | 'deny';
+  protocol: 'any' | 'tcp' | 'udp' | 'icmp';
+  source: string;
+  destination: string;
+  portFrom: number | null;
+  portTo: number | null;
+  interface: string | null;
+  log: boolean;
 }
 
 export interface CompileFarm {

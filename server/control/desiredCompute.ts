@@ -3,10 +3,11 @@
 // every other farm's stored part (farmParts.ts) and writes states only for
 // the hosts the farm reaches before or after the change and the relays of
 // their LAN segments (compile/assemble.ts affectedHosts): no other host's
-// state can change. A recompute about no farm (hosts, segments, keys) writes
-// every host's state from the stored parts. Either compiles, besides, every
-// farm whose stored part is not current, and then decides every host.
-// Reads only: the steps that write are desiredState.ts's.
+// state can change. If another farm's stored part is not current (another
+// revision, another compile format, a host enrolled since under a name it
+// places things on), that farm is compiled too and every host is decided. A
+// recompute about no farm (hosts, segments, keys changed) compiles every farm
+// and decides every host. Reads only: the steps that write are desiredState.ts's.
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import {
@@ -73,7 +74,8 @@ export async function prepareDesired(q: Q, scope: DesiredScope = {}): Promise<Pr
   const target = scope.override?.farmId ?? scope.farmId;
   const rows = await loadFarmRows(q, scope.override, target);
   const targetRow = rows.find((f) => f.id === target);
-  const stale = rows.filter((f) => f.revision !== null && f.id !== target && !isCurrent(f, hostNames));
+  // About every host (hosts, segments, keys changed): every farm is compiled again, which also repairs any stored part.
+  const stale = rows.filter((f) => f.revision !== null && f.id !== target && (target === undefined || !isCurrent(f, hostNames)));
   // Which hosts ran the farm before is known from its stored part; a farm running without one decides every host.
   const before = targetRow?.stored?.hostIds ?? null;
   const incremental = targetRow !== undefined && stale.length === 0 && (before !== null || !(await runsSomewhere(q, targetRow.id)));

@@ -8,12 +8,12 @@ import {
 import { requireRoom } from './farmLimits.ts';
 import type { FirewallInterfaceView, FirewallView } from './farmShapes.ts';
 import { firewallInterfaceSelect, firewallSelect, toFirewallView } from './farmViews.ts';
-import { assignAddresses, firewallLabel } from './ipam.ts';
-import { checkConnected, checkRule, interfacePrefix, type Connected, type RuleInput } from './intentRules.ts';
+import { firewallLabel } from './ipam.ts';
+import { checkRule, interfacePrefix, type Connected, type RuleInput } from './intentRules.ts';
 import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
-import { checkPrefixLen, parseCidr, requireIpv4, VNET_PREFIX } from './validate.ts';
-import { requireVnetInFarm, type VnetRef } from './vnets.ts';
+import { requireIpv4 } from './validate.ts';
+import { fieldAt, planNodeInterfaces, type NodeInterfaceInput } from './nodeInterfaces.ts';
 
 type Policy = FirewallView['defaultPolicy'];
 
@@ -39,12 +39,8 @@ export async function getFirewall(o: ServiceCtx & { id: string }): Promise<Firew
   return toFirewallView(f);
 }
 
-export interface FirewallInterfaceInput {
+export interface FirewallInterfaceInput extends NodeInterfaceInput {
   name: string;
-  vnetId: string;
-  ip?: string | undefined;
-  prefixLen?: number | undefined;
-  mac?: string | undefined;
 }
 
 type ExistingInterface = Pick<FirewallInterfaceView, 'name' | 'vnetId' | 'ip' | 'prefixLen'>;
@@ -57,24 +53,7 @@ async function planInterfaces(
   existing: ExistingInterface[],
   wanted: { input: FirewallInterfaceInput; base: string }[],
 ) {
-  const at = (base: string, n: string) => (base ? `${base}.${n}` : n);
   const names = new Set(existing.map((e) => e.name));
-  const onVnet = new Set(existing.map((e) => e.vnetId));
-  const vnets: VnetRef[] = [];
-  for (const w of wanted) {
-    if (names.has(w.input.name)) throw conflict(at(w.base, 'name'), `firewall ${firewall} already has an interface named ${w.input.name}`);
-    names.add(w.input.name);
-    const vnet = await requireVnetInFarm(tx, farmId, w.input.vnetId, at(w.base, 'vnetId'));
-    if (onVnet.has(vnet.id)) throw badRequest(at(w.base, 'vnetId'), `firewall ${firewall} already has an interface on vnet ${vnet.name}`);
-    onVnet.add(vnet.id);
-    vnets.push(vnet);
-  }
-  const addrs = await assignAddresses(
-    tx,
-    wanted.map((w, i) => ({
-      field: w.base, vnet: vnets[i]!, ip: w.input.ip, mac: w.input.mac, label: firewallLabel(firewall, w.input.name), from: 'high' as const,
-    })),
-  );
   const existingVnets = existing.length
     ? await tx.vnet.findMany({ where: { id: { in: existing.map((e) => e.vnetId) } }, select: { id: true, name: true } })
     : [];
@@ -84,18 +63,15 @@ async function planInterfaces(
     const vnetName = vnetNames.get(e.vnetId) ?? e.vnetId;
     return { vnet: e.vnetId, vnetName, prefix: interfacePrefix('ip', ip, e.prefixLen), ip, fieldVnet: 'vnetId', fieldIp: 'ip' };
   });
-  const rows = wanted.map((w, i) => {
-    const vnet = vnets[i]!;
-    const prefixLen = checkPrefixLen(at(w.base, 'prefixLen'), w.input.prefixLen ?? parseCidr(vnet.cidr, VNET_PREFIX)!.prefixLen);
-    const ip = requireIpv4(at(w.base, 'ip'), addrs[i]!.ip);
-    connected.push({
-      vnet: vnet.id, vnetName: vnet.name, prefix: interfacePrefix(at(w.base, 'ip'), ip, prefixLen), ip,
-      fieldVnet: at(w.base, 'vnetId'), fieldIp: at(w.base, 'ip'),
-    });
-    return { name: w.input.name, vnetId: vnet.id, ip: addrs[i]!.ip, prefixLen, mac: addrs[i]!.mac };
+  const planned = await planNodeInterfaces(tx, {
+    farmId, node: `firewall ${firewall}`, existing: connected, wanted,
+    label: (input) => firewallLabel(firewall, input.name),
+    check: (input, base) => {
+      if (names.has(input.name)) throw conflict(fieldAt(base, 'name'), `firewall ${firewall} already has an interface named ${input.name}`);
+      names.add(input.name);
+    },
   });
-  checkConnected(connected, `firewall ${firewall}`);
-  return rows;
+  return planned.map((p) => ({ name: p.input.name, vnetId: p.vnet.id, ip: p.ip, prefixLen: p.prefixLen, mac: p.mac }));
 }
 
 /** Replaces a firewall's rules with `rules`, in order; interface names resolved to ids. */

@@ -2,6 +2,7 @@
 // single-entity services and the whole-document import so both refuse the
 // same things with the same messages.
 import { badRequest } from '../errors.ts';
+import type { CompileFirewallRule } from '../compile/index.ts';
 import {
   ANY_PREFIX, checkHostAddress, checkPort, cidrContains, cidrsOverlap, formatIpv4, makeCidr, requireCidr, requireIpv4,
   type Cidr,
@@ -131,15 +132,10 @@ export interface RuleInput {
   description?: string | undefined;
 }
 
-export interface NormalRule {
+/** A checked rule: what hosts run (compile's rule), and its description. */
+export interface NormalRule extends CompileFirewallRule {
   action: FirewallActionName;
   protocol: FirewallProtocolName;
-  source: string;
-  destination: string;
-  portFrom: number | null;
-  portTo: number | null;
-  interface: string | null;
-  log: boolean;
   description: string;
 }
 

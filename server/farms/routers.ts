@@ -1,7 +1,7 @@
 // Virtual routers: a placement and interfaces on the farm's vnets (each an
 // address, a prefix length, a MAC and RIP on/off). Static routes and
 // inter-router links live in routerLinks.ts.
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import {
   requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
@@ -9,12 +9,12 @@ import {
 import { requireRoom } from './farmLimits.ts';
 import type { RouterInterfaceView, RouterView } from './farmShapes.ts';
 import { routerInterfaceSelect, routerSelect, toRouterView } from './farmViews.ts';
-import { assignAddresses, reassignAddresses, routerLabel } from './ipam.ts';
+import { reassignAddresses, routerLabel } from './ipam.ts';
 import { checkConnected, interfacePrefix, type Connected } from './intentRules.ts';
 import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
-import { checkPrefixLen, cidrContains, formatIpv4, parseCidr, requireIpv4, VNET_PREFIX } from './validate.ts';
-import { requireVnetInFarm, type VnetRef } from './vnets.ts';
+import { checkPrefixLen, cidrContains, formatIpv4, parseCidr, requireIpv4 } from './validate.ts';
+import { planNodeInterfaces, type NodeInterfaceInput } from './nodeInterfaces.ts';
 
 export async function requireRouter(tx: Tx, actor: UserActor, id: string, field = 'id') {
   const r = await tx.router.findFirst({
@@ -70,51 +70,14 @@ export async function getRouter(o: ServiceCtx & { id: string }): Promise<RouterV
   return toRouterView(r);
 }
 
-export interface InterfaceInput {
-  vnetId: string;
-  ip?: string | undefined;
-  prefixLen?: number | undefined;
-  mac?: string | undefined;
+export interface InterfaceInput extends NodeInterfaceInput {
   rip?: boolean | undefined;
 }
 
 /** New interfaces for one router: addresses, prefixes, and the distinct-vnet / no-overlap rule. */
-async function planInterfaces(
-  tx: Tx,
-  farmId: string,
-  routerName: string,
-  existing: Connected[],
-  wanted: { input: InterfaceInput; base: string }[],
-) {
-  const at = (base: string, n: string) => (base ? `${base}.${n}` : n);
-  const vnets: VnetRef[] = [];
-  const onVnet = new Set(existing.map((c) => c.vnet));
-  for (const w of wanted) {
-    const vnet = await requireVnetInFarm(tx, farmId, w.input.vnetId, at(w.base, 'vnetId'));
-    // Before any address is looked at: a second interface on one vnet is the mistake to report.
-    if (onVnet.has(vnet.id)) throw badRequest(at(w.base, 'vnetId'), `router ${routerName} already has an interface on vnet ${vnet.name}`);
-    onVnet.add(vnet.id);
-    vnets.push(vnet);
-  }
-  const addrs = await assignAddresses(
-    tx,
-    wanted.map((w, i) => ({
-      field: w.base, vnet: vnets[i]!, ip: w.input.ip, mac: w.input.mac, label: routerLabel(routerName), from: 'high' as const,
-    })),
-  );
-  const connected = [...existing];
-  const rows = wanted.map((w, i) => {
-    const vnet = vnets[i]!;
-    const prefixLen = checkPrefixLen(at(w.base, 'prefixLen'), w.input.prefixLen ?? parseCidr(vnet.cidr, VNET_PREFIX)!.prefixLen);
-    const ip = requireIpv4(at(w.base, 'ip'), addrs[i]!.ip);
-    connected.push({
-      vnet: vnet.id, vnetName: vnet.name, prefix: interfacePrefix(at(w.base, 'ip'), ip, prefixLen), ip,
-      fieldVnet: at(w.base, 'vnetId'), fieldIp: at(w.base, 'ip'),
-    });
-    return { vnetId: vnet.id, ip: formatIpv4(ip), prefixLen, mac: addrs[i]!.mac, rip: w.input.rip ?? false };
-  });
-  checkConnected(connected, `router ${routerName}`);
-  return rows;
+async function planInterfaces(tx: Tx, farmId: string, routerName: string, existing: Connected[], wanted: { input: InterfaceInput; base: string }[]) {
+  const planned = await planNodeInterfaces(tx, { farmId, node: `router ${routerName}`, existing, wanted, label: () => routerLabel(routerName) });
+  return planned.map((p) => ({ vnetId: p.vnet.id, ip: formatIpv4(p.ipNumber), prefixLen: p.prefixLen, mac: p.mac, rip: p.input.rip ?? false }));
 }
 
 export async function createRouter(
