@@ -12,9 +12,8 @@ import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
 import { agentCliPresent, repoRoot, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { OverlayAgent, pingUntil, tapVif, type FullState } from './overlay-fixture.ts';
-import { runFuzz, sendRogueOffer } from './dhcp-fixture.ts';
+import { BUSYBOX, nslookup, runFuzz, sendRogueOffer, udhcpc } from './dhcp-fixture.ts';
 
-const BUSYBOX = '/bin/busybox';
 const DHCLIENT = '/sbin/dhclient';
 const ok = prerequisite(
   isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand(BUSYBOX) && hasCommand(DHCLIENT) && hasCommand('/usr/bin/tcpdump') && hasCommand('/usr/bin/curl'),
@@ -31,12 +30,6 @@ const shopDhcp = {
   names: [{ name: 'web-1', ip: '10.100.0.11' }, { name: 'web-2', ip: '10.100.0.12' }, { name: 'db-1', ip: '10.100.0.13' }],
 };
 const otherDhcp = { gateway: '10.101.0.1', resolver: '10.101.0.254', domain: 'other.example.internal', names: [{ name: 'app-1', ip: '10.101.0.11' }] };
-
-/** busybox nslookup's output (both streams); its exit status also counts the AAAA query, which has no answer here. */
-async function nslookup(h: NetnsHarness, ns: string, name: string, server: string): Promise<string> {
-  const r = await h.exec(ns, BUSYBOX, ['nslookup', name, server], { timeoutMs: 20_000 });
-  return r.stdout + r.stderr;
-}
 
 describe.skipIf(!ok)('DHCP and DNS for guests, with real clients', () => {
   const h = new NetnsHarness();
@@ -77,14 +70,7 @@ describe.skipIf(!ok)('DHCP and DNS for guests, with real clients', () => {
   });
 
   it('busybox udhcpc gets exactly the address, prefix, gateway, MTU, DNS servers, domain and host name of the state', async () => {
-    const out = join(dir.dir, 'udhcpc.env');
-    const script = join(dir.dir, 'udhcpc.sh');
-    await writeFile(script, `#!/bin/sh\ncase "$1" in bound|renew)\n  env | sort > ${out}\n  ip addr add "$ip/$mask" dev "$interface"\n  ip link set "$interface" mtu "$mtu"\n;; esac\nexit 0\n`);
-    await chmod(script, 0o755);
-    await h.mustExec(g.web1, 'ip', ['addr', 'flush', 'dev', 'eth0']);
-    await h.mustExec(g.web1, 'ip', ['link', 'set', 'eth0', 'mtu', '1500']);
-    await h.mustExec(g.web1, BUSYBOX, ['udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '5', '-T', '1', '-O', 'mtu', '-O', 'staticroutes', '-s', script], { timeoutMs: 30_000 });
-    const env = Object.fromEntries((await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = await udhcpc(h, g.web1, join(dir.dir, 'udhcpc'));
     console.log('udhcpc got', JSON.stringify({ ip: env.ip, mask: env.mask, router: env.router, mtu: env.mtu, dns: env.dns, domain: env.domain, hostname: env.hostname, lease: env.lease, staticroutes: env.staticroutes }));
     expect(env).toMatchObject({ ip: '10.100.0.11', mask: '24', subnet: '255.255.255.0', router: '10.100.0.1', mtu: '1380', domain: 'shop.example.internal', hostname: 'web-1', lease: '900', serverid: '10.100.0.254' });
     expect(env.dns?.trim().split(/\s+/)).toEqual(['10.100.0.254', '10.100.0.253']);

@@ -1,5 +1,8 @@
-// Probes of test/dhcp-dns.netns.test.ts: a rogue DHCP server in one guest
-// watched from another, and the fuzzer run with exact counting.
+// Probes of test/dhcp-dns.netns.test.ts and the feature matrix's DHCP row: a
+// real DHCP client (busybox udhcpc) and busybox nslookup in a guest, a rogue
+// DHCP server in one guest watched from another, and the fuzzer run with
+// exact counting.
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { NetnsHarness } from './netns/harness.ts';
 import { metricSum, repoRoot } from './netns/agents.ts';
@@ -15,6 +18,31 @@ const COUNTED = [
 export async function countedPackets(agent: OverlayAgent): Promise<number> {
   const text = await agent.metrics();
   return COUNTED.reduce((n, f) => n + metricSum(text, f), 0);
+}
+
+export const BUSYBOX = '/bin/busybox';
+
+/**
+ * Runs busybox udhcpc once on `ifname` in `ns` (asking for the MTU and the
+ * classless static routes) with a script that records the environment it is
+ * given on `bound` and configures the address and MTU, as a distribution's
+ * script would; the variables it was given (ip, mask, router, mtu, dns, …).
+ */
+export async function udhcpc(h: NetnsHarness, ns: string, files: string, ifname = 'eth0'): Promise<Record<string, string>> {
+  const out = `${files}.env`;
+  const script = `${files}.sh`;
+  await writeFile(script, `#!/bin/sh\ncase "$1" in bound|renew)\n  env | sort > ${out}\n  ip addr add "$ip/$mask" dev "$interface"\n  ip link set "$interface" mtu "$mtu"\n;; esac\nexit 0\n`);
+  await chmod(script, 0o755);
+  await h.mustExec(ns, 'ip', ['addr', 'flush', 'dev', ifname]);
+  await h.mustExec(ns, 'ip', ['link', 'set', ifname, 'mtu', '1500']);
+  await h.mustExec(ns, BUSYBOX, ['udhcpc', '-i', ifname, '-f', '-q', '-n', '-t', '5', '-T', '1', '-O', 'mtu', '-O', 'staticroutes', '-s', script], { timeoutMs: 30_000 });
+  return Object.fromEntries((await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+/** busybox nslookup's output (both streams); its exit status also counts the AAAA query, which may have no answer. */
+export async function nslookup(h: NetnsHarness, ns: string, name: string, server: string): Promise<string> {
+  const r = await h.exec(ns, BUSYBOX, ['nslookup', name, server], { timeoutMs: 20_000 });
+  return r.stdout + r.stderr;
 }
 
 function lines(stream: NodeJS.ReadableStream | null | undefined, on: (line: string) => void): void {

@@ -19,9 +19,10 @@ import { sealedRows } from './matrix/rows-sealed.ts';
 import { routingRows } from './matrix/rows-routing.ts';
 import { movesRows } from './matrix/rows-moves.ts';
 import { admissionRows } from './matrix/rows-admission.ts';
+import { dhcpRows } from './matrix/rows-dhcp.ts';
 import { redactUrl } from '../server/db/index.ts';
 
-const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft'];
+const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft', '/bin/busybox'];
 const ok =
   prerequisite(
     isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && tools.every(hasCommand),
@@ -44,6 +45,7 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   const routing = routingRows(() => w);
   const moves = movesRows(() => w);
   const admission = admissionRows(() => w);
+  const dhcp = dhcpRows(() => w);
   basic.plain();
   sealed.auth();
   sealed.conf();
@@ -58,4 +60,5 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   moves.proxy();
   moves.migration();
   admission.admission();
+  dhcp.dhcpDns();
 });

@@ -1,7 +1,7 @@
 // A farm of the feature matrix, built through the API one edit at a time
 // (each edit passes the revision the previous one answered), deployed with
 // farm.deploy (wait), and its TAP VMs given kernels in guest namespaces.
-import type { inferRouterOutputs } from '@trpc/server';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '../../server/routers/_app.ts';
 import { waitFor } from '../managed-agent.ts';
 import { GUEST_IFNAME } from '../netns/hypervisor-client.ts';
@@ -11,6 +11,7 @@ type Out = inferRouterOutputs<AppRouter>;
 export type VnetView = Out['vnet']['create']['vnet'];
 export type VmView = Out['vm']['create']['vm'];
 export type DeployResult = Out['farm']['deploy'];
+type VnetDhcpInput = inferRouterInputs<AppRouter>['vnet']['create']['dhcp'];
 
 /** A VM's kernel: its namespace, where it runs, the address and MAC the console gave its VIF. */
 export interface Guest {
@@ -51,7 +52,7 @@ export class MatrixFarm {
     return r;
   }
 
-  async vnet(name: string, cidr: string, extra: { security?: 'none' | 'auth' | 'conf'; mtu?: number } = {}): Promise<VnetView> {
+  async vnet(name: string, cidr: string, extra: { security?: 'none' | 'auth' | 'conf'; mtu?: number; dhcp?: VnetDhcpInput } = {}): Promise<VnetView> {
     const { vnet } = await this.edit((rev) => this.api.vnet.create.mutate({ farmId: this.id, expectedRevision: rev, name, cidr, ...extra }));
     this.vnets.set(vnet.id, vnet);
     return vnet;
