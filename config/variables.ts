@@ -127,7 +127,7 @@ export const VARIABLES = {
   SOFTUDC_VARP_AUTH: v('console', flag(true), '`1`', '`0`: no VARP authentication; otherwise every host running something gets the deployment\'s VARP key and signs and checks every VARP message'),
   SOFTUDC_LOG_LEVEL: v('both', logLevel, '`info`', 'log level of the console and the agent: `debug`, `info`, `warn` or `error` (the agent\'s `--log-level` wins)'),
   SOFTUDC_ENROLL_TOKEN: v('agent', optionalText(), 'unset', 'the one-time enrollment token, instead of `--token` (keeps it out of `ps`)', true),
-  SOFTUDC_TAP_OFFLOAD: v('agent', flag(true), '`1`', '`0`: namespace TAP guests exchange plain frames, without checksum and segmentation offload'),
+  SOFTUDC_TAP_OFFLOAD: v('agent', flag(true), '`1`', '`0`: TAP guests (namespace guests and VMs) exchange plain frames, without checksum and segmentation offload'),
   SOFTUDC_UNDERLAY_BATCH: v('agent', flag(true), '`1`', '`0`: the underlay uses Node\'s `dgram` socket (one system call per datagram) instead of the addon\'s batched socket (`sendmmsg`/`recvmmsg`); an agent without the addon uses `dgram` anyway. The choice is logged (`underlay socket`, `io: batched\\|dgram`)'),
   SOFTUDC_UNDERLAY_GSO: v('agent', flag(true), '`1`', '`0`: the batched socket sends and receives without UDP segmentation/receive offload (GSO/GRO), e.g. for a NIC or kernel that mishandles them; it also falls back by itself after repeated refusals'),
   SOFTUDC_REQUIRE_ALL: v('tests', flag(false), '`0`', '`1`: nothing may skip: a test whose prerequisite (root, namespaces, Postgres, Chromium, GSO) is missing fails instead (CI sets it)'),

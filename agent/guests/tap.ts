@@ -6,10 +6,15 @@
 //   VIF's MAC, address and MTU. The namespace's kernel is the guest.
 // - VM guest (no netns): the agent creates a persistent TAP in the host
 //   namespace, lets go of its descriptor so a hypervisor can attach to it
-//   (qemu `-netdev tap,ifname=NAME,script=no,downscript=no,vnet_hdr=off`),
+//   (qemu `-netdev tap,ifname=NAME,script=no,downscript=no,vnet_hdr=on`),
 //   brings the host side up without addresses and exchanges frames with it
 //   through an AF_PACKET socket bound to the device. A TAP has exactly one
-//   descriptor side, so the agent cannot hold it while the VM does.
+//   descriptor side, so the agent cannot hold it while the VM does. The
+//   socket carries the virtio-net header (PACKET_VNET_HDR): a VM attached
+//   with vnet_hdr=on sends checksum-offloaded and GSO frames, which the
+//   reader completes and segments, and runs of TCP segments go to it as one
+//   GSO frame (the kernel segments them itself for a VM attached without the
+//   header).
 import { agentConfig } from '../../config/index.ts';
 import { createHash } from 'node:crypto';
 import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
@@ -22,9 +27,9 @@ import type { GuestContext, GuestDevice, GuestPort, VifSpec } from './types.ts';
 const BATCH = 64;
 const ETH_HEADER = 14;
 /**
- * Namespace guests use the virtio-net header: the guest kernel hands over
- * 64 KiB TCP segments and partial checksums (segmented and completed in the
- * addon), and runs of segments we deliver go in as one GSO frame. Set
+ * TAP guests use the virtio-net header: the guest kernel hands over 64 KiB
+ * TCP segments and partial checksums (segmented and completed in the addon),
+ * and runs of segments we deliver go in as one GSO frame. Set
  * SOFTUDC_TAP_OFFLOAD=0 to exchange plain frames only.
  */
 /** TUNSETIFF replaces %d with the first free number. */
@@ -131,16 +136,19 @@ class TapGuest implements GuestPort {
     }
     // The host side carries no addresses of its own, IPv4 or IPv6.
     await configureLink({ ifname: this.spec.ifname, mtu: mtuOf(this.vif, this.ctx), noIpv6: true });
-    this.fd = addon.openPacket(this.spec.ifname);
-    this.vnetHdr = false;
+    const offload = agentConfig().SOFTUDC_TAP_OFFLOAD;
+    this.fd = addon.openPacket(this.spec.ifname, offload);
+    this.vnetHdr = offload;
     this.startReading(addon);
   }
 
   private startReading(addon: TapAddon): void {
     this.reader = addon.startReader(
       this.fd,
-      (frames, dropped) => {
+      (frames, dropped, overruns) => {
         if (dropped > 0) this.ctx.counters.inc('softudc_tap_rx_malformed_total', dropped);
+        // The kernel dropped these before the agent read them (receive buffer full).
+        if (overruns > 0) this.ctx.counters.inc('softudc_tap_rx_socket_drops_total', overruns);
         this.fromGuest(frames);
       },
       (err) => {

@@ -28,8 +28,14 @@ export interface TapAddon {
   openTap(ifname: string, vnetHdr: boolean, persist: boolean): { fd: number; ifname: string };
   /** Marks the TAP behind `fd` persistent (outlives the descriptor) or not. */
   setPersist(fd: number, on: boolean): void;
-  /** An AF_PACKET socket bound to `ifname` that does not see its own transmissions. */
-  openPacket(ifname: string): number;
+  /**
+   * An AF_PACKET socket bound to `ifname` that does not see its own
+   * transmissions, with large socket buffers. With `vnetHdr` (PACKET_VNET_HDR)
+   * every read and write carries a virtio-net header, as on a TAP opened with
+   * it: a VM's partial checksums are completed and its GSO frames segmented by
+   * the reader, and writeBatch hands runs of TCP segments over as one GSO frame.
+   */
+  openPacket(ifname: string, vnetHdr?: boolean): number;
   /** Closes a descriptor that has no reader. */
   closeFd(fd: number): void;
   /** Sends one frame: true when sent, false when the queue was full or the device down. Throws on other errors. */
@@ -41,7 +47,9 @@ export interface TapAddon {
   writeBatch(fd: number, frames: Buffer[], vnetHdr?: boolean): number;
   /**
    * Polls `fd` and calls `onFrames` once per wake-up with every frame read
-   * (at most `batch` reads) and the number of malformed ones dropped. The
+   * (at most `batch` reads), the number of malformed ones dropped and, on a
+   * packet socket, the frames the kernel dropped because its receive buffer
+   * was full (PACKET_STATISTICS) since the last call. The
    * reader owns `fd`: stopReader closes it. After a read error `onError` is
    * called once and the reader stops by itself. Frames are handed over
    * through `headroom` (agent/native/headroom.ts), so the switch sharing it
@@ -49,7 +57,7 @@ export interface TapAddon {
    */
   startReader(
     fd: number,
-    onFrames: (frames: Buffer[], dropped: number) => void,
+    onFrames: (frames: Buffer[], dropped: number, overruns: number) => void,
     onError: (err: NativeError) => void,
     batch?: number,
     vnetHdr?: boolean,
@@ -124,7 +132,7 @@ interface RawAddon extends Omit<TapAddon, 'startReader'> {
   frameHeadroom?: number;
   startReader(
     fd: number,
-    onBatch: (batch: Buffer, lengths: Uint32Array, dropped: number) => void,
+    onBatch: (batch: Buffer, lengths: Uint32Array, dropped: number, overruns: number) => void,
     onError: (err: NativeError) => void,
     batch?: number,
     vnetHdr?: boolean,
@@ -168,7 +176,7 @@ export function loadTapAddon(): TapAddon {
     // The module's functions are read-only and not enumerable: inherit them
     // and define the wrapper on top.
     const startReader: TapAddon['startReader'] = (fd, onFrames, onError, batch, vnetHdr, headroom = new Headroom()) =>
-      raw.startReader(fd, (buf, lengths, dropped) => headroom.handleBatch(buf, lengths, (frames) => onFrames(frames, dropped)), onError, batch, vnetHdr);
+      raw.startReader(fd, (buf, lengths, dropped, overruns) => headroom.handleBatch(buf, lengths, (frames) => onFrames(frames, dropped, overruns)), onError, batch, vnetHdr);
     cached = Object.create(raw, { startReader: { value: startReader, enumerable: true } }) as TapAddon;
     return cached;
   } catch (err) {

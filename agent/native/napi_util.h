@@ -12,6 +12,10 @@ napi_value make_error(napi_env env, int err, const char* what);
 napi_value throw_errno(napi_env env, int err, const char* what);
 napi_value throw_type(napi_env env, const char* msg);
 bool get_fd(napi_env env, napi_value v, int* fd);
+// Reads up to `max` arguments, the first an interface name (at most
+// IFNAMSIZ - 1 characters kept; `len` is its full length). False with a
+// TypeError pending when it is not a string.
+bool get_args_ifname(napi_env env, napi_callback_info info, size_t max, napi_value* argv, size_t* argc, char* name, size_t* len);
 void call_js_ref(napi_env env, napi_async_context async, napi_ref fn_ref, size_t argc, napi_value* argv);
 
 // Type tags of the two reader handle kinds: a TAP reader handle passed where
@@ -48,6 +52,8 @@ static inline bool check_tag(napi_env env, napi_value v, const napi_type_tag* ta
 // write.c
 napi_value write_one(napi_env env, napi_callback_info info);
 napi_value write_batch(napi_env env, napi_callback_info info);
+// packet.c
+napi_value open_packet(napi_env env, napi_callback_info info);
 // reader.c
 napi_value start_reader(napi_env env, napi_callback_info info);
 /** Spare bytes the reader leaves before every frame of a batch (reader.c). */

@@ -8,6 +8,8 @@
 
 #define ETH_HLEN_ 14
 #define ETH_P_IPV4 0x0800
+#define ETH_P_IPV6 0x86dd
+#define IP6_HLEN 40
 #define ETH_P_8021Q 0x8100
 #define IPPROTO_TCP_ 6
 #define TCP_FIN 0x01
@@ -94,6 +96,11 @@ static uint64_t pseudo4(const uint8_t* ip, size_t l4len) {
   return sum16(ip + 12, 8, 0) + IPPROTO_TCP_ + l4len;
 }
 
+static uint64_t pseudo6(const uint8_t* ip, size_t l4len) {
+  // RFC 8200 §8.1 pseudo-header: source, destination, length, next header
+  return sum16(ip + 8, 32, 0) + IPPROTO_TCP_ + l4len;
+}
+
 static void ip4_checksum(uint8_t* ip, size_t ihl) {
   wr16(ip + IP_CHECK_OFF, 0);
   wr16(ip + IP_CHECK_OFF, (uint16_t)~fold(sum16(ip, ihl, 0)));
@@ -122,10 +129,18 @@ static size_t l3_offset(const uint8_t* f, size_t len, uint16_t* ethertype) {
 int offload_tso_plan(const uint8_t* f, size_t len, unsigned mss, tso_plan_t* p) {
   uint16_t et = 0;
   size_t l3 = l3_offset(f, len, &et);
-  if (!l3 || et != ETH_P_IPV4 || mss == 0 || len < l3 + 20) return -1;
+  if (!l3 || (et != ETH_P_IPV4 && et != ETH_P_IPV6) || mss == 0 || len < l3 + 20) return -1;
   const uint8_t* ip = f + l3;
-  size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-  if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP_ || len < l3 + ihl + 20) return -1;
+  size_t ihl;
+  if (et == ETH_P_IPV6) {
+    // The TCP header right behind the fixed header: what the kernel's TSO6 hands over.
+    ihl = IP6_HLEN;
+    if (len < l3 + IP6_HLEN + 20 || (ip[0] >> 4) != 6 || ip[6] != IPPROTO_TCP_) return -1;
+  } else {
+    ihl = (size_t)(ip[0] & 0x0f) * 4;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP_ || len < l3 + ihl + 20) return -1;
+  }
+  p->v6 = et == ETH_P_IPV6;
   const uint8_t* tcp = ip + ihl;
   size_t thl = (size_t)(tcp[12] >> 4) * 4;
   if (thl < 20 || len < l3 + ihl + thl) return -1;
@@ -152,16 +167,20 @@ void offload_tso_fill(const uint8_t* f, const tso_plan_t* p, unsigned i, uint8_t
   memcpy(out + p->hdrs, f + p->hdrs + off, n);
   uint8_t* ip = out + p->l3;
   uint8_t* tcp = ip + p->ihl;
-  wr16(ip + 2, (uint16_t)(p->ihl + p->thl + n));
-  wr16(ip + 4, (uint16_t)(rd16(ip + 4) + i));  // consecutive IP ids, as the kernel's GSO does
-  ip4_checksum(ip, p->ihl);
+  if (p->v6) {
+    wr16(ip + 4, (uint16_t)(p->thl + n));  // payload length
+  } else {
+    wr16(ip + 2, (uint16_t)(p->ihl + p->thl + n));
+    wr16(ip + 4, (uint16_t)(rd16(ip + 4) + i));  // consecutive IP ids, as the kernel's GSO does
+    ip4_checksum(ip, p->ihl);
+  }
   wr32(tcp + 4, rd32(tcp + 4) + (uint32_t)off);
   uint8_t flags = tcp[13];
   if (i + 1 < p->segs) flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
   if (i > 0) flags &= (uint8_t)~TCP_CWR;
   tcp[13] = flags;
   wr16(tcp + TCP_CHECK_OFF, 0);
-  uint64_t acc = pseudo4(ip, p->thl + n);
+  uint64_t acc = p->v6 ? pseudo6(ip, p->thl + n) : pseudo4(ip, p->thl + n);
   acc = sum16(tcp, p->thl + n, acc);
   wr16(tcp + TCP_CHECK_OFF, (uint16_t)~fold(acc));
 }

@@ -13,6 +13,7 @@
 #define VNET_F_NEEDS_CSUM 1
 #define VNET_GSO_NONE 0
 #define VNET_GSO_TCPV4 1
+#define VNET_GSO_TCPV6 4
 #define VNET_GSO_ECN 0x80
 
 typedef struct vnet_hdr {
@@ -32,10 +33,12 @@ void vnet_hdr_encode(const vnet_hdr_t* h, uint8_t* p);
 // do not fit the frame.
 int offload_complete_csum(uint8_t* frame, size_t len, unsigned start, unsigned offset);
 
-// A TCPv4 GSO frame split into MSS-sized segments.
+// A TCP GSO frame (IPv4, or IPv6 without extension headers) split into
+// MSS-sized segments.
 typedef struct tso_plan {
-  size_t l3;        // offset of the IPv4 header (14, or 18 behind one VLAN tag)
-  size_t ihl;       // IPv4 header length
+  size_t l3;        // offset of the IP header (14, or 18 behind one VLAN tag)
+  size_t ihl;       // IP header length (40 for IPv6)
+  int v6;
   size_t thl;       // TCP header length
   size_t hdrs;      // l3 + ihl + thl
   size_t payload;   // TCP payload bytes in the GSO frame

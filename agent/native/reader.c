@@ -4,6 +4,9 @@
 // lengths: one allocation per wake-up rather than one per frame (the
 // JavaScript side cuts it into views), and room for the switch to put the
 // underlay's FRAME header in front of a frame without copying it.
+// Over 300 lines: the reader's life (start, drain and hand over, stop, free
+// once libuv and JavaScript have both let go) is one state machine, read
+// best in one place; reading a packet socket lives in packet.c.
 #define _GNU_SOURCE  // glibc extensions
 #include "napi_util.h"
 
@@ -19,6 +22,7 @@
 #include <linux/if_ether.h>
 
 #include "offload.h"
+#include "packet.h"
 
 // Largest frame one read can return: a 64 KiB GSO frame plus headers. Plain
 // TAP frames are at most MTU + 18, but a short read would silently truncate.
@@ -29,9 +33,6 @@
 // Spare bytes before every frame of a batch: the size of the FRAME header
 // (docs/wire.md "FRAME"), written there when the frame leaves by the underlay.
 #define FRAME_HEADROOM 10
-// An 802.1Q/802.1ad tag, and the two MAC addresses it follows.
-#define VLAN_TAG_BYTES 4
-#define ETH_ADDRS_BYTES 12
 
 uint32_t reader_frame_headroom(void) { return FRAME_HEADROOM; }
 #define DEFAULT_BATCH 64
@@ -45,7 +46,7 @@ uint32_t reader_frame_headroom(void) { return FRAME_HEADROOM; }
 typedef struct reader {
   uv_poll_t poll;
   napi_env env;
-  napi_ref on_frames;  // (batch: Buffer, lengths: Uint32Array, dropped: number) => void
+  napi_ref on_frames;  // (batch: Buffer, lengths: Uint32Array, dropped: number, overruns: number) => void
   napi_ref on_error;   // (err: Error) => void
   napi_ref self;       // keeps the JS handle object alive while polling
   napi_async_context async;
@@ -128,11 +129,11 @@ static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
     f += VNET_HDR_LEN;
     len -= VNET_HDR_LEN;
     uint8_t gso = vh.gso_type & (uint8_t)~VNET_GSO_ECN;
-    if (gso == VNET_GSO_TCPV4) {
+    if (gso == VNET_GSO_TCPV4 || gso == VNET_GSO_TCPV6) {
       if (offload_tso_plan(f, len, vh.gso_size, &w->plan) < 0 || w->plan.segs > MAX_TSO_SEGS) return false;
       w->tso = true;
     } else if (gso != VNET_GSO_NONE) {
-      return false;  // only TSO4 is offered (TUNSETOFFLOAD)
+      return false;  // UDP (UFO/USO) or unknown: a TAP we open offers only TSO4; a VM's is counted
     } else if ((vh.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(f, len, vh.csum_start, vh.csum_offset) < 0) {
       return false;
     }
@@ -140,44 +141,6 @@ static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
   w->data = f;
   w->len = len;
   return true;
-}
-
-// One frame from a packet socket into buf (READ_SCRATCH bytes). The kernel
-// takes the outer VLAN tag off every frame it receives and keeps it beside
-// the packet; a packet socket hands it over as PACKET_AUXDATA. It is put
-// back where it was, so a guest's tagged frame reaches the switch as sent.
-static ssize_t read_packet(int fd, uint8_t* buf) {
-  union {
-    struct cmsghdr align;
-    char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-  } control;
-  // Read 4 bytes in, leaving room to reinsert a tag in front of the type.
-  struct iovec iov = {.iov_base = buf + VLAN_TAG_BYTES, .iov_len = READ_SCRATCH - VLAN_TAG_BYTES};
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.bytes;
-  msg.msg_controllen = sizeof control.bytes;
-  ssize_t len = recvmsg(fd, &msg, 0);
-  if (len < 0) return len;
-  const struct tpacket_auxdata* aux = NULL;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA && c->cmsg_len >= CMSG_LEN(sizeof *aux))
-      aux = (const struct tpacket_auxdata*)CMSG_DATA(c);
-  }
-  bool tagged = aux != NULL && (aux->tp_vlan_tci != 0 || (aux->tp_status & TP_STATUS_VLAN_VALID)) && len >= ETH_ADDRS_BYTES;
-  if (!tagged) {
-    memmove(buf, buf + VLAN_TAG_BYTES, (size_t)len);
-    return len;
-  }
-  uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
-  memmove(buf, buf + VLAN_TAG_BYTES, ETH_ADDRS_BYTES);
-  buf[ETH_ADDRS_BYTES] = (uint8_t)(tpid >> 8);
-  buf[ETH_ADDRS_BYTES + 1] = (uint8_t)tpid;
-  buf[ETH_ADDRS_BYTES + 2] = (uint8_t)(aux->tp_vlan_tci >> 8);
-  buf[ETH_ADDRS_BYTES + 3] = (uint8_t)aux->tp_vlan_tci;
-  return len + VLAN_TAG_BYTES;
 }
 
 static void on_readable(uv_poll_t* handle, int status, int events) {
@@ -195,9 +158,15 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
   size_t used = 0, total = 0;
   int fatal = 0;
   for (uint32_t reads = 0; reads < r->batch && used + READ_SCRATCH <= READ_ARENA; reads++) {
-    ssize_t len = r->packet ? read_packet(r->fd, r->scratch + used) : read(r->fd, r->scratch + used, READ_SCRATCH);
+    ssize_t len = r->packet ? read_packet(r->fd, r->scratch + used, READ_SCRATCH, r->vnet) : read(r->fd, r->scratch + used, READ_SCRATCH);
     if (len < 0) {
       if (errno == EINTR) continue;
+      // A packet socket with the virtio header refuses (and drops) a frame
+      // whose offload it cannot describe, e.g. UDP segmentation.
+      if (errno == EINVAL && r->packet && r->vnet) {
+        dropped++;
+        continue;
+      }
       if (errno != EAGAIN) fatal = errno;
       break;
     }
@@ -217,11 +186,14 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
       total += w->len + FRAME_HEADROOM;
     }
   }
-  if (frames > 0 || dropped > 0) {
+  // Frames the kernel dropped before us: the socket's receive buffer was full.
+  uint32_t overruns = r->packet ? packet_drops(r->fd) : 0;
+  if (frames > 0 || dropped > 0 || overruns > 0) {
     napi_env env = r->env;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
-    napi_value args[3], lens_ab;
+    napi_value args[4], lens_ab;
+    napi_create_uint32(env, overruns, &args[3]);
     uint8_t* out = NULL;
     uint32_t* lens = NULL;
     if (napi_create_buffer(env, total, (void**)&out, &args[0]) == napi_ok &&
@@ -245,7 +217,7 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
         }
       }
       napi_create_uint32(env, dropped, &args[2]);
-      call_js(r, r->on_frames, 3, args);
+      call_js(r, r->on_frames, 4, args);
     } else {
       // Out of memory: the frames are lost, counted as malformed ones are.
       napi_value ex;
@@ -259,7 +231,7 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
       args[0] = empty;
       args[1] = empty_lens;
       napi_create_uint32(env, dropped + frames, &args[2]);
-      call_js(r, r->on_frames, 3, args);
+      call_js(r, r->on_frames, 4, args);
     }
     napi_close_handle_scope(env, scope);
   }
@@ -279,7 +251,9 @@ static void reader_finalize(napi_env env, void* data, void* hint) {
 }
 
 // startReader(fd, onBatch, onError, batch?, vnetHdr?) → handle. onBatch gets
-// (batch: Buffer, lengths: Uint32Array, dropped: number): frame i starts
+// (batch: Buffer, lengths: Uint32Array, dropped: number, overruns: number)
+// (malformed frames; frames a packet socket's kernel side dropped for want of
+// buffer): frame i starts
 // FRAME_HEADROOM bytes after the end of frame i - 1 (the first at
 // FRAME_HEADROOM). The reader owns the descriptor from now on:
 // stopReader(handle) closes it.

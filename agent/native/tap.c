@@ -1,6 +1,6 @@
 // Frame I/O for TAP guests: opens TAP devices (/dev/net/tun) and AF_PACKET
-// sockets bound to an interface, and moves Ethernet frames between them and
-// JavaScript. Readers (reader.c) are libuv polls that drain the descriptor in
+// sockets bound to an interface (packet.c), and moves Ethernet frames between
+// them and JavaScript. Readers (reader.c) are libuv polls that drain the descriptor in
 // batches and hand JavaScript one array of Buffers per batch; writes
 // (write.c) are write(2)s, singly or batched, with TCP coalescing when the
 // TAP carries the virtio-net header (offload.c). The underlay's batched UDP
@@ -17,15 +17,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
-#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-
-#ifndef PACKET_IGNORE_OUTGOING
-#define PACKET_IGNORE_OUTGOING 23 // linux/if_packet.h, kernel 4.20
-#endif
 
 // ---------------------------------------------------------------- errors
 
@@ -77,15 +72,21 @@ void call_js_ref(napi_env env, napi_async_context async, napi_ref fn_ref, size_t
 
 // ---------------------------------------------------------------- open
 
+bool get_args_ifname(napi_env env, napi_callback_info info, size_t max, napi_value* argv, size_t* argc, char name[IFNAMSIZ], size_t* len) {
+  *argc = max;
+  *len = 0;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) return throw_type(env, "bad arguments"), false;
+  if (*argc < 1 || napi_get_value_string_utf8(env, argv[0], name, IFNAMSIZ, len) != napi_ok) return throw_type(env, "ifname must be a string"), false;
+  return true;
+}
+
 // openTap(name: string, vnetHdr: boolean, persist: boolean) → { fd, ifname }
 static napi_value open_tap(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  size_t argc;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[IFNAMSIZ] = {0};
-  size_t len = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok)
-    return throw_type(env, "ifname must be a string");
+  size_t len;
+  if (!get_args_ifname(env, info, 3, argv, &argc, name, &len)) return NULL;
   if (len >= IFNAMSIZ - 1 && strlen(name) != len) return throw_type(env, "ifname is too long");
   bool vnet_hdr = false, persist = false;
   if (argc > 1) napi_get_value_bool(env, argv[1], &vnet_hdr);
@@ -135,42 +136,6 @@ static napi_value set_persist(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[1], &on);
   if (ioctl(fd, TUNSETPERSIST, on ? 1 : 0) < 0) return throw_errno(env, errno, "TUNSETPERSIST");
   return NULL;
-}
-
-// openPacket(ifname: string) → fd: an AF_PACKET socket bound to the interface,
-// used on the host side of a TAP that a VM holds. Our own transmissions are
-// not looped back (PACKET_IGNORE_OUTGOING).
-static napi_value open_packet(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char name[IFNAMSIZ] = {0};
-  size_t len = 0;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok)
-    return throw_type(env, "ifname must be a string");
-  unsigned idx = if_nametoindex(name);
-  if (idx == 0) return throw_errno(env, errno, "if_nametoindex");
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
-  if (fd < 0) return throw_errno(env, errno, "socket(AF_PACKET)");
-  int one = 1;
-  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, err, "PACKET_IGNORE_OUTGOING");
-  }
-  struct sockaddr_ll sll;
-  memset(&sll, 0, sizeof sll);
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_ALL);
-  sll.sll_ifindex = (int)idx;
-  if (bind(fd, (struct sockaddr*)&sll, sizeof sll) < 0) {
-    int err = errno;
-    close(fd);
-    return throw_errno(env, err, "bind(AF_PACKET)");
-  }
-  napi_value jfd;
-  CHECK(napi_create_int32(env, fd, &jfd));
-  return jfd;
 }
 
 // closeFd(fd): only for descriptors with no reader (a reader closes its own).
