@@ -12,9 +12,12 @@ const PUBLIC = new Set(['auth.login', 'auth.logout', 'host.enroll']);
 /**
  * Mutations a viewer may make: about their own account and their own API
  * tokens, and starting a ping or traceroute from a router of their tenant
- * (read-only diagnostics, docs/router-manager.md).
+ * (read-only diagnostics, docs/router-manager.md), and planning a farm document (a read sent as a
+ * mutation because a document is too large for a URL).
  */
-const VIEWER_MUTATIONS = new Set(['auth.changePassword', 'apiToken.create', 'apiToken.revoke', 'router.ping', 'router.traceroute']);
+const VIEWER_MUTATIONS = new Set([
+  'auth.changePassword', 'apiToken.create', 'apiToken.revoke', 'router.ping', 'router.traceroute', 'farm.planDocument',
+]);
 
 let f: ControlFixture;
 let host: EnrolledHost;

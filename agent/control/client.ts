@@ -59,31 +59,38 @@ export interface ConsoleClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
+/**
+ * The links of a client of the console's API with a Bearer credential: calls
+ * over HTTP with a timeout, subscriptions over SSE. The agent's client is
+ * untyped; the `softudc` CLI (cli/api.ts) builds its typed client on them.
+ */
+export function consoleLinks(opts: ConsoleClientOptions) {
   const url = opts.url + API_PATH;
   const auth: Record<string, string> = opts.credential ? { authorization: `Bearer ${opts.credential}` } : {};
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const sseFetch: FetchLike = (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...auth } });
-  return createTRPCUntypedClient<AnyRouter>({
-    links: [
-      splitLink({
-        condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({
-          url,
-          transformer: superjson,
-          EventSource,
-          eventSourceOptions: () => ({ fetch: sseFetch }),
-        }),
-        false: httpLink({
-          url,
-          transformer: superjson,
-          headers: () => auth,
-          // A console that accepts the connection and then hangs must not stall reports forever.
-          fetch: (input, init) => fetch(input, { ...init, signal: withTimeout(init?.signal ?? undefined, timeoutMs) }),
-        }),
+  return [
+    splitLink<AnyRouter>({
+      condition: (op) => op.type === 'subscription',
+      true: httpSubscriptionLink({
+        url,
+        transformer: superjson,
+        EventSource,
+        eventSourceOptions: () => ({ fetch: sseFetch }),
       }),
-    ],
-  });
+      false: httpLink({
+        url,
+        transformer: superjson,
+        headers: () => auth,
+        // A console that accepts the connection and then hangs must not stall reports forever.
+        fetch: (input, init) => fetch(input, { ...init, signal: withTimeout(init?.signal ?? undefined, timeoutMs) }),
+      }),
+    }),
+  ];
+}
+
+export function createConsoleClient(opts: ConsoleClientOptions): ConsoleClient {
+  return createTRPCUntypedClient<AnyRouter>({ links: consoleLinks(opts) });
 }
 
 function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {

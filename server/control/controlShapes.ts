@@ -3,9 +3,14 @@
 // these as inputs and outputs; subscriptions validate every value they yield
 // against them.
 import { z } from 'zod';
+<<<<<<< HEAD
 import {
   applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportLeaseSchema, reportServiceVnetSchema, reportVarpSchema, reportVifSchema,
 } from '../../contract/report.ts';
+=======
+import { documentChangeView } from '../farms/documentDiff.ts';
+import { applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportVarpSchema, reportVifSchema } from '../../contract/report.ts';
+>>>>>>> cli17
 
 // The documents agents exchange with the console are the contract's
 // (contract/): `agent.desired` yields desiredMessageSchema, `agent.report`
@@ -140,3 +145,22 @@ export const planView = z.object({
   warnings: z.array(z.string()),
 });
 export type PlanView = z.infer<typeof planView>;
+
+/** A farm document against what is stored (farm.planDocument). */
+export const documentPlanView = z.object({
+  /** The farm the document names; null: none yet (an apply creates it). */
+  farmId: z.string().nullable(),
+  name: z.string(),
+  /** The stored revision planned against: what apply takes as `expectedRevision` (null: create). */
+  revision: z.int().nullable(),
+  deployedRevision: z.int().nullable(),
+  /** What applying the document changes in the farm's model; empty: nothing. */
+  changes: z.array(documentChangeView),
+  /** What a deploy of the applied farm would change per host (only hosts that change). */
+  hosts: z.array(hostDiffView),
+  unchangedHosts: z.int(),
+  hostChecks: planView.shape.hostChecks,
+  errors: z.array(z.string()),
+  warnings: z.array(z.string()),
+});
+export type DocumentPlanView = z.infer<typeof documentPlanView>;

@@ -59,41 +59,50 @@ export async function planFarm(o: { db: Db; actor: UserActor; id: string; revisi
       o.revision !== undefined
         ? await loadRevision(tx, farm, o.revision)
         : await snapshotDocument(tx, farm.id);
-    const c = await computeDesired(tx, { override: { farmId: farm.id, revision, document } });
     const placements = await checkDocumentPlacements(tx, farm.name, document.vms);
-    const before = new Map<string, HostState>();
-    const after = new Map<string, HostState>();
-    // Only the hosts the farm can change are decided; the others stay as they are.
-    for (const h of c.hosts) {
-      const next = c.next.get(h.id);
-      if (!next) continue;
-      const cur = c.current.get(h.id);
-      if (cur) before.set(h.name, cur.state);
-      // A host that has no stored state and would still run nothing is not part of the plan.
-      if (cur || next.hash !== baselineHash(h)) after.set(h.name, next.state);
-    }
-    const mine = new Map(diffStates(onlyFarm(before, farm.id), onlyFarm(after, farm.id)).map((d) => [d.host, d]));
-    const hosts = diffStates(before, after)
-      .filter((d) => d.kind !== 'unchanged')
-      .map((d) => {
-        const m = mine.get(d.host)!;
-        return { ...d, vifs: m.vifs, vnets: m.vnets, routers: m.routers, firewalls: m.firewalls };
-      });
+    const { hosts, unchangedHosts, warnings } = await planHosts(tx, farm.id, revision, document);
     return {
       farmId: farm.id,
       revision,
       deployedRevision: farm.deployedRevision,
       hosts,
-      unchangedHosts: c.hosts.length - hosts.length,
+      unchangedHosts,
       hostChecks: hostChecks(placements),
       errors: placements.errors.map((e) => e.message),
-      warnings: [...c.warnings, ...placements.warnings.map((w) => w.message)],
+      warnings: [...warnings, ...placements.warnings.map((w) => w.message)],
     };
   }, READ_TX);
 }
 
+/**
+ * What deploying `document` as farm `farmId`'s revision `revision` would
+ * change on each host (only hosts that change; this farm's items per host).
+ */
+export async function planHosts(tx: Tx, farmId: string, revision: number, document: FarmDocument) {
+  const c = await computeDesired(tx, { override: { farmId, revision, document } });
+  const before = new Map<string, HostState>();
+  const after = new Map<string, HostState>();
+  // Only the hosts the farm can change are decided; the others stay as they are.
+  for (const h of c.hosts) {
+    const next = c.next.get(h.id);
+    if (!next) continue;
+    const cur = c.current.get(h.id);
+    if (cur) before.set(h.name, cur.state);
+    // A host that has no stored state and would still run nothing is not part of the plan.
+    if (cur || next.hash !== baselineHash(h)) after.set(h.name, next.state);
+  }
+  const mine = new Map(diffStates(onlyFarm(before, farmId), onlyFarm(after, farmId)).map((d) => [d.host, d]));
+  const hosts = diffStates(before, after)
+    .filter((d) => d.kind !== 'unchanged')
+    .map((d) => {
+      const m = mine.get(d.host)!;
+      return { ...d, vifs: m.vifs, vnets: m.vnets, routers: m.routers, firewalls: m.firewalls };
+    });
+  return { hosts, unchangedHosts: c.hosts.length - hosts.length, warnings: c.warnings };
+}
+
 /** The placement report per host (by name), hosts with nothing to say left out. */
-function hostChecks(r: PlacementReport): PlanView['hostChecks'] {
+export function hostChecks(r: PlacementReport): PlanView['hostChecks'] {
   const out = new Map<string, PlanView['hostChecks'][number]>();
   const entry = (host: string) => out.get(host) ?? out.set(host, { host, errors: [], warnings: [] }).get(host)!;
   for (const e of r.errors) entry(e.host).errors.push(e.message);

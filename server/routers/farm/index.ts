@@ -19,6 +19,8 @@ import { undeploy } from './undeploy.ts';
 import { deployProgress } from './deployProgress.ts';
 import { deployments } from './deployments.ts';
 import { changes } from './changes.ts';
+import { planDocument } from './planDocument.ts';
+import { applyDocument } from './applyDocument.ts';
 
 export const farmRouter = router({
   list,
@@ -40,4 +42,6 @@ export const farmRouter = router({
   deployProgress,
   deployments,
   changes,
+  planDocument,
+  applyDocument,
 });
