@@ -10,6 +10,7 @@
 //
 //   npm run bench:api
 //   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres BENCH_SECONDS=10 BENCH_CLIENTS=16 npm run bench:api
+//   BENCH_LIMITS=0 BENCH_PROFILE=/tmp/prof npm run bench:api   (the reads only; a CPU profile of the server)
 //
 // It creates its own database on that server (softudc_bench_<hex>) and drops it at the end.
 //
@@ -136,13 +137,13 @@ async function load(path: string, input: unknown, seconds: number): Promise<Resu
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-function report(name: string, r: Result): void {
+function report(name: string, r: Result, serverCpuMs: number): void {
   const sorted = [...r.latencies].sort((a, b) => a - b);
   const rps = r.requests / r.seconds;
   console.log(
     `${name.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s   p50 ${pct(sorted, 50).toFixed(1).padStart(6)} ms   ` +
       `p99 ${pct(sorted, 99).toFixed(1).padStart(6)} ms   ${(r.bytes / Math.max(1, r.requests + r.errors) / 1024).toFixed(1)} KiB/resp   ` +
-      `${r.requests} ok, ${r.errors} errors`,
+      `${r.requests} ok, ${r.errors} errors   server CPU ${(serverCpuMs / Math.max(1, r.requests)).toFixed(2)} ms/req`,
   );
   expectAnswer(r.requests > 0, `${name}: no request answered (${r.errors} errors)`);
 }
@@ -167,6 +168,13 @@ function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for process ${pid}`);
   return Number(m[1]) / 1024;
+}
+
+/** CPU time a process has used so far, user and system, in ms (from /proc; Linux ticks are 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command name: state is field 3, utime field 14 and stime field 15 (proc(5)).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A farm at the VIF limit: every VM with a VIF on each of 64 vnets. */
@@ -222,7 +230,9 @@ async function benchLimits(serverPid: number, otherCookie: string): Promise<void
 }
 
 async function startServer(url: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+  // BENCH_PROFILE=DIR: a V8 CPU profile of the server process in DIR (open it in Chrome's DevTools).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', fileURLToPath(import.meta.url)], {
     env: { ...process.env, BENCH_ROLE: 'server', DATABASE_URL: url },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -284,16 +294,21 @@ async function main(): Promise<void> {
     console.log(`SoftUDC API over HTTP: the API's HTTP entry (server/serve/api.ts) in a node:http server process, Postgres ${new URL(BASE_URL).host}`);
     console.log(`${CLIENTS} concurrent keep-alive clients, ${SECONDS} s per procedure, ${cpus().length} CPUs, load average ${load1} before the run`);
     console.log(`import of the ${VMS}-VM farm document: ${importMs.toFixed(0)} ms`);
-    await load('farm.list', {}, 1); // warm-up: JIT, pool connections
-    report(`farm.list (${FARMS} farms)`, await load('farm.list', {}, SECONDS));
-    await load('farm.get', { id: big.id }, 1);
-    report(`farm.get (${VMS} VMs)`, await load('farm.get', { id: big.id }, SECONDS));
+    const measure = async (name: string, path: string, input: unknown) => {
+      await load(path, input, 1); // warm-up: JIT, pool connections
+      const cpu0 = cpuMs(server!.pid);
+      const r = await load(path, input, SECONDS);
+      report(name, r, cpuMs(server!.pid) - cpu0);
+    };
+    await measure(`farm.list (${FARMS} farms)`, 'farm.list', {});
+    await measure(`farm.get (${VMS} VMs)`, 'farm.get', { id: big.id });
 
     const mine = cookie;
     await call('mutation', 'auth.login', { username: 'bench-other', password: PASSWORD }, 'other');
     const other = lastCookie;
     cookie = mine;
-    await benchLimits(server.pid, other);
+    // BENCH_LIMITS=0 measures the two reads only.
+    if (process.env.BENCH_LIMITS !== '0') await benchLimits(server.pid, other);
   } finally {
     await server?.stop();
     await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((err: unknown) => console.error(`could not drop ${dbName}:`, err));

@@ -17,13 +17,18 @@ import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.
 import { checkVnid } from './validate.ts';
 
 /** One snapshot for multi-query reads: the farm as of a single moment. */
-const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 30_000 };
+export const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 30_000 };
 
 export async function listFarms(o: ServiceCtx & { cursor?: string | undefined; limit: number }) {
   const where = { tenantId: o.actor.tenantId };
   await checkCursor(o.cursor, (id) => o.db.farm.findFirst({ where: { ...where, id }, select: { id: true } }));
-  const rows = await o.db.farm.findMany({ where, select: farmSummarySelect, orderBy: ORDER_BY_CREATED, ...pageArgs(o) });
-  return toPage(rows.map(toFarmSummary), o);
+  return readFarmPage(o.db, o.actor.tenantId, o);
+}
+
+/** One page of a tenant's farm summaries (the cursor, if any, already checked). */
+export async function readFarmPage(q: Tx, tenantId: string, page: { cursor?: string | undefined; limit: number }) {
+  const rows = await q.farm.findMany({ where: { tenantId }, select: farmSummarySelect, orderBy: ORDER_BY_CREATED, ...pageArgs(page) });
+  return toPage(rows.map(toFarmSummary), page);
 }
 
 export async function getFarm(o: ServiceCtx & { id: string }): Promise<FarmDetail> {

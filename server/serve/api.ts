@@ -9,6 +9,7 @@ import { MAX_BODY_BYTES } from '../limits.ts';
 import { createContext, type Connection } from '../trpc/context.ts';
 import { logApiError } from '../trpc/error-log.ts';
 import { bodyTooLarge } from '../trpc/requestChecks.ts';
+import { serveHotRead, type HotAnswer } from './hotReads.ts';
 
 export const API_PATH = '/api/trpc';
 
@@ -70,7 +71,26 @@ function capped(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   );
 }
 
-export async function serveApi(req: Request, o: { connection: Connection | undefined; db?: Db | undefined }): Promise<Response> {
+/** A hot read's answer (hotReads.ts) with the headers every API answer carries. */
+export function hotHeaders(hot: HotAnswer): Record<string, string> {
+  return { ...hot.headers, ...API_SECURITY_HEADERS };
+}
+
+export interface ServeOptions {
+  connection: Connection | undefined;
+  db?: Db | undefined;
+}
+
+/** Any API request: the lean path of the hot reads when it answers, else tRPC. */
+export async function serveApi(req: Request, o: ServeOptions): Promise<Response> {
+  const url = new URL(req.url);
+  const hot = await serveHotRead({ method: req.method, url: url.pathname + url.search, header: (n) => req.headers.get(n) }, API_PATH, o.db);
+  if (hot) return new Response(hot.body ? new Uint8Array(hot.body) : null, { status: hot.status, headers: hotHeaders(hot) });
+  return serveTrpc(req, o);
+}
+
+/** An API request through tRPC. */
+export async function serveTrpc(req: Request, o: ServeOptions): Promise<Response> {
   const ended = new AbortController();
   const signal = AbortSignal.any([req.signal, ended.signal]);
   const request = req.body

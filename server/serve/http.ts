@@ -9,7 +9,8 @@ import type { Db, RawDb } from '../db/index.ts';
 import { attachEventBus, detachEventBus } from '../events/index.ts';
 import { ensureLivenessSweep, stopLivenessSweep } from '../control/hostLiveness.ts';
 import { ensureKeyRotation, stopKeyRotation } from '../control/keyRotation.ts';
-import { API_PATH, serveApi } from './api.ts';
+import { API_PATH, hotHeaders, serveTrpc } from './api.ts';
+import { serveHotRead } from './hotReads.ts';
 
 export { API_PATH };
 
@@ -28,6 +29,11 @@ export interface ApiServer {
   port: number;
   /** Ends open streams and stops listening. */
   close(): Promise<void>;
+}
+
+function headerOf(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 function toRequest(req: http.IncomingMessage, base: string, signal: AbortSignal): Request {
@@ -100,6 +106,14 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }
+    void (async () => {
+      // The hot reads straight from node:http, before any Request is built.
+      const hot = await serveHotRead({ method: req.method ?? 'GET', url, header: (n) => headerOf(req, n) }, API_PATH, db?.prisma);
+      if (hot) res.writeHead(hot.status, hotHeaders(hot)).end(hot.body ?? undefined);
+      else serveOther(req, res);
+    })();
+  });
+  const serveOther = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const abort = new AbortController();
     open.add(abort);
     // The client went away (or the server is closing): end the procedure, e.g. a subscription.
@@ -108,7 +122,7 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
       try {
         // The connection is known here; the client's X-Forwarded-For counts only from a trusted proxy.
         const connection = { address: req.socket.remoteAddress, encrypted: false };
-        const response = await serveApi(toRequest(req, base, abort.signal), { connection, db: db?.prisma });
+        const response = await serveTrpc(toRequest(req, base, abort.signal), { connection, db: db?.prisma });
         await writeResponse(res, response);
       } catch {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -117,7 +131,7 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
         open.delete(abort);
       }
     })();
-  });
+  };
   // Subscriptions are long-lived: no request timeout, and keep-alive pings handle dead peers.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;
