@@ -3,14 +3,10 @@
 // these as inputs and outputs; subscriptions validate every value they yield
 // against them.
 import { z } from 'zod';
-<<<<<<< HEAD
+import { documentChangeView } from '../farms/documentDiff.ts';
 import {
   applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportLeaseSchema, reportServiceVnetSchema, reportVarpSchema, reportVifSchema,
 } from '../../contract/report.ts';
-=======
-import { documentChangeView } from '../farms/documentDiff.ts';
-import { applyErrorSchema, reportAnswerSchema, reportHealthSchema, reportVarpSchema, reportVifSchema } from '../../contract/report.ts';
->>>>>>> cli17
 
 // The documents agents exchange with the console are the contract's
 // (contract/): `agent.desired` yields desiredMessageSchema, `agent.report`
