@@ -2,18 +2,17 @@
 // Lists import cycles between folders of a source tree (tests excluded):
 // `node scripts/folder-cycles.mjs agent` prints each cycle and exits 1 when
 // there is one. A file's folder is its directory; `import type` counts too.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+// Only files git tracks are read (generated code, such as the Prisma client
+// in server/db/generated/, is not the project's to arrange).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 
 const root = resolve(process.argv[2] ?? 'agent');
-const files = [];
-(function walk(dir) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (/\.tsx?$/.test(name) && !/\.test\.tsx?$/.test(name)) files.push(p);
-  }
-})(root);
+const files = execFileSync('git', ['ls-files', '-z', '--', root], { encoding: 'utf8' })
+  .split('\0')
+  .filter((p) => /\.tsx?$/.test(p) && !/\.test\.tsx?$/.test(p))
+  .map((p) => resolve(p));
 
 const edges = new Map(); // folder -> Map(folder -> example "file -> import")
 for (const f of files) {
