@@ -1,5 +1,5 @@
 // The lifetime of a REACHABLE VARP entry (spec default 30 s) under fake timers.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseMac } from '../wire/addr.ts';
 import { VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_REQUEST } from '../wire/constants.ts';
 import { VARP_COUNTERS as C, messageIgnored } from './counters.ts';
@@ -9,14 +9,6 @@ import { HeldFrames } from '../switch/held.ts';
 const { VNET, MAC, IP, A, B, C2 } = ONE_HOST;
 const { make, announce, answer, state } = oneHost(HeldFrames);
 let host: Host;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  host?.varp.stop();
-  vi.useRealTimers();
-});
 
 describe('REACHABLE lifetime (spec default 30 s)', () => {
   it('expires 30 s after the last confirmation and resolves again on the next frame', () => {

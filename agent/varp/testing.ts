@@ -120,14 +120,24 @@ export const ONE_HOST = {
   C2: 0xc6_12_00_03,
 } as const;
 
-/** Helpers for tests of one host whose messages are delivered by hand. */
+/** Helpers for tests of one host whose messages are delivered by hand, under fake timers; the hosts made are stopped after each test. */
 export function oneHost(Held: MakeHolder) {
   const { VNET, MAC, IP, A, B } = ONE_HOST;
+  const made: Host[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    for (const h of made.splice(0)) h.varp.stop();
+    vi.useRealTimers();
+  });
   /** A host at A that sends nothing on its own (autoDeliver off). */
   const make = (config: Partial<VarpConfig> = {}): Host => {
     const net = new Net(Held);
     net.autoDeliver = false;
-    return net.add('a', A, config);
+    const h = net.add('a', A, config);
+    made.push(h);
+    return h;
   };
   /** An ANNOUNCE from B for MAC on VNET. */
   const announce = (over: Partial<VarpMessage> = {}): VarpMessage => ({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: MAC, flags: VARP_FLAG_HAS_IP, ip: IP, coa: B, nonce: 0, version: 1, ...over });

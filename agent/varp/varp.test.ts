@@ -1,5 +1,5 @@
 // The VARP state machine under fake timers, one default of the spec's table at a time.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseMac } from '../wire/addr.ts';
 import { VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_FLAG_PROXY, VARP_REQUEST } from '../wire/constants.ts';
 import type { VarpMessage } from '../wire/varp.ts';
@@ -11,14 +11,6 @@ import { HeldFrames } from '../switch/held.ts';
 const { VNET, MAC, IP, A, B, C2 } = ONE_HOST;
 const { make, announce, answer, state } = oneHost(HeldFrames);
 let host: Host;
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  host?.varp.stop();
-  vi.useRealTimers();
-});
 
 describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kept 3 s)', () => {
   it('floods the first REQUEST at once, then every 3 s, 5 in all, sharing one nonce', () => {
