@@ -4,10 +4,9 @@
 // and emulated guests on one host. Every answer is checked against the
 // console's own schemas, so both programs agree on the shapes.
 import { EventEmitter, on } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { initTRPC, tracked, TRPCError } from '@trpc/server';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import superjson from 'superjson';
+import { closeConsole, serveConsole, type FakeConsoleServer } from './testing.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { commandResultData, type CommandKind } from '../../contract/commands.ts';
@@ -34,7 +33,7 @@ class FakeConsole {
   subscriptions = 0;
   /** Refuses answers with this code while set. */
   refuse: TRPCError['code'] | null = null;
-  private server: ReturnType<typeof createHTTPServer> | null = null;
+  private server: FakeConsoleServer | null = null;
   port = 0;
 
   private router() {
@@ -60,17 +59,13 @@ class FakeConsole {
   }
 
   async start(port = 0): Promise<void> {
-    const server = createHTTPServer({ router: this.router(), basePath: '/api/trpc/', createContext: ({ req }) => ({ auth: req.headers.authorization ?? null }) });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
+    ({ server: this.server, port: this.port } = await serveConsole(this.router(), port));
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    s?.closeAllConnections();
-    await new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()));
+    await closeConsole(s);
   }
 
   send(id: string, kind: string, args: Record<string, unknown>): void {

@@ -2,13 +2,12 @@
 // contract (agent.desired over SSE with tracked ids, agent.report), so the
 // client side is pinned down independently of the console's implementation.
 import { EventEmitter, on } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initTRPC, tracked, TRPCError } from '@trpc/server';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import superjson from 'superjson';
+import { closeConsole, serveConsole, type FakeConsoleServer } from './testing.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ApplyResult } from '../daemon/agent.ts';
@@ -36,7 +35,7 @@ class FakeConsole {
   current = { generation: 1, state: stateFor(1) as Record<string, unknown> };
   subscriptions: { lastGeneration?: number; lastEventId?: string | null; auth: string | null }[] = [];
   reports: AgentReport[] = [];
-  private server: ReturnType<typeof createHTTPServer> | null = null;
+  private server: FakeConsoleServer | null = null;
   port = 0;
 
   private router() {
@@ -79,22 +78,13 @@ class FakeConsole {
   }
 
   async start(port = 0): Promise<void> {
-    const server = createHTTPServer({
-      router: this.router(),
-      basePath: '/api/trpc/',
-      createContext: ({ req }) => ({ auth: req.headers.authorization ?? null }),
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
+    ({ server: this.server, port: this.port } = await serveConsole(this.router(), port));
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    await closeConsole(s);
   }
 
   publish(generation: number, opts: { host?: string; force?: boolean } = {}): void {

@@ -16,7 +16,6 @@ import {
   decodeFrame,
   decodeRelay,
   decodeVarp,
-  parseIp,
 } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
@@ -24,14 +23,13 @@ import { BugReports } from '../bug-report.ts';
 import type { Switch } from '../switch/index.ts';
 import type { Varp } from '../varp/index.ts';
 import type { Remote } from '../underlay/udp.ts';
+import { AddressCache } from '../underlay/remotes.ts';
 import { dropName, HANDLER_ERROR, RX_DATAGRAMS, RX_DROPPED, RX_HANDLED } from '../underlay/rx.ts';
 
 export { dropName, HANDLER_ERROR, RX_DATAGRAMS, RX_DROPPED, RX_HANDLED };
 
 const HANDLED_VARP = 'softudc_underlay_rx_handled_total{kind="varp"}';
 const HANDLED_FRAME = 'softudc_underlay_rx_handled_total{kind="frame"}';
-/** Remote addresses seen recently, as u32: parsing text per datagram would allocate. */
-const ADDRESS_CACHE_MAX = 4096;
 
 /** The vnetd relay role (agent/relay/relay.ts): true when it consumed (and counted) the datagram. */
 export interface RelayBranch {
@@ -49,7 +47,8 @@ export interface DispatchTarget {
 }
 
 export class Dispatcher {
-  private readonly addresses = new Map<string, number>();
+  /** Remote addresses as u32: parsing text per datagram would allocate. */
+  private readonly addresses = new AddressCache();
   private readonly bugs: BugReports;
 
   constructor(
@@ -66,7 +65,7 @@ export class Dispatcher {
       return this.drop('own');
     }
     if (buf.length < 4) return this.drop('truncated');
-    const src = { address: this.u32(from.address), port: from.port };
+    const src = { address: this.addresses.u32(from.address), port: from.port };
     if (t.relay?.intercept(buf, src)) return;
     const kind = buf.readUInt16BE(0);
     try {
@@ -101,16 +100,6 @@ export class Dispatcher {
 
   private drop(reason: string): void {
     this.counters.inc(dropName(reason));
-  }
-
-  private u32(address: string): number {
-    let n = this.addresses.get(address);
-    if (n === undefined) {
-      n = parseIp(address);
-      if (this.addresses.size >= ADDRESS_CACHE_MAX) this.addresses.clear();
-      this.addresses.set(address, n);
-    }
-    return n;
   }
 }
 

@@ -7,6 +7,7 @@
 // receive side (udp_reader.c) drains the socket with recvmmsg(2) and, with
 // UDP_GRO, takes such runs as one buffer.
 // This file: opening the socket and sending.
+// Over 300 lines, kept whole: the socket options read at open and the batched send (GSO runs, sendmmsg, per-datagram errors) are the socket's one owner.
 #define _GNU_SOURCE  // sendmmsg, struct mmsghdr
 #include "napi_util.h"
 

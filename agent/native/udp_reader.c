@@ -4,6 +4,7 @@
 // one buffer plus the segment size; it is cut back into the datagrams the
 // sender sent. The same poll reports when a full socket buffer has room again
 // (udpWantWritable), so sends resume without a second handle.
+// Over 300 lines, kept whole: the receive ring, its poll (readable and writable) and the GRO cut share one reader struct and its lifecycle.
 #define _GNU_SOURCE  // recvmmsg, struct mmsghdr
 #include "napi_util.h"
 

@@ -5,6 +5,9 @@ import { Counters } from '../metrics.ts';
 import { VARP_COUNTERS as C, frameDropped } from '../varp/index.ts';
 import { datagram, netPerTest } from '../varp/testing.ts';
 import { HeldFrames } from './held.ts';
+import { fakeSwitch, udpFrame } from './testing.ts';
+import { FRAME_HEADROOM } from '../native/headroom.ts';
+import { encodeFrame } from '../wire/index.ts';
 import { VARP_ANNOUNCE } from '../wire/constants.ts';
 
 const A = 0xc6120001;
@@ -53,5 +56,23 @@ describe('held frames', () => {
     const queued = a.counters.get(C.framesQueued);
     const left = queued - a.counters.get(C.framesReleased) - a.counters.get(frameDropped('queue_discarded')) - a.counters.get(frameDropped('stopped'));
     expect([queued, left]).toEqual([4, 0]);
+  });
+
+  it('holds a copy of a frame of a reader batch, never a view, and sends it once, when its destination resolves', () => {
+    const t = fakeSwitch();
+    t.sw.upsertVnet({ id: VNET, security: 'none' });
+    const port = t.addPort('p', VNET, mac(1), 0x0a000001);
+    t.varp.pending.add(`${VNET}/${mac(2)}`);
+    const frames = [udpFrame(mac(1), mac(2), 0x0a000001, 0x0a000002, Buffer.from('one')), udpFrame(mac(1), mac(2), 0x0a000001, 0x0a000002, Buffer.from('two'))];
+    const batch = Buffer.concat(frames.flatMap((f) => [Buffer.alloc(FRAME_HEADROOM), f]));
+    t.sw.headroom.handleBatch(batch, Uint32Array.from(frames.map((f) => f.length)), (views) => {
+      for (const v of views) port.guest.onFrame(v);
+    });
+    batch.fill(0); // the reader reuses its batch
+    expect([t.sent.length, t.sw.held.heldOn(VNET), t.counters.get(C.framesQueued)]).toEqual([0, 2, 2]);
+    t.sw.held.release(VNET, mac(2), { coa: B, port: 1798 });
+    t.sw.held.release(VNET, mac(2), { coa: B, port: 1798 }); // a second notice finds nothing
+    expect(t.sent).toEqual(frames.map((f) => ({ datagram: encodeFrame({ vnet: VNET, ethernet: f }), coa: B, port: 1798 })));
+    expect(t.counters.get(C.framesReleased)).toBe(2);
   });
 });

@@ -261,27 +261,6 @@ describe('encapsulation of frames from a TAP reader batch', () => {
     expect(t.a2.guest.received[0]).toEqual(frames[1]);
   });
 
-  it('holds a copy (never a view of the batch) of each frame for a destination being resolved, and sends them once, in order, when it resolves', () => {
-    const t = twoVnets();
-    t.varp.pending.add(`${A}/${REMOTE}`);
-    const frames = [udpFrame(MAC1, REMOTE, IP1, IP3, Buffer.from('one')), udpFrame(MAC1, REMOTE, IP1, IP3, Buffer.from('two')), udpFrame(MAC1, MAC3, IP1, IP3)];
-    const { buf, lengths } = batchOf(frames);
-    t.sw.headroom.handleBatch(buf, lengths, (views) => {
-      for (const v of views) t.a1.guest.onFrame(v);
-    });
-    buf.fill(0); // the reader reuses its batch
-    expect(t.sent).toHaveLength(0);
-    expect(t.sw.held.heldOn(A)).toBe(2);
-    expect(t.counters.get('softudc_switch_tx_unresolved_frames_total')).toBe(3);
-    expect(t.counters.get('softudc_varp_frames_queued_total')).toBe(2);
-    t.sw.held.release(A, REMOTE, { coa: COA, port: 1798 });
-    t.sw.held.release(A, REMOTE, { coa: COA, port: 1798 }); // a second notice finds nothing: each frame leaves once
-    expect(t.sent.map((s) => s.datagram)).toEqual([encodeFrame({ vnet: A, ethernet: frames[0]! }), encodeFrame({ vnet: A, ethernet: frames[1]! })]);
-    expect(t.sent.every((s) => s.coa === COA && s.port === 1798)).toBe(true);
-    expect(t.counters.get('softudc_varp_frames_released_total')).toBe(2);
-    expect(t.sw.held.heldOn(A)).toBe(0);
-  });
-
   it('copies when a frame already sent from its headroom is forwarded again on another vnet', () => {
     const t = twoVnets();
     t.varp.routes.set(`${A}/${REMOTE}`, { coa: COA, port: 1798 });

@@ -2,6 +2,7 @@
 // kernel's per-call limit, a refused destination inside a batch, UDP GSO and
 // GRO keeping datagram boundaries), and a fake addon for what loopback cannot
 // produce (a full socket buffer, GSO refusals).
+// Over 300 lines, kept whole: both suites share the socket helpers and the expectations of one batched socket.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counters } from '../metrics.ts';
 import { silentLogger } from '../log.ts';

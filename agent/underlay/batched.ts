@@ -7,6 +7,7 @@
 import { constants } from 'node:os';
 import { UDP_STATS, UDP_STATS_LEN, type NativeError, type UdpAddon, type UdpOpenOptions, type UdpReaderHandle } from '../native/index.ts';
 import type { Counters } from '../metrics.ts';
+import { drained } from './dgram.ts';
 
 export interface BatchedSocketHooks {
   /**
@@ -182,14 +183,9 @@ export class BatchedSocket {
   async close(drainMs: number): Promise<void> {
     this.flush();
     if (this.bufs.length > 0 && this.fd >= 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, drainMs);
-        this.drained = () => {
-          clearTimeout(t);
-          resolve();
-        };
+      await drained(drainMs, (done) => {
+        this.drained = done;
       });
-      this.drained = null;
     }
     this.discard('ECANCELED');
     const r = this.reader;

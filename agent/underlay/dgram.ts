@@ -1,4 +1,5 @@
-// Promise and error-tolerant wrappers around Node's dgram sockets.
+// Promise and error-tolerant wrappers around Node's dgram sockets, and the
+// bounded wait for queued sends at stop both underlay sockets share.
 import type dgram from 'node:dgram';
 
 export function bind(sock: dgram.Socket, address: string, port: number): Promise<void> {
@@ -28,4 +29,19 @@ export function trySet(fn: () => void): void {
   } catch {
     // Buffer sizes and multicast options are wishes; the kernel may refuse them.
   }
+}
+
+/**
+ * Waits until `arm`'s callback is called (what was queued went out) or `ms`
+ * passed, whichever comes first; `arm(null)` then takes the callback back.
+ */
+export async function drained(ms: number, arm: (done: (() => void) | null) => void): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    arm(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  arm(null);
 }

@@ -26,10 +26,37 @@ const peerNames = (label: string): PeerCounterNames => ({
 });
 const OTHER_PEER = peerNames('other');
 
-export class Remotes {
-  private readonly perPeer = new Map<string, PeerCounterNames>();
+/** Remote addresses seen recently, text to u32 and back: converting per datagram would allocate. Cleared when full. */
+export class AddressCache {
   private readonly toU32 = new Map<string, number>();
   private readonly toText = new Map<number, string>();
+
+  /** The address as u32, or -1 when it is not a dotted quad. */
+  u32(address: string): number {
+    try {
+      return memo(this.toU32, address, parseIp);
+    } catch {
+      return -1;
+    }
+  }
+
+  text(ip: number): string {
+    return memo(this.toText, ip, ipToString);
+  }
+}
+
+function memo<K, V>(map: Map<K, V>, key: K, make: (key: K) => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make(key);
+    if (map.size >= ADDRESS_CACHE_MAX) map.clear();
+    map.set(key, v);
+  }
+  return v;
+}
+
+export class Remotes extends AddressCache {
+  private readonly perPeer = new Map<string, PeerCounterNames>();
 
   counterNames(address: string): PeerCounterNames {
     let names = this.perPeer.get(address);
@@ -38,30 +65,5 @@ export class Remotes {
       if (names !== OTHER_PEER) this.perPeer.set(address, names);
     }
     return names;
-  }
-
-  /** The address as u32, or -1 when it is not a dotted quad. */
-  u32(address: string): number {
-    let n = this.toU32.get(address);
-    if (n === undefined) {
-      try {
-        n = parseIp(address);
-      } catch {
-        return -1;
-      }
-      if (this.toU32.size >= ADDRESS_CACHE_MAX) this.toU32.clear();
-      this.toU32.set(address, n);
-    }
-    return n;
-  }
-
-  text(ip: number): string {
-    let t = this.toText.get(ip);
-    if (t === undefined) {
-      t = ipToString(ip);
-      if (this.toText.size >= ADDRESS_CACHE_MAX) this.toText.clear();
-      this.toText.set(ip, t);
-    }
-    return t;
   }
 }

@@ -22,7 +22,7 @@ import { Remotes } from './remotes.ts';
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Remote, UnderlayEvents, UnderlayIo, UnderlayOptions } from './types.ts';
-import { bind, close, trySet } from './dgram.ts';
+import { bind, close, drained, trySet } from './dgram.ts';
 
 export { MAX_COUNTED_PEERS } from './remotes.ts';
 
@@ -172,14 +172,9 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
     this.batched = undefined;
     if (b) await b.close(STOP_DRAIN_MS);
     if (this.inflight > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, STOP_DRAIN_MS);
-        this.drained = () => {
-          clearTimeout(t);
-          resolve();
-        };
+      await drained(STOP_DRAIN_MS, (done) => {
+        this.drained = done;
       });
-      this.drained = null;
     }
     await this.setMulticast(null);
     if (s) await close(s);

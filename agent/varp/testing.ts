@@ -4,6 +4,7 @@
 // switch's HeldFrames, agent/switch/held.ts, which this folder cannot import).
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { decodeVarp, type VarpMessage } from '../wire/varp.ts';
+import { VARP_ANNOUNCE, VARP_FLAG_HAS_IP } from '../wire/constants.ts';
 import { Counters } from '../metrics.ts';
 import { Varp } from './varp.ts';
 import type { HeldDropReason } from './counters.ts';
@@ -107,4 +108,45 @@ export function netPerTest(Held: MakeHolder, opts: { noTimersLeft?: boolean } = 
     vi.useRealTimers();
   });
   return () => net;
+}
+
+/** The addresses of the single-host tests: one remote VIF (MAC, IP) on VNET, hosts A, B and C2. */
+export const ONE_HOST = {
+  VNET: 7,
+  MAC: 0x02_5d_00_00_00_0b,
+  IP: 0x0a_07_00_0b, // 10.7.0.11
+  A: 0xc6_12_00_01, // 198.18.0.1
+  B: 0xc6_12_00_02,
+  C2: 0xc6_12_00_03,
+} as const;
+
+/** Helpers for tests of one host whose messages are delivered by hand, under fake timers; the hosts made are stopped after each test. */
+export function oneHost(Held: MakeHolder) {
+  const { VNET, MAC, IP, A, B } = ONE_HOST;
+  const made: Host[] = [];
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    for (const h of made.splice(0)) h.varp.stop();
+    vi.useRealTimers();
+  });
+  /** A host at A that sends nothing on its own (autoDeliver off). */
+  const make = (config: Partial<VarpConfig> = {}): Host => {
+    const net = new Net(Held);
+    net.autoDeliver = false;
+    const h = net.add('a', A, config);
+    made.push(h);
+    return h;
+  };
+  /** An ANNOUNCE from B for MAC on VNET. */
+  const announce = (over: Partial<VarpMessage> = {}): VarpMessage => ({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: MAC, flags: VARP_FLAG_HAS_IP, ip: IP, coa: B, nonce: 0, version: 1, ...over });
+  /** The answer to the host's last REQUEST. */
+  const answer = (h: Host, over: Partial<VarpMessage> = {}): void => {
+    const req = h.floods.at(-1)!.msg;
+    const msg = announce({ nonce: req.nonce, ...over });
+    h.varp.handle(msg, { address: msg.coa, port: PORT });
+  };
+  const state = (h: Host, mac: number = MAC) => h.varp.entries().find((e) => e.vnet === VNET && e.mac === mac);
+  return { make, announce, answer, state };
 }

@@ -1,50 +1,16 @@
 // The VARP state machine under fake timers, one default of the spec's table at a time.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { parseIp, parseMac } from '../wire/addr.ts';
-import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_FLAG_PROXY, VARP_REQUEST } from '../wire/constants.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { parseMac } from '../wire/addr.ts';
+import { VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, VARP_FLAG_PROXY, VARP_REQUEST } from '../wire/constants.ts';
 import type { VarpMessage } from '../wire/varp.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored } from './counters.ts';
 import { DEFAULT_VARP_CONFIG, type VarpConfig } from './types.ts';
-import { Net, PORT, datagram, type Host } from './testing.ts';
+import { ONE_HOST, PORT, datagram, oneHost, type Host } from './testing.ts';
 import { HeldFrames } from '../switch/held.ts';
 
-const VNET = 7;
-const MAC = parseMac('02:5d:00:00:00:0b');
-const IP = parseIp('10.7.0.11');
-const A = parseIp('198.18.0.1');
-const B = parseIp('198.18.0.2');
-const C2 = parseIp('198.18.0.3');
-
+const { VNET, MAC, IP, A, B, C2 } = ONE_HOST;
+const { make, announce, answer, state } = oneHost(HeldFrames);
 let host: Host;
-
-function make(config: Partial<VarpConfig> = {}): Host {
-  const net = new Net(HeldFrames);
-  net.autoDeliver = false;
-  return net.add('a', A, config);
-}
-
-/** An ANNOUNCE from `coa` for MAC on VNET answering `nonce`. */
-function announce(over: Partial<VarpMessage> = {}): VarpMessage {
-  return { opcode: VARP_ANNOUNCE, vnet: VNET, mac: MAC, flags: VARP_FLAG_HAS_IP, ip: IP, coa: B, nonce: 0, version: 1, ...over };
-}
-
-function answer(h: Host, over: Partial<VarpMessage> = {}): void {
-  const req = h.floods.at(-1)!.msg;
-  const msg = announce({ nonce: req.nonce, ...over });
-  h.varp.handle(msg, { address: msg.coa, port: PORT });
-}
-
-function state(h: Host, mac = MAC) {
-  return h.varp.entries().find((e) => e.vnet === VNET && e.mac === mac);
-}
-
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(() => {
-  host?.varp.stop();
-  vi.useRealTimers();
-});
 
 describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kept 3 s)', () => {
   it('floods the first REQUEST at once, then every 3 s, 5 in all, sharing one nonce', () => {
@@ -105,87 +71,6 @@ describe('resolution (spec defaults: 5 REQUESTs 3 s apart, FAILED 3 s later, kep
     expect(state(host)).toMatchObject({ state: 'REACHABLE', coa: B, ip: IP, version: 1, proxy: false });
     vi.advanceTimersByTime(60_000);
     expect(host.floods).toHaveLength(2); // retries stopped by the answer
-  });
-});
-
-describe('REACHABLE lifetime (spec default 30 s)', () => {
-  it('expires 30 s after the last confirmation and resolves again on the next frame', () => {
-    host = make({ refreshAheadMs: 0 });
-    host.resolve(VNET, MAC, datagram(0));
-    answer(host);
-    vi.advanceTimersByTime(29_999);
-    expect(host.resolve(VNET, MAC, datagram(1))).toEqual({ coa: B, port: PORT });
-    expect(host.varp.lookupIp(VNET, IP)?.coa).toBe(B);
-    vi.advanceTimersByTime(1);
-    expect(host.varp.lookupIp(VNET, IP)).toBeUndefined();
-    expect(host.varp.entries()).toHaveLength(0);
-    expect(host.resolve(VNET, MAC, datagram(2))).toBeNull();
-    expect(host.floods).toHaveLength(2);
-    expect(host.counters.get(C.entriesExpired)).toBe(1);
-    answer(host);
-    expect(host.transmitted.at(-1)?.frames).toEqual([datagram(2)]);
-  });
-
-  it('forgets the location version of an expired entry: the real host answer is taken again (a forged version lasts only until expiry)', () => {
-    host = make({ refreshAheadMs: 0 });
-    vi.advanceTimersByTime(1000); // expires at 31 s, between two sweeps (every 15 s): resolved again, not swept
-    host.resolve(VNET, MAC, datagram(0));
-    answer(host, { version: 100 });
-    // Without a VARP key an admitted sender can announce any version (docs/wire.md "VARP freshness").
-    const forged = 0x0800_0001;
-    host.varp.handle(announce({ flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, coa: B, version: forged }), { address: C2, port: PORT });
-    expect(state(host)).toMatchObject({ coa: B, version: forged });
-    vi.advanceTimersByTime(30_000); // expired, unused
-    expect(host.resolve(VNET, MAC, datagram(1))).toBeNull();
-    expect(state(host)?.state).toBe('INCOMPLETE');
-    answer(host, { version: 100 });
-    expect(state(host)).toMatchObject({ state: 'REACHABLE', coa: B, version: 100 });
-    expect(host.counters.get(messageIgnored('stale_version'))).toBe(0);
-    expect(host.transmitted.at(-1)?.frames).toEqual([datagram(1)]);
-  });
-
-  it('is confirmed by FRAMEs from the same COA only, and forgotten by the sweep when unused', () => {
-    host = make({ refreshAheadMs: 0 });
-    host.resolve(VNET, MAC, datagram(0));
-    answer(host);
-    vi.advanceTimersByTime(20_000);
-    host.varp.refresh(VNET, MAC, B);
-    host.varp.refresh(VNET, MAC, C2); // another COA: neither confirms nor moves
-    vi.advanceTimersByTime(29_999);
-    expect(host.resolve(VNET, MAC, datagram(1))).toEqual({ coa: B, port: PORT });
-    host.varp.refresh(VNET, parseMac('02:5d:00:00:00:99'), B); // unknown MAC: never creates
-    expect(host.varp.entries()).toHaveLength(1);
-    vi.advanceTimersByTime(1);
-    expect(host.varp.entries()).toHaveLength(0);
-    vi.advanceTimersByTime(30_000); // sweep
-    expect(host.counters.get(C.entriesExpired)).toBe(1);
-    expect(host.floods).toHaveLength(1);
-  });
-
-  it('re-confirms an entry in use shortly before expiry with one unicast REQUEST to its COA', () => {
-    host = make(); // refreshAheadMs 3000
-    host.resolve(VNET, MAC, datagram(0));
-    answer(host);
-    vi.advanceTimersByTime(26_999);
-    host.resolve(VNET, MAC, datagram(1));
-    expect(host.unicasts).toHaveLength(0);
-    vi.advanceTimersByTime(1);
-    host.resolve(VNET, MAC, datagram(2));
-    host.resolve(VNET, MAC, datagram(3));
-    expect(host.unicasts).toHaveLength(1);
-    const probe = host.unicasts[0]!;
-    expect(probe.to).toEqual({ address: B, port: PORT });
-    expect(probe.msg).toMatchObject({ opcode: VARP_REQUEST, mac: MAC, coa: A });
-    host.varp.handle(announce({ nonce: probe.msg.nonce }), { address: B, port: PORT });
-    vi.advanceTimersByTime(29_000);
-    expect(host.resolve(VNET, MAC, datagram(4))).toEqual({ coa: B, port: PORT });
-    expect(host.floods).toHaveLength(1); // never expired, never flooded again
-    // Used again inside the window of the new confirmation: one more refresh.
-    expect(host.counters.get(C.refreshRequestsSent)).toBe(2);
-    // An unanswered refresh changes nothing: the entry still expires on time.
-    vi.advanceTimersByTime(1000);
-    expect(host.resolve(VNET, MAC, datagram(5))).toBeNull();
-    expect(host.floods).toHaveLength(2);
   });
 });
 
