@@ -3,13 +3,14 @@
 // lives and what the vnet's resolver answers, all from the desired state.
 import { z } from 'zod';
 import { cidr, doc, ipv4, open } from './fields.ts';
+import { DHCP_DNS_SERVERS_MAX, DHCP_ROUTES_MAX } from './limits.ts';
 
 /** Lease bounds in seconds: a minute at least (clients renew at half), a week at most. */
 export const DHCP_LEASE_MIN_S = 60;
 export const DHCP_LEASE_MAX_S = 604_800;
 export const DHCP_LEASE_DEFAULT_S = 3_600;
-export const DHCP_DNS_SERVERS_MAX = 3;
-export const DHCP_ROUTES_MAX = 16;
+// In contract/limits.ts, which the web console's forms import without zod.
+export { DHCP_DNS_SERVERS_MAX, DHCP_ROUTES_MAX };
 export const DNS_NAMES_MAX = 4_096;
 /** RFC 1035 section 2.3.4 (253 characters without the trailing dot), labels of letters, digits and hyphens (RFC 1123). */
 export const DNS_NAME_MAX_CHARS = 253;

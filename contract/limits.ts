@@ -44,6 +44,9 @@ export const GUEST_MTU_DEFAULT = 1400;
 /** RFC 791: every IPv4 host takes 68-byte datagrams; the IPv4 maximum is 65535. */
 export const STATE_MTU_MIN = 68;
 export const STATE_MTU_MAX = 65_535;
+/** DHCP for guests (contract/dhcp.ts): DNS servers announced after the resolver, classless static routes per vnet. */
+export const DHCP_DNS_SERVERS_MAX = 3;
+export const DHCP_ROUTES_MAX = 16;
 /** RFC 2453 3.6: RIP metrics 1..15 (16 is infinity). */
 export const RIP_METRIC_MIN = 1;
 export const RIP_METRIC_MAX = 15;

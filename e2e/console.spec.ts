@@ -182,6 +182,8 @@ test('designs, deploys, watches and migrates a farm', async ({ page }) => {
       await page.getByRole('table', { name: 'Hosts' }).getByRole('link', { name: h, exact: true }).click();
       await expect(page.getByRole('heading', { name: `Host ${h}` })).toBeVisible();
       await expect(page.getByRole('table', { name: 'VIFs' }).getByRole('rowheader', { name: new RegExp(`${farm}/`) }).first()).toBeVisible({ timeout: 20_000 });
+      // DHCP and DNS per vnet: the farm's vnets (DHCP is on by default), named farm/vnet.
+      await expect(page.getByRole('table', { name: 'DHCP and DNS per vnet' }).getByRole('rowheader', { name: new RegExp(`^${farm}/`) }).first()).toBeVisible({ timeout: 20_000 });
       const varp = page.getByRole('table', { name: 'VARP cache' }).getByRole('row').filter({ hasText: 'REACHABLE' });
       try {
         await expect(varp.first()).toBeVisible({ timeout: 15_000 });

@@ -37,6 +37,10 @@ describe('vnet DHCP and DNS settings', () => {
     const c = await op.vnet.create({ farmId: farm.farmId, expectedRevision: farm.revision, name: 'quiet', cidr: '10.9.0.0/24', dhcp: { enabled: false } });
     farm.revision = c.farmRevision;
     expect(c.vnet.dhcp.enabled).toBe(false);
+    // A new CIDR that leaves a kept route's gateway off the vnet is refused, naming the route.
+    const routed = await op.vnet.create({ farmId: farm.farmId, expectedRevision: farm.revision, name: 'routed', cidr: '10.8.0.0/24', dhcp: { routes: [{ destination: '10.30.0.0/16', gateway: '10.8.0.2' }] } });
+    farm.revision = routed.farmRevision;
+    await expectError(op.vnet.update({ id: routed.vnet.id, expectedRevision: farm.revision, cidr: '10.4.0.0/24' }), 'BAD_REQUEST', 'dhcp.routes.0.gateway');
   });
 
   it('refuses bad settings naming the field, storing nothing', async () => {

@@ -7,7 +7,7 @@
 import { Field } from '../_components/field.tsx';
 import type { FarmDetail } from '../lib/graph/elements.ts';
 import type { FormCtx } from './properties.tsx';
-import { DHCP_DNS_SERVERS_MAX, DHCP_ROUTES_MAX } from '../../contract/dhcp.ts';
+import { DHCP_DNS_SERVERS_MAX, DHCP_ROUTES_MAX } from '../../contract/limits.ts';
 
 type Dhcp = FarmDetail['vnets'][number]['dhcp'];
 

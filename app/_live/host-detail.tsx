@@ -11,6 +11,7 @@ import { useAuthRedirect } from '../lib/use-auth-redirect.ts';
 import { useHostReports } from './use-host-reports.ts';
 import { guestKindsText } from '../lib/host-guests.ts';
 import { HostServicesSection } from './host-services.tsx';
+import { HostUpstreamForm } from './host-upstream.tsx';
 
 function useNow(intervalMs: number) {
   const [now, setNow] = useState(() => Date.now());
@@ -27,6 +28,7 @@ export function HostDetail({ hostId }: { hostId: string }) {
   const trpc = useTRPC();
   const host = useQuery({ ...trpc.host.get.queryOptions({ id: hostId }), refetchInterval: 10_000 });
   const hosts = useQuery(trpc.host.list.queryOptions({ limit: 200 }));
+  const me = useQuery(trpc.auth.me.queryOptions());
   useAuthRedirect(host.error);
   const live = useHostReports({ hostId, detail: 'full' });
   const r = live.reports.get(hostId);
@@ -92,6 +94,7 @@ export function HostDetail({ hostId }: { hostId: string }) {
       </table>
 
       <HostServicesSection services={body?.services} upstream={h?.dnsUpstream} now={now} />
+      {me.data?.role === 'admin' && h ? <HostUpstreamForm hostId={hostId} current={h.dnsUpstream} /> : null}
 
       <h2>Counters</h2>
       <div className="inline">

@@ -3,6 +3,7 @@ import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { leaseRows, remainingText, type HostServices } from '../lib/host-services.ts';
 import { HostServicesSection } from './host-services.tsx';
+import { upstreamOfText } from './host-upstream.tsx';
 
 const NOW = 1_700_000_000_000;
 const services: HostServices = {
@@ -35,5 +36,10 @@ describe('the host page: DHCP and DNS', () => {
     const empty = renderToStaticMarkup(createElement(HostServicesSection, { services: undefined, upstream: [], now: NOW }));
     expect(empty).toContain('No vnet of yours with DHCP on this host.');
     expect(empty).toContain('none (names outside the farms are answered REFUSED)');
+  });
+
+  it('reads the upstream resolvers an admin types, comma- or space-separated; empty is none', () => {
+    expect(upstreamOfText(' 192.0.2.53, 198.51.100.53  203.0.113.53;')).toEqual(['192.0.2.53', '198.51.100.53', '203.0.113.53']);
+    expect(upstreamOfText('  ')).toEqual([]);
   });
 });

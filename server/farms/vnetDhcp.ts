@@ -51,13 +51,15 @@ export function resolveDhcp(field: string, cidr: Cidr, input: VnetDhcpInput | un
   if (input?.dnsServers !== undefined) out.dnsServers = input.dnsServers.map((d, i) => formatIpv4(requireIpv4(`${field}.dnsServers.${i}`, d)));
   if (input?.domain !== undefined) out.domain = input.domain === null || input.domain.trim() === '' ? null : input.domain.trim().toLowerCase();
   if (input?.leaseTime !== undefined) out.leaseTime = input.leaseTime;
-  if (input?.routes !== undefined) out.routes = checkRoutes(`${field}.routes`, cidr, input.routes ?? []);
+  if (input?.routes !== undefined) out.routes = input.routes ?? [];
   if (out.gateway !== null) {
     const gw = requireIpv4(`${field}.gateway`, out.gateway);
     const host = cidrContains(cidr, gw) && (cidr.prefixLen > 30 || (gw !== cidr.network && gw !== broadcastOf(cidr)));
     if (!host) throw badRequest(`${field}.gateway`, `${formatIpv4(gw)} is not a host address of the vnet's ${formatIpv4(cidr.network)}/${cidr.prefixLen}`);
     out.gateway = formatIpv4(gw);
   }
+  // Checked whether given or kept: a new CIDR can leave a kept route's gateway off the vnet.
+  out.routes = checkRoutes(`${field}.routes`, cidr, out.routes);
   if (out.domain !== null && !isDnsName(out.domain)) throw badRequest(`${field}.domain`, `"${out.domain}" is not a DNS name (labels of letters, digits and hyphens joined by dots)`);
   if (!Number.isInteger(out.leaseTime) || out.leaseTime < DHCP_LEASE_MIN_S || out.leaseTime > DHCP_LEASE_MAX_S) {
     throw badRequest(`${field}.leaseTime`, `${out.leaseTime} is outside ${DHCP_LEASE_MIN_S}–${DHCP_LEASE_MAX_S} seconds`);
