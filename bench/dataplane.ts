@@ -7,6 +7,7 @@
 //   BENCH_SECONDS=10 npm run bench:dataplane
 //   BENCH_PROFILE=dir npm run bench:dataplane   (agents write --cpu-prof profiles to dir/agent-hA, dir/agent-hB)
 //   BENCH_ONLY=agents npm run bench:dataplane   (skip the reference paths)
+//   BENCH_ONLY=vm npm run bench:dataplane       (only the QEMU VM rows: bench/dataplane/vm.ts)
 //   SOFTUDC_UNDERLAY_BATCH=0 / SOFTUDC_UNDERLAY_GSO=0 / SOFTUDC_TAP_OFFLOAD=0: the agents' fallbacks
 //
 // With the batched underlay (the default) the agents are measured a second
@@ -26,12 +27,14 @@ import { iperfTcp, iperfUdp, percentile, pingRtts, startGapPing, type TcpResult,
 import { kernelVxlan, makeUnderlay, tincSwitch, TINCD, type GuestPair, type Underlay } from './dataplane/reference.ts';
 import { tapWire } from './dataplane/tapwire.ts';
 import { underlayReport } from './dataplane/agents.ts';
+import { printVmSection, vmSection } from './dataplane/vm.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
-/** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents). */
+/** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents); =vm runs only the VM rows. */
 const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
+const ONLY_VM = process.env.BENCH_ONLY === 'vm';
 /** The agents' settings, as the agents this benchmark starts will read them. */
 const AGENT = agentConfig();
 const BATCHED = AGENT.SOFTUDC_UNDERLAY_BATCH;
@@ -224,8 +227,10 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const h = new NetnsHarness();
   const results: PathResult[] = [];
+  let vm: Awaited<ReturnType<typeof vmSection>> | undefined;
   try {
     const u = await makeUnderlay(h);
+    if (ONLY_VM) return printVmSection(await vmSection(h, u, SECONDS));
     if (agentCliPresent() && tapAddonAvailable()) {
       await agentsSection(h, u, results);
       if (BATCHED) await plainUnderlayPass(h, u, results);
@@ -253,10 +258,12 @@ async function main(): Promise<void> {
         await t.stop();
       }
     } else results.push({ path: 'tinc switch mode', skipped: 'tincd not installed' });
+    vm = await vmSection(h, u, SECONDS);
   } finally {
     await h.cleanup();
   }
   printResults(results);
+  if (vm) printVmSection(vm);
 }
 
 function printResults(results: PathResult[]): void {

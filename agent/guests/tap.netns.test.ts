@@ -202,4 +202,15 @@ describe.skipIf(!ok)('TAP guests in network namespaces', () => {
     expect(r.drops).toBe(1);
     expect(r.existsAfterStop).toBe(false);
   });
+
+  it('completes a VM\'s partial checksums and cuts its TCPv4 and TCPv6 GSO frames (hypervisor with vnet_hdr=on)', async () => {
+    const ns = await h.addNs('vmoff');
+    const script = fileURLToPath(new URL('../../test/netns/vm-offload.ts', import.meta.url));
+    const out = await h.mustExec(ns, process.execPath, ['--import', 'tsx', script, 'sdvm0'], { timeoutMs: 60_000 });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    expect(r.tso4).toEqual({ seqs: [1000, 2000, 3000], lengths: [1054, 1054, 1054], checksumsOk: true });
+    expect(r.tso6).toEqual({ seqs: [5000, 6000, 7000], lengths: [1074, 1074, 574], checksumsOk: true });
+    expect(r.csum).toEqual({ seqs: [9000], lengths: [554], checksumsOk: true });
+    expect(r.malformed).toBe(0);
+  });
 });

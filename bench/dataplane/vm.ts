@@ -1,0 +1,230 @@
+// The dataplane benchmark's VM rows: a real QEMU VM (Debian's kernel, the
+// busybox initramfs of test/netns/qemu-vm.ts) on agent A talking to a
+// namespace guest on agent B through the overlay, attached with vnet_hdr=on
+// and =off; the same VM through a plain Linux bridge to a namespace as the
+// reference; and a QEMU live migration of the VM from agent A to agent B
+// under a 10 ms ping. iperf3 runs inside the VM, driven by its serial console.
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import type { NetnsHarness } from '../../test/netns/harness.ts';
+import { AgentProcess, stateDir, type HostState, type VifState } from '../../test/netns/agents.ts';
+import { bootVm, buildInitramfs, debianKernel, vmPrerequisites, Vm } from '../../test/netns/qemu-vm.ts';
+import { startGapPing } from './measure.ts';
+import { fail } from '../verdict.ts';
+import type { Underlay } from './reference.ts';
+
+export interface VmRow {
+  path: string;
+  /** TCP Mbit/s, VM → peer and peer → VM. */
+  up?: number;
+  down?: number;
+  /** UDP 64-byte datagrams per second received by the peer. */
+  udpPps?: number;
+  error?: string;
+}
+
+export interface VmSection {
+  accel: string;
+  rows: VmRow[];
+  /** The migration's ping gap, or why it was not measured. */
+  migration?: { gapMs: number; lostInGap: number; downtimeMs: number } | { error: string };
+}
+
+const VM_IP = '10.100.0.11';
+const PEER_IP = '10.100.0.22';
+const MTU = 1400;
+const VM_MAC = '02:5d:00:0a:00:0b';
+const TAP = 'sdvm1';
+const MIGRATE_PORT = 4444;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function mbps(out: string): number | undefined {
+  const m = /([\d.]+) Mbits\/sec(?:\s+\d+)?\s+receiver/.exec(out);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** iperf3's UDP receiver line: datagrams that arrived per second. */
+function udpPps(out: string, seconds: number): number | undefined {
+  const m = /(\d+)\/(\d+) \([\d.e+-]+%\)\s+receiver/.exec(out);
+  return m ? (Number(m[2]) - Number(m[1])) / seconds : undefined;
+}
+
+/** Static address (the test proves DHCP), then TCP both ways and UDP 64 B from the VM to the peer. */
+async function measureVm(vm: Vm, path: string, seconds: number): Promise<VmRow> {
+  const row: VmRow = { path };
+  try {
+    await vm.must(`ip addr add ${VM_IP}/24 dev eth0 && ip link set eth0 mtu ${MTU}`);
+    const ping = await vm.run(`ping -c 20 -i 0.2 -W 1 ${PEER_IP}`, 60_000);
+    if (!/ [1-9]\d* packets received/.test(ping.output)) throw new Error(`no ping answer from ${PEER_IP}`);
+    const up = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -f m --connect-timeout 5000`, (seconds + 60) * 1000);
+    row.up = mbps(up.output);
+    const down = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -f m --connect-timeout 5000 -R`, (seconds + 60) * 1000);
+    row.down = mbps(down.output);
+    const udp = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -u -l 64 -b 200M --connect-timeout 5000`, (seconds + 60) * 1000);
+    row.udpPps = udpPps(udp.output, seconds);
+    if (row.up === undefined || row.down === undefined || row.udpPps === undefined) throw new Error(`iperf3 gave no figure:\n${[up.output, down.output, udp.output].join('\n').slice(-600)}`);
+  } catch (err) {
+    row.error = (err as Error).message;
+  }
+  return row;
+}
+
+/** One HMP command on a QEMU monitor socket; its answer. */
+async function hmp(socket: string, cmd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(socket);
+    let buf = '';
+    let sent = false;
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`monitor: no answer to ${cmd}`));
+    }, 10_000);
+    c.on('data', (d) => {
+      buf += d.toString();
+      if (!sent && buf.includes('(qemu)')) {
+        sent = true;
+        buf = '';
+        c.write(`${cmd}\n`);
+      } else if (sent && buf.includes('(qemu)')) {
+        clearTimeout(timer);
+        c.end();
+        resolve(buf);
+      }
+    });
+    c.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/**
+ * The VM on agent A migrates (QEMU `migrate`) to a QEMU waiting on agent B's
+ * host, while the peer pings it every 10 ms; when QEMU reports the
+ * migration completed, both agents get the VIF's new place (A drops it, B
+ * attaches it with the next version), as a console's deploy would.
+ */
+async function migrate(h: NetnsHarness, u: Underlay, vm: Vm, a: AgentProcess, b: AgentProcess, vif: (v: number) => VifState, monA: string, initramfs: string): Promise<NonNullable<VmSection['migration']>> {
+  await h.mustExec(u.hB, 'ip', ['tuntap', 'add', TAP, 'mode', 'tap']); // the destination QEMU attaches to it before B's agent knows the VIF
+  const dest = new Vm(h, { ns: u.hB, initramfs, tap: TAP, mac: VM_MAC, vnetHdr: true, accel: vm.opts.accel, extra: ['-incoming', `tcp:${u.ipB}:${MIGRATE_PORT}`] });
+  try {
+    for (let i = 0; i < 100 && !(await h.exec(u.hB, 'ss', ['-Hltn', `sport = :${MIGRATE_PORT}`])).stdout.trim(); i++) await sleep(100);
+    const ping = startGapPing(h, peerNs(h), VM_IP, 10);
+    await sleep(1000);
+    await hmp(monA, `migrate -d tcp:${u.ipB}:${MIGRATE_PORT}`);
+    let info = '';
+    for (let i = 0; i < 600; i++) {
+      info = await hmp(monA, 'info migrate');
+      if (/Migration status: (completed|failed|cancelled)/.test(info)) break;
+      await sleep(10);
+    }
+    if (!/Migration status: completed/.test(info)) throw new Error(`migration did not complete: ${/Migration status: \w+/.exec(info)?.[0] ?? info.slice(0, 200)}`);
+    const next = (s: HostState, vifs: VifState[]): HostState => ({ ...s, generation: s.generation + 1, vifs });
+    const toB = next(b.state, [...b.state.vifs, vif(2)]);
+    const fromA = next(a.state, a.state.vifs.filter((v) => v.mac !== VM_MAC));
+    await Promise.all([b.apply(toB), a.apply(fromA)]);
+    await Promise.all([b.waitApplied(toB.generation), a.waitApplied(fromA.generation)]);
+    await sleep(2000);
+    const gap = await ping.stop();
+    if (gap.failure) throw new Error(gap.failure);
+    const downtimeMs = Number(/downtime: (\d+) ms/.exec(info)?.[1] ?? NaN);
+    return { gapMs: gap.gapMs, lostInGap: gap.lostInGap, downtimeMs };
+  } finally {
+    await dest.stop();
+  }
+}
+
+function peerNs(h: NetnsHarness): string {
+  return h.name('vmpeer');
+}
+
+/** Boots the VM per path and measures it; `null` when QEMU or the kernel is missing. */
+export async function vmSection(h: NetnsHarness, u: Underlay, seconds: number): Promise<VmSection | { skipped: string }> {
+  const missing = vmPrerequisites();
+  if (missing) return { skipped: missing };
+  const dir = await stateDir();
+  const initramfs = join(dir.dir, 'initramfs.gz');
+  await buildInitramfs(initramfs, debianKernel()!.version);
+  const peer = peerNs(h);
+  h.track(peer);
+  const vnets: HostState['vnets'] = [{ id: 100, security: 'none', mtu: MTU }];
+  const vmVif = (version: number): VifState => ({ id: 'vm-1/eth0', vnet: 100, mac: VM_MAC, ip: `${VM_IP}/24`, version, guest: { kind: 'tap', ifname: TAP } });
+  const peerVif: VifState = { id: 'peer/eth0', vnet: 100, mac: '02:5d:00:0b:00:16', ip: `${PEER_IP}/24`, version: 1, guest: { kind: 'tap', ifname: 'eth0', netns: peer } };
+  const state = (host: string, self: string, other: string, vifs: VifState[]): HostState => ({ host, generation: 1, underlay: { address: self, port: 1798, multicast: null, peers: [other] }, vnets, vifs });
+  const a = new AgentProcess(h, u.hA, `${dir.dir}/vA.json`, state('hA', u.ipA, u.ipB, [vmVif(1)]));
+  const b = new AgentProcess(h, u.hB, `${dir.dir}/vB.json`, state('hB', u.ipB, u.ipA, [peerVif]));
+  const out: VmSection = { accel: 'tcg', rows: [] };
+  let accel: 'kvm' | 'tcg' | 'auto' = 'auto';
+  try {
+    await Promise.all([a.start(), b.start()]);
+    const iperf = h.spawn(peer, 'iperf3', ['-s', '-B', PEER_IP]);
+    for (const vnetHdr of [true, false]) {
+      const monitor = join(dir.dir, `mon-${vnetHdr ? 'on' : 'off'}.sock`);
+      const vm = await bootVm(h, { ns: u.hA, initramfs, tap: TAP, mac: VM_MAC, vnetHdr, accel, extra: ['-monitor', `unix:${monitor},server,nowait`] });
+      accel = vm.opts.accel;
+      out.accel = accel;
+      try {
+        out.rows.push(await measureVm(vm, `VM through the agents, vnet_hdr=${vnetHdr ? 'on' : 'off'}`, seconds));
+        if (vnetHdr) {
+          out.migration = await migrate(h, u, vm, a, b, vmVif, monitor, initramfs).catch((err: Error) => ({ error: err.message }));
+          // Back to agent A for the next boot.
+          await a.apply({ ...a.state, generation: a.state.generation + 1, vifs: [vmVif(3)] });
+          await b.apply({ ...b.state, generation: b.state.generation + 1, vifs: [peerVif] });
+          await Promise.all([a.waitApplied(a.state.generation), b.waitApplied(b.state.generation)]);
+        }
+      } finally {
+        await vm.stop();
+      }
+    }
+    await h.kill(iperf);
+    out.rows.push(await bridgeReference(h, u, initramfs, accel, seconds));
+  } finally {
+    await a.stop();
+    await b.stop();
+    await dir.remove();
+  }
+  return out;
+}
+
+/** The same VM (vnet_hdr=on) with its TAP on a Linux bridge in host A, the peer namespace on the bridge by a veth. */
+async function bridgeReference(h: NetnsHarness, u: Underlay, initramfs: string, accel: 'kvm' | 'tcg' | 'auto', seconds: number): Promise<VmRow> {
+  const path = 'same VM through a Linux bridge, vnet_hdr=on (reference)';
+  const ref = await h.addNs('vmref');
+  for (const cmd of [['link', 'add', 'vmbr0', 'type', 'bridge', 'forward_delay', '0'], ['tuntap', 'add', 'vmbrtap', 'mode', 'tap'], ['link', 'set', 'vmbrtap', 'master', 'vmbr0', 'mtu', String(MTU), 'up'], ['link', 'set', 'vmbr0', 'up']]) await h.mustExec(u.hA, 'ip', cmd);
+  await h.veth({ ns: u.hA, ifname: 'vmbrv' }, { ns: ref, ifname: 'eth0', cidr: `${PEER_IP}/24` }, MTU);
+  await h.mustExec(u.hA, 'ip', ['link', 'set', 'vmbrv', 'master', 'vmbr0']);
+  const iperf = h.spawn(ref, 'iperf3', ['-s', '-B', PEER_IP]);
+  const vm = await bootVm(h, { ns: u.hA, initramfs, tap: 'vmbrtap', mac: VM_MAC, vnetHdr: true, accel });
+  try {
+    return await measureVm(vm, path, seconds);
+  } finally {
+    await vm.stop();
+    await h.kill(iperf);
+    await h.exec(u.hA, 'ip', ['link', 'del', 'vmbr0']);
+    await h.exec(u.hA, 'ip', ['link', 'del', 'vmbrtap']);
+  }
+}
+
+const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(0));
+
+/** The VM table and the migration line; a row or migration without figures fails the run. */
+export function printVmSection(s: VmSection | { skipped: string }): void {
+  if ('skipped' in s) {
+    console.log(`\nVM rows not run: ${s.skipped}`);
+    return;
+  }
+  console.log(`\nA QEMU VM (${s.accel === 'kvm' ? 'KVM' : 'TCG, -cpu qemu64'}, virtio-net, MTU ${MTU}) and a namespace peer`);
+  console.log('| path | TCP VM → peer Mbit/s | TCP peer → VM Mbit/s | UDP 64 B VM → peer received pps |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of s.rows) console.log(r.error ? `| ${r.path} | error: ${r.error.split('\n')[0]} | | |` : `| ${r.path} | ${fmt(r.up)} | ${fmt(r.down)} | ${fmt(r.udpPps)} |`);
+  const ref = s.rows.find((r) => r.path.includes('reference'));
+  const on = s.rows.find((r) => r.path.includes('vnet_hdr=on') && !r.path.includes('reference'));
+  if (ref?.up && ref.down && on?.up && on.down) {
+    console.log(`  overlay vnet_hdr=on vs bridge: ${((on.up / ref.up) * 100).toFixed(0)} % VM → peer, ${((on.down / ref.down) * 100).toFixed(0)} % peer → VM`);
+  }
+  for (const r of s.rows) if (r.error) fail(`${r.path}: ${r.error.split('\n')[0]}`);
+  const m = s.migration;
+  if (!m) return;
+  if ('error' in m) fail(`VM live migration: ${m.error}`);
+  else console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms`);
+}
