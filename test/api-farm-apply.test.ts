@@ -91,6 +91,19 @@ describe('farm.applyDocument', () => {
     expect(last.vifs.a!.id).toBe(before.vifs.a!.id);
   });
 
+  it('takes a layout from the document when it has one, without a revision; an empty one keeps the stored positions', async () => {
+    const op = callerOn(f.db, f.operator);
+    const document = doc({ name: 'drawn', vms: [], layout: { 'vnet:lan': { x: 10, y: 20 } } });
+    const made = await op.farm.applyDocument({ document });
+    const lan = (await rowsOf(made.farmId)).vnets.lan!.id;
+    expect((await op.farm.getLayout({ farmId: made.farmId })).positions).toEqual({ [lan]: { x: 10, y: 20 } });
+    const moved = await op.farm.applyDocument({ document: { ...document, layout: { 'vnet:lan': { x: 30, y: 20 } } } });
+    expect(moved).toMatchObject({ changed: true, revision: 1, changes: [{ op: 'change', kind: 'layout', fields: [{ path: `vnet:lan.x`, before: '10', after: '30' }] }] });
+    const without = await op.farm.applyDocument({ document: { ...document, layout: {} } });
+    expect(without).toMatchObject({ changed: false, revision: 1 });
+    expect((await op.farm.getLayout({ farmId: made.farmId })).positions).toEqual({ [lan]: { x: 30, y: 20 } });
+  });
+
   it('applies to the caller tenant\'s farm only, and keeps roles', async () => {
     const other = callerOn(f.db, f.otherOperator);
     const theirs = await other.farm.applyDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4242 }], vms: [] }) });
