@@ -23,7 +23,8 @@ const KIND_WORD: Record<DocumentChange['kind'], string> = {
 /** One change: `~ vm web-1` and its fields, `host: "h1" → "h2"`. */
 export function formatChange(c: DocumentChange): string[] {
   const head = `  ${SIGN[c.op]} ${KIND_WORD[c.kind]} ${c.name}`;
-  const fields = c.fields.map((f) => {
+  // A new item's unset options (null) say nothing.
+  const fields = c.fields.filter((f) => !(c.op === 'add' && f.after === 'null')).map((f) => {
     if (c.op === 'add') return `      ${f.path}: ${f.after}`;
     if (c.op === 'remove') return `      ${f.path}: ${f.before}`;
     return `      ${f.path}: ${f.before ?? '(none)'} → ${f.after ?? '(none)'}`;

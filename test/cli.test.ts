@@ -6,6 +6,7 @@
 // that did not, bad files name the bad field and change nothing. The token
 // never appears in anything the CLI prints.
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,6 +263,26 @@ describe('softudc CLI against a running console', () => {
     const done = await cli(['deploy', 'shop', '--wait=30s']);
     expect(done.stderr).toMatch(/applied on \d of \d host/);
     expect(done.code).toBe(0);
+  });
+
+  it('deploy --wait is non-zero and names the host whose agent rejects its state (exit 7)', async () => {
+    // Another socket holds the underlay port h2 is told to use: h2's agent cannot bind it and rejects the state.
+    const holder = createSocket({ type: 'udp4', reuseAddr: false });
+    await new Promise<void>((ok) => holder.bind(0, '127.0.0.3', ok));
+    await w.caller.host.update({ id: w.hostIds.h2, port: holder.address().port });
+    try {
+      const doc = changedFarm();
+      const path = await file('web-4.json', { ...doc, vms: [...doc.vms!, { name: 'web-4', host: 'h2', vifs: [{ vnet: 'front', ip: '10.10.0.14' }] }] });
+      const r = await cli(['apply', path, '--deploy', '--wait=20s']);
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toMatch(/deploy failed: applied on \d of \d hosts\n {2}host h2 cannot apply generation \d+: \S/);
+      expect(r.stderr).not.toMatch(/host h[13]/);
+    } finally {
+      await w.caller.host.update({ id: w.hostIds.h2, port: w.underlayPort });
+      holder.close();
+    }
+    const done = await cli(['deploy', 'shop', '--wait=30s']);
+    expect(done.code, done.stderr).toBe(0);
   });
 
   it('lists farms and hosts, reads a farm, imports a copy (--json on every read)', async () => {

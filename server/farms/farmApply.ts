@@ -139,6 +139,16 @@ async function rewriteFarm(tx: Tx, stored: StoredFarm, doc: ResolvedDocument, re
   }
 }
 
+/** The document's layout as the farm's positions, by the ids of the stored items it names. */
+async function saveLayout(tx: Tx, stored: StoredFarm, doc: ResolvedDocument): Promise<void> {
+  const ids = new Map<string, string>();
+  const kinds = [['vnet', stored.rows.vnets], ['vm', stored.rows.vms], ['router', stored.rows.routers], ['firewall', stored.rows.firewalls]] as const;
+  for (const [kind, rows] of kinds) for (const [name, id] of rows) ids.set(`${kind}:${name}`, id);
+  const positions = Object.fromEntries(Object.entries(doc.layout).flatMap(([key, p]) => (ids.has(key) ? [[ids.get(key)!, { x: p.x, y: p.y }]] : [])));
+  const farmId = stored.farm.id;
+  await tx.designerLayout.upsert({ where: { farmId }, create: { farmId, positions }, update: { positions }, select: { farmId: true } });
+}
+
 export interface ApplyResult {
   farmId: string;
   name: string;
@@ -182,6 +192,11 @@ export async function applyFarmDocument(
     }
     const { resolved, changes } = compareDocument(document, stored);
     if (!changes.length) return { farmId: farm.id, name: farm.name, revision: farm.revision, created: false, changed: false, changes };
+    if (changes.every((c) => c.kind === 'layout')) {
+      // Positions only: like the designer's saveLayout, not an edit of the intent (no revision).
+      await saveLayout(tx, stored, resolved);
+      return { farmId: farm.id, name: farm.name, revision: farm.revision, created: false, changed: true, changes };
+    }
     const revision = await bumpRevision(tx, farm, farm.revision);
     const refs = await checkDocumentRefs(tx, resolved, {
       actor, prefix: 'document.', nameField: 'document.name', vnids: 'keep', ownFarmId: farm.id,
