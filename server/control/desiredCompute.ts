@@ -6,8 +6,8 @@
 // state can change. If another farm's stored part is not current (another
 // revision, another compile format, a host enrolled since under a name it
 // places things on), that farm is compiled too and every host is decided. A
-// recompute about no farm (hosts, segments, keys changed) compiles every farm
-// and decides every host. Reads only: the steps that write are desiredState.ts's.
+// recompute about no farm (hosts, segments, the VARP key or a scheduled key
+// rotation step changed) compiles every farm and decides every host. Reads only: the steps that write are desiredState.ts's.
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import {

@@ -51,7 +51,7 @@ export async function rotateVnetKey(o: { db: Db; actor: UserActor; id: string })
   return o.db.$transaction(async (tx) => {
     const vnet = await tx.vnet.findFirst({
       where: { id: o.id, farm: { tenantId: o.actor.tenantId } },
-      select: { id: true, vnid: true, name: true, keys: liveKeySelect },
+      select: { id: true, farmId: true, vnid: true, name: true, keys: liveKeySelect },
     });
     if (!vnet) throw notFound('vnet', 'id');
     await lockControlLoop(tx);
@@ -64,7 +64,8 @@ export async function rotateVnetKey(o: { db: Db; actor: UserActor; id: string })
       throw conflict('id', `a key rotation of vnet ${vnet.name} is in progress (${r.phase === 'adding' ? 'adding the new key' : 'retiring the old key'}); wait for it to finish`);
     }
     const keyId = await addVnetKey(tx, vnet.id, false, new Date());
-    await recomputeDesired(tx);
+    // Only the vnet's carriers get the key: the hosts its farm reaches and their relays.
+    await recomputeDesired(tx, { farmId: vnet.farmId });
     const vnid = Number(vnet.vnid);
     // Key ids are on the wire anyway; key material never enters the audit trail.
     await writeAudit(tx, { actor: o.actor, action: 'vnet.rotateKey', entity: 'vnet', entityId: vnet.id, after: { vnid, keyId, phase: 'adding' } });
