@@ -292,7 +292,7 @@ describe('softudc CLI against a running console', () => {
     const table = await cli(['farm', 'list']);
     expect(table.stdout).toMatch(/^NAME\s+REVISION\s+DEPLOYED/);
     const get = await cli(['farm', 'get', 'shop', '--json']);
-    expect((JSON.parse(get.stdout) as { vms: unknown[] }).vms).toHaveLength(4);
+    expect((JSON.parse(get.stdout) as { vms: { name: string }[] }).vms.map((vm) => vm.name).sort()).toEqual(['app-1', 'web-1', 'web-2', 'web-3', 'web-4']);
     const missing = await cli(['farm', 'get', 'nope']);
     expect(missing.code).toBe(6);
     const taken = await cli(['farm', 'import', join(dir, 'exported.json'), '--name', 'shop-copy']);
