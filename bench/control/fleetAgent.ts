@@ -6,6 +6,7 @@
 // it also reports every REPORT_INTERVAL_MS like a real agent.
 import http from 'node:http';
 import type { Report } from '../../contract/report.ts';
+import { openDesiredStream } from './desiredStream.ts';
 
 const REPORT_INTERVAL_MS = 5_000;
 
@@ -39,45 +40,21 @@ export class FleetAgent {
     private readonly credential: string,
   ) {}
 
-  /** Opens the stream; resolves once the first state has been applied and reported. */
+  /** Opens the stream; resolves once the first state has been taken (its report sent, delivered or not). */
   open(): Promise<void> {
-    const u = `${this.url}/agent.desired?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`;
     return new Promise((resolve, reject) => {
-      const req = http.get(u, { agent: false, headers: { authorization: `Bearer ${this.credential}`, accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`agent.desired: HTTP ${res.statusCode}`));
-          res.resume();
-          return;
-        }
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const ev = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            if (/^event: serialized-error/m.test(ev)) reject(new Error(`agent.desired failed: ${ev.slice(0, 300)}`));
-            else if (!/^event: /m.test(ev) && /^data: /m.test(ev)) void this.apply(ev).then(resolve, reject);
-          }
-        });
-        res.on('close', () => {
+      this.req = openDesiredStream(this.url, this.credential, {
+        data: (data) => void this.apply(data).then(resolve, reject),
+        error: (e) => (this.closed ? undefined : reject(e)),
+        close: () => {
           if (this.applied < 0) reject(new Error('agent.desired closed before sending a state'));
-        });
+        },
       });
-      req.on('error', (e) => (this.closed ? undefined : reject(e)));
-      this.req = req;
     });
-    // The periodic report starts with the first apply (apply()).
   }
 
-  private async apply(event: string): Promise<void> {
+  private async apply(data: string): Promise<void> {
     const arrived = performance.now();
-    const data = event
-      .split('\n')
-      .filter((l) => l.startsWith('data: '))
-      .map((l) => l.slice(6))
-      .join('\n');
     const parsed = JSON.parse(data) as { json?: unknown };
     const message = (parsed.json ?? parsed) as { generation: number; state: { vifs: StateVif[] } };
     const generation = message.generation;
