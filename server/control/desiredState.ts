@@ -19,6 +19,7 @@ import {
   loadDesiredInput, stripGeneration, type ControlHost, type CurrentDesired, type DesiredInput, type FarmOverride,
 } from './deployedFarms.ts';
 import { storeVmLocations } from './vmLocations.ts';
+import { storeDesiredStates, type DesiredRow } from './desiredWrite.ts';
 import { loadKeyrings, provisionKeys, sealedVnids, varpAuthEnabled, varpKey } from './vnetKeys.ts';
 
 export type { ControlHost, CurrentDesired, FarmOverride } from './deployedFarms.ts';
@@ -147,20 +148,15 @@ export async function recomputeDesired(
   await storeVmLocations(tx, input.locations.stored, input.locations.placed);
   const c = await compileDesired(tx, input);
   const changed: ChangedHost[] = [];
+  const rows: DesiredRow[] = [];
   for (const h of changedHosts(c)) {
     const { state, hash } = c.next.get(h.id)!;
     const generation = Math.max(h.desiredGeneration, c.current.get(h.id)?.generation ?? 0) + 1;
     refuseInvalid(h.name, { ...state, generation });
-    const doc = { ...state, generation } as unknown as Prisma.InputJsonValue;
-    await tx.hostDesiredState.upsert({
-      where: { hostId: h.id },
-      create: { hostId: h.id, generation, hash, state: doc },
-      update: { generation, hash, state: doc },
-      select: { hostId: true },
-    });
-    await tx.host.update({ where: { id: h.id }, data: { desiredGeneration: generation }, select: { id: true } });
+    rows.push({ hostId: h.id, generation, hash, state: { ...state, generation } });
     changed.push({ hostId: h.id, host: h.name, generation });
   }
+  await storeDesiredStates(tx, rows);
   // Delivered at commit: agents never hear of a generation that was rolled back.
   await publishMany(tx, changed.map((x) => ({ type: 'host.desired', hostId: x.hostId, generation: x.generation })));
   return { changed, warnings: c.warnings };
