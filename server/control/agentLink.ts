@@ -56,6 +56,7 @@ export async function* desiredUpdates(o: {
   const inbox = new EventInbox(
     await getEventBus(db),
     (e) => (e.type === 'host.desired' || e.type === 'host.revoked') && e.hostId === actor.hostId,
+    `host:${actor.hostId}`,
   );
   try {
     await requireAgentHost(db, actor.hostId);
