@@ -18,8 +18,8 @@
 //    and report over HTTP, to one console and to two sharing one Postgres
 //    (bench/control/fleet.ts).
 import { expectAnswer, finish } from './verdict.ts';
+import { cpuMs, rssBytes } from './proc.ts';
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -107,20 +107,6 @@ async function startConsole(hosts: number): Promise<ConsoleChild> {
         proc.send({ type: 'memory' });
       }),
   };
-}
-
-const CLK_TCK = 100; // USER_HZ on Linux
-
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
 }
 
 /** One simulated agent: a raw SSE stream (what httpSubscriptionLink opens), counting data and pings. */

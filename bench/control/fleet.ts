@@ -11,7 +11,6 @@
 //   BENCH_FLEET_HOSTS=1000 DATABASE_URL=postgresql://… (Postgres: default 127.0.0.1:5432)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import superjson from 'superjson';
@@ -20,6 +19,7 @@ import { generateHostCredential, hashToken } from '../../server/auth/tokens.ts';
 import type { FarmDocumentInput } from '../../server/farms/farmDocument.ts';
 import { createTestDb, type TestDb } from '../../test/db.ts';
 import { expectAnswer } from '../verdict.ts';
+import { cpuMs, rssBytes } from '../proc.ts';
 import { closeReportConnections, FleetAgent } from './fleetAgent.ts';
 import { syntheticAddress } from './synthetic.ts';
 
@@ -53,12 +53,8 @@ async function startConsole(dbUrl: string): Promise<Console> {
   return {
     proc,
     url,
-    cpuMs: () => {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, 100 ticks/s
-    },
-    rssMiB: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024,
+    cpuMs: () => cpuMs(pid),
+    rssMiB: () => rssBytes(pid) / 2 ** 20,
     stop: () =>
       new Promise<void>((resolve) => {
         if (proc.exitCode !== null) return resolve();
