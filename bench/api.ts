@@ -19,9 +19,9 @@
 // using the run's client, cookie and server; split, the reader would follow
 // one run across files that share all of its state.
 import { expectAnswer } from './verdict.ts';
+import { cpuMs, rssBytes } from './proc.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -64,13 +64,9 @@ function farmDocument(): FarmDocumentInput {
     vms: Array.from({ length: VMS }, (_, i) => ({ name: `${tiers[i % 4]}-${i}`, vifs: [{ vnet: tiers[i % 4]! }] })),
     routers: [{ name: 'core', interfaces: tiers.map((t) => ({ vnet: t })), staticRoutes: [{ destination: '0.0.0.0/0', nextHop: '10.200.0.1' }] }],
     firewalls: [{
-      name: 'fw', defaultPolicy: 'deny',
-      interfaces: [{ name: 'outside', vnet: 'web' }, { name: 'inside', vnet: 'app' }],
-      rules: [
-        { action: 'allow', protocol: 'tcp', destination: '10.200.0.0/22', portFrom: 443, interface: 'outside' },
-        { action: 'allow', protocol: 'tcp', source: '10.200.0.0/22', destination: '10.201.0.0/22', portFrom: 8080 },
-        { action: 'allow', protocol: 'icmp' },
-      ],
+      name: 'fw', defaultPolicy: 'deny', interfaces: [{ name: 'outside', vnet: 'web' }, { name: 'inside', vnet: 'app' }],
+      rules: [{ action: 'allow', protocol: 'tcp', destination: '10.200.0.0/22', portFrom: 443, interface: 'outside' },
+        { action: 'allow', protocol: 'tcp', source: '10.200.0.0/22', destination: '10.201.0.0/22', portFrom: 8080 }, { action: 'allow', protocol: 'icmp' }],
     }],
   };
 }
@@ -79,8 +75,7 @@ function farmDocument(): FarmDocumentInput {
 
 let base = '';
 let cookie = '';
-/** The session cookie the last sign-in set. */
-let lastCookie = '';
+let lastCookie = ''; // the session cookie the last sign-in set
 
 async function call(kind: 'query' | 'mutation', path: string, input: unknown, as = cookie): Promise<unknown> {
   const encoded = JSON.stringify(superjson.serialize(input));
@@ -163,19 +158,7 @@ async function runServer(): Promise<void> {
   });
 }
 
-/** Resident memory of a process, from /proc (Linux). */
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(m[1]) / 1024;
-}
-
-/** CPU time a process has used so far, user and system, in ms (from /proc; Linux ticks are 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  // After the command name: state is field 3, utime field 14 and stime field 15 (proc(5)).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const rssMiB = (pid: number) => rssBytes(pid) / 2 ** 20;
 
 /** A farm at the VIF limit: every VM with a VIF on each of 64 vnets. */
 function farmAtLimit(name: string): FarmDocumentInput {

@@ -15,9 +15,12 @@
 //    alive (tRPC pings every 5 s, plus each stream's periodic resync).
 // 3. Deploy to all applied: a 100-VM farm over three real agent processes
 //    (bench/control-deploy.ts).
-import { expectAnswer } from './verdict.ts';
+// 4. Deploy to a fleet: a change on 1,000 simulated agents that stream, apply
+//    and report over HTTP, to one console and to two sharing one Postgres
+//    (bench/control/fleet.ts).
+import { expectAnswer, finish } from './verdict.ts';
+import { cpuMs, rssBytes } from './proc.ts';
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,8 @@ import { affectedHosts, assemble, compile, compileFarm, stateHash } from '../ser
 import { hostStateSchema } from '../contract/hostState.ts';
 import { syntheticInput } from './control/synthetic.ts';
 import { benchDeploy } from './control-deploy.ts';
+import { benchFleet } from './control/fleet.ts';
+import { openDesiredStream } from './control/desiredStream.ts';
 
 const STEPS = (process.env.BENCH_STEPS ?? '200,500,1000').split(',').map(Number).filter((n) => n > 0);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 15);
@@ -138,20 +143,6 @@ async function startConsole(hosts: number): Promise<ConsoleChild> {
   };
 }
 
-const CLK_TCK = 100; // USER_HZ on Linux
-
-/** utime + stime of a process, in ms (/proc/<pid>/stat fields 14 and 15). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) * 1024;
-}
-
 /** One simulated agent: a raw SSE stream (what httpSubscriptionLink opens), counting data and pings. */
 class SimAgent {
   data = 0;
@@ -165,39 +156,20 @@ class SimAgent {
   ) {}
 
   open(): Promise<void> {
-    // superjson-serialized input {} (no lastGeneration: the first value is the state).
-    const u = `${this.url}/agent.desired?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`;
     return new Promise((resolve, reject) => {
-      const req = http.get(u, { agent: false, headers: { authorization: `Bearer ${this.credential}`, accept: 'text/event-stream' } }, (res) => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`HTTP ${res.statusCode}`));
-          res.resume();
-          return;
-        }
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const ev = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            if (/^event: ping/m.test(ev)) this.pings++;
-            else if (/^event: serialized-error/m.test(ev)) reject(new Error(`agent.desired failed: ${ev.slice(0, 300)}`));
-            else if (/^data: /m.test(ev) && !/^event: /m.test(ev)) {
-              this.data++;
-              if (this.data === 1) resolve();
-            }
-          }
-        });
-        res.on('close', () => {
+      this.req = openDesiredStream(this.url, this.credential, {
+        ping: () => this.pings++,
+        data: () => {
+          this.data++;
+          if (this.data === 1) resolve();
+        },
+        error: (e) => (this.closed ? undefined : reject(e)),
+        close: () => {
           this.closed = true;
           // A stream that ended without a state is a probe without an answer: the run fails instead of waiting.
           if (this.data === 0) reject(new Error('agent.desired closed before sending a state'));
-        });
+        },
       });
-      req.on('error', (e) => (this.closed ? undefined : reject(e)));
-      this.req = req;
     });
   }
 
@@ -263,9 +235,12 @@ async function main(): Promise<void> {
   benchCompile();
   await benchSubscriptions();
   await benchDeploy();
+  await benchFleet();
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => finish('bench:control'));

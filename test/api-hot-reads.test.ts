@@ -97,6 +97,8 @@ describe('farm.get and farm.list on the lean path', () => {
       headers: { cookie: alice },
     });
     expect(((await listTrpc.json()) as unknown[])[0]).toEqual(await list.json());
+    const listAgain = await get('farm.list', {}, { cookie: alice, 'if-none-match': list.headers.get('etag')! });
+    expect(listAgain.status).toBe(304);
   });
 
   it('a cached answer is replaced by an edit and by a host rename: the ETag changes, the old one no longer matches', async () => {

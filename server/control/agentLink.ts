@@ -3,7 +3,7 @@
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { AppError } from '../errors.ts';
-import { EventInbox, getEventBus, publish } from '../events/index.ts';
+import { EVENT_CHANNEL, EventInbox, getEventBus } from '../events/index.ts';
 import type { HostActor } from '../auth/actors.ts';
 import type { HostState } from '../compile/index.ts';
 import type { Report } from '../../contract/report.ts';
@@ -56,6 +56,7 @@ export async function* desiredUpdates(o: {
   const inbox = new EventInbox(
     await getEventBus(db),
     (e) => (e.type === 'host.desired' || e.type === 'host.revoked') && e.hostId === actor.hostId,
+    `host:${actor.hostId}`,
   );
   try {
     await requireAgentHost(db, actor.hostId);
@@ -91,30 +92,44 @@ export async function* desiredUpdates(o: {
  * Stores an agent's report (the latest only) and what it says about the
  * host. Reports are telemetry, sent every few seconds, so they are not
  * written to the audit log; enrollment and revocation are.
+ *
+ * One statement (atomic on its own): every agent sends one every few
+ * seconds and one after each apply, so a fleet of 1,000 sends hundreds a
+ * second; as an interactive transaction of five round trips each held a
+ * pooled connection long enough that a fleet's reports queued past the
+ * transaction wait and were refused.
  */
 export async function handleReport(o: { db: Db; actor: HostActor; report: Report; now?: Date }): Promise<{ desiredGeneration: number }> {
   const { db, actor, report } = o;
   const now = o.now ?? new Date();
-  return db.$transaction(async (tx) => {
-    const host = await requireAgentHost(tx, actor.hostId);
-    // An agent ahead of the console (its database was restored) has not applied
-    // anything this console asked for: keep the last real value until it catches up.
-    const applied = report.appliedGeneration <= host.desiredGeneration ? report.appliedGeneration : host.appliedGeneration;
-    const { appliedGeneration, capabilities, ...rest } = report;
-    const body = rest as unknown as Prisma.InputJsonValue;
-    await tx.hostReport.upsert({
-      where: { hostId: actor.hostId },
-      create: { hostId: actor.hostId, appliedGeneration, report: body, receivedAt: now },
-      update: { appliedGeneration, report: body, receivedAt: now },
-      select: { hostId: true },
-    });
-    const { count } = await tx.host.updateMany({
-      where: { id: actor.hostId, status: { not: 'revoked' }, credentialHash: { not: null } },
-      data: { appliedGeneration: applied, lastSeenAt: now, status: 'online', agentVersion: report.agentVersion, ...(capabilities ? { capabilities } : {}) },
-    });
-    if (count !== 1) throw new AppError('UNAUTHORIZED', REVOKED);
-    await publish(tx, { type: 'host.report', hostId: actor.hostId, appliedGeneration: applied });
-    if (applied > host.appliedGeneration) await completeDeploymentsOf(tx, actor.hostId, now);
-    return { desiredGeneration: host.desiredGeneration };
-  });
+  const { appliedGeneration, capabilities, ...rest } = report;
+  const rows = await db.$queryRawUnsafe<{ desired: number; prev: number; applied: number; stored: bigint; updated: bigint; told: bigint }[]>(
+    `WITH h AS (
+       SELECT id, "desiredGeneration" AS desired, "appliedGeneration" AS prev FROM "Host"
+        WHERE id = $1::uuid AND status <> 'revoked' AND "credentialHash" IS NOT NULL FOR UPDATE),
+     -- An agent ahead of the console (its database was restored) has not applied
+     -- anything this console asked for: keep the last real value until it catches up.
+     a AS (SELECT id, desired, prev, CASE WHEN $2::int <= desired THEN $2::int ELSE prev END AS applied FROM h),
+     r AS (INSERT INTO "HostReport" ("hostId", "appliedGeneration", report, "receivedAt") SELECT id, $2::int, $3::jsonb, $4::timestamptz FROM a
+           ON CONFLICT ("hostId") DO UPDATE SET "appliedGeneration" = EXCLUDED."appliedGeneration", report = EXCLUDED.report, "receivedAt" = EXCLUDED."receivedAt"
+           RETURNING "hostId"),
+     u AS (UPDATE "Host" SET "appliedGeneration" = a.applied, "lastSeenAt" = $4::timestamptz, status = 'online', "agentVersion" = $5,
+             capabilities = coalesce($6::jsonb, "Host".capabilities), "updatedAt" = $4::timestamptz
+           FROM a WHERE "Host".id = a.id RETURNING "Host".id),
+     -- Delivered at commit, like publish().
+     n AS (SELECT pg_notify($7, json_build_object('type', 'host.report', 'hostId', a.id, 'appliedGeneration', a.applied)::text) FROM a)
+     SELECT a.desired, a.prev, a.applied, (SELECT count(*) FROM r) AS stored, (SELECT count(*) FROM u) AS updated, (SELECT count(*) FROM n) AS told FROM a`,
+    actor.hostId,
+    appliedGeneration,
+    JSON.stringify(rest),
+    now,
+    report.agentVersion,
+    capabilities ? JSON.stringify(capabilities) : null,
+    EVENT_CHANNEL,
+  );
+  const row = rows[0];
+  if (!row || Number(row.updated) !== 1) throw new AppError('UNAUTHORIZED', REVOKED);
+  // After the report is committed, so the host's own new generation counts.
+  if (row.applied > row.prev) await completeDeploymentsOf(db, actor.hostId, now);
+  return { desiredGeneration: row.desired };
 }

@@ -22,6 +22,7 @@ import { stripGeneration, type ControlHost } from './deployedFarms.ts';
 import { assembleDesired, baselineState, prepareDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
 import { dropPart, storePart } from './farmParts.ts';
 import { storeVmLocations } from './vmLocations.ts';
+import { storeDesiredStates, type DesiredRow } from './desiredWrite.ts';
 import { provisionKeys } from './vnetKeys.ts';
 
 export type { ControlHost, CurrentDesired, FarmOverride } from './deployedFarms.ts';
@@ -90,20 +91,15 @@ export async function recomputeDesired(tx: Tx, scope: DesiredScope = {}): Promis
   for (const farmId of p.removed) await dropPart(tx, farmId);
   const c = await assembleDesired(tx, p);
   const changed: ChangedHost[] = [];
+  const rows: DesiredRow[] = [];
   for (const h of changedHosts(c)) {
     const { state, hash } = c.next.get(h.id)!;
     const generation = Math.max(h.desiredGeneration, c.current.get(h.id)?.generation ?? 0) + 1;
     refuseInvalid(h.name, { ...state, generation });
-    const doc = { ...state, generation } as unknown as Prisma.InputJsonValue;
-    await tx.hostDesiredState.upsert({
-      where: { hostId: h.id },
-      create: { hostId: h.id, generation, hash, state: doc },
-      update: { generation, hash, state: doc },
-      select: { hostId: true },
-    });
-    await tx.host.update({ where: { id: h.id }, data: { desiredGeneration: generation }, select: { id: true } });
+    rows.push({ hostId: h.id, generation, hash, state: { ...state, generation } });
     changed.push({ hostId: h.id, host: h.name, generation });
   }
+  await storeDesiredStates(tx, rows);
   // Delivered at commit: agents never hear of a generation that was rolled back.
   await publishMany(tx, changed.map((x) => ({ type: 'host.desired', hostId: x.hostId, generation: x.generation })));
   return { changed, warnings: c.warnings };

@@ -32,8 +32,21 @@ export async function publish(db: Notifier, event: ConsoleEvent): Promise<void> 
   await db.$executeRawUnsafe('SELECT pg_notify($1, $2)', EVENT_CHANNEL, JSON.stringify(event));
 }
 
+/**
+ * What an event is about, for keyed subscribers: its host or its user. A
+ * console holds one stream per agent, and each listens for its own host
+ * only; delivering every event to every stream's filter made each agent's
+ * report cost work in all 1,000 streams.
+ */
+export function eventKey(e: ConsoleEvent): string | null {
+  if ('hostId' in e) return `host:${e.hostId}`;
+  if ('userId' in e) return `user:${e.userId}`;
+  return null;
+}
+
 export class EventBus {
   private readonly emitter = new EventEmitter();
+  private readonly keyed = new Map<string, Set<(e: ConsoleEvent) => void>>();
   private stopListening: (() => Promise<void>) | null = null;
 
   constructor(private readonly raw: RawDb) {
@@ -44,11 +57,17 @@ export class EventBus {
     if (this.stopListening) return;
     const onPayload = (payload: string | undefined) => {
       if (!payload) return;
+      let event: ConsoleEvent;
       try {
-        this.emitter.emit('event', JSON.parse(payload) as ConsoleEvent);
+        event = JSON.parse(payload) as ConsoleEvent;
       } catch {
         // A foreign or malformed payload on our channel: ignore it.
+        return;
       }
+      this.emitter.emit('event', event);
+      const key = typeof event === 'object' && event !== null ? eventKey(event) : null;
+      const handlers = key === null ? undefined : this.keyed.get(key);
+      if (handlers) for (const h of [...handlers]) h(event);
     };
     if (this.raw.kind === 'pglite') {
       const unsub = await this.raw.pglite.listen(EVENT_CHANNEL, onPayload);
@@ -111,6 +130,18 @@ export class EventBus {
     this.stopListening = null;
     await s?.();
     this.emitter.removeAllListeners();
+    this.keyed.clear();
+  }
+
+  /** Events whose eventKey() is `key` only (e.g. `host:<id>`). */
+  subscribeTo(key: string, handler: (e: ConsoleEvent) => void): () => void {
+    let set = this.keyed.get(key);
+    if (!set) this.keyed.set(key, (set = new Set()));
+    set.add(handler);
+    return () => {
+      set.delete(handler);
+      if (set.size === 0 && this.keyed.get(key) === set) this.keyed.delete(key);
+    };
   }
 
   subscribe(handler: (e: ConsoleEvent) => void): () => void {

@@ -7,7 +7,7 @@
 import { getDatabase, type Db, type RawDb } from '../db/index.ts';
 import { EventBus, EVENT_CHANNEL, type ConsoleEvent } from './bus.ts';
 
-export { EventBus, EVENT_CHANNEL, publish, type ConsoleEvent, type Notifier } from './bus.ts';
+export { EventBus, EVENT_CHANNEL, eventKey, publish, type ConsoleEvent, type Notifier } from './bus.ts';
 
 const REGISTRY_KEY = Symbol.for('softudc.eventBus');
 /** The key server/db/index.ts keeps its process-wide database under. */
@@ -88,12 +88,14 @@ export class EventInbox {
   private readonly unsubscribe: () => void;
   private closed = false;
 
-  constructor(bus: EventBus, filter: (e: ConsoleEvent) => boolean) {
-    this.unsubscribe = bus.subscribe((e) => {
+  /** `key`: only events about that host or user (EventBus.subscribeTo), then `filter`. */
+  constructor(bus: EventBus, filter: (e: ConsoleEvent) => boolean, key?: string) {
+    const take = (e: ConsoleEvent) => {
       if (!filter(e)) return;
       this.queue.push(e);
       this.wake?.();
-    });
+    };
+    this.unsubscribe = key === undefined ? bus.subscribe(take) : bus.subscribeTo(key, take);
   }
 
   /**

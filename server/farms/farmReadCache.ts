@@ -29,9 +29,15 @@ export interface ReadyAnswer {
 /** Turns a view into the bytes the API sends for it (the HTTP layer's envelope and transformer). */
 export type Encode<T> = (value: T) => Buffer;
 
+/** Runs one read-only statement: raw SQL on a hit (prepared under `name` on Postgres), Prisma inside a miss's transaction. */
+export type StampQuery = (name: string, text: string, values: unknown[]) => Promise<{ stamp: string }[]>;
+
+const inTx = (tx: Tx): StampQuery => (_name, text, values) => tx.$queryRawUnsafe<{ stamp: string }[]>(text, ...values);
+
 /** The farm's stamp if it exists in the tenant, else null (another tenant's farm is simply absent). */
-async function farmStamp(q: Tx, tenantId: string, farmId: string): Promise<string | null> {
-  const rows = await q.$queryRawUnsafe<{ stamp: string }[]>(
+async function farmStamp(q: StampQuery, tenantId: string, farmId: string): Promise<string | null> {
+  const rows = await q(
+    'softudc_farm_stamp',
     `SELECT f.revision || ':' || coalesce(f."deployedRevision", 0) || ':' || f."updatedAt"::text || ':' || (
         SELECT coalesce(md5(string_agg(h.id::text || '=' || h.name, ',' ORDER BY h.id)), '') FROM "Host" h WHERE h.id IN (
           SELECT "hostId" FROM "Vm" WHERE "farmId" = f.id AND "hostId" IS NOT NULL
@@ -40,8 +46,7 @@ async function farmStamp(q: Tx, tenantId: string, farmId: string): Promise<strin
           UNION SELECT l."hostId" FROM "VnetVlan" l JOIN "Vnet" v ON v.id = l."vnetId" WHERE v."farmId" = f.id)
       ) AS stamp
      FROM "Farm" f WHERE f.id = $1::uuid AND f."tenantId" = $2::uuid`,
-    farmId,
-    tenantId,
+    [farmId, tenantId],
   );
   return rows[0]?.stamp ?? null;
 }
@@ -50,15 +55,15 @@ async function farmStamp(q: Tx, tenantId: string, farmId: string): Promise<strin
  * The stamp of the first page of a tenant's farms: which farms, in which
  * order, at which revision (a summary's counts change only with the revision).
  */
-async function pageStamp(q: Tx, tenantId: string, limit: number): Promise<string> {
-  const rows = await q.$queryRawUnsafe<{ stamp: string }[]>(
+async function pageStamp(q: StampQuery, tenantId: string, limit: number): Promise<string> {
+  const rows = await q(
+    'softudc_page_stamp',
     `SELECT count(*) || ':' || coalesce(md5(string_agg(
         p.id::text || ':' || p.revision || ':' || coalesce(p."deployedRevision", 0) || ':' || p."updatedAt"::text,
         ',' ORDER BY p."createdAt", p.id)), '') AS stamp
      FROM (SELECT id, revision, "deployedRevision", "updatedAt", "createdAt" FROM "Farm"
            WHERE "tenantId" = $1::uuid ORDER BY "createdAt", id LIMIT $2) p`,
-    tenantId,
-    limit + 1,
+    [tenantId, limit + 1],
   );
   return rows[0]?.stamp ?? '';
 }
@@ -78,26 +83,26 @@ export class ReadyAnswers {
   }
 
   /** farm.get's answer for a farm of the tenant, or null when the tenant has no such farm. */
-  async farm(db: Db, tenantId: string, farmId: string, encode: Encode<FarmDetail>): Promise<ReadyAnswer | null> {
+  async farm(db: Db, q: StampQuery, tenantId: string, farmId: string, encode: Encode<FarmDetail>): Promise<ReadyAnswer | null> {
     const key = `farm/${tenantId}/${farmId}`;
-    const stamp = await farmStamp(db, tenantId, farmId);
+    const stamp = await farmStamp(q, tenantId, farmId);
     if (stamp === null) return null;
     const held = this.take(key, stamp);
     if (held) return held;
     const fresh = await db.$transaction(async (tx) => {
-      const s = await farmStamp(tx, tenantId, farmId);
+      const s = await farmStamp(inTx(tx), tenantId, farmId);
       return s === null ? null : { stamp: s, view: await loadFarmDetail(tx, farmId) };
     }, READ_TX);
     return fresh && this.store(key, fresh.stamp, encode(fresh.view));
   }
 
   /** farm.list's answer for the tenant's first page of `limit` farms. */
-  async farmPage(db: Db, tenantId: string, limit: number, encode: Encode<Page<FarmSummary>>): Promise<ReadyAnswer> {
+  async farmPage(db: Db, q: StampQuery, tenantId: string, limit: number, encode: Encode<Page<FarmSummary>>): Promise<ReadyAnswer> {
     const key = `list/${tenantId}/${limit}`;
-    const held = this.take(key, await pageStamp(db, tenantId, limit));
+    const held = this.take(key, await pageStamp(q, tenantId, limit));
     if (held) return held;
     const fresh = await db.$transaction(
-      async (tx) => ({ stamp: await pageStamp(tx, tenantId, limit), view: await readFarmPage(tx, tenantId, { limit }) }),
+      async (tx) => ({ stamp: await pageStamp(inTx(tx), tenantId, limit), view: await readFarmPage(tx, tenantId, { limit }) }),
       READ_TX,
     );
     return this.store(key, fresh.stamp, encode(fresh.view));

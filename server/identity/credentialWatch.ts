@@ -108,7 +108,9 @@ export async function watchCredential(db: Db, actor: UserActor | HostActor): Pro
   try {
     const bus = await getEventBus(db);
     const relevant = concerns(actor);
-    unsubscribe = bus.subscribe((e) => {
+    // Only this host's or user's events reach this stream (one per agent: a report must not wake them all).
+    const key = actor.kind === 'host' ? `host:${actor.hostId}` : `user:${actor.userId}`;
+    unsubscribe = bus.subscribeTo(key, (e) => {
       if (relevant(e)) void check();
     });
   } catch {

@@ -187,6 +187,50 @@ export async function resolveActor(
   return value ? resolveSession(db, value, now) : null;
 }
 
+/** A session as its lookup returns it (Prisma here, raw SQL on the lean read path). */
+export interface SessionRow {
+  id: string;
+  expiresAt: Date;
+  lastSeenAt: Date;
+  user: { id: string; tenantId: string; username: string; role: Role; disabled: boolean };
+}
+
+/** An API token as its lookup returns it. */
+export interface TokenRow {
+  id: string;
+  tenantId: string;
+  role: Role;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  user: { id: string; tenantId: string; username: string; role: Role; disabled: boolean };
+}
+
+/**
+ * What a session row means at `now`: the actor, no one (null), or `expired`
+ * / `touch` with the actor: the row needs a write (delete it; refresh its
+ * lastSeenAt) before or besides the answer.
+ */
+export function sessionVerdict(session: SessionRow, now: Date): { actor: UserActor | null; write: 'expired' | 'touch' | null } {
+  if (session.expiresAt <= now) return { actor: null, write: 'expired' };
+  if (session.user.disabled) return { actor: null, write: null };
+  const u = session.user;
+  const actor: UserActor = { kind: 'user', userId: u.id, tenantId: u.tenantId, username: u.username, role: u.role, sessionId: session.id };
+  return { actor, write: now.getTime() - session.lastSeenAt.getTime() >= TOUCH_INTERVAL_MS ? 'touch' : null };
+}
+
+/** What an API token row means at `now` (see sessionVerdict). */
+export function tokenVerdict(row: TokenRow, now: Date): { actor: UserActor | null; write: 'touch' | null } {
+  if (row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return { actor: null, write: null };
+  const u = row.user;
+  if (u.disabled || u.tenantId !== row.tenantId) return { actor: null, write: null };
+  // The token's role, but never more than its user holds today (a demoted
+  // user's old tokens shrink with them).
+  const role = ROLE_RANK[row.role] <= ROLE_RANK[u.role] ? row.role : u.role;
+  const actor: UserActor = { kind: 'token', userId: u.id, tenantId: u.tenantId, username: u.username, role, tokenId: row.id };
+  return { actor, write: !row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS ? 'touch' : null };
+}
+
 async function resolveSession(db: Db, value: string, now: Date): Promise<UserActor | null> {
   const session = await db.session.findUnique({
     where: { tokenHash: hashToken(value) },
@@ -198,16 +242,10 @@ async function resolveSession(db: Db, value: string, now: Date): Promise<UserAct
     },
   });
   if (!session) return null;
-  if (session.expiresAt <= now) {
-    await db.session.deleteMany({ where: { id: session.id } });
-    return null;
-  }
-  if (session.user.disabled) return null;
-  if (now.getTime() - session.lastSeenAt.getTime() >= TOUCH_INTERVAL_MS) {
-    await db.session.updateMany({ where: { id: session.id }, data: { lastSeenAt: now } });
-  }
-  const u = session.user;
-  return { kind: 'user', userId: u.id, tenantId: u.tenantId, username: u.username, role: u.role, sessionId: session.id };
+  const v = sessionVerdict(session, now);
+  if (v.write === 'expired') await db.session.deleteMany({ where: { id: session.id } });
+  if (v.write === 'touch') await db.session.updateMany({ where: { id: session.id }, data: { lastSeenAt: now } });
+  return v.actor;
 }
 
 async function resolveApiToken(db: Db, token: string, now: Date): Promise<UserActor | null> {
@@ -223,16 +261,10 @@ async function resolveApiToken(db: Db, token: string, now: Date): Promise<UserAc
       user: { select: { id: true, tenantId: true, username: true, role: true, disabled: true } },
     },
   });
-  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
-  const u = row.user;
-  if (u.disabled || u.tenantId !== row.tenantId) return null;
-  if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_INTERVAL_MS) {
-    await db.apiToken.updateMany({ where: { id: row.id }, data: { lastUsedAt: now } });
-  }
-  // The token's role, but never more than its user holds today (a demoted
-  // user's old tokens shrink with them).
-  const role = ROLE_RANK[row.role] <= ROLE_RANK[u.role] ? row.role : u.role;
-  return { kind: 'token', userId: u.id, tenantId: u.tenantId, username: u.username, role, tokenId: row.id };
+  if (!row) return null;
+  const v = tokenVerdict(row, now);
+  if (v.write === 'touch') await db.apiToken.updateMany({ where: { id: row.id }, data: { lastUsedAt: now } });
+  return v.actor;
 }
 
 async function resolveHost(db: Db, credential: string): Promise<HostActor | null> {

@@ -3,7 +3,7 @@
 // node:http server of tests and benchmarks (server/serve/http.ts). Each hands over
 // the request and the connection it came on; the rest is the same.
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import type { Db } from '../db/index.ts';
+import type { Db, RawDb } from '../db/index.ts';
 import { appRouter } from '../routers/_app.ts';
 import { MAX_BODY_BYTES } from '../limits.ts';
 import { createContext, type Connection } from '../trpc/context.ts';
@@ -79,12 +79,15 @@ export function hotHeaders(hot: HotAnswer): Record<string, string> {
 export interface ServeOptions {
   connection: Connection | undefined;
   db?: Db | undefined;
+  /** The driver behind `db` (the lean read path's raw queries); without it, a given `db` is served by tRPC only. */
+  raw?: RawDb | undefined;
 }
 
 /** Any API request: the lean path of the hot reads when it answers, else tRPC. */
 export async function serveApi(req: Request, o: ServeOptions): Promise<Response> {
   const url = new URL(req.url);
-  const hot = await serveHotRead({ method: req.method, url: url.pathname + url.search, header: (n) => req.headers.get(n) }, API_PATH, o.db);
+  const own = o.db && o.raw ? { prisma: o.db, raw: o.raw } : undefined;
+  const hot = !o.db || own ? await serveHotRead({ method: req.method, url: url.pathname + url.search, header: (n) => req.headers.get(n) }, API_PATH, own) : null;
   if (hot) return new Response(hot.body ? new Uint8Array(hot.body) : null, { status: hot.status, headers: hotHeaders(hot) });
   return serveTrpc(req, o);
 }

@@ -6,20 +6,21 @@
 // the current answer gets 304 without a body.
 //
 // The checks are the procedures' own: the caller is resolved from its cookie
-// or token on every request (resolveActor: expired sessions, revoked or
-// expired tokens, disabled users are refused), must be a user or an API
-// token (viewerProcedure), and the farm is read only within the caller's
-// tenant. Whatever this path does not answer itself — no or a bad
+// or token on every request (leanAuth.ts: resolveActor's lookups in raw SQL
+// and its verdicts; expired sessions, revoked or expired tokens, disabled
+// users are refused), must be a user or an API token (viewerProcedure), and
+// the farm is read only within the caller's tenant. Its queries are raw,
+// prepared statements on the pool Prisma also uses: at thousands of requests
+// a second the ORM's own work per query was most of the cost. Whatever this path does not answer itself — no or a bad
 // credential, an input it does not take as is, a farm that is not the
 // caller's, a cursor, a batch, any error — goes to tRPC unchanged, which
 // answers it exactly as before (its error shape, its codes).
 import type { z } from 'zod';
-import type { Db } from '../db/index.ts';
-import { getDb } from '../db/index.ts';
+import { getDatabase, type Db, type RawDb } from '../db/index.ts';
 import { ensureLivenessSweep } from '../control/hostLiveness.ts';
 import { ensureKeyRotation } from '../control/keyRotation.ts';
 import { ReadyAnswers, type ReadyAnswer } from '../farms/farmReadCache.ts';
-import { resolveActor } from '../identity/sessions.ts';
+import { leanActor, sqlOf, type Sql } from './leanAuth.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { getInput, getOutput } from '../routers/farm/get.types.ts';
 import { listInput, listOutput } from '../routers/farm/list.types.ts';
@@ -48,18 +49,25 @@ const encodePage = encoder(listOutput);
 
 const answers = new ReadyAnswers();
 
-type Handler = (db: Db, actor: UserActor, rawInput: unknown) => Promise<ReadyAnswer | null>;
+const sqls = new WeakMap<RawDb, Sql>();
+const sqlFor = (raw: RawDb): Sql => {
+  let sql = sqls.get(raw);
+  if (!sql) sqls.set(raw, (sql = sqlOf(raw)));
+  return sql;
+};
+
+type Handler = (db: Db, sql: Sql, actor: UserActor, rawInput: unknown) => Promise<ReadyAnswer | null>;
 
 const HANDLERS: Record<string, Handler> = {
-  'farm.get': async (db, actor, rawInput) => {
+  'farm.get': async (db, sql, actor, rawInput) => {
     const input = getInput.safeParse(rawInput);
     if (!input.success) return null;
-    return answers.farm(db, actor.tenantId, input.data.id, encodeFarm);
+    return answers.farm(db, sql, actor.tenantId, input.data.id, encodeFarm);
   },
-  'farm.list': async (db, actor, rawInput) => {
+  'farm.list': async (db, sql, actor, rawInput) => {
     const input = listInput.safeParse(rawInput);
     if (!input.success || input.data.cursor !== undefined) return null;
-    return answers.farmPage(db, actor.tenantId, input.data.limit, encodePage);
+    return answers.farmPage(db, sql, actor.tenantId, input.data.limit, encodePage);
   },
 };
 
@@ -88,7 +96,7 @@ function matches(ifNoneMatch: string | null | undefined, etag: string): boolean 
  * The answer of a hot read, or null when tRPC should answer the request.
  * `prefix` is the API's path (`/api/trpc`).
  */
-export async function serveHotRead(req: HotRequest, prefix: string, db?: Db): Promise<HotAnswer | null> {
+export async function serveHotRead(req: HotRequest, prefix: string, db?: { prisma: Db; raw: RawDb }): Promise<HotAnswer | null> {
   if (req.method !== 'GET') return null;
   const q = req.url.indexOf('?');
   const path = q < 0 ? req.url : req.url.slice(0, q);
@@ -98,12 +106,13 @@ export async function serveHotRead(req: HotRequest, prefix: string, db?: Db): Pr
   const input = decodeInput(new URLSearchParams(q < 0 ? '' : req.url.slice(q + 1)));
   if (input === false) return null;
   try {
-    const database = db ?? (await getDb());
-    ensureLivenessSweep(database);
-    ensureKeyRotation(database);
-    const actor = await resolveActor(database, { cookie: req.header('cookie'), authorization: req.header('authorization') });
-    if (!actor || actor.kind === 'host') return null;
-    const answer = await handler(database, actor, input);
+    const { prisma, raw } = db ?? (await getDatabase());
+    ensureLivenessSweep(prisma);
+    ensureKeyRotation(prisma);
+    const sql = sqlFor(raw);
+    const actor = await leanActor(sql, { cookie: req.header('cookie'), authorization: req.header('authorization') });
+    if (!actor) return null;
+    const answer = await handler(prisma, sql, actor, input);
     if (!answer) return null;
     const headers = {
       'content-type': 'application/json',

@@ -108,7 +108,7 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
     }
     void (async () => {
       // The hot reads straight from node:http, before any Request is built.
-      const hot = await serveHotRead({ method: req.method ?? 'GET', url, header: (n) => headerOf(req, n) }, API_PATH, db?.prisma);
+      const hot = await serveHotRead({ method: req.method ?? 'GET', url, header: (n) => headerOf(req, n) }, API_PATH, db);
       if (hot) res.writeHead(hot.status, hotHeaders(hot)).end(hot.body ?? undefined);
       else serveOther(req, res);
     })();
