@@ -17,6 +17,8 @@ export const VNID_MAX = VNET_MAX;
  */
 export const LINK_VNID_TOP = 0xffff_fffe;
 export const LINK_VNID_MIN = 0xff00_0000;
+/** The highest id a farm's own vnet may take: the ids above are router links'. */
+export const FARM_VNID_MAX = LINK_VNID_MIN - 1;
 /** The ids of VIFs, routers and firewalls on a host (the console writes database ids: 36 characters). */
 export const ITEM_ID_MAX_CHARS = 200;
 /** Host names as enrolled (a DNS name at most). */

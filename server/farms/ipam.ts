@@ -4,10 +4,11 @@
 // point-to-point prefixes for inter-router links.
 import { randomBytes } from 'node:crypto';
 import { badRequest, conflict } from '../errors.ts';
+import { FARM_VNID_MAX } from '../../contract/limits.ts';
 import type { Tx } from './farmAccess.ts';
 import {
   broadcastOf, checkHostAddress, cidrsOverlap, formatIpv4, makeCidr, parseCidr, requireIpv4, requireMac,
-  VNET_PREFIX, VNID_AUTO_START, VNID_MAX, type Cidr,
+  VNET_PREFIX, VNID_AUTO_START, type Cidr,
 } from './validate.ts';
 
 /** Everything handed out on one vnet; labels say who holds an address, for error messages. */
@@ -125,7 +126,7 @@ export function allocateVnids(used: Iterable<number>, count: number, field = 'vn
   const taken = new Set(used);
   const out: number[] = [];
   for (let v = start; out.length < count; v++) {
-    if (v > VNID_MAX) throw conflict(field, 'no free vnet id left');
+    if (v > FARM_VNID_MAX) throw conflict(field, 'no free vnet id left');
     if (!taken.has(v)) out.push(v);
   }
   return out;

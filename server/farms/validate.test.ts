@@ -1,3 +1,4 @@
+import { FARM_VNID_MAX } from '../../contract/limits.ts';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.ts';
 import {
@@ -102,10 +103,10 @@ describe('names, vnet ids and MTU', () => {
     for (const bad of ['', '-web', '.web', 'we b', 'wéb', 'x'.repeat(64)]) expect(refusal(() => checkName('name', bad)).field).toBe('name');
   });
 
-  it('accepts vnet ids 2..2^32-1 only (docs/wire.md: 0 invalid, 1 physical)', () => {
+  it('accepts vnet ids 2..FARM_VNID_MAX only (docs/wire.md: 0 invalid, 1 physical; router links above)', () => {
     expect(checkVnid('vnid', 2)).toBe(2);
-    expect(checkVnid('vnid', 2 ** 32 - 1)).toBe(2 ** 32 - 1);
-    for (const bad of [0, 1, 2 ** 32, -5, 1.5]) expect(refusal(() => checkVnid('vnid', bad)).field).toBe('vnid');
+    expect(checkVnid('vnid', FARM_VNID_MAX)).toBe(FARM_VNID_MAX);
+    for (const bad of [0, 1, FARM_VNID_MAX + 1, 2 ** 32 - 1, 2 ** 32, -5, 1.5]) expect(refusal(() => checkVnid('vnid', bad)).field).toBe('vnid');
   });
 
   it('accepts MTUs 576–9000', () => {

@@ -3,13 +3,11 @@
 // `parseX` returns null on bad input; `requireX(field, value)` throws a
 // BAD_REQUEST AppError whose message starts with the field and says why.
 import { isIfname } from '../../contract/fields.ts';
-import { GUEST_MTU_DEFAULT, LINK_VNID_MIN, VID_MAX, VID_MIN, VNID_MIN } from '../../contract/limits.ts';
+import { FARM_VNID_MAX, GUEST_MTU_DEFAULT, VID_MAX, VID_MIN, VNID_MIN } from '../../contract/limits.ts';
 import { badRequest } from '../errors.ts';
 
 /** The host-side limits are the contract's (contract/limits.ts). */
 export { GUEST_MTU_DEFAULT as MTU_DEFAULT, VID_MAX, VID_MIN, VNID_MIN };
-/** A farm's vnets stay below the ids router links take (contract/limits.ts LINK_VNID_MIN). */
-export const VNID_MAX = LINK_VNID_MIN - 1;
 
 /** Names of farms, vnets, VMs, routers, firewalls and interfaces. */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -29,8 +27,8 @@ export function checkName(field: string, name: string): string {
 export const VNID_AUTO_START = 100;
 
 export function checkVnid(field: string, vnid: number): number {
-  if (!Number.isInteger(vnid) || vnid < VNID_MIN || vnid > VNID_MAX) {
-    throw badRequest(field, `${vnid} is outside ${VNID_MIN}–${VNID_MAX} (0 is invalid, 1 is the physical network, the ids above are router links')`);
+  if (!Number.isInteger(vnid) || vnid < VNID_MIN || vnid > FARM_VNID_MAX) {
+    throw badRequest(field, `${vnid} is outside ${VNID_MIN}–${FARM_VNID_MAX} (0 is invalid, 1 is the physical network, the ids above are router links)`);
   }
   return vnid;
 }
