@@ -86,6 +86,11 @@ describe('tRPC over HTTP', () => {
     const farms = await get('farm.list', { limit: 10 }, { cookie });
     expect(farms.status).toBe(200);
     expect(await data(farms)).toMatchObject({ items: [], nextCursor: null });
+    // The route serves the lean read path too (server/serve/hotReads.ts): an ETag, and 304 when it still holds.
+    const etag = farms.headers.get('etag');
+    expect(etag).toBeTruthy();
+    expect(farms.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await get('farm.list', { limit: 10 }, { cookie, 'if-none-match': etag! })).status).toBe(304);
 
     const out = await post('auth.logout', undefined, { cookie });
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);

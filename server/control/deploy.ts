@@ -73,6 +73,34 @@ async function recordDeployment(
   return toDeploymentView(row);
 }
 
+/**
+ * Makes `revision` (null: none) the farm's deployed one, recomputes the hosts
+ * the farm reaches, records the deployment and announces it; a deploy or
+ * undeploy is audited here (a migration is audited as the VM edit it is).
+ */
+async function runRevision(
+  tx: Tx,
+  o: { actor: UserActor; farm: FarmRef; kind: 'deploy' | 'undeploy' | 'migrate'; revision: number | null },
+) {
+  const { farm } = o;
+  await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: o.revision }, select: { id: true } });
+  const { changed, warnings } = await recomputeDesired(tx, { farmId: farm.id });
+  const recorded = o.revision ?? farm.deployedRevision;
+  const deployment = await recordDeployment(tx, { farmId: farm.id, kind: o.kind, revision: recorded, changed, actor: o.actor });
+  if (o.kind !== 'migrate') {
+    await writeAudit(tx, {
+      actor: o.actor,
+      action: `farm.${o.kind}`,
+      entity: 'farm',
+      entityId: farm.id,
+      before: { deployedRevision: farm.deployedRevision },
+      after: { deployedRevision: o.revision, deploymentId: deployment.id, hosts: changed.map((c) => c.host) },
+    });
+  }
+  await publish(tx, { type: 'farm.deployed', farmId: farm.id, tenantId: farm.tenantId, revision: o.revision });
+  return { deployment, warnings };
+}
+
 async function finish(
   o: { db: Db; actor: UserActor } & WaitOptions,
   deployment: ReturnType<typeof toDeploymentView>,
@@ -113,19 +141,8 @@ export async function deployFarm(
     // Hosts declare what they run; a placement one of them no longer runs is refused here, whatever the plan said.
     const placements = await checkDocumentPlacements(tx, farm.name, vms);
     refuseBadPlacements(placements, o.revision !== undefined ? 'revision' : 'id');
-    await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: revision }, select: { id: true } });
-    const { changed, warnings } = await recomputeDesired(tx, { farmId: farm.id });
-    const deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'deploy', revision, changed, actor: o.actor });
+    const { deployment, warnings } = await runRevision(tx, { actor: o.actor, farm, kind: 'deploy', revision });
     warnings.push(...placements.warnings.map((w) => w.message));
-    await writeAudit(tx, {
-      actor: o.actor,
-      action: 'farm.deploy',
-      entity: 'farm',
-      entityId: farm.id,
-      before: { deployedRevision: farm.deployedRevision },
-      after: { deployedRevision: revision, deploymentId: deployment.id, hosts: changed.map((c) => c.host) },
-    });
-    await publish(tx, { type: 'farm.deployed', farmId: farm.id, tenantId: farm.tenantId, revision });
     return { deployment, warnings };
   }, CONTROL_TX);
   return finish(o, deployment, warnings);
@@ -143,18 +160,7 @@ export async function undeployFarm(
     const farm = await requireFarm(tx, o.actor, o.id, 'id');
     await requireIntentAt(tx, farm, o.expectedRevision);
     if (farm.deployedRevision === null) throw conflict('id', `farm ${farm.name} is not deployed`);
-    await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: null }, select: { id: true } });
-    const { changed, warnings } = await recomputeDesired(tx, { farmId: farm.id });
-    const deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'undeploy', revision: farm.deployedRevision, changed, actor: o.actor });
-    await writeAudit(tx, {
-      actor: o.actor,
-      action: 'farm.undeploy',
-      entity: 'farm',
-      entityId: farm.id,
-      before: { deployedRevision: farm.deployedRevision },
-      after: { deployedRevision: null, deploymentId: deployment.id, hosts: changed.map((c) => c.host) },
-    });
-    await publish(tx, { type: 'farm.deployed', farmId: farm.id, tenantId: farm.tenantId, revision: null });
+    const { deployment, warnings } = await runRevision(tx, { actor: o.actor, farm, kind: 'undeploy', revision: null });
     return { deployment, warnings };
   }, CONTROL_TX);
   return finish(o, deployment, warnings);
@@ -194,13 +200,11 @@ export async function migrateVm(
     let warnings: string[] = [];
     if (farm.deployedRevision !== null) {
       const revision = (await snapshotFarm(tx, farm.id, o.actor.userId)).revision.revision;
-      await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: revision }, select: { id: true } });
-      const r = await recomputeDesired(tx, { farmId: farm.id });
+      const r = await runRevision(tx, { actor: o.actor, farm, kind: 'migrate', revision });
       // Other VMs of the farm on hosts that cannot run them are reported, not refused: a migration is how they get fixed.
       const placements = await checkDocumentPlacements(tx, farm.name, await intentVms(tx, farm.id));
       warnings = [...r.warnings, ...placements.errors.map((e) => e.message), ...placements.warnings.map((w) => w.message)];
-      deployment = await recordDeployment(tx, { farmId: farm.id, kind: 'migrate', revision, changed: r.changed, actor: o.actor });
-      await publish(tx, { type: 'farm.deployed', farmId: farm.id, tenantId: farm.tenantId, revision });
+      deployment = r.deployment;
     }
     return {
       result: { vm, deployment, warnings },
