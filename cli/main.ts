@@ -11,8 +11,8 @@ import { login } from './login.ts';
 
 const USAGE = `usage: softudc <command> [options]
 
-  login [--url URL] [--user NAME] [--password PASSWORD] [--name TOKEN-NAME]
-                              sign in, store an API token (mode 0600) for the next commands
+  login [--url URL] [--user NAME] [--password-stdin] [--name TOKEN-NAME] [--expires-days N]
+                              sign in, store an API token (mode 0600, 90 days) for the next commands
   farm list [--json]          the farms of your tenant
   farm get FARM [--json]      one farm (by name or id)
   farm export FARM [--output FILE]
@@ -28,7 +28,9 @@ const USAGE = `usage: softudc <command> [options]
   hosts [--json]              the hosts, their status and applied generations
 
 The console and token come from SOFTUDC_URL and SOFTUDC_TOKEN when set, else from
-\`softudc login\`. FILE may be - (standard input). TIMEOUT: 90, 90s, 2m (default 60s).
+\`softudc login\` (its token only ever goes to the URL it was made for; --url or
+SOFTUDC_URL naming another console is refused). Plain http:// is refused to anything
+but this machine unless --insecure (or SOFTUDC_INSECURE=1) is given. FILE may be - (standard input). TIMEOUT: 90, 90s, 2m (default 60s).
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid file or input, 4 conflict, 5 not signed
 in or not allowed, 6 not found, 7 a host cannot apply, 8 timed out (docs/cli.md).`;
 
@@ -55,8 +57,15 @@ async function run(argv: string[]): Promise<void> {
     words = more;
   } else command = TOP[cmd];
   if (!command) throw new CliError(EXIT.usage, `unknown command "${cmd}" (softudc --help lists them)`);
-  const api = apiClient(await loadConnection());
-  await command(api, { ...args, words });
+  // --url and --insecure choose the connection for every command; the command sees the rest.
+  const options = new Map(args.options);
+  const url = options.get('url');
+  if (url === true) throw new CliError(EXIT.usage, '--url needs a value');
+  const insecure = options.get('insecure') === true;
+  options.delete('url');
+  options.delete('insecure');
+  const api = apiClient(await loadConnection({ url, insecure }));
+  await command(api, { words, options });
 }
 
 try {

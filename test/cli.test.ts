@@ -4,15 +4,20 @@
 // document, apply is idempotent, a concurrent edit is a conflict exit code,
 // deploy --wait ends 0 when every host applied and non-zero naming the host
 // that did not, bad files name the bad field and change nothing. The token
-// never appears in anything the CLI prints.
+// never appears in anything the CLI prints, and the stored one goes only to
+// the console it was made for. Over 300 lines on purpose: every case shares
+// one running console and its agents, which take long to start. The cases
+// have generous timeouts: they are harness limits on a loaded machine, not
+// timed assertions.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlWorld, twoTierFarm, type ControlWorld } from './control-world.ts';
 import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
+import { hashToken } from '../server/auth/tokens.ts';
 
 const BIN = new URL('../bin/softudc.js', import.meta.url).pathname;
 
@@ -73,7 +78,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'softudc-cli-'));
   ({ token } = await w.caller.apiToken.create({ name: 'ci', role: 'operator' }));
   env = { SOFTUDC_URL: w.consoleUrl, SOFTUDC_TOKEN: token, XDG_CONFIG_HOME: join(dir, 'no-config') };
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await w?.close();
@@ -81,30 +86,52 @@ afterAll(async () => {
 });
 
 describe('softudc CLI against a running console', () => {
-  it('signs in with a user and password and stores a token file of mode 0600, printing no secret', async () => {
+  it('signs in with a password on standard input and stores an expiring token file of mode 0600, printing no secret', async () => {
     await w.caller.user.create({ username: 'robot', password: 'a-long-password-for-ci', role: 'operator' });
     const config = join(dir, 'config');
-    const r = await cli(['login', '--url', w.consoleUrl, '--user', 'robot', '--password', 'a-long-password-for-ci'], { XDG_CONFIG_HOME: config });
+    // A config directory left open to others is closed on login.
+    await mkdir(join(config, 'softudc'), { recursive: true, mode: 0o755 });
+    await chmod(join(config, 'softudc'), 0o755);
+    const r = await cli(['login', '--url', w.consoleUrl, '--user', 'robot', '--password-stdin'], { XDG_CONFIG_HOME: config }, 'a-long-password-for-ci\n');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`signed in to ${w.consoleUrl} as robot (operator)`);
     const path = join(config, 'softudc', 'credentials.json');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(config, 'softudc'))).mode & 0o777).toBe(0o700);
     const saved = JSON.parse(await readFile(path, 'utf8')) as { url: string; token: string };
     expect(saved.url).toBe(w.consoleUrl);
     expect(saved.token).toMatch(/^sudc_/);
     loginToken = saved.token;
     expect(r.stdout).not.toContain(saved.token);
+    // The token is named for the machine and expires in 90 days.
+    const row = await w.db.apiToken.findFirst({ where: { tokenHash: hashToken(saved.token) } });
+    expect(row?.name).toBe(`softudc CLI on ${hostname()}`);
+    const days = (row!.expiresAt!.getTime() - row!.createdAt.getTime()) / 86_400_000;
+    expect(days).toBe(90);
 
     // The stored token serves the next commands (no SOFTUDC_TOKEN).
     const hosts = await cli(['hosts', '--json'], { XDG_CONFIG_HOME: config });
     expect(hosts.code).toBe(0);
     expect((JSON.parse(hosts.stdout) as { name: string }[]).map((h) => h.name).sort()).toEqual(['h1', 'h2', 'h3']);
+    // ... and only the console it was made for: another URL is refused before any request.
+    const other = w.consoleUrl.replace('127.0.0.1', 'localhost');
+    const elsewhere = await cli(['hosts'], { XDG_CONFIG_HOME: config, SOFTUDC_URL: other });
+    expect(elsewhere.code).toBe(5);
+    expect(elsewhere.stderr).toContain(`not signed in to ${other}: run softudc login --url ${other}`);
 
+    // SOFTUDC_PASSWORD works; --password still does, with a warning; a wrong password is exit 5.
+    const byEnv = await cli(['login', '--url', w.consoleUrl, '--user', 'robot', '--expires-days', '7'], {
+      XDG_CONFIG_HOME: join(dir, 'env-config'),
+      SOFTUDC_PASSWORD: 'a-long-password-for-ci',
+    });
+    expect(byEnv.code).toBe(0);
+    expect(byEnv.stdout).toContain('expires in 7 days');
     const wrong = await cli(['login', '--url', w.consoleUrl, '--user', 'robot', '--password', 'not-it'], { XDG_CONFIG_HOME: join(dir, 'other') });
     expect(wrong.code).toBe(5);
+    expect(wrong.stderr).toMatch(/warning: --password is visible to other users/);
     expect(wrong.stderr).toMatch(/sign-in refused/);
-  });
+  }, 120_000);
 
   it('applies a new farm, deploys it and waits until every host applied it (exit 0)', async () => {
     const path = await file('shop.json', twoTierFarm());
@@ -117,7 +144,7 @@ describe('softudc CLI against a running console', () => {
     expect(farm).toMatchObject({ revision: 1, deployedRevision: 1 });
     const hosts = await w.db.host.findMany({ select: { name: true, desiredGeneration: true, report: { select: { appliedGeneration: true } } } });
     for (const h of hosts) expect(h.report?.appliedGeneration, h.name).toBe(h.desiredGeneration);
-  });
+  }, 120_000);
 
   it('is idempotent: the same file, and the exported document, change nothing and say so', async () => {
     const before = await farmState('shop');
@@ -133,7 +160,7 @@ describe('softudc CLI against a running console', () => {
     expect(plan.stdout).toContain('model: no changes');
     expect(plan.stdout).toContain('hosts (on the next deploy): no host changes');
     expect(await farmState('shop')).toEqual(before);
-  });
+  }, 120_000);
 
   it('plan shows the exact diff of a changed document, in the model and per host, and changes nothing', async () => {
     const before = await farmState('shop');
@@ -200,7 +227,7 @@ describe('softudc CLI against a running console', () => {
     expect(text.stdout).toContain('  - vm db-1\nhosts (on the next deploy): 3 change, 0 unchanged\n');
     expect(text.stdout).toContain('  ~ h2: ~vnet shop/front, +vif shop/web-3/eth0, -vif shop/web-2/eth0\n');
     expect(await farmState('shop')).toEqual(before);
-  });
+  }, 120_000);
 
   it('a concurrent edit between plan and apply is a conflict (exit 4), never a lost update', async () => {
     const path = join(dir, 'changed.json');
@@ -215,7 +242,7 @@ describe('softudc CLI against a running console', () => {
     expect(after!.revision).toBe(planned.revision + 1);
     expect(after!.document.description).toBe('edited elsewhere');
     expect(after!.document.vms.map((vm) => vm.name)).toEqual(['app-1', 'db-1', 'web-1', 'web-2']);
-  });
+  }, 120_000);
 
   it('bad files name the bad field and change nothing (exit 3)', async () => {
     const before = await farmState('shop');
@@ -241,7 +268,7 @@ describe('softudc CLI against a running console', () => {
       }
     }
     expect(await farmState('shop')).toEqual(before);
-  });
+  }, 120_000);
 
   it('deploy --wait is non-zero and names the host that did not apply (a stopped agent)', async () => {
     await w.agents.h2.kill('SIGTERM');
@@ -263,7 +290,7 @@ describe('softudc CLI against a running console', () => {
     const done = await cli(['deploy', 'shop', '--wait=30s']);
     expect(done.stderr).toMatch(/applied on \d of \d host/);
     expect(done.code).toBe(0);
-  });
+  }, 120_000);
 
   it('deploy --wait is non-zero and names the host whose agent rejects its state (exit 7)', async () => {
     // Another socket holds the underlay port h2 is told to use: h2's agent cannot bind it and rejects the state.
@@ -283,7 +310,7 @@ describe('softudc CLI against a running console', () => {
     }
     const done = await cli(['deploy', 'shop', '--wait=30s']);
     expect(done.code, done.stderr).toBe(0);
-  });
+  }, 120_000);
 
   it('lists farms and hosts, reads a farm, imports a copy (--json on every read)', async () => {
     const list = await cli(['farm', 'list', '--json']);
@@ -306,7 +333,7 @@ describe('softudc CLI against a running console', () => {
     expect(hosts.stdout).toContain('h1');
     const usage = await cli(['apply', join(dir, 'shop.json'), '--wait']);
     expect(usage.code).toBe(2);
-  });
+  }, 120_000);
 
   it('never printed the token', () => {
     expect(printed.length).toBeGreaterThan(40);

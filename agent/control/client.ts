@@ -68,7 +68,8 @@ export function consoleLinks(opts: ConsoleClientOptions) {
   const url = opts.url + API_PATH;
   const auth: Record<string, string> = opts.credential ? { authorization: `Bearer ${opts.credential}` } : {};
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const sseFetch: FetchLike = (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...auth } });
+  // A redirect is an error, never followed: a 307/308 would resend the credential to wherever it points.
+  const sseFetch: FetchLike = (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...auth }, redirect: 'error' });
   return [
     splitLink<AnyRouter>({
       condition: (op) => op.type === 'subscription',
@@ -83,7 +84,7 @@ export function consoleLinks(opts: ConsoleClientOptions) {
         transformer: superjson,
         headers: () => auth,
         // A console that accepts the connection and then hangs must not stall reports forever.
-        fetch: (input, init) => fetch(input, { ...init, signal: withTimeout(init?.signal ?? undefined, timeoutMs) }),
+        fetch: (input, init) => fetch(input, { ...init, redirect: 'error', signal: withTimeout(init?.signal ?? undefined, timeoutMs) }),
       }),
     }),
   ];
