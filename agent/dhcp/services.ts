@@ -1,7 +1,8 @@
 // DHCP and DNS next to every port: the switch hands each guest frame here
 // before port security. DHCP client packets (UDP to port 67) on a vnet with
 // DHCP are answered here and never forwarded; DHCP server packets from a guest
-// (UDP from port 67) are rogue and dropped; ARP and DNS for the vnet's
+// (UDP from port 67, also behind VLAN tags or in a first fragment) are rogue
+// and dropped; ARP and DNS for the vnet's
 // resolver address are answered here. Everything else goes on to port
 // security untouched. Answers go to the asking guest only. Never throws.
 import type { Counters } from '../metrics.ts';
@@ -150,6 +151,8 @@ export class GuestServices {
         this.stat(port.vnet).dhcpDrops++;
         return this.drop(`${P}dropped_total{reason="rogue_server"}`);
       }
+      // The services answer untagged, whole datagrams only: others go on to port security.
+      if (u.tagged || u.fragment) return false;
       if (u.dstPort === DHCP_SERVER_PORT && v.dhcp) {
         if (frame.readUIntBE(ETH_SRC_OFFSET, 6) !== port.mac) return false; // port security counts it
         this.dhcp(port, v, frame, u.ip);
