@@ -114,7 +114,7 @@ export class GuestServices {
     for (const id of this.stats.keys()) if (!vnets.has(id)) this.stats.delete(id);
     this.vifs = new Map(s.vifs.map((v) => [v.id, { hostName: v.hostName, mtu: v.mtu, prefixLen: parseCidr(v.ip).prefixLen }]));
     for (const id of this.leases.keys()) if (!this.vifs.has(id)) this.leases.delete(id);
-    this.upstream.configure((s.dns?.upstream ?? []).map(parseIp));
+    this.upstream.configure((s.dns?.upstream ?? []).map(parseIp), new Set(vnets.keys()));
   }
 
   stop(): void {
@@ -265,10 +265,12 @@ export class GuestServices {
     }
     if (out.kind === 'drop') return drop(out.reason);
     if (out.kind === 'forward') {
-      stat.dnsForwarded++;
-      this.counters.inc(`${D}forwarded_total`);
-      this.upstream.forward(p.udp.payload, answer);
-      return;
+      const sent = () => {
+        stat.dnsForwarded++;
+        this.counters.inc(`${D}forwarded_total`);
+      };
+      // Refusals are counted by the forwarder as softudc_dns_upstream_dropped_total{reason}.
+      return this.upstream.forward(port.vnet, p.udp.payload, out.query.questions[0]!, { reply: answer, sent, dropped: () => void stat.dnsDrops++ });
     }
     stat.dnsAnswers++;
     this.counters.inc(`${D}answers_total{rcode="${RCODE_NAMES[out.rcode] ?? out.rcode}"}`);
