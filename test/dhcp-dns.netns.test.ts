@@ -129,12 +129,17 @@ describe.skipIf(!ok)('DHCP and DNS for guests, with real clients', () => {
     expect(await b.counter('softudc_dns_answers_total{rcode="nxdomain"}')).toBeGreaterThan(0);
   });
 
-  it('a rogue DHCP OFFER from a guest never reaches another guest', async () => {
+  it('a rogue DHCP OFFER from a guest, untagged or 802.1Q-tagged, never reaches another guest', async () => {
     const before = await b.counter('softudc_dhcp_dropped_total{reason="rogue_server"}');
     const seen = await sendRogueOffer(h, { from: g.web2, watcher: g.web1, sentinelFrom: '10.100.0.12' });
     expect(seen.sentinel).toBe(true);
     expect(seen.fromPort67).toBe(0);
     expect(await b.counter('softudc_dhcp_dropped_total{reason="rogue_server"}')).toBe(before + 3);
+    // The same OFFERs behind an 802.1Q tag are dropped as rogue too.
+    const tagged = await sendRogueOffer(h, { from: g.web2, watcher: g.web1, sentinelFrom: '10.100.0.12', vlan: 105 });
+    expect(tagged.sentinel).toBe(true);
+    expect(tagged.fromPort67).toBe(0);
+    expect(await b.counter('softudc_dhcp_dropped_total{reason="rogue_server"}')).toBe(before + 6);
   });
 
   it('50,000 random and mutated DHCP and DNS packets from a guest: each counted, the agent keeps answering', async () => {

@@ -8,6 +8,7 @@ import type { NetnsHarness } from './netns/harness.ts';
 import { metricSum, repoRoot } from './netns/agents.ts';
 import type { OverlayAgent } from './overlay-fixture.ts';
 import { BOOTREPLY, DhcpType, encodeDhcp } from '../agent/dhcp/codec.ts';
+import { udpFrame } from '../agent/dhcp/frames.ts';
 
 /** What every DHCP and DNS packet from a guest ends in: an answer, a forward, or a counted drop. */
 const COUNTED = [
@@ -54,8 +55,11 @@ function lines(stream: NodeJS.ReadableStream | null | undefined, on: (line: stri
  * then a plain broadcast sentinel; tcpdump in `watcher` reports what it saw
  * from `sentinelFrom` up to the sentinel.
  */
-export async function sendRogueOffer(h: NetnsHarness, o: { from: string; watcher: string; sentinelFrom: string }): Promise<{ sentinel: boolean; fromPort67: number }> {
-  const dump = h.spawn(o.watcher, 'tcpdump', ['-i', 'eth0', '-n', '-l', '-U', `udp and src host ${o.sentinelFrom}`]);
+/** With `vlan`, the three OFFERs go out as raw frames behind an 802.1Q tag of that id (a packet socket). */
+export async function sendRogueOffer(
+  h: NetnsHarness, o: { from: string; watcher: string; sentinelFrom: string; vlan?: number },
+): Promise<{ sentinel: boolean; fromPort67: number }> {
+  const dump = h.spawn(o.watcher, 'tcpdump', ['-i', 'eth0', '-n', '-l', '-U', `(udp and src host ${o.sentinelFrom}) or (vlan and udp and src port 67)`]);
   let fromPort67 = 0;
   const sentinel = new Promise<boolean>((resolve) => {
     lines(dump.stdout, (l) => {
@@ -69,13 +73,26 @@ export async function sendRogueOffer(h: NetnsHarness, o: { from: string; watcher
     op: BOOTREPLY, htype: 1, hlen: 6, hops: 0, xid: 99, secs: 0, flags: 0x8000, ciaddr: 0, yiaddr: 0x0a640063, siaddr: 0, giaddr: 0, chaddr: 0x025d00006499,
     options: { messageType: DhcpType.OFFER, serverId: 0x0a64000c, subnetMask: 0xffffff00, routers: [0x0a64000c], leaseTime: 60 },
   });
+  if (o.vlan !== undefined) {
+    const mac = parseInt((await h.mustExec(o.from, 'cat', ['/sys/class/net/eth0/address'])).trim().replace(/:/g, ''), 16);
+    const frame = udpFrame({ srcMac: mac, dstMac: 0xffffffffffff, src: ipv4(o.sentinelFrom), dst: ipv4('10.100.0.255'), srcPort: 67, dstPort: 68, payload: offer });
+    const tag = Buffer.from([0x81, 0x00, (o.vlan >> 8) & 0x0f, o.vlan & 0xff]);
+    const hex = Buffer.concat([frame.subarray(0, 12), tag, frame.subarray(12)]).toString('hex');
+    const py = `import socket\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW)\ns.bind(('eth0',0))\nfor _ in range(3): s.send(bytes.fromhex('${hex}'))\n`;
+    await h.mustExec(o.from, '/usr/bin/python3', ['-c', py], { timeoutMs: 20_000 });
+  }
+  const offers = o.vlan === undefined ? 3 : 0;
   const js = `const d=require('dgram');const s=d.createSocket('udp4');const t=d.createSocket('udp4');
 s.bind(67,()=>{s.setBroadcast(true);t.bind(0,()=>{t.setBroadcast(true);const p=Buffer.from('${offer.toString('hex')}','hex');let n=0;
-const next=()=>{if(n++<3)return s.send(p,68,'10.100.0.255',next);t.send(Buffer.from('done'),9999,'10.100.0.255',()=>{s.close();t.close();});};next();});});`;
+const next=()=>{if(n++<${offers})return s.send(p,68,'10.100.0.255',next);t.send(Buffer.from('done'),9999,'10.100.0.255',()=>{s.close();t.close();});};next();});});`;
   await h.mustExec(o.from, process.execPath, ['-e', js], { timeoutMs: 20_000 });
   const seen = await sentinel;
   await h.kill(dump);
   return { sentinel: seen, fromPort67 };
+}
+
+function ipv4(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 }
 
 /** Sends `packets` fuzz packets from `ns` in batches, waiting after each until the agent has counted all of them. */

@@ -1,7 +1,8 @@
 // DHCP and DNS next to every port: the switch hands each guest frame here
 // before port security. DHCP client packets (UDP to port 67) on a vnet with
 // DHCP are answered here and never forwarded; DHCP server packets from a guest
-// (UDP from port 67) are rogue and dropped; ARP and DNS for the vnet's
+// (UDP from port 67, also behind VLAN tags or in a first fragment) are rogue
+// and dropped; ARP and DNS for the vnet's
 // resolver address are answered here. Everything else goes on to port
 // security untouched. Answers go to the asking guest only. Never throws.
 import type { Counters } from '../metrics.ts';
@@ -113,7 +114,7 @@ export class GuestServices {
     for (const id of this.stats.keys()) if (!vnets.has(id)) this.stats.delete(id);
     this.vifs = new Map(s.vifs.map((v) => [v.id, { hostName: v.hostName, mtu: v.mtu, prefixLen: parseCidr(v.ip).prefixLen }]));
     for (const id of this.leases.keys()) if (!this.vifs.has(id)) this.leases.delete(id);
-    this.upstream.configure((s.dns?.upstream ?? []).map(parseIp));
+    this.upstream.configure((s.dns?.upstream ?? []).map(parseIp), new Set(vnets.keys()));
   }
 
   stop(): void {
@@ -150,6 +151,8 @@ export class GuestServices {
         this.stat(port.vnet).dhcpDrops++;
         return this.drop(`${P}dropped_total{reason="rogue_server"}`);
       }
+      // The services answer untagged, whole datagrams only: others go on to port security.
+      if (u.tagged || u.fragment) return false;
       if (u.dstPort === DHCP_SERVER_PORT && v.dhcp) {
         if (frame.readUIntBE(ETH_SRC_OFFSET, 6) !== port.mac) return false; // port security counts it
         this.dhcp(port, v, frame, u.ip);
@@ -262,10 +265,12 @@ export class GuestServices {
     }
     if (out.kind === 'drop') return drop(out.reason);
     if (out.kind === 'forward') {
-      stat.dnsForwarded++;
-      this.counters.inc(`${D}forwarded_total`);
-      this.upstream.forward(p.udp.payload, answer);
-      return;
+      const sent = () => {
+        stat.dnsForwarded++;
+        this.counters.inc(`${D}forwarded_total`);
+      };
+      // Refusals are counted by the forwarder as softudc_dns_upstream_dropped_total{reason}.
+      return this.upstream.forward(port.vnet, p.udp.payload, out.query.questions[0]!, { reply: answer, sent, dropped: () => void stat.dnsDrops++ });
     }
     stat.dnsAnswers++;
     this.counters.inc(`${D}answers_total{rcode="${RCODE_NAMES[out.rcode] ?? out.rcode}"}`);

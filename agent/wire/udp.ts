@@ -5,6 +5,7 @@ import {
   ETH_HEADER_LEN,
   ETH_TYPE_OFFSET,
   ETHERTYPE_IPV4,
+  ETHERTYPE_VLAN,
   IPPROTO_UDP,
   IPV4_DST_OFFSET,
   IPV4_MIN_HEADER_LEN,
@@ -12,12 +13,20 @@ import {
   UDP_DST_PORT_OFFSET,
   UDP_HEADER_LEN,
   UDP_SRC_PORT_OFFSET,
+  VLAN_TAG_LEN,
 } from './constants.ts';
 import { internetChecksum } from './checksum.ts';
 import { WireError, need } from './errors.ts';
 
 const LENGTH_OFFSET = 4;
 const CHECKSUM_OFFSET = 6;
+const IPV4_FLAGS_FRAG_OFFSET = 6;
+const IPV4_MF = 0x2000;
+const IPV4_FRAG_OFFSET_MASK = 0x1fff;
+/** 802.1Q, 802.1ad and the pre-standard 0x9100: the tags a guest may put in front of IPv4. */
+const VLAN_TYPES: ReadonlySet<number> = new Set([ETHERTYPE_VLAN, 0x88a8, 0x9100]);
+/** Deeper stacks are not looked into: such a frame reads as "not UDP" (port security drops any stack). */
+const MAX_TAGS = 4;
 
 export interface UdpDatagram {
   srcPort: number;
@@ -95,15 +104,41 @@ export interface UdpPeek {
   dst: number;
   srcPort: number;
   dstPort: number;
+  /** The IPv4 packet sits behind one or more VLAN tags. */
+  tagged: boolean;
+  /** A first fragment (MF set): its UDP header is real, the rest of the datagram is elsewhere. */
+  fragment: boolean;
 }
 
-/** The IPv4 destination and UDP ports of an untagged Ethernet/IPv4/UDP frame, read in place (not verified: the decoders do that), or null. */
+/**
+ * The IPv4 destination and UDP ports of an Ethernet/IPv4/UDP frame, read in
+ * place (not verified: the decoders do that), or null. Looks through VLAN tags
+ * (802.1Q, 802.1ad, 0x9100) so a tagged DHCP reply is still seen. A non-first
+ * IPv4 fragment has no UDP header and is never read as one (null); a first
+ * fragment with MF set is returned with `fragment` set.
+ */
 export function peekUdp(frame: Buffer): UdpPeek | null {
-  if (frame.length < ETH_HEADER_LEN + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) return null;
-  if (frame.readUInt16BE(ETH_TYPE_OFFSET) !== ETHERTYPE_IPV4) return null;
-  const ip = ETH_HEADER_LEN;
+  if (frame.length < ETH_HEADER_LEN) return null;
+  let ip = ETH_HEADER_LEN;
+  let type = frame.readUInt16BE(ETH_TYPE_OFFSET);
+  for (let tags = 0; VLAN_TYPES.has(type); tags++) {
+    if (tags === MAX_TAGS || frame.length < ip + VLAN_TAG_LEN) return null;
+    type = frame.readUInt16BE(ip + 2);
+    ip += VLAN_TAG_LEN;
+  }
+  if (type !== ETHERTYPE_IPV4 || frame.length < ip + IPV4_MIN_HEADER_LEN + UDP_HEADER_LEN) return null;
   if (frame[ip + IPV4_PROTOCOL_OFFSET] !== IPPROTO_UDP) return null;
-  const udp = ip + (frame[ip]! & 0x0f) * 4;
-  if (frame.length < udp + UDP_HEADER_LEN) return null;
-  return { ip, dst: frame.readUInt32BE(ip + IPV4_DST_OFFSET), srcPort: frame.readUInt16BE(udp + UDP_SRC_PORT_OFFSET), dstPort: frame.readUInt16BE(udp + UDP_DST_PORT_OFFSET) };
+  const ff = frame.readUInt16BE(ip + IPV4_FLAGS_FRAG_OFFSET);
+  if ((ff & IPV4_FRAG_OFFSET_MASK) !== 0) return null;
+  const ihl = (frame[ip]! & 0x0f) * 4;
+  const udp = ip + ihl;
+  if (ihl < IPV4_MIN_HEADER_LEN || frame.length < udp + UDP_HEADER_LEN) return null;
+  return {
+    ip,
+    dst: frame.readUInt32BE(ip + IPV4_DST_OFFSET),
+    srcPort: frame.readUInt16BE(udp + UDP_SRC_PORT_OFFSET),
+    dstPort: frame.readUInt16BE(udp + UDP_DST_PORT_OFFSET),
+    tagged: ip !== ETH_HEADER_LEN,
+    fragment: (ff & IPV4_MF) !== 0,
+  };
 }
