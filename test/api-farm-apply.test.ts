@@ -124,7 +124,7 @@ describe('farm.applyDocument', () => {
     const before = await op.farm.export({ id: farm!.id });
     await refused(op.farm.applyDocument({ document: doc({ vms: [{ name: 'x', host: 'nohost', vifs: [] }] }) }), 'BAD_REQUEST', /^document\.vms\.0\.host: no host named "nohost"/);
     await refused(op.farm.planDocument({ document: doc({ vms: [{ name: 'x', host: null, vifs: [{ vnet: 'wan' }] }] }) }), 'BAD_REQUEST', /^document\.vms\.0\.vifs\.0\.vnet: no vnet named "wan"/);
-    await refused(op.farm.applyDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4242 }] }) }), 'CONFLICT', /document\.vnets\.0\.vnid: 4242 is already used/);
+    await refused(op.farm.applyDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4242 }] }) }), 'CONFLICT', /document\.vnets\.0\.vnid: vnet id 4242 is not available in this deployment/);
     await refused(op.farm.applyDocument({ document: doc(), expectedRevision: null }), 'CONFLICT', /^expectedRevision: a farm named "app" was created meanwhile/);
     expect(await op.farm.export({ id: farm!.id })).toEqual(before);
     expect((await f.db.farm.findUnique({ where: { id: farm!.id }, select: { revision: true } }))!.revision).toBe(farm!.revision);
