@@ -61,6 +61,8 @@ export const reportLeaseSchema = closed({
 /** DHCP and DNS on one vnet of this host since the agent started: packets answered and dropped. */
 export const reportServiceVnetSchema = closed({
   vnet: uint32(),
+  /** The farm the state gave the vnet (its `farm`); the console shows the counts to that farm's tenant only. */
+  farm: text(ITEM_ID_MAX_CHARS).optional(),
   leases: int32().min(0),
   dhcpReplies: z.number().min(0),
   dhcpDrops: z.number().min(0),

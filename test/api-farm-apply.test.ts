@@ -36,11 +36,12 @@ async function rowsOf(farmId: string) {
   return { vifs: Object.fromEntries(vifs.map((v) => [v.vm.name, v])), vnets: Object.fromEntries(vnets.map((v) => [v.name, v])) };
 }
 
-async function refused(p: Promise<unknown>, code: string, message: RegExp) {
+async function refused(p: Promise<unknown>, code: string, message: RegExp): Promise<TRPCError> {
   const err = await p.then(() => null, (e: unknown) => e);
   expect(err).toBeInstanceOf(TRPCError);
   expect((err as TRPCError).code).toBe(code);
   expect((err as TRPCError).message).toMatch(message);
+  return err as TRPCError;
 }
 
 describe('farm.applyDocument', () => {
@@ -124,10 +125,21 @@ describe('farm.applyDocument', () => {
     const before = await op.farm.export({ id: farm!.id });
     await refused(op.farm.applyDocument({ document: doc({ vms: [{ name: 'x', host: 'nohost', vifs: [] }] }) }), 'BAD_REQUEST', /^document\.vms\.0\.host: no host named "nohost"/);
     await refused(op.farm.planDocument({ document: doc({ vms: [{ name: 'x', host: null, vifs: [{ vnet: 'wan' }] }] }) }), 'BAD_REQUEST', /^document\.vms\.0\.vifs\.0\.vnet: no vnet named "wan"/);
-    await refused(op.farm.applyDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4242 }] }) }), 'CONFLICT', /document\.vnets\.0\.vnid: 4242 is already used/);
+    await refused(op.farm.applyDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4242 }] }) }), 'CONFLICT', /document\.vnets\.0\.vnid: vnet id 4242 is not available in this deployment/);
     await refused(op.farm.applyDocument({ document: doc(), expectedRevision: null }), 'CONFLICT', /^expectedRevision: a farm named "app" was created meanwhile/);
     expect(await op.farm.export({ id: farm!.id })).toEqual(before);
     expect((await f.db.farm.findUnique({ where: { id: farm!.id }, select: { revision: true } }))!.revision).toBe(farm!.revision);
     expect(h1.name).toBe('apply-1');
+  });
+
+  it("a plan's vnet id clash says the same whether another tenant or the caller's own other farm holds the id", async () => {
+    const op = callerOn(f.db, f.operator);
+    const own = await op.farm.applyDocument({ document: doc({ name: 'own-other', vnets: [{ name: 'lan', cidr: '10.6.0.0/24', vnid: 4343 }], vms: [] }) });
+    expect(own.created).toBe(true);
+    const viewer = callerOn(f.db, f.viewer);
+    const theirs = await refused(viewer.farm.planDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4242 }] }) }), 'CONFLICT', /./);
+    const mine = await refused(viewer.farm.planDocument({ document: doc({ vnets: [{ name: 'lan', cidr: '10.5.0.0/24', vnid: 4343 }] }) }), 'CONFLICT', /./);
+    expect(theirs.message).toBe('document.vnets.0.vnid: vnet id 4242 is not available in this deployment; choose another or leave it out');
+    expect(mine.message).toBe(theirs.message.replace('4242', '4343'));
   });
 });

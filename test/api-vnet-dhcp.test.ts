@@ -87,13 +87,20 @@ describe('vnet DHCP and DNS settings', () => {
 
   it('upstream resolvers are a host setting: admins set them, checked, and only admins', async () => {
     const admin = api.caller(api.admin);
-    await expectError(op.host.update({ id: h1, dnsUpstream: ['127.0.0.53'] }), 'FORBIDDEN', null);
+    // Hosts carry every tenant's vnets: only admins, who administer hosts deployment-wide, redirect their DNS.
+    for (const actor of [api.operator, api.viewer, api.otherOperator]) {
+      await expectError(api.caller(actor).host.update({ id: h1, dnsUpstream: ['127.0.0.53'] }), 'FORBIDDEN', null);
+    }
+    expect((await admin.host.get({ id: h1 })).dnsUpstream).toEqual([]);
     await expectError(admin.host.update({ id: h1, dnsUpstream: ['nope'] }), 'BAD_REQUEST', 'dnsUpstream.0');
     await expectError(admin.host.update({ id: h1, dnsUpstream: ['224.0.0.1'] }), 'BAD_REQUEST', 'dnsUpstream.0');
     await expectError(admin.host.update({ id: h1, dnsUpstream: ['192.0.2.53', '192.0.2.53'] }), 'BAD_REQUEST', 'dnsUpstream');
     const h = await admin.host.update({ id: h1, dnsUpstream: ['192.0.2.53', ' 192.0.2.54'] });
     expect(h.dnsUpstream).toEqual(['192.0.2.53', '192.0.2.54']);
     expect((await admin.host.get({ id: h1 })).dnsUpstream).toEqual(['192.0.2.53', '192.0.2.54']);
+    // Audited as a deployment-wide entry (no tenant), with the resolvers before and after.
+    const entry = await api.db.auditLog.findFirstOrThrow({ where: { action: 'host.update', entityId: h1 }, orderBy: { id: 'desc' }, select: { tenantId: true, before: true, after: true, actorName: true } });
+    expect(entry).toMatchObject({ tenantId: null, actorName: 'alice-admin', before: { dnsUpstream: [] }, after: { dnsUpstream: ['192.0.2.53', '192.0.2.54'] } });
   });
 
   it('deploy: the state carries gateway, resolver, DNS servers, domain under the farm, lease time, routes, names, host names and upstreams', async () => {

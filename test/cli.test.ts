@@ -324,7 +324,7 @@ describe('softudc CLI against a running console', () => {
     expect(missing.code).toBe(6);
     const taken = await cli(['farm', 'import', join(dir, 'exported.json'), '--name', 'shop-copy']);
     expect(taken.code).toBe(4); // the vnet ids of the export are shop's
-    expect(taken.stderr).toMatch(/document\.vnets\.\d\.vnid: \d+ is already used by another vnet/);
+    expect(taken.stderr).toMatch(/document\.vnets\.\d\.vnid: vnet id \d+ is not available in this deployment/);
     const copy = await cli(['farm', 'import', join(dir, 'shop.json'), '--name', 'shop-copy', '--json']);
     expect(copy.code).toBe(0);
     expect(JSON.parse(copy.stdout)).toMatchObject({ name: 'shop-copy', revision: 1, counts: { vnets: 2, vms: 4, routers: 1 } });

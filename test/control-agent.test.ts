@@ -249,11 +249,12 @@ describe('host.report and host.reports (browsers)', () => {
     }
     expect([...initial.keys()].sort()).toEqual(['h1', 'h2', 'h3', 'h9']);
     const vif = (id: string, vnet: number) => ({ id, vnet, mac: '02:00:00:00:00:01', ip: '10.0.0.1/24', version: 1, guest: { kind: 'emulated' } });
-    // One VIF on this tenant's vnet, one on a vnet that is not this tenant's.
-    await f.caller(h3.actor).agent.report({ ...agentReport(0), vifs: [vif('app/a/eth0', farm.vnets.n!.vnid), vif('other/x/eth0', 7)] });
+    // One VIF of this tenant's (shown by its id), one that is not (even on this tenant's vnet id).
+    const mine = farm.vms.a!.vifIds[0]!;
+    await f.caller(h3.actor).agent.report({ ...agentReport(0), vifs: [vif(mine, farm.vnets.n!.vnid), vif('other/x/eth0', farm.vnets.n!.vnid)] });
     const next = await stream.next();
     expect(next).toMatchObject({ host: 'h3', report: { vifCount: 1 } });
-    expect((await viewer.host.report({ id: h3.id })).report?.vifs?.map((v) => v.id)).toEqual(['app/a/eth0']);
+    expect((await viewer.host.report({ id: h3.id })).report?.vifs?.map((v) => v.id)).toEqual([mine]);
     expect((await f.caller(f.otherOperator).host.report({ id: h3.id })).report).toMatchObject({ vifCount: 0, vifs: [] });
     expect((next as { report: { vifs?: unknown } }).report.vifs).toBeUndefined();
 

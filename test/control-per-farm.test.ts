@@ -187,3 +187,30 @@ describe('per-farm recompile across LAN segments and relays', () => {
     await settled();
   });
 });
+
+// A recompute about one farm that has to decide every host (the farm runs on
+// hosts without a stored part) still gives its caller that farm's warnings
+// alone: other tenants' warnings name their farms, VMs and hosts.
+describe('warnings of a farm plan or deploy', () => {
+  it("never carry another farm's warnings, even when every host is decided", async () => {
+    const a = f.caller(f.operator);
+    const b = f.caller(f.otherOperator);
+    const farmB = await buildFarm(b, { name: 'secret-b', vnets: [{ name: 'lan', cidr: '10.71.0.0/24' }], vms: [{ name: 'b-1', hostId: h2.id, vnets: ['lan'] }] });
+    await b.farm.deploy({ id: farmB.id });
+    // B's stored part carries a warning naming B's things.
+    await f.db.farmContribution.update({ where: { farmId: farmB.id }, data: { warnings: ['secret-b/b-1: a warning of tenant b'] } });
+
+    const farmA = await buildFarm(a, { name: 'mine-a', vnets: [{ name: 'lan', cidr: '10.72.0.0/24' }], vms: [{ name: 'a-1', hostId: h1.id, vnets: ['lan'] }] });
+    await a.farm.deploy({ id: farmA.id });
+    // A runs on h1 but its stored part is gone: its next recompute decides every host.
+    await f.db.farmContribution.delete({ where: { farmId: farmA.id } });
+
+    const plan = await f.caller(f.viewer).farm.plan({ id: farmA.id });
+    expect(plan.warnings).toEqual([]);
+    const r = await a.farm.deploy({ id: farmA.id });
+    expect(r.warnings).toEqual([]);
+    expect(JSON.stringify(r)).not.toMatch(/secret-b|tenant b/);
+    // B's part was reused as it was: its warning is still B's.
+    expect((await f.db.farmContribution.findUnique({ where: { farmId: farmB.id }, select: { warnings: true } }))!.warnings).toEqual(['secret-b/b-1: a warning of tenant b']);
+  });
+});

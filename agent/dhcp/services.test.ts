@@ -13,7 +13,7 @@ const MAC_B = parseMac('02:5d:00:00:00:0b');
 const state = parseState({
   host: 'h1', generation: 1, underlay: { address: '127.0.0.2', multicast: null },
   vnets: [
-    { id: 7, mtu: 1380, dhcp: { gateway: '10.7.0.1', resolver: '10.7.0.254', dnsServers: ['10.9.9.9'], domain: 'shop.example.internal', leaseTime: 600, names: [{ name: 'web-1', ip: '10.7.0.10' }, { name: 'db-1', ip: '10.7.0.20' }] } },
+    { id: 7, farm: 'farm-shop', mtu: 1380, dhcp: { gateway: '10.7.0.1', resolver: '10.7.0.254', dnsServers: ['10.9.9.9'], domain: 'shop.example.internal', leaseTime: 600, names: [{ name: 'web-1', ip: '10.7.0.10' }, { name: 'db-1', ip: '10.7.0.20' }] } },
     { id: 8, dhcp: { enabled: false } },
   ],
   vifs: [
@@ -115,7 +115,8 @@ describe('DHCP and DNS next to the port', () => {
     dns(Buffer.from('xx')); // malformed: a counted drop
     const v = t.services.view();
     expect(v.vnets).toEqual([
-      { vnet: 7, leases: 1, dhcpReplies: 2, dhcpDrops: 1, dnsAnswers: 2, dnsForwarded: 0, dnsDrops: 1 },
+      // The farm the state gave the vnet travels with its counts (the console shows them to that farm's tenant only).
+      { vnet: 7, farm: 'farm-shop', leases: 1, dhcpReplies: 2, dhcpDrops: 1, dnsAnswers: 2, dnsForwarded: 0, dnsDrops: 1 },
       { vnet: 8, leases: 0, dhcpReplies: 0, dhcpDrops: 0, dnsAnswers: 0, dnsForwarded: 0, dnsDrops: 0 },
     ]);
     expect(v.leases).toEqual([{ vif: 'a', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', hostName: 'web-1', ackedAt: expect.any(Number), leaseTime: 600 }]);

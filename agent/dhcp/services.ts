@@ -62,12 +62,14 @@ export interface ServiceStats {
 
 /** What the agent's view and report show: per-vnet counts and the live leases, newest first. */
 export interface ServicesView {
-  vnets: (ServiceStats & { leases: number })[];
+  vnets: (ServiceStats & { leases: number; farm?: string })[];
   leases: Lease[];
 }
 
 export class GuestServices {
   private vnets = new Map<number, VnetServices>();
+  /** The farm each vnet belongs to, as the state says (reported beside its counts). */
+  private farms = new Map<number, string>();
   private readonly stats = new Map<number, ServiceStats>();
   private vifs = new Map<string, { hostName?: string; mtu?: number; prefixLen: number }>();
   private readonly leases = new Map<string, Lease>();
@@ -111,6 +113,7 @@ export class GuestServices {
       });
     }
     this.vnets = vnets;
+    this.farms = new Map(s.vnets.flatMap((v) => (v.farm !== undefined ? [[v.id, v.farm] as const] : [])));
     for (const id of this.stats.keys()) if (!vnets.has(id)) this.stats.delete(id);
     this.vifs = new Map(s.vifs.map((v) => [v.id, { hostName: v.hostName, mtu: v.mtu, prefixLen: parseCidr(v.ip).prefixLen }]));
     for (const id of this.leases.keys()) if (!this.vifs.has(id)) this.leases.delete(id);
@@ -131,7 +134,10 @@ export class GuestServices {
     const leases = this.leaseList(now);
     const perVnet = new Map<number, number>();
     for (const l of leases) perVnet.set(l.vnet, (perVnet.get(l.vnet) ?? 0) + 1);
-    const vnets = [...this.vnets.keys()].sort((a, b) => a - b).map((vnet) => ({ ...this.stat(vnet), leases: perVnet.get(vnet) ?? 0 }));
+    const vnets = [...this.vnets.keys()].sort((a, b) => a - b).map((vnet) => {
+      const farm = this.farms.get(vnet);
+      return { ...this.stat(vnet), leases: perVnet.get(vnet) ?? 0, ...(farm !== undefined ? { farm } : {}) };
+    });
     return { vnets, leases };
   }
 

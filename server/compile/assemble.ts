@@ -8,7 +8,7 @@
 // left out.
 import type { CompileHost, CompileSegment, FarmPart, HostState, StateFirewall, StateRouter, StateVif, StateVnet, VnetKeyring } from './types.ts';
 import { addProxyVnets, relayed, relayHostOf, type Topology } from './relays.ts';
-import { byString } from './common.ts';
+import { byString, CompileError } from './common.ts';
 import { DEFAULT_PORT } from '../../agent/wire/constants.ts';
 
 export interface AssembleInput {
@@ -43,6 +43,17 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
     if (!a) acc.set(hostId, (a = { host, vnets: new Map(), vifs: [], routers: [], firewalls: [] }));
     return a;
   };
+  // One vnet id is one farm's network: two parts carrying it would merge two farms' segments.
+  const owner = new Map<number, string>();
+  for (const part of input.parts) {
+    for (const vnid of [...part.sealedVnids, ...part.hosts.flatMap((p) => p.vnets.map((v) => v.id))]) {
+      const other = owner.get(vnid);
+      if (other !== undefined && other !== part.farmId) {
+        throw new CompileError('vnid', `vnet id ${vnid} is carried by two deployed farms; refusing to merge their networks`);
+      }
+      owner.set(vnid, part.farmId);
+    }
+  }
   for (const part of input.parts) {
     for (const p of part.hosts) {
       const a = at(p.hostId);

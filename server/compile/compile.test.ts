@@ -159,6 +159,8 @@ describe('compile', () => {
       f.vnets = f.vnets.map((v) => ({ ...v, vnid: v.vnid + (id === 'f2' ? 1 : 2) }));
       f.vms = f.vms.map((vm) => ({ ...vm, id: `${id}-${vm.id}`, vifs: vm.vifs.map((x) => ({ ...x, id: `${id}-${x.id}`, serial: x.serial! + 10 * (id === 'f2' ? 1 : 2), vnid: x.vnid + (id === 'f2' ? 1 : 2) })) }));
       f.routers = f.routers.map((r) => ({ ...r, id: `${id}-${r.id}`, interfaces: r.interfaces.map((i) => ({ ...i, vnid: i.vnid + (id === 'f2' ? 1 : 2) })) }));
+      // Router links have ids of their own too (one per link in the deployment).
+      f.routerLinks = f.routerLinks.map((l) => ({ ...l, vnid: l.vnid! - (id === 'f2' ? 1 : 2) }));
       return f;
     };
     const out = compile({ hosts, segments, farms: [farm(), clash('f2', 'web'), clash('f3', 'default.web')] });

@@ -21,6 +21,7 @@ import { checkDocumentPlacements, requireHostRunsGuest, type GuestKind } from '.
 import { intentVms, loadRevision, refuseBadPlacements } from './plan.ts';
 import { snapshotFarm } from './revisions.ts';
 import { requireVm } from '../farms/vms.ts';
+import { refuseVnidsDeployedElsewhere } from '../farms/vnidHolds.ts';
 
 export { deploymentProgress, listDeployments, waitForDeployment, watchDeployment } from './deployments.ts';
 export { planFarm } from './plan.ts';
@@ -83,6 +84,8 @@ async function runRevision(
   o: { actor: UserActor; farm: FarmRef; kind: 'deploy' | 'undeploy' | 'migrate'; revision: number | null },
 ) {
   const { farm } = o;
+  // One vnet id is one farm's network: never deploy an id another farm still runs.
+  if (o.revision !== null) await refuseVnidsDeployedElsewhere(tx, farm.id, o.revision, 'id');
   await tx.farm.update({ where: { id: farm.id }, data: { deployedRevision: o.revision }, select: { id: true } });
   const { changed, warnings } = await recomputeDesired(tx, { farmId: farm.id });
   const recorded = o.revision ?? farm.deployedRevision;

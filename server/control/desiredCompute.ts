@@ -10,8 +10,9 @@
 // rotation step changed) compiles every farm and decides every host. Reads only: the steps that write are desiredState.ts's.
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
+import { AppError } from '../errors.ts';
 import {
-  affectedHosts, assemble, neededHosts, relayFor, stateHash, type CompileHost, type CompileSegment, type FarmPart, type HostState,
+  affectedHosts, assemble, CompileError, neededHosts, relayFor, stateHash, type CompileHost, type CompileSegment, type FarmPart, type HostState,
 } from '../compile/index.ts';
 import {
   loadCompileInput, loadCurrent, loadFarmRows, loadTopology, type ControlHost, type CurrentDesired, type FarmOverride, type Topology,
@@ -49,6 +50,8 @@ export interface DesiredScope {
 export interface PreparedDesired extends Topology {
   /** The farm the recompute is about, when it decides only the hosts that farm can change. */
   farmId: string | null;
+  /** The farm the recompute is about, even when it decides every host: its caller gets that farm's warnings alone. */
+  about: string | null;
   /** Parts compiled now (the farm's, and any farm's whose stored part is not current). */
   compiled: CompiledPart[];
   /** Stored parts taken as they are. */
@@ -86,12 +89,12 @@ export async function prepareDesired(q: Q, scope: DesiredScope = {}): Promise<Pr
   const reuseIds = rows.filter((f) => f.revision !== null && !compiledIds.has(f.id)).map((f) => f.id);
   const removed = rows.filter((f) => f.revision === null).map((f) => f.id);
   if (!incremental) {
-    return { ...topo, farmId: null, compiled, reused: await loadParts(q, reuseIds), removed, affected: null, locations: input.locations };
+    return { ...topo, farmId: null, about: target ?? null, compiled, reused: await loadParts(q, reuseIds), removed, affected: null, locations: input.locations };
   }
   const touched = [...(before ?? []), ...compiled.flatMap((c) => c.part.hosts.map((h) => h.hostId))];
   const affected = affectedHosts(touched, topo.hosts, topo.segments);
   const reused = await loadParts(q, reuseIds, [...neededHosts(affected, topo.hosts, topo.segments)]);
-  return { ...topo, farmId: target!, compiled, reused, removed, affected, locations: input.locations };
+  return { ...topo, farmId: target!, about: target!, compiled, reused, removed, affected, locations: input.locations };
 }
 
 export interface DesiredComputation {
@@ -116,7 +119,13 @@ export async function assembleDesired(q: Q, p: PreparedDesired): Promise<Desired
   const vnetKeys = await loadKeyrings(q, carriedSealed(parts));
   // VARP authentication is opt-in (docs/operations.md): a running agent rebuilds its underlay for a new VARP key.
   const varp = varpAuthEnabled() ? await varpKey(q, false) : undefined;
-  const states = assemble({ hosts: p.hosts, segments: p.segments, parts, vnetKeys, ...(varp ? { varpKey: varp } : {}) }, p.affected ?? undefined);
+  let states: Map<string, HostState>;
+  try {
+    states = assemble({ hosts: p.hosts, segments: p.segments, parts, vnetKeys, ...(varp ? { varpKey: varp } : {}) }, p.affected ?? undefined);
+  } catch (err) {
+    if (err instanceof CompileError) throw new AppError('CONFLICT', err.message, { field: err.field, cause: err });
+    throw err;
+  }
   const decided = p.affected ? p.hosts.filter((h) => p.affected!.has(h.id)) : p.hosts;
   const next = new Map<string, { state: HostState; hash: string }>();
   for (const h of decided) {
@@ -124,8 +133,9 @@ export async function assembleDesired(q: Q, p: PreparedDesired): Promise<Desired
     next.set(h.id, { state, hash: stateHash(state) });
   }
   const current = await loadCurrent(q, p.affected ? decided.map((h) => h.id) : 'all');
-  // About one farm: its warnings; about every host: every farm's.
-  const warned = p.farmId === null ? [...p.reused, ...p.compiled].sort((a, b) => (a.part.farmId < b.part.farmId ? -1 : 1)) : p.compiled;
+  // About one farm: its warnings alone, even when every host is decided (they may name other tenants' farms); about every host: every farm's.
+  const all = [...p.reused, ...p.compiled].sort((a, b) => (a.part.farmId < b.part.farmId ? -1 : 1));
+  const warned = p.about === null ? all : all.filter((w) => w.part.farmId === p.about);
   return { hosts: p.hosts, next, current, warnings: warned.flatMap((w) => w.warnings) };
 }
 

@@ -19,8 +19,9 @@ export async function planDocument(o: { db: Db; actor: UserActor; document: Farm
   return o.db.$transaction(async (tx) => {
     const stored = await loadStoredFarm(tx, o.actor.tenantId, o.document.name);
     const { resolved, changes } = compareDocument(o.document, stored);
+    // A plan writes nothing: it does not take the vnet id allocation lock, which would stall every tenant's vnet creation.
     const refs = await checkDocumentRefs(tx, resolved, {
-      actor: o.actor, prefix: 'document.', nameField: 'document.name', vnids: 'keep', ownFarmId: stored?.farm.id,
+      actor: o.actor, prefix: 'document.', nameField: 'document.name', vnids: 'keep', ownFarmId: stored?.farm.id, lock: false,
     });
     const snapshot = snapshotOf(resolved, stored?.rows ?? null, refs.vnids);
     const placements = await checkDocumentPlacements(tx, resolved.name, snapshot.vms);

@@ -54,33 +54,49 @@ function healthFor(actor: UserActor, health: Report['health']): Report['health']
 }
 
 /**
- * The vnet ids of the actor's tenant. A host carries several tenants' farms;
- * a user sees the VIFs and VARP entries of their own tenant's vnets only
+ * What of a host's report the actor's tenant may see. A host carries several
+ * tenants' farms: a user sees the VIFs and DHCP leases of their own tenant's
+ * VIFs (by VIF id), DHCP/DNS counts of vnets whose (farm, vnet id) pair is one
+ * of their tenant's now, and VARP entries of their tenant's vnet ids
  * (host-wide counters and health are not tenant data).
  */
-async function tenantVnids(db: Db, tenantId: string): Promise<Map<number, string>> {
-  const rows = await db.vnet.findMany({ where: { farm: { tenantId } }, select: { vnid: true, name: true, farm: { select: { name: true } } } });
-  return new Map(rows.map((r) => [Number(r.vnid), `${r.farm.name}/${r.name}`]));
+interface Visible {
+  vnids: Map<number, string>;
+  pairs: Map<string, string>;
+  vifs: Set<string>;
 }
 
-/** DHCP and DNS of the visible vnets only: a tenant never learns another's leases, names or traffic. */
-function servicesFor(s: Report['services'], visible: Map<number, string>, detail: ReportDetail): NonNullable<HostReportView['report']>['services'] {
+const pairKey = (farm: string, vnid: number) => `${farm}:${vnid}`;
+
+async function tenantVisible(db: Db, tenantId: string): Promise<Visible> {
+  const rows = await db.vnet.findMany({ where: { farm: { tenantId } }, select: { vnid: true, name: true, farm: { select: { id: true, name: true } } } });
+  const vifs = await db.vif.findMany({ where: { vm: { farm: { tenantId } } }, select: { id: true } });
+  return {
+    vnids: new Map(rows.map((r) => [Number(r.vnid), `${r.farm.name}/${r.name}`])),
+    pairs: new Map(rows.map((r) => [pairKey(r.farm.id, Number(r.vnid)), `${r.farm.name}/${r.name}`])),
+    vifs: new Set(vifs.map((v) => v.id)),
+  };
+}
+
+/** DHCP and DNS of the visible vnets and VIFs only: a tenant never learns another's leases, names or traffic. */
+function servicesFor(s: Report['services'], visible: Visible, detail: ReportDetail): NonNullable<HostReportView['report']>['services'] {
   if (!s) return undefined;
-  const vnets = s.vnets.flatMap((v) => {
-    const name = visible.get(v.vnet);
+  const vnets = s.vnets.flatMap(({ farm, ...v }) => {
+    // An agent that does not say whose vnet it is shows its counts to nobody.
+    const name = farm === undefined ? undefined : visible.pairs.get(pairKey(farm, v.vnet));
     return name === undefined ? [] : [{ ...v, name }];
   });
-  return { vnets, ...(detail === 'full' ? { leases: s.leases.filter((l) => visible.has(l.vnet)) } : {}) };
+  return { vnets, ...(detail === 'full' ? { leases: s.leases.filter((l) => visible.vifs.has(l.vif)) } : {}) };
 }
 
-function toView(r: Row, detail: ReportDetail, now: Date, visible: Map<number, string>, actor: UserActor): HostReportView {
+function toView(r: Row, detail: ReportDetail, now: Date, visible: Visible, actor: UserActor): HostReportView {
   let report: HostReportView['report'] = null;
   if (r.report) {
     const raw = r.report.report as Omit<Report, 'appliedGeneration'>;
     const body = {
       ...raw,
-      vifs: raw.vifs.filter((v) => visible.has(v.vnet)),
-      varp: raw.varp.filter((v) => visible.has(v.vnet)),
+      vifs: raw.vifs.filter((v) => visible.vifs.has(v.id)),
+      varp: raw.varp.filter((v) => visible.vnids.has(v.vnet)),
     };
     report = {
       receivedAt: r.report.receivedAt,
@@ -112,7 +128,7 @@ function toView(r: Row, detail: ReportDetail, now: Date, visible: Map<number, st
 export async function latestReport(o: { db: Db; actor: UserActor; id: string; now?: Date }): Promise<HostReportView> {
   const row = await o.db.host.findUnique({ where: { id: o.id }, select: hostSelect });
   if (!row) throw notFound('host');
-  return toView(row, 'full', o.now ?? new Date(), await tenantVnids(o.db, o.actor.tenantId), o.actor);
+  return toView(row, 'full', o.now ?? new Date(), await tenantVisible(o.db, o.actor.tenantId), o.actor);
 }
 
 /**
@@ -139,7 +155,7 @@ export async function* reportUpdates(o: {
     const where = o.hostId === undefined ? {} : { id: o.hostId };
     const rows = await o.db.host.findMany({ where, select: hostSelect, orderBy: { name: 'asc' } });
     if (o.hostId !== undefined && rows.length === 0) throw notFound('host', 'hostId');
-    let visible = await tenantVnids(o.db, o.actor.tenantId);
+    let visible = await tenantVisible(o.db, o.actor.tenantId);
     for (const r of rows) yield toView(r, o.detail, new Date(), visible, o.actor);
     while (!o.signal?.aborted) {
       const events = await inbox.next({ signal: o.signal });
@@ -147,7 +163,7 @@ export async function* reportUpdates(o: {
       if (ids.length === 0) continue;
       const changed = await o.db.host.findMany({ where: { id: { in: ids } }, select: hostSelect, orderBy: { name: 'asc' } });
       // Re-read: the tenant may have created vnets since.
-      visible = await tenantVnids(o.db, o.actor.tenantId);
+      visible = await tenantVisible(o.db, o.actor.tenantId);
       for (const r of changed) yield toView(r, o.detail, new Date(), visible, o.actor);
     }
   } finally {

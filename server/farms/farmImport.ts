@@ -10,7 +10,8 @@ import type { UserActor } from '../auth/actors.ts';
 import type { Tx } from './farmAccess.ts';
 import type { ResolvedDocument } from './farmDocumentCheck.ts';
 import { cannotRunMessage, checkGuestPlacement } from './placements.ts';
-import { allocateVnids, usedVnids } from './ipam.ts';
+import { allocateVnids } from './ipam.ts';
+import { heldByOther, vnidHolds, vnidTakenMessage } from './vnidHolds.ts';
 import { insertDocumentRows } from './farmRows.ts';
 
 /** Serialises vnet id allocation across concurrent writers (pg_advisory_xact_lock key). */
@@ -32,6 +33,8 @@ export interface WriteDocumentOptions {
   vnidField?: (index: number) => string;
   /** A stored farm the document replaces (farm.applyDocument): its own vnet ids and VLANs are not taken. */
   ownFarmId?: string | undefined;
+  /** `false`: do not take the vnet id allocation lock (a plan, which writes nothing). */
+  lock?: boolean;
 }
 
 /** What the database-facing checks resolved: host ids by name, and every vnet's final id (in document order). */
@@ -66,7 +69,7 @@ async function checkVlansFree(
 /**
  * Every check of a document that needs the database, except the farm's name:
  * host names, what those hosts run, VLANs and vnet ids across the deployment.
- * Takes the vnet id allocation lock until the transaction ends.
+ * Takes the vnet id allocation lock until the transaction ends (unless `lock: false`).
  */
 export async function checkDocumentRefs(tx: Tx, doc: ResolvedDocument, opts: WriteDocumentOptions): Promise<DocumentRefs> {
   const { prefix } = opts;
@@ -102,19 +105,16 @@ export async function checkDocumentRefs(tx: Tx, doc: ResolvedDocument, opts: Wri
   const hostId = (name: string | null) => (name === null ? null : hosts.get(name)!.id);
   await checkVlansFree(tx, doc, prefix, (name) => hosts.get(name)!.id, opts.ownFarmId);
 
-  // Vnet ids are unique across the deployment, whichever tenant holds them.
-  await lockVnidAllocation(tx);
-  const used = await usedVnids(tx);
-  if (opts.ownFarmId) {
-    const own = await tx.vnet.findMany({ where: { farmId: opts.ownFarmId }, select: { vnid: true } });
-    for (const v of own) used.delete(Number(v.vnid));
-  }
+  // Vnet ids are unique across the deployment, whichever tenant holds them, and
+  // stay taken while a deployed revision or stored part still carries them.
+  if (opts.lock !== false) await lockVnidAllocation(tx);
+  const holds = await vnidHolds(tx);
   const vnids: (number | undefined)[] = doc.vnets.map((v, i) => {
-    if (v.vnid === undefined || !used.has(v.vnid)) return v.vnid;
+    if (v.vnid === undefined || !heldByOther(holds, v.vnid, opts.ownFarmId)) return v.vnid;
     if (opts.vnids === 'auto') return undefined;
-    throw conflict(vnidField(i), `${v.vnid} is already used by another vnet in this deployment`);
+    throw conflict(vnidField(i), vnidTakenMessage(v.vnid));
   });
-  const taken = new Set([...used, ...vnids.filter((v): v is number => v !== undefined)]);
+  const taken = new Set([...holds.all, ...vnids.filter((v): v is number => v !== undefined)]);
   const fresh = allocateVnids(taken, vnids.filter((v) => v === undefined).length, vnidField(0));
   return { hostId, vnids: vnids.map((v) => v ?? fresh.shift()!) };
 }

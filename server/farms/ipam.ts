@@ -132,12 +132,6 @@ export function allocateVnids(used: Iterable<number>, count: number, field = 'vn
   return out;
 }
 
-/** Reads every vnet id in the deployment (they are unique across all tenants). */
-export async function usedVnids(tx: Tx): Promise<Set<number>> {
-  const rows = await tx.vnet.findMany({ select: { vnid: true } });
-  return new Set(rows.map((r) => Number(r.vnid)));
-}
-
 /**
  * Inter-router links take /30 prefixes from the link-local block
  * (RFC 3927, 169.254.0.0/16) unless the client picks one: these addresses

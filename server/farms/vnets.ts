@@ -7,13 +7,14 @@ import {
 } from './farmAccess.ts';
 import { requireRoom } from './farmLimits.ts';
 import { lockVnidAllocation } from './farmImport.ts';
+import { heldByOther, vnidHolds, vnidTakenMessage } from './vnidHolds.ts';
 import type { VnetView } from './farmShapes.ts';
 import { toVnetView, vnetSelect } from './farmViews.ts';
 import { allocateVnids, loadAddressSpace } from './ipam.ts';
 import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { dhcpOfRow, resolveDhcp, type VnetDhcp, type VnetDhcpInput } from './vnetDhcp.ts';
-import { broadcastOf, checkMtu, checkVnid, cidrContains, formatIpv4, MTU_DEFAULT, requireCidr, VNET_PREFIX, VNID_AUTO_START } from './validate.ts';
+import { broadcastOf, checkMtu, checkVnid, cidrContains, formatIpv4, MTU_DEFAULT, requireCidr, VNET_PREFIX } from './validate.ts';
 
 type Security = VnetView['security'];
 
@@ -41,17 +42,21 @@ async function requireVnet(tx: Tx, actor: UserActor, id: string) {
   return v;
 }
 
-/** A free vnet id: the lowest unused one from 100 up, or the requested one if nobody has it. */
-async function pickVnid(tx: Tx, requested: number | undefined, exceptVnetId?: string): Promise<number> {
+/**
+ * A free vnet id: the lowest one from 100 up that nothing holds (intent,
+ * deployed revisions, stored parts), or the requested one if no other vnet has
+ * it and no other farm's deployment still carries it.
+ */
+async function pickVnid(tx: Tx, farmId: string, requested: number | undefined, exceptVnetId?: string): Promise<number> {
   await lockVnidAllocation(tx);
+  const holds = await vnidHolds(tx);
   if (requested !== undefined) {
     checkVnid('vnid', requested);
     const holder = await tx.vnet.findUnique({ where: { vnid: BigInt(requested) }, select: { id: true } });
-    if (holder && holder.id !== exceptVnetId) throw conflict('vnid', `${requested} is already used by another vnet in this deployment`);
+    if ((holder && holder.id !== exceptVnetId) || heldByOther(holds, requested, farmId)) throw conflict('vnid', vnidTakenMessage(requested));
     return requested;
   }
-  const used = await tx.vnet.findMany({ where: { vnid: { gte: BigInt(VNID_AUTO_START) } }, select: { vnid: true }, orderBy: { vnid: 'asc' } });
-  return allocateVnids(used.map((u) => Number(u.vnid)), 1)[0]!;
+  return allocateVnids(holds.all, 1)[0]!;
 }
 
 export async function listVnets(o: ServiceCtx & { farmId: string; cursor?: string | undefined; limit: number }) {
@@ -87,7 +92,7 @@ export async function createVnet(o: ServiceCtx & CreateVnetInput): Promise<{ far
     const mtu = checkMtu('mtu', o.mtu ?? MTU_DEFAULT);
     const dhcp = resolveDhcp('dhcp', cidr, o.dhcp);
     await requireNameFree(tx, 'vnet', farm.id, o.name);
-    const vnid = await pickVnid(tx, o.vnid);
+    const vnid = await pickVnid(tx, farm.id, o.vnid);
     const row = await tx.vnet.create({
       data: { farmId: farm.id, vnid: BigInt(vnid), name: o.name, cidr: cidr.text, mtu, security: o.security ?? 'none', dhcp },
       select: vnetSelect,
@@ -132,7 +137,7 @@ export async function updateVnet(o: ServiceCtx & UpdateVnetInput): Promise<{ far
     // The gateway must stay inside the (possibly new) prefix, even when only the prefix changed.
     if (o.dhcp !== undefined || o.cidr !== undefined) data.dhcp = resolveDhcp('dhcp', requireCidr('cidr', data.cidr ?? current.cidr, VNET_PREFIX), o.dhcp, dhcpOfRow(current.dhcp));
     if (o.security !== undefined) data.security = o.security;
-    if (o.vnid !== undefined && o.vnid !== Number(current.vnid)) data.vnid = BigInt(await pickVnid(tx, o.vnid, o.id));
+    if (o.vnid !== undefined && o.vnid !== Number(current.vnid)) data.vnid = BigInt(await pickVnid(tx, farm.id, o.vnid, o.id));
     const row = await tx.vnet.update({ where: { id: o.id }, data, select: vnetSelect });
     const vnet = toVnetView(row);
     return { result: { vnet }, audit: { action: 'vnet.update', entity: 'vnet', entityId: o.id, before, after: vnet } };
