@@ -5,7 +5,8 @@
 # (admin endpoints inside namespaces), traceroute and bird2 (the virtual
 # routers' interop tests: kernel traceroute through them, RIPv2 with BIRD),
 # busybox-static and isc-dhcp-client (real DHCP and DNS clients in guests),
-# and the toolchain node-gyp uses for agent/native (python3, make, g++), and
+# the toolchain node-gyp uses for agent/native (python3, make, g++), the
+# kernel fast path's (clang, libbpf-dev for the BPF headers, bpftool), and
 # Chromium for the browser suite.
 # Idempotent and quiet: it runs `apt-get update` at most once and only when a
 # package is missing, so a machine that already has everything touches nothing.
@@ -29,6 +30,9 @@ declare -A need=(
   [chromium]=/usr/bin/chromium
   [busybox-static]=/bin/busybox
   [isc-dhcp-client]=/sbin/dhclient
+  [clang]=/usr/bin/clang
+  [libbpf-dev]=/usr/include/bpf/bpf_helpers.h
+  [bpftool]=/usr/sbin/bpftool
 )
 
 missing=()

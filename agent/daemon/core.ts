@@ -27,6 +27,8 @@ export interface CoreDeps {
   seals: SealedVnets;
   receive: Receive;
   vifs: Vifs;
+  /** The VARP cache changed (the kernel fast path follows it). */
+  varpChanged?: () => void;
 }
 
 const VARP_FIELDS = ['lifetimeMs', 'requestCount', 'requestIntervalMs', 'queueLimit', 'failedHoldMs'] as const;
@@ -61,6 +63,7 @@ export class CoreManager {
       sendTo: (m, a, p) => underlay.sendToIp(m, a, p),
       admits: (coa) => receive.admission.admitsCoa(coa),
       reportBug: (where, err) => bugs.report(where, err),
+      changed: () => this.d.varpChanged?.(),
       transmit: (_vnet, coa, p, frames) => {
         for (const f of frames) {
           // Held plain while VARP resolved: sealed now, so sequences leave in order.

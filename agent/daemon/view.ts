@@ -12,6 +12,7 @@ import type { NodeManager } from '../nodes/index.ts';
 import type { NodeView } from '../ipnode/index.ts';
 import { ipToString, macToString } from '../wire/index.ts';
 import type { GuestDevice } from '../guests/types.ts';
+import type { KernelPath, KernelView, VifPath } from '../bpf/fastpath.ts';
 
 export interface VifView {
   id: string;
@@ -27,6 +28,8 @@ export interface VifView {
   version: number;
   status: 'up' | 'error';
   error: string | null;
+  /** Which path carries the VIF's frames, and why userspace (agent/bpf/fastpath.ts). */
+  path?: VifPath;
 }
 
 export interface VarpEntryTextView {
@@ -81,6 +84,8 @@ export interface AgentStateView {
   /** Always present in what buildView returns; optional for hand-made views (tests, older agents). */
   routers?: RouterSummary[];
   firewalls?: FirewallSummary[];
+  /** The kernel fast path on this host: on or off and why, its device and counters. */
+  datapath?: KernelView;
   counters: Record<string, number>;
 }
 
@@ -109,6 +114,15 @@ export interface ViewInput {
   counters: Counters;
   nodes?: NodeManager;
   varpPage?: VarpPage;
+  kernel?: KernelPath;
+}
+
+/** The kernel path's counters under the agent's names (softudc_kernel_*), so totals hold whichever path carried a frame. */
+export function kernelCounterEntries(k: KernelView | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!k) return out;
+  for (const [name, n] of Object.entries(k.counters)) out[`softudc_kernel_${name}_total`] = n;
+  return out;
 }
 
 function summaryBase(v: NodeView): NodeSummaryBase {
@@ -143,6 +157,7 @@ export function nodeSummaries(nodes: NodeManager | undefined): { routers: Router
 
 export function buildView(i: ViewInput): AgentStateView {
   const u = i.state.underlay;
+  const datapath = i.kernel?.view();
   return {
     host: i.state.host,
     appliedGeneration: i.appliedGeneration,
@@ -166,10 +181,12 @@ export function buildView(i: ViewInput): AgentStateView {
       version: rt.spec.version,
       status: rt.error === null && rt.guest !== null ? 'up' : 'error',
       error: rt.error,
+      ...(i.kernel?.pathOf(rt.spec.id) ? { path: i.kernel.pathOf(rt.spec.id) } : {}),
     })),
     ...varpListing(i),
     ...nodeSummaries(i.nodes),
-    counters: i.counters.snapshot(),
+    ...(datapath ? { datapath } : {}),
+    counters: { ...i.counters.snapshot(), ...kernelCounterEntries(datapath) },
   };
 }
 

@@ -253,6 +253,7 @@ export class VarpCache {
     e.since = now();
     this.setIp(e, msg.flags & VARP_FLAG_HAS_IP ? msg.ip : null);
     if (wasResolving) this.counters.inc(C.resolved);
+    this.sender.io.changed?.();
     if (e.queue.length > 0) {
       const frames = e.queue;
       e.queue = [];
@@ -269,6 +270,7 @@ export class VarpCache {
     this.clearNonce(e);
     this.setIp(e, null);
     if (this.entries.get(e.vnet, e.mac) === e) this.entries.delete(e.vnet, e.mac);
+    this.sender.io.changed?.();
   }
 
   /** Frees REACHABLE entries past their lifetime (expiry itself is checked on every use). */

@@ -107,6 +107,8 @@ export interface VarpIo {
   admits?(coa: number): boolean;
   /** Queued FRAME datagrams released once their destination is resolved, in FIFO order. */
   transmit(vnet: number, coa: number, port: number, frames: Buffer[]): void;
+  /** An entry was confirmed, moved or forgotten (the kernel fast path follows the cache). */
+  changed?(): void;
   /** Work of a VARP timer threw (a bug): it is counted and reported here, and the engine carries on. */
   reportBug?(where: string, err: unknown): void;
 }
