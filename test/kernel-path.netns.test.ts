@@ -14,7 +14,8 @@ import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { Hypervisor } from './netns/hypervisor-client.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { unsupportedReason } from '../agent/bpf/loader.ts';
-import { OverlayAgent, pingCount, pingUntil, sealKey, type FullState } from './overlay-fixture.ts';
+import { OverlayAgent, captureUnderlay, pingCount, pingUntil, sealKey, type FullState } from './overlay-fixture.ts';
+import { KIND_FRAME, decodeFrame, encodeFrame } from '../agent/wire/index.ts';
 
 const bpfMissing = unsupportedReason();
 const ok = prerequisite(
@@ -149,6 +150,23 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     expect((await counters(a))['softudc_kernel_tx_punt_total'] ?? 0).toBeGreaterThan(0);
     const metrics = await a.metrics();
     expect(metrics).toMatch(/^softudc_kernel_tx_encap_frames_total \d+$/m);
+  });
+
+  it('puts FRAMEs on the wire exactly as docs/wire.md and the agent do', async () => {
+    let d: Awaited<ReturnType<typeof pings>> | undefined;
+    const payloads = await captureUnderlay(h, ha, `${dir.dir}/kernel.pcap`, async () => {
+      d = await pings(vms.a1, vms.b1, 5);
+    });
+    expect(d!.a('softudc_kernel_tx_encap_frames_total')).toBeGreaterThanOrEqual(5);
+    const frames = payloads.filter((p) => p.readUInt16BE(0) === KIND_FRAME).map((p) => ({ p, f: decodeFrame(p) }));
+    const requests = frames.filter(({ f }) => f.ethernet.subarray(0, 6).equals(Buffer.from(mac(vms.b1).replaceAll(':', ''), 'hex')));
+    expect(requests.length).toBeGreaterThanOrEqual(5);
+    for (const { p, f } of requests) {
+      expect(f).toMatchObject({ flags: 0, vnet: OPEN });
+      expect(f.ethernet.subarray(6, 12).toString('hex')).toBe(mac(vms.a1).replaceAll(':', ''));
+      // Byte for byte what the project's own encoder makes of the same frame.
+      expect(p.equals(encodeFrame({ flags: 0, vnet: OPEN, ethernet: f.ethernet }))).toBe(true);
+    }
   });
 
   it('delivers between guests of one host without touching the underlay', async () => {
