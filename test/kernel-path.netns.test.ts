@@ -194,6 +194,18 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     expect(d.b('softudc_kernel_rx_decap_frames_total')).toBe(0);
   });
 
+  it('replaces what a killed agent left', async () => {
+    const loaded = fastPathPrograms();
+    (a as unknown as { child: { kill(sig: string): void } }).child.kill('SIGKILL');
+    for (let i = 0; i < 50 && !(await a.admin('/v1/state').then(() => false, () => true)); i++) await new Promise((r) => setTimeout(r, 100));
+    await a.start();
+    // The new agent's programs took the old ones' places on the devices: the old ones are freed.
+    for (let i = 0; i < 30 && fastPathPrograms() > loaded; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(fastPathPrograms()).toBe(loaded);
+    const d = await pings(vms.a1, vms.b1, 10);
+    expect(d.a('softudc_kernel_tx_encap_frames_total')).toBeGreaterThanOrEqual(10);
+  });
+
   it('works with a peer that runs the userspace path', async () => {
     await hvB.detach(vms.b1.tap);
     await hvB.detach(vms.s2.tap);

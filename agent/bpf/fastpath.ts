@@ -7,60 +7,23 @@
 // the agent exactly as without it.
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
-import type { Varp } from '../varp/index.ts';
-import type { AgentState } from '../state.ts';
-import type { SwitchPort } from '../switch/index.ts';
 import { parseIp } from '../wire/index.ts';
 import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, unsupportedReason } from './loader.ts';
-import { COUNTERS, FDB_KEY_LEN, FDB_LOCAL, FDB_REMOTE, FDB_TAP, SEEN_VAL_LEN, cfgValue, coaKey, decodeFdbKey, decodeSeen, fdbKey, fdbValue, sumPerCpu, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
+import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
+import { readCounters, refreshSeen } from './readers.ts';
+import { vifReason, vnetReasons } from './eligibility.ts';
+import type { DatapathMode, KernelInputs, KernelView, VifPath } from './types.ts';
 
-export type DatapathMode = 'auto' | 'kernel' | 'userspace';
+export type { DatapathMode, KernelView, VifPath } from './types.ts';
 
 /** Outer IPv4 + UDP + FRAME header (docs/wire.md). */
 const FRAME_OVERHEAD = 38;
 const SYNC_MS = 1000;
 
-/** A VIF as the fast path needs it (agent/daemon/vifs.ts's runtime). */
-export interface FastVif {
-  spec: { id: string; vnet: number; limit?: unknown; guest: { kind: string } };
-  mac: number;
-  ip: number;
-  error: string | null;
-  guest: { device?: { ifname: string; netns: string | null }; packetFd?: number } | null;
-}
-
-export interface KernelInputs {
-  state: Pick<AgentState, 'underlay' | 'vnets'>;
-  admitted: Iterable<string>;
-  vifs: FastVif[];
-  ports: SwitchPort[];
-  varp: Varp | null;
-}
-
-export interface VifPath {
-  path: 'kernel' | 'userspace';
-  /** Why userspace (null on the kernel path). */
-  reason: string | null;
-}
-
-export interface KernelView {
-  mode: DatapathMode;
-  active: boolean;
-  /** Why the kernel path is off on this host (null while active). */
-  reason: string | null;
-  device: string | null;
-  counters: Record<CounterName, number>;
-}
-
 interface Tap {
   ifname: string;
   ifindex: number;
   sockFd: number;
-}
-
-/** Per vnet: why its VIFs stay in userspace, or null when the kernel may carry them. */
-function vnetReasons(i: KernelInputs): Map<number, string | null> {
-  return new Map(i.state.vnets.map((v) => [v.id, v.security !== 'none' ? 'vnet sealed' : v.vlan ? 'vnet has a VLAN uplink' : null]));
 }
 
 export class KernelPath {
@@ -105,7 +68,10 @@ export class KernelPath {
   /** Brings the programs and maps to `i` (each apply of a desired state). Never throws: a failure turns the path off. */
   async apply(i: KernelInputs): Promise<void> {
     this.inputs = i;
-    if (this.off !== null && this.obj === null) return this.allUserspace(i, this.off);
+    if (this.off !== null && this.obj === null) {
+      await this.clearLeftovers(i);
+      return this.allUserspace(i, this.off);
+    }
     try {
       await this.applyNow(i);
     } catch (err) {
@@ -116,10 +82,31 @@ export class KernelPath {
     }
   }
 
+  /**
+   * Devices this agent does not run the kernel path on may hold a filter a
+   * killed agent left (with maps nobody updates any more): taken off once
+   * per device. One agent per underlay device (docs/operations.md).
+   */
+  private readonly cleared = new Set<string>();
+  private async clearLeftovers(i: KernelInputs, except?: ReadonlySet<string>): Promise<void> {
+    if (process.getuid?.() !== 0) return; // nothing can have been attached
+    const devices: string[] = [];
+    if (!except) {
+      const d = await deviceOf(i.state.underlay.address).catch(() => null);
+      if (d && d.ifname !== 'lo') devices.push(d.ifname);
+    }
+    for (const v of i.vifs) if (v.guest?.device && v.guest.device.netns === null) devices.push(v.guest.device.ifname);
+    for (const dev of devices) {
+      if (this.cleared.has(dev) || except?.has(dev)) continue;
+      this.cleared.add(dev);
+      await detachFrom(dev);
+    }
+  }
+
   private allUserspace(i: KernelInputs, reason: string): void {
     this.paths.clear();
     const vnets = vnetReasons(i);
-    for (const v of i.vifs) this.paths.set(v.spec.id, { path: 'userspace', reason: this.vifReason(v, vnets.get(v.spec.vnet)) ?? `kernel path off: ${reason}` });
+    for (const v of i.vifs) this.paths.set(v.spec.id, { path: 'userspace', reason: vifReason(v, vnets.get(v.spec.vnet)) ?? `kernel path off: ${reason}` });
   }
 
   private async applyNow(i: KernelInputs): Promise<void> {
@@ -169,7 +156,7 @@ export class KernelPath {
     const keep = new Set<string>();
     this.paths.clear();
     for (const v of i.vifs) {
-      const reason = this.vifReason(v, eligible.get(v.spec.vnet));
+      const reason = vifReason(v, eligible.get(v.spec.vnet));
       if (reason !== null) {
         this.paths.set(v.spec.id, { path: 'userspace', reason });
         continue;
@@ -198,17 +185,7 @@ export class KernelPath {
       this.paths.set(v.spec.id, { path: 'kernel', reason: null });
     }
     for (const [id, t] of this.taps) if (!keep.has(id)) await this.dropTap(id, t);
-  }
-
-  private vifReason(v: FastVif, vnet: string | null | undefined): string | null {
-    if (v.spec.guest.kind !== 'tap') return `${v.spec.guest.kind} guest`;
-    if (vnet === undefined) return 'vnet unknown';
-    if (vnet !== null) return vnet;
-    if (v.spec.limit) return 'bandwidth limit';
-    if (v.error !== null || !v.guest?.device) return 'guest not up';
-    if (v.guest.device.netns !== null) return 'namespace guest (the kernel cannot redirect into another namespace)';
-    if (v.guest.packetFd === undefined || v.guest.packetFd < 0) return 'guest not up';
-    return null;
+    await this.clearLeftovers(i, new Set([...this.taps.values()].map((t) => t.ifname)));
   }
 
   private async dropTap(id: string, t: Tap): Promise<void> {
@@ -276,25 +253,8 @@ export class KernelPath {
 
   /** FRAMEs the kernel delivered refresh their sender's VARP entry, as the switch's would. */
   private refreshSeen(): void {
-    const obj = this.obj;
     const varp = this.inputs?.varp;
-    if (!obj || !varp) return;
-    const key = Buffer.alloc(FDB_KEY_LEN);
-    const val = Buffer.alloc(SEEN_VAL_LEN);
-    let prev: Buffer | null = null;
-    let newest = this.seenSince;
-    while (obj.addon.mapNextKey(obj.maps.sd_seen, prev, key)) {
-      if (obj.addon.mapLookup(obj.maps.sd_seen, key, val)) {
-        const s = decodeSeen(val);
-        if (s.ns > this.seenSince) {
-          const k = decodeFdbKey(key);
-          varp.refresh(k.vnet, k.mac, s.coa);
-          if (s.ns > newest) newest = s.ns;
-        }
-      }
-      prev = Buffer.from(key);
-    }
-    this.seenSince = newest;
+    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince);
   }
 
   pathOf(vifId: string): VifPath | undefined {
@@ -303,14 +263,7 @@ export class KernelPath {
 
   /** The kernel's counters, summed over CPUs (zero while off). */
   kernelCounters(): Record<CounterName, number> {
-    const out = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
-    const obj = this.obj;
-    if (!obj) return out;
-    const val = Buffer.alloc(8 * this.cpus);
-    COUNTERS.forEach((c, idx) => {
-      if (obj.addon.mapLookup(obj.maps.sd_counters, u32Key(idx), val)) out[c] = sumPerCpu(val, this.cpus);
-    });
-    return out;
+    return readCounters(this.obj, this.cpus);
   }
 
   view(): KernelView {
