@@ -163,7 +163,9 @@ export class KernelPath {
       }
       const ifname = v.guest!.device!.ifname;
       const sockFd = v.guest!.packetFd!;
-      const ifindex = await ifindexOf(ifname);
+      const known = this.taps.get(v.spec.id);
+      // The agent's packet socket is bound to the device: same socket, same device (no `ip` call per apply).
+      const ifindex = known?.ifname === ifname && known.sockFd === sockFd ? known.ifindex : await ifindexOf(ifname);
       if (ifindex === null) {
         this.paths.set(v.spec.id, { path: 'userspace', reason: `TAP ${ifname} not found` });
         continue;
