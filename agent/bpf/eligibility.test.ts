@@ -41,6 +41,7 @@ describe('which VIFs the kernel fast path may carry', () => {
     expect(vifReason(vif({}, { device: { ifname: 'eth0', netns: 'g1' }, packetFd: -1 }), null)).toMatch(/^namespace guest/);
     expect(vifReason(vif({}, null), null)).toBe('guest not up');
     expect(vifReason(vif(), undefined)).toBe('vnet unknown');
+    expect(vifReason(vif(), null, (ifname) => ifname === 'sdv1')).toMatch(/^VM attached with vnet_hdr=on/);
   });
 
   it('with SOFTUDC_DATAPATH=userspace loads nothing and reports every VIF in userspace with its reason', async () => {

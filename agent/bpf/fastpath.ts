@@ -5,13 +5,16 @@
 // change resyncs at once; expiry and the refresh of entries the kernel saw
 // used run once a second). Whatever it does not put in a map goes through
 // the agent exactly as without it.
+//
+// Over 300 lines: the apply, the TAP attachments, the FDB sync and the
+// teardown share one state (what is attached, what the maps hold).
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { parseIp } from '../wire/index.ts';
 import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, unsupportedReason } from './loader.ts';
 import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
 import { readCounters, refreshSeen } from './readers.ts';
-import { vifReason, vnetReasons } from './eligibility.ts';
+import { offloadedTap, vifReason, vnetReasons } from './eligibility.ts';
 import type { DatapathMode, KernelInputs, KernelView, VifPath } from './types.ts';
 
 export type { DatapathMode, KernelView, VifPath } from './types.ts';
@@ -38,6 +41,7 @@ export class KernelPath {
   private inputs: KernelInputs | null = null;
   private timer: NodeJS.Timeout | null = null;
   private pending = false;
+  private chain: Promise<void> = Promise.resolve();
   private seenSince = 0n;
   private readonly cpus: number;
 
@@ -66,7 +70,14 @@ export class KernelPath {
   }
 
   /** Brings the programs and maps to `i` (each apply of a desired state). Never throws: a failure turns the path off. */
-  async apply(i: KernelInputs): Promise<void> {
+  apply(i: KernelInputs): Promise<void> {
+    // Serialised: the tick re-applies when a VM attaches with vnet_hdr=on.
+    const run = this.chain.then(() => this.applyOnce(i));
+    this.chain = run;
+    return run;
+  }
+
+  private async applyOnce(i: KernelInputs): Promise<void> {
     this.inputs = i;
     if (this.off !== null && this.obj === null) {
       await this.clearLeftovers(i);
@@ -238,6 +249,8 @@ export class KernelPath {
   }
 
   private tick(): void {
+    const i = this.inputs;
+    if (i && [...this.taps.values()].some((t) => offloadedTap(t.ifname))) void this.apply(i);
     this.guard('fdb sync', () => {
       this.refreshSeen();
       this.syncFdb();
@@ -275,6 +288,9 @@ export class KernelPath {
   /** Takes everything off the devices and unpins (the agent stops). */
   async stop(): Promise<void> {
     this.inputs = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.chain;
     await this.teardown();
   }
 
