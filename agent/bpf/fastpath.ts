@@ -14,7 +14,7 @@ import { parseIp } from '../wire/index.ts';
 import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, unsupportedReason } from './loader.ts';
 import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
 import { readCounters, refreshSeen } from './readers.ts';
-import { offloadedTap, vifReason, vnetReasons } from './eligibility.ts';
+import { offloadedTaps, vifReason, vnetReasons } from './eligibility.ts';
 import type { DatapathMode, KernelInputs, KernelView, VifPath } from './types.ts';
 
 export type { DatapathMode, KernelView, VifPath } from './types.ts';
@@ -42,6 +42,7 @@ export class KernelPath {
   private timer: NodeJS.Timeout | null = null;
   private pending = false;
   private chain: Promise<void> = Promise.resolve();
+  private checking = false;
   private seenSince = 0n;
   private readonly cpus: number;
 
@@ -164,10 +165,11 @@ export class KernelPath {
   private async syncVifs(i: KernelInputs): Promise<void> {
     const obj = this.obj!;
     const eligible = vnetReasons(i);
+    const vnetHdr = await offloadedTaps();
     const keep = new Set<string>();
     this.paths.clear();
     for (const v of i.vifs) {
-      const reason = vifReason(v, eligible.get(v.spec.vnet));
+      const reason = vifReason(v, eligible.get(v.spec.vnet), (ifname) => vnetHdr.has(ifname));
       if (reason !== null) {
         this.paths.set(v.spec.id, { path: 'userspace', reason });
         continue;
@@ -249,8 +251,13 @@ export class KernelPath {
   }
 
   private tick(): void {
-    const i = this.inputs;
-    if (i && [...this.taps.values()].some((t) => offloadedTap(t.ifname))) void this.apply(i);
+    if (this.inputs && this.taps.size > 0 && !this.checking) {
+      this.checking = true;
+      void offloadedTaps().then((set) => {
+        this.checking = false;
+        if (this.inputs && [...this.taps.values()].some((t) => set.has(t.ifname))) void this.apply(this.inputs);
+      });
+    }
     this.guard('fdb sync', () => {
       this.refreshSeen();
       this.syncFdb();
