@@ -7,7 +7,8 @@
 # busybox-static and isc-dhcp-client (real DHCP and DNS clients in guests),
 # qemu-system-x86, linux-image-amd64 and kmod (the real VM test boots the
 # distribution kernel with a busybox initramfs; modprobe finds its modules),
-# and the toolchain node-gyp uses for agent/native (python3, make, g++), and
+# the toolchain node-gyp uses for agent/native (python3, make, g++), the
+# kernel fast path's (clang, libbpf-dev for the BPF headers, bpftool), and
 # Chromium for the browser suite.
 # Idempotent and quiet: it runs `apt-get update` at most once and only when a
 # package is missing, so a machine that already has everything touches nothing.
@@ -34,6 +35,9 @@ declare -A need=(
   [qemu-system-x86]=/usr/bin/qemu-system-x86_64
   [linux-image-amd64]=/usr/share/doc/linux-image-amd64
   [kmod]=/usr/sbin/modprobe
+  [clang]=/usr/bin/clang
+  [libbpf-dev]=/usr/include/bpf/bpf_helpers.h
+  [bpftool]=/usr/sbin/bpftool
 )
 
 missing=()

@@ -87,9 +87,9 @@ function renderFamilies(
  * Prometheus text format: counters as `counter`, `extraGauges` (e.g. cache
  * sizes, applied generation) as `gauge`, families sorted, one `# TYPE` line each.
  */
-export function renderPrometheus(counters: Counters, extraGauges?: Record<string, number>): string {
+export function renderPrometheus(counters: Counters, extraGauges?: Record<string, number>, extraCounters?: Record<string, number>): string {
   const out: string[] = [];
-  renderFamilies(out, 'counter', Object.entries(counters.snapshot()), (f) => counters.helpFor(f));
+  renderFamilies(out, 'counter', [...Object.entries(counters.snapshot()), ...Object.entries(extraCounters ?? {})], (f) => counters.helpFor(f));
   if (extraGauges) renderFamilies(out, 'gauge', Object.entries(extraGauges), (f) => counters.helpFor(f));
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }

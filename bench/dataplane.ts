@@ -11,7 +11,8 @@
 //   SOFTUDC_UNDERLAY_BATCH=0 / SOFTUDC_UNDERLAY_GSO=0 / SOFTUDC_TAP_OFFLOAD=0: the agents' fallbacks
 //
 // With the batched underlay (the default) the agents are measured a second
-// time with the dgram underlay, in the same run, for comparison.
+// time with the dgram underlay, in the same run, for comparison; then with
+// VM-shape guests behind the test hypervisor, with the kernel fast path and without (dataplane/vms.ts).
 //
 // Everything runs in namespaces this process creates (underlay 198.18.0.0/24)
 // and deletes at the end.
@@ -28,6 +29,7 @@ import { kernelVxlan, makeUnderlay, tincSwitch, TINCD, type GuestPair, type Unde
 import { tapWire } from './dataplane/tapwire.ts';
 import { underlayReport } from './dataplane/agents.ts';
 import { printVmSection, vmSection } from './dataplane/vm.ts';
+import { vmPass } from './dataplane/vms.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
@@ -234,6 +236,8 @@ async function main(): Promise<void> {
     if (agentCliPresent() && tapAddonAvailable()) {
       await agentsSection(h, u, results);
       if (BATCHED) await plainUnderlayPass(h, u, results);
+      // VM guests, with and without the kernel fast path (agent/bpf/).
+      for (const [i, dp] of (['kernel', 'userspace'] as const).entries()) results.push(await vmPass(h, u, dp, i, (p, pair, cpu) => measurePair(h, p, pair, cpu)));
     } else results.push({ path: AGENTS, error: 'bin/softudc-agent.js or the TAP addon is missing' });
     if (ONLY_AGENTS) return printResults(results);
     if (tapAddonAvailable()) {

@@ -102,6 +102,10 @@ const logLevel = z
   .preprocess((v) => (typeof v === 'string' ? unsetIfBlank(v.trim().toLowerCase()) : v), z.enum(LOG_LEVELS, { error: 'expected debug, info, warn or error' }).optional())
   .transform((v): LogLevel => v ?? 'info');
 
+const datapath = z
+  .preprocess((v) => (typeof v === 'string' ? unsetIfBlank(v.trim().toLowerCase()) : v), z.enum(['auto', 'kernel', 'userspace'], { error: 'expected auto, kernel or userspace' }).optional())
+  .transform((v) => v ?? 'auto');
+
 const v = <C extends Scope, S extends z.ZodType>(scope: C, schema: S, fallback: string, meaning: string, secret = false): Variable<S, C> => ({
   scope,
   schema,
@@ -128,6 +132,7 @@ export const VARIABLES = {
   SOFTUDC_LOG_LEVEL: v('both', logLevel, '`info`', 'log level of the console and the agent: `debug`, `info`, `warn` or `error` (the agent\'s `--log-level` wins)'),
   SOFTUDC_ENROLL_TOKEN: v('agent', optionalText(), 'unset', 'the one-time enrollment token, instead of `--token` (keeps it out of `ps`)', true),
   SOFTUDC_TAP_OFFLOAD: v('agent', flag(true), '`1`', '`0`: TAP guests (namespace guests and VMs) exchange plain frames, without checksum and segmentation offload'),
+  SOFTUDC_DATAPATH: v('agent', datapath, '`auto`', 'the kernel fast path (tc-BPF, docs/operations.md "Kernel fast path"): `auto` uses it where the kernel, the built BPF object, `bpftool`, `tc` and root allow and says why not otherwise; `kernel` the same, but a host that cannot is logged as an error; `userspace`: never'),
   SOFTUDC_UNDERLAY_BATCH: v('agent', flag(true), '`1`', '`0`: the underlay uses Node\'s `dgram` socket (one system call per datagram) instead of the addon\'s batched socket (`sendmmsg`/`recvmmsg`); an agent without the addon uses `dgram` anyway. The choice is logged (`underlay socket`, `io: batched\\|dgram`)'),
   SOFTUDC_UNDERLAY_GSO: v('agent', flag(true), '`1`', '`0`: the batched socket sends and receives without UDP segmentation/receive offload (GSO/GRO), e.g. for a NIC or kernel that mishandles them; it also falls back by itself after repeated refusals'),
   SOFTUDC_REQUIRE_ALL: v('tests', flag(false), '`0`', '`1`: nothing may skip: a test whose prerequisite (root, namespaces, Postgres, Chromium, GSO) is missing fails instead (CI sets it)'),

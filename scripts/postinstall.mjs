@@ -4,6 +4,7 @@
 //    PRISMA_SCHEMA_ENGINE_BINARY at any path keeps it offline.
 // 2. builds the TAP frame I/O addon (agent/native) with npm's bundled node-gyp
 //    and the local Node headers (scripts/build-native.mjs).
+// 3. compiles the kernel fast path's BPF object (scripts/build-bpf.mjs).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -17,6 +18,10 @@ if (existsSync('prisma/schema.prisma')) {
 }
 if (existsSync('agent/native/binding.gyp')) {
   const r = spawnSync(process.execPath, ['scripts/build-native.mjs'], { stdio: 'inherit' });
+  if (status === 0) status = r.status ?? 1;
+}
+if (existsSync('agent/bpf/softudc.bpf.c')) {
+  const r = spawnSync(process.execPath, ['scripts/build-bpf.mjs'], { stdio: 'inherit' });
   if (status === 0) status = r.status ?? 1;
 }
 process.exit(status);

@@ -49,7 +49,7 @@ describe('admin endpoint', () => {
     expect(text).not.toContain('00112233445566778899aabbccddeeff');
     const s = JSON.parse(text);
     expect(s).toMatchObject({ host: 'h1', appliedGeneration: 4, underlay: { address: '127.0.0.2', port: PORT } });
-    expect(s.vifs[0]).toEqual({ id: 'web-1/eth0', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10/24', guest: 'emulated', device: null, version: 3, status: 'up', error: null });
+    expect(s.vifs[0]).toEqual({ id: 'web-1/eth0', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10/24', guest: 'emulated', device: null, version: 3, status: 'up', error: null, path: { path: 'userspace', reason: 'emulated guest' } });
   });
 
   it('pages the VARP listing and refuses a bad limit or cursor, naming the field', async () => {

@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import { Switch, type SwitchVarp } from '../switch/index.ts';
 import type { GuestPort } from '../guests/index.ts';
 import { parseState, StateError, type AgentState, type StateIssue } from '../state.ts';
-import { buildView, type AgentStateView, type VarpPage } from './view.ts';
+import { buildView, kernelCounterEntries, type AgentStateView, type VarpPage } from './view.ts';
 import { renderAgentMetrics } from './metrics-view.ts';
 import { FileSequenceStore, SealedVnets } from '../security/index.ts';
 import { VlanManager } from '../vlan/index.ts';
@@ -17,6 +17,9 @@ import { Vifs } from './vifs.ts';
 import { Receive } from './receive.ts';
 import { CoreManager } from './core.ts';
 import { GuestServices } from '../dhcp/services.ts';
+import { KernelPath, type DatapathMode } from '../bpf/fastpath.ts';
+import { agentConfig } from '../../config/index.ts';
+import { admittedAddresses } from '../underlay/admission.ts';
 
 export type { AgentStateView } from './view.ts';
 export type { VifRuntime } from './vifs.ts';
@@ -31,6 +34,8 @@ export interface AgentOptions {
    * with it a restarted agent never reuses a GCM nonce and its peers accept it at once.
    */
   sealSequenceFile?: string;
+  /** The kernel fast path (agent/bpf/): SOFTUDC_DATAPATH by default. */
+  datapath?: DatapathMode;
 }
 
 export interface ApplyResult {
@@ -62,6 +67,8 @@ export class Agent {
   readonly nodes: NodeManager;
   /** DHCP and the vnet resolvers (agent/dhcp/services.ts), answered next to each port. */
   readonly services: GuestServices;
+  /** The kernel fast path (agent/bpf/fastpath.ts): the maps follow every apply and the VARP cache. */
+  readonly kernel: KernelPath;
 
   constructor(opts: AgentOptions) {
     this.desired = parseState(opts.state);
@@ -69,6 +76,7 @@ export class Agent {
     const counters = (this.counters = opts.counters ?? new Counters());
     const logger = this.logger;
     const varp = () => this.core.current?.varp ?? null;
+    this.kernel = new KernelPath(opts.datapath ?? agentConfig().SOFTUDC_DATAPATH, logger, counters);
     this.seals = new SealedVnets(logger, opts.sealSequenceFile ? new FileSequenceStore(opts.sealSequenceFile) : undefined);
     this.sw = new Switch(
       {
@@ -86,7 +94,15 @@ export class Agent {
     const sw = this.sw;
     this.receive = new Receive({ counters, logger, sw, seals: this.seals, core: () => this.core.current });
     this.vifs = new Vifs({ sw, counters, logger, varp });
-    this.core = new CoreManager({ counters, logger, sw, seals: this.seals, receive: this.receive, vifs: this.vifs });
+    this.core = new CoreManager({
+      counters,
+      logger,
+      sw,
+      seals: this.seals,
+      receive: this.receive,
+      vifs: this.vifs,
+      varpChanged: () => this.kernel.varpChanged(),
+    });
     this.vlans = new VlanManager({
       logger,
       counters,
@@ -119,6 +135,7 @@ export class Agent {
     return this.serialise(async () => {
       if (!this.running) return;
       this.running = false;
+      await this.kernel.stop();
       this.nodes.stop();
       await this.vifs.removeAll();
       await this.vlans.stopAll();
@@ -180,6 +197,7 @@ export class Agent {
     await this.vlans.retain(vnetIds);
     for (const v of this.sw.vnetView()) if (!vnetIds.has(v.id)) this.sw.removeVnet(v.id);
     this.seals.retain(vnetIds);
+    await this.kernel.apply({ state: s, admitted: admittedAddresses(s), vifs: this.vifs.values(), ports: this.sw.portList(), varp: this.core.current?.varp ?? null });
     this.desired = s;
     this.appliedGeneration = s.generation;
     return result;
@@ -208,6 +226,7 @@ export class Agent {
       counters: this.counters,
       nodes: this.nodes,
       services: this.services,
+      kernel: this.kernel,
     });
   }
 
@@ -219,6 +238,7 @@ export class Agent {
       vifs: this.vifs.size,
       ports: this.sw.portCount(),
       varp: this.core.current?.varp ?? null,
+      kernel: kernelCounterEntries(this.kernel.view()),
     });
   }
 }

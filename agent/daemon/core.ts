@@ -27,6 +27,8 @@ export interface CoreDeps {
   seals: SealedVnets;
   receive: Receive;
   vifs: Vifs;
+  /** The VARP cache changed (the kernel fast path follows it). */
+  varpChanged?: () => void;
 }
 
 const VARP_FIELDS = ['lifetimeMs', 'requestCount', 'requestIntervalMs', 'queueLimit', 'failedHoldMs'] as const;
@@ -64,6 +66,7 @@ export class CoreManager {
       // The switch holds the frames waiting for a resolution: VARP tells it what became of each.
       resolved: (vnet, mac, route) => this.d.sw.held.release(vnet, mac, route),
       unresolved: (vnet, mac, reason) => this.d.sw.held.discard(vnet, mac, reason),
+      changed: () => this.d.varpChanged?.(),
     };
     let varp: Varp;
     try {

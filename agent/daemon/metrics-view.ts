@@ -9,6 +9,8 @@ export interface MetricsInput {
   vifs: number;
   ports: number;
   varp: Varp | null;
+  /** The kernel fast path's counters (softudc_kernel_*_total). */
+  kernel?: Record<string, number>;
 }
 
 export function renderAgentMetrics(i: MetricsInput): string {
@@ -21,5 +23,5 @@ export function renderAgentMetrics(i: MetricsInput): string {
     'softudc_varp_entries{state="FAILED"}': 0,
   };
   for (const [state, n] of Object.entries(i.varp?.entryCounts() ?? {})) gauges[`softudc_varp_entries{state="${state}"}`] = n;
-  return renderPrometheus(i.counters, gauges);
+  return renderPrometheus(i.counters, gauges, i.kernel);
 }

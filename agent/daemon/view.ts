@@ -13,6 +13,7 @@ import type { NodeManager } from '../nodes/index.ts';
 import type { NodeView } from '../ipnode/index.ts';
 import { ipToString, macToString } from '../wire/index.ts';
 import type { GuestDevice } from '../guests/types.ts';
+import type { KernelPath, KernelView, VifPath } from '../bpf/fastpath.ts';
 
 export interface VifView {
   id: string;
@@ -28,6 +29,8 @@ export interface VifView {
   version: number;
   status: 'up' | 'error';
   error: string | null;
+  /** Which path carries the VIF's frames, and why userspace (agent/bpf/fastpath.ts). */
+  path?: VifPath;
 }
 
 export interface VarpEntryTextView {
@@ -84,6 +87,8 @@ export interface AgentStateView {
   firewalls?: FirewallSummary[];
   /** DHCP leases handed out and DNS answers per vnet (agent/dhcp/services.ts). */
   services?: ServicesView;
+  /** The kernel fast path on this host: on or off and why, its device and counters. */
+  datapath?: KernelView;
   counters: Record<string, number>;
 }
 
@@ -113,6 +118,15 @@ export interface ViewInput {
   nodes?: NodeManager;
   services?: GuestServices;
   varpPage?: VarpPage;
+  kernel?: KernelPath;
+}
+
+/** The kernel path's counters under the agent's names (softudc_kernel_*), so totals hold whichever path carried a frame. */
+export function kernelCounterEntries(k: KernelView | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!k) return out;
+  for (const [name, n] of Object.entries(k.counters)) out[`softudc_kernel_${name}_total`] = n;
+  return out;
 }
 
 function summaryBase(v: NodeView): NodeSummaryBase {
@@ -147,6 +161,7 @@ export function nodeSummaries(nodes: NodeManager | undefined): { routers: Router
 
 export function buildView(i: ViewInput): AgentStateView {
   const u = i.state.underlay;
+  const datapath = i.kernel?.view();
   return {
     host: i.state.host,
     appliedGeneration: i.appliedGeneration,
@@ -170,11 +185,13 @@ export function buildView(i: ViewInput): AgentStateView {
       version: rt.spec.version,
       status: rt.error === null && rt.guest !== null ? 'up' : 'error',
       error: rt.error,
+      ...(i.kernel?.pathOf(rt.spec.id) ? { path: i.kernel.pathOf(rt.spec.id) } : {}),
     })),
     ...varpListing(i),
     ...nodeSummaries(i.nodes),
     ...(i.services ? { services: i.services.view() } : {}),
-    counters: i.counters.snapshot(),
+    ...(datapath ? { datapath } : {}),
+    counters: { ...i.counters.snapshot(), ...kernelCounterEntries(datapath) },
   };
 }
 

@@ -73,6 +73,10 @@ class TapGuest implements GuestPort {
     return { ifname: this.spec.ifname, netns: this.spec.netns ?? null };
   }
 
+  get packetFd(): number {
+    return this.spec.netns ? -1 : this.fd;
+  }
+
   onFrame: (frame: Buffer) => void = () => {};
   private vif: VifSpec;
   private spec: TapGuestSpec;

@@ -19,6 +19,11 @@ export interface GuestPort {
   update?(vif: VifSpec): Promise<void>;
   /** The kernel interface behind the VIF (TAP guests): what an operator looks for with `ip link`. */
   readonly device?: GuestDevice;
+  /**
+   * A VM's TAP (host namespace): the packet socket the agent reads its frames
+   * from, where the kernel fast path attaches its filter (agent/bpf/); -1 otherwise.
+   */
+  readonly packetFd?: number;
 }
 
 export interface GuestDevice {

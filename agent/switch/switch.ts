@@ -118,6 +118,11 @@ export class Switch {
     return this.ports.size;
   }
 
+  /** Every port (the kernel fast path marks their MACs local). */
+  portList(): SwitchPort[] {
+    return [...this.ports.values()];
+  }
+
   vnetView(): { id: number; security: Security; peers: readonly string[] | null; ports: number }[] {
     return [...this.vnets.values()].map((v) => ({ id: v.id, security: v.security, peers: v.peers ?? null, ports: v.ports.size }));
   }

@@ -4,6 +4,8 @@
 // resolutions.ts. Frames waiting for a resolution are held by the switch
 // (agent/switch/held.ts): the cache tells it when a destination resolved or
 // when its resolution ended without a route (VarpIo.resolved/unresolved).
+// Every confirmed, moved or forgotten entry is told (VarpIo.changed): the
+// kernel fast path (agent/bpf/) mirrors the cache into its maps.
 // Expiry of REACHABLE entries is checked on use (no timer per entry on the
 // packet path) and a sweep frees memory.
 //
@@ -194,6 +196,7 @@ export class VarpCache {
     e.since = now();
     this.setIp(e, msg.flags & VARP_FLAG_HAS_IP ? msg.ip : null);
     if (wasResolving) this.counters.inc(C.resolved);
+    this.sender.changed();
     if (held) this.sender.resolved(e.vnet, e.mac, e.route);
   }
 
@@ -205,6 +208,7 @@ export class VarpCache {
     this.resolutions.clearNonce(e);
     this.setIp(e, null);
     if (this.entries.get(e.vnet, e.mac) === e) this.entries.delete(e.vnet, e.mac);
+    this.sender.changed();
     if (held) this.sender.unresolved(e.vnet, e.mac, reason);
   }
 

@@ -46,6 +46,11 @@ export class Sender {
     this.run(() => this.io.unresolved(vnet, mac, reason));
   }
 
+  /** An entry was confirmed, moved or forgotten (the kernel fast path follows the cache). */
+  changed(): void {
+    this.run(() => this.io.changed?.());
+  }
+
   private run(fn: () => void, counter?: string): void {
     try {
       fn();

@@ -110,6 +110,8 @@ export interface VarpIo {
   resolved(vnet: number, mac: number, route: Route): void;
   /** The resolution of (vnet, mac) ended without a route: the frames held for it are dropped as `reason`. */
   unresolved(vnet: number, mac: number, reason: HeldDropReason): void;
+  /** An entry was confirmed, moved or forgotten (the kernel fast path follows the cache). */
+  changed?(): void;
   /** Work of a VARP timer threw (a bug): it is counted and reported here, and the engine carries on. */
   reportBug?(where: string, err: unknown): void;
 }

@@ -32,7 +32,7 @@ export interface HostState {
   host: string;
   generation: number;
   underlay: { address: string; port: number; multicast: null; peers: string[] };
-  vnets: Array<{ id: number; security: 'none'; mtu?: number }>;
+  vnets: Array<{ id: number; security: 'none' | 'auth' | 'conf'; mtu?: number; keys?: unknown }>;
   vifs: VifState[];
 }
 
@@ -52,6 +52,8 @@ export interface VarpEntryView {
  */
 export class NsAgent {
   readonly logs: string[] = [];
+  /** Extra environment of the agent process (e.g. SOFTUDC_DATAPATH). */
+  env: Record<string, string> = {};
   protected child: ChildProcess | undefined;
 
   constructor(
@@ -80,7 +82,7 @@ export class NsAgent {
     const child = this.h.spawn(this.ns, process.execPath, [...this.nodeArgs, agentBin, ...args, '--admin', `127.0.0.1:${ADMIN_PORT}`], {
       cwd: repoRoot,
       netOnly: true, // guest namespaces the agent creates must be visible outside it
-      env: { ...process.env, SOFTUDC_LOG_LEVEL: process.env.SOFTUDC_LOG_LEVEL ?? 'info' },
+      env: { ...process.env, SOFTUDC_LOG_LEVEL: process.env.SOFTUDC_LOG_LEVEL ?? 'info', ...this.env },
     });
     this.child = child;
     const keep = (d: Buffer) => {

@@ -1,0 +1,43 @@
+// Which VIFs the kernel fast path may carry, and in words why not: what
+// /v1/state shows next to each VIF.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { FastVif, KernelInputs } from './types.ts';
+
+const run = promisify(execFile);
+
+/**
+ * The TAPs a hypervisor attached to with the virtio-net header (qemu
+ * vnet_hdr=on), from netlink (the agent's network namespace; sysfs may show
+ * another one): such a VM hands over frames with a partial checksum, which
+ * the kernel path would encapsulate unfinished; they stay in the agent,
+ * which completes them (agent/guests/tap.ts). One `ip` call for all TAPs.
+ */
+export async function offloadedTaps(): Promise<Set<string>> {
+  try {
+    const { stdout } = await run('ip', ['-d', '-j', 'link', 'show', 'type', 'tun']);
+    const links = JSON.parse(stdout) as { ifname: string; linkinfo?: { info_data?: { vnet_hdr?: boolean } } }[];
+    return new Set(links.filter((l) => l.linkinfo?.info_data?.vnet_hdr === true).map((l) => l.ifname));
+  } catch {
+    return new Set();
+  }
+}
+
+/** Per vnet: why its VIFs stay in userspace, or null when the kernel may carry them. */
+export function vnetReasons(i: KernelInputs): Map<number, string | null> {
+  return new Map(i.state.vnets.map((v) => [v.id, v.security !== 'none' ? 'vnet sealed' : v.vlan ? 'vnet has a VLAN uplink' : null]));
+}
+
+/** Why `v` stays in userspace (`vnet`: its vnet's reason), or null when the kernel may carry it. */
+export function vifReason(v: FastVif, vnet: string | null | undefined, offloaded: (ifname: string) => boolean = () => false): string | null {
+  if (v.spec.guest.kind !== 'tap') return `${v.spec.guest.kind} guest`;
+  if (vnet === undefined) return 'vnet unknown';
+  if (vnet !== null) return vnet;
+  if (v.spec.limit) return 'bandwidth limit';
+  if (v.error !== null || !v.guest?.device) return 'guest not up';
+  if (v.guest.device.netns !== null) return 'namespace guest (the kernel cannot redirect into another namespace)';
+  if (v.guest.packetFd === undefined || v.guest.packetFd < 0) return 'guest not up';
+  if (offloaded(v.guest.device.ifname)) return 'VM attached with vnet_hdr=on (offloaded frames stay in the agent)';
+  return null;
+}
+

@@ -1,0 +1,143 @@
+// Loading and attaching the fast path's programs. The object is loaded once
+// per agent with `bpftool prog loadall` into a pin directory of its own
+// (maps pinned beside the programs); programs go onto devices with `tc`
+// (clsact ingress, direct action, one filter at a fixed preference, so a
+// restarted agent replaces what a previous one left). Map entries are then
+// written through the addon's bpf() calls (native.ts), never by spawning.
+// bpftool and tc are the kernel's own tools and need no library in the
+// addon; docs/operations.md "Kernel fast path" says what they require.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { loadBpfAddon, type BpfAddon } from './native.ts';
+
+export const OBJECT = fileURLToPath(new URL('./build/softudc.bpf.o', import.meta.url));
+const BPFFS = '/sys/fs/bpf';
+/** tc filter preference of our programs (the underlay port, for recognisability). */
+const TC_PREF = '1798';
+
+function binary(name: string): string | null {
+  for (const d of ['/usr/sbin', '/sbin', '/usr/bin', '/bin', '/usr/local/sbin']) if (existsSync(`${d}/${name}`)) return `${d}/${name}`;
+  return null;
+}
+const BPFTOOL = binary('bpftool');
+const TC = binary('tc');
+const MOUNT = binary('mount');
+
+function run(cmd: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 20_000, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd.split('/').pop()} ${args.join(' ')}: ${String(stderr || err.message).trim()}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+
+/** Null when this host can run the fast path, otherwise why not (one sentence). */
+export function unsupportedReason(): string | null {
+  if (process.platform !== 'linux') return `tc-BPF needs Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'loading BPF programs needs root';
+  if (!existsSync(OBJECT)) return 'the BPF object is not built (node scripts/build-bpf.mjs; needs clang and libbpf-dev)';
+  if (!BPFTOOL) return 'bpftool is not installed';
+  if (!TC) return 'tc (iproute2) is not installed';
+  const { reason } = loadBpfAddon();
+  return reason;
+}
+
+async function ensureBpffs(): Promise<void> {
+  const mounts = await readFile('/proc/self/mounts', 'utf8');
+  if (mounts.split('\n').some((l) => l.split(' ')[1] === BPFFS && l.split(' ')[2] === 'bpf')) return;
+  await mkdir(BPFFS, { recursive: true });
+  await run(MOUNT ?? 'mount', ['-t', 'bpf', 'bpf', BPFFS]);
+}
+
+export const PROGRAMS = ['sd_tap', 'sd_underlay', 'sd_tap_sock'] as const;
+export const MAPS = ['sd_fdb', 'sd_vifs', 'sd_peers', 'sd_cfg', 'sd_seen', 'sd_counters'] as const;
+
+/** One loaded copy of softudc.bpf.o: its pinned programs and the fds of its maps. */
+export class LoadedObject {
+  private constructor(
+    readonly addon: BpfAddon,
+    readonly dir: string,
+    readonly maps: Record<(typeof MAPS)[number], number>,
+    readonly sockProg: number,
+  ) {}
+
+  /** Loads into /sys/fs/bpf/softudc/<instance>, replacing whatever a previous agent left there. */
+  static async load(instance: string): Promise<LoadedObject> {
+    const { addon } = loadBpfAddon();
+    if (!addon || !BPFTOOL) throw new Error(unsupportedReason() ?? 'BPF unavailable');
+    await ensureBpffs();
+    const dir = `${BPFFS}/softudc/${instance}`;
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(`${BPFFS}/softudc`, { recursive: true });
+    await run(BPFTOOL, ['prog', 'loadall', OBJECT, dir, 'pinmaps', `${dir}/maps`]);
+    const maps = {} as Record<(typeof MAPS)[number], number>;
+    const opened: number[] = [];
+    try {
+      for (const m of MAPS) opened.push((maps[m] = addon.objGet(`${dir}/maps/${m}`)));
+      const sockProg = addon.objGet(`${dir}/sd_tap_sock`);
+      return new LoadedObject(addon, dir, maps, sockProg);
+    } catch (err) {
+      for (const fd of opened) addon.closeFd(fd);
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Puts `prog` on `dev`'s ingress (replacing our previous filter there). */
+  async attach(dev: string, prog: 'sd_tap' | 'sd_underlay'): Promise<void> {
+    const tc = TC ?? 'tc';
+    await run(tc, ['qdisc', 'replace', 'dev', dev, 'clsact']);
+    await run(tc, ['filter', 'replace', 'dev', dev, 'ingress', 'pref', TC_PREF, 'handle', '1', 'bpf', 'direct-action', 'object-pinned', `${this.dir}/${prog}`]);
+  }
+
+  /** Takes our filter off `dev` (absent device or filter: nothing to do). */
+  async detach(dev: string): Promise<void> {
+    await detachFrom(dev);
+  }
+
+  /** Closes the map fds and unpins; programs still attached to a device stay until detached. */
+  async close(): Promise<void> {
+    for (const fd of [...Object.values(this.maps), this.sockProg]) this.addon.closeFd(fd);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function detachFrom(dev: string): Promise<void> {
+  await run(TC ?? 'tc', ['filter', 'del', 'dev', dev, 'ingress', 'pref', TC_PREF]).catch(() => {});
+}
+
+/** The device holding IPv4 `address` in this namespace: its name, index and MTU. */
+export async function deviceOf(address: string): Promise<{ ifname: string; ifindex: number; mtu: number } | null> {
+  const out = JSON.parse(await run(binary('ip') ?? 'ip', ['-j', '-4', 'addr', 'show'])) as {
+    ifname: string;
+    ifindex: number;
+    mtu: number;
+    addr_info?: { local?: string }[];
+  }[];
+  const d = out.find((l) => l.addr_info?.some((a) => a.local === address));
+  return d ? { ifname: d.ifname, ifindex: d.ifindex, mtu: d.mtu } : null;
+}
+
+/** A device's index in this namespace, or null when it is not here (asked of the kernel: /sys may be another namespace's). */
+export async function ifindexOf(ifname: string): Promise<number | null> {
+  try {
+    const out = JSON.parse(await run(binary('ip') ?? 'ip', ['-j', 'link', 'show', 'dev', ifname])) as { ifindex: number }[];
+    return out[0]?.ifindex ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Possible CPUs: the number of slots of a per-CPU map value. */
+export function possibleCpus(): number {
+  const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+  let n = 0;
+  for (const part of text.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n += b === undefined ? 1 : b - (a ?? 0) + 1;
+  }
+  return n;
+}

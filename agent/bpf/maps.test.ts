@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, decodeFdbKey, decodeSeen, fdbKey, fdbValue, sumPerCpu, vifValue } from './maps.ts';
+import { parseIp, parseMac } from '../wire/index.ts';
+
+// The C structs of softudc.bpf.c on a little-endian host: host-order u32s, network-order addresses and ports.
+describe('fast path map layouts', () => {
+  it('keys the FDB by (vnet, MAC) and round-trips it', () => {
+    const k = fdbKey(0x01020304, parseMac('02:5d:00:64:00:0b'));
+    expect(k.toString('hex')).toBe('04030201025d0064000b0000');
+    expect(decodeFdbKey(k)).toEqual({ vnet: 0x01020304, mac: parseMac('02:5d:00:64:00:0b') });
+  });
+
+  it('encodes the three kinds of FDB entry', () => {
+    expect(fdbValue({ kind: FDB_TAP, ifindex: 7 }).toString('hex')).toBe('01000000070000000000000000000000');
+    expect(fdbValue({ kind: FDB_REMOTE, coa: parseIp('198.18.0.2'), port: 1798 }).toString('hex')).toBe('0200000000000000c612000207060000');
+    expect(fdbValue({ kind: FDB_LOCAL }).toString('hex')).toBe('03000000000000000000000000000000');
+  });
+
+  it('encodes a VIF, the configuration and a peer key', () => {
+    expect(vifValue(100, parseIp('10.100.0.1'), parseMac('02:5d:00:64:00:01')).toString('hex')).toBe('640000000a640001025d006400010000');
+    expect(cfgValue({ coa: parseIp('198.18.0.1'), port: 1798, ifindex: 3, maxFrame: 1462 }).toString('hex')).toBe('c61200010706000003000000b6050000');
+    expect(coaKey(parseIp('198.18.0.2')).toString('hex')).toBe('c6120002');
+  });
+
+  it('reads the last-seen record and sums per-CPU counters', () => {
+    const seen = Buffer.from('0100000000000000c612000200000000', 'hex');
+    expect(decodeSeen(seen)).toEqual({ ns: 1n, coa: parseIp('198.18.0.2') });
+    const percpu = Buffer.alloc(16);
+    percpu.writeBigUInt64LE(5n, 0);
+    percpu.writeBigUInt64LE(7n, 8);
+    expect(sumPerCpu(percpu, 2)).toBe(12);
+  });
+});

@@ -1,0 +1,102 @@
+// Byte layouts of the maps of softudc.bpf.c (the C structs, in the host's
+// byte order except where the C side keeps network order), encoded and
+// decoded here and nowhere else.
+import { endianness } from 'node:os';
+
+const LE = endianness() === 'LE';
+const put32 = (b: Buffer, v: number, off: number) => (LE ? b.writeUInt32LE(v >>> 0, off) : b.writeUInt32BE(v >>> 0, off));
+const get32 = (b: Buffer, off: number) => (LE ? b.readUInt32LE(off) : b.readUInt32BE(off));
+
+/** FDB entry kinds (FDB_* in softudc.bpf.c). */
+export const FDB_TAP = 1;
+export const FDB_REMOTE = 2;
+export const FDB_LOCAL = 3;
+
+export const FDB_KEY_LEN = 12;
+export const FDB_VAL_LEN = 16;
+export const VIF_VAL_LEN = 16;
+export const CFG_VAL_LEN = 16;
+export const SEEN_VAL_LEN = 16;
+
+/** Counter slots of sd_counters (the C enum), in order. */
+export const COUNTERS = [
+  'rx_decap_frames',
+  'rx_decap_bytes',
+  'rx_punt',
+  'tx_encap_frames',
+  'tx_encap_bytes',
+  'tx_local_frames',
+  'tx_local_bytes',
+  'tx_punt',
+  'errors',
+] as const;
+export type CounterName = (typeof COUNTERS)[number];
+
+export type FdbValue =
+  | { kind: typeof FDB_TAP; ifindex: number }
+  | { kind: typeof FDB_REMOTE; coa: number; port: number }
+  | { kind: typeof FDB_LOCAL };
+
+/** MAC as a 48-bit number (agent/wire's form). */
+export function fdbKey(vnet: number, mac: number): Buffer {
+  const b = Buffer.alloc(FDB_KEY_LEN);
+  put32(b, vnet, 0);
+  b.writeUIntBE(mac, 4, 6);
+  return b;
+}
+
+export function decodeFdbKey(b: Buffer): { vnet: number; mac: number } {
+  return { vnet: get32(b, 0), mac: b.readUIntBE(4, 6) };
+}
+
+export function fdbValue(v: FdbValue): Buffer {
+  const b = Buffer.alloc(FDB_VAL_LEN);
+  put32(b, v.kind, 0);
+  if (v.kind === FDB_TAP) put32(b, v.ifindex, 4);
+  if (v.kind === FDB_REMOTE) {
+    b.writeUInt32BE(v.coa >>> 0, 8);
+    b.writeUInt16BE(v.port, 12);
+  }
+  return b;
+}
+
+export function vifValue(vnet: number, ip: number, mac: number): Buffer {
+  const b = Buffer.alloc(VIF_VAL_LEN);
+  put32(b, vnet, 0);
+  b.writeUInt32BE(ip >>> 0, 4);
+  b.writeUIntBE(mac, 8, 6);
+  return b;
+}
+
+export function u32Key(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  put32(b, n, 0);
+  return b;
+}
+
+/** A COA as the C side keys it: network order. */
+export function coaKey(coa: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(coa >>> 0, 0);
+  return b;
+}
+
+export function cfgValue(c: { coa: number; port: number; ifindex: number; maxFrame: number }): Buffer {
+  const b = Buffer.alloc(CFG_VAL_LEN);
+  b.writeUInt32BE(c.coa >>> 0, 0);
+  b.writeUInt16BE(c.port, 4);
+  put32(b, c.ifindex, 8);
+  put32(b, c.maxFrame, 12);
+  return b;
+}
+
+export function decodeSeen(b: Buffer): { ns: bigint; coa: number } {
+  return { ns: LE ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0), coa: b.readUInt32BE(8) };
+}
+
+/** The sum over CPUs of a per-CPU u64 value (`cpus` slots of 8 bytes). */
+export function sumPerCpu(b: Buffer, cpus: number): number {
+  let n = 0n;
+  for (let i = 0; i < cpus; i++) n += LE ? b.readBigUInt64LE(i * 8) : b.readBigUInt64BE(i * 8);
+  return Number(n);
+}

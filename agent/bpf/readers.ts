@@ -1,0 +1,40 @@
+// What the agent reads back from the kernel fast path: its per-CPU counters
+// and the last-seen record of FRAME senders (which refreshes VARP).
+import type { Varp } from '../varp/index.ts';
+import type { LoadedObject } from './loader.ts';
+import { COUNTERS, FDB_KEY_LEN, SEEN_VAL_LEN, decodeFdbKey, decodeSeen, sumPerCpu, u32Key, type CounterName } from './maps.ts';
+
+/** Every counter summed over `cpus` CPUs; zeros without an object. */
+export function readCounters(obj: LoadedObject | null, cpus: number): Record<CounterName, number> {
+  const out = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
+  if (!obj) return out;
+  const val = Buffer.alloc(8 * cpus);
+  COUNTERS.forEach((c, idx) => {
+    if (obj.addon.mapLookup(obj.maps.sd_counters, u32Key(idx), val)) out[c] = sumPerCpu(val, cpus);
+  });
+  return out;
+}
+
+/**
+ * Refreshes in `varp` every (vnet, MAC) the kernel received a FRAME from
+ * after `since` (kernel monotonic ns), at the COA it came from, as the
+ * switch does for the FRAMEs it delivers; returns the newest time seen.
+ */
+export function refreshSeen(obj: LoadedObject, varp: Pick<Varp, 'refresh'>, since: bigint): bigint {
+  const key = Buffer.alloc(FDB_KEY_LEN);
+  const val = Buffer.alloc(SEEN_VAL_LEN);
+  let prev: Buffer | null = null;
+  let newest = since;
+  while (obj.addon.mapNextKey(obj.maps.sd_seen, prev, key)) {
+    if (obj.addon.mapLookup(obj.maps.sd_seen, key, val)) {
+      const s = decodeSeen(val);
+      if (s.ns > since) {
+        const k = decodeFdbKey(key);
+        varp.refresh(k.vnet, k.mac, s.coa);
+        if (s.ns > newest) newest = s.ns;
+      }
+    }
+    prev = Buffer.from(key);
+  }
+  return newest;
+}

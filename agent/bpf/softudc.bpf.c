@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+// The agent's kernel fast path (docs/operations.md "Kernel fast path"): the
+// common case of docs/wire.md's FRAMEs, handled by tc-BPF next to the
+// devices, with the agent as the only writer of the maps. Every program has
+// one job and punts anything unusual to the agent unchanged (TC_ACT_OK), so
+// the userspace path sees exactly what it would have seen without them.
+//
+//  - sd_underlay (tc ingress of the underlay device): a plain FRAME from an
+//    admitted host for a (vnet, MAC) of a local TAP guest is decapsulated and
+//    redirected to that guest's TAP.
+//  - sd_tap (tc ingress of a VM guest's host-side TAP, i.e. frames from the
+//    guest): port security, then a unicast destination in the FDB: another
+//    local TAP (redirect) or a remote host (encapsulated as a FRAME, sent out
+//    of the underlay device with the neighbour's L2 header).
+//  - sd_tap_sock (socket filter on the agent's packet socket on that TAP):
+//    the agent's socket sees a frame before tc does, so it hides the frames
+//    sd_tap forwards; both take the same decision (tap_decide).
+//
+// Built at install time by scripts/build-bpf.mjs (clang -target bpf).
+//
+// Over 300 lines: one object from one file, so the three programs' shared
+// inlined helpers, their maps and the map layouts (mirrored by
+// agent/bpf/maps.ts) stay side by side.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <linux/in.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define FRAME_KIND 2
+#define ETHERIP_WORD 0x3000
+#define FRAME_HDR_LEN 10
+#define OUTER_LEN (sizeof(struct iphdr) + sizeof(struct udphdr) + FRAME_HDR_LEN) /* 38, docs/wire.md */
+#define ENCAP_LEN (OUTER_LEN + ETH_HLEN) /* room added after the outer Ethernet header */
+#define DHCP_SERVER_PORT 67
+#define DNS_PORT 53
+
+#ifndef BPF_F_ADJ_ROOM_ENCAP_L2_ETH
+#define BPF_F_ADJ_ROOM_ENCAP_L2_ETH (1ULL << 6)
+#endif
+
+/* FDB entry kinds (agent/bpf/maps.ts). */
+#define FDB_TAP 1    /* a local TAP guest on the fast path: ifindex */
+#define FDB_REMOTE 2 /* a remote host resolved by VARP: coa, port */
+#define FDB_LOCAL 3  /* any other local port (emulated guest, router, userspace VIF) */
+
+struct fdb_key {
+  __u32 vnet;
+  __u8 mac[6];
+  __u16 pad;
+};
+
+struct fdb_val {
+  __u32 kind;
+  __u32 ifindex;
+  __u32 coa;  /* network order */
+  __u16 port; /* network order */
+  __u16 pad;
+};
+
+/* A VIF whose TAP is on the fast path, keyed by the TAP's ifindex. */
+struct vif_val {
+  __u32 vnet;
+  __u32 ip; /* network order */
+  __u8 mac[6];
+  __u16 pad;
+};
+
+struct cfg_val {
+  __u32 coa;       /* network order */
+  __u16 port;      /* network order */
+  __u16 pad;
+  __u32 ifindex;   /* the underlay device */
+  __u32 max_frame; /* largest guest frame (with its Ethernet header) the underlay carries unfragmented */
+};
+
+/* Last time a plain FRAME from (vnet, source MAC) came in, and from where: the agent refreshes VARP with it. */
+struct seen_val {
+  __u64 ns;
+  __u32 coa;
+  __u32 pad;
+};
+
+enum {
+  C_RX_DECAP_FRAMES,
+  C_RX_DECAP_BYTES,
+  C_RX_PUNT,
+  C_TX_ENCAP_FRAMES,
+  C_TX_ENCAP_BYTES,
+  C_TX_LOCAL_FRAMES,
+  C_TX_LOCAL_BYTES,
+  C_TX_PUNT,
+  C_ERRORS,
+  C_MAX,
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct fdb_key);
+  __type(value, struct fdb_val);
+} sd_fdb SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct vif_val);
+} sd_vifs SEC(".maps");
+
+/* Admitted senders (docs/wire.md "Admission"): COA in network order → 1. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, __u32);
+} sd_peers SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cfg_val);
+} sd_cfg SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct fdb_key);
+  __type(value, struct seen_val);
+} sd_seen SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, C_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+} sd_counters SEC(".maps");
+
+static __always_inline void count(__u32 idx, __u64 n) {
+  __u64 *c = bpf_map_lookup_elem(&sd_counters, &idx);
+  if (c) *c += n;
+}
+
+static __always_inline int is_group(const __u8 *mac) { return mac[0] & 1; }
+
+static __always_inline void mac_copy(__u8 *dst, const __u8 *src) {
+  __builtin_memcpy(dst, src, 6);
+}
+
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b) {
+  __u8 d = 0;
+#pragma unroll
+  for (int i = 0; i < 6; i++) d |= a[i] ^ b[i];
+  return d == 0;
+}
+
+enum { D_PUNT, D_TAP, D_REMOTE };
+
+/*
+ * What the fast path does with a frame from the guest behind TAP `ifindex`:
+ * D_PUNT (the agent's switch handles it: anything but plain unicast IPv4
+ * that passes port security to a known destination), D_TAP or D_REMOTE.
+ */
+static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out, struct vif_val *vif_out) {
+  __u32 ifindex = skb->ifindex;
+  struct vif_val *vif = bpf_map_lookup_elem(&sd_vifs, &ifindex);
+  if (!vif) return D_PUNT;
+  __u32 zero = 0;
+  struct cfg_val *cfg = bpf_map_lookup_elem(&sd_cfg, &zero);
+  if (!cfg || cfg->ifindex == 0) return D_PUNT;
+  if (skb->vlan_present) return D_PUNT; /* tagged: the switch checks it behind its tag */
+  if (skb->len > cfg->max_frame) return D_PUNT;
+  struct ethhdr eth;
+  if (bpf_skb_load_bytes(skb, 0, &eth, sizeof eth) < 0) return D_PUNT;
+  if (is_group(eth.h_dest)) return D_PUNT; /* floods and ARP suppression */
+  if (!mac_eq(eth.h_source, vif->mac)) return D_PUNT; /* port security: the switch drops and counts it */
+  if (eth.h_proto != bpf_htons(ETH_P_IP)) return D_PUNT;
+  struct iphdr ip;
+  if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0) return D_PUNT;
+  if (ip.saddr != vif->ip) return D_PUNT; /* port security again */
+  if (ip.protocol == IPPROTO_UDP) {
+    /* DHCP and the vnet's resolver are answered next to the port (agent/dhcp/services.ts). */
+    struct udphdr udp;
+    if (bpf_skb_load_bytes(skb, ETH_HLEN + ip.ihl * 4, &udp, sizeof udp) < 0) return D_PUNT;
+    if (udp.dest == bpf_htons(DHCP_SERVER_PORT) || udp.source == bpf_htons(DHCP_SERVER_PORT) || udp.dest == bpf_htons(DNS_PORT))
+      return D_PUNT;
+  }
+  struct fdb_key key = {.vnet = vif->vnet};
+  mac_copy(key.mac, eth.h_dest);
+  struct fdb_val *e = bpf_map_lookup_elem(&sd_fdb, &key);
+  if (!e) return D_PUNT; /* VARP resolves it in userspace */
+  if (e->kind == FDB_TAP && e->ifindex != ifindex) {
+    *out = *e;
+    return D_TAP;
+  }
+  if (e->kind == FDB_REMOTE) {
+    *out = *e;
+    *vif_out = *vif;
+    return D_REMOTE;
+  }
+  return D_PUNT;
+}
+
+SEC("socket")
+int sd_tap_sock(struct __sk_buff *skb) {
+  struct fdb_val e;
+  struct vif_val v;
+  /* Only frames the guest sent reach here (the socket ignores its own). */
+  return tap_decide(skb, &e, &v) == D_PUNT ? skb->len : 0;
+}
+
+static __always_inline __u16 ip_csum(struct iphdr *ip) {
+  __u32 sum = 0;
+  __u16 *p = (__u16 *)ip;
+#pragma unroll
+  for (int i = 0; i < (int)(sizeof(*ip) / 2); i++) sum += p[i];
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return (__u16)~sum;
+}
+
+static __always_inline int encap(struct __sk_buff *skb, const struct fdb_val *e, const struct vif_val *vif) {
+  __u32 zero = 0;
+  struct cfg_val *cfg = bpf_map_lookup_elem(&sd_cfg, &zero);
+  if (!cfg) return -1;
+  struct ethhdr inner;
+  if (bpf_skb_load_bytes(skb, 0, &inner, sizeof inner) < 0) return -1;
+  __u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+                BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+  /* Room after the Ethernet header: outer IPv4, UDP, the FRAME header, and the guest's own Ethernet header. */
+  if (bpf_skb_adjust_room(skb, ENCAP_LEN, BPF_ADJ_ROOM_MAC, flags) < 0) return -1;
+  struct {
+    struct iphdr ip;
+    struct udphdr udp;
+    __u16 kind;
+    __u16 flags;
+    __u16 etherip;
+    __u16 vnet_hi;
+    __u16 vnet_lo;
+    struct ethhdr eth;
+  } __attribute__((packed)) h = {};
+  __u32 len = skb->len - ETH_HLEN;
+  struct iphdr ip = {};
+  ip.version = 4;
+  ip.ihl = 5;
+  ip.tot_len = bpf_htons(len);
+  ip.frag_off = bpf_htons(0x4000); /* DF, as the agent's socket sends */
+  ip.ttl = 64;
+  ip.protocol = IPPROTO_UDP;
+  ip.saddr = cfg->coa;
+  ip.daddr = e->coa;
+  ip.check = ip_csum(&ip);
+  h.ip = ip;
+  h.udp.source = cfg->port;
+  h.udp.dest = e->port;
+  h.udp.len = bpf_htons(len - sizeof(struct iphdr));
+  h.udp.check = 0; /* IPv4 UDP without checksum: the inner frame carries its own */
+  h.kind = bpf_htons(FRAME_KIND);
+  h.flags = 0;
+  h.etherip = bpf_htons(ETHERIP_WORD);
+  h.vnet_hi = bpf_htons(vif->vnet >> 16);
+  h.vnet_lo = bpf_htons(vif->vnet & 0xffff);
+  h.eth = inner;
+  if (bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof h, 0) < 0) return -1;
+  __u16 proto = bpf_htons(ETH_P_IP);
+  if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, sizeof proto, 0) < 0) return -1;
+  return 0;
+}
+
+SEC("tc")
+int sd_tap(struct __sk_buff *skb) {
+  struct fdb_val e;
+  struct vif_val v;
+  int d = tap_decide(skb, &e, &v);
+  if (d == D_PUNT) {
+    count(C_TX_PUNT, 1);
+    return TC_ACT_OK;
+  }
+  __u32 len = skb->len;
+  if (d == D_TAP) {
+    count(C_TX_LOCAL_FRAMES, 1);
+    count(C_TX_LOCAL_BYTES, len);
+    return bpf_redirect(e.ifindex, 0);
+  }
+  /* The agent's socket has already hidden this frame: a failure here is a counted drop. */
+  if (encap(skb, &e, &v) < 0) {
+    count(C_ERRORS, 1);
+    return TC_ACT_SHOT;
+  }
+  __u32 zero = 0;
+  struct cfg_val *cfg = bpf_map_lookup_elem(&sd_cfg, &zero);
+  if (!cfg) {
+    count(C_ERRORS, 1);
+    return TC_ACT_SHOT;
+  }
+  count(C_TX_ENCAP_FRAMES, 1);
+  count(C_TX_ENCAP_BYTES, len);
+  return bpf_redirect_neigh(cfg->ifindex, NULL, 0, 0);
+}
+
+SEC("tc")
+int sd_underlay(struct __sk_buff *skb) {
+  __u32 zero = 0;
+  struct cfg_val *cfg = bpf_map_lookup_elem(&sd_cfg, &zero);
+  if (!cfg || skb->vlan_present) return TC_ACT_OK;
+  struct {
+    struct ethhdr eth;
+    struct iphdr ip;
+    struct udphdr udp;
+    __u16 kind;
+    __u16 flags;
+    __u16 etherip;
+    __u16 vnet_hi;
+    __u16 vnet_lo;
+    struct ethhdr inner;
+  } __attribute__((packed)) h;
+  if (bpf_skb_load_bytes(skb, 0, &h, sizeof h) < 0) return TC_ACT_OK;
+  /* Not ours at all: no count. */
+  if (h.eth.h_proto != bpf_htons(ETH_P_IP) || h.ip.ihl != 5 || h.ip.protocol != IPPROTO_UDP) return TC_ACT_OK;
+  if (h.ip.daddr != cfg->coa || h.udp.dest != cfg->port) return TC_ACT_OK;
+  /* A datagram for the agent: handled here only when it is a plain FRAME for a local TAP guest. */
+  struct fdb_key key = {};
+  struct fdb_val *e;
+  if (h.ip.frag_off & bpf_htons(0x3fff)) goto punt;
+  if (h.kind != bpf_htons(FRAME_KIND) || h.flags != 0 || h.etherip != bpf_htons(ETHERIP_WORD)) goto punt;
+  if (!bpf_map_lookup_elem(&sd_peers, &h.ip.saddr)) goto punt; /* not admitted: the agent counts the drop */
+  if (is_group(h.inner.h_dest) || is_group(h.inner.h_source)) goto punt;
+  if (h.inner.h_proto != bpf_htons(ETH_P_IP)) goto punt;
+  if (bpf_ntohs(h.ip.tot_len) + ETH_HLEN != skb->len) goto punt; /* trailing bytes or a GRO train */
+  key.vnet = ((__u32)bpf_ntohs(h.vnet_hi) << 16) | bpf_ntohs(h.vnet_lo);
+  mac_copy(key.mac, h.inner.h_source);
+  if (bpf_map_lookup_elem(&sd_fdb, &key)) {
+    /* A source that is a local port or a known remote: a local one is dropped by the switch. */
+    e = bpf_map_lookup_elem(&sd_fdb, &key);
+    if (e && e->kind != FDB_REMOTE) goto punt;
+  }
+  mac_copy(key.mac, h.inner.h_dest);
+  e = bpf_map_lookup_elem(&sd_fdb, &key);
+  if (!e || e->kind != FDB_TAP) goto punt;
+  __u32 ifindex = e->ifindex;
+  /* Remember who spoke, so the agent keeps its VARP entry fresh as a received FRAME would (docs/wire.md). */
+  mac_copy(key.mac, h.inner.h_source);
+  __u64 t = bpf_ktime_get_ns();
+  struct seen_val *s = bpf_map_lookup_elem(&sd_seen, &key);
+  if (!s || s->coa != h.ip.saddr || t - s->ns > 1000000000ULL) {
+    struct seen_val nv = {.ns = t, .coa = h.ip.saddr};
+    bpf_map_update_elem(&sd_seen, &key, &nv, BPF_ANY);
+  }
+  struct ethhdr inner = h.inner;
+  __u32 len = skb->len;
+  if (bpf_skb_adjust_room(skb, -(__s32)ENCAP_LEN, BPF_ADJ_ROOM_MAC, 0) < 0) goto punt;
+  if (bpf_skb_store_bytes(skb, 0, &inner, sizeof inner, 0) < 0) {
+    count(C_ERRORS, 1);
+    return TC_ACT_SHOT;
+  }
+  count(C_RX_DECAP_FRAMES, 1);
+  count(C_RX_DECAP_BYTES, len - ENCAP_LEN);
+  return bpf_redirect(ifindex, 0);
+punt:
+  count(C_RX_PUNT, 1);
+  return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "GPL";
