@@ -2,6 +2,7 @@
 // console places on a host. Like routers, the agent takes entries one by one
 // and refuses a bad one with its path (`firewalls[0].rules[2].portTo`).
 import { z } from 'zod';
+import { natSchema } from './nat.ts';
 import { displayFields, doc, interfaceCidr, itemId, mac, mtu, network, open, vnetRef } from './fields.ts';
 
 const port = z.number().int().min(0).max(65_535);
@@ -14,6 +15,11 @@ export const firewallInterfaceSchema = open({
   mac: doc(mac, 'unicast, nonzero; unique on the vnet'),
   ip: doc(interfaceCidr, 'a host address of its prefix; guests of the vnet use it as their gateway when no router is on the vnet'),
   mtu: doc(mtu.optional(), { description: 'the interface MTU', docDefault: "the vnet's" }),
+  nat: doc(natSchema.optional(), {
+    description: 'makes this interface an external leg, as a router\'s (see "External legs and NAT"); rules see the untranslated inside addresses',
+    docType: '`{snat, floatingIps, portForwards}`',
+    docDefault: 'an ordinary interface',
+  }),
 });
 
 export const firewallRuleSchema = open({

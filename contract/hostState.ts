@@ -13,13 +13,15 @@ import { DEFAULT_GROUP, DEFAULT_PORT } from '../agent/wire/constants.ts';
 import { parseCidr, parseMac } from '../agent/wire/addr.ts';
 import {
   HOST_NAME_MAX_CHARS, IFNAME_MAX_CHARS, LIMIT_MAX_BURST_KB, LIMIT_MAX_MBPS, NETNS_MAX_CHARS, SEAL_KEY_BYTES, SEAL_SALT_BYTES,
-  VARP_KEY_MIN_BYTES, VID_MAX, VID_MIN,
+  SG_MAX_PER_VIF, VARP_KEY_MIN_BYTES, VID_MAX, VID_MIN,
 } from './limits.ts';
 import {
   base64Bytes, base64Of, cidr, displayFields, doc, IFNAME_DOC_TYPE, ifname, ipv4, isBase64, isCidr, isMac, itemId, mac, multicastGroup, mtu,
   NETNS_DOC_TYPE, open, u32, vnetId, vnetRef, type Known,
 } from './fields.ts';
 import { routerSchema } from './router.ts';
+import { externalUplinkSchema } from './nat.ts';
+import { securityGroupSchema } from './securityGroups.ts';
 import { firewallSchema } from './firewall.ts';
 import { dnsName, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
 
@@ -81,6 +83,12 @@ export const vifSchema = open({
   mtu: doc(mtu.optional(), { description: 'overrides the vnet MTU for this VIF', docDefault: "the vnet's" }),
   limit: doc(vifLimitSchema.optional(), { description: 'bandwidth limit on what the guest sends, see "Bandwidth limits" below', docType: '`{rateMbps, burstKb?}`' }),
   hostName: doc(dnsName.optional(), { description: 'the host name option (12) DHCP gives the guest (the VM\'s name)', docDefault: 'none sent' }),
+  securityGroups: doc(z.array(itemId).max(SG_MAX_PER_VIF).optional(), {
+    description:
+      'ids of `securityGroups` this VIF belongs to: its guest\'s IPv4 traffic in both directions must be allowed by a rule of one of them (stateful), see "Security groups" below. Absent: not filtered',
+    docType: 'string[]',
+    docDefault: 'not filtered',
+  }),
 });
 
 export const vnetSchema = open({
@@ -105,6 +113,11 @@ export const vnetSchema = open({
       'bridges the vnet to IEEE 802.1Q VLAN `vid` (1..4094) on host interface `interface` (seed 002 "VLAN interface"), see below. One VLAN of an interface carries one vnet',
     docType: '`{interface, vid}`',
   }),
+  external: doc(externalUplinkSchema.optional(), {
+    description:
+      'the vnet is an external network\'s leg on this host: bridged to host interface `interface` (untagged, or VLAN `vid`), taking from it only frames to `mac` and broadcasts. Carried on this host alone (no FRAMEs, no VARP). See "External legs and NAT" below',
+    docType: '`{interface, vid, mac}`',
+  }),
   peers: doc(z.array(ipv4).optional(), {
     description: 'COAs of the hosts carrying this vnet: broadcasts on it are replicated to these only (when `multicast` is `null`)',
     docType: 'IPv4[]',
@@ -121,6 +134,7 @@ export const vnetSchema = open({
   if (v.sendKeyId !== undefined && !ids.has(v.sendKeyId)) {
     ctx.addIssue({ code: 'custom', path: ['sendKeyId'], message: `key id ${v.sendKeyId} is not in keys` });
   }
+  if (v.external && v.vlan) ctx.addIssue({ code: 'custom', path: ['external'], message: 'a vnet is either an external leg or bridged to a VLAN, not both' });
 });
 
 const HEX_KEY_RE = /^(?:[0-9a-fA-F]{2})+$/;
@@ -195,16 +209,27 @@ const hostStateShape = {
   varp: doc(varpConfigSchema.optional(), { description: 'VARP tuning and the VARP key, see below', docType: 'object' }),
   relay: doc(relaySchema.nullable().optional(), { description: 'the vnetd relay role of this host, see below', docType: 'object or `null`' }),
   dns: doc(hostDnsSchema.optional(), { description: 'where the vnet resolvers send names they do not know, see "DHCP and DNS" below', docType: '`{upstream}`' }),
+  securityGroups: doc(z.array(securityGroupSchema).optional(), {
+    description: 'the security groups the VIFs of this host belong to, see "Security groups" below',
+    docDefault: '`[]`',
+  }),
 };
 
-type Checked = Pick<z.output<z.ZodObject<typeof hostStateShape>>, 'vnets' | 'vifs'>;
+type Checked = Pick<z.output<z.ZodObject<typeof hostStateShape>>, 'vnets' | 'vifs' | 'securityGroups'>;
 
 /** Cross-field rules: ids unique, VIFs on listed vnets, MAC and IP unique per vnet, one vnet per VLAN, one VIF per TAP name. */
 function checkHostState(s: Checked, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const vnets = new Set<number>();
   const vlans = new Map<string, number>();
+  const legs = new Map<string, number>();
   s.vnets.forEach((v, i) => {
+    if (v.external) {
+      const key = `${v.external.interface}/${v.external.vid ?? 0}/${isMac(v.external.mac) ? parseMac(v.external.mac) : v.external.mac}`;
+      const other = legs.get(key);
+      if (other !== undefined) issue(['vnets', i, 'external', 'mac'], `MAC ${v.external.mac} on ${v.external.interface} is already vnet ${other}'s external leg`);
+      else legs.set(key, v.id);
+    }
     if (vnets.has(v.id)) issue(['vnets', i, 'id'], `duplicate vnet id ${v.id}`);
     vnets.add(v.id);
     if (v.vlan) {
@@ -218,7 +243,15 @@ function checkHostState(s: Checked, ctx: z.RefinementCtx): void {
   const macs = new Set<string>();
   const ips = new Set<string>();
   const taps = new Map<string, string>();
+  const groups = new Set<string>();
+  (s.securityGroups ?? []).forEach((g, i) => {
+    if (groups.has(g.id)) issue(['securityGroups', i, 'id'], `duplicate security group id "${g.id}"`);
+    groups.add(g.id);
+  });
   s.vifs.forEach((v, i) => {
+    (v.securityGroups ?? []).forEach((g, j) => {
+      if (!groups.has(g)) issue(['vifs', i, 'securityGroups', j], `security group "${g}" is not in securityGroups`);
+    });
     if (ids.has(v.id)) issue(['vifs', i, 'id'], `duplicate VIF id "${v.id}"`);
     ids.add(v.id);
     if (!vnets.has(v.vnet)) issue(['vifs', i, 'vnet'], `vnet ${v.vnet} is not in vnets`);
@@ -283,6 +316,7 @@ export type UnderlaySpec = z.output<typeof underlaySchema>;
 export type VarpConfigSpec = z.output<typeof varpConfigSchema>;
 export type RelaySpec = z.output<typeof relaySchema>;
 export type VlanSpec = z.output<typeof vlanSchema>;
+export type StateSecurityGroup = NonNullable<HostState['securityGroups']>[number];
 export type VifLimitSpec = z.output<typeof vifLimitSchema>;
 export type { VnetDhcpSpec } from './dhcp.ts';
 

@@ -9,6 +9,8 @@
 //   hostState.ts  the host desired state (`agent.desired`, `--state FILE`)
 //   router.ts     its `routers[]`
 //   firewall.ts   its `firewalls[]`
+//   nat.ts        external legs of routers and firewalls: SNAT, floating IPs, port forwards
+//   securityGroups.ts its `securityGroups[]` and `vifs[].securityGroups`
 //   report.ts     the agent's report (`agent.report`)
 //   commands.ts   router manager commands and their answers (`agent.commands`, `agent.commandResult`)
 //   enroll.ts     enrollment (`host.enroll`) and the prefixes of its secrets
@@ -19,6 +21,8 @@ export * from './fields.ts';
 export * from './hostState.ts';
 export * from './router.ts';
 export * from './firewall.ts';
+export * from './nat.ts';
+export * from './securityGroups.ts';
 export * from './report.ts';
 export * from './commands.ts';
 export * from './enroll.ts';

@@ -19,6 +19,18 @@ export const LINK_VNID_TOP = 0xffff_fffe;
 export const LINK_VNID_MIN = 0xff00_0000;
 /** The highest id a farm's own vnet may take: the ids above are router links'. */
 export const FARM_VNID_MAX = LINK_VNID_MIN - 1;
+// ---- NAT and security groups ----
+
+/** One external leg's NAT lists (contract/nat.ts). */
+export const NAT_MAX_SNAT_PREFIXES = 64;
+export const NAT_MAX_FLOATING_IPS = 1_024;
+export const NAT_MAX_PORT_FORWARDS = 1_024;
+/** Rules per security group, and remote networks per rule (a remote group's members). */
+export const SG_MAX_RULES = 1_000;
+export const SG_MAX_REMOTES = 4_096;
+/** Groups one VIF belongs to. */
+export const SG_MAX_PER_VIF = 16;
+
 /** The ids of VIFs, routers and firewalls on a host (the console writes database ids: 36 characters). */
 export const ITEM_ID_MAX_CHARS = 200;
 /** Host names as enrolled (a DNS name at most). */

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { parseCidr, parseIp } from '../agent/wire/addr.ts';
 import { RIP_METRIC_MAX, RIP_METRIC_MIN } from './limits.ts';
+import { natSchema } from './nat.ts';
+import { conntrackSchema } from './firewall.ts';
 import { displayFields, doc, interfaceCidr, ipv4, isCidr, isIpv4, itemId, mac, mtu, network, open, vnetId, vnetRef } from './fields.ts';
 
 const metric = z.number().int().min(RIP_METRIC_MIN).max(RIP_METRIC_MAX);
@@ -26,6 +28,11 @@ export const routerInterfaceSchema = open({
   mtu: doc(mtu.optional(), {
     description: 'the interface MTU; larger packets are fragmented, or refused with "fragmentation needed" when DF is set',
     docDefault: "the vnet's",
+  }),
+  nat: doc(natSchema.optional(), {
+    description: 'makes this interface an external leg (its vnet has `external`): SNAT, floating IPs and port forwards, see "External legs and NAT" below. Inbound traffic on it reaches only what these and NAT state allow',
+    docType: '`{snat, floatingIps, portForwards}`',
+    docDefault: 'an ordinary interface',
   }),
 });
 
@@ -61,6 +68,7 @@ export const routerSchema = open({
       'overrides for labs and tests: `updateMs` (30000), `jitter` (1/6 of the update interval), `timeoutMs` (180000), `garbageMs` (120000), `triggerMinMs` (1000), `triggerMaxMs` (5000)',
     docDefault: 'RFC 2453',
   }),
+  conntrack: doc(conntrackSchema.optional(), { description: "connection-tracking timeout overrides for the router's NAT (as a firewall's)", docDefault: "the firewall's" }),
 }).superRefine((r, ctx) => {
   const vnets = new Set<number>();
   r.interfaces.forEach((i, n) => {
