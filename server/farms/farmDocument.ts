@@ -13,7 +13,7 @@ import type { FarmDetail } from './farmShapes.ts';
 import {
   actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
 } from './farmShapes.ts';
-import { FARM_LIMITS, type FarmLimitKind } from '../limits.ts';
+import { FARM_LIMITS, OBJECT_LIMITS, type FarmLimitKind } from '../limits.ts';
 import { overLimit } from './farmLimits.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
 import { int32, text, uint32 } from '../../contract/primitives.ts';
@@ -41,7 +41,7 @@ export const documentVnetSchema = z.strictObject({
   mtu: int32().default(MTU_DEFAULT),
   security: securityInput.default('none'),
   /** Omitted when empty, so documents without VLANs stay as they were. */
-  vlans: z.array(documentVlanSchema).max(1000).optional(),
+  vlans: z.array(documentVlanSchema).max(OBJECT_LIMITS.vlansPerVnet).optional(),
   /** DHCP and DNS settings; omitted: the defaults (DHCP on). */
   dhcp: vnetDhcpInput.optional(),
 });
@@ -65,7 +65,7 @@ export const documentVmSchema = z.strictObject({
   /** Omitted: unlimited. Each VIF of the VM gets this limit (docs/agent-state.md "Bandwidth limits"). */
   bandwidthMbps: bandwidthInput.optional(),
   burstKb: burstInput.optional(),
-  vifs: z.array(documentVifSchema).max(64).default([]),
+  vifs: z.array(documentVifSchema).max(OBJECT_LIMITS.vifsPerVm).default([]),
 });
 
 export const documentRouterInterfaceSchema = z.strictObject({
@@ -87,8 +87,8 @@ export const documentRouterSchema = z.strictObject({
   id: snapshotId,
   name: nameInput,
   host: hostRef,
-  interfaces: z.array(documentRouterInterfaceSchema).max(64).default([]),
-  staticRoutes: z.array(documentStaticRouteSchema).max(1000).default([]),
+  interfaces: z.array(documentRouterInterfaceSchema).max(OBJECT_LIMITS.interfacesPerNode).default([]),
+  staticRoutes: z.array(documentStaticRouteSchema).max(OBJECT_LIMITS.staticRoutesPerRouter).default([]),
 });
 
 export const documentRouterLinkSchema = z.strictObject({
@@ -129,8 +129,8 @@ export const documentFirewallSchema = z.strictObject({
   name: nameInput,
   host: hostRef,
   defaultPolicy: actionInput.default('deny'),
-  interfaces: z.array(documentFirewallInterfaceSchema).max(64).default([]),
-  rules: z.array(documentRuleSchema).max(1000).default([]),
+  interfaces: z.array(documentFirewallInterfaceSchema).max(OBJECT_LIMITS.interfacesPerNode).default([]),
+  rules: z.array(documentRuleSchema).max(OBJECT_LIMITS.rulesPerFirewall).default([]),
 });
 
 /** Designer canvas coordinates reach this far from the origin, far beyond any drawing. */

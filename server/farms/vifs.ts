@@ -3,7 +3,7 @@
 import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { requireFarm, type ServiceCtx, type Tx } from './farmAccess.ts';
-import { requireRoom } from './farmLimits.ts';
+import { requireObjectRoom, requireRoom } from './farmLimits.ts';
 import type { VifView } from './farmShapes.ts';
 import { vifSelect } from './farmViews.ts';
 import { assignAddresses, reassignAddresses, vifLabel } from './ipam.ts';
@@ -52,6 +52,7 @@ export async function createVif(o: ServiceCtx & CreateVifInput): Promise<{ farmR
     const vm = await requireVm(tx, o.actor, o.vmId, 'vmId');
     await bump(vm.farm);
     await requireRoom(tx, vm.farm.id, 'vifs', 1, 'vmId');
+    requireObjectRoom('vifsPerVm', `VM ${vm.name}`, vm.vifs.length, 'VIFs', 'vmId');
     const vnet = await requireVnetInFarm(tx, vm.farm.id, o.vnetId, 'vnetId');
     const taken = new Set(vm.vifs.map((v) => v.name));
     let n = 0;
