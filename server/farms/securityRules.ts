@@ -100,3 +100,58 @@ export function describeRule(r: Omit<NormalSecurityRule, 'description'>, groupNa
   const remote = r.remoteGroup !== null ? `group ${groupName(r.remoteGroup)}` : r.remoteCidr;
   return `${r.direction} ${r.protocol}${ports}${icmp} ${r.direction === 'ingress' ? 'from' : 'to'} ${remote}`;
 }
+
+export interface ResolvedSecurityGroup {
+  name: string;
+  description: string;
+  /** Remote groups by name. */
+  rules: NormalSecurityRule[];
+}
+
+interface DocumentGroup {
+  name: string;
+  description: string;
+  rules: SecurityRuleInput[];
+}
+
+/**
+ * A document's groups and the VIFs' memberships: names unique, rules checked,
+ * remote groups and memberships naming groups of the document. A farm in mode
+ * `default` without a group named default gets one with the default rules.
+ * `vifs` lists each VIF's group names with the field that holds them.
+ */
+export function checkDocumentSecurityGroups(
+  groups: DocumentGroup[], mode: SecurityGroupModeName, vifs: { field: string; groups: string[] }[],
+): ResolvedSecurityGroup[] {
+  const names = new Map<string, number>();
+  groups.forEach((g, i) => {
+    const prev = names.get(g.name);
+    if (prev !== undefined) throw badRequest(`securityGroups.${i}.name`, `security group "${g.name}" is already defined at securityGroups.${prev}`);
+    names.set(g.name, i);
+  });
+  const resolved = groups.map((g, i) => ({
+    name: g.name,
+    description: g.description,
+    rules: g.rules.map((r, j) => {
+      const f = (n: string) => `securityGroups.${i}.rules.${j}.${n}`;
+      const rule = checkSecurityRule(r, f);
+      if (rule.remoteGroup !== null && !names.has(rule.remoteGroup)) {
+        throw badRequest(f('remoteGroup'), `no security group named "${rule.remoteGroup}" in this document`);
+      }
+      return rule;
+    }),
+  }));
+  if (mode === 'default' && !names.has(DEFAULT_GROUP)) {
+    resolved.push({ name: DEFAULT_GROUP, description: 'members reach each other; all outgoing traffic allowed', rules: defaultGroupRules(DEFAULT_GROUP) });
+    names.set(DEFAULT_GROUP, resolved.length - 1);
+  }
+  for (const v of vifs) {
+    const seen = new Set<string>();
+    v.groups.forEach((n, k) => {
+      if (!names.has(n)) throw badRequest(`${v.field}.${k}`, `no security group named "${n}" in this document`);
+      if (seen.has(n)) throw badRequest(`${v.field}.${k}`, `security group "${n}" is listed twice`);
+      seen.add(n);
+    });
+  }
+  return resolved;
+}
