@@ -9,6 +9,7 @@ import type { FarmDetail } from '../lib/graph/elements.ts';
 import type { FarmSelection } from '../lib/graph/farm-graph.ts';
 import { changedFields, type Edit } from './farm-commands.ts';
 import type { FarmOps } from './farm-ops.ts';
+import type { SecurityOps } from './security-ops.ts';
 import { EdgeProperties } from './edge-properties.tsx';
 import { LiveFirewall } from './live-firewall.tsx';
 import { LiveRouter } from './live-router.tsx';
@@ -32,6 +33,7 @@ export interface PropertiesProps {
   readOnly: boolean;
   error: ActionError | null;
   ops: FarmOps;
+  sgOps: SecurityOps;
   onEdit(edit: Edit, label: string): Promise<boolean>;
   onRun(cmd: Command): Promise<boolean>;
   onDelete(): void;
