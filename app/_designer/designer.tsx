@@ -283,7 +283,7 @@ export function Designer({ farmId }: { farmId: string }) {
         <aside className="props-panel" aria-label="Properties">
           <Properties farm={farm} selection={selection} hosts={hostsQ.data?.items ?? []} readOnly={readOnly} error={error} ops={ops} sgOps={sgOps}
             onEdit={edit} onRun={(c) => run(c, selectedId)} onDelete={requestDelete} onConnect={connect} onSelect={setSelectedId} onDirty={onDirty} />
-          <SecurityGroupsPanel farm={farm} ops={sgOps} readOnly={readOnly} error={error} onRun={run} />
+          {selection ? null : <SecurityGroupsPanel farm={farm} ops={sgOps} readOnly={readOnly} error={error} onRun={run} />}
         </aside>
       </div>
       <ConfirmDialog open={pendingDelete !== null} title={del?.title ?? ''} confirmLabel="Delete" danger onConfirm={() => void confirmDelete()} onCancel={() => setPendingDelete(null)}>

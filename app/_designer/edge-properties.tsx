@@ -94,7 +94,7 @@ function VifGroups(p: PropertiesProps & { selection: Extract<EdgeSelection, { ki
       {chosen.length === 0 ? <p className="hint">In no group: this VIF is not filtered.</p> : null}
       {err ? <p className="field-error" role="alert">{err}</p> : null}
       <button type="button" className="secondary" disabled={ctx.readOnly || !dirty}
-        onClick={() => void p.onRun(setVifGroupsCommand(p.sgOps, label, f.id, f.securityGroups, chosen))}>Apply groups</button>
+        onClick={() => void p.onRun(setVifGroupsCommand(p.sgOps, label, f.id, f.securityGroups, chosen))}>Set groups</button>
     </fieldset>
   );
 }

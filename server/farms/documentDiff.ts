@@ -75,7 +75,9 @@ export function canonicalDocument(d: ResolvedDocument) {
     vnets: sorted(d.vnets).map((v) => ({ ...v, vlans: [...v.vlans].sort((a, b) => byText(a.host, b.host)) })),
     vms: sorted(d.vms).map((vm) => ({
       name: vm.name, host: vm.host, guestKind: vm.guestKind, bandwidthMbps: vm.bandwidthMbps ?? null, burstKb: vm.burstKb ?? null,
-      vifs: [...vm.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map((f) => ({ ...f, securityGroups: [...f.securityGroups].sort(byText) })),
+      vifs: [...vm.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map(({ securityGroups, ...f }) => ({
+        ...f, ...(securityGroups.length ? { securityGroups: [...securityGroups].sort(byText) } : {}),
+      })),
     })),
     routers: sorted(d.routers).map((r) => ({
       ...r,
