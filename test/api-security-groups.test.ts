@@ -4,7 +4,8 @@
 // and role scoping, the farm document (export, import, apply), and deploy:
 // each host gets the groups its VIFs use, rule ids the database's, remote
 // groups as their members' /32s, and a membership change reaches the hosts
-// whose rules name the group.
+// whose rules name the group. Longer than 300 lines: one farm goes through
+// all of it, each step building on the last.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostState } from '../server/compile/index.ts';
 import { SG_MAX_RULES } from '../contract/limits.ts';

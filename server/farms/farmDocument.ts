@@ -6,7 +6,8 @@
 // snapshots alone also carry the database ids of VMs, VIFs, routers and
 // firewalls: what names them on hosts (server/compile), so that what runs
 // there never depends on a name a user chose. Export leaves them out and
-// import ignores them.
+// import ignores them. Longer than 300 lines: the schema of every part of a
+// farm and its one rendering belong together.
 import { z } from 'zod';
 import { DHCP_DEFAULTS, vnetDhcpInput } from './vnetDhcp.ts';
 import type { FarmDetail } from './farmShapes.ts';

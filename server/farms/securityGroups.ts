@@ -3,7 +3,8 @@
 // members of a group of the same farm, and VIFs' memberships. Every change is
 // one farm edit (editFarm). A farm in mode `default` keeps a group named
 // `default` (Neutron's rules) that new VIFs join; in mode `none` nothing is
-// created or assigned.
+// created or assigned. Longer than 300 lines because groups, their rules,
+// memberships and the mode are one entity's edits and share its lookups.
 import type { UserActor } from '../auth/actors.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
