@@ -29,6 +29,8 @@ export const FARM_LIMITS = {
   firewallInterfaces: 4_000,
   firewallRules: 20_000,
   vlans: 2_000,
+  securityGroups: 1_000,
+  securityRules: 20_000,
 } as const;
 export type FarmLimitKind = keyof typeof FARM_LIMITS;
 
@@ -58,4 +60,6 @@ export const FARM_LIMIT_NOUNS: Record<FarmLimitKind, string> = {
   firewallInterfaces: 'firewall interfaces',
   firewallRules: 'firewall rules',
   vlans: 'VLAN bridges',
+  securityGroups: 'security groups',
+  securityRules: 'security group rules',
 };

@@ -6,7 +6,8 @@
 // snapshots alone also carry the database ids of VMs, VIFs, routers and
 // firewalls: what names them on hosts (server/compile), so that what runs
 // there never depends on a name a user chose. Export leaves them out and
-// import ignores them.
+// import ignores them. Longer than 300 lines: the schema of every part of a
+// farm and its one rendering belong together.
 import { z } from 'zod';
 import { DHCP_DEFAULTS, vnetDhcpInput } from './vnetDhcp.ts';
 import type { FarmDetail } from './farmShapes.ts';
@@ -17,6 +18,8 @@ import { FARM_LIMITS, OBJECT_LIMITS, type FarmLimitKind } from '../limits.ts';
 import { overLimit } from './farmLimits.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
 import { int32, text, uint32 } from '../../contract/primitives.ts';
+import { SG_MAX_PER_VIF, SG_MAX_RULES } from '../../contract/limits.ts';
+import { securityDirectionInput, securityGroupModeInput, securityProtocolInput } from './farmShapes.ts';
 
 export const FARM_DOCUMENT_VERSION = 'softudc.farm/v1';
 
@@ -55,6 +58,8 @@ export const documentVifSchema = z.strictObject({
   vnet: nameInput,
   mac: optionalAddress,
   ip: optionalAddress,
+  /** Names of the farm's security groups the VIF belongs to; omitted or empty: not filtered. */
+  securityGroups: z.array(nameInput).max(SG_MAX_PER_VIF).optional(),
 });
 
 export const documentVmSchema = z.strictObject({
@@ -133,6 +138,29 @@ export const documentFirewallSchema = z.strictObject({
   rules: z.array(documentRuleSchema).max(OBJECT_LIMITS.rulesPerFirewall).default([]),
 });
 
+/** A security group's rule (docs/security-groups.md); no remote at all: anywhere. */
+export const documentSecurityRuleSchema = z.strictObject({
+  /** Revision snapshots only: the rule's database id, its id on hosts. */
+  id: snapshotId,
+  direction: securityDirectionInput,
+  protocol: securityProtocolInput.default('any'),
+  portFrom: int32().nullable().default(null),
+  portTo: int32().nullable().default(null),
+  icmpType: int32().nullable().default(null),
+  icmpCode: int32().nullable().default(null),
+  remoteCidr: addressInput.nullable().default(null),
+  /** The name of a group of this document: its members' addresses. */
+  remoteGroup: nameInput.nullable().default(null),
+  description: text(200).default(''),
+});
+
+export const documentSecurityGroupSchema = z.strictObject({
+  id: snapshotId,
+  name: nameInput,
+  description: descriptionInput.default(''),
+  rules: z.array(documentSecurityRuleSchema).max(SG_MAX_RULES).default([]),
+});
+
 /** Designer canvas coordinates reach this far from the origin, far beyond any drawing. */
 export const COORDINATE_MAX = 1_000_000;
 const coordinate = z.number().min(-COORDINATE_MAX).max(COORDINATE_MAX);
@@ -155,6 +183,9 @@ export const farmDocumentSchema = z.strictObject({
   routers: farmList(documentRouterSchema, 'routers').default([]),
   routerLinks: farmList(documentRouterLinkSchema, 'routerLinks').default([]),
   firewalls: farmList(documentFirewallSchema, 'firewalls').default([]),
+  /** Omitted: `none` (documents from before security groups behave as they did). */
+  securityGroupMode: securityGroupModeInput.default('none'),
+  securityGroups: farmList(documentSecurityGroupSchema, 'securityGroups').default([]),
   /** Designer positions by `<kind>:<name>` (kind: vnet, vm, router, firewall). */
   layout: z.record(text(80), positionSchema).default({}),
 });
@@ -187,6 +218,8 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
     return serial === undefined ? {} : { serial };
   };
   const vnetName = new Map(detail.vnets.map((v) => [v.id, v.name]));
+  const groupName = new Map(detail.securityGroups.map((g) => [g.id, g.name]));
+  const groupsOf = (ids: string[]) => (ids.length ? { securityGroups: ids.map((id) => name(groupName, id)) } : {});
   const routerName = new Map(detail.routers.map((r) => [r.id, r.name]));
   const name = (m: Map<string, string>, id: string) => {
     const n = m.get(id);
@@ -227,7 +260,9 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       ...(vm.burstKb !== null ? { burstKb: vm.burstKb } : {}),
       vifs: [...vm.vifs]
         .sort((a, b) => naturalCompare(a.name, b.name))
-        .map((f) => ({ ...idOf(f.id), ...serialOf(f.id), name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip })),
+        .map((f) => ({
+          ...idOf(f.id), ...serialOf(f.id), name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip, ...groupsOf(f.securityGroups),
+        })),
     })),
     routers: sortByName(detail.routers).map((r) => ({
       ...idOf(r.id),
@@ -257,6 +292,17 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       rules: f.rules.map((r) => ({
         action: r.action, protocol: r.protocol, source: r.source, destination: r.destination, portFrom: r.portFrom,
         portTo: r.portTo, interface: r.interface, log: r.log, description: r.description,
+      })),
+    })),
+    securityGroupMode: detail.securityGroupMode,
+    securityGroups: sortByName(detail.securityGroups).map((g) => ({
+      ...idOf(g.id),
+      name: g.name,
+      description: g.description,
+      rules: g.rules.map((r) => ({
+        ...idOf(r.id), direction: r.direction, protocol: r.protocol, portFrom: r.portFrom, portTo: r.portTo, icmpType: r.icmpType,
+        icmpCode: r.icmpCode, remoteCidr: r.remoteCidr, remoteGroup: r.remoteGroupId === null ? null : name(groupName, r.remoteGroupId),
+        description: r.description,
       })),
     })),
     layout: sortedLayout,

@@ -20,6 +20,7 @@ interface DocumentCounts {
   routers: { interfaces: unknown[]; staticRoutes: unknown[] }[];
   routerLinks: unknown[];
   firewalls: { interfaces: unknown[]; rules: unknown[] }[];
+  securityGroups?: { rules: unknown[] }[] | undefined;
 }
 
 /** Every count of a document, with the document field that holds it. */
@@ -37,6 +38,8 @@ function documentCounts(doc: DocumentCounts): [FarmLimitKind, number, string][] 
     ['firewalls', doc.firewalls.length, 'firewalls'],
     ['firewallInterfaces', sum(doc.firewalls, (f) => f.interfaces.length), 'firewalls'],
     ['firewallRules', sum(doc.firewalls, (f) => f.rules.length), 'firewalls'],
+    ['securityGroups', doc.securityGroups?.length ?? 0, 'securityGroups'],
+    ['securityRules', sum(doc.securityGroups ?? [], (g) => g.rules.length), 'securityGroups'],
   ];
 }
 
@@ -59,6 +62,8 @@ const counters: Record<FarmLimitKind, (tx: Tx, farmId: string) => Promise<number
   firewalls: (tx, farmId) => tx.firewall.count({ where: { farmId } }),
   firewallInterfaces: (tx, farmId) => tx.firewallInterface.count({ where: { firewall: { farmId } } }),
   firewallRules: (tx, farmId) => tx.firewallRule.count({ where: { firewall: { farmId } } }),
+  securityGroups: (tx, farmId) => tx.securityGroup.count({ where: { farmId } }),
+  securityRules: (tx, farmId) => tx.securityRule.count({ where: { group: { farmId } } }),
 };
 
 /**
