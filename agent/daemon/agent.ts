@@ -239,6 +239,7 @@ export class Agent {
       ports: this.sw.portCount(),
       varp: this.core.current?.varp ?? null,
       kernel: kernelCounterEntries(this.kernel.view()),
+      ruleHits: this.vifs.values().flatMap((rt) => (rt.filter ? rt.filter.hits().map((h) => ({ vif: rt.spec.id, ...h })) : [])),
     });
   }
 }

@@ -123,14 +123,19 @@ export class Conntrack {
     return undefined;
   }
 
-  /** Opens a connection for an allowed first packet; undefined when the table is full. */
-  open(f: Flow, ingress: string, rule: number | 'default', now: number): Conn | undefined {
+  /**
+   * Opens a connection for an allowed first packet; undefined when the table
+   * is full. `pickedUp`: a TCP packet in the middle of a stream nobody saw
+   * begin (a guest that moved here), taken up as ESTABLISHED, as Linux does
+   * with nf_conntrack_tcp_loose.
+   */
+  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false): Conn | undefined {
     if (this.count >= this.t.maxConnections) {
       this.sweep(now);
       if (this.count >= this.t.maxConnections) return undefined;
     }
     const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
-    const state: ConnState = f.protocol === IPPROTO_TCP ? 'SYN_SENT' : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
+    const state: ConnState = f.protocol === IPPROTO_TCP ? (pickedUp ? 'ESTABLISHED' : 'SYN_SENT') : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
     const c: Conn = {
       protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false,
       ingress, rule, packets: [1, 0], bytes: [f.length, 0], created: now, hash: h,
