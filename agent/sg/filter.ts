@@ -17,7 +17,7 @@ import { Conntrack, type ConntrackTimeouts, type Conn } from '../firewall/conntr
 import { ICMP_ERROR_TYPES, TCP_ACK, TCP_RST, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow.ts';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString } from '../wire/index.ts';
 import { compileGroups, matchSg, protoSlot, type CompiledGroups, type CompiledSgRule, type HitCell, type SgDirection, type SgPacket } from './rules.ts';
-import type { SecurityGroupSpec } from '../../contract/securityGroups.ts';
+import type { SecurityGroupSpec, SecurityRuleSpec } from '../../contract/securityGroups.ts';
 
 export const SG_DROP_REASONS = ['no_rule', 'ethertype', 'malformed', 'invalid', 'fragment', 'conntrack_full'] as const;
 export type SgDropReason = (typeof SG_DROP_REASONS)[number];
@@ -73,7 +73,7 @@ export interface SgRuleView {
   group: string;
   rule: string;
   direction: SgDirection;
-  protocol: string;
+  protocol: SecurityRuleSpec['protocol'];
   ports: string | null;
   icmpType: number | null;
   icmpCode: number | null;
