@@ -137,6 +137,9 @@ export const routerViewData = closed({
 });
 export type RouterViewData = z.infer<typeof routerViewData>;
 
+/** A tracked connection, as firewalls and security groups show it. */
+const connectionFields = { protocol: text(16), from: text(32), to: text(32), state: text(32) };
+
 export const firewallViewData = closed({
   ...nodeBase,
   defaultPolicy: z.enum(FIREWALL_ACTIONS),
@@ -164,10 +167,7 @@ export const firewallViewData = closed({
     sample: z
       .array(
         closed({
-          protocol: text(16),
-          from: text(32),
-          to: text(32),
-          state: text(32),
+          ...connectionFields,
           ingress: text(64),
           rule: z.union([z.int().min(0), z.literal('default')]),
           packets: z.tuple([z.int().min(0), z.int().min(0)]),
@@ -261,10 +261,7 @@ export const vifInspectData = closed({
   connections: z
     .array(
       closed({
-        protocol: text(16),
-        from: text(32),
-        to: text(32),
-        state: text(32),
+        ...connectionFields,
         /** The direction of the packet that opened it, and the rule that allowed it. */
         direction: z.enum(SG_DIRECTIONS),
         group: text(ITEM_ID_MAX_CHARS),
