@@ -5,8 +5,13 @@
 // CLOSED (RFC 793 states, collapsed as a middlebox sees them); UDP and ICMP
 // echo "connections" live until an idle timeout. Lookups hash the 5-tuple to a
 // number (no string per packet); expiry is lazy plus a periodic sweep.
-import { IPPROTO_ICMP, IPPROTO_TCP } from '../wire/index.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Flow } from './flow.ts';
+import * as W from '../wire/index.ts';
+import * as F from './flow.ts';
+import type { Flow } from './flow.ts';
+
+// Copied into this module: an imported binding may compile to an accessor (a call per packet).
+const { IPPROTO_ICMP, IPPROTO_TCP } = W;
+const { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } = F;
 
 export type ConnState = 'SYN_SENT' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSED' | 'UDP' | 'ICMP';
 

@@ -14,8 +14,9 @@ import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { TokenBucket } from '../limit/bucket.ts';
 import { Conntrack, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
-import { ICMP_ERROR_TYPES, TCP_ACK, TCP_RST, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow.ts';
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString } from '../wire/index.ts';
+import * as F from '../firewall/flow.ts';
+import { emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow.ts';
+import * as W from '../wire/index.ts';
 import { compileGroups, matchSg, protoSlot, type CompiledGroups, type CompiledSgRule, type HitCell, type SgDirection, type SgPacket } from './rules.ts';
 import type { SecurityGroupSpec, SecurityRuleSpec } from '../../contract/securityGroups.ts';
 
@@ -30,6 +31,27 @@ export const SG_LOG_BURST = 20;
 const FRAGMENT_HOLD_MS = 30_000;
 const FRAGMENTS_MAX = 1024;
 const IPV4_MIN = 20;
+// Imported constants copied into this module: an imported binding may be an
+// accessor once compiled (a getter call per use on the packet path).
+const { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString } = W;
+const { ICMP_ERROR_TYPES, TCP_ACK, TCP_RST, TCP_SYN } = F;
+const IP_FRAG_AT = ETH_HEADER_LEN + 6;
+const IP_PROTO_AT = ETH_HEADER_LEN + 9;
+const IP_SRC_AT = ETH_HEADER_LEN + 12;
+const IP_DST_AT = ETH_HEADER_LEN + 16;
+
+/**
+ * Milliseconds since the epoch, refreshed every 50 ms: connection timeouts
+ * are seconds, and a clock read per packet is not free. Refreshed on apply
+ * too, so a state change sees the time it happens.
+ */
+let clock = Date.now();
+setInterval(() => {
+  clock = Date.now();
+}, 50).unref();
+export function tickClock(): void {
+  clock = Date.now();
+}
 
 const DROP_NAMES: Record<SgDirection, Record<SgDropReason, string>> = {
   ingress: Object.fromEntries(SG_DROP_REASONS.map((r) => [r, `softudc_sg_drops_total{direction="ingress",reason="${r}"}`])) as Record<SgDropReason, string>,
@@ -114,6 +136,8 @@ export class VifFilter {
   /** The connection tag of each rule: direction, group and rule (Conn.ingress holds it). */
   private readonly tags = new WeakMap<CompiledSgRule, string>();
   private readonly flow: Flow = emptyFlow();
+  /** What the established path reads (the 5-tuple, flags, length). */
+  private readonly fast: Flow = { ...emptyFlow(), hasPorts: true };
   private readonly quoted: Flow = emptyFlow();
   private readonly pkt: SgPacket = { protocol: 0, remote: 0, dstPort: 0, hasPorts: false, icmpType: -1, icmpCode: -1 };
   private readonly fragments = new Map<string, number>();
@@ -186,8 +210,26 @@ export class VifFilter {
     const ihl = (vihl & 0x0f) * 4;
     const total = frame.readUInt16BE(ETH_HEADER_LEN + 2);
     if (vihl >>> 4 !== 4 || ihl < IPV4_MIN || total < ihl || ETH_HEADER_LEN + total > frame.length) return this.drop(dir, 2, null);
+    const now = clock;
+    // Established TCP and UDP, unfragmented: the 5-tuple and flags read in place, one lookup.
+    const proto = frame[IP_PROTO_AT]!;
+    const l4 = ETH_HEADER_LEN + ihl;
+    if ((proto === IPPROTO_TCP || proto === IPPROTO_UDP) && (frame.readUInt16BE(IP_FRAG_AT) & 0x3fff) === 0 && total - ihl >= (proto === IPPROTO_TCP ? 14 : 4)) {
+      const q = this.fast;
+      q.protocol = proto;
+      q.src = frame.readUInt32BE(IP_SRC_AT);
+      q.dst = frame.readUInt32BE(IP_DST_AT);
+      const ports = frame.readUInt32BE(l4);
+      q.srcPort = ports >>> 16;
+      q.dstPort = ports & 0xffff;
+      q.tcpFlags = proto === IPPROTO_TCP ? frame[l4 + 13]! : 0;
+      q.length = total;
+      const c = this.conntrack.lookup(q, now);
+      if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
+        return this.conntrack.advance(c, q, this.conntrack.lastDirection, now) ? true : this.drop(dir, 3, q);
+      }
+    }
     const f = readFlow(frame, ETH_HEADER_LEN, ihl, this.flow);
-    const now = Date.now();
     if (f.laterFragment) {
       const until = this.fragments.get(fragKey(f));
       return until !== undefined && until > now ? true : this.drop(dir, 4, f);

@@ -6,10 +6,13 @@
 // first that does (groups in the VIF's order, rules in the group's) is the
 // one counted. Hit counters are cells kept by (group, rule) id, so a new
 // state that keeps a rule keeps its count.
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, parseCidr } from '../wire/index.ts';
+import * as W from '../wire/index.ts';
 import type { SecurityGroupSpec, SecurityRuleSpec } from '../../contract/securityGroups.ts';
 
 export type SgDirection = 'ingress' | 'egress';
+
+// Copied into this module: an imported binding may compile to an accessor (a call per use).
+const { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, parseCidr } = W;
 
 /** A rule's hits: flows it let open (and packets it passed that open none). */
 export interface HitCell {
