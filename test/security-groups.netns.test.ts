@@ -7,7 +7,8 @@
 // and their replies pass, everything else is dropped and counted by the
 // agent of the VIF. db then moves to another host (a new location version)
 // and keeps its rules there, an open connection to it included; and a new
-// remote list for a rule changes what passes.
+// remote list for a rule changes what passes. `vif.inspect` on the admin API
+// shows what a live trace needs (VARP entry, connection, rule).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { isRoot, prerequisite } from './require.ts';
@@ -15,6 +16,7 @@ import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
 import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { OverlayAgent, addHost, addSegment, pingUntil, tapVif, type FullState } from './overlay-fixture.ts';
+import type { VifInspectData } from '../contract/commands.ts';
 
 const ok = prerequisite(
   isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand('/usr/bin/curl'),
@@ -185,6 +187,14 @@ describe.skipIf(!ok)('security groups on three hosts', () => {
     await h.kill(long);
     expect(await flow('app', 'tcp', 'db', 5432)).toBe('ok');
     expect(await ping('app', 'db')).toBe(true);
+    // What a live trace sees at app (host B): db's VARP entry on its new host, the connection, the rule.
+    const seen = JSON.parse(await b.admin(`/v1/vifs/app%2Feth0/inspect?peer=${IP.db}&protocol=tcp&port=5432`)) as VifInspectData;
+    expect(seen.peer.varp).toMatchObject({ coa: A, version: 2, state: 'REACHABLE' });
+    expect(seen.verdict.egress).toEqual({ allowed: true, group: 'sg-app', rule: 'app-out' });
+    expect(seen.connections.some((x) => x.to === `${IP.db}:5432` && x.direction === 'egress')).toBe(true);
+    const atDb = JSON.parse(await a.admin(`/v1/vifs/db%2Feth0/inspect?peer=${IP.web}&protocol=tcp&port=5432`)) as VifInspectData;
+    expect(atDb.peer.localPort).toBe('web/eth0');
+    expect(atDb.verdict.ingress).toEqual({ allowed: false, group: null, rule: null });
     // web and db now share host A: the short path between them is filtered as well.
     const before = await drops(a, 'ingress');
     expect(await flow('web', 'tcp', 'db', 5432)).toBe('timeout');
