@@ -68,7 +68,7 @@ function hash5(p: number, s: number, d: number, sp: number, dp: number): number 
   let h = Math.imul(s ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ d, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ ((sp << 16) | dp), 0x27d4eb2f);
-  return (h ^ (h >>> 15) ^ p) >>> 0;
+  return (h ^ (h >>> 15) ^ p) | 0; // a signed 32-bit key stays a small integer (no heap number per lookup)
 }
 
 export class Conntrack {
