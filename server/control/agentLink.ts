@@ -88,6 +88,60 @@ export async function* desiredUpdates(o: {
   }
 }
 
+/** Runs one statement; `name` makes it a prepared statement where the driver has them (raw pg). */
+export type ReportExec = (name: string, text: string, values: unknown[]) => Promise<ReportRow[]>;
+
+interface ReportRow {
+  hostId: string;
+  desired: number;
+  prev: number;
+  applied: number;
+  stored: number;
+  updated: number;
+  told: number;
+}
+
+/**
+ * The report statement. `$1` picks the host: its id (`by: 'id'`, a caller
+ * already authenticated) or the hash of the credential it presented
+ * (`by: 'credential'`, the lean path: the credential check and the report in
+ * one statement). Either way a revoked host, or one without a credential,
+ * matches nothing and nothing is written.
+ */
+const reportSql = (by: 'id' | 'credential') => `WITH h AS (
+       SELECT id, "desiredGeneration" AS desired, "appliedGeneration" AS prev FROM "Host"
+        WHERE ${by === 'id' ? 'id = $1::uuid' : '"credentialHash" = $1'} AND status <> 'revoked' AND "credentialHash" IS NOT NULL FOR UPDATE),
+     -- An agent ahead of the console (its database was restored) has not applied
+     -- anything this console asked for: keep the last real value until it catches up.
+     a AS (SELECT id, desired, prev, CASE WHEN $2::int <= desired THEN $2::int ELSE prev END AS applied FROM h),
+     r AS (INSERT INTO "HostReport" ("hostId", "appliedGeneration", report, "receivedAt") SELECT id, $2::int, $3::jsonb, $4::timestamptz FROM a
+           ON CONFLICT ("hostId") DO UPDATE SET "appliedGeneration" = EXCLUDED."appliedGeneration", report = EXCLUDED.report, "receivedAt" = EXCLUDED."receivedAt"
+           RETURNING "hostId"),
+     u AS (UPDATE "Host" SET "appliedGeneration" = a.applied, "lastSeenAt" = $4::timestamptz, status = 'online', "agentVersion" = $5,
+             capabilities = coalesce($6::jsonb, "Host".capabilities), "updatedAt" = $4::timestamptz
+           FROM a WHERE "Host".id = a.id RETURNING "Host".id),
+     -- Delivered at commit, like publish().
+     n AS (SELECT pg_notify($7, json_build_object('type', 'host.report', 'hostId', a.id, 'appliedGeneration', a.applied)::text) FROM a)
+     SELECT a.id::text AS "hostId", a.desired, a.prev, a.applied, (SELECT count(*) FROM r)::int AS stored, (SELECT count(*) FROM u)::int AS updated,
+            (SELECT count(*) FROM n)::int AS told FROM a`;
+const REPORT_BY_ID = reportSql('id');
+const REPORT_BY_CREDENTIAL = reportSql('credential');
+
+/** Stores a report for the host `key` names (see reportSql); null when no live host matches. */
+async function storeReport(db: Db, exec: ReportExec, by: 'id' | 'credential', key: string, report: Report, now: Date) {
+  const { appliedGeneration, capabilities, ...rest } = report;
+  const rows = await exec(
+    by === 'id' ? 'softudc_report_by_id' : 'softudc_report_by_credential',
+    by === 'id' ? REPORT_BY_ID : REPORT_BY_CREDENTIAL,
+    [key, appliedGeneration, JSON.stringify(rest), now, report.agentVersion, capabilities ? JSON.stringify(capabilities) : null, EVENT_CHANNEL],
+  );
+  const row = rows[0];
+  if (!row || Number(row.updated) !== 1) return null;
+  // After the report is committed, so the host's own new generation counts.
+  if (row.applied > row.prev) await completeDeploymentsOf(db, row.hostId, now);
+  return { desiredGeneration: row.desired };
+}
+
 /**
  * Stores an agent's report (the latest only) and what it says about the
  * host. Reports are telemetry, sent every few seconds, so they are not
@@ -100,36 +154,19 @@ export async function* desiredUpdates(o: {
  * transaction wait and were refused.
  */
 export async function handleReport(o: { db: Db; actor: HostActor; report: Report; now?: Date }): Promise<{ desiredGeneration: number }> {
-  const { db, actor, report } = o;
-  const now = o.now ?? new Date();
-  const { appliedGeneration, capabilities, ...rest } = report;
-  const rows = await db.$queryRawUnsafe<{ desired: number; prev: number; applied: number; stored: bigint; updated: bigint; told: bigint }[]>(
-    `WITH h AS (
-       SELECT id, "desiredGeneration" AS desired, "appliedGeneration" AS prev FROM "Host"
-        WHERE id = $1::uuid AND status <> 'revoked' AND "credentialHash" IS NOT NULL FOR UPDATE),
-     -- An agent ahead of the console (its database was restored) has not applied
-     -- anything this console asked for: keep the last real value until it catches up.
-     a AS (SELECT id, desired, prev, CASE WHEN $2::int <= desired THEN $2::int ELSE prev END AS applied FROM h),
-     r AS (INSERT INTO "HostReport" ("hostId", "appliedGeneration", report, "receivedAt") SELECT id, $2::int, $3::jsonb, $4::timestamptz FROM a
-           ON CONFLICT ("hostId") DO UPDATE SET "appliedGeneration" = EXCLUDED."appliedGeneration", report = EXCLUDED.report, "receivedAt" = EXCLUDED."receivedAt"
-           RETURNING "hostId"),
-     u AS (UPDATE "Host" SET "appliedGeneration" = a.applied, "lastSeenAt" = $4::timestamptz, status = 'online', "agentVersion" = $5,
-             capabilities = coalesce($6::jsonb, "Host".capabilities), "updatedAt" = $4::timestamptz
-           FROM a WHERE "Host".id = a.id RETURNING "Host".id),
-     -- Delivered at commit, like publish().
-     n AS (SELECT pg_notify($7, json_build_object('type', 'host.report', 'hostId', a.id, 'appliedGeneration', a.applied)::text) FROM a)
-     SELECT a.desired, a.prev, a.applied, (SELECT count(*) FROM r) AS stored, (SELECT count(*) FROM u) AS updated, (SELECT count(*) FROM n) AS told FROM a`,
-    actor.hostId,
-    appliedGeneration,
-    JSON.stringify(rest),
-    now,
-    report.agentVersion,
-    capabilities ? JSON.stringify(capabilities) : null,
-    EVENT_CHANNEL,
-  );
-  const row = rows[0];
-  if (!row || Number(row.updated) !== 1) throw new AppError('UNAUTHORIZED', REVOKED);
-  // After the report is committed, so the host's own new generation counts.
-  if (row.applied > row.prev) await completeDeploymentsOf(db, actor.hostId, now);
-  return { desiredGeneration: row.desired };
+  const { db } = o;
+  const exec: ReportExec = (_name, text, values) => db.$queryRawUnsafe<ReportRow[]>(text, ...values);
+  const answer = await storeReport(db, exec, 'id', o.actor.hostId, o.report, o.now ?? new Date());
+  if (!answer) throw new AppError('UNAUTHORIZED', REVOKED);
+  return answer;
+}
+
+/**
+ * The same for the host whose credential hashes to `credentialHash`, in one
+ * statement with the credential check (server/serve/leanReport.ts); null
+ * when no live host holds that credential (the caller then answers as the
+ * procedure would: UNAUTHORIZED).
+ */
+export function handleReportByCredential(o: { db: Db; exec: ReportExec; credentialHash: string; report: Report; now?: Date }) {
+  return storeReport(o.db, o.exec, 'credential', o.credentialHash, o.report, o.now ?? new Date());
 }
