@@ -8,7 +8,7 @@ import type { HostActor } from '../auth/actors.ts';
 import type { HostState } from '../compile/index.ts';
 import type { Report } from '../../contract/report.ts';
 import { completeDeploymentsOf } from './deployments.ts';
-import { readDesired } from './desiredState.ts';
+import { HOST_CREDENTIAL_REVOKED, readDesired, readDesiredIfNewer } from './desiredState.ts';
 import { ensureLivenessSweep } from './hostLiveness.ts';
 
 export { liveStatus, OFFLINE_AFTER_MS, REPORT_INTERVAL_MS } from './hostLiveness.ts';
@@ -26,7 +26,7 @@ export interface DesiredUpdate {
   state: HostState & { generation: number };
 }
 
-const REVOKED = 'host credential is not valid (revoked or re-enrolled); enroll the agent again';
+const REVOKED = HOST_CREDENTIAL_REVOKED;
 
 /** A host credential that was revoked after the request was authenticated stops working at once. */
 export async function requireAgentHost(db: Db | Prisma.TransactionClient, hostId: string) {
@@ -73,12 +73,9 @@ export async function* desiredUpdates(o: {
       const events = await inbox.next({ signal: o.signal, timeoutMs: RESYNC_INTERVAL_MS });
       if (o.signal?.aborted) return;
       if (events.some((e) => e.type === 'host.revoked')) throw new AppError('UNAUTHORIZED', REVOKED);
-      // The generation first (a small read); the document only when it is newer.
-      const host = await requireAgentHost(db, actor.hostId);
-      if (host.desiredGeneration <= last) continue;
-      const d = await readDesired(db, actor.hostId);
-      if (!d) throw new AppError('UNAUTHORIZED', REVOKED);
-      if (d.generation > last) {
+      // One statement: the credential still holds, and the document only when it is newer.
+      const d = await readDesiredIfNewer(db, actor.hostId, last);
+      if (d && d.generation > last) {
         last = d.generation;
         yield d;
       }
