@@ -138,6 +138,8 @@ export class VifFilter {
   private readonly flow: Flow = emptyFlow();
   /** What the established path reads (the 5-tuple, flags, length). */
   private readonly fast: Flow = { ...emptyFlow(), hasPorts: true };
+  /** The connection the last established packet belonged to; forgotten whenever connections are closed here. */
+  private last: Conn | undefined = undefined;
   private readonly quoted: Flow = emptyFlow();
   private readonly pkt: SgPacket = { protocol: 0, remote: 0, dstPort: 0, hasPorts: false, icmpType: -1, icmpCode: -1 };
   private readonly fragments = new Map<string, number>();
@@ -171,6 +173,7 @@ export class VifFilter {
     this.signature = sig;
     this.ids = [...ids];
     this.compiled = compileGroups(ids, groups, this.cells);
+    this.last = undefined;
     const p = this.pkt;
     this.conntrack.sweep(Date.now(), (c) => {
       const dir: SgDirection = c.ingress.charCodeAt(0) === 105 ? 'ingress' : 'egress'; // 'i'
@@ -186,6 +189,7 @@ export class VifFilter {
   }
 
   stop(): void {
+    this.last = undefined;
     this.conntrack.stop();
     this.conntrack.clear();
   }
@@ -225,9 +229,18 @@ export class VifFilter {
       q.dstPort = (b[l4 + 2]! << 8) | b[l4 + 3]!;
       q.tcpFlags = proto === IPPROTO_TCP ? b[l4 + 13]! : 0;
       q.length = total;
-      const c = this.conntrack.lookup(q, now);
+      // The connection of the previous packet first (a stream's packets come in runs), then the table.
+      let c = this.last;
+      let cdir: 0 | 1 = 0;
+      if (c !== undefined && c.protocol === proto && c.expires > now && c.a === q.src && c.b === q.dst && c.aPort === q.srcPort && c.bPort === q.dstPort) cdir = 0;
+      else if (c !== undefined && c.protocol === proto && c.expires > now && c.a === q.dst && c.b === q.src && c.aPort === q.dstPort && c.bPort === q.srcPort) cdir = 1;
+      else {
+        c = this.conntrack.lookup(q, now);
+        cdir = this.conntrack.lastDirection;
+      }
       if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
-        return this.conntrack.advance(c, q, this.conntrack.lastDirection, now) ? true : this.drop(dir, 3, q);
+        this.last = c;
+        return this.conntrack.advance(c, q, cdir, now) ? true : this.drop(dir, 3, q);
       }
     }
     const f = readFlow(frame, ETH_HEADER_LEN, ihl, this.flow);
@@ -241,6 +254,7 @@ export class VifFilter {
         const cdir = this.conntrack.lastDirection;
         const reopen = c.state === 'CLOSED' && cdir === 0 && (f.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
         if (!reopen) return this.conntrack.advance(c, f, cdir, now) ? this.pass(f, now) : this.drop(dir, 3, f);
+        this.last = undefined;
         this.conntrack.remove(c);
       }
     }
