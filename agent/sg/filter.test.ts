@@ -4,7 +4,8 @@ import { createLogger } from '../log.ts';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../firewall/flow.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_VLAN } from '../wire/index.ts';
 import { securityGroupSchema, type SecurityGroupSpec } from '../../contract/securityGroups.ts';
-import { SgDropLog, VifFilter } from './filter.ts';
+import { VifFilter } from './filter.ts';
+import { SgDropLog } from './log.ts';
 import { arpFrame, etherFrame, icmpFrame, tcpFrame, udpFrame } from './testing.ts';
 import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
 

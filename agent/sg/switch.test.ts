@@ -6,7 +6,8 @@ import { BROADCAST_MAC, decodeFrame, encodeFrame, parseIp } from '../wire/index.
 import { fakeSwitch, udpFrame } from '../switch/testing.ts';
 import { securityGroupSchema } from '../../contract/securityGroups.ts';
 import { silentLogger } from '../log.ts';
-import { SgDropLog, VifFilter } from './filter.ts';
+import { VifFilter } from './filter.ts';
+import { SgDropLog } from './log.ts';
 import type { Counters } from '../metrics.ts';
 
 const filters: VifFilter[] = [];
