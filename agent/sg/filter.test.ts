@@ -168,6 +168,16 @@ describe('security groups are stateful', () => {
     expect(f.view()).toMatchObject({ connections: 2, connectionsMax: 2 });
   });
 
+  it('a connection the table let go is not kept alive by the one the stream used last', () => {
+    const { f, drops } = setup([group('in', [{ id: 'u', direction: 'ingress', protocol: 'udp', portFrom: 53 }])]);
+    expect(f.ingress(udpFrame('10.6.0.1', 1000, G, 53))).toBe(true);
+    expect(f.egress(udpFrame(G, 53, '10.6.0.1', 1000))).toBe(true);
+    // The sweep closes it (here: as if it had expired); the guest's next answer is a new flow, and egress allows none.
+    f.conntrack.sweep(Date.now(), () => true);
+    expect(f.egress(udpFrame(G, 53, '10.6.0.1', 1000))).toBe(false);
+    expect(drops('egress', 'no_rule')).toBe(1);
+  });
+
   it('a closed TCP connection is opened again by a new SYN through the rules', () => {
     const { f, hits } = setup(egressOnly());
     expect(f.egress(tcpFrame(G, 40000, '10.2.0.9', 80, TCP_SYN))).toBe(true);
