@@ -215,6 +215,7 @@ export class Conntrack {
   }
 
   private removeAt(bucket: Conn[], i: number, h: number): void {
+    bucket[i]!.expires = 0; // a caller holding it (agent/sg's last connection) sees it is gone
     bucket.splice(i, 1);
     if (bucket.length === 0) this.table.delete(h);
     this.count--;

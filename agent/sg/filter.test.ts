@@ -4,7 +4,8 @@ import { createLogger } from '../log.ts';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../firewall/flow.ts';
 import { ETHERTYPE_IPV4, ETHERTYPE_VLAN } from '../wire/index.ts';
 import { securityGroupSchema, type SecurityGroupSpec } from '../../contract/securityGroups.ts';
-import { SgDropLog, VifFilter } from './filter.ts';
+import { VifFilter } from './filter.ts';
+import { SgDropLog } from './log.ts';
 import { arpFrame, etherFrame, icmpFrame, tcpFrame, udpFrame } from './testing.ts';
 import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
 
@@ -165,6 +166,16 @@ describe('security groups are stateful', () => {
     expect(drops('egress', 'conntrack_full')).toBe(1);
     expect(f.ingress(udpFrame('10.6.0.1', 53, G, 1))).toBe(true);
     expect(f.view()).toMatchObject({ connections: 2, connectionsMax: 2 });
+  });
+
+  it('a connection the table let go is not kept alive by the one the stream used last', () => {
+    const { f, drops } = setup([group('in', [{ id: 'u', direction: 'ingress', protocol: 'udp', portFrom: 53 }])]);
+    expect(f.ingress(udpFrame('10.6.0.1', 1000, G, 53))).toBe(true);
+    expect(f.egress(udpFrame(G, 53, '10.6.0.1', 1000))).toBe(true);
+    // The sweep closes it (here: as if it had expired); the guest's next answer is a new flow, and egress allows none.
+    f.conntrack.sweep(Date.now(), () => true);
+    expect(f.egress(udpFrame(G, 53, '10.6.0.1', 1000))).toBe(false);
+    expect(drops('egress', 'no_rule')).toBe(1);
   });
 
   it('a closed TCP connection is opened again by a new SYN through the rules', () => {

@@ -11,23 +11,20 @@
 // by direction and reason and logged under a token bucket shared by the
 // host's VIFs.
 import type { Counters } from '../metrics.ts';
-import type { Logger } from '../log.ts';
-import { TokenBucket } from '../limit/bucket.ts';
 import { Conntrack, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
 import * as F from '../firewall/flow.ts';
 import { emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow.ts';
 import * as W from '../wire/index.ts';
 import { compileGroups, matchSg, protoSlot, type CompiledGroups, type CompiledSgRule, type HitCell, type SgDirection, type SgPacket } from './rules.ts';
-import type { SecurityGroupSpec, SecurityRuleSpec } from '../../contract/securityGroups.ts';
+import type { SecurityGroupSpec } from '../../contract/securityGroups.ts';
+import type { SgDropLog } from './log.ts';
+import { connView, protocolName, ruleView, type SgConnView, type SgVifView } from './view.ts';
 
 export const SG_DROP_REASONS = ['no_rule', 'ethertype', 'malformed', 'invalid', 'fragment', 'conntrack_full'] as const;
 export type SgDropReason = (typeof SG_DROP_REASONS)[number];
 
 /** Connections one VIF keeps at most (a quarter of a firewall's): new flows beyond are dropped and counted. */
 export const SG_CONNTRACK_MAX = 16_384;
-/** Log lines of drops per second, and the burst, for the whole host (as a firewall's `logRate`). */
-export const SG_LOG_RATE = 10;
-export const SG_LOG_BURST = 20;
 const FRAGMENT_HOLD_MS = 30_000;
 const FRAGMENTS_MAX = 1024;
 const IPV4_MIN = 20;
@@ -49,7 +46,7 @@ let clock = Date.now();
 setInterval(() => {
   clock = Date.now();
 }, 50).unref();
-export function tickClock(): void {
+function tickClock(): void {
   clock = Date.now();
 }
 
@@ -58,75 +55,12 @@ const DROP_NAMES: Record<SgDirection, Record<SgDropReason, string>> = {
   egress: Object.fromEntries(SG_DROP_REASONS.map((r) => [r, `softudc_sg_drops_total{direction="egress",reason="${r}"}`])) as Record<SgDropReason, string>,
 };
 
-/** The log of drops, shared by the VIFs of a host: one token bucket, and how many lines it suppressed. */
-export class SgDropLog {
-  private readonly bucket: TokenBucket;
-  private suppressed = 0;
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly counters: Counters,
-    rate = SG_LOG_RATE,
-    burst = SG_LOG_BURST,
-  ) {
-    this.bucket = new TokenBucket(rate, burst);
-  }
-
-  denied(fields: () => Record<string, unknown>): void {
-    if (!this.bucket.take()) {
-      this.suppressed++;
-      this.counters.inc('softudc_sg_drop_logs_suppressed_total');
-      return;
-    }
-    const extra = this.suppressed ? { suppressed: this.suppressed } : {};
-    this.suppressed = 0;
-    this.logger.warn('security groups dropped a packet', { ...fields(), ...extra });
-  }
-}
-
 export interface VifFilterDeps {
   counters: Counters;
   log: SgDropLog;
   /** Overrides of the connection-tracking timeouts and bound (tests). */
   conntrack?: Partial<ConntrackTimeouts>;
 }
-
-export interface SgRuleView {
-  group: string;
-  rule: string;
-  direction: SgDirection;
-  protocol: SecurityRuleSpec['protocol'];
-  ports: string | null;
-  icmpType: number | null;
-  icmpCode: number | null;
-  remotes: number;
-  hits: number;
-}
-
-export interface SgConnView {
-  protocol: string;
-  from: string;
-  to: string;
-  state: string;
-  /** The direction of the packet that opened it, and the rule that allowed it. */
-  direction: SgDirection;
-  group: string;
-  rule: string;
-  packets: [number, number];
-  expiresInMs: number;
-}
-
-/** What /v1/state shows of a filtered VIF. */
-export interface SgVifView {
-  groups: string[];
-  rules: SgRuleView[];
-  connections: number;
-  connectionsMax: number;
-  drops: Record<SgDirection, Record<SgDropReason, number>>;
-}
-
-const PROTO_NAMES: Record<number, string> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp', [IPPROTO_ICMP]: 'icmp' };
-export const protocolName = (p: number): string => PROTO_NAMES[p] ?? `ip-${p}`;
 
 export class VifFilter {
   readonly conntrack: Conntrack;
@@ -138,6 +72,8 @@ export class VifFilter {
   private readonly flow: Flow = emptyFlow();
   /** What the established path reads (the 5-tuple, flags, length). */
   private readonly fast: Flow = { ...emptyFlow(), hasPorts: true };
+  /** The connection the last established packet belonged to; forgotten whenever connections are closed here. */
+  private last: Conn | undefined = undefined;
   private readonly quoted: Flow = emptyFlow();
   private readonly pkt: SgPacket = { protocol: 0, remote: 0, dstPort: 0, hasPorts: false, icmpType: -1, icmpCode: -1 };
   private readonly fragments = new Map<string, number>();
@@ -158,6 +94,7 @@ export class VifFilter {
     this.compiled = compileGroups(ids, groups, this.cells);
     this.signature = signatureOf(ids, groups);
     this.conntrack.start();
+    tickClock();
   }
 
   /**
@@ -171,6 +108,8 @@ export class VifFilter {
     this.signature = sig;
     this.ids = [...ids];
     this.compiled = compileGroups(ids, groups, this.cells);
+    this.last = undefined;
+    tickClock();
     const p = this.pkt;
     this.conntrack.sweep(Date.now(), (c) => {
       const dir: SgDirection = c.ingress.charCodeAt(0) === 105 ? 'ingress' : 'egress'; // 'i'
@@ -186,6 +125,7 @@ export class VifFilter {
   }
 
   stop(): void {
+    this.last = undefined;
     this.conntrack.stop();
     this.conntrack.clear();
   }
@@ -225,9 +165,18 @@ export class VifFilter {
       q.dstPort = (b[l4 + 2]! << 8) | b[l4 + 3]!;
       q.tcpFlags = proto === IPPROTO_TCP ? b[l4 + 13]! : 0;
       q.length = total;
-      const c = this.conntrack.lookup(q, now);
+      // The connection of the previous packet first (a stream's packets come in runs), then the table.
+      let c = this.last;
+      let cdir: 0 | 1 = 0;
+      if (c !== undefined && c.protocol === proto && c.expires > now && c.a === q.src && c.b === q.dst && c.aPort === q.srcPort && c.bPort === q.dstPort) cdir = 0;
+      else if (c !== undefined && c.protocol === proto && c.expires > now && c.a === q.dst && c.b === q.src && c.aPort === q.dstPort && c.bPort === q.srcPort) cdir = 1;
+      else {
+        c = this.conntrack.lookup(q, now);
+        cdir = this.conntrack.lastDirection;
+      }
       if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
-        return this.conntrack.advance(c, q, this.conntrack.lastDirection, now) ? true : this.drop(dir, 3, q);
+        this.last = c;
+        return this.conntrack.advance(c, q, cdir, now) ? true : this.drop(dir, 3, q);
       }
     }
     const f = readFlow(frame, ETH_HEADER_LEN, ihl, this.flow);
@@ -241,6 +190,7 @@ export class VifFilter {
         const cdir = this.conntrack.lastDirection;
         const reopen = c.state === 'CLOSED' && cdir === 0 && (f.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
         if (!reopen) return this.conntrack.advance(c, f, cdir, now) ? this.pass(f, now) : this.drop(dir, 3, f);
+        this.last = undefined;
         this.conntrack.remove(c);
       }
     }
@@ -318,28 +268,6 @@ export class VifFilter {
       drops: { ingress: drops(this.drops.ingress), egress: drops(this.drops.egress) },
     };
   }
-}
-
-export function ruleView(r: CompiledSgRule): SgRuleView {
-  return {
-    group: r.group,
-    rule: r.rule,
-    direction: r.direction,
-    protocol: r.spec.protocol,
-    ports: r.portFrom < 0 ? null : r.portFrom === r.portTo ? `${r.portFrom}` : `${r.portFrom}-${r.portTo}`,
-    icmpType: r.spec.icmpType,
-    icmpCode: r.spec.icmpCode,
-    remotes: r.spec.remote.length,
-    hits: r.cell.hits,
-  };
-}
-
-export function connView(c: Conn, now: number): SgConnView {
-  const [direction, group, rule] = c.ingress.split('\u0000') as [SgDirection, string, string];
-  return {
-    protocol: protocolName(c.protocol), from: `${ipToString(c.a)}:${c.aPort}`, to: `${ipToString(c.b)}:${c.bPort}`, state: c.state,
-    direction, group: group ?? '', rule: rule ?? '', packets: [...c.packets] as [number, number], expiresInMs: Math.max(0, Math.round(c.expires - now)),
-  };
 }
 
 function signatureOf(ids: readonly string[], groups: readonly SecurityGroupSpec[]): string {
