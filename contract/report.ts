@@ -38,7 +38,7 @@ export const reportVifSchema = closed({
   securityGroups: closed({
     groups: z.array(text(ITEM_ID_MAX_CHARS)).max(SG_MAX_PER_VIF),
     ruleHits: z.number().min(0),
-    connections: z.int().min(0),
+    connections: int32().min(0),
     dropped: closed({ ingress: z.number().min(0), egress: z.number().min(0) }),
   }).optional(),
 });
