@@ -15,6 +15,10 @@ import { routerRouter } from './router/index.ts';
 import { firewallRouter } from './firewall/index.ts';
 import { agentRouter } from './agent/index.ts';
 import { deploymentRouter } from './deployment/index.ts';
+import { externalNetworkRouter } from './externalNetwork/index.ts';
+import { externalLegRouter } from './externalLeg/index.ts';
+import { floatingIpRouter } from './floatingIp/index.ts';
+import { portForwardRouter } from './portForward/index.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -31,6 +35,10 @@ export const appRouter = router({
   firewall: firewallRouter,
   agent: agentRouter,
   deployment: deploymentRouter,
+  externalNetwork: externalNetworkRouter,
+  externalLeg: externalLegRouter,
+  floatingIp: floatingIpRouter,
+  portForward: portForwardRouter,
 });
 
 export type AppRouter = typeof appRouter;
