@@ -3,6 +3,7 @@
 // input is refused naming its field with nothing stored; pool addresses are
 // unique across tenants by a database constraint (parallel claims: one winner).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostState } from '../server/compile/index.ts';
 import { setupApi, type ApiFixture, type Caller } from './api.ts';
 import { expectError, sampleFarm, stored, type SampleFarm } from './farm-fixtures.ts';
 
@@ -233,5 +234,108 @@ describe('external legs, floating IPs and port forwards (tenants)', () => {
     const d = await op.externalLeg.delete({ id: leg.id, expectedRevision: farm.revision });
     farm.revision = d.farmRevision;
     expect(await api.db.externalAddress.count({ where: { legId: leg.id } })).toBe(0);
+  });
+});
+
+describe('deploy, farm documents', () => {
+  const stateOf = async (hostId: string) => {
+    const row = await api.db.hostDesiredState.findUnique({ where: { hostId }, select: { state: true } });
+    return (row?.state ?? null) as unknown as HostState | null;
+  };
+  let legId: string;
+
+  it('compiles the leg onto its router’s host: uplink vnet, interface with NAT, default route', async () => {
+    // A bigger pool, its addresses in use kept.
+    expect((await admin.externalNetwork.update({ id: net, poolEnd: '198.51.100.100' })).poolSize).toBe(91);
+    let r = await op.router.update({ id: farm.router, expectedRevision: farm.revision, hostId: h1 });
+    const leg = await op.externalLeg.create({ expectedRevision: r.farmRevision, routerId: farm.router, externalNetworkId: net, ip: '198.51.100.50' });
+    legId = leg.leg.id;
+    const f = await op.floatingIp.create({ legId, expectedRevision: leg.farmRevision, vifId: webVif, ip: '198.51.100.51' });
+    const p = await op.portForward.create({ legId, expectedRevision: f.farmRevision, protocol: 'tcp', externalPort: 8080, vifId: appVif, internalPort: 80 });
+    farm.revision = p.farmRevision;
+    await op.farm.deploy({ id: farm.farmId });
+    const vnid = Number((await api.db.externalLeg.findUniqueOrThrow({ where: { id: legId }, select: { vnid: true } })).vnid);
+    expect(vnid).toBeGreaterThanOrEqual(0xff00_0000);
+    const s1 = (await stateOf(h1))!;
+    expect(s1.vnets.find((v) => v.id === vnid)).toMatchObject({ external: { interface: 'enp1s0', vid: null, mac: leg.leg.mac } });
+    const router = s1.routers.find((x) => x.id === farm.router)!;
+    expect(router.interfaces.find((i) => i.vnet === vnid)).toEqual({
+      vnet: vnid, mac: leg.leg.mac, ip: '198.51.100.50/24', rip: false,
+      nat: {
+        snat: ['10.1.0.0/24', '10.2.0.0/24'],
+        floatingIps: [{ external: '198.51.100.51', internal: '10.1.0.10' }],
+        portForwards: [{ protocol: 'tcp', external: '198.51.100.50', externalPort: 8080, internal: '10.2.0.10', internalPort: 80 }],
+      },
+    });
+    expect(router.staticRoutes).toContainEqual({ destination: '0.0.0.0/0', nextHop: '198.51.100.1', metric: 1 });
+    // The firewall's leg is not placed (no host): nothing of it runs.
+    expect(s1.firewalls).toEqual([]);
+
+    // Moving the router moves the leg, onto h2's binding (VLAN 101 of bond0).
+    r = await op.router.update({ id: farm.router, expectedRevision: farm.revision, hostId: h2 });
+    farm.revision = r.farmRevision;
+    await op.farm.deploy({ id: farm.farmId });
+    expect((await stateOf(h2))!.vnets.find((v) => v.id === vnid)).toMatchObject({ external: { interface: 'bond0', vid: 101, mac: leg.leg.mac } });
+    expect((await stateOf(h1))?.vnets.find((v) => v.id === vnid)).toBeUndefined();
+  });
+
+  it('refuses to deploy a leg whose host has no binding, and to unbind a host a deployed leg runs on', async () => {
+    const h3 = (await api.db.host.create({ data: { name: 'h3', address: '127.0.0.4', segmentId: segA }, select: { id: true } })).id;
+    const r = await op.router.update({ id: farm.router, expectedRevision: farm.revision, hostId: h3 });
+    farm.revision = r.farmRevision;
+    const e = await expectError(op.farm.deploy({ id: farm.farmId }), 'BAD_REQUEST', 'routers.0.external');
+    expect(e.message).toContain('has no binding');
+    const back = await op.router.update({ id: farm.router, expectedRevision: farm.revision, hostId: h2 });
+    farm.revision = back.farmRevision;
+    await op.farm.deploy({ id: farm.farmId });
+    const before = await natRows();
+    await expectError(admin.externalNetwork.unbind({ id: net, hostId: h2 }), 'BAD_REQUEST', 'routers.0.external');
+    expect(await natRows()).toEqual(before);
+  });
+
+  it('carries legs in the farm document: export, import, apply', async () => {
+    const doc = await op.farm.export({ id: farm.farmId });
+    const r1 = doc.routers.find((x) => x.name === 'r1')!;
+    expect(r1.external).toEqual({
+      network: 'uplink', ip: '198.51.100.50', mac: expect.any(String), snat: ['10.1.0.0/24', '10.2.0.0/24'],
+      floatingIps: [{ ip: '198.51.100.51', vm: 'web', vif: 'eth0' }],
+      portForwards: [{ protocol: 'tcp', externalPort: 8080, vm: 'app', vif: 'eth0', internalPort: 80 }],
+    });
+    // The same addresses are held: an import naming them is refused whole.
+    const copy = { ...doc, name: 'shop-copy', vnets: doc.vnets.map((v) => ({ ...v, vnid: undefined })) };
+    const ri = doc.routers.findIndex((x) => x.name === 'r1');
+    await expectError(op.farm.import({ document: copy }), 'CONFLICT', `document.routers.${ri}.external.ip`);
+    expect((await op.farm.list({})).items.map((f) => f.name)).not.toContain('shop-copy');
+    const bad = { ...copy, routers: copy.routers.map((x) => (x.external ? { ...x, external: { ...x.external, floatingIps: [{ vm: 'nope', vif: 'eth0' }] } } : x)) };
+    await expectError(op.farm.import({ document: bad }), 'BAD_REQUEST', `document.routers.${ri}.external.floatingIps.0.vm`);
+    const unknown = { ...copy, routers: copy.routers.map((x) => (x.external ? { ...x, external: { ...x.external, network: 'nowhere' } } : x)) };
+    await expectError(op.farm.import({ document: unknown }), 'BAD_REQUEST', `document.routers.${ri}.external.network`);
+    // Without addresses it takes free ones.
+    const fresh = {
+      ...copy,
+      routers: copy.routers.map((x) => (x.external ? { ...x, external: { ...x.external, ip: undefined, mac: undefined, floatingIps: [{ vm: 'web', vif: 'eth0' }] } } : x)),
+      firewalls: copy.firewalls.map(({ external: _e, ...x }) => x),
+    };
+    const imported = await op.farm.import({ document: fresh });
+    const got = (await op.farm.export({ id: imported.id })).routers.find((x) => x.name === 'r1')!.external!;
+    expect(got.ip).not.toBe('198.51.100.50');
+    expect(got.floatingIps).toHaveLength(1);
+    // Clone: free addresses again.
+    const clone = await op.farm.clone({ id: farm.farmId, name: 'shop-clone' });
+    expect((await op.farm.export({ id: clone.id })).routers.find((x) => x.name === 'r1')!.external!.network).toBe('uplink');
+
+    // Apply: a changed SNAT list is a change; the leg keeps its vnet id.
+    const vnid = (await api.db.externalLeg.findFirstOrThrow({ where: { routerId: farm.router }, select: { vnid: true } })).vnid;
+    const applied = await op.farm.applyDocument({
+      document: { ...doc, routers: doc.routers.map((x) => (x.external ? { ...x, external: { ...x.external, snat: ['10.2.0.0/24'] } } : x)) },
+    });
+    expect(applied.changes, JSON.stringify(applied)).not.toEqual([]);
+    expect(applied.changed).toBe(true);
+    expect(applied.changes.map((c) => `${c.op} ${c.kind} ${c.name}`)).toEqual(['change router r1']);
+    const after = await api.db.externalLeg.findFirstOrThrow({ where: { routerId: farm.router }, select: { vnid: true, snat: true, ip: true } });
+    expect(after).toEqual({ vnid, snat: ['10.2.0.0/24'], ip: '198.51.100.50' });
+    farm.revision = applied.revision;
+    const same = await op.farm.applyDocument({ document: await op.farm.export({ id: farm.farmId }) });
+    expect(same.changed).toBe(false);
   });
 });
