@@ -4,6 +4,7 @@
 // unique across tenants by a database constraint (parallel claims: one winner).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostState } from '../server/compile/index.ts';
+import { hostStateSchema } from '../contract/hostState.ts';
 import { setupApi, type ApiFixture, type Caller } from './api.ts';
 import { expectError, sampleFarm, stored, type SampleFarm } from './farm-fixtures.ts';
 
@@ -268,6 +269,9 @@ describe('deploy, farm documents', () => {
       },
     });
     expect(router.staticRoutes).toContainEqual({ destination: '0.0.0.0/0', nextHop: '198.51.100.1', metric: 1 });
+    // What the agent gets passes the contract (NAT lists, the uplink, one leg per interface and MAC).
+    const parsed = hostStateSchema.safeParse(s1);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
     // The firewall's leg is not placed (no host): nothing of it runs.
     expect(s1.firewalls).toEqual([]);
 
