@@ -339,7 +339,14 @@ describe('deploy, farm documents', () => {
     const after = await api.db.externalLeg.findFirstOrThrow({ where: { routerId: farm.router }, select: { vnid: true, snat: true, ip: true } });
     expect(after).toEqual({ vnid, snat: ['10.2.0.0/24'], ip: '198.51.100.50' });
     farm.revision = applied.revision;
-    const same = await op.farm.applyDocument({ document: await op.farm.export({ id: farm.farmId }) });
+    const now = await op.farm.export({ id: farm.farmId });
+    const same = await op.farm.applyDocument({ document: now });
     expect(same.changed).toBe(false);
+    // Deployed, then planned unchanged: the leg stays where it runs, nothing changes on any host.
+    await op.farm.deploy({ id: farm.farmId });
+    const plan = await op.farm.planDocument({ document: now });
+    expect(plan.changes).toEqual([]);
+    expect(plan.hosts).toEqual([]);
+    expect(plan.warnings.join(' ')).not.toContain('external leg');
   });
 });
