@@ -235,6 +235,16 @@ describe('external legs, floating IPs and port forwards (tenants)', () => {
     const d = await op.externalLeg.delete({ id: leg.id, expectedRevision: farm.revision });
     farm.revision = d.farmRevision;
     expect(await api.db.externalAddress.count({ where: { legId: leg.id } })).toBe(0);
+    // A VM that goes takes its floating IPs and forwards with it.
+    const fwLeg = (await op.farm.get({ id: farm.farmId })).externalLegs.find((l) => l.firewallId === farm.firewall)!;
+    const tmp = await op.vm.create({ farmId: farm.farmId, expectedRevision: farm.revision, name: 'tmp', vifs: [{ vnetId: farm.front }] });
+    const tmpVif = tmp.vm.vifs[0]!.id;
+    const f = await op.floatingIp.create({ legId: fwLeg.id, expectedRevision: tmp.farmRevision, vifId: tmpVif, ip: '198.51.100.19' });
+    const p = await op.portForward.create({ legId: fwLeg.id, expectedRevision: f.farmRevision, protocol: 'udp', externalPort: 53, vifId: tmpVif, internalPort: 53 });
+    const gone = await op.vm.delete({ id: tmp.vm.id, expectedRevision: p.farmRevision });
+    farm.revision = gone.farmRevision;
+    expect(await api.db.externalAddress.count({ where: { ip: '198.51.100.19' } })).toBe(0);
+    expect(await api.db.portForward.count({ where: { vifId: tmpVif } })).toBe(0);
   });
 });
 
@@ -284,6 +294,11 @@ describe('deploy, farm documents', () => {
   });
 
   it('refuses to deploy a leg whose host has no binding, and to unbind a host a deployed leg runs on', async () => {
+    // The leg's subnet is connected on the router: an interface overlapping it is refused.
+    const clash = await op.vnet.create({ farmId: farm.farmId, expectedRevision: farm.revision, name: 'clash', cidr: '198.51.100.128/25' });
+    const e0 = await expectError(op.router.addInterface({ routerId: farm.router, expectedRevision: clash.farmRevision, vnetId: clash.vnet.id }), 'BAD_REQUEST', 'ip');
+    expect(e0.message).toContain('external network uplink');
+    farm.revision = (await op.vnet.delete({ id: clash.vnet.id, expectedRevision: clash.farmRevision })).farmRevision;
     const h3 = (await api.db.host.create({ data: { name: 'h3', address: '127.0.0.4', segmentId: segA }, select: { id: true } })).id;
     const r = await op.router.update({ id: farm.router, expectedRevision: farm.revision, hostId: h3 });
     farm.revision = r.farmRevision;
