@@ -12,6 +12,7 @@ import { guestSchema, hostStateSchema, relaySchema, underlaySchema, varpConfigSc
 import { routerInterfaceSchema, routerLinkSchema, routerSchema, staticRouteSchema } from './router.ts';
 import { jsonSchemaOf, type JsonNode } from './inspect.ts';
 import { dhcpRouteSchema, dnsRecordSchema, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
+import { securityGroupSchema, securityRuleSchema } from './securityGroups.ts';
 
 /** The tables of docs/agent-state.md, by marker name. */
 export const DOC_TABLES: Record<string, z.ZodType> = {
@@ -36,6 +37,8 @@ export const DOC_TABLES: Record<string, z.ZodType> = {
   'vnets.dhcp.routes': dhcpRouteSchema,
   'vnets.dhcp.names': dnsRecordSchema,
   dns: hostDnsSchema,
+  securityGroups: securityGroupSchema,
+  'securityGroups.rules': securityRuleSchema,
 };
 
 type Json = JsonNode;

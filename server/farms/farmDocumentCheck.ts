@@ -14,6 +14,7 @@ import {
   type AddressSpace, type RandomSource,
 } from './ipam.ts';
 import { checkConnected, checkLinkAddresses, checkRule, checkStaticRoute, interfacePrefix, type Connected, type NormalRule } from './intentRules.ts';
+import { checkDocumentSecurityGroups, type ResolvedSecurityGroup, type SecurityGroupModeName } from './securityRules.ts';
 import { checkInterfaceName, checkMtu, checkPrefixLen, checkVid, checkVnid, requireCidr, requireIpv4, VNET_PREFIX, type Cidr } from './validate.ts';
 
 export interface ResolvedDocument {
@@ -31,7 +32,8 @@ export interface ResolvedDocument {
     guestKind: FarmDocument['vms'][number]['guestKind'];
     bandwidthMbps?: number | undefined;
     burstKb?: number | undefined;
-    vifs: { name: string; vnet: string; mac: string; ip: string }[];
+    /** `securityGroups`: the names of the VIF's groups (empty: not filtered). */
+    vifs: { name: string; vnet: string; mac: string; ip: string; securityGroups: string[] }[];
   }[];
   routers: {
     name: string;
@@ -49,6 +51,8 @@ export interface ResolvedDocument {
     rules: NormalRule[];
     external?: DocumentExternalLeg;
   }[];
+  securityGroupMode: SecurityGroupModeName;
+  securityGroups: ResolvedSecurityGroup[];
   layout: Record<string, Position>;
 }
 
@@ -243,6 +247,10 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
   doc.firewalls.forEach((f, i) => {
     if (f.external) firewalls[i] = { ...firewalls[i]!, external: checkDocumentLeg(f.external, `firewalls.${i}.external`, docVifs) };
   });
+  const securityGroups = checkDocumentSecurityGroups(
+    doc.securityGroups, doc.securityGroupMode,
+    doc.vms.flatMap((vm, i) => vm.vifs.map((f, j) => ({ field: `vms.${i}.vifs.${j}.securityGroups`, groups: f.securityGroups ?? [] }))),
+  );
 
   const known = new Set<string>();
   for (const v of doc.vnets) known.add(`vnet:${v.name}`);
@@ -268,11 +276,13 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
       guestKind: vm.guestKind,
       bandwidthMbps: vm.bandwidthMbps,
       burstKb: vm.burstKb,
-      vifs: vmStations[i]!.map(({ name, vnet, s }) => ({ name, vnet, mac: s.mac!, ip: s.ip! })),
+      vifs: vmStations[i]!.map(({ name, vnet, s }, j) => ({ name, vnet, mac: s.mac!, ip: s.ip!, securityGroups: vm.vifs[j]!.securityGroups ?? [] })),
     })),
     routers,
     routerLinks: resolvedLinks,
     firewalls,
+    securityGroupMode: doc.securityGroupMode,
+    securityGroups,
     layout: doc.layout,
   };
 }

@@ -128,7 +128,10 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
 
   // Nothing below but the external legs' pool addresses can be refused by a rule.
   const farmId = randomUUID();
-  await tx.farm.create({ data: { id: farmId, tenantId: actor.tenantId, name: doc.name, description: doc.description }, select: { id: true } });
+  await tx.farm.create({
+    data: { id: farmId, tenantId: actor.tenantId, name: doc.name, description: doc.description, securityGroupMode: doc.securityGroupMode },
+    select: { id: true },
+  });
   const positions = await insertDocumentRows(tx, farmId, doc, refs);
   // Legs claim pool addresses shared with other tenants: refused claims roll the whole import back.
   await writeDocumentLegs(tx, farmId, doc, opts.prefix);
