@@ -57,6 +57,9 @@ describe('farmElements', () => {
     const legs = els.filter(isEdge).filter((e) => e.data.kind === 'externalLeg').map((e) => [e.data.source, e.data.target, e.data.label]);
     expect(legs).toEqual([[ROUTER, `ext:${NET}`, '198.51.100.10 · 2 NAT'], [FIREWALL, `ext:${NET}`, '198.51.100.11']]);
     expect(findInFarm(farm, 'leg-r')).toMatchObject({ kind: 'externalLeg', item: { routerId: ROUTER } });
+    // Not placed yet: below the first router with a leg on it.
+    const router = farmElements(farm).filter(isNode).find((n) => n.data.id === ROUTER)!.position!;
+    expect(farmElements(farm).filter(isNode).find((n) => n.data.kind === 'externalNetwork')!.position).toEqual({ x: router.x, y: router.y + 200 });
     // The network node is the deployment's, not the farm's: nothing to select there.
     expect(findInFarm(farm, `ext:${NET}`)).toBeNull();
   });

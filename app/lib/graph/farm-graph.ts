@@ -97,7 +97,8 @@ export function farmElements(farm: FarmDetail, opts: FarmGraphOptions = {}): El[
       nodes.push({
         group: 'nodes',
         data: { id, kind: 'externalNetwork', name: leg.networkName, label: `${leg.networkName}\n(external)` },
-        position: positions[id] ?? { x: (networks.size - 1) * COLUMN_GAP * 2, y: EXTERNAL_Y },
+        // Unplaced: below the first node with a leg on it.
+        position: positions[id] ?? below(nodes.find((n) => n.data.id === (leg.routerId ?? leg.firewallId))?.position),
         classes: 'external',
       });
     }
@@ -114,8 +115,8 @@ export function farmElements(farm: FarmDetail, opts: FarmGraphOptions = {}): El[
   return [...nodes, ...edges];
 }
 
-/** Below the routers' and firewalls' row. */
-const EXTERNAL_Y = 660;
+/** Where an external network's node goes when it has no saved position. */
+const below = (p: Position | undefined): Position => (p ? { x: p.x, y: p.y + 200 } : { x: 0, y: 660 });
 
 /** The node of an external network in a farm drawing (networks are the deployment's, not the farm's). */
 export const externalNodeId = (networkId: string) => `ext:${networkId}`;
