@@ -28,6 +28,10 @@ export function describeDelete(farm: FarmDetail, sel: FarmSelection): { title: s
       return { title: `Remove interface ${sel.item.ip} of router ${sel.router.name}?`, detail: 'The router stops routing for that vnet.' };
     case 'firewallInterface':
       return { title: `Remove interface ${sel.item.name} of firewall ${sel.firewall.name}?`, detail: `${sel.item.ip} goes away.` };
+    case 'externalLeg': {
+      const n = sel.item.floatingIps.length + sel.item.portForwards.length;
+      return { title: `Detach from external network ${sel.item.networkName}?`, detail: `${sel.item.ip}${n ? ` and ${plural(n, 'floating IP or port forward', 'floating IPs and port forwards')}` : ''} go back to the pool.` };
+    }
     case 'routerLink':
       return { title: 'Remove this router link?', detail: `The ${sel.item.cidr} link between the two routers goes away.` };
   }

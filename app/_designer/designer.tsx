@@ -4,6 +4,8 @@
 // works from; a stale revision stops editing with a clear message and a
 // reload. Positions are saved separately (farm.saveLayout), a moment after
 // the last move.
+// Over 300 lines: the page wires the canvas, the undo stack, the properties
+// panel and the farm's change stream together; each piece lives in its own file.
 import type { Core } from 'cytoscape';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
@@ -22,6 +24,7 @@ import { attachCanvasTools, modelPoint, viewCenter } from './canvas-tools.ts';
 import { describeDelete, designerKey, isTyping, nodeKindOf, outline, takenNames } from './designer-helpers.ts';
 import { addNodeCommand, connectCommand, deleteCommand, editCommand, type Edit } from './farm-commands.ts';
 import { makeFarmOps, type RevisionRef } from './farm-ops.ts';
+import { attachLegCommand, makeLegOps } from './leg-ops.ts';
 import { makeSecurityOps } from './security-ops.ts';
 import { SecurityGroupsPanel } from './security-groups.tsx';
 import { Palette } from './palette.tsx';
@@ -44,6 +47,7 @@ export function Designer({ farmId }: { farmId: string }) {
 
   const rev = useRef<RevisionRef>({ current: 0 });
   const ops = useMemo(() => makeFarmOps(client, farmId, rev.current), [client, farmId]);
+  const legOps = useMemo(() => makeLegOps(client, rev.current), [client]);
   const sgOps = useMemo(() => makeSecurityOps(client, farmId, rev.current), [client, farmId]);
   const [stack] = useState(() => new CommandStack());
   const subscribe = useCallback((l: () => void) => stack.subscribe(l), [stack]);
@@ -159,6 +163,15 @@ export function Designer({ farmId }: { farmId: string }) {
   const connect = useCallback((from: string, to: string) => {
     const f = farmRef.current;
     if (!f) return;
+    // A router or firewall drawn to an external network's node gets a leg on that network.
+    const [ext, other] = from.startsWith('ext:') ? [from, to] : [to, from];
+    if (ext.startsWith('ext:')) {
+      const kind = nodeKindOf(f, other);
+      if (kind === 'router' || kind === 'firewall') {
+        void run(attachLegCommand(legOps, { [`${kind}Id`]: other, externalNetworkId: ext.slice(4) }, `connect ${kind} to external network`), other);
+      } else setError({ field: null, message: 'Only a router or a firewall connects to an external network.', targetId: null });
+      return;
+    }
     const a = nodeKindOf(f, from);
     const b = nodeKindOf(f, to);
     if (!a || !b) return;
@@ -170,7 +183,7 @@ export function Designer({ farmId }: { farmId: string }) {
     const c = r.connection;
     const fw = c.op === 'firewallInterface' ? f.firewalls.find((x) => x.id === c.firewallId) : undefined;
     void run(connectCommand(ops, c, nextInterfaceName(fw?.interfaces.map((i) => i.name) ?? []), setSelectedId));
-  }, [ops, run]);
+  }, [ops, legOps, run]);
 
   const edit = useCallback((e: Edit, label: string) => {
     if (Object.keys(e.after).length === 0 && e.kind !== 'rules') return Promise.resolve(true);
@@ -187,7 +200,7 @@ export function Designer({ farmId }: { farmId: string }) {
     const sel = pendingDelete;
     if (!sel || !farm) return;
     setPendingDelete(null);
-    if (await run(deleteCommand(ops, farm, sel, place, positionOf), sel.item.id)) setSelectedId(null);
+    if (await run(deleteCommand(ops, farm, sel, place, positionOf, legOps), sel.item.id)) setSelectedId(null);
   };
 
   // Keyboard: Delete, Ctrl+Z / Ctrl+Y (Ctrl+Shift+Z), Escape — unless typing in a field.
@@ -281,7 +294,7 @@ export function Designer({ farmId }: { farmId: string }) {
           <GraphCanvas elements={elements} label={`Drawing of farm ${farm.name}`} onReady={onReady} fit={fitMode.current ?? false} testId="designer-canvas" />
         </div>
         <aside className="props-panel" aria-label="Properties">
-          <Properties farm={farm} selection={selection} hosts={hostsQ.data?.items ?? []} readOnly={readOnly} error={error} ops={ops} sgOps={sgOps}
+          <Properties farm={farm} selection={selection} hosts={hostsQ.data?.items ?? []} readOnly={readOnly} error={error} ops={ops} legOps={legOps} sgOps={sgOps}
             onEdit={edit} onRun={(c) => run(c, selectedId)} onDelete={requestDelete} onConnect={connect} onSelect={setSelectedId} onDirty={onDirty} />
           {selection ? null : <SecurityGroupsPanel farm={farm} ops={sgOps} readOnly={readOnly} error={error} onRun={run} />}
         </aside>

@@ -14,7 +14,7 @@ function fakeFarm() {
   const farm: FarmDetail = {
     id: 'farm', name: 'f', description: '', revision: 1, deployedRevision: null, createdAt: t, updatedAt: t,
     counts: { vnets: 0, vms: 0, routers: 0, firewalls: 0 },
-    vnets: [], vms: [], routers: [], routerLinks: [], firewalls: [], securityGroupMode: 'none', securityGroups: [],
+    vnets: [], vms: [], routers: [], routerLinks: [], firewalls: [], securityGroupMode: 'none', securityGroups: [], externalLegs: [],
   };
   const mac = () => `02:00:00:00:00:${(seq % 256).toString(16).padStart(2, '0')}`;
   const must = <T>(x: T | undefined, what: string): T => {

@@ -3,6 +3,7 @@
 // firewall with interfaces and rules, a vnet with everything attached to it)
 // is copied when the command is made, and the ids the objects get when they
 // are created again are remapped (see lib/graph/commands.ts).
+import { detachLegCommand, type LegOps } from './leg-ops.ts';
 import type { Command, CommandContext } from '../lib/graph/commands.ts';
 import type { FarmDetail, Position } from '../lib/graph/elements.ts';
 import type { FarmSelection } from '../lib/graph/farm-graph.ts';
@@ -63,7 +64,9 @@ function removal(label: string, id: string, remove: (id: string) => Promise<unkn
  * a VM with its VIFs, a router with interfaces, routes and links, a firewall
  * with interfaces and rules, a vnet with everything attached to it.
  */
-export function deleteCommand(ops: FarmOps, farm: FarmDetail, sel: FarmSelection, place: Place, positionOf: (id: string) => Position | undefined): Command {
+export function deleteCommand(
+  ops: FarmOps, farm: FarmDetail, sel: FarmSelection, place: Place, positionOf: (id: string) => Position | undefined, legOps?: LegOps,
+): Command {
   const pos = positionOf(sel.item.id);
   const placeAgain = (id: string) => pos && place(id, pos);
   switch (sel.kind) {
@@ -168,6 +171,9 @@ export function deleteCommand(ops: FarmOps, farm: FarmDetail, sel: FarmSelection
       return removal(`unlink routers (${l.cidr})`, l.id, (id) => ops.unlink(id), (ctx) =>
         ops.link({ routerAId: ctx.id(l.routerAId), routerBId: ctx.id(l.routerBId), cidr: l.cidr, ipA: l.ipA, ipB: l.ipB, rip: l.rip }));
     }
+    case 'externalLeg':
+      if (!legOps) throw new Error('detaching an external leg needs the leg operations');
+      return detachLegCommand(legOps, sel.item);
   }
 }
 

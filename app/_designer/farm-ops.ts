@@ -72,13 +72,16 @@ export interface RevisionRef {
   current: number;
 }
 
-export function makeFarmOps(client: ApiClient, farmId: string, rev: RevisionRef): FarmOps {
-  /** Sends one write with the current revision and adopts the farm revision it answers with. */
-  const write = async <T extends { farmRevision: number }>(send: (expectedRevision: number) => Promise<T>): Promise<T> => {
+/** Sends one write with the current revision and adopts the farm revision it answers with. */
+export const revisionWriter = (rev: RevisionRef) =>
+  async <T extends { farmRevision: number }>(send: (expectedRevision: number) => Promise<T>): Promise<T> => {
     const out = await send(rev.current);
     rev.current = out.farmRevision;
     return out;
   };
+
+export function makeFarmOps(client: ApiClient, farmId: string, rev: RevisionRef): FarmOps {
+  const write = revisionWriter(rev);
   const done = () => undefined;
   return {
     createVnet: (s) => write((e) => client.vnet.create.mutate({ ...s, farmId, expectedRevision: e })).then((r) => r.vnet),

@@ -18,6 +18,8 @@ import { RulesEditor } from './rules-editor.tsx';
 import { useDraft, type DirtyReporter } from './use-draft.ts';
 import { canRunGuest } from '../lib/host-guests.ts';
 import { DHCP_FIELDS, dhcpDraft, dhcpOfDraft, VnetDhcpFields } from './vnet-dhcp.tsx';
+import { ExternalLegForm, ExternalLegSection } from './external-leg.tsx';
+import type { LegOps } from './leg-ops.ts';
 
 export interface ActionError {
   field: string | null;
@@ -33,6 +35,8 @@ export interface PropertiesProps {
   readOnly: boolean;
   error: ActionError | null;
   ops: FarmOps;
+  /** External legs, their floating IPs and forwards. */
+  legOps?: LegOps;
   sgOps: SecurityOps;
   onEdit(edit: Edit, label: string): Promise<boolean>;
   onRun(cmd: Command): Promise<boolean>;
@@ -141,6 +145,8 @@ export function Properties(p: PropertiesProps) {
       return <RouterForm key={s.item.id} {...p} item={s.item} vnetOptions={vnetOptions} />;
     case 'firewall':
       return <FirewallForm key={s.item.id} {...p} item={s.item} vnetOptions={vnetOptions} />;
+    case 'externalLeg':
+      return <ExternalLegForm key={`${s.item.id}:${s.item.ip}:${s.item.snat.join(',')}`} {...p} leg={s.item} />;
     default:
       return <EdgeProperties key={s.item.id} {...p} selection={s} />;
   }
@@ -235,6 +241,7 @@ function RouterForm(p: PropertiesProps & { item: FarmDetail['routers'][number]; 
         <Field label="Host" error={ctx.err('hostId')}><HostSelect value={draft.hostId} onChange={(v) => set('hostId', v)} hosts={p.hosts} disabled={ctx.readOnly} /></Field>
         <RouterExtras {...p} router={r} ctx={ctx} />
         <ConnectPicker from={r.id} options={[...p.vnetOptions, ...routers]} onConnect={p.onConnect} disabled={ctx.readOnly} />
+        <ExternalLegSection {...p} node={{ kind: 'router', id: r.id, name: r.name }} ctx={ctx} />
       </FormFrame>
       <LiveRouter farm={p.farm} routerId={r.id} />
     </>
@@ -272,6 +279,7 @@ function FirewallForm(p: PropertiesProps & { item: FarmDetail['firewalls'][numbe
           </ul>
         )}
         <ConnectPicker from={f.id} options={p.vnetOptions} onConnect={p.onConnect} disabled={ctx.readOnly} />
+        <ExternalLegSection {...p} node={{ kind: 'firewall', id: f.id, name: f.name }} ctx={ctx} />
       </FormFrame>
       <RulesEditor key={JSON.stringify(f.rules)} firewall={f} ctx={ctx} onEdit={p.onEdit} onDirty={p.onDirty} />
       <LiveFirewall farm={p.farm} firewallId={f.id} />

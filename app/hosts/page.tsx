@@ -1,6 +1,7 @@
 'use client';
 // Hosts: liveness, last report, generations, LAN segment; admins add hosts
-// and issue enrollment tokens (each shown once, here only).
+// and issue enrollment tokens (each shown once, here only); external networks
+// and where each host reaches them.
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -8,6 +9,7 @@ import { Field } from '../_components/field.tsx';
 import { useTRPC, errorInfo } from '../lib/trpc.ts';
 import { useAuthRedirect } from '../lib/use-auth-redirect.ts';
 import { guestKindsText } from '../lib/host-guests.ts';
+import { ExternalNetworks } from './external-networks.tsx';
 
 interface ShownToken {
   host: string;
@@ -103,6 +105,7 @@ export default function HostsPage() {
           {err && !['name', 'address', 'port', 'segmentId'].includes(err.field ?? '') ? <p role="alert" className="error">{err.message}</p> : null}
         </form>
       ) : null}
+      <ExternalNetworks isAdmin={isAdmin} hosts={hosts.data?.items ?? []} />
     </section>
   );
 }

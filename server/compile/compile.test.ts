@@ -1,3 +1,5 @@
+// Compile from intent to per-host states, case by case. Over 300 lines: one
+// fixture farm serves every case, and splitting it would repeat the fixture.
 import { resolverAddress } from './dhcp.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, diffStates, stateHash, canonicalJson, LINK_VNID_TOP, CompileError, tapDeviceName, type HostState } from './index.ts';
@@ -371,5 +373,50 @@ describe('compile: DHCP and DNS', () => {
     expect(resolverAddress('10.0.0.0/24', new Set())).toBe('10.0.0.254');
     expect(resolverAddress('10.0.0.0/24', new Set(['10.0.0.254', '10.0.0.253']))).toBe('10.0.0.252');
     expect(resolverAddress('10.0.0.0/30', new Set(['10.0.0.2', '10.0.0.1']))).toBeUndefined();
+  });
+});
+
+describe('external legs', () => {
+  const leg = {
+    networkId: 'net-1', network: 'uplink', vnid: LINK_VNID_TOP - 5, ip: '198.51.100.10', mac: '02:5d:00:00:0e:01', snat: ['10.100.0.0/24'],
+    floatingIps: [{ external: '198.51.100.11', internal: '10.100.0.10' }],
+    portForwards: [{ protocol: 'tcp' as const, external: '198.51.100.10', externalPort: 8080, internal: '10.100.0.11', internalPort: 80 }],
+  };
+  const bound = hosts.map((h) => (h.id === 'h1' ? { ...h, externalNetworks: [{ id: 'net-1', interface: 'enp1s0', vid: 7, prefixLen: 24, gateway: '198.51.100.1' }] } : h));
+  const withLeg = (): CompileFarm => {
+    const f = farm();
+    f.routers[0] = { ...f.routers[0]!, external: leg };
+    f.firewalls = [{ id: 'fw-1', name: 'fw', hostId: 'h1', defaultPolicy: 'deny', rules: [],
+      interfaces: [{ name: 'inside', vnid: 100, ip: '10.100.0.2', prefixLen: 24, mac: '02:5d:00:00:02:01' }],
+      external: { ...leg, vnid: LINK_VNID_TOP - 6, ip: '198.51.100.12', mac: '02:5d:00:00:0e:02', floatingIps: [], portForwards: [] } }];
+    return f;
+  };
+
+  it('bridges the leg to the host binding and gives the node its interface with NAT and a default route', () => {
+    const h1 = compile({ hosts: bound, segments, farms: [withLeg()] }).get('h1')!;
+    expect(h1.vnets.find((v) => v.id === leg.vnid)).toEqual({
+      id: leg.vnid, name: 'web/external:uplink', farm: 'f1', security: 'none', mtu: 1500, peers: [],
+      external: { interface: 'enp1s0', vid: 7, mac: leg.mac },
+    });
+    const r1 = h1.routers.find((r) => r.id === 'router-r1')!;
+    expect(r1.interfaces.at(-1)).toEqual({
+      vnet: leg.vnid, mac: leg.mac, ip: '198.51.100.10/24', rip: false,
+      nat: { snat: leg.snat, floatingIps: leg.floatingIps, portForwards: leg.portForwards },
+    });
+    expect(r1.staticRoutes[0]).toEqual({ destination: '0.0.0.0/0', nextHop: '198.51.100.1', metric: 1 });
+    expect(h1.firewalls[0]!.interfaces.map((i) => i.name)).toEqual(['inside', 'uplink']);
+    // The leg's vnet is this host's alone: no other host carries it.
+    for (const h of ['h2', 'h3']) expect(compile({ hosts: bound, segments, farms: [withLeg()] }).get(h)?.vnets.some((v) => v.id === leg.vnid)).toBe(false);
+    const parsed = hostStateSchema.safeParse(h1);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+  });
+
+  it('keeps a router default route it has, and refuses a leg on a host without a binding', () => {
+    const f = withLeg();
+    f.routers[0] = { ...f.routers[0]!, staticRoutes: [{ destination: '0.0.0.0/0', nextHop: '10.100.0.254', metric: 1 }] };
+    const r1 = compile({ hosts: bound, segments, farms: [f] }).get('h1')!.routers.find((r) => r.id === 'router-r1')!;
+    expect(r1.staticRoutes.filter((s) => s.destination === '0.0.0.0/0')).toEqual([{ destination: '0.0.0.0/0', nextHop: '10.100.0.254', metric: 1 }]);
+    expect(() => compile({ hosts, segments, farms: [withLeg()] })).toThrow(CompileError);
+    expect(() => compile({ hosts, segments, farms: [withLeg()] })).toThrow(/host h1 has no binding/);
   });
 });

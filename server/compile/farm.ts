@@ -5,11 +5,14 @@
 // per farm and a deploy compiles only the farm it changes. Router links
 // across hosts travel on the link's own vnet id (stored with the link, taken
 // once from a range no farm's vnet uses), never one allocated here.
-import type { CompileFarm, CompileHost, FarmPart, HostPart, StateRouter, StateVnet } from './types.ts';
+import type { CompileFarm, CompileHost, CompileLeg, FarmPart, HostPart, StateRouter, StateVnet } from './types.ts';
 import { securityGroupsOf } from './securityGroups.ts';
 import { farmDhcp, hostNameOf } from './dhcp.ts';
 import { CompileError, byString, prefixOf, tapDeviceName } from './common.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
+
+/** External networks are ordinary LANs: the leg's vnet (and interface) MTU. */
+const EXTERNAL_MTU = 1500;
 
 /** A host's part while it is built: vnets by id, in the order the farm first reached them. */
 type Acc = Omit<HostPart, 'vnets'> & { vnets: Map<number, StateVnet> };
@@ -43,6 +46,31 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
   }
 
   const dhcp = farmDhcp(farm, gateways);
+
+  // An external leg: on its node's host, a vnet of its own bridged to the host's binding of the network,
+  // and the node's interface there with the leg's address and NAT. Without a binding there is nothing to bridge to.
+  const legOn = (p: Acc, leg: CompileLeg, node: string, field: string) => {
+    const host = hostsById.get(p.hostId)!;
+    const bound = host.externalNetworks?.find((b) => b.id === leg.networkId);
+    if (!bound) {
+      throw new CompileError(field, `${node}'s external leg is on network ${leg.network}, which host ${host.name} has no binding for; bind it on that host (externalNetwork.bind) or place the ${node.split(' ')[0]} on a host that has one`);
+    }
+    p.vnets.set(leg.vnid, {
+      id: leg.vnid, name: `${farm.name}/external:${leg.network}`, farm: farm.id, security: 'none', mtu: EXTERNAL_MTU, peers: [],
+      external: { interface: bound.interface, vid: bound.vid, mac: leg.mac },
+    });
+    return {
+      bound,
+      itf: {
+        vnet: leg.vnid, mac: leg.mac, ip: `${leg.ip}/${bound.prefixLen}`,
+        nat: {
+          snat: [...leg.snat],
+          floatingIps: leg.floatingIps.map((f) => ({ ...f })),
+          portForwards: leg.portForwards.map((f) => ({ ...f })),
+        },
+      },
+    };
+  };
 
   farm.vms.forEach((vm, i) => {
     if (!vm.hostId) return; // not placed: nothing to run
@@ -84,6 +112,14 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
       staticRoutes: [...r.staticRoutes].sort((x, y) => byString(x.destination, y.destination)),
       links: [],
     };
+    if (r.external) {
+      const { bound, itf } = legOn(p, r.external, `router ${r.name}`, `routers.${i}.external`);
+      state.interfaces.push({ ...itf, rip: false });
+      // The rest of the world is behind the external gateway, unless the router routes it elsewhere.
+      if (!state.staticRoutes.some((x) => x.destination === '0.0.0.0/0')) {
+        state.staticRoutes.unshift({ destination: '0.0.0.0/0', nextHop: bound.gateway, metric: 1 });
+      }
+    }
     p.routers.push(state);
     routerHost.set(r.name, p);
     routerState.set(r.name, state);
@@ -130,10 +166,14 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
       name: `${farm.name}/${fw.name}`,
       farm: farm.id,
       defaultPolicy: fw.defaultPolicy,
-      interfaces: fw.interfaces.map((itf, j) => {
-        carry(p, itf.vnid, `firewalls.${i}.interfaces.${j}.vnet`);
-        return { name: itf.name, vnet: itf.vnid, mac: itf.mac, ip: `${itf.ip}/${itf.prefixLen}` };
-      }),
+      interfaces: [
+        ...fw.interfaces.map((itf, j) => {
+          carry(p, itf.vnid, `firewalls.${i}.interfaces.${j}.vnet`);
+          return { name: itf.name, vnet: itf.vnid, mac: itf.mac, ip: `${itf.ip}/${itf.prefixLen}` };
+        }),
+        // The leg's interface takes the network's name, which rules may name.
+        ...(fw.external ? [{ name: fw.external.network, ...legOn(p, fw.external, `firewall ${fw.name}`, `firewalls.${i}.external`).itf }] : []),
+      ],
       rules: fw.rules,
     });
   });

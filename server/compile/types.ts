@@ -14,6 +14,30 @@ export interface CompileHost {
   segmentId: string | null;
   /** Upstream resolvers for the vnet resolvers on this host (absent or empty: unknown names are REFUSED). */
   dnsUpstream?: string[];
+  /** The external networks bound on this host: where each is (interface, VLAN) and its addressing. */
+  externalNetworks?: CompileExternalBinding[];
+}
+
+export interface CompileExternalBinding {
+  /** The external network's database id. */
+  id: string;
+  interface: string;
+  vid: number | null;
+  prefixLen: number;
+  gateway: string;
+}
+
+/** A router's or firewall's leg on an external network, its NAT resolved to addresses. */
+export interface CompileLeg {
+  networkId: string;
+  network: string;
+  /** The leg's vnet id on its host (stored with the leg, from the router links' range). */
+  vnid: number;
+  ip: string;
+  mac: string;
+  snat: string[];
+  floatingIps: { external: string; internal: string }[];
+  portForwards: { protocol: 'tcp' | 'udp'; external: string; externalPort: number; internal: string; internalPort: number }[];
 }
 
 export interface CompileSegment {
@@ -75,6 +99,7 @@ export interface CompileRouter {
   hostId: string | null;
   interfaces: { vnid: number; ip: string; prefixLen: number; mac: string; rip: boolean }[];
   staticRoutes: { destination: string; nextHop: string; metric: number }[];
+  external?: CompileLeg;
 }
 
 export interface CompileRouterLink {
@@ -95,6 +120,7 @@ export interface CompileFirewall {
   defaultPolicy: 'allow' | 'deny';
   interfaces: { name: string; vnid: number; ip: string; prefixLen: number; mac: string }[];
   rules: CompileFirewallRule[];
+  external?: CompileLeg;
 }
 
 /** A firewall rule as hosts run it (first match wins); `interface` is one of the firewall's interface names. */

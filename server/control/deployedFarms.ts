@@ -78,6 +78,19 @@ export async function loadTopology(q: Q): Promise<Topology> {
       orderBy: { name: 'asc' },
     })
   ).map((h) => ({ ...h, dnsUpstream: upstreamOf(h.dnsUpstream) }));
+  // Where each host reaches the external networks of its segment (legs placed there bridge to it).
+  const bindings = await q.externalNetworkBinding.findMany({
+    select: { hostId: true, externalNetworkId: true, interface: true, vid: true, externalNetwork: { select: { cidr: true, gateway: true } } },
+    orderBy: [{ externalNetworkId: 'asc' }],
+  });
+  for (const h of hosts) {
+    const mine = bindings.filter((b) => b.hostId === h.id);
+    if (!mine.length) continue;
+    h.externalNetworks = mine.map((b) => ({
+      id: b.externalNetworkId, interface: b.interface, vid: b.vid,
+      prefixLen: Number(b.externalNetwork.cidr.split('/')[1]), gateway: b.externalNetwork.gateway,
+    }));
+  }
   const segments = await q.lanSegment.findMany({
     select: { id: true, name: true, multicast: true, multicastGroup: true, relayHostId: true, proxyMode: true },
   });

@@ -7,7 +7,7 @@
 // did always gets a higher one (docs/wire.md, VARP: receivers ignore
 // ANNOUNCEs older than what they cache).
 import { badRequest } from '../errors.ts';
-import type { CompileFarm, CompileFirewall, CompileRouter, CompileSecurityGroup, CompileVm, CompileVnet } from '../compile/index.ts';
+import type { CompileFarm, CompileFirewall, CompileLeg, CompileRouter, CompileSecurityGroup, CompileVm, CompileVnet } from '../compile/index.ts';
 import type { FarmDocument } from '../farms/farmDocument.ts';
 import { nextLocation, type VmLocations } from './vmLocations.ts';
 import { dhcpOfRow } from '../farms/vnetDhcp.ts';
@@ -165,6 +165,28 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     };
   });
 
+  // External legs: NAT by the VIFs' addresses in this document.
+  const vifIp = new Map(doc.vms.flatMap((vm) => vm.vifs.map((f, j) => [`${vm.name}\u0000${f.name ?? `eth${j}`}`, f.ip] as const)));
+  const legOf = (leg: FarmDocument['routers'][number]['external'], what: string, path: string): { external?: CompileLeg } => {
+    if (!leg) return {};
+    if (leg.networkId === undefined || leg.vnid === undefined || leg.ip === undefined || leg.mac === undefined) {
+      // A plan of a document whose leg is not created yet: shown without it.
+      ctx.warnings.push(`farm ${farm.name}: ${what}'s external leg on ${leg.network} has no address yet; it is left out until the farm is saved and deployed`);
+      return {};
+    }
+    const inside = (vm: string, vif: string, at: string) => need(vifIp.get(`${vm}\u0000${vif}`), farm, at);
+    return {
+      external: {
+        networkId: leg.networkId, network: leg.network, vnid: leg.vnid, ip: leg.ip, mac: leg.mac, snat: leg.snat ?? [],
+        floatingIps: leg.floatingIps.flatMap((f, j) => (f.ip === undefined ? [] : [{ external: f.ip, internal: inside(f.vm, f.vif, `${path}.floatingIps.${j}.ip`) }])),
+        portForwards: leg.portForwards.map((p, j) => ({
+          protocol: p.protocol, external: leg.ip!, externalPort: p.externalPort,
+          internal: inside(p.vm, p.vif, `${path}.portForwards.${j}.vif`), internalPort: p.internalPort,
+        })),
+      },
+    };
+  };
+
   const routers: CompileRouter[] = doc.routers.map((r, i) => ({
     id: idOf(r, farm, `routers.${i}`),
     name: r.name,
@@ -180,6 +202,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
       };
     }),
     staticRoutes: r.staticRoutes.map((s) => ({ destination: s.destination, nextHop: s.nextHop, metric: s.metric })),
+    ...legOf(r.external, `router ${r.name}`, `routers.${i}.external`),
   }));
 
   const oldLinks = doc.routerLinks.filter((l) => l.vnid === undefined).map((l) => `${l.a}–${l.b}`);
@@ -221,6 +244,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
       interface: r.interface,
       log: r.log,
     })),
+    ...legOf(fw.external, `firewall ${fw.name}`, `firewalls.${i}.external`),
   }));
 
   const securityGroups: CompileSecurityGroup[] = doc.securityGroups.map((g, i) => ({

@@ -4,6 +4,7 @@
 // every check an apply gives it, the database-facing ones included (host
 // names, vnet ids, VLANs), so a plan that passes is an apply that passes
 // unless something changes meanwhile. Writes nothing.
+import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import type { UserActor } from '../auth/actors.ts';
 import type { FarmDocument } from '../farms/farmDocument.ts';
@@ -15,6 +16,24 @@ import type { DocumentPlanView } from './controlShapes.ts';
 
 const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 60_000 };
 
+/**
+ * The stored legs' network ids and vnet ids on the snapshot's legs that stay on
+ * the same network (a new leg has neither until it is written: the plan leaves it out, warning).
+ */
+async function withStoredLegs(tx: Prisma.TransactionClient, farmId: string | null, snap: FarmDocument): Promise<FarmDocument> {
+  if (!farmId) return snap;
+  const legs = await tx.externalLeg.findMany({
+    where: { farmId },
+    select: { externalNetworkId: true, vnid: true, externalNetwork: { select: { name: true } }, router: { select: { name: true } }, firewall: { select: { name: true } } },
+  });
+  const fill = <N extends { name: string; external?: FarmDocument['routers'][number]['external'] }>(kind: 'router' | 'firewall', n: N): N => {
+    const leg = legs.find((l) => (kind === 'router' ? l.router?.name : l.firewall?.name) === n.name);
+    if (!n.external || !leg || leg.externalNetwork.name !== n.external.network) return n;
+    return { ...n, external: { ...n.external, networkId: leg.externalNetworkId, vnid: Number(leg.vnid) } };
+  };
+  return { ...snap, routers: snap.routers.map((r) => fill('router', r)), firewalls: snap.firewalls.map((f) => fill('firewall', f)) };
+}
+
 export async function planDocument(o: { db: Db; actor: UserActor; document: FarmDocument }): Promise<DocumentPlanView> {
   return o.db.$transaction(async (tx) => {
     const stored = await loadStoredFarm(tx, o.actor.tenantId, o.document.name);
@@ -23,7 +42,7 @@ export async function planDocument(o: { db: Db; actor: UserActor; document: Farm
     const refs = await checkDocumentRefs(tx, resolved, {
       actor: o.actor, prefix: 'document.', nameField: 'document.name', vnids: 'keep', ownFarmId: stored?.farm.id, lock: false,
     });
-    const snapshot = snapshotOf(resolved, stored?.rows ?? null, refs.vnids);
+    const snapshot = await withStoredLegs(tx, stored?.farm.id ?? null, snapshotOf(resolved, stored?.rows ?? null, refs.vnids));
     const placements = await checkDocumentPlacements(tx, resolved.name, snapshot.vms);
     const base = {
       name: resolved.name,

@@ -29,10 +29,12 @@ const summarySelect = { id: true, farmId: true, revision: true, createdById: tru
 export async function snapshotDocument(tx: Tx, farmId: string): Promise<FarmDocument> {
   const vifs = await tx.vif.findMany({ where: { vm: { farmId } }, select: { id: true, serial: true } });
   const links = await tx.routerLink.findMany({ where: { farmId }, select: { id: true, vnid: true } });
+  const legs = await tx.externalLeg.findMany({ where: { farmId }, select: { id: true, vnid: true } });
   const detail = await loadFarmDetail(tx, farmId);
   return toFarmDocument(detail, await loadPositions(tx, farmId), {
     serials: new Map(vifs.map((v) => [v.id, v.serial])),
     linkVnids: new Map(links.map((l) => [l.id, Number(l.vnid)])),
+    legVnids: new Map(legs.map((l) => [l.id, Number(l.vnid)])),
   });
 }
 

@@ -14,6 +14,7 @@ export const ids = {
   routerB: id(13), routerIf: id(14), route: id(15), link: id(16), firewall: id(17),
   firewallIf: id(18), rule: id(19), revision: id(20), deployment: id(21), command: id(22),
   vnetKey: id(23), vnetVlan: id(24), sgA: id(25), sgB: id(26), sgRule: id(27),
+  extNet: id(30), extBinding: id(31), extLeg: id(32), extAddress: id(33), portForward: id(34),
 };
 
 export type ModelName = Prisma.ModelName;
@@ -149,6 +150,23 @@ export function fixtures(): Fixture[] {
       description: 'web in', createdAt: at(39),
     } satisfies Prisma.FirewallRuleUncheckedCreateInput,
     { protocol: 'icmp', portFrom: null, portTo: null } satisfies Prisma.FirewallRuleUncheckedUpdateInput),
+    f('ExternalNetwork', { id: ids.extNet }, {
+      id: ids.extNet, segmentId: ids.segment, name: 'uplink', description: 'rack A uplink', cidr: '198.51.100.0/24',
+      gateway: '198.51.100.1', poolStart: '198.51.100.10', poolEnd: '198.51.100.250', createdAt: at(56), updatedAt: at(57),
+    } satisfies Prisma.ExternalNetworkUncheckedCreateInput, { poolEnd: '198.51.100.200' } satisfies Prisma.ExternalNetworkUncheckedUpdateInput),
+    f('ExternalNetworkBinding', { id: ids.extBinding }, {
+      id: ids.extBinding, externalNetworkId: ids.extNet, hostId: host, interface: 'enp1s0', vid: 4094, createdAt: at(58),
+    } satisfies Prisma.ExternalNetworkBindingUncheckedCreateInput, { vid: null } satisfies Prisma.ExternalNetworkBindingUncheckedUpdateInput),
+    f('ExternalLeg', { id: ids.extLeg }, {
+      id: ids.extLeg, farmId: farm, externalNetworkId: ids.extNet, routerId: routerA, firewallId: null, ip: '198.51.100.10',
+      mac: '02:5d:00:00:00:ee', snat: ['10.7.0.0/24'], vnid: 4_294_966_000n, createdAt: at(59), updatedAt: at(60),
+    } satisfies Prisma.ExternalLegUncheckedCreateInput, { snat: [] } satisfies Prisma.ExternalLegUncheckedUpdateInput),
+    f('ExternalAddress', { id: ids.extAddress }, {
+      id: ids.extAddress, externalNetworkId: ids.extNet, ip: '198.51.100.11', legId: ids.extLeg, vifId: ids.vif, createdAt: at(61),
+    } satisfies Prisma.ExternalAddressUncheckedCreateInput, { ip: '198.51.100.12' } satisfies Prisma.ExternalAddressUncheckedUpdateInput),
+    f('PortForward', { id: ids.portForward }, {
+      id: ids.portForward, legId: ids.extLeg, protocol: 'udp', externalPort: 65_535, vifId: ids.vif, internalPort: 1, createdAt: at(62),
+    } satisfies Prisma.PortForwardUncheckedCreateInput, { protocol: 'tcp', externalPort: 8080 } satisfies Prisma.PortForwardUncheckedUpdateInput),
     f('FarmRevision', { id: ids.revision }, {
       id: ids.revision, farmId: farm, revision: 6, snapshot: { vnets: [{ vnid: 7, name: 'dmz' }], note: 'ü ✓' },
       createdById: user, createdAt: at(40),

@@ -36,6 +36,12 @@ export function fillFromStored(doc: FarmDocument, stored: FarmDocument | null): 
   const firewalls = byName(stored.firewalls);
   const fill = <T extends { mac?: string | undefined; ip?: string | undefined }>(x: T, old: { mac?: string | undefined; ip?: string | undefined } | undefined): T =>
     old ? { ...x, mac: x.mac ?? old.mac, ip: x.ip ?? old.ip } : x;
+  // An external leg on the same network keeps its address, MAC, SNAT and its floating IPs' addresses.
+  const fillLeg = (x: FarmDocument['routers'][number]['external'], old: FarmDocument['routers'][number]['external']) => {
+    if (!x || !old || old.network !== x.network) return x === undefined ? {} : { external: x };
+    const floatingIps = x.floatingIps.map((f) => (f.ip !== undefined ? f : { ...f, ip: old.floatingIps.find((o) => o.vm === f.vm && o.vif === f.vif)?.ip }));
+    return { external: { ...x, ip: x.ip ?? old.ip, mac: x.mac ?? old.mac, snat: x.snat ?? old.snat, floatingIps } };
+  };
   return {
     ...doc,
     vnets: doc.vnets.map((v) => ({ ...v, vnid: v.vnid ?? vnets.get(v.name)?.vnid })),
@@ -53,10 +59,12 @@ export function fillFromStored(doc: FarmDocument, stored: FarmDocument | null): 
     routers: doc.routers.map((r) => ({
       ...r,
       interfaces: r.interfaces.map((x) => fill(x, routers.get(r.name)?.interfaces.find((o) => o.vnet === x.vnet))),
+      ...fillLeg(r.external, routers.get(r.name)?.external),
     })),
     firewalls: doc.firewalls.map((f) => ({
       ...f,
       interfaces: f.interfaces.map((x) => fill(x, firewalls.get(f.name)?.interfaces.find((o) => o.name === x.name && o.vnet === x.vnet))),
+      ...fillLeg(f.external, firewalls.get(f.name)?.external),
     })),
     routerLinks: doc.routerLinks.map((l) => {
       if (l.cidr !== undefined || l.ipA !== undefined || l.ipB !== undefined) return l;

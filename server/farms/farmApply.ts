@@ -14,6 +14,7 @@ import { toFarmDocument, type FarmDocument } from './farmDocument.ts';
 import { checkFarmDocument, type ResolvedDocument } from './farmDocumentCheck.ts';
 import { checkDocumentRefs, writeFarmDocument, type DocumentRefs } from './farmImport.ts';
 import { insertDocumentRows, vifKey, type KeptRows } from './farmRows.ts';
+import { writeDocumentLegs } from './legDocument.ts';
 import { canonicalDocument, diffDocuments, diffLayout, fillFromStored, type DocumentChange } from './documentDiff.ts';
 import { loadFarmDetail, loadPositions } from './farmViews.ts';
 
@@ -90,6 +91,18 @@ async function rewriteFarm(tx: Tx, stored: StoredFarm, doc: ResolvedDocument, re
   const farmId = stored.farm.id;
   const kept = keptRows(stored.rows, doc);
   const gone = (m: ReadonlyMap<string, string>, k: ReadonlyMap<string, string>) => [...m].filter(([n]) => !k.has(n)).map(([, id]) => id);
+  // External legs are written again like every child row; one on the same network keeps its vnet id.
+  const legs = await tx.externalLeg.findMany({
+    where: { farmId },
+    select: { vnid: true, externalNetwork: { select: { name: true } }, router: { select: { name: true } }, firewall: { select: { name: true } } },
+  });
+  const legVnids = new Map<string, bigint>();
+  for (const l of legs) {
+    const key = l.router ? `router:${l.router.name}` : `firewall:${l.firewall?.name ?? ''}`;
+    const wanted = l.router ? doc.routers.find((r) => r.name === l.router!.name) : doc.firewalls.find((f) => f.name === l.firewall?.name);
+    if (wanted?.external?.network === l.externalNetwork.name) legVnids.set(key, l.vnid);
+  }
+  await tx.externalLeg.deleteMany({ where: { farmId } });
   await tx.vnet.deleteMany({ where: { id: { in: gone(stored.rows.vnets, kept.vnets) } } });
   await tx.vm.deleteMany({ where: { id: { in: gone(stored.rows.vms, kept.vms) } } });
   await tx.router.deleteMany({ where: { id: { in: gone(stored.rows.routers, kept.routers) } } });
@@ -143,6 +156,7 @@ async function rewriteFarm(tx: Tx, stored: StoredFarm, doc: ResolvedDocument, re
     if (id) await tx.firewall.update({ where: { id }, data: { hostId: refs.hostId(f.host), defaultPolicy: f.defaultPolicy }, select: { id: true } });
   }
   const positions = await insertDocumentRows(tx, farmId, doc, refs, kept);
+  await writeDocumentLegs(tx, farmId, doc, 'document.', legVnids);
   // An empty layout in the document keeps the designer's positions (those of removed items are ignored on read).
   if (Object.keys(doc.layout).length) {
     await tx.designerLayout.upsert({ where: { farmId }, create: { farmId, positions }, update: { positions }, select: { farmId: true } });

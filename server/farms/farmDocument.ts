@@ -18,6 +18,7 @@ import { FARM_LIMITS, OBJECT_LIMITS, type FarmLimitKind } from '../limits.ts';
 import { overLimit } from './farmLimits.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
 import { int32, text, uint32 } from '../../contract/primitives.ts';
+import { NAT_MAX_FLOATING_IPS, NAT_MAX_PORT_FORWARDS, NAT_MAX_SNAT_PREFIXES } from '../../contract/limits.ts';
 import { SG_MAX_PER_VIF, SG_MAX_RULES } from '../../contract/limits.ts';
 import { securityDirectionInput, securityGroupModeInput, securityProtocolInput } from './farmShapes.ts';
 
@@ -88,12 +89,46 @@ export const documentStaticRouteSchema = z.strictObject({
   metric: int32().default(1),
 });
 
+/** A floating IP of an external leg: a pool address mapped to a VIF of the farm, by the VM's and VIF's names. */
+export const documentFloatingIpSchema = z.strictObject({
+  /** Omitted: the lowest free address of the pool. */
+  ip: optionalAddress,
+  vm: nameInput,
+  vif: nameInput,
+});
+
+export const documentPortForwardSchema = z.strictObject({
+  protocol: z.enum(['tcp', 'udp']),
+  externalPort: int32(),
+  vm: nameInput,
+  vif: nameInput,
+  internalPort: int32(),
+});
+
+/** A router's or firewall's leg on an external network (named; the deployment's network of that name). */
+export const documentExternalLegSchema = z.strictObject({
+  network: nameInput,
+  /** Revision snapshots only: the network's id and the leg's vnet id on its host. */
+  networkId: snapshotId,
+  vnid: uint32().optional(),
+  /** Omitted: the lowest free address of the pool. */
+  ip: optionalAddress,
+  mac: optionalAddress,
+  /** Omitted: the prefixes of the node's interfaces. */
+  snat: z.array(addressInput).max(NAT_MAX_SNAT_PREFIXES).optional(),
+  floatingIps: z.array(documentFloatingIpSchema).max(NAT_MAX_FLOATING_IPS).default([]),
+  portForwards: z.array(documentPortForwardSchema).max(NAT_MAX_PORT_FORWARDS).default([]),
+});
+export type DocumentExternalLeg = z.output<typeof documentExternalLegSchema>;
+
 export const documentRouterSchema = z.strictObject({
   id: snapshotId,
   name: nameInput,
   host: hostRef,
   interfaces: z.array(documentRouterInterfaceSchema).max(OBJECT_LIMITS.interfacesPerNode).default([]),
   staticRoutes: z.array(documentStaticRouteSchema).max(OBJECT_LIMITS.staticRoutesPerRouter).default([]),
+  /** Omitted: no external leg. */
+  external: documentExternalLegSchema.optional(),
 });
 
 export const documentRouterLinkSchema = z.strictObject({
@@ -136,6 +171,8 @@ export const documentFirewallSchema = z.strictObject({
   defaultPolicy: actionInput.default('deny'),
   interfaces: z.array(documentFirewallInterfaceSchema).max(OBJECT_LIMITS.interfacesPerNode).default([]),
   rules: z.array(documentRuleSchema).max(OBJECT_LIMITS.rulesPerFirewall).default([]),
+  /** Omitted: no external leg (its interface takes the network's name). */
+  external: documentExternalLegSchema.optional(),
 });
 
 /** A security group's rule (docs/security-groups.md); no remote at all: anywhere. */
@@ -203,6 +240,8 @@ export interface SnapshotIds {
   serials: ReadonlyMap<string, number>;
   /** Router link id → the link's vnet id. */
   linkVnids: ReadonlyMap<string, number>;
+  /** External leg id → the leg's vnet id. */
+  legVnids?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -227,6 +266,31 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
     return n;
   };
   const sortByName = <T extends { name: string }>(xs: T[]) => [...xs].sort((a, b) => byText(a.name, b.name));
+  const vifNames = new Map(detail.vms.flatMap((vm) => vm.vifs.map((f) => [f.id, { vm: vm.name, vif: f.name }] as const)));
+  const legOf = (node: { routerId?: string; firewallId?: string }): { external?: DocumentExternalLeg } => {
+    const leg = detail.externalLegs.find((l) => (node.routerId ? l.routerId === node.routerId : l.firewallId === node.firewallId));
+    if (!leg) return {};
+    const vnid = ids?.legVnids?.get(leg.id);
+    const vifRef = (id: string) => {
+      const n = vifNames.get(id);
+      if (!n) throw new Error(`dangling VIF ${id} in farm ${detail.id}`);
+      return n;
+    };
+    return {
+      external: {
+        network: leg.networkName,
+        ...(ids ? { networkId: leg.externalNetworkId } : {}),
+        ...(vnid === undefined ? {} : { vnid }),
+        ip: leg.ip,
+        mac: leg.mac,
+        snat: [...leg.snat],
+        floatingIps: leg.floatingIps.map((f) => ({ ip: f.ip, ...vifRef(f.vifId) })).sort((a, b) => byText(a.ip, b.ip)),
+        portForwards: leg.portForwards
+          .map((f) => ({ protocol: f.protocol, externalPort: f.externalPort, ...vifRef(f.vifId), internalPort: f.internalPort }))
+          .sort((a, b) => byText(a.protocol, b.protocol) || a.externalPort - b.externalPort),
+      },
+    };
+  };
 
   const layout: Record<string, Position> = {};
   const nodes: [LayoutKind, { id: string; name: string }[]][] = [
@@ -274,6 +338,7 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       staticRoutes: r.staticRoutes
         .map((s) => ({ destination: s.destination, nextHop: s.nextHop, metric: s.metric }))
         .sort((a, b) => byText(a.destination, b.destination)),
+      ...legOf({ routerId: r.id }),
     })),
     routerLinks: detail.routerLinks
       .map((l) => {
@@ -293,6 +358,7 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
         action: r.action, protocol: r.protocol, source: r.source, destination: r.destination, portFrom: r.portFrom,
         portTo: r.portTo, interface: r.interface, log: r.log, description: r.description,
       })),
+      ...legOf({ firewallId: f.id }),
     })),
     securityGroupMode: detail.securityGroupMode,
     securityGroups: sortByName(detail.securityGroups).map((g) => ({

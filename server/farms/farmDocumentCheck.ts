@@ -5,7 +5,8 @@
 // the importer's. Fields are paths inside the document (`vms.3.vifs.0.ip`).
 import { badRequest, conflict } from '../errors.ts';
 import { resolveDhcp, type VnetDhcp } from './vnetDhcp.ts';
-import type { FarmDocument, Position } from './farmDocument.ts';
+import type { DocumentExternalLeg, FarmDocument, Position } from './farmDocument.ts';
+import { checkDocumentLeg } from './legDocument.ts';
 import { LAYOUT_KINDS } from './farmDocument.ts';
 import { checkDocumentLimits } from './farmLimits.ts';
 import {
@@ -39,6 +40,7 @@ export interface ResolvedDocument {
     host: string | null;
     interfaces: { vnet: string; ip: string; prefixLen: number; mac: string; rip: boolean }[];
     staticRoutes: { destination: string; nextHop: string; metric: number }[];
+    external?: DocumentExternalLeg;
   }[];
   routerLinks: { a: string; b: string; cidr: string; ipA: string; ipB: string; rip: boolean }[];
   firewalls: {
@@ -47,6 +49,7 @@ export interface ResolvedDocument {
     defaultPolicy: FarmDocument['firewalls'][number]['defaultPolicy'];
     interfaces: { name: string; vnet: string; ip: string; prefixLen: number; mac: string }[];
     rules: NormalRule[];
+    external?: DocumentExternalLeg;
   }[];
   securityGroupMode: SecurityGroupModeName;
   securityGroups: ResolvedSecurityGroup[];
@@ -177,7 +180,8 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
       return { vnet: x.vnet, ip: s.ip!, prefixLen: len, mac: s.mac!, rip: x.rip };
     });
     connected.set(r.name, list);
-    return { name: r.name, host: r.host, interfaces, staticRoutes: [] as ResolvedDocument['routers'][number]['staticRoutes'] };
+    const out: ResolvedDocument['routers'][number] = { name: r.name, host: r.host, interfaces, staticRoutes: [] };
+    return out;
   });
   const firewalls = doc.firewalls.map((fw, i) => {
     const list: Connected[] = [];
@@ -191,7 +195,8 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
     checkConnected(list, `firewall ${fw.name}`);
     const names = interfaces.map((x) => x.name);
     const rules = fw.rules.map((rule, j) => checkRule(rule, names, fw.name, (n) => `firewalls.${i}.rules.${j}.${n}`));
-    return { name: fw.name, host: fw.host, defaultPolicy: fw.defaultPolicy, interfaces, rules };
+    const out: ResolvedDocument['firewalls'][number] = { name: fw.name, host: fw.host, defaultPolicy: fw.defaultPolicy, interfaces, rules };
+    return out;
   });
 
   // Links: client-chosen prefixes first, then automatic ones around them.
@@ -234,6 +239,14 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
     });
   });
 
+  // External legs: what needs no database (the network, its pool and what other farms hold are the writer's).
+  const docVifs = new Map(vmStations.map((list, i) => [doc.vms[i]!.name, new Set(list.map((x) => x.name))]));
+  doc.routers.forEach((r, i) => {
+    if (r.external) routers[i]!.external = checkDocumentLeg(r.external, `routers.${i}.external`, docVifs);
+  });
+  doc.firewalls.forEach((f, i) => {
+    if (f.external) firewalls[i] = { ...firewalls[i]!, external: checkDocumentLeg(f.external, `firewalls.${i}.external`, docVifs) };
+  });
   const securityGroups = checkDocumentSecurityGroups(
     doc.securityGroups, doc.securityGroupMode,
     doc.vms.flatMap((vm, i) => vm.vifs.map((f, j) => ({ field: `vms.${i}.vifs.${j}.securityGroups`, groups: f.securityGroups ?? [] }))),

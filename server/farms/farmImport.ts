@@ -13,6 +13,7 @@ import { cannotRunMessage, checkGuestPlacement } from './placements.ts';
 import { allocateVnids } from './ipam.ts';
 import { heldByOther, vnidHolds, vnidTakenMessage } from './vnidHolds.ts';
 import { insertDocumentRows } from './farmRows.ts';
+import { writeDocumentLegs } from './legDocument.ts';
 
 /** Serialises vnet id allocation across concurrent writers (pg_advisory_xact_lock key). */
 const VNID_LOCK_KEY = 0x5d_0001;
@@ -125,13 +126,15 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
   if (clash) throw conflict(opts.nameField, `a farm named "${doc.name}" already exists`);
   const refs = await checkDocumentRefs(tx, doc, opts);
 
-  // Nothing below can be refused by a rule; only the database itself could still fail.
+  // Nothing below but the external legs' pool addresses can be refused by a rule.
   const farmId = randomUUID();
   await tx.farm.create({
     data: { id: farmId, tenantId: actor.tenantId, name: doc.name, description: doc.description, securityGroupMode: doc.securityGroupMode },
     select: { id: true },
   });
   const positions = await insertDocumentRows(tx, farmId, doc, refs);
+  // Legs claim pool addresses shared with other tenants: refused claims roll the whole import back.
+  await writeDocumentLegs(tx, farmId, doc, opts.prefix);
   if (Object.keys(positions).length) {
     await tx.designerLayout.create({ data: { farmId, positions }, select: { farmId: true } });
   }

@@ -195,6 +195,46 @@ export const firewallView = z.object({
 });
 export type FirewallView = z.infer<typeof firewallView>;
 
+export const NAT_PROTOCOL_INPUT = z.enum(['tcp', 'udp']);
+
+export const floatingIpView = z.object({
+  id: z.string(),
+  legId: z.string(),
+  /** The pool address. */
+  ip: z.string(),
+  /** The VIF (of a VM of this farm) it maps to, both ways. */
+  vifId: z.string(),
+});
+export type FloatingIpView = z.infer<typeof floatingIpView>;
+
+export const portForwardView = z.object({
+  id: z.string(),
+  legId: z.string(),
+  protocol: NAT_PROTOCOL_INPUT,
+  externalPort: z.int(),
+  vifId: z.string(),
+  internalPort: z.int(),
+});
+export type PortForwardView = z.infer<typeof portForwardView>;
+
+/** A router's or firewall's interface on an external network, with its NAT. */
+export const externalLegView = z.object({
+  id: z.string(),
+  farmId: z.string(),
+  externalNetworkId: z.string(),
+  networkName: z.string(),
+  routerId: z.string().nullable(),
+  firewallId: z.string().nullable(),
+  ip: z.string(),
+  /** The external network's prefix length and gateway. */
+  prefixLen: z.int(),
+  gateway: z.string(),
+  mac: z.string(),
+  snat: z.array(z.string()),
+  floatingIps: z.array(floatingIpView),
+  portForwards: z.array(portForwardView),
+});
+export type ExternalLegView = z.infer<typeof externalLegView>;
 export const securityRuleView = z.object({
   id: z.string(),
   position: z.int(),
@@ -236,6 +276,7 @@ export const farmDetailView = farmSummaryView.extend({
   routers: z.array(routerView),
   routerLinks: z.array(routerLinkView),
   firewalls: z.array(firewallView),
+  externalLegs: z.array(externalLegView),
   /** `default`: new VIFs join the group named default; `none`: nothing is created or assigned. */
   securityGroupMode: securityGroupModeInput,
   securityGroups: z.array(securityGroupView),

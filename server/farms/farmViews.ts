@@ -2,8 +2,9 @@
 // entity services and by the whole-farm read (farm.get, export, revisions).
 import { isPosition, type Position } from './farmDocument.ts';
 import { dhcpOfRow } from './vnetDhcp.ts';
+import type { Prisma } from '../db/generated/client.ts';
 import type {
-  FarmDetail, FarmSummary, FirewallView, RouterLinkView, RouterView, SecurityGroupView, VifView, VmView, VnetView,
+  ExternalLegView, FarmDetail, FarmSummary, FirewallView, RouterLinkView, RouterView, SecurityGroupView, VifView, VmView, VnetView,
 } from './farmShapes.ts';
 import { notFound } from '../errors.ts';
 import { vnidNumber, type Tx } from './farmAccess.ts';
@@ -97,6 +98,27 @@ export const firewallSelect = {
   rules: { select: firewallRuleSelect, orderBy: ruleOrder },
 } as const;
 
+export const externalLegSelect = {
+  id: true, farmId: true, externalNetworkId: true, routerId: true, firewallId: true, ip: true, mac: true, snat: true,
+  externalNetwork: { select: { name: true, cidr: true, gateway: true } },
+  addresses: { where: { vifId: { not: null } }, select: { id: true, legId: true, ip: true, vifId: true }, orderBy: created },
+  portForwards: { select: { id: true, legId: true, protocol: true, externalPort: true, vifId: true, internalPort: true }, orderBy: created },
+} as const;
+
+type ExternalLegRow = Prisma.ExternalLegGetPayload<{ select: typeof externalLegSelect }>;
+
+export function toExternalLegView(r: ExternalLegRow): ExternalLegView {
+  const { externalNetwork: n, addresses, portForwards, ...rest } = r;
+  return {
+    ...rest,
+    networkName: n.name,
+    prefixLen: Number(n.cidr.split('/')[1]),
+    gateway: n.gateway,
+    floatingIps: addresses.map((a) => ({ id: a.id, legId: a.legId, ip: a.ip, vifId: a.vifId! })),
+    portForwards: portForwards.map((f) => ({ ...f, protocol: f.protocol === 'udp' ? 'udp' as const : 'tcp' as const })),
+  };
+}
+
 type VlanRow = { hostId: string; interface: string; vid: number; host: { name: string } };
 
 export function toVnetView(r: { vnid: bigint | number; vlans: VlanRow[]; dhcp: unknown } & Omit<VnetView, 'vnid' | 'vlans' | 'dhcp'>): VnetView {
@@ -189,6 +211,7 @@ export async function loadFarmDetail(q: Tx, farmId: string): Promise<FarmDetail>
   const firewalls = await q.firewall.findMany({ where, select: firewallFlat, orderBy: created });
   const fifs = await q.firewallInterface.findMany({ where: { firewall: where }, select: firewallInterfaceSelect, orderBy: created });
   const rules = await q.firewallRule.findMany({ where: { firewall: where }, select: ruleFlat, orderBy: ruleOrder });
+  const legs = await q.externalLeg.findMany({ where, select: externalLegSelect, orderBy: created });
   const securityGroups = await loadSecurityGroups(q, farmId);
   const hostIds = [...new Set([...vms, ...routers, ...firewalls].flatMap((x) => (x.hostId ? [x.hostId] : [])))];
   const hosts = hostIds.length ? await q.host.findMany({ where: { id: { in: hostIds } }, select: { id: true, name: true } }) : [];
@@ -213,6 +236,7 @@ export async function loadFarmDetail(q: Tx, farmId: string): Promise<FarmDetail>
       toRouterView({ ...r, host: hostOf(r.hostId), interfaces: rifsBy.get(r.id) ?? [], staticRoutes: routesBy.get(r.id) ?? [] }),
     ),
     routerLinks: links.map(toRouterLinkView),
+    externalLegs: legs.map(toExternalLegView),
     firewalls: firewalls.map((f) =>
       toFirewallView({
         ...f,

@@ -147,7 +147,8 @@ export async function importFarm(
 /**
  * A copy of a farm under a new name (answered, like an import, with its summary): new vnet ids (free ones, or the given
  * mapping by vnet name) since vnet ids are unique across the deployment,
- * and fresh MACs; addresses, rules and layout are kept.
+ * and fresh MACs; addresses, rules and layout are kept, but external legs
+ * and floating IPs take free pool addresses.
  */
 export async function cloneFarm(
   o: ServiceCtx & { id: string; name: string; vnids?: Record<string, number> | undefined },
@@ -167,6 +168,9 @@ export async function cloneFarm(
       seen.set(vnid, vnet);
     }
     const noMac = <T extends { mac?: string | undefined }>(x: T) => ({ ...x, mac: undefined });
+    // Pool addresses are held by the source: the copy's legs and floating IPs take free ones.
+    type Leg = FarmDocument['routers'][number]['external'];
+    const freshLeg = (l: Leg) => (l ? { external: { ...l, ip: undefined, mac: undefined, floatingIps: l.floatingIps.map((f) => ({ ...f, ip: undefined })) } } : {});
     const copy: FarmDocument = {
       ...source,
       name: o.name,
@@ -174,8 +178,8 @@ export async function cloneFarm(
       // theirs: the copy starts without VLAN bridges.
       vnets: source.vnets.map(({ vlans: _vlans, ...v }) => ({ ...v, vnid: mapping[v.name] })),
       vms: source.vms.map((vm) => ({ ...vm, vifs: vm.vifs.map(noMac) })),
-      routers: source.routers.map((r) => ({ ...r, interfaces: r.interfaces.map(noMac) })),
-      firewalls: source.firewalls.map((f) => ({ ...f, interfaces: f.interfaces.map(noMac) })),
+      routers: source.routers.map((r) => ({ ...r, interfaces: r.interfaces.map(noMac), ...freshLeg(r.external) })),
+      firewalls: source.firewalls.map((f) => ({ ...f, interfaces: f.interfaces.map(noMac), ...freshLeg(f.external) })),
     };
     const farmId = await writeFarmDocument(tx, checkFarmDocument(copy), {
       actor: o.actor,

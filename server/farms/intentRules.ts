@@ -37,7 +37,7 @@ export function checkConnected(entries: Connected[], node: string): void {
       if (cidrsOverlap(e.prefix, o.prefix)) {
         throw badRequest(
           e.fieldIp,
-          `${formatIpv4(e.ip)}/${e.prefix.prefixLen} overlaps ${o.prefix.text} (${o.vnet === null ? 'link' : `vnet ${o.vnetName}`}) on ${node}`,
+          `${formatIpv4(e.ip)}/${e.prefix.prefixLen} overlaps ${o.prefix.text} (${o.vnet === null ? o.vnetName || 'link' : `vnet ${o.vnetName}`}) on ${node}`,
         );
       }
     }

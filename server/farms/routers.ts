@@ -48,6 +48,13 @@ export async function loadConnected(tx: Tx, routerId: string, exceptInterfaceId?
     const ip = requireIpv4('ip', l.routerAId === routerId ? l.ipA : l.ipB);
     out.push({ vnet: null, vnetName: '', prefix, ip, fieldVnet: 'cidr', fieldIp: 'cidr' });
   }
+  // An external leg's subnet is connected too: no interface may overlap it, and static routes may use its gateway.
+  const leg = await tx.externalLeg.findUnique({ where: { routerId }, select: { ip: true, externalNetwork: { select: { name: true, cidr: true } } } });
+  if (leg) {
+    const ip = requireIpv4('ip', leg.ip);
+    const prefix = parseCidr(leg.externalNetwork.cidr)!;
+    out.push({ vnet: null, vnetName: `external network ${leg.externalNetwork.name}`, prefix, ip, fieldVnet: 'vnetId', fieldIp: 'ip' });
+  }
   return out;
 }
 

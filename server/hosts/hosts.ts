@@ -125,6 +125,11 @@ export async function updateHost(opts: {
     if (opts.segmentId !== undefined && opts.segmentId !== before.segmentId && relayFor) {
       throw conflict('segmentId', `host ${before.name} is the relay of segment ${relayFor.name}; choose another relay first`);
     }
+    if (opts.segmentId !== undefined && opts.segmentId !== before.segmentId) {
+      // External networks belong to a segment: a binding would point into the segment the host leaves.
+      const bound = await tx.externalNetworkBinding.findFirst({ where: { hostId: id }, select: { externalNetwork: { select: { name: true } } } });
+      if (bound) throw conflict('segmentId', `host ${before.name} has external network ${bound.externalNetwork.name} bound; unbind it first`);
+    }
     await requireNameAndAddressFree(tx, opts.name, address, id);
     if (opts.name !== undefined && opts.name !== before.name) await requireNotDeployedOn(tx, id, before.name);
     const updated = await tx.host.update({

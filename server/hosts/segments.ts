@@ -171,6 +171,10 @@ export async function deleteSegment(opts: { db: Db; actor: UserActor; id: string
       if (hosts.length > 20) names.push(`${hosts.length - 20} more`);
       throw conflict('id', `segment ${before.name} still has hosts ${names.join(', ')}; move them first`, { hosts });
     }
+    const networks = await tx.externalNetwork.findMany({ where: { segmentId: id }, select: { name: true }, orderBy: { name: 'asc' } });
+    if (networks.length > 0) {
+      throw conflict('id', `segment ${before.name} still has external networks ${networks.map((n) => n.name).join(', ')}; delete them first`);
+    }
     await tx.lanSegment.delete({ where: { id }, select: { id: true } });
     await writeAudit(tx, { actor, tenantId: null, action: 'segment.delete', entity: 'segment', entityId: id, before });
     return { id };

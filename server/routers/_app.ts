@@ -16,6 +16,10 @@ import { firewallRouter } from './firewall/index.ts';
 import { securityGroupRouter } from './securityGroup/index.ts';
 import { agentRouter } from './agent/index.ts';
 import { deploymentRouter } from './deployment/index.ts';
+import { externalNetworkRouter } from './externalNetwork/index.ts';
+import { externalLegRouter } from './externalLeg/index.ts';
+import { floatingIpRouter } from './floatingIp/index.ts';
+import { portForwardRouter } from './portForward/index.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -33,6 +37,10 @@ export const appRouter = router({
   securityGroup: securityGroupRouter,
   agent: agentRouter,
   deployment: deploymentRouter,
+  externalNetwork: externalNetworkRouter,
+  externalLeg: externalLegRouter,
+  floatingIp: floatingIpRouter,
+  portForward: portForwardRouter,
 });
 
 export type AppRouter = typeof appRouter;

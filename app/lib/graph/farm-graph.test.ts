@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isEdge, isNode } from './elements.ts';
-import { defaultPosition, farmElements, findInFarm } from './farm-graph.ts';
+import { defaultPosition, externalNodeId, farmElements, findInFarm } from './farm-graph.ts';
 import { FIREWALL, ROUTER, sampleFarm, VM_1, VM_2, VNET_A, VNET_B } from './fixtures.ts';
 
 describe('farmElements', () => {
@@ -40,5 +40,27 @@ describe('farmElements', () => {
     expect(findInFarm(farm, 'fif-a')).toMatchObject({ kind: 'firewallInterface', firewall: { id: FIREWALL } });
     expect(findInFarm(farm, VNET_B)?.kind).toBe('vnet');
     expect(findInFarm(farm, 'nope')).toBeNull();
+  });
+
+  it('draws an external network a router or firewall has a leg on as one node, each leg as an edge to it', () => {
+    const NET = '00000000-0000-4000-8000-0000000000e1';
+    const leg = (id: string, node: { routerId: string | null; firewallId: string | null }, ip: string, nat: number) => ({
+      id, farmId: 'f', externalNetworkId: NET, networkName: 'uplink', ...node, ip, prefixLen: 24, gateway: '198.51.100.1',
+      mac: '02:5d:00:00:00:e1', snat: ['10.1.0.0/24'],
+      floatingIps: Array.from({ length: nat }, (_, i) => ({ id: `fip-${i}`, legId: id, ip: `198.51.100.${20 + i}`, vifId: 'vif-1' })),
+      portForwards: [],
+    });
+    const farm = sampleFarm({ externalLegs: [leg('leg-r', { routerId: ROUTER, firewallId: null }, '198.51.100.10', 2), leg('leg-f', { routerId: null, firewallId: FIREWALL }, '198.51.100.11', 0)] });
+    const els = farmElements(farm, { positions: { [externalNodeId(NET)]: { x: 1, y: 2 } } });
+    const ext = els.filter(isNode).filter((n) => n.data.kind === 'externalNetwork');
+    expect(ext.map((n) => [n.data.id, n.data.label, n.position])).toEqual([[`ext:${NET}`, 'uplink\n(external)', { x: 1, y: 2 }]]);
+    const legs = els.filter(isEdge).filter((e) => e.data.kind === 'externalLeg').map((e) => [e.data.source, e.data.target, e.data.label]);
+    expect(legs).toEqual([[ROUTER, `ext:${NET}`, '198.51.100.10 · 2 NAT'], [FIREWALL, `ext:${NET}`, '198.51.100.11']]);
+    expect(findInFarm(farm, 'leg-r')).toMatchObject({ kind: 'externalLeg', item: { routerId: ROUTER } });
+    // Not placed yet: below the first router with a leg on it.
+    const router = farmElements(farm).filter(isNode).find((n) => n.data.id === ROUTER)!.position!;
+    expect(farmElements(farm).filter(isNode).find((n) => n.data.kind === 'externalNetwork')!.position).toEqual({ x: router.x, y: router.y + 200 });
+    // The network node is the deployment's, not the farm's: nothing to select there.
+    expect(findInFarm(farm, `ext:${NET}`)).toBeNull();
   });
 });

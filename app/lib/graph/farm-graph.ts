@@ -87,8 +87,39 @@ export function farmElements(farm: FarmDetail, opts: FarmGraphOptions = {}): El[
       });
     }
   });
+  // External networks a router or firewall has a leg on: one node per network (not the farm's: shared,
+  // drawn below the routers), one edge per leg.
+  const networks = new Map<string, string>();
+  for (const leg of farm.externalLegs) {
+    const id = externalNodeId(leg.externalNetworkId);
+    if (!networks.has(id)) {
+      networks.set(id, leg.networkName);
+      nodes.push({
+        group: 'nodes',
+        data: { id, kind: 'externalNetwork', name: leg.networkName, label: `${leg.networkName}\n(external)` },
+        // Unplaced: below the first node with a leg on it.
+        position: positions[id] ?? below(nodes.find((n) => n.data.id === (leg.routerId ?? leg.firewallId))?.position),
+        classes: 'external',
+      });
+    }
+    const nat = leg.floatingIps.length + leg.portForwards.length;
+    edges.push({
+      group: 'edges',
+      data: {
+        id: leg.id, kind: 'externalLeg', source: leg.routerId ?? leg.firewallId!, target: id,
+        label: nat ? `${leg.ip} · ${nat} NAT` : leg.ip, mac: leg.mac,
+      },
+      classes: 'external-leg',
+    });
+  }
   return [...nodes, ...edges];
 }
+
+/** Where an external network's node goes when it has no saved position. */
+const below = (p: Position | undefined): Position => (p ? { x: p.x, y: p.y + 200 } : { x: 0, y: 660 });
+
+/** The node of an external network in a farm drawing (networks are the deployment's, not the farm's). */
+export const externalNodeId = (networkId: string) => `ext:${networkId}`;
 
 /** Which farm object an element id names, and what kind it is. */
 export type FarmSelection =
@@ -99,7 +130,8 @@ export type FarmSelection =
   | { kind: 'vif'; item: FarmDetail['vms'][number]['vifs'][number]; vm: FarmDetail['vms'][number] }
   | { kind: 'routerInterface'; item: FarmDetail['routers'][number]['interfaces'][number]; router: FarmDetail['routers'][number] }
   | { kind: 'firewallInterface'; item: FarmDetail['firewalls'][number]['interfaces'][number]; firewall: FarmDetail['firewalls'][number] }
-  | { kind: 'routerLink'; item: FarmDetail['routerLinks'][number] };
+  | { kind: 'routerLink'; item: FarmDetail['routerLinks'][number] }
+  | { kind: 'externalLeg'; item: FarmDetail['externalLegs'][number] };
 
 export function findInFarm(farm: FarmDetail, id: string): FarmSelection | null {
   for (const item of farm.vnets) if (item.id === id) return { kind: 'vnet', item };
@@ -112,6 +144,7 @@ export function findInFarm(farm: FarmDetail, id: string): FarmSelection | null {
     for (const item of router.interfaces) if (item.id === id) return { kind: 'routerInterface', item, router };
   }
   for (const item of farm.routerLinks) if (item.id === id) return { kind: 'routerLink', item };
+  for (const item of farm.externalLegs) if (item.id === id) return { kind: 'externalLeg', item };
   for (const firewall of farm.firewalls) {
     if (firewall.id === id) return { kind: 'firewall', item: firewall };
     for (const item of firewall.interfaces) if (item.id === id) return { kind: 'firewallInterface', item, firewall };

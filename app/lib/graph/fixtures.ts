@@ -40,6 +40,7 @@ export function sampleFarm(over: Partial<FarmDetail> = {}): FarmDetail {
       },
     ],
     routerLinks: [],
+    externalLegs: [],
     firewalls: [
       {
         id: FIREWALL, farmId: FARM_ID, name: 'fw', hostId: null, hostName: null, defaultPolicy: 'deny', createdAt: t, updatedAt: t, rules: [],

@@ -9,7 +9,7 @@ export const LARGE_GRAPH = 400;
 const COLORS = {
   vm: '#2563eb', vnet: '#0f766e', router: '#b45309', firewall: '#b91c1c', host: '#f8fafc', segment: '#eef2f7',
   running: '#16a34a', pending: '#d97706', down: '#dc2626', unplaced: '#94a3b8', undeployed: '#64748b',
-  edge: '#94a3b8', selected: '#f59e0b',
+  edge: '#94a3b8', selected: '#f59e0b', external: '#7c3aed',
 };
 
 export function graphStyle(large: boolean): StylesheetJson {
@@ -25,6 +25,7 @@ export function graphStyle(large: boolean): StylesheetJson {
     { selector: 'node.vnet', style: { shape: 'round-rectangle', width: 110, height: 22, 'background-color': COLORS.vnet } },
     { selector: 'node.router', style: { shape: 'ellipse', 'background-color': COLORS.router } },
     { selector: 'node.firewall', style: { shape: 'hexagon', 'background-color': COLORS.firewall } },
+    { selector: 'node.external', style: { shape: 'barrel', width: 130, height: 26, 'background-color': COLORS.external } },
     { selector: 'node.vm.running', style: { 'background-color': COLORS.running } },
     { selector: 'node.vm.pending', style: { 'background-color': COLORS.pending } },
     { selector: 'node.vm.down', style: { 'background-color': COLORS.down } },

@@ -1,0 +1,5 @@
+import { router } from '../../trpc/init.ts';
+import { create } from './create.ts';
+import { remove } from './delete.ts';
+
+export const portForwardRouter = router({ create, delete: remove });
