@@ -39,6 +39,18 @@ export interface NodeOptions {
  */
 export type PacketFilter = (buf: Buffer, off: number, ihl: number, ingress: NodeInterface, egress: NodeInterface | null) => boolean;
 
+/**
+ * NAT on external legs (agent/firewall/nat.ts): `inbound` before routing for
+ * packets arriving on an external leg, `outbound` after routing and filtering
+ * for packets leaving by one from inside. Both edit the packet in place (a
+ * copy the node owns) and say whether it passes, is the node's, or is dropped.
+ */
+export interface NatHook {
+  isExternal(iface: string): boolean;
+  inbound(buf: Buffer, off: number, ihl: number, iface: string, now: number): 'pass' | 'local' | 'drop';
+  outbound(buf: Buffer, off: number, ihl: number, iface: string, now: number): 'pass' | 'local' | 'drop';
+}
+
 export type UdpHandler = (ingress: NodeInterface, src: number, srcPort: number, dst: number, payload: Buffer) => void;
 
 /** ICMP addressed to the node other than echo requests (echo replies, errors), for ping and traceroute. */
@@ -61,6 +73,7 @@ export class IpNode implements PacketSink {
   readonly stats: NodeStats;
   readonly logger: Logger;
   filter: PacketFilter | null = null;
+  nat: NatHook | null = null;
   private readonly ifaces = new Map<string, NodeInterface>();
   private readonly own = new Map<number, NodeInterface>();
   private readonly udp = new Map<number, UdpHandler>();
@@ -138,9 +151,20 @@ export class IpNode implements PacketSink {
     const ihl = validIpv4(buf, off);
     if (ihl === 0) return st.drop('malformed');
     const src = buf.readUInt32BE(off + IP_SRC_OFFSET);
-    const dst = buf.readUInt32BE(off + IP_DST_OFFSET);
     if (isMartianSource(src)) return st.drop('martian');
     const total = buf.readUInt16BE(off + IP_TOTAL_LEN_OFFSET);
+    const nat = this.nat;
+    let owned = false;
+    if (nat !== null && nat.isExternal(ingress.name)) {
+      // Translated before routing, in a copy the node owns (the caller's buffer is not modified).
+      const copy = Buffer.allocUnsafe(HEADROOM + total);
+      buf.copy(copy, HEADROOM, off, off + total);
+      if (nat.inbound(copy, HEADROOM, ihl, ingress.name, Date.now()) === 'drop') return;
+      buf = copy;
+      off = HEADROOM;
+      owned = true;
+    }
+    const dst = buf.readUInt32BE(off + IP_DST_OFFSET);
     if (this.own.has(dst) || dst === LIMITED_BROADCAST || dst === ingress.broadcast || isMulticast(dst)) {
       return this.deliverLocal(ingress, buf, off, ihl, total, src, dst);
     }
@@ -162,8 +186,12 @@ export class IpNode implements PacketSink {
       this.icmpError(buf, off, ihl, total, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NEEDFRAG, ingress.ip, egress.mtu);
       return st.drop('too_big');
     }
-    const out = Buffer.allocUnsafe(HEADROOM + total);
-    buf.copy(out, HEADROOM, off, off + total);
+    let out = buf;
+    if (!owned) {
+      out = Buffer.allocUnsafe(HEADROOM + total);
+      buf.copy(out, HEADROOM, off, off + total);
+    }
+    if (nat !== null && !owned && nat.isExternal(egress.name) && nat.outbound(out, HEADROOM, ihl, egress.name, Date.now()) === 'drop') return;
     decrementTtl(out, HEADROOM);
     st.counters.inc(st.forwarded);
     this.transmit(egress, out, ihl, route.nextHop ?? dst);
