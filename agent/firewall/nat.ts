@@ -15,6 +15,9 @@
 //   the quoted datagram included.
 // Translation edits the packet in place (the caller owns the buffer) with
 // incremental checksum updates (rewrite.ts).
+//
+// Over 300 lines: the inbound, outbound and ICMP-error paths share one
+// connection model (original and reply tuples) and are read together.
 import { ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, inPrefix, ipToString, parseCidr, parseIp } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
 import type { NatSpec } from '../../contract/nat.ts';
@@ -175,16 +178,16 @@ export class Nat {
     const f = readFlow(buf, off, ihl, this.flow);
     if (f.laterFragment) {
       const fl = this.byExternal.get(f.dst);
-      if (fl) return this.translated(setAddress(buf, off, 'dst', fl.internal, f.protocol, -1, 0), 'in');
+      if (fl) return this.readdress('in', buf, off, 'dst', fl.internal, f.protocol, -1, 0);
       return f.dst === leg.ip ? 'local' : this.drop('unmapped');
     }
     if (f.protocol === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(f.icmpType)) {
-      if (this.icmpError(buf, off, f)) return this.translated(undefined, 'in');
+      if (this.icmpError(buf, off, f)) return this.translated('in');
       return f.dst === leg.ip ? 'local' : this.drop('unmapped');
     }
     if (!f.hasPorts) {
       const fl = this.byExternal.get(f.dst);
-      if (fl) return this.translated(setAddress(buf, off, 'dst', fl.internal, f.protocol, f.l4, f.l4Len), 'in');
+      if (fl) return this.readdress('in', buf, off, 'dst', fl.internal, f.protocol, f.l4, f.l4Len);
       return f.dst === leg.ip ? 'local' : this.drop('unmapped');
     }
     const c = this.conntrack.lookup(f, now);
@@ -199,7 +202,7 @@ export class Nat {
     if (conn === undefined) return this.drop('conntrack_full');
     kinds.set(conn, fl ? 'floating' : 'forward');
     this.apply(buf, off, f, conn, 0);
-    return this.translated(undefined, 'in');
+    return this.translated('in');
   }
 
   /**
@@ -213,17 +216,17 @@ export class Nat {
     const masq = !fl && leg.snat.some((n) => inPrefix(f.src, n.network, n.len));
     if (f.laterFragment) {
       // The ports were in the first fragment; later ones only need the address.
-      if (fl) return this.translated(setAddress(buf, off, 'src', fl.external, f.protocol, -1, 0), 'out');
-      if (masq) return this.translated(setAddress(buf, off, 'src', leg.ip, f.protocol, -1, 0), 'out');
+      if (fl) return this.readdress('out', buf, off, 'src', fl.external, f.protocol, -1, 0);
+      if (masq) return this.readdress('out', buf, off, 'src', leg.ip, f.protocol, -1, 0);
       return 'pass';
     }
     if (f.protocol === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(f.icmpType)) {
-      if (this.icmpError(buf, off, f)) return this.translated(undefined, 'out');
-      if (fl) return this.translated(setAddress(buf, off, 'src', fl.external, f.protocol, f.l4, f.l4Len), 'out');
+      if (this.icmpError(buf, off, f)) return this.translated('out');
+      if (fl) return this.readdress('out', buf, off, 'src', fl.external, f.protocol, f.l4, f.l4Len);
       return masq ? this.drop('invalid') : 'pass';
     }
     if (!f.hasPorts) {
-      if (fl) return this.translated(setAddress(buf, off, 'src', fl.external, f.protocol, f.l4, f.l4Len), 'out');
+      if (fl) return this.readdress('out', buf, off, 'src', fl.external, f.protocol, f.l4, f.l4Len);
       return masq ? this.drop('unsupported') : 'pass';
     }
     const c = this.conntrack.lookup(f, now);
@@ -237,7 +240,7 @@ export class Nat {
     if (conn === undefined) return this.drop('conntrack_full');
     kinds.set(conn, fl ? 'floating' : 'snat');
     this.apply(buf, off, f, conn, 0);
-    return this.translated(undefined, 'out');
+    return this.translated('out');
   }
 
   /** A source port (or echo id) on `ext` for flow `f` whose reply tuple is free; -1 when none is. */
@@ -268,7 +271,7 @@ export class Nat {
     }
     if (!this.conntrack.advance(c, f, dir, now)) return this.drop('invalid');
     if (c.translated) this.apply(buf, off, f, c, dir);
-    return this.translated(undefined, way);
+    return this.translated(way);
   }
 
   /**
@@ -306,8 +309,8 @@ export class Nat {
     const qLen = f.l4Len - 8 - qihl;
     // The quoted datagram went the other way, as translated; restore what its sender had.
     const qf = { protocol: q.protocol, l4: ql4, l4Len: qLen, icmpType: q.protocol === IPPROTO_ICMP ? buf[ql4]! : -1 };
-    if (dir === 1) rewriteQuoted(buf, qoff, qf, c.a, c.aPort, c.b, c.bPort);
-    else rewriteQuoted(buf, qoff, qf, c.rb, c.rbPort, c.ra, c.raPort);
+    if (dir === 1) rewrite(buf, qoff, qf, c.a, c.aPort, c.b, c.bPort);
+    else rewrite(buf, qoff, qf, c.rb, c.rbPort, c.ra, c.raPort);
     // The outer header: only the connection's own endpoints (a router on the path keeps its address).
     if (dir === 1) {
       if (f.dst === c.ra) setAddress(buf, off, 'dst', c.a, IPPROTO_ICMP, -1, 0);
@@ -320,7 +323,13 @@ export class Nat {
     return true;
   }
 
-  private translated(_: void, way: 'in' | 'out'): NatVerdict {
+  /** Sets one address (a floating IP's, or a later fragment's) and counts the translation. */
+  private readdress(way: 'in' | 'out', buf: Buffer, off: number, which: 'src' | 'dst', ip: number, protocol: number, l4: number, l4Len: number): NatVerdict {
+    setAddress(buf, off, which, ip, protocol, l4, l4Len);
+    return this.translated(way);
+  }
+
+  private translated(way: 'in' | 'out'): NatVerdict {
     this.counters.inc(this.name('translated_packets_total', `direction="${way}"`));
     return 'pass';
   }
@@ -377,9 +386,4 @@ function rewrite(buf: Buffer, off: number, f: { protocol: number; l4: number; l4
     setPort(buf, f.protocol, f.l4, f.l4Len, 0, sp);
     setPort(buf, f.protocol, f.l4, f.l4Len, 1, dp);
   }
-}
-
-/** The same for a quoted datagram (its transport header may be cut short: what is there is kept right). */
-function rewriteQuoted(buf: Buffer, qoff: number, q: { protocol: number; l4: number; l4Len: number; icmpType: number }, src: number, sp: number, dst: number, dp: number): void {
-  rewrite(buf, qoff, q, src, sp, dst, dp);
 }
