@@ -82,6 +82,18 @@ describe('a firewall with an external leg', () => {
     expect(v.nat).toEqual([expect.objectContaining({ kind: 'forward', original: '203.0.113.1:40000 -> 203.0.113.2:8080', reply: '10.1.0.10:80 -> 203.0.113.1:40000' })]);
   });
 
+  it('its own ICMP errors about a forwarded packet quote it as the outside sent it', () => {
+    const { out } = setup();
+    const ext = parseIp('203.0.113.2');
+    out.send({ protocol: IPPROTO_TCP, dst: ext, ttl: 1, payload: tcp(out.ip, ext, 40003, 8080, TCP_SYN) });
+    const [err] = out.icmp();
+    expect(err).toMatchObject({ src: ext, msg: { type: 11 } });
+    const q = (err!.msg as { payload: Buffer }).payload;
+    expect(q.readUInt32BE(16)).toBe(ext); // not 10.1.0.10
+    expect(q.readUInt16BE(20 + 2)).toBe(8080);
+    expect(internetChecksum(q, 0, 20)).toBe(0);
+  });
+
   it('answers ARP for its floating IP; the rules still judge what the floating IP lets in', () => {
     const { out, vm, n } = setup();
     const fip = parseIp('203.0.113.10');

@@ -285,6 +285,10 @@ export class IpNode implements PacketSink {
     });
     const frame = Buffer.allocUnsafe(HEADROOM + pkt.length);
     pkt.copy(frame, HEADROOM);
+    // Out of an external leg, the node's own packets pass NAT too: its ICMP errors about translated
+    // packets then quote them as the outside sent them.
+    const nat = this.nat;
+    if (nat !== null && nat.isExternal(egress.name) && nat.outbound(frame, HEADROOM, (pkt[0]! & 0x0f) * 4, egress.name, Date.now()) === 'drop') return false;
     this.stats.counters.inc(this.stats.originated);
     if (o.via === undefined && this.own.has(o.dst)) {
       this.receiveIp(egress, frame, HEADROOM); // to itself: no wire involved
