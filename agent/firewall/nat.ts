@@ -103,6 +103,9 @@ export class Nat {
   private readonly counters: Counters;
   private readonly label: string;
   private configured = '';
+  /** Hot-path counter names, built once. */
+  private readonly translatedIn: string;
+  private readonly translatedOut: string;
 
   constructor(o: NatOptions) {
     this.counters = o.counters;
@@ -110,6 +113,8 @@ export class Nat {
     this.conntrack = new Conntrack(o.timeouts);
     this.portMin = o.portMin ?? NAT_PORT_MIN;
     this.portMax = o.portMax ?? NAT_PORT_MAX;
+    this.translatedIn = this.name('translated_packets_total', 'direction="in"');
+    this.translatedOut = this.name('translated_packets_total', 'direction="out"');
   }
 
   start(): void {
@@ -212,8 +217,13 @@ export class Nat {
   outbound(buf: Buffer, off: number, ihl: number, iface: string, now: number): NatVerdict {
     const leg = this.legs.get(iface)!;
     const f = readFlow(buf, off, ihl, this.flow);
+    if (f.hasPorts) {
+      // The common case first: a packet of a tracked connection.
+      const c = this.conntrack.lookup(f, now);
+      if (c !== undefined) return this.follow(buf, off, f, c, this.conntrack.lastDirection, now, 'out');
+    }
     const fl = this.byInternal.get(f.src);
-    const masq = !fl && leg.snat.some((n) => inPrefix(f.src, n.network, n.len));
+    const masq = fl === undefined && masquerades(leg, f.src);
     if (f.laterFragment) {
       // The ports were in the first fragment; later ones only need the address.
       if (fl) return this.readdress('out', buf, off, 'src', fl.external, f.protocol, -1, 0);
@@ -229,8 +239,6 @@ export class Nat {
       if (fl) return this.readdress('out', buf, off, 'src', fl.external, f.protocol, f.l4, f.l4Len);
       return masq ? this.drop('unsupported') : 'pass';
     }
-    const c = this.conntrack.lookup(f, now);
-    if (c !== undefined) return this.follow(buf, off, f, c, this.conntrack.lastDirection, now, 'out');
     if (!fl && !masq) return 'pass';
     if (!opens(f)) return this.drop('invalid');
     const ext = fl ? fl.external : leg.ip;
@@ -330,7 +338,7 @@ export class Nat {
   }
 
   private translated(way: 'in' | 'out'): NatVerdict {
-    this.counters.inc(this.name('translated_packets_total', `direction="${way}"`));
+    this.counters.inc(way === 'in' ? this.translatedIn : this.translatedOut);
     return 'pass';
   }
 
@@ -364,6 +372,11 @@ export class Nat {
         expiresInMs: c.expires - now,
       }));
   }
+}
+
+function masquerades(leg: Leg, ip: number): boolean {
+  for (const n of leg.snat) if (inPrefix(ip, n.network, n.len)) return true;
+  return false;
 }
 
 function fwdKey(protocol: number, ip: number, port: number): string {
