@@ -9,6 +9,8 @@
 // reply tuple then differs from the original reversed, and a second index
 // finds replies by it (as Linux's conntrack keeps an original and a reply
 // tuple per connection).
+//
+// Over 300 lines: the table and its reply index are one structure, kept in one place.
 import { IPPROTO_ICMP, IPPROTO_TCP } from '../wire/index.ts';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Flow } from './flow.ts';
 

@@ -2,6 +2,8 @@
 // TCP, UDP and ICMP checksums are verified by recomputation from scratch;
 // replies and ICMP errors map back; inbound reaches only what a floating IP,
 // a port forward or NAT state allows; port exhaustion and timeouts.
+//
+// Over 300 lines: the suites share the packet builders and the checksum checks.
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../metrics.ts';
 import { ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, encodeIpv4, internetChecksum, parseIp } from '../wire/index.ts';

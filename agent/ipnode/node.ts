@@ -4,6 +4,8 @@
 // decrement and incremental checksum update (RFC 1624), fragmentation, ICMP
 // errors (RFC 792, RFC 1812 4.3) under a rate limit, echo replies on its own
 // addresses, and local UDP delivery for the routing protocol.
+//
+// Over 300 lines: receive, forward, NAT hooks and originate are one packet path, read together.
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_TTL, ICMP_UNREACH_HOST, ICMP_UNREACH_NEEDFRAG,
   ICMP_UNREACH_NET, ICMP_UNREACH_PORT, IPPROTO_ICMP, IPPROTO_UDP, IPV4_FLAG_DF, IP_DEFAULT_TTL, WireError,
