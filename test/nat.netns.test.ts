@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
-import { agentCliPresent, stateDir } from './netns/agents.ts';
+import { agentCliPresent, metricSum, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { OverlayAgent, continuousPing, pingCount, pingUntil, tapVif, type FullState } from './overlay-fixture.ts';
 
@@ -175,6 +175,7 @@ describe.skipIf(!ok)('external legs with NAT', () => {
     const view = JSON.parse(await a.admin('/v1/state')) as { routers?: Array<{ id: string; nat?: number }> };
     const nat = view.routers?.find((x) => x.id === 'r1')?.nat ?? 0;
     expect(nat).toBeGreaterThan(0);
+    expect(metricSum(await a.metrics(), 'softudc_nat_connections')).toBe(nat);
   });
 
   it('keeps no devices of a leg that left, and finds the router again on another host (gratuitous ARP)', async () => {

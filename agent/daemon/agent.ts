@@ -242,6 +242,7 @@ export class Agent {
       ports: this.sw.portCount(),
       varp: this.core.current?.varp ?? null,
       kernel: kernelCounterEntries(this.kernel.view()),
+      gauges: this.nodes.natGauges(),
     });
   }
 }

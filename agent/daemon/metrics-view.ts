@@ -1,5 +1,5 @@
 // The agent's Prometheus page: every counter plus gauges for the applied
-// generation, VIFs, switch ports and VARP entries by state.
+// generation, VIFs, switch ports, VARP entries by state and NAT table sizes.
 import { renderPrometheus, type Counters } from '../metrics.ts';
 import type { Varp } from '../varp/index.ts';
 
@@ -11,6 +11,8 @@ export interface MetricsInput {
   varp: Varp | null;
   /** The kernel fast path's counters (softudc_kernel_*_total). */
   kernel?: Record<string, number>;
+  /** Further gauges (the NAT tables' sizes). */
+  gauges?: Record<string, number>;
 }
 
 export function renderAgentMetrics(i: MetricsInput): string {
@@ -23,5 +25,5 @@ export function renderAgentMetrics(i: MetricsInput): string {
     'softudc_varp_entries{state="FAILED"}': 0,
   };
   for (const [state, n] of Object.entries(i.varp?.entryCounts() ?? {})) gauges[`softudc_varp_entries{state="${state}"}`] = n;
-  return renderPrometheus(i.counters, gauges, i.kernel);
+  return renderPrometheus(i.counters, { ...gauges, ...i.gauges }, i.kernel);
 }

@@ -80,6 +80,7 @@ describe('a firewall with an external leg', () => {
     const v = fw.view();
     expect(v.connections).toEqual([expect.objectContaining({ from: '203.0.113.1:40000', to: '10.1.0.10:80', rule: 0 })]);
     expect(v.nat).toEqual([expect.objectContaining({ kind: 'forward', original: '203.0.113.1:40000 -> 203.0.113.2:8080', reply: '10.1.0.10:80 -> 203.0.113.1:40000' })]);
+    expect(fw.natGauges()).toEqual({ 'softudc_nat_connections{firewall="f1"}': 1 });
   });
 
   it('its own ICMP errors about a forwarded packet quote it as the outside sent it', () => {

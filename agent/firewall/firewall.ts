@@ -170,6 +170,11 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
     this.deps.logger.warn('firewall denied a flow', fields);
   }
 
+  /** Gauges of its NAT (the translation table's size). */
+  natGauges(): Record<string, number> {
+    return this.legs.gauges();
+  }
+
   view(): FirewallView {
     const now = Date.now();
     return {

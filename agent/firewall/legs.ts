@@ -23,6 +23,8 @@ export interface LegSpec {
 
 export class ExternalLegs {
   readonly nat: Nat;
+  /** The node's counter label, `router="id"` or `firewall="id"`. */
+  readonly label: string;
   private announced = new Map<EthernetInterface, string>();
   private timers = new Set<NodeJS.Timeout>();
 
@@ -31,7 +33,7 @@ export class ExternalLegs {
     timeouts?: Partial<ConntrackTimeouts>,
     ports?: { min: number; max: number },
   ) {
-    const label = `${node.stats.kind}="${node.id.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    const label = (this.label = `${node.stats.kind}="${node.id.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
     this.nat = new Nat({ counters: node.stats.counters, label, ...(timeouts ? { timeouts } : {}), ...(ports ? { portMin: ports.min, portMax: ports.max } : {}) });
   }
 
@@ -75,6 +77,11 @@ export class ExternalLegs {
       this.announced.delete(e);
       e.extraAddresses = new Set();
     }
+  }
+
+  /** The gauge of its translation table's size (`softudc_nat_connections{router="id"}`), when it has external legs. */
+  gauges(): Record<string, number> {
+    return this.nat.active ? { [`softudc_nat_connections{${this.label}}`]: this.nat.conntrack.size } : {};
   }
 
   entries(): NatEntryView[] {

@@ -167,6 +167,13 @@ export class NodeManager {
     return this.firewalls.get(id)?.node;
   }
 
+  /** The NAT gauges of every router and firewall with external legs. */
+  natGauges(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of [...this.routers.values(), ...this.firewalls.values()]) Object.assign(out, e.node.natGauges());
+    return out;
+  }
+
   view(): { routers: RouterView[]; firewalls: FirewallView[] } {
     return {
       routers: [...this.routers.values()].map((e) => e.node.view()),

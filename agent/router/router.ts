@@ -136,6 +136,11 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
     return [...out, ...this.statics];
   }
 
+  /** Gauges of its NAT (the translation table's size). */
+  natGauges(): Record<string, number> {
+    return this.legs.gauges();
+  }
+
   view(): RouterView {
     return {
       ...nodeView(this.node, this.ifs.ethernets()),
