@@ -8,6 +8,7 @@
 //   BENCH_PROFILE=dir npm run bench:dataplane   (agents write --cpu-prof profiles to dir/agent-hA, dir/agent-hB)
 //   BENCH_ONLY=agents npm run bench:dataplane   (skip the reference paths)
 //   BENCH_ONLY=vm npm run bench:dataplane       (only the QEMU VM rows: bench/dataplane/vm.ts)
+//   BENCH_ONLY=groups npm run bench:dataplane   (only the security groups rows: 0, 10, 100 rules per VIF)
 //   SOFTUDC_UNDERLAY_BATCH=0 / SOFTUDC_UNDERLAY_GSO=0 / SOFTUDC_TAP_OFFLOAD=0: the agents' fallbacks
 //
 // With the batched underlay (the default) the agents are measured a second
@@ -16,6 +17,9 @@
 //
 // Everything runs in namespaces this process creates (underlay 198.18.0.0/24)
 // and deletes at the end.
+//
+// Over 300 lines: the sections share one harness, one underlay and one
+// results table; each section's own setup lives in bench/dataplane/.
 import { cpus, loadavg } from 'node:os';
 import { isRoot } from '../test/require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from '../test/netns/harness.ts';
@@ -30,6 +34,7 @@ import { tapWire } from './dataplane/tapwire.ts';
 import { underlayReport } from './dataplane/agents.ts';
 import { printVmSection, vmSection } from './dataplane/vm.ts';
 import { vmPass } from './dataplane/vms.ts';
+import { groupsSection } from './dataplane/groups.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
@@ -37,6 +42,7 @@ const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents); =vm runs only the VM rows. */
 const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
 const ONLY_VM = process.env.BENCH_ONLY === 'vm';
+const ONLY_GROUPS = process.env.BENCH_ONLY === 'groups';
 /** The agents' settings, as the agents this benchmark starts will read them. */
 const AGENT = agentConfig();
 const BATCHED = AGENT.SOFTUDC_UNDERLAY_BATCH;
@@ -234,7 +240,10 @@ async function main(): Promise<void> {
     const u = await makeUnderlay(h);
     if (ONLY_VM) return printVmSection(await vmSection(h, u, SECONDS));
     if (agentCliPresent() && tapAddonAvailable()) {
+      const groups = await groupsSection(h, u, (p, pair) => measurePair(h, p, pair));
+      if (ONLY_GROUPS) return printResults(groups, true);
       await agentsSection(h, u, results);
+      results.push(...groups);
       if (BATCHED) await plainUnderlayPass(h, u, results);
       // VM guests, with and without the kernel fast path (agent/bpf/).
       for (const [i, dp] of (['kernel', 'userspace'] as const).entries()) results.push(await vmPass(h, u, dp, i, (p, pair, cpu) => measurePair(h, p, pair, cpu)));
@@ -270,7 +279,7 @@ async function main(): Promise<void> {
   if (vm) printVmSection(vm);
 }
 
-function printResults(results: PathResult[]): void {
+function printResults(results: PathResult[], vsFirst = false): void {
   console.log('\n| path | TCP Mbit/s | TCP retransmits | UDP 64 B received pps (sent) | ping RTT p50 ms, 50 ms / 2 ms apart | CPU |');
   console.log('|---|---:|---:|---:|---:|---|');
   for (const r of results) {
@@ -285,6 +294,13 @@ function printResults(results: PathResult[]): void {
     console.log(
       `| ${r.path} | ${fmt(r.tcp?.mbps)} | ${fmt(r.tcp?.retransmits)} | ${fmt(r.udp?.pps)} (${fmt(r.udp?.sentPps)}) | ${fmt(r.rttMs, 3)} / ${fmt(r.hotRttMs, 3)} | ${r.cpu ?? ''} |`,
     );
+  }
+  if (vsFirst) {
+    const [base, ...rest] = results;
+    for (const r of rest) {
+      if (!base?.udp || !base.tcp || !r.udp || !r.tcp) continue;
+      console.log(`${r.path}: UDP 64 B ${((r.udp.pps / base.udp.pps) * 100).toFixed(0)}%, TCP ${((r.tcp.mbps / base.tcp.mbps) * 100).toFixed(0)}% of "${base.path}"`);
+    }
   }
   // After the table, so it stays one table.
   for (const r of results) if (r.error) fail(`${r.path}: ${r.error.split('\n')[0]}`);

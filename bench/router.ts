@@ -7,6 +7,10 @@
 //   router ⇄ router   … → router → in-process link (seed 004) → router → …
 //   router + SNAT     … → router, out of a leg with NAT: masqueraded (tracked, translated) → …
 //   router + floating … → router, out of a leg with NAT: the guest's floating IP → …
+//   switch + groups   the switch row with security groups on both VIFs
+//                     (10 and 100 rules each, the allowing ones last):
+//                     egress at the sender, ingress at the receiver, an
+//                     established flow (one conntrack lookup each)
 // Every path uses the agent's real Switch, so the rows compare like with like.
 //
 //   npm run bench:router
@@ -17,6 +21,8 @@ import { silentLogger } from '../agent/log.ts';
 import { Switch, type SwitchIo } from '../agent/switch/index.ts';
 import type { GuestPort } from '../agent/guests/types.ts';
 import { NodeManager } from '../agent/nodes/index.ts';
+import { SgDropLog, VifFilter } from '../agent/sg/index.ts';
+import { securityGroupSchema } from '../contract/securityGroups.ts';
 import {
   ARP_OP_REPLY,
   ARP_OP_REQUEST,
@@ -81,7 +87,20 @@ function frameFor(p: Path, size: number): Buffer {
   return encodeEthernet({ dst: p.firstHop, src: p.src.mac, ethertype: ETHERTYPE_IPV4, payload: encodeIpv4({ ttl: 64, protocol: IPPROTO_UDP, src: p.src.ip, dst: p.dst.ip, payload: udp }) });
 }
 
-function build(name: string, vnets: number[], routers: unknown[], firewalls: unknown[], dstVnet: number, firstHop: string | null): Path {
+/**
+ * A group of `n` rules: n - 2 that never match this traffic (TCP ports, other
+ * remotes), then egress to anywhere and UDP 9000 in from 10.10.0.0/24.
+ */
+function groupOf(n: number) {
+  const rules: Record<string, unknown>[] = [];
+  for (let i = 0; i < n - 2; i++) {
+    rules.push({ id: `r${i}`, direction: i % 2 ? 'egress' : 'ingress', protocol: 'tcp', portFrom: 1000 + i, remote: [`172.${16 + (i % 16)}.${i % 256}.0/24`, '192.0.2.1/32'] });
+  }
+  rules.push({ id: 'out', direction: 'egress', protocol: 'any' }, { id: 'in', direction: 'ingress', protocol: 'udp', portFrom: 9000, remote: ['10.10.0.0/24'] });
+  return securityGroupSchema.parse({ id: 'g', rules });
+}
+
+function build(name: string, vnets: number[], routers: unknown[], firewalls: unknown[], dstVnet: number, firstHop: string | null, rules?: number): Path {
   const counters = new Counters();
   const sw = new Switch(idleIo, counters);
   for (const id of vnets) sw.upsertVnet({ id, security: 'none' });
@@ -95,9 +114,20 @@ function build(name: string, vnets: number[], routers: unknown[], firewalls: unk
   const src = new Sink('src', parseMac('02:be:00:00:00:01'), parseIp('10.10.0.10'));
   const dstIp = dstVnet === 10 ? '10.10.0.20' : `10.${dstVnet}.0.20`;
   const dst = new Sink('dst', parseMac('02:be:00:00:00:02'), parseIp(dstIp));
-  sw.addPort({ id: 'src', vnet: 10, mac: src.mac, ip: src.ip, guest: src });
-  sw.addPort({ id: 'dst', vnet: dstVnet, mac: dst.mac, ip: dst.ip, guest: dst });
-  return { name, sw, src, dst, firstHop: firstHop ? parseMac(firstHop) : dst.mac, stop: () => nodes.stop() };
+  const filters: VifFilter[] = [];
+  const filter = (vif: string) => {
+    if (rules === undefined) return null;
+    const f = new VifFilter(vif, ['g'], [groupOf(rules)], { counters, log: new SgDropLog(silentLogger, counters) });
+    filters.push(f);
+    return f;
+  };
+  sw.addPort({ id: 'src', vnet: 10, mac: src.mac, ip: src.ip, guest: src, filter: filter('src') });
+  sw.addPort({ id: 'dst', vnet: dstVnet, mac: dst.mac, ip: dst.ip, guest: dst, filter: filter('dst') });
+  const stop = () => {
+    nodes.stop();
+    for (const f of filters) f.stop();
+  };
+  return { name, sw, src, dst, firstHop: firstHop ? parseMac(firstHop) : dst.mac, stop };
 }
 
 const iface = (vnet: number, ip: string, mac: string) => ({ vnet, mac, ip, rip: false });
@@ -128,6 +158,8 @@ const R1_FLOATING = natLeg({ floatingIps: [{ external: '10.20.0.100', internal: 
 function paths(): Path[] {
   return [
     build('switch (same vnet)', [10], [], [], 10, null),
+    build('switch + groups, 10 rules per VIF', [10], [], [], 10, null, 10),
+    build('switch + groups, 100 rules per VIF', [10], [], [], 10, null, 100),
     build('router (vnet → vnet)', [10, 20], [R1], [], 20, '02:e0:00:00:01:10'),
     build('router + firewall', [10, 20, 30], [R1_FW], [FW], 30, '02:e0:00:00:01:10'),
     build('router ⇄ router (in-process link)', [10, 40], [RA, RB], [], 40, '02:e0:00:00:0a:10'),
@@ -166,7 +198,7 @@ function main(): void {
       const r = measure(p, size);
       if (r.delivered < r.sent * 0.99) throw new Error(`${p.name}: only ${r.delivered} of ${r.sent} frames arrived`);
       if (p.expectSrc && p.dst.lastSrc !== parseIp(p.expectSrc)) throw new Error(`${p.name}: packets arrived from ${p.dst.lastSrc}, not ${p.expectSrc}`);
-      if (p.name.startsWith('switch')) base[size] = r.pps;
+      if (p.name === 'switch (same vnet)') base[size] = r.pps;
       rows.push([p.name, `${size} B`, fmt(r.pps), `${(1e9 / r.pps).toFixed(0)} ns`, `${((r.pps / base[size]!) * 100).toFixed(0)}%`]);
       p.stop();
     }

@@ -17,7 +17,8 @@ export function table(head: string[], rows: string[][]): string {
 
 const SIGN = { add: '+', change: '~', remove: '-' } as const;
 const KIND_WORD: Record<DocumentChange['kind'], string> = {
-  farm: 'farm', vnet: 'vnet', vm: 'vm', router: 'router', routerLink: 'router link', firewall: 'firewall', layout: 'layout of',
+  farm: 'farm', vnet: 'vnet', vm: 'vm', router: 'router', routerLink: 'router link', firewall: 'firewall', securityGroup: 'security group',
+  layout: 'layout of',
 };
 
 /** One change: `~ vm web-1` and its fields, `host: "h1" → "h2"`. */

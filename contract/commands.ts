@@ -3,19 +3,23 @@
 // (`agent.commands`) and the answers agent -> console (`agent.commandResult`).
 // Commands are open, like the host state: an older agent keeps fields a newer
 // console adds. Answers are closed: the console stores only what it knows.
+//
+// Over 300 lines: every command's arguments and every answer's schema in one
+// file, the one place both sides read.
 import { z } from 'zod';
 import {
   COMMAND_ERROR_MAX_CHARS, COMMAND_MAX_RESULTS, ITEM_ID_MAX_CHARS, PING_DEFAULT_COUNT, PING_DEFAULT_INTERVAL_MS, PING_MAX_COUNT,
-  PING_MAX_INTERVAL_MS, PING_MIN_INTERVAL_MS, PROBE_DEFAULT_TIMEOUT_MS, PROBE_MAX_TIMEOUT_MS, PROBE_MIN_TIMEOUT_MS, TRACE_MAX_HOPS,
+  PING_MAX_INTERVAL_MS, PING_MIN_INTERVAL_MS, PROBE_DEFAULT_TIMEOUT_MS, PROBE_MAX_TIMEOUT_MS, PROBE_MIN_TIMEOUT_MS, SG_MAX_PER_VIF, TRACE_MAX_HOPS,
   VIEW_MAX_ARP, VIEW_MAX_CONNECTIONS, VIEW_MAX_COUNTERS, VIEW_MAX_INTERFACES, VIEW_MAX_ROUTES, VIEW_MAX_RULES,
 } from './limits.ts';
-import { closed, isIpv4, open } from './fields.ts';
+import { closed, isIpv4, isMac, open } from './fields.ts';
 import { int32, text } from './primitives.ts';
 import { parseIp } from '../agent/wire/addr.ts';
 import { countersSchema } from './report.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './firewall.ts';
+import { SG_DIRECTIONS, SG_PROTOCOLS } from './securityGroups.ts';
 
-export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute'] as const;
+export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute', 'vif.inspect'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 /** 0/8 "this network", 127/8 loopback, 224/4 multicast and 240/4 reserved/broadcast: never a probe target. */
@@ -51,6 +55,21 @@ export const commandArgs = {
     maxHops: traceHops.default(TRACE_MAX_HOPS),
     timeoutMs: probeTimeout.default(PROBE_DEFAULT_TIMEOUT_MS),
   }),
+  /**
+   * The live state a trace needs at one VIF, on the host it runs on: the VARP
+   * entry for a peer (its age: is it stale?), the open connections with the
+   * peer, what the VIF's security groups would decide for a new flow each
+   * way, and every rule's hit count. `port`: the destination port (tcp/udp),
+   * or the ICMP type (icmp; echo request, 8, when null).
+   */
+  'vif.inspect': open({
+    vifId: nodeId,
+    peer: text(15).refine(isIpv4, { message: 'must be an IPv4 address a.b.c.d' }),
+    /** The MAC the VARP entry is looked up by; by default the entry holding `peer`. */
+    peerMac: text(17).refine(isMac, { message: 'must be a MAC address aa:bb:cc:dd:ee:ff' }).optional(),
+    protocol: z.enum(SG_PROTOCOLS).default('any'),
+    port: z.int().min(0).max(65_535).nullable().default(null),
+  }),
 } satisfies Record<CommandKind, z.ZodType>;
 /** What the console sends (every field given); the agent reads z.output (defaults filled). */
 export type CommandArgs = { [K in CommandKind]: z.output<(typeof commandArgs)[K]> };
@@ -64,6 +83,7 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
   open({ id: commandId, kind: z.literal('firewall.view'), args: commandArgs['firewall.view'], expiresAt: z.date().optional() }),
   open({ id: commandId, kind: z.literal('router.ping'), args: commandArgs['router.ping'], expiresAt: z.date().optional() }),
   open({ id: commandId, kind: z.literal('router.traceroute'), args: commandArgs['router.traceroute'], expiresAt: z.date().optional() }),
+  open({ id: commandId, kind: z.literal('vif.inspect'), args: commandArgs['vif.inspect'], expiresAt: z.date().optional() }),
 ]);
 export type AgentCommand = z.output<typeof agentCommandSchema>;
 
@@ -138,6 +158,9 @@ export const routerViewData = closed({
 });
 export type RouterViewData = z.infer<typeof routerViewData>;
 
+/** A tracked connection, as firewalls and security groups show it. */
+const connectionFields = { protocol: text(16), from: text(32), to: text(32), state: text(32) };
+
 export const firewallViewData = closed({
   ...nodeBase,
   defaultPolicy: z.enum(FIREWALL_ACTIONS),
@@ -165,10 +188,7 @@ export const firewallViewData = closed({
     sample: z
       .array(
         closed({
-          protocol: text(16),
-          from: text(32),
-          to: text(32),
-          state: text(32),
+          ...connectionFields,
           ingress: text(64),
           rule: z.union([z.int().min(0), z.literal('default')]),
           packets: z.tuple([z.int().min(0), z.int().min(0)]),
@@ -216,12 +236,91 @@ export const traceEvent = z.discriminatedUnion('type', [
 ]);
 export type TraceEvent = z.infer<typeof traceEvent>;
 
+const sgVerdict = closed({
+  /** The VIF's groups allow a new flow this way (always true for a VIF that is not filtered). */
+  allowed: z.boolean(),
+  /** The group and rule that allow it (null: not filtered, or dropped). */
+  group: text(ITEM_ID_MAX_CHARS).nullable(),
+  rule: text(ITEM_ID_MAX_CHARS).nullable(),
+});
+const sgDrops = z.record(text(32), z.number().min(0));
+
+export const vifInspectData = closed({
+  vif: closed({
+    id: text(ITEM_ID_MAX_CHARS),
+    vnet: z.int().min(0),
+    mac: text(17),
+    ip: text(18),
+    /** Its location version on this host. */
+    version: z.int().min(0),
+    /** Which path carries it here (`kernel` or `userspace`), and why userspace. */
+    path: text(16).nullable(),
+    pathReason: text(200).nullable(),
+  }),
+  /** The VIF lists security groups (else nothing below filters it). */
+  filtered: z.boolean(),
+  groups: z.array(text(ITEM_ID_MAX_CHARS)).max(SG_MAX_PER_VIF),
+  peer: closed({
+    ip: text(15),
+    /** The peer is a port on this host's switch (a VIF or a router's or firewall's interface): its id. */
+    localPort: text(ITEM_ID_MAX_CHARS).nullable(),
+    /** This host's VARP entry for the peer (by `peerMac`, else the one holding `peer`), null when there is none. */
+    varp: closed({
+      mac: text(17),
+      ip: text(15).nullable(),
+      coa: text(15),
+      port: z.int().min(0).max(65_535),
+      state: text(16),
+      version: z.int().min(0),
+      ageMs: z.number().min(0),
+      proxy: z.boolean(),
+    }).nullable(),
+  }),
+  /** A new flow from the VIF to the peer (egress) and from the peer to the VIF (ingress), by the rules now. */
+  verdict: closed({ egress: sgVerdict, ingress: sgVerdict }),
+  /** Open connections of the VIF with the peer (and the protocol and port, when given). */
+  connections: z
+    .array(
+      closed({
+        ...connectionFields,
+        /** The direction of the packet that opened it, and the rule that allowed it. */
+        direction: z.enum(SG_DIRECTIONS),
+        group: text(ITEM_ID_MAX_CHARS),
+        rule: text(ITEM_ID_MAX_CHARS),
+        packets: z.tuple([z.int().min(0), z.int().min(0)]),
+        expiresInMs: z.number().min(0),
+      }),
+    )
+    .max(VIEW_MAX_CONNECTIONS),
+  connectionsTotal: z.int().min(0),
+  /** Every rule of the VIF's groups with its hits (flows it let open). */
+  rules: z
+    .array(
+      closed({
+        group: text(ITEM_ID_MAX_CHARS),
+        rule: text(ITEM_ID_MAX_CHARS),
+        direction: z.enum(SG_DIRECTIONS),
+        protocol: z.enum(SG_PROTOCOLS),
+        ports: text(16).nullable(),
+        icmpType: z.int().min(0).max(255).nullable(),
+        icmpCode: z.int().min(0).max(255).nullable(),
+        remotes: z.int().min(0),
+        hits: z.number().min(0),
+      }),
+    )
+    .max(VIEW_MAX_RULES),
+  /** Packets the VIF's groups dropped, by direction and reason (no_rule, ethertype, malformed, invalid, fragment, conntrack_full). */
+  drops: closed({ ingress: sgDrops, egress: sgDrops }),
+});
+export type VifInspectData = z.infer<typeof vifInspectData>;
+
 /** The data of one answer, by command kind. */
 export const commandResultData = {
   'router.view': routerViewData,
   'firewall.view': firewallViewData,
   'router.ping': pingEvent,
   'router.traceroute': traceEvent,
+  'vif.inspect': vifInspectData,
 } satisfies Record<CommandKind, z.ZodType>;
 export type CommandResultData = { [K in CommandKind]: z.infer<(typeof commandResultData)[K]> };
 

@@ -13,6 +13,7 @@ import { externalUplinkSchema, floatingIpSchema, natSchema, portForwardSchema } 
 import { routerInterfaceSchema, routerLinkSchema, routerSchema, staticRouteSchema } from './router.ts';
 import { jsonSchemaOf, type JsonNode } from './inspect.ts';
 import { dhcpRouteSchema, dnsRecordSchema, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
+import { securityGroupSchema, securityRuleSchema } from './securityGroups.ts';
 
 /** The tables of docs/agent-state.md, by marker name. */
 export const DOC_TABLES: Record<string, z.ZodType> = {
@@ -41,6 +42,8 @@ export const DOC_TABLES: Record<string, z.ZodType> = {
   nat: natSchema,
   'nat.floatingIps': floatingIpSchema,
   'nat.portForwards': portForwardSchema,
+  securityGroups: securityGroupSchema,
+  'securityGroups.rules': securityRuleSchema,
 };
 
 type Json = JsonNode;

@@ -113,7 +113,9 @@ export const VIEW_MAX_ROUTES = 10_000;
 export const VIEW_MAX_ARP = 4_096;
 export const VIEW_MAX_INTERFACES = 256;
 export const VIEW_MAX_COUNTERS = 500;
-export const VIEW_MAX_RULES = 1_000;
+/** Rules of one firewall: what the console takes, and what the firewall's view lists whole. */
+export const FIREWALL_MAX_RULES = 1_000;
+export const VIEW_MAX_RULES = FIREWALL_MAX_RULES;
 /** Firewalls: the connection table is summarised (counts) with this many connections listed. */
 export const VIEW_MAX_CONNECTIONS = 100;
 /** Answers one command may have: 20 replies and a summary, 30 hops and a summary, or one view. */

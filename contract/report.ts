@@ -7,7 +7,7 @@ import { z } from 'zod';
 import {
   AGENT_VERSION_MAX_CHARS, APPLY_ERROR_MAX_CHARS, CAPABILITIES_MAX, CAPABILITY_MAX_CHARS, COUNTER_NAME_MAX_CHARS, DISPLAY_NAME_MAX_CHARS,
   IFNAME_MAX_CHARS, ITEM_ID_MAX_CHARS, NETNS_MAX_CHARS, REPORT_MAX_COUNTERS, REPORT_MAX_LEASES, REPORT_MAX_MESSAGES, REPORT_MAX_SERVICE_VNETS,
-  REPORT_MAX_VARP, REPORT_MAX_VIFS, REPORT_MESSAGE_MAX_CHARS,
+  REPORT_MAX_VARP, REPORT_MAX_VIFS, REPORT_MESSAGE_MAX_CHARS, SG_MAX_PER_VIF,
 } from './limits.ts';
 import { closed } from './fields.ts';
 import { int32, text, uint32 } from './primitives.ts';
@@ -30,6 +30,17 @@ export const reportVifSchema = closed({
   version: int32().min(0),
   /** The guest kind, and the kernel device behind a TAP guest (`netns` null: the host namespace). */
   guest: closed({ kind: text(32), ifname: text(IFNAME_MAX_CHARS).optional(), netns: text(NETNS_MAX_CHARS).nullable().optional() }),
+  /**
+   * A VIF with security groups: its groups, flows its rules let open (all
+   * rules together), open connections and packets dropped, by direction.
+   * Per-rule counts are `vif.inspect`'s (contract/commands.ts). Absent: not filtered.
+   */
+  securityGroups: closed({
+    groups: z.array(text(ITEM_ID_MAX_CHARS)).max(SG_MAX_PER_VIF),
+    ruleHits: z.number().min(0),
+    connections: z.int().min(0),
+    dropped: closed({ ingress: z.number().min(0), egress: z.number().min(0) }),
+  }).optional(),
 });
 
 export const reportVarpSchema = closed({

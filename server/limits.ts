@@ -1,6 +1,7 @@
 // Bounds on the work one request may ask for, in one place: what the API
 // enforces and what the web console's own client keeps to. Plain constants,
 // so the browser bundle can import them.
+import { FIREWALL_MAX_RULES } from '../contract/limits.ts';
 
 /** Calls in one batch request (`?batch=1`); more is a BAD_REQUEST on `batch`. */
 export const MAX_BATCH_CALLS = 10;
@@ -28,8 +29,23 @@ export const FARM_LIMITS = {
   firewallInterfaces: 4_000,
   firewallRules: 20_000,
   vlans: 2_000,
+  securityGroups: 1_000,
+  securityRules: 20_000,
 } as const;
 export type FarmLimitKind = keyof typeof FARM_LIMITS;
+
+/**
+ * What one object of a farm may hold, on every path that adds to it: the
+ * farm document's lists (import, export, clone), the create procedures' lists
+ * and each add procedure, so a farm built one call at a time still exports.
+ */
+export const OBJECT_LIMITS = {
+  vifsPerVm: 64,
+  interfacesPerNode: 64,
+  staticRoutesPerRouter: 1_000,
+  rulesPerFirewall: FIREWALL_MAX_RULES,
+  vlansPerVnet: 1_000,
+} as const;
 
 /** How each kind is named in messages. */
 export const FARM_LIMIT_NOUNS: Record<FarmLimitKind, string> = {
@@ -44,4 +60,6 @@ export const FARM_LIMIT_NOUNS: Record<FarmLimitKind, string> = {
   firewallInterfaces: 'firewall interfaces',
   firewallRules: 'firewall rules',
   vlans: 'VLAN bridges',
+  securityGroups: 'security groups',
+  securityRules: 'security group rules',
 };

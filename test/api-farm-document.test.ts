@@ -41,6 +41,7 @@ function withoutIds(doc: FarmDocument): FarmDocument {
     routers: doc.routers.map(({ id: _r, ...r }) => r),
     firewalls: doc.firewalls.map(({ id: _f, ...f }) => f),
     routerLinks: doc.routerLinks.map(({ vnid: _l, ...l }) => l),
+    securityGroups: doc.securityGroups.map(({ id: _g, ...g }) => ({ ...g, rules: g.rules.map(({ id: _r, ...r }) => r) })),
   };
 }
 const revisionOf = async (farmId: string) => (await op.farm.get({ id: farmId })).revision;
@@ -229,6 +230,11 @@ describe('revisions', () => {
       expect(vm.vifs.map((f) => [f.id, f.serial])).toEqual(row.vifs.map((f) => [f.id, serials.get(f.id)]));
     }
     expect(got.snapshot.routers.map((r) => r.id).sort()).toEqual(detail.routers.map((r) => r.id).sort());
+    // Security groups and their rules carry their database ids: their ids on hosts.
+    expect(got.snapshot.securityGroups.map((g) => [g.id, g.rules.map((r) => r.id)])).toEqual(
+      [...detail.securityGroups].sort((a, b) => (a.name < b.name ? -1 : 1)).map((g) => [g.id, g.rules.map((r) => r.id)]),
+    );
+    expect(got.snapshot.securityGroups.length).toBeGreaterThan(0);
     expect(got.snapshot.firewalls.map((f) => f.id).sort()).toEqual(detail.firewalls.map((f) => f.id).sort());
     // Importing a snapshot makes new rows: the ids it carries are not taken over.
     const copy = await op.farm.import({ document: { ...got.snapshot, name: 'snap-copy' }, vnids: 'auto' });

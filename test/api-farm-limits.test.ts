@@ -2,14 +2,15 @@
 // farm: a document past them is refused whole with a clear error before
 // anything is written; a farm at them imports, exports and clones, answers
 // with a summary rather than the farm itself, and keeps nothing of the
-// import in memory; a full farm takes no more objects one at a time; an
-// oversized request body is refused before it is read. Only counts and sizes
+// import in memory; a full farm, or a full VM, router or firewall, takes no
+// more objects one at a time (so it still exports); an oversized request
+// body is refused before it is read. Only counts and sizes
 // are measured here; timings are in `npm run bench:api`.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../server/serve/http.ts';
-import { FARM_LIMITS, MAX_BODY_BYTES } from '../server/limits.ts';
+import { FARM_LIMITS, MAX_BODY_BYTES, OBJECT_LIMITS } from '../server/limits.ts';
 import type { FarmDocumentInput } from '../server/farms/farmDocument.ts';
 import { setupControl, type ControlFixture } from './control-fixture.ts';
 import { expectError } from './farm-fixtures.ts';
@@ -18,7 +19,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 /** VIFs per VM at most (docs/api.md), so a farm at the VIF limit has this many VIFs on every VM. */
-const VIFS_PER_VM = 64;
+const VIFS_PER_VM = OBJECT_LIMITS.vifsPerVm;
 /** Heap a finished import may leave behind (its farm is in the database, not in the console). */
 const RETAINED_HEAP_MAX = 48 * 1024 * 1024;
 
@@ -116,6 +117,50 @@ describe('a farm at the limit', () => {
     const r = await op.farm.import({ document: { version: 'softudc.farm/v1', name: 'vms', vms: Array.from({ length: FARM_LIMITS.vms }, (_, i) => ({ name: `v${i}` })) } });
     const e = await expectError(op.vm.create({ farmId: r.id, expectedRevision: r.revision, name: 'extra' }), 'CONFLICT', 'farmId');
     expect(e.message).toBe(`farmId: farm vms already has ${FARM_LIMITS.vms} VMs, the most one farm may hold`);
+  }, 120_000);
+});
+
+describe('an object at its own limit', () => {
+  it('takes no more one at a time (VIFs, interfaces, static routes), and its farm still exports and imports', async () => {
+    const op = f.caller(f.operator);
+    const n = OBJECT_LIMITS.interfacesPerNode;
+    const nets = Array.from({ length: n + 1 }, (_, i) => ({ name: `n${i}`, cidr: `10.${i}.0.0/24` }));
+    const full = nets.slice(0, n);
+    const routes = Array.from({ length: OBJECT_LIMITS.staticRoutesPerRouter }, (_, i) => ({ destination: `172.16.${i >> 8}.${i & 0xff}/32`, nextHop: '10.0.0.200' }));
+    const r = await op.farm.import({
+      document: {
+        version: 'softudc.farm/v1',
+        name: 'objects-full',
+        vnets: nets,
+        vms: [{ name: 'vm', vifs: nets.slice(0, OBJECT_LIMITS.vifsPerVm).map((v) => ({ vnet: v.name })) }],
+        routers: [
+          { name: 'r', interfaces: full.map((v) => ({ vnet: v.name })) },
+          { name: 'routes', interfaces: [{ vnet: 'n0', ip: '10.0.0.2' }], staticRoutes: routes },
+        ],
+        firewalls: [{ name: 'fw', interfaces: full.map((v, i) => ({ name: `i${i}`, vnet: v.name })) }],
+      },
+    });
+    const d = await op.farm.get({ id: r.id });
+    const extra = d.vnets.find((v) => v.name === `n${n}`)!;
+    const [vm, router, routed, fw] = [d.vms[0]!, d.routers.find((x) => x.name === 'r')!, d.routers.find((x) => x.name === 'routes')!, d.firewalls[0]!];
+    const rev = d.revision;
+    const e1 = await expectError(op.vif.create({ vmId: vm.id, expectedRevision: rev, vnetId: extra.id }), 'CONFLICT', 'vmId');
+    expect(e1.message).toBe(`vmId: VM vm already has ${OBJECT_LIMITS.vifsPerVm} VIFs, the most one may hold`);
+    const e2 = await expectError(op.router.addInterface({ routerId: router.id, expectedRevision: rev, vnetId: extra.id }), 'CONFLICT', 'routerId');
+    expect(e2.message).toBe(`routerId: router r already has ${n} interfaces, the most one may hold`);
+    const e3 = await expectError(op.firewall.addInterface({ firewallId: fw.id, expectedRevision: rev, name: 'more', vnetId: extra.id }), 'CONFLICT', 'firewallId');
+    expect(e3.message).toBe(`firewallId: firewall fw already has ${n} interfaces, the most one may hold`);
+    const e4 = await expectError(
+      op.router.addStaticRoute({ routerId: routed.id, expectedRevision: rev, destination: '172.31.0.0/16', nextHop: '10.0.0.200' }),
+      'CONFLICT',
+      'routerId',
+    );
+    expect(e4.message).toBe(`routerId: router routes already has ${OBJECT_LIMITS.staticRoutesPerRouter} static routes, the most one may hold`);
+    // Nothing was written, and what the farm holds exports and imports again.
+    expect((await op.farm.get({ id: r.id })).revision).toBe(rev);
+    const doc = await op.farm.export({ id: r.id });
+    expect(doc.vms[0]!.vifs).toHaveLength(OBJECT_LIMITS.vifsPerVm);
+    expect((await op.farm.import({ document: doc, name: 'objects-again', vnids: 'auto' })).counts.routers).toBe(2);
   }, 120_000);
 });
 

@@ -36,9 +36,10 @@ function state(host: string, address: string, peer: string, vifs: unknown[]) {
     host,
     generation: 1,
     underlay: { address, port: PORT, multicast: null, peers: [peer] },
+    // Two farms (tenants) with a vnet each, as the console writes them.
     vnets: [
-      { id: FLOOD, security: 'none' },
-      { id: QUIET, security: 'none' },
+      { id: FLOOD, farm: 'farm-1', security: 'none' },
+      { id: QUIET, farm: 'farm-2', security: 'none' },
     ],
     vifs,
   };

@@ -38,6 +38,8 @@ describe('which VIFs the kernel fast path may carry', () => {
     expect(vifReason(vif({ guest: { kind: 'emulated' } }), null)).toBe('emulated guest');
     expect(vifReason(vif(), 'vnet sealed')).toBe('vnet sealed');
     expect(vifReason(vif({ limit: { egressMbps: 10 } }), null)).toBe('bandwidth limit');
+    expect(vifReason(vif({ securityGroups: ['web'] }), null)).toBe('security groups');
+    expect(vifReason(vif({ securityGroups: [] }), null)).toBe('security groups'); // filtered, with no group: everything dropped
     expect(vifReason(vif({}, { device: { ifname: 'eth0', netns: 'g1' }, packetFd: -1 }), null)).toMatch(/^namespace guest/);
     expect(vifReason(vif({}, null), null)).toBe('guest not up');
     expect(vifReason(vif(), undefined)).toBe('vnet unknown');

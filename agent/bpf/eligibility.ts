@@ -34,6 +34,8 @@ export function vifReason(v: FastVif, vnet: string | null | undefined, offloaded
   if (vnet === undefined) return 'vnet unknown';
   if (vnet !== null) return vnet;
   if (v.spec.limit) return 'bandwidth limit';
+  // The kernel path has no connection tracking: a filtered VIF's frames, both ways, go through the agent.
+  if (v.spec.securityGroups !== undefined) return 'security groups';
   if (v.error !== null || !v.guest?.device) return 'guest not up';
   if (v.guest.device.netns !== null) return 'namespace guest (the kernel cannot redirect into another namespace)';
   if (v.guest.packetFd === undefined || v.guest.packetFd < 0) return 'guest not up';

@@ -8,7 +8,7 @@ export type DatapathMode = 'auto' | 'kernel' | 'userspace';
 
 /** A VIF as the fast path needs it (agent/daemon/vifs.ts's runtime). */
 export interface FastVif {
-  spec: { id: string; vnet: number; limit?: unknown; guest: { kind: string } };
+  spec: { id: string; vnet: number; limit?: unknown; securityGroups?: readonly string[]; guest: { kind: string } };
   mac: number;
   ip: number;
   error: string | null;

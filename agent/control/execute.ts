@@ -6,7 +6,7 @@
 // happen. Commands and answers are the contract's (contract/commands.ts):
 // answers are cut to its bounds, and the console checks them against it.
 import { VIEW_MAX_ARP, VIEW_MAX_CONNECTIONS, VIEW_MAX_COUNTERS, VIEW_MAX_ROUTES } from '../../contract/limits.ts';
-import type { AgentCommand, FirewallViewData, RouterViewData } from '../../contract/commands.ts';
+import type { AgentCommand, CommandArgs, FirewallViewData, RouterViewData, VifInspectData } from '../../contract/commands.ts';
 import type { NatEntryView, VirtualFirewall } from '../firewall/index.ts';
 import type { VirtualRouter } from '../router/index.ts';
 import { EchoSession, traceroute, type NodeView } from '../ipnode/index.ts';
@@ -18,6 +18,8 @@ import {
 export interface CommandNodes {
   router(id: string): VirtualRouter | undefined;
   firewall(id: string): VirtualFirewall | undefined;
+  /** `vif.inspect` (the agent's VIFs): undefined when the VIF is not on this host. */
+  inspectVif?(args: CommandArgs['vif.inspect']): VifInspectData | undefined;
 }
 
 /** A command this agent cannot carry out; the message goes back to the console as the command's error. */
@@ -207,5 +209,11 @@ export async function* executeCommand(nodes: CommandNodes, cmd: AgentCommand): A
     case 'router.traceroute':
       yield* traceEvents(requireRouter(nodes, cmd.args.routerId), cmd.args);
       return;
+    case 'vif.inspect': {
+      const data = nodes.inspectVif?.(cmd.args);
+      if (!data) throw new CommandError(`VIF ${cmd.args.vifId} is not on this host (it may have moved, or the desired state is not applied yet)`);
+      yield { data, done: true };
+      return;
+    }
   }
 }

@@ -34,6 +34,22 @@ describe('buildReport', () => {
     });
   });
 
+  it('sums a filtered VIF\'s security groups (per-rule counts stay with vif.inspect)', () => {
+    const drops = (n: number) => ({ no_rule: n, ethertype: 1, malformed: 0, invalid: 0, fragment: 0, conntrack_full: 0 });
+    const sg = {
+      groups: ['g1', 'g2'],
+      rules: [
+        { group: 'g1', rule: 'a', direction: 'egress' as const, protocol: 'any' as const, ports: null, icmpType: null, icmpCode: null, remotes: 1, hits: 3 },
+        { group: 'g2', rule: 'b', direction: 'ingress' as const, protocol: 'tcp' as const, ports: '22', icmpType: null, icmpCode: null, remotes: 2, hits: 4 },
+      ],
+      connections: 5,
+      connectionsMax: 16_384,
+      drops: { ingress: drops(7), egress: drops(2) },
+    };
+    const r = buildReport({ view: view({ vifs: [{ ...view().vifs[0]!, securityGroups: sg }, { ...view().vifs[0]!, id: 'open' }] }), agentVersion: '0.1.0', uptimeS: 1, applyError: null });
+    expect(reportSchema.parse(r).vifs.map((v) => v.securityGroups)).toEqual([{ groups: ['g1', 'g2'], ruleHits: 7, connections: 5, dropped: { ingress: 8, egress: 3 } }, undefined]);
+  });
+
   it('names the TAP (and its namespace) behind a TAP guest', () => {
     const tap = view({ vifs: [{ ...view().vifs[0]!, guest: 'tap', device: { ifname: 'sut-web1', netns: 'web1' } }, { ...view().vifs[0]!, id: 'vm/eth0', guest: 'tap', device: { ifname: 'vm-eth0', netns: null } }] });
     const r = buildReport({ view: tap, agentVersion: '0.1.0', uptimeS: 1, applyError: null });

@@ -9,6 +9,7 @@ import {
 import type { Report, ReportServices } from '../../contract/report.ts';
 import type { AgentStateView } from '../daemon/agent.ts';
 import { agentCapabilities } from './enroll.ts';
+import type { SgVifView } from '../sg/index.ts';
 
 export interface ApplyFailure {
   generation: number;
@@ -60,6 +61,7 @@ export function buildReport(i: ReportInput): AgentReport {
       ip: v.ip,
       version: v.version,
       guest: v.device ? { kind: v.guest, ifname: v.device.ifname, netns: v.device.netns } : { kind: v.guest },
+      ...(v.securityGroups ? { securityGroups: sgSummary(v.securityGroups) } : {}),
     })),
     varp: allVarp.slice(0, REPORT_MAX_VARP).map((e) => ({
       vnet: e.vnet,
@@ -92,4 +94,11 @@ function servicesOf(v: NonNullable<AgentStateView['services']>, messages: string
       vif: l.vif, vnet: l.vnet, mac: l.mac, ip: l.ip, hostName: l.hostName, ackedAt: Math.round(l.ackedAt), leaseTime: l.leaseTime,
     })),
   };
+}
+
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+
+/** A filtered VIF in the report: totals only (the per-rule table is vif.inspect's). */
+function sgSummary(g: SgVifView) {
+  return { groups: g.groups, ruleHits: g.rules.reduce((a, r) => a + r.hits, 0), connections: g.connections, dropped: { ingress: sum(g.drops.ingress), egress: sum(g.drops.egress) } };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { EmulatedGuest, ProbeError } from '../guests/index.ts';
 import { WireError, parseMac } from '../wire/index.ts';
 import { VARP_PAGE_DEFAULT, VARP_PAGE_MAX, type VarpPage } from './view.ts';
+import { commandArgs } from '../../contract/commands.ts';
 
 export interface AdminOptions {
   agent: Agent;
@@ -19,6 +20,7 @@ export interface AdminOptions {
 
 const BODY_MAX = 64 * 1024;
 const PROBE_RE = /^\/v1\/vifs\/(.+)\/(ping|udp-stream)$/;
+const INSPECT_RE = /^\/v1\/vifs\/(.+)\/inspect$/;
 
 class HttpError extends Error {
   constructor(
@@ -94,6 +96,20 @@ export class AdminServer {
     if (path === '/healthz') {
       allow(req, 'GET');
       return json(res, 200, { ok: true, appliedGeneration: agent.generation });
+    }
+    const inspect = INSPECT_RE.exec(path);
+    if (inspect) {
+      // vif.inspect (contract/commands.ts), as the console's command gets it: ?peer=&protocol=&port=&peerMac=
+      allow(req, 'GET');
+      const q = Object.fromEntries(url.searchParams);
+      const a = commandArgs['vif.inspect'].safeParse({ ...q, vifId: decodeURIComponent(inspect[1]!), ...(q.port !== undefined ? { port: /^\d{1,5}$/.test(q.port) ? Number(q.port) : q.port } : {}) });
+      if (!a.success) {
+        const issue = a.error.issues[0]!;
+        throw new HttpError(400, 'BAD_REQUEST', `${issue.path.join('.')}: ${issue.message}`, String(issue.path[0] ?? ''));
+      }
+      const data = agent.inspectVif(a.data);
+      if (!data) throw new HttpError(404, 'NOT_FOUND', `no VIF "${a.data.vifId}" on this host`, 'id');
+      return json(res, 200, data);
     }
     const m = PROBE_RE.exec(path);
     if (m) {

@@ -20,6 +20,8 @@ import { GuestServices } from '../dhcp/services.ts';
 import { KernelPath, type DatapathMode } from '../bpf/fastpath.ts';
 import { agentConfig } from '../../config/index.ts';
 import { admittedAddresses } from '../underlay/admission.ts';
+import { inspectVif } from './inspect.ts';
+import type { CommandArgs, VifInspectData } from '../../contract/commands.ts';
 
 export type { AgentStateView } from './view.ts';
 export type { VifRuntime } from './vifs.ts';
@@ -215,6 +217,12 @@ export class Agent {
     return this.appliedGeneration;
   }
 
+  /** `vif.inspect`: the live state of one VIF for a trace; undefined when the VIF is not on this host. */
+  inspectVif(a: CommandArgs['vif.inspect']): VifInspectData | undefined {
+    const rt = this.vifs.get(a.vifId);
+    return rt ? inspectVif({ rt, sw: this.sw, varp: this.core.current?.varp ?? null, kernel: this.kernel }, a) : undefined;
+  }
+
   /** The state view; the VARP cache listed one page at a time (the first by default). */
   snapshot(varpPage?: VarpPage): AgentStateView {
     const core = this.core.current;
@@ -243,6 +251,7 @@ export class Agent {
       varp: this.core.current?.varp ?? null,
       kernel: kernelCounterEntries(this.kernel.view()),
       gauges: this.nodes.natGauges(),
+      ruleHits: this.vifs.values().flatMap((rt) => (rt.filter ? rt.filter.hits().map((h) => ({ vif: rt.spec.id, ...h })) : [])),
     });
   }
 }

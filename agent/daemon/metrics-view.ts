@@ -13,7 +13,11 @@ export interface MetricsInput {
   kernel?: Record<string, number>;
   /** Further gauges (the NAT tables' sizes). */
   gauges?: Record<string, number>;
+  /** Per-rule hits of the VIFs' security groups (only rules that were hit: the series stay bounded by traffic seen). */
+  ruleHits?: Iterable<{ vif: string; group: string; rule: string; hits: number }>;
 }
+
+const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 export function renderAgentMetrics(i: MetricsInput): string {
   const gauges: Record<string, number> = {
@@ -25,5 +29,9 @@ export function renderAgentMetrics(i: MetricsInput): string {
     'softudc_varp_entries{state="FAILED"}': 0,
   };
   for (const [state, n] of Object.entries(i.varp?.entryCounts() ?? {})) gauges[`softudc_varp_entries{state="${state}"}`] = n;
-  return renderPrometheus(i.counters, { ...gauges, ...i.gauges }, i.kernel);
+  const counters: Record<string, number> = { ...i.kernel };
+  for (const h of i.ruleHits ?? []) {
+    if (h.hits > 0) counters[`softudc_sg_rule_hits_total{vif="${label(h.vif)}",group="${label(h.group)}",rule="${label(h.rule)}"}`] = h.hits;
+  }
+  return renderPrometheus(i.counters, { ...gauges, ...i.gauges }, counters);
 }

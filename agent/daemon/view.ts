@@ -14,6 +14,7 @@ import type { NodeView } from '../ipnode/index.ts';
 import { ipToString, macToString } from '../wire/index.ts';
 import type { GuestDevice } from '../guests/types.ts';
 import type { KernelPath, KernelView, VifPath } from '../bpf/fastpath.ts';
+import type { SgVifView } from '../sg/index.ts';
 
 export interface VifView {
   id: string;
@@ -31,6 +32,8 @@ export interface VifView {
   error: string | null;
   /** Which path carries the VIF's frames, and why userspace (agent/bpf/fastpath.ts). */
   path?: VifPath;
+  /** Its security groups, rules with their hits, open connections and drops (absent: not filtered). */
+  securityGroups?: SgVifView;
 }
 
 export interface VarpEntryTextView {
@@ -189,6 +192,7 @@ export function buildView(i: ViewInput): AgentStateView {
       status: rt.error === null && rt.guest !== null ? 'up' : 'error',
       error: rt.error,
       ...(i.kernel?.pathOf(rt.spec.id) ? { path: i.kernel.pathOf(rt.spec.id) } : {}),
+      ...(rt.filter ? { securityGroups: rt.filter.view() } : {}),
     })),
     ...varpListing(i),
     ...nodeSummaries(i.nodes),

@@ -9,6 +9,8 @@ import { createGuest, type GuestPort } from '../guests/index.ts';
 import type { AgentState, StateIssue, VifSpec } from '../state.ts';
 import { parseCidr, parseMac } from '../wire/index.ts';
 import { VifShaper } from '../limit/shaper.ts';
+import { SgDropLog, VifFilter } from '../sg/index.ts';
+import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
 
 export interface VifRuntime {
   spec: VifSpec;
@@ -18,6 +20,8 @@ export interface VifRuntime {
   error: string | null;
   /** The VIF's bandwidth limit on what its guest sends (passes everything without `limit`). */
   shaper: VifShaper;
+  /** Its security groups (agent/sg), null when the VIF lists none (not filtered). */
+  filter: VifFilter | null;
 }
 
 /** What one reconcile did to the VIFs. */
@@ -34,12 +38,19 @@ export interface VifDeps {
   logger: Logger;
   /** The running VARP engine (null while the agent is stopped). */
   varp: () => Varp | null;
+  /** Connection tracking of security groups: timeouts and bound per VIF (tests). */
+  sgConntrack?: Partial<ConntrackTimeouts>;
 }
 
 export class Vifs {
   private readonly vifs = new Map<string, VifRuntime>();
+  private readonly sgLog: SgDropLog;
 
-  constructor(private readonly d: VifDeps) {}
+  constructor(private readonly d: VifDeps) {
+    this.sgLog = new SgDropLog(d.logger, d.counters);
+    d.counters.describe('softudc_sg_drops_total', 'Packets security groups dropped at a VIF, by direction and reason');
+    d.counters.describe('softudc_sg_rule_hits_total', 'Flows a security group rule let open at a VIF (rules hit at least once)');
+  }
 
   get size(): number {
     return this.vifs.size;
@@ -91,6 +102,23 @@ export class Vifs {
         this.d.logger.error('VIF not brought up', { vif: n.id, field, error: message });
       }
     }
+    // Groups and rules live beside the VIFs in the state: a VIF left unchanged may still have new rules.
+    for (const rt of this.vifs.values()) this.syncFilter(rt, s);
+  }
+
+  /** Brings a VIF's filter to its groups in `s`: created, updated in place (open connections kept), or removed. */
+  private syncFilter(rt: VifRuntime, s: AgentState): void {
+    const ids = rt.spec.securityGroups;
+    if (ids === undefined) {
+      rt.filter?.stop();
+      rt.filter = null;
+    } else if (rt.filter === null) {
+      rt.filter = new VifFilter(rt.spec.id, ids, s.securityGroups ?? [], { counters: this.d.counters, log: this.sgLog, conntrack: this.d.sgConntrack });
+    } else if (rt.filter.update(ids, s.securityGroups ?? [])) {
+      this.d.logger.info('VIF security groups changed', { vif: rt.spec.id, groups: ids, connections: rt.filter.conntrack.size });
+    }
+    const port = this.d.sw.port(rt.spec.id);
+    if (port) port.filter = rt.filter;
   }
 
   /** Withdraws every VIF from `varp` (a VARP engine being retired). */
@@ -105,8 +133,9 @@ export class Vifs {
   private async add(n: VifSpec, s: AgentState): Promise<void> {
     const shaper = new VifShaper(n.id, this.d.counters);
     shaper.configure(n.limit);
-    const rt: VifRuntime = { spec: n, mac: parseMac(n.mac), ip: parseCidr(n.ip).ip, guest: null, error: null, shaper };
+    const rt: VifRuntime = { spec: n, mac: parseMac(n.mac), ip: parseCidr(n.ip).ip, guest: null, error: null, shaper, filter: null };
     this.vifs.set(n.id, rt);
+    this.syncFilter(rt, s); // filtering from the first frame
     try {
       await this.startGuest(rt, s);
     } catch (err) {
@@ -126,7 +155,7 @@ export class Vifs {
       vnet,
       headroom: this.d.sw.headroom,
     });
-    this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper });
+    this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper, filter: rt.filter });
     try {
       await guest.start();
     } catch (err) {
@@ -144,8 +173,9 @@ export class Vifs {
     rt.ip = parseCidr(n.ip).ip;
     this.d.sw.setPortIp(n.id, rt.ip);
     rt.shaper.configure(n.limit);
-    // The location version and the bandwidth limit are not the guest's business.
-    const guestChanged = canonical({ ...prev, version: 0, limit: undefined }) !== canonical({ ...n, version: 0, limit: undefined });
+    // The location version, the bandwidth limit and the security groups are not the guest's business.
+    const own = (v: VifSpec) => canonical({ ...v, version: 0, limit: undefined, securityGroups: undefined });
+    const guestChanged = own(prev) !== own(n);
     if (guestChanged && rt.guest) {
       if (rt.guest.update) {
         await rt.guest.update(n);
@@ -167,6 +197,8 @@ export class Vifs {
     this.d.sw.removePort(rt.spec.id);
     this.vifs.delete(rt.spec.id);
     rt.shaper.stop();
+    rt.filter?.stop();
+    rt.filter = null;
     const g = rt.guest;
     rt.guest = null;
     if (g) {

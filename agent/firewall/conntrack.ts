@@ -11,8 +11,13 @@
 // tuple per connection).
 //
 // Over 300 lines: the table and its reply index are one structure, kept in one place.
-import { IPPROTO_ICMP, IPPROTO_TCP } from '../wire/index.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type Flow } from './flow.ts';
+import * as W from '../wire/index.ts';
+import * as F from './flow.ts';
+import type { Flow } from './flow.ts';
+
+// Copied into this module: an imported binding may compile to an accessor (a call per packet).
+const { IPPROTO_ICMP, IPPROTO_TCP } = W;
+const { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } = F;
 
 export type ConnState = 'SYN_SENT' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSED' | 'UDP' | 'ICMP';
 
@@ -88,7 +93,7 @@ function hash5(p: number, s: number, d: number, sp: number, dp: number): number 
   let h = Math.imul(s ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ d, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ ((sp << 16) | dp), 0x27d4eb2f);
-  return (h ^ (h >>> 15) ^ p) >>> 0;
+  return (h ^ (h >>> 15) ^ p) | 0; // a signed 32-bit key stays a small integer (no heap number per lookup)
 }
 
 export class Conntrack {
@@ -179,16 +184,19 @@ export class Conntrack {
   }
 
   /**
-   * Opens a connection for an allowed first packet, translated when `reply`
-   * (the reply tuple) is given; undefined when the table is full.
+   * Opens a connection for an allowed first packet; undefined when the table
+   * is full. `pickedUp`: a TCP packet in the middle of a stream nobody saw
+   * begin (a guest that moved here), taken up as ESTABLISHED, as Linux does
+   * with nf_conntrack_tcp_loose. `reply` (NAT): the reply tuple of a
+   * translated connection.
    */
-  open(f: Flow, ingress: string, rule: number | 'default', now: number, reply?: ReplyTuple): Conn | undefined {
+  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false, reply?: ReplyTuple): Conn | undefined {
     if (this.count >= this.t.maxConnections) {
       this.sweep(now);
       if (this.count >= this.t.maxConnections) return undefined;
     }
     const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
-    const state: ConnState = f.protocol === IPPROTO_TCP ? 'SYN_SENT' : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
+    const state: ConnState = f.protocol === IPPROTO_TCP ? (pickedUp ? 'ESTABLISHED' : 'SYN_SENT') : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
     const c: Conn = {
       protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false,
       ingress, rule, packets: [1, 0], bytes: [f.length, 0], created: now, hash: h,
@@ -277,6 +285,7 @@ export class Conntrack {
 
   private removeAt(bucket: Conn[], i: number, h: number): void {
     const c = bucket[i]!;
+    c.expires = 0; // a caller holding it (agent/sg's last connection) sees it is gone
     bucket.splice(i, 1);
     if (bucket.length === 0) this.table.delete(h);
     this.count--;

@@ -26,7 +26,7 @@ import { HeldFrames } from './held.ts';
 import { checkPortSecurity } from './security.ts';
 import { C, securityCounter, txDropCounter, type FrameDropReason, type Security, type SwitchIo, type SwitchPort, type Vnet, type VnetConfig } from './types.ts';
 
-export type { FrameDropReason, Sealer, Security, SwitchIo, SwitchPort, SwitchVarp, Uplink, VnetConfig } from './types.ts';
+export type { FrameDropReason, PortFilter, Sealer, Security, SwitchIo, SwitchPort, SwitchVarp, Uplink, VnetConfig } from './types.ts';
 
 /** Services answered next to the port (agent/dhcp/services.ts): true when they took the frame. */
 export interface PortServices {
@@ -140,6 +140,7 @@ export class Switch {
       this.counters.inc(securityCounter(bad));
       return;
     }
+    if (port.filter && !port.filter.egress(frame)) return; // security groups (agent/sg) count their drops
     this.forward(v, port, frame);
   }
 
@@ -289,6 +290,7 @@ export class Switch {
   }
 
   private deliver(p: SwitchPort, frame: Buffer): void {
+    if (p.filter && !p.filter.ingress(frame)) return; // security groups, for local and underlay frames alike
     this.counters.inc(C.rxDelivered);
     try {
       p.guest.deliver(frame);

@@ -22,6 +22,16 @@ export interface SwitchPort {
   readonly arpIps?: { has(ip: number): boolean };
   /** The VIF's bandwidth limit (agent/limit/shaper.ts): it sees the guest's frames before the switch does. */
   readonly limit?: { wrap(next: (frame: Buffer) => void): (frame: Buffer) => void };
+  /** The VIF's security groups (agent/sg): absent or null, the port is not filtered. */
+  filter?: PortFilter | null;
+}
+
+/** A port's stateful filter: false drops the frame (the filter counts it). */
+export interface PortFilter {
+  /** A frame the guest sent, after port security. */
+  egress(frame: Buffer): boolean;
+  /** A frame about to be delivered to the guest. */
+  ingress(frame: Buffer): boolean;
 }
 
 export interface VnetConfig {

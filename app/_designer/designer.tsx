@@ -22,6 +22,8 @@ import { attachCanvasTools, modelPoint, viewCenter } from './canvas-tools.ts';
 import { describeDelete, designerKey, isTyping, nodeKindOf, outline, takenNames } from './designer-helpers.ts';
 import { addNodeCommand, connectCommand, deleteCommand, editCommand, type Edit } from './farm-commands.ts';
 import { makeFarmOps, type RevisionRef } from './farm-ops.ts';
+import { makeSecurityOps } from './security-ops.ts';
+import { SecurityGroupsPanel } from './security-groups.tsx';
 import { Palette } from './palette.tsx';
 import { Properties, type ActionError } from './properties.tsx';
 import { useLayoutSaver } from './use-layout-saver.ts';
@@ -42,6 +44,7 @@ export function Designer({ farmId }: { farmId: string }) {
 
   const rev = useRef<RevisionRef>({ current: 0 });
   const ops = useMemo(() => makeFarmOps(client, farmId, rev.current), [client, farmId]);
+  const sgOps = useMemo(() => makeSecurityOps(client, farmId, rev.current), [client, farmId]);
   const [stack] = useState(() => new CommandStack());
   const subscribe = useCallback((l: () => void) => stack.subscribe(l), [stack]);
   const history = useSyncExternalStore(subscribe, () => stack.snapshot(), () => stack.snapshot());
@@ -278,8 +281,9 @@ export function Designer({ farmId }: { farmId: string }) {
           <GraphCanvas elements={elements} label={`Drawing of farm ${farm.name}`} onReady={onReady} fit={fitMode.current ?? false} testId="designer-canvas" />
         </div>
         <aside className="props-panel" aria-label="Properties">
-          <Properties farm={farm} selection={selection} hosts={hostsQ.data?.items ?? []} readOnly={readOnly} error={error} ops={ops}
+          <Properties farm={farm} selection={selection} hosts={hostsQ.data?.items ?? []} readOnly={readOnly} error={error} ops={ops} sgOps={sgOps}
             onEdit={edit} onRun={(c) => run(c, selectedId)} onDelete={requestDelete} onConnect={connect} onSelect={setSelectedId} onDirty={onDirty} />
+          {selection ? null : <SecurityGroupsPanel farm={farm} ops={sgOps} readOnly={readOnly} error={error} onRun={run} />}
         </aside>
       </div>
       <ConfirmDialog open={pendingDelete !== null} title={del?.title ?? ''} confirmLabel="Delete" danger onConfirm={() => void confirmDelete()} onCancel={() => setPendingDelete(null)}>

@@ -6,6 +6,8 @@ import type { FarmSelection } from '../lib/graph/farm-graph.ts';
 import { changedFields } from './farm-commands.ts';
 import { formCtx, FormFrame, type PropertiesProps } from './properties.tsx';
 import { useDraft } from './use-draft.ts';
+import { setVifGroupsCommand } from './security-ops.ts';
+import { useState } from 'react';
 
 type EdgeSelection = Extract<FarmSelection, { kind: 'vif' | 'routerInterface' | 'firewallInterface' | 'routerLink' }>;
 
@@ -66,7 +68,34 @@ function VifForm(p: PropertiesProps & { selection: Extract<EdgeSelection, { kind
       <p className="hint">On vnet {vnetName(p, f.vnetId)}</p>
       <Field label="IP address" error={ctx.err('ip')}><input name="ip" value={draft.ip} onChange={(e) => set('ip', e.target.value)} disabled={ctx.readOnly} /></Field>
       <Field label="MAC address" error={ctx.err('mac')}><input name="mac" value={draft.mac} onChange={(e) => set('mac', e.target.value)} disabled={ctx.readOnly} /></Field>
+      <VifGroups key={f.securityGroups.join()} {...p} />
     </FormFrame>
+  );
+}
+
+/** The VIF's security groups: ticked ones are its groups; applying replaces them as one undoable command. */
+function VifGroups(p: PropertiesProps & { selection: Extract<EdgeSelection, { kind: 'vif' }> }) {
+  const f = p.selection.item;
+  const ctx = formCtx(p, f.id);
+  const [chosen, setChosen] = useState<string[]>(f.securityGroups);
+  const dirty = JSON.stringify([...chosen].sort()) !== JSON.stringify([...f.securityGroups].sort());
+  const label = `${p.selection.vm.name}/${f.name}`;
+  const toggle = (id: string, on: boolean) => setChosen((c) => (on ? [...c, id] : c.filter((x) => x !== id)));
+  const err = ctx.err('groupIds') ?? (p.error?.targetId === f.id && p.error.field?.startsWith('groupIds.') ? p.error.message : null);
+  return (
+    <fieldset className="vif-groups">
+      <legend>Security groups</legend>
+      {p.farm.securityGroups.length === 0 ? <p className="hint">The farm has no security groups (see the Security groups panel).</p> : null}
+      {p.farm.securityGroups.map((g) => (
+        <label key={g.id} className="check">
+          <input type="checkbox" checked={chosen.includes(g.id)} disabled={ctx.readOnly} onChange={(e) => toggle(g.id, e.target.checked)} /> {g.name}
+        </label>
+      ))}
+      {chosen.length === 0 ? <p className="hint">In no group: this VIF is not filtered.</p> : null}
+      {err ? <p className="field-error" role="alert">{err}</p> : null}
+      <button type="button" className="secondary" disabled={ctx.readOnly || !dirty}
+        onClick={() => void p.onRun(setVifGroupsCommand(p.sgOps, label, f.id, f.securityGroups, chosen))}>Set groups</button>
+    </fieldset>
   );
 }
 

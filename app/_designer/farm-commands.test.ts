@@ -14,7 +14,7 @@ function fakeFarm() {
   const farm: FarmDetail = {
     id: 'farm', name: 'f', description: '', revision: 1, deployedRevision: null, createdAt: t, updatedAt: t,
     counts: { vnets: 0, vms: 0, routers: 0, firewalls: 0 },
-    vnets: [], vms: [], routers: [], routerLinks: [], firewalls: [],
+    vnets: [], vms: [], routers: [], routerLinks: [], firewalls: [], securityGroupMode: 'none', securityGroups: [],
   };
   const mac = () => `02:00:00:00:00:${(seq % 256).toString(16).padStart(2, '0')}`;
   const must = <T>(x: T | undefined, what: string): T => {
@@ -46,7 +46,7 @@ function fakeFarm() {
       const vm = {
         id, farmId: farm.id, name: s.name, hostId: s.hostId ?? null, hostName: null, guestKind: s.guestKind ?? 'emulated' as const,
         bandwidthMbps: s.bandwidthMbps ?? null, burstKb: s.burstKb ?? null, locationVersion: 1, createdAt: t, updatedAt: t,
-        vifs: (s.vifs ?? []).map((f, i) => ({ id: nextId(), vmId: id, vnetId: f.vnetId, name: `eth${i}`, mac: f.mac ?? mac(), ip: f.ip ?? '10.0.0.9' })),
+        vifs: (s.vifs ?? []).map((f, i) => ({ id: nextId(), vmId: id, vnetId: f.vnetId, name: `eth${i}`, mac: f.mac ?? mac(), ip: f.ip ?? '10.0.0.9', securityGroups: [] })),
       };
       farm.vms.push(vm);
       bump();
@@ -57,7 +57,7 @@ function fakeFarm() {
     async createVif(s) {
       const vm = must(farm.vms.find((v) => v.id === s.vmId), 'vm');
       must(farm.vnets.find((v) => v.id === s.vnetId), 'vnet');
-      const f = { id: nextId(), vmId: vm.id, vnetId: s.vnetId, name: `eth${vm.vifs.length}`, mac: s.mac ?? mac(), ip: s.ip ?? '10.0.0.5' };
+      const f = { id: nextId(), vmId: vm.id, vnetId: s.vnetId, name: `eth${vm.vifs.length}`, mac: s.mac ?? mac(), ip: s.ip ?? '10.0.0.5', securityGroups: [] };
       vm.vifs.push(f);
       bump();
       return f;

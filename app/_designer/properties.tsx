@@ -9,6 +9,7 @@ import type { FarmDetail } from '../lib/graph/elements.ts';
 import type { FarmSelection } from '../lib/graph/farm-graph.ts';
 import { changedFields, type Edit } from './farm-commands.ts';
 import type { FarmOps } from './farm-ops.ts';
+import type { SecurityOps } from './security-ops.ts';
 import { EdgeProperties } from './edge-properties.tsx';
 import { LiveFirewall } from './live-firewall.tsx';
 import { LiveRouter } from './live-router.tsx';
@@ -32,6 +33,7 @@ export interface PropertiesProps {
   readOnly: boolean;
   error: ActionError | null;
   ops: FarmOps;
+  sgOps: SecurityOps;
   onEdit(edit: Edit, label: string): Promise<boolean>;
   onRun(cmd: Command): Promise<boolean>;
   onDelete(): void;
@@ -125,6 +127,7 @@ export function Properties(p: PropertiesProps) {
         <h2>Properties</h2>
         <p>Select a node or an edge to see and change its properties.</p>
         <p className="hint">Add nodes from the palette (drag, or press a button). Hold <kbd>Shift</kbd> and drag from a VM, router or firewall to a vnet to connect them. <kbd>Delete</kbd> removes the selection; <kbd>Ctrl</kbd>+<kbd>Z</kbd> / <kbd>Ctrl</kbd>+<kbd>Y</kbd> undo and redo.</p>
+        <p className="hint">The farm&apos;s security groups are below; a VIF&apos;s groups are in its properties.</p>
       </div>
     );
   }

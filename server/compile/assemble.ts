@@ -6,7 +6,7 @@
 // states are written for those hosts alone: the parts of every farm that
 // reaches them (or, for a relay, its LAN) must be given, the others may be
 // left out.
-import type { CompileHost, CompileSegment, FarmPart, HostState, StateFirewall, StateRouter, StateVif, StateVnet, VnetKeyring } from './types.ts';
+import type { CompileHost, CompileSegment, FarmPart, HostState, StateFirewall, StateRouter, StateSecurityGroup, StateVif, StateVnet, VnetKeyring } from './types.ts';
 import { addProxyVnets, relayed, relayHostOf, type Topology } from './relays.ts';
 import { byString, CompileError } from './common.ts';
 import { DEFAULT_PORT } from '../../agent/wire/constants.ts';
@@ -29,6 +29,7 @@ interface HostAcc {
   vifs: StateVif[];
   routers: StateRouter[];
   firewalls: StateFirewall[];
+  securityGroups: StateSecurityGroup[];
 }
 
 /** The states of the hosts that run something or relay (all of them, or those in `only`), by host name. */
@@ -40,7 +41,7 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
     const host = hostsById.get(hostId);
     if (!host) return undefined;
     let a = acc.get(hostId);
-    if (!a) acc.set(hostId, (a = { host, vnets: new Map(), vifs: [], routers: [], firewalls: [] }));
+    if (!a) acc.set(hostId, (a = { host, vnets: new Map(), vifs: [], routers: [], firewalls: [], securityGroups: [] }));
     return a;
   };
   // One vnet id is one farm's network: two parts carrying it would merge two farms' segments.
@@ -69,6 +70,7 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
       a.vifs.push(...p.vifs);
       a.routers.push(...p.routers);
       a.firewalls.push(...p.firewalls);
+      a.securityGroups.push(...(p.securityGroups ?? []));
     }
   }
   // A segment's relay runs the role (and hears its LAN) even when it carries nothing itself.
@@ -116,6 +118,8 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
       vifs: a.vifs.sort((x, y) => byString(x.id, y.id)),
       routers: a.routers.sort((x, y) => byString(x.id, y.id)),
       firewalls: a.firewalls.sort((x, y) => byString(x.id, y.id)),
+      // Absent when no VIF here belongs to a group, so hosts without groups get the state they had before groups existed.
+      ...(a.securityGroups.length ? { securityGroups: a.securityGroups.sort((x, y) => byString(x.id, y.id)) } : {}),
       relay: relayFor(a.host, input.hosts, input.segments),
       ...(input.varpKey ? { varp: { key: input.varpKey } } : {}),
       // Only hosts with a resolver on some vnet need upstreams.

@@ -6,6 +6,7 @@
 // across hosts travel on the link's own vnet id (stored with the link, taken
 // once from a range no farm's vnet uses), never one allocated here.
 import type { CompileFarm, CompileHost, FarmPart, HostPart, StateRouter, StateVnet } from './types.ts';
+import { securityGroupsOf } from './securityGroups.ts';
 import { farmDhcp, hostNameOf } from './dhcp.ts';
 import { CompileError, byString, prefixOf, tapDeviceName } from './common.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
@@ -60,6 +61,7 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
         ...(hostNameOf(vm.name) ? { hostName: hostNameOf(vm.name)! } : {}),
+        ...(vif.securityGroups?.length ? { securityGroups: [...vif.securityGroups].sort(byString) } : {}),
       });
     });
   });
@@ -135,9 +137,13 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
       rules: fw.rules,
     });
   });
+  const groupsOn = securityGroupsOf(farm);
   return {
     farmId: farm.id,
-    hosts: [...parts.values()].map((p) => ({ ...p, vnets: [...p.vnets.values()] })),
+    hosts: [...parts.values()].map((p) => {
+      const securityGroups = groupsOn(p.vifs);
+      return { ...p, vnets: [...p.vnets.values()], ...(securityGroups.length ? { securityGroups } : {}) };
+    }),
     sealedVnids: [...new Set(farm.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid))].sort((a, b) => a - b),
   };
 }

@@ -48,6 +48,8 @@ export interface CompileVif {
   vnid: number;
   mac: string;
   ip: string;
+  /** Ids of the farm's security groups the VIF belongs to; absent or empty: not filtered. */
+  securityGroups?: string[];
 }
 
 export interface CompileVm {
@@ -107,6 +109,23 @@ export interface CompileFirewallRule {
   log: boolean;
 }
 
+/** A security group as compile takes it: ids are database ids; a rule's remote is a CIDR or a group id of the farm. */
+export interface CompileSecurityGroup {
+  id: Id;
+  name: string;
+  rules: {
+    id: Id;
+    direction: 'ingress' | 'egress';
+    protocol: 'any' | 'tcp' | 'udp' | 'icmp';
+    portFrom: number | null;
+    portTo: number | null;
+    icmpType: number | null;
+    icmpCode: number | null;
+    remoteCidr: string | null;
+    remoteGroup: Id | null;
+  }[];
+}
+
 export interface CompileFarm {
   /** Written as `farm` beside everything of the farm on hosts; its name only ever goes into display names. */
   id: Id;
@@ -117,6 +136,8 @@ export interface CompileFarm {
   routers: CompileRouter[];
   routerLinks: CompileRouterLink[];
   firewalls: CompileFirewall[];
+  /** Absent: the farm has none (VIFs unfiltered). */
+  securityGroups?: CompileSecurityGroup[];
 }
 
 export interface CompileInput {
@@ -141,6 +162,7 @@ export type StateVnet = Always<Contract.StateVnet, 'name' | 'farm' | 'mtu' | 'pe
 export type StateVif = Always<Contract.StateVif, 'name' | 'farm'>;
 export type StateRouter = Always<Contract.StateRouter, 'name' | 'farm'>;
 export type StateFirewall = Always<Contract.StateFirewall, 'name' | 'farm'>;
+export type StateSecurityGroup = NonNullable<Contract.HostState['securityGroups']>[number];
 
 /** One farm's items on one host; its vnets without peers and keys (the host-level assembly adds them). */
 export interface HostPart {
@@ -149,6 +171,8 @@ export interface HostPart {
   vifs: StateVif[];
   routers: StateRouter[];
   firewalls: StateFirewall[];
+  /** The groups this host's VIFs of the farm belong to; absent when none. */
+  securityGroups?: StateSecurityGroup[];
 }
 
 /** One farm's part of every host's state, hosts in the order the farm first reached them. */

@@ -168,7 +168,50 @@ export interface WaitResult {
   missing: string[];
 }
 
-/** Waits until every target host applied its generation, or `timeoutMs` passes (not an error). */
+/** The progress once complete, or the last one read when `signal` aborts (see waitForDeployment). */
+async function waitQuietly(db: Db, actor: UserActor, id: string, signal: AbortSignal): Promise<DeploymentProgress> {
+  let targets: Set<string> | null = null;
+  // Subscribe before the first read: a report landing in between is not lost.
+  const inbox = new EventInbox(await getEventBus(db), (e) => relevant(e, targets));
+  try {
+    const d = await requireDeployment(db, actor, id);
+    targets = new Set(d.targets.map((t) => t.hostId));
+    let p = await progressOf(db, d, actor);
+    let fullAt = performance.now();
+    while (!p.complete && !signal.aborted) {
+      const events = await inbox.next({ signal, timeoutMs: FULL_CHECK_MS });
+      if (signal.aborted) break;
+      const due = performance.now() - fullAt >= FULL_CHECK_MS;
+      if (!due && !events.some((e) => relevant(e, targets))) continue;
+      const mark = due ? null : await db.deployment.findUnique({ where: { id: d.id }, select: { completedAt: true } });
+      if (!due && !mark?.completedAt) continue;
+      p = await progressOf(db, d, actor);
+      fullAt = performance.now();
+    }
+    return p;
+  } finally {
+    inbox.close();
+  }
+}
+
+/**
+ * How often a wait re-reads every target's progress even when no report
+ * finished the deployment (a completion the reports' own check could miss).
+ */
+const FULL_CHECK_MS = 1_000;
+
+/**
+ * Waits until every target host applied its generation, or `timeoutMs` passes (not an error).
+ *
+ * Without `onProgress` the wait does not re-read every target on every
+ * report: the report that completes a deployment marks it completed in the
+ * same round (completeDeploymentsOf), so on each batch of reports about its
+ * targets the wait reads that mark alone (one row), and the whole progress
+ * when it is set, at most every FULL_CHECK_MS otherwise, and at the end. Under
+ * a fleet's rollout the full read (every target host and report) on each of
+ * hundreds of reports a second kept the database busy with the wait instead
+ * of the reports.
+ */
 export async function waitForDeployment(o: {
   db: Db;
   actor: UserActor;
@@ -183,9 +226,13 @@ export async function waitForDeployment(o: {
   const signal = o.signal ? AbortSignal.any([o.signal, timeout.signal]) : timeout.signal;
   let progress: DeploymentProgress | undefined;
   try {
-    for await (const p of watchDeployment({ db: o.db, actor: o.actor, id: o.id, signal })) {
-      progress = p;
-      o.onProgress?.(p);
+    if (o.onProgress) {
+      for await (const p of watchDeployment({ db: o.db, actor: o.actor, id: o.id, signal })) {
+        progress = p;
+        o.onProgress(p);
+      }
+    } else {
+      progress = await waitQuietly(o.db, o.actor, o.id, signal);
     }
   } finally {
     clearTimeout(timer);

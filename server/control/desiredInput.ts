@@ -7,7 +7,7 @@
 // did always gets a higher one (docs/wire.md, VARP: receivers ignore
 // ANNOUNCEs older than what they cache).
 import { badRequest } from '../errors.ts';
-import type { CompileFarm, CompileFirewall, CompileRouter, CompileVm, CompileVnet } from '../compile/index.ts';
+import type { CompileFarm, CompileFirewall, CompileRouter, CompileSecurityGroup, CompileVm, CompileVnet } from '../compile/index.ts';
 import type { FarmDocument } from '../farms/farmDocument.ts';
 import { nextLocation, type VmLocations } from './vmLocations.ts';
 import { dhcpOfRow } from '../farms/vnetDhcp.ts';
@@ -31,7 +31,8 @@ export interface FarmRows {
 /** True when some part of the document has no database id (a snapshot older than ids in snapshots). */
 export function lacksIds(doc: FarmDocument): boolean {
   return [...doc.vms, ...doc.vms.flatMap((vm) => vm.vifs), ...doc.routers, ...doc.firewalls].some((x) => x.id === undefined)
-    || doc.routerLinks.some((l) => l.vnid === undefined);
+    || doc.routerLinks.some((l) => l.vnid === undefined)
+    || doc.securityGroups.some((g) => g.id === undefined || g.rules.some((r) => r.id === undefined));
 }
 
 /**
@@ -63,6 +64,12 @@ export function withIds(farm: DeployedFarm, rows: FarmRows): FarmDocument {
     routers: doc.routers.map((r) => ({ ...r, id: r.id ?? routers.get(r.name) ?? `${farm.id}/${r.name}` })),
     firewalls: doc.firewalls.map((f) => ({ ...f, id: f.id ?? firewalls.get(f.name) ?? `${farm.id}/${f.name}` })),
     routerLinks: doc.routerLinks.map((l) => ({ ...l, vnid: l.vnid ?? links.get(`${l.a}\u0000${l.b}`) })),
+    // Snapshots have carried their groups' ids since groups exist; farm-scoped ones for any other document.
+    securityGroups: doc.securityGroups.map((g) => ({
+      ...g,
+      id: g.id ?? `${farm.id}/sg/${g.name}`,
+      rules: g.rules.map((r, j) => ({ ...r, id: r.id ?? `${farm.id}/sg/${g.name}/${j}` })),
+    })),
   };
 }
 
@@ -121,6 +128,13 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     return id;
   };
 
+  const groupIds = new Map(doc.securityGroups.map((g, i) => [g.name, idOf(g, farm, `securityGroups.${i}`)]));
+  const groupIdOf = (name: string, path: string) => {
+    const id = groupIds.get(name);
+    if (id === undefined) throw badRequest('revision', `farm ${farm.name} revision ${farm.revision}: ${path} names unknown security group "${name}"`);
+    return id;
+  };
+
   const vms: CompileVm[] = doc.vms.map((vm, i) => {
     const id = idOf(vm, farm, `vms.${i}`);
     const hostId = hostOf(vm.host, `VM ${vm.name}`);
@@ -145,6 +159,7 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
           vnid: vnidOf(f.vnet, `${path}.vnet`),
           mac: need(f.mac, farm, `${path}.mac`),
           ip: need(f.ip, farm, `${path}.ip`),
+          ...(f.securityGroups?.length ? { securityGroups: f.securityGroups.map((n, k) => groupIdOf(n, `${path}.securityGroups.${k}`)) } : {}),
         };
       }),
     };
@@ -208,5 +223,22 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     })),
   }));
 
-  return { id: farm.id, name: farm.name, revision: farm.revision, vnets, vms, routers, routerLinks, firewalls };
+  const securityGroups: CompileSecurityGroup[] = doc.securityGroups.map((g, i) => ({
+    id: groupIds.get(g.name)!,
+    name: g.name,
+    rules: g.rules.map((r, j) => {
+      const path = `securityGroups.${i}.rules.${j}`;
+      return {
+        id: idOf(r, farm, path), direction: r.direction, protocol: r.protocol,
+        portFrom: r.portFrom, portTo: r.portTo ?? r.portFrom, icmpType: r.icmpType, icmpCode: r.icmpCode,
+        remoteCidr: r.remoteGroup === null ? (r.remoteCidr ?? '0.0.0.0/0') : null,
+        remoteGroup: r.remoteGroup === null ? null : groupIdOf(r.remoteGroup, `${path}.remoteGroup`),
+      };
+    }),
+  }));
+
+  return {
+    id: farm.id, name: farm.name, revision: farm.revision, vnets, vms, routers, routerLinks, firewalls,
+    ...(securityGroups.length ? { securityGroups } : {}),
+  };
 }

@@ -8,7 +8,7 @@
 // statement grows with the farm either.
 
 /** Postgres element types of the columns written this way; enum types by their quoted name. */
-export type ColumnType = 'uuid' | 'text' | 'int4' | 'int8' | 'bool' | 'jsonb' | '"VnetSecurity"' | '"GuestKind"' | '"FirewallAction"' | '"FirewallProtocol"';
+export type ColumnType = 'uuid' | 'text' | 'int4' | 'int8' | 'bool' | 'jsonb' | '"VnetSecurity"' | '"GuestKind"' | '"FirewallAction"' | '"FirewallProtocol"' | '"SecurityDirection"';
 
 /** Anything that runs raw SQL: a Prisma client or transaction. */
 export interface RawExecutor {

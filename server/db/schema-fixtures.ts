@@ -13,7 +13,7 @@ export const ids = {
   enrollment: id(7), farm: id(8), vnet: id(9), vm: id(10), vif: id(11), routerA: id(12),
   routerB: id(13), routerIf: id(14), route: id(15), link: id(16), firewall: id(17),
   firewallIf: id(18), rule: id(19), revision: id(20), deployment: id(21), command: id(22),
-  vnetKey: id(23), vnetVlan: id(24),
+  vnetKey: id(23), vnetVlan: id(24), sgA: id(25), sgB: id(26), sgRule: id(27),
 };
 
 export type ModelName = Prisma.ModelName;
@@ -78,8 +78,9 @@ export function fixtures(): Fixture[] {
     } satisfies Prisma.AgentCommandUncheckedCreateInput, { status: 'done', resultCount: 2, error: null } satisfies Prisma.AgentCommandUncheckedUpdateInput),
     f('Farm', { id: farm }, {
       id: farm, tenantId: tenant, name: 'web', description: 'three tiers', revision: 7, deployedRevision: 6,
-      createdAt: at(20), updatedAt: at(21),
-    } satisfies Prisma.FarmUncheckedCreateInput, { revision: 8, deployedRevision: null } satisfies Prisma.FarmUncheckedUpdateInput),
+      securityGroupMode: 'default', createdAt: at(20), updatedAt: at(21),
+    } satisfies Prisma.FarmUncheckedCreateInput,
+    { revision: 8, deployedRevision: null, securityGroupMode: 'none' } satisfies Prisma.FarmUncheckedUpdateInput),
     f('Deployment', { id: ids.deployment }, {
       id: ids.deployment, farmId: farm, kind: 'deploy', revision: 6, targets: [{ hostId: host, host: 'h1', generation: 41 }],
       createdById: user, createdAt: at(45), completedAt: at(46),
@@ -104,6 +105,20 @@ export function fixtures(): Fixture[] {
       id: ids.vif, vmId: vm, vnetId: vnet, name: 'eth0', mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', serial: 4242, createdAt: at(26),
       updatedAt: at(27),
     } satisfies Prisma.VifUncheckedCreateInput, { ip: '10.7.0.11' } satisfies Prisma.VifUncheckedUpdateInput),
+    f('SecurityGroup', { id: ids.sgA }, {
+      id: ids.sgA, farmId: farm, name: 'default', description: 'members talk', createdAt: at(56), updatedAt: at(57),
+    } satisfies Prisma.SecurityGroupUncheckedCreateInput, { name: 'web' } satisfies Prisma.SecurityGroupUncheckedUpdateInput),
+    f('SecurityGroup', { id: ids.sgB }, {
+      id: ids.sgB, farmId: farm, name: 'db', description: '', createdAt: at(58), updatedAt: at(59),
+    } satisfies Prisma.SecurityGroupUncheckedCreateInput, { description: 'databases' } satisfies Prisma.SecurityGroupUncheckedUpdateInput),
+    f('SecurityRule', { id: ids.sgRule }, {
+      id: ids.sgRule, groupId: ids.sgB, position: 3, direction: 'ingress', protocol: 'icmp', portFrom: null, portTo: null,
+      icmpType: 8, icmpCode: 0, remoteCidr: null, remoteGroupId: ids.sgA, description: 'ping from web', createdAt: at(60),
+    } satisfies Prisma.SecurityRuleUncheckedCreateInput,
+    { protocol: 'tcp', icmpType: null, icmpCode: null, portFrom: 5432, portTo: 5433, remoteCidr: '10.0.0.0/8', remoteGroupId: null } satisfies Prisma.SecurityRuleUncheckedUpdateInput),
+    f('VifSecurityGroup', { vifId_groupId: { vifId: ids.vif, groupId: ids.sgA } }, {
+      vifId: ids.vif, groupId: ids.sgA,
+    } satisfies Prisma.VifSecurityGroupUncheckedCreateInput, { groupId: ids.sgA } satisfies Prisma.VifSecurityGroupUncheckedUpdateInput),
     f('Router', { id: routerA }, {
       id: routerA, farmId: farm, name: 'r1', hostId: host, createdAt: at(28), updatedAt: at(29),
     } satisfies Prisma.RouterUncheckedCreateInput, { name: 'r1-edge' } satisfies Prisma.RouterUncheckedUpdateInput),

@@ -12,7 +12,7 @@ import { byText, naturalCompare } from './validate.ts';
 
 export const documentChangeView = z.object({
   op: z.enum(['add', 'change', 'remove']),
-  kind: z.enum(['farm', 'vnet', 'vm', 'router', 'routerLink', 'firewall', 'layout']),
+  kind: z.enum(['farm', 'vnet', 'vm', 'router', 'routerLink', 'firewall', 'securityGroup', 'layout']),
   /** The item's name (a router link: `a–b`; the farm and the layout: the farm's name). */
   name: z.string(),
   /** What changed inside a changed item: `vifs.eth0.ip` and so on, values as JSON text (null: absent). */
@@ -75,7 +75,9 @@ export function canonicalDocument(d: ResolvedDocument) {
     vnets: sorted(d.vnets).map((v) => ({ ...v, vlans: [...v.vlans].sort((a, b) => byText(a.host, b.host)) })),
     vms: sorted(d.vms).map((vm) => ({
       name: vm.name, host: vm.host, guestKind: vm.guestKind, bandwidthMbps: vm.bandwidthMbps ?? null, burstKb: vm.burstKb ?? null,
-      vifs: [...vm.vifs].sort((a, b) => naturalCompare(a.name, b.name)),
+      vifs: [...vm.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map(({ securityGroups, ...f }) => ({
+        ...f, ...(securityGroups.length ? { securityGroups: [...securityGroups].sort(byText) } : {}),
+      })),
     })),
     routers: sorted(d.routers).map((r) => ({
       ...r,
@@ -84,6 +86,8 @@ export function canonicalDocument(d: ResolvedDocument) {
     })),
     routerLinks: [...d.routerLinks].map((l) => ({ name: `${l.a}–${l.b}`, ...l })).sort((x, y) => byText(x.name, y.name)),
     firewalls: sorted(d.firewalls).map((f) => ({ ...f, interfaces: sorted(f.interfaces) })),
+    securityGroupMode: d.securityGroupMode,
+    securityGroups: sorted(d.securityGroups),
   };
 }
 export type CanonicalDocument = ReturnType<typeof canonicalDocument>;
@@ -120,18 +124,23 @@ function fieldDiff(before: unknown, after: unknown): DocumentChange['fields'] {
     .map((path) => ({ path, before: a.get(path) ?? null, after: b.get(path) ?? null }));
 }
 
-type ItemKind = 'vnet' | 'vm' | 'router' | 'routerLink' | 'firewall';
+type ItemKind = 'vnet' | 'vm' | 'router' | 'routerLink' | 'firewall' | 'securityGroup';
 
 /** What changes from `before` (null: no farm yet) to `after`, item by item. */
 export function diffDocuments(before: CanonicalDocument | null, after: CanonicalDocument): DocumentChange[] {
   const changes: DocumentChange[] = [];
   if (!before) {
     changes.push({ op: 'add', kind: 'farm', name: after.name, fields: [] });
-  } else if (before.description !== after.description) {
-    changes.push({ op: 'change', kind: 'farm', name: after.name, fields: fieldDiff({ description: before.description }, { description: after.description }) });
+  } else {
+    const fields = fieldDiff(
+      { description: before.description, securityGroupMode: before.securityGroupMode },
+      { description: after.description, securityGroupMode: after.securityGroupMode },
+    );
+    if (fields.length) changes.push({ op: 'change', kind: 'farm', name: after.name, fields });
   }
   const lists: [ItemKind, keyof CanonicalDocument][] = [
     ['vnet', 'vnets'], ['vm', 'vms'], ['router', 'routers'], ['routerLink', 'routerLinks'], ['firewall', 'firewalls'],
+    ['securityGroup', 'securityGroups'],
   ];
   for (const [kind, key] of lists) {
     const olds = byName((before?.[key] ?? []) as { name: string }[]);

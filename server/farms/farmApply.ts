@@ -33,17 +33,19 @@ export async function loadStoredFarm(tx: Tx, tenantId: string, name: string, loc
   if (lock) await tx.$queryRawUnsafe('SELECT 1 AS locked FROM "Farm" WHERE id = $1::uuid FOR UPDATE', found.id);
   const farm = lock ? ((await tx.farm.findUnique({ where: { id: found.id }, select })) ?? found) : found;
   const where = { farmId: farm.id };
-  const [vnets, vms, routers, firewalls, vifs] = await Promise.all([
+  const [vnets, vms, routers, firewalls, vifs, groups] = await Promise.all([
     tx.vnet.findMany({ where, select: { id: true, name: true } }),
     tx.vm.findMany({ where, select: { id: true, name: true } }),
     tx.router.findMany({ where, select: { id: true, name: true } }),
     tx.firewall.findMany({ where, select: { id: true, name: true } }),
     tx.vif.findMany({ where: { vm: where }, select: { id: true, serial: true, name: true, vm: { select: { name: true } } } }),
+    tx.securityGroup.findMany({ where, select: { id: true, name: true } }),
   ]);
   const named = (xs: { id: string; name: string }[]) => new Map(xs.map((x) => [x.name, x.id]));
   const rows: KeptRows = {
     vnets: named(vnets), vms: named(vms), routers: named(routers), firewalls: named(firewalls),
     vifs: new Map(vifs.map((v) => [vifKey(v.vm.name, v.name), { id: v.id, serial: v.serial }])),
+    securityGroups: named(groups),
   };
   const document = toFarmDocument(await loadFarmDetail(tx, farm.id), await loadPositions(tx, farm.id));
   return { farm, document, rows };
@@ -75,6 +77,7 @@ export function keptRows(rows: KeptRows, doc: ResolvedDocument): KeptRows {
     routers: keep(rows.routers, doc.routers.map((r) => r.name)),
     firewalls: keep(rows.firewalls, doc.firewalls.map((f) => f.name)),
     vifs: keep(rows.vifs, doc.vms.flatMap((vm) => vm.vifs.map((f) => vifKey(vm.name, f.name)))),
+    securityGroups: keep(rows.securityGroups, doc.securityGroups.map((g) => g.name)),
   };
 }
 
@@ -91,6 +94,9 @@ async function rewriteFarm(tx: Tx, stored: StoredFarm, doc: ResolvedDocument, re
   await tx.vm.deleteMany({ where: { id: { in: gone(stored.rows.vms, kept.vms) } } });
   await tx.router.deleteMany({ where: { id: { in: gone(stored.rows.routers, kept.routers) } } });
   await tx.firewall.deleteMany({ where: { id: { in: gone(stored.rows.firewalls, kept.firewalls) } } });
+  // Groups named again keep their ids (their ids on hosts); their rules and every membership are written again.
+  await tx.securityGroup.deleteMany({ where: { id: { in: gone(stored.rows.securityGroups, kept.securityGroups) } } });
+  await tx.securityRule.deleteMany({ where: { group: { farmId } } });
   await tx.vif.deleteMany({ where: { vm: { farmId } } });
   await tx.vnetVlan.deleteMany({ where: { vnet: { farmId } } });
   await tx.staticRoute.deleteMany({ where: { router: { farmId } } });
@@ -98,7 +104,11 @@ async function rewriteFarm(tx: Tx, stored: StoredFarm, doc: ResolvedDocument, re
   await tx.routerLink.deleteMany({ where: { farmId } });
   await tx.firewallRule.deleteMany({ where: { firewall: { farmId } } });
   await tx.firewallInterface.deleteMany({ where: { firewall: { farmId } } });
-  await tx.farm.update({ where: { id: farmId }, data: { description: doc.description }, select: { id: true } });
+  await tx.farm.update({ where: { id: farmId }, data: { description: doc.description, securityGroupMode: doc.securityGroupMode }, select: { id: true } });
+  for (const g of doc.securityGroups) {
+    const id = kept.securityGroups.get(g.name);
+    if (id) await tx.securityGroup.update({ where: { id }, data: { description: g.description }, select: { id: true } });
+  }
 
   // Vnet ids are unique across the deployment: ids that move between kept vnets pass through negative ones first.
   const vnetUpdates = doc.vnets.flatMap((v, i) => {
@@ -232,6 +242,10 @@ export function snapshotOf(doc: ResolvedDocument, rows: KeptRows | null, vnids: 
     routers: doc.routers.map((r) => ({ ...r, id: idOf(rows?.routers, r.name) })),
     routerLinks: doc.routerLinks,
     firewalls: doc.firewalls.map((f) => ({ ...f, id: idOf(rows?.firewalls, f.name) })),
+    securityGroupMode: doc.securityGroupMode,
+    securityGroups: doc.securityGroups.map((g) => ({
+      ...g, id: idOf(rows?.securityGroups, g.name), rules: g.rules.map((r) => ({ ...r, id: randomUUID() })),
+    })),
     layout: doc.layout,
   };
 }

@@ -6,17 +6,20 @@
 // snapshots alone also carry the database ids of VMs, VIFs, routers and
 // firewalls: what names them on hosts (server/compile), so that what runs
 // there never depends on a name a user chose. Export leaves them out and
-// import ignores them.
+// import ignores them. Longer than 300 lines: the schema of every part of a
+// farm and its one rendering belong together.
 import { z } from 'zod';
 import { DHCP_DEFAULTS, vnetDhcpInput } from './vnetDhcp.ts';
 import type { FarmDetail } from './farmShapes.ts';
 import {
   actionInput, addressInput, bandwidthInput, burstInput, descriptionInput, guestKindInput, nameInput, protocolInput, securityInput,
 } from './farmShapes.ts';
-import { FARM_LIMITS, type FarmLimitKind } from '../limits.ts';
+import { FARM_LIMITS, OBJECT_LIMITS, type FarmLimitKind } from '../limits.ts';
 import { overLimit } from './farmLimits.ts';
 import { byText, MTU_DEFAULT, naturalCompare } from './validate.ts';
 import { int32, text, uint32 } from '../../contract/primitives.ts';
+import { SG_MAX_PER_VIF, SG_MAX_RULES } from '../../contract/limits.ts';
+import { securityDirectionInput, securityGroupModeInput, securityProtocolInput } from './farmShapes.ts';
 
 export const FARM_DOCUMENT_VERSION = 'softudc.farm/v1';
 
@@ -41,7 +44,7 @@ export const documentVnetSchema = z.strictObject({
   mtu: int32().default(MTU_DEFAULT),
   security: securityInput.default('none'),
   /** Omitted when empty, so documents without VLANs stay as they were. */
-  vlans: z.array(documentVlanSchema).max(1000).optional(),
+  vlans: z.array(documentVlanSchema).max(OBJECT_LIMITS.vlansPerVnet).optional(),
   /** DHCP and DNS settings; omitted: the defaults (DHCP on). */
   dhcp: vnetDhcpInput.optional(),
 });
@@ -55,6 +58,8 @@ export const documentVifSchema = z.strictObject({
   vnet: nameInput,
   mac: optionalAddress,
   ip: optionalAddress,
+  /** Names of the farm's security groups the VIF belongs to; omitted or empty: not filtered. */
+  securityGroups: z.array(nameInput).max(SG_MAX_PER_VIF).optional(),
 });
 
 export const documentVmSchema = z.strictObject({
@@ -65,7 +70,7 @@ export const documentVmSchema = z.strictObject({
   /** Omitted: unlimited. Each VIF of the VM gets this limit (docs/agent-state.md "Bandwidth limits"). */
   bandwidthMbps: bandwidthInput.optional(),
   burstKb: burstInput.optional(),
-  vifs: z.array(documentVifSchema).max(64).default([]),
+  vifs: z.array(documentVifSchema).max(OBJECT_LIMITS.vifsPerVm).default([]),
 });
 
 export const documentRouterInterfaceSchema = z.strictObject({
@@ -87,8 +92,8 @@ export const documentRouterSchema = z.strictObject({
   id: snapshotId,
   name: nameInput,
   host: hostRef,
-  interfaces: z.array(documentRouterInterfaceSchema).max(64).default([]),
-  staticRoutes: z.array(documentStaticRouteSchema).max(1000).default([]),
+  interfaces: z.array(documentRouterInterfaceSchema).max(OBJECT_LIMITS.interfacesPerNode).default([]),
+  staticRoutes: z.array(documentStaticRouteSchema).max(OBJECT_LIMITS.staticRoutesPerRouter).default([]),
 });
 
 export const documentRouterLinkSchema = z.strictObject({
@@ -129,8 +134,31 @@ export const documentFirewallSchema = z.strictObject({
   name: nameInput,
   host: hostRef,
   defaultPolicy: actionInput.default('deny'),
-  interfaces: z.array(documentFirewallInterfaceSchema).max(64).default([]),
-  rules: z.array(documentRuleSchema).max(1000).default([]),
+  interfaces: z.array(documentFirewallInterfaceSchema).max(OBJECT_LIMITS.interfacesPerNode).default([]),
+  rules: z.array(documentRuleSchema).max(OBJECT_LIMITS.rulesPerFirewall).default([]),
+});
+
+/** A security group's rule (docs/security-groups.md); no remote at all: anywhere. */
+export const documentSecurityRuleSchema = z.strictObject({
+  /** Revision snapshots only: the rule's database id, its id on hosts. */
+  id: snapshotId,
+  direction: securityDirectionInput,
+  protocol: securityProtocolInput.default('any'),
+  portFrom: int32().nullable().default(null),
+  portTo: int32().nullable().default(null),
+  icmpType: int32().nullable().default(null),
+  icmpCode: int32().nullable().default(null),
+  remoteCidr: addressInput.nullable().default(null),
+  /** The name of a group of this document: its members' addresses. */
+  remoteGroup: nameInput.nullable().default(null),
+  description: text(200).default(''),
+});
+
+export const documentSecurityGroupSchema = z.strictObject({
+  id: snapshotId,
+  name: nameInput,
+  description: descriptionInput.default(''),
+  rules: z.array(documentSecurityRuleSchema).max(SG_MAX_RULES).default([]),
 });
 
 /** Designer canvas coordinates reach this far from the origin, far beyond any drawing. */
@@ -155,6 +183,9 @@ export const farmDocumentSchema = z.strictObject({
   routers: farmList(documentRouterSchema, 'routers').default([]),
   routerLinks: farmList(documentRouterLinkSchema, 'routerLinks').default([]),
   firewalls: farmList(documentFirewallSchema, 'firewalls').default([]),
+  /** Omitted: `none` (documents from before security groups behave as they did). */
+  securityGroupMode: securityGroupModeInput.default('none'),
+  securityGroups: farmList(documentSecurityGroupSchema, 'securityGroups').default([]),
   /** Designer positions by `<kind>:<name>` (kind: vnet, vm, router, firewall). */
   layout: z.record(text(80), positionSchema).default({}),
 });
@@ -187,6 +218,8 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
     return serial === undefined ? {} : { serial };
   };
   const vnetName = new Map(detail.vnets.map((v) => [v.id, v.name]));
+  const groupName = new Map(detail.securityGroups.map((g) => [g.id, g.name]));
+  const groupsOf = (ids: string[]) => (ids.length ? { securityGroups: ids.map((id) => name(groupName, id)) } : {});
   const routerName = new Map(detail.routers.map((r) => [r.id, r.name]));
   const name = (m: Map<string, string>, id: string) => {
     const n = m.get(id);
@@ -227,7 +260,9 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       ...(vm.burstKb !== null ? { burstKb: vm.burstKb } : {}),
       vifs: [...vm.vifs]
         .sort((a, b) => naturalCompare(a.name, b.name))
-        .map((f) => ({ ...idOf(f.id), ...serialOf(f.id), name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip })),
+        .map((f) => ({
+          ...idOf(f.id), ...serialOf(f.id), name: f.name, vnet: name(vnetName, f.vnetId), mac: f.mac, ip: f.ip, ...groupsOf(f.securityGroups),
+        })),
     })),
     routers: sortByName(detail.routers).map((r) => ({
       ...idOf(r.id),
@@ -257,6 +292,17 @@ export function toFarmDocument(detail: FarmDetail, positions: Record<string, Pos
       rules: f.rules.map((r) => ({
         action: r.action, protocol: r.protocol, source: r.source, destination: r.destination, portFrom: r.portFrom,
         portTo: r.portTo, interface: r.interface, log: r.log, description: r.description,
+      })),
+    })),
+    securityGroupMode: detail.securityGroupMode,
+    securityGroups: sortByName(detail.securityGroups).map((g) => ({
+      ...idOf(g.id),
+      name: g.name,
+      description: g.description,
+      rules: g.rules.map((r) => ({
+        ...idOf(r.id), direction: r.direction, protocol: r.protocol, portFrom: r.portFrom, portTo: r.portTo, icmpType: r.icmpType,
+        icmpCode: r.icmpCode, remoteCidr: r.remoteCidr, remoteGroup: r.remoteGroupId === null ? null : name(groupName, r.remoteGroupId),
+        description: r.description,
       })),
     })),
     layout: sortedLayout,

@@ -13,6 +13,7 @@ import {
   type AddressSpace, type RandomSource,
 } from './ipam.ts';
 import { checkConnected, checkLinkAddresses, checkRule, checkStaticRoute, interfacePrefix, type Connected, type NormalRule } from './intentRules.ts';
+import { checkDocumentSecurityGroups, type ResolvedSecurityGroup, type SecurityGroupModeName } from './securityRules.ts';
 import { checkInterfaceName, checkMtu, checkPrefixLen, checkVid, checkVnid, requireCidr, requireIpv4, VNET_PREFIX, type Cidr } from './validate.ts';
 
 export interface ResolvedDocument {
@@ -30,7 +31,8 @@ export interface ResolvedDocument {
     guestKind: FarmDocument['vms'][number]['guestKind'];
     bandwidthMbps?: number | undefined;
     burstKb?: number | undefined;
-    vifs: { name: string; vnet: string; mac: string; ip: string }[];
+    /** `securityGroups`: the names of the VIF's groups (empty: not filtered). */
+    vifs: { name: string; vnet: string; mac: string; ip: string; securityGroups: string[] }[];
   }[];
   routers: {
     name: string;
@@ -46,6 +48,8 @@ export interface ResolvedDocument {
     interfaces: { name: string; vnet: string; ip: string; prefixLen: number; mac: string }[];
     rules: NormalRule[];
   }[];
+  securityGroupMode: SecurityGroupModeName;
+  securityGroups: ResolvedSecurityGroup[];
   layout: Record<string, Position>;
 }
 
@@ -230,6 +234,11 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
     });
   });
 
+  const securityGroups = checkDocumentSecurityGroups(
+    doc.securityGroups, doc.securityGroupMode,
+    doc.vms.flatMap((vm, i) => vm.vifs.map((f, j) => ({ field: `vms.${i}.vifs.${j}.securityGroups`, groups: f.securityGroups ?? [] }))),
+  );
+
   const known = new Set<string>();
   for (const v of doc.vnets) known.add(`vnet:${v.name}`);
   for (const v of doc.vms) known.add(`vm:${v.name}`);
@@ -254,11 +263,13 @@ export function checkFarmDocument(doc: FarmDocument, random?: RandomSource): Res
       guestKind: vm.guestKind,
       bandwidthMbps: vm.bandwidthMbps,
       burstKb: vm.burstKb,
-      vifs: vmStations[i]!.map(({ name, vnet, s }) => ({ name, vnet, mac: s.mac!, ip: s.ip! })),
+      vifs: vmStations[i]!.map(({ name, vnet, s }, j) => ({ name, vnet, mac: s.mac!, ip: s.ip!, securityGroups: vm.vifs[j]!.securityGroups ?? [] })),
     })),
     routers,
     routerLinks: resolvedLinks,
     firewalls,
+    securityGroupMode: doc.securityGroupMode,
+    securityGroups,
     layout: doc.layout,
   };
 }

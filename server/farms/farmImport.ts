@@ -127,7 +127,10 @@ export async function writeFarmDocument(tx: Tx, doc: ResolvedDocument, opts: Wri
 
   // Nothing below can be refused by a rule; only the database itself could still fail.
   const farmId = randomUUID();
-  await tx.farm.create({ data: { id: farmId, tenantId: actor.tenantId, name: doc.name, description: doc.description }, select: { id: true } });
+  await tx.farm.create({
+    data: { id: farmId, tenantId: actor.tenantId, name: doc.name, description: doc.description, securityGroupMode: doc.securityGroupMode },
+    select: { id: true },
+  });
   const positions = await insertDocumentRows(tx, farmId, doc, refs);
   if (Object.keys(positions).length) {
     await tx.designerLayout.create({ data: { farmId, positions }, select: { farmId: true } });

@@ -5,7 +5,7 @@
 // count (every intent edit starts with it), so two edits of one farm cannot
 // both squeeze in the last place.
 import { badRequest, conflict } from '../errors.ts';
-import { FARM_LIMIT_NOUNS, FARM_LIMITS, type FarmLimitKind } from '../limits.ts';
+import { FARM_LIMIT_NOUNS, FARM_LIMITS, OBJECT_LIMITS, type FarmLimitKind } from '../limits.ts';
 import type { Tx } from './farmAccess.ts';
 
 /** "at most 4000 VMs in one farm (this one would have 10000)". */
@@ -20,6 +20,7 @@ interface DocumentCounts {
   routers: { interfaces: unknown[]; staticRoutes: unknown[] }[];
   routerLinks: unknown[];
   firewalls: { interfaces: unknown[]; rules: unknown[] }[];
+  securityGroups?: { rules: unknown[] }[] | undefined;
 }
 
 /** Every count of a document, with the document field that holds it. */
@@ -37,6 +38,8 @@ function documentCounts(doc: DocumentCounts): [FarmLimitKind, number, string][] 
     ['firewalls', doc.firewalls.length, 'firewalls'],
     ['firewallInterfaces', sum(doc.firewalls, (f) => f.interfaces.length), 'firewalls'],
     ['firewallRules', sum(doc.firewalls, (f) => f.rules.length), 'firewalls'],
+    ['securityGroups', doc.securityGroups?.length ?? 0, 'securityGroups'],
+    ['securityRules', sum(doc.securityGroups ?? [], (g) => g.rules.length), 'securityGroups'],
   ];
 }
 
@@ -59,6 +62,8 @@ const counters: Record<FarmLimitKind, (tx: Tx, farmId: string) => Promise<number
   firewalls: (tx, farmId) => tx.firewall.count({ where: { farmId } }),
   firewallInterfaces: (tx, farmId) => tx.firewallInterface.count({ where: { firewall: { farmId } } }),
   firewallRules: (tx, farmId) => tx.firewallRule.count({ where: { firewall: { farmId } } }),
+  securityGroups: (tx, farmId) => tx.securityGroup.count({ where: { farmId } }),
+  securityRules: (tx, farmId) => tx.securityRule.count({ where: { group: { farmId } } }),
 };
 
 /**
@@ -87,4 +92,15 @@ export async function requireRoom(
       ? `${has} already has ${count} ${noun}, the most one farm may hold`
       : `${has} has ${count} ${noun}; ${adding} more would pass ${limit}, the most one farm may hold`;
   throw conflict(field, message, { kind, limit, count });
+}
+
+/**
+ * `object` (e.g. "VM web", "router r1") holding `count` of what OBJECT_LIMITS
+ * bounds by `kind` has room for one more; otherwise CONFLICT on `field`, the
+ * input that would add it.
+ */
+export function requireObjectRoom(kind: keyof typeof OBJECT_LIMITS, object: string, count: number, noun: string, field: string): void {
+  const limit = OBJECT_LIMITS[kind];
+  if (count < limit) return;
+  throw conflict(field, `${object} already has ${count} ${noun}, the most one may hold`, { kind, limit, count });
 }

@@ -29,44 +29,38 @@ export interface ReadyAnswer {
 /** Turns a view into the bytes the API sends for it (the HTTP layer's envelope and transformer). */
 export type Encode<T> = (value: T) => Buffer;
 
-/** Runs one read-only statement: raw SQL on a hit (prepared under `name` on Postgres), Prisma inside a miss's transaction. */
-export type StampQuery = (name: string, text: string, values: unknown[]) => Promise<{ stamp: string }[]>;
-
-const inTx = (tx: Tx): StampQuery => (_name, text, values) => tx.$queryRawUnsafe<{ stamp: string }[]>(text, ...values);
-
-/** The farm's stamp if it exists in the tenant, else null (another tenant's farm is simply absent). */
-async function farmStamp(q: StampQuery, tenantId: string, farmId: string): Promise<string | null> {
-  const rows = await q(
-    'softudc_farm_stamp',
-    `SELECT f.revision || ':' || coalesce(f."deployedRevision", 0) || ':' || f."updatedAt"::text || ':' || (
+/**
+ * The stamp of a farm of the tenant, as a scalar SQL expression: NULL when
+ * the tenant has no such farm (another tenant's farm is simply absent).
+ * `tenant` is SQL text for the tenant's id (a uuid), `farm` for the farm's.
+ */
+export function farmStampSql(tenant: string, farm: string): string {
+  return `SELECT f.revision || ':' || coalesce(f."deployedRevision", 0) || ':' || f."updatedAt"::text || ':' || (
         SELECT coalesce(md5(string_agg(h.id::text || '=' || h.name, ',' ORDER BY h.id)), '') FROM "Host" h WHERE h.id IN (
           SELECT "hostId" FROM "Vm" WHERE "farmId" = f.id AND "hostId" IS NOT NULL
           UNION SELECT "hostId" FROM "Router" WHERE "farmId" = f.id AND "hostId" IS NOT NULL
           UNION SELECT "hostId" FROM "Firewall" WHERE "farmId" = f.id AND "hostId" IS NOT NULL
           UNION SELECT l."hostId" FROM "VnetVlan" l JOIN "Vnet" v ON v.id = l."vnetId" WHERE v."farmId" = f.id)
-      ) AS stamp
-     FROM "Farm" f WHERE f.id = $1::uuid AND f."tenantId" = $2::uuid`,
-    [farmId, tenantId],
-  );
-  return rows[0]?.stamp ?? null;
+      )
+     FROM "Farm" f WHERE f.id = ${farm} AND f."tenantId" = ${tenant}`;
 }
 
 /**
- * The stamp of the first page of a tenant's farms: which farms, in which
- * order, at which revision (a summary's counts change only with the revision).
+ * The stamp of the first page of `limit` farms of a tenant, as a scalar SQL
+ * expression: which farms, in which order, at which revision (a summary's
+ * counts change only with the revision). `limit` is SQL text for the page's
+ * size plus one.
  */
-async function pageStamp(q: StampQuery, tenantId: string, limit: number): Promise<string> {
-  const rows = await q(
-    'softudc_page_stamp',
-    `SELECT count(*) || ':' || coalesce(md5(string_agg(
+export function pageStampSql(tenant: string, limitPlusOne: string): string {
+  return `SELECT count(*) || ':' || coalesce(md5(string_agg(
         p.id::text || ':' || p.revision || ':' || coalesce(p."deployedRevision", 0) || ':' || p."updatedAt"::text,
-        ',' ORDER BY p."createdAt", p.id)), '') AS stamp
+        ',' ORDER BY p."createdAt", p.id)), '')
      FROM (SELECT id, revision, "deployedRevision", "updatedAt", "createdAt" FROM "Farm"
-           WHERE "tenantId" = $1::uuid ORDER BY "createdAt", id LIMIT $2) p`,
-    [tenantId, limit + 1],
-  );
-  return rows[0]?.stamp ?? '';
+           WHERE "tenantId" = ${tenant} ORDER BY "createdAt", id LIMIT ${limitPlusOne}) p`;
 }
+
+const stampIn = async (tx: Tx, expr: string, values: unknown[]): Promise<string | null> =>
+  (await tx.$queryRawUnsafe<{ stamp: string | null }[]>(`SELECT (${expr}) AS stamp`, ...values))[0]?.stamp ?? null;
 
 const etagOf = (body: Buffer) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
 
@@ -82,27 +76,32 @@ export class ReadyAnswers {
     return this.entries.size;
   }
 
-  /** farm.get's answer for a farm of the tenant, or null when the tenant has no such farm. */
-  async farm(db: Db, q: StampQuery, tenantId: string, farmId: string, encode: Encode<FarmDetail>): Promise<ReadyAnswer | null> {
-    const key = `farm/${tenantId}/${farmId}`;
-    const stamp = await farmStamp(q, tenantId, farmId);
+  /**
+   * farm.get's answer for a farm of the tenant whose stamp the caller has
+   * just read (farmStampSql), or null when the tenant has no such farm.
+   */
+  async farm(db: Db, tenantId: string, farmId: string, stamp: string | null, encode: Encode<FarmDetail>): Promise<ReadyAnswer | null> {
     if (stamp === null) return null;
+    const key = `farm/${tenantId}/${farmId}`;
     const held = this.take(key, stamp);
     if (held) return held;
     const fresh = await db.$transaction(async (tx) => {
-      const s = await farmStamp(inTx(tx), tenantId, farmId);
+      const s = await stampIn(tx, farmStampSql('$2::uuid', '$1::uuid'), [farmId, tenantId]);
       return s === null ? null : { stamp: s, view: await loadFarmDetail(tx, farmId) };
     }, READ_TX);
     return fresh && this.store(key, fresh.stamp, encode(fresh.view));
   }
 
-  /** farm.list's answer for the tenant's first page of `limit` farms. */
-  async farmPage(db: Db, q: StampQuery, tenantId: string, limit: number, encode: Encode<Page<FarmSummary>>): Promise<ReadyAnswer> {
+  /** farm.list's answer for the tenant's first page of `limit` farms, whose stamp the caller has just read (pageStampSql). */
+  async farmPage(db: Db, tenantId: string, limit: number, stamp: string, encode: Encode<Page<FarmSummary>>): Promise<ReadyAnswer> {
     const key = `list/${tenantId}/${limit}`;
-    const held = this.take(key, await pageStamp(q, tenantId, limit));
+    const held = this.take(key, stamp);
     if (held) return held;
     const fresh = await db.$transaction(
-      async (tx) => ({ stamp: await pageStamp(inTx(tx), tenantId, limit), view: await readFarmPage(tx, tenantId, { limit }) }),
+      async (tx) => ({
+        stamp: (await stampIn(tx, pageStampSql('$1::uuid', '$2'), [tenantId, limit + 1])) ?? '',
+        view: await readFarmPage(tx, tenantId, { limit }),
+      }),
       READ_TX,
     );
     return this.store(key, fresh.stamp, encode(fresh.view));

@@ -20,11 +20,14 @@ export interface KeptRows {
   routers: ReadonlyMap<string, string>;
   firewalls: ReadonlyMap<string, string>;
   vifs: ReadonlyMap<string, { id: string; serial: number }>;
+  securityGroups: ReadonlyMap<string, string>;
 }
 
 export const vifKey = (vm: string, vif: string) => `${vm}\u0000${vif}`;
 
-export const NOTHING_KEPT: KeptRows = { vnets: new Map(), vms: new Map(), routers: new Map(), firewalls: new Map(), vifs: new Map() };
+export const NOTHING_KEPT: KeptRows = {
+  vnets: new Map(), vms: new Map(), routers: new Map(), firewalls: new Map(), vifs: new Map(), securityGroups: new Map(),
+};
 
 /**
  * Inserts the document's rows into farm `farmId` (parents in `kept` are
@@ -100,6 +103,23 @@ export async function insertDocumentRows(
     })),
   );
 
+  const groupIds = new Map(doc.securityGroups.map((g) => [g.name, kept.securityGroups.get(g.name) ?? randomUUID()]));
+  const groupRows = doc.securityGroups.map((g) => ({ id: groupIds.get(g.name)!, farmId, name: g.name, description: g.description }));
+  const securityRuleRows = doc.securityGroups.flatMap((g) =>
+    g.rules.map((r, position) => ({
+      id: randomUUID(), groupId: groupIds.get(g.name)!, position, direction: r.direction, protocol: r.protocol, portFrom: r.portFrom,
+      portTo: r.portTo, icmpType: r.icmpType, icmpCode: r.icmpCode, remoteCidr: r.remoteCidr,
+      remoteGroupId: r.remoteGroup === null ? null : groupIds.get(r.remoteGroup)!, description: r.description,
+    })),
+  );
+  let vifAt = 0;
+  const membershipRows = doc.vms.flatMap((vm) =>
+    vm.vifs.flatMap((f) => {
+      const vifId = vifRows[vifAt++]!.id;
+      return f.securityGroups.map((n) => ({ vifId, groupId: groupIds.get(n)! }));
+    }),
+  );
+
   // Parents before children; a few statements per table whatever the farm's size (bulkInsert.ts).
   const touched = { updatedAt: true };
   await insertRows(tx, 'Vnet', { id: 'uuid', farmId: 'uuid', vnid: 'int8', name: 'text', cidr: 'text', mtu: 'int4', security: '"VnetSecurity"', dhcp: 'jsonb' }, vnetRows.filter((r) => !kept.vnets.has(r.name)), touched);
@@ -139,6 +159,19 @@ export async function insertDocumentRows(
     },
     ruleRows,
   );
+  await insertRows(
+    tx, 'SecurityGroup', { id: 'uuid', farmId: 'uuid', name: 'text', description: 'text' },
+    groupRows.filter((r) => !kept.securityGroups.has(r.name)), touched,
+  );
+  await insertRows(
+    tx, 'SecurityRule',
+    {
+      id: 'uuid', groupId: 'uuid', position: 'int4', direction: '"SecurityDirection"', protocol: '"FirewallProtocol"', portFrom: 'int4',
+      portTo: 'int4', icmpType: 'int4', icmpCode: 'int4', remoteCidr: 'text', remoteGroupId: 'uuid', description: 'text',
+    },
+    securityRuleRows,
+  );
+  await insertRows(tx, 'VifSecurityGroup', { vifId: 'uuid', groupId: 'uuid' }, membershipRows);
 
   return Object.fromEntries(
     Object.entries(doc.layout).flatMap(([key, p]) => {

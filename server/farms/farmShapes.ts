@@ -7,6 +7,8 @@ import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './intentRules.ts';
 import { NAME_MAX, NAME_PATTERN } from './validate.ts';
 import { int32, text } from '../../contract/primitives.ts';
 import { vnetDhcpView } from './vnetDhcp.ts';
+import { SECURITY_GROUP_MODES } from './securityRules.ts';
+import { SG_DIRECTIONS, SG_PROTOCOLS } from '../../contract/securityGroups.ts';
 
 // ---- input pieces ----
 
@@ -26,6 +28,9 @@ export const burstInput = int32().min(1).max(1_048_576);
 export const securityInput = z.enum(['none', 'auth', 'conf']);
 export const actionInput = z.enum(FIREWALL_ACTIONS);
 export const protocolInput = z.enum(FIREWALL_PROTOCOLS);
+export const securityGroupModeInput = z.enum(SECURITY_GROUP_MODES);
+export const securityDirectionInput = z.enum(SG_DIRECTIONS);
+export const securityProtocolInput = z.enum(SG_PROTOCOLS);
 
 export const pageInput = {
   cursor: cursorInput.optional(),
@@ -83,6 +88,8 @@ export const vifView = z.object({
   name: z.string(),
   mac: z.string(),
   ip: z.string(),
+  /** Ids of the security groups the VIF belongs to, by group name; empty: not filtered. */
+  securityGroups: z.array(z.string()),
 });
 export type VifView = z.infer<typeof vifView>;
 
@@ -188,6 +195,36 @@ export const firewallView = z.object({
 });
 export type FirewallView = z.infer<typeof firewallView>;
 
+export const securityRuleView = z.object({
+  id: z.string(),
+  position: z.int(),
+  direction: securityDirectionInput,
+  protocol: securityProtocolInput,
+  portFrom: z.int().nullable(),
+  portTo: z.int().nullable(),
+  icmpType: z.int().nullable(),
+  icmpCode: z.int().nullable(),
+  /** Exactly one of remoteCidr and remoteGroupId is set. */
+  remoteCidr: z.string().nullable(),
+  remoteGroupId: z.string().nullable(),
+  remoteGroup: z.string().nullable(),
+  description: z.string(),
+});
+export type SecurityRuleView = z.infer<typeof securityRuleView>;
+
+export const securityGroupView = z.object({
+  id: z.string(),
+  farmId: z.string(),
+  name: z.string(),
+  description: z.string(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  rules: z.array(securityRuleView),
+  /** Ids of the VIFs that belong to the group. */
+  members: z.array(z.string()),
+});
+export type SecurityGroupView = z.infer<typeof securityGroupView>;
+
 /**
  * The whole farm: everything its summary has (counts included) plus its
  * contents. farm.get answers it, and so does every procedure that makes a
@@ -199,6 +236,9 @@ export const farmDetailView = farmSummaryView.extend({
   routers: z.array(routerView),
   routerLinks: z.array(routerLinkView),
   firewalls: z.array(firewallView),
+  /** `default`: new VIFs join the group named default; `none`: nothing is created or assigned. */
+  securityGroupMode: securityGroupModeInput,
+  securityGroups: z.array(securityGroupView),
 });
 export type FarmDetail = z.infer<typeof farmDetailView>;
 

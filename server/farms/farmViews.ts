@@ -2,7 +2,9 @@
 // entity services and by the whole-farm read (farm.get, export, revisions).
 import { isPosition, type Position } from './farmDocument.ts';
 import { dhcpOfRow } from './vnetDhcp.ts';
-import type { FarmDetail, FarmSummary, FirewallView, RouterLinkView, RouterView, VmView, VnetView } from './farmShapes.ts';
+import type {
+  FarmDetail, FarmSummary, FirewallView, RouterLinkView, RouterView, SecurityGroupView, VifView, VmView, VnetView,
+} from './farmShapes.ts';
 import { notFound } from '../errors.ts';
 import { vnidNumber, type Tx } from './farmAccess.ts';
 import { naturalCompare } from './validate.ts';
@@ -15,7 +17,56 @@ export const vnetSelect = {
   vlans: { select: { hostId: true, interface: true, vid: true, host: { select: { name: true } } } },
 } as const;
 
-export const vifSelect = { id: true, vmId: true, vnetId: true, name: true, mac: true, ip: true } as const;
+export const vifSelect = {
+  id: true, vmId: true, vnetId: true, name: true, mac: true, ip: true,
+  securityGroups: { select: { groupId: true, group: { select: { name: true } } } },
+} as const;
+
+type VifRow = Omit<VifView, 'securityGroups'> & { securityGroups: { groupId: string; group: { name: string } }[] };
+
+/** A VIF as the API shows it: its groups' ids in the order of their names. */
+export function toVifView(r: VifRow): VifView {
+  return {
+    id: r.id, vmId: r.vmId, vnetId: r.vnetId, name: r.name, mac: r.mac, ip: r.ip,
+    securityGroups: [...r.securityGroups].sort((a, b) => naturalCompare(a.group.name, b.group.name)).map((g) => g.groupId),
+  };
+}
+
+export const securityRuleSelect = {
+  id: true, groupId: true, position: true, direction: true, protocol: true, portFrom: true, portTo: true, icmpType: true, icmpCode: true,
+  remoteCidr: true, remoteGroupId: true, description: true,
+} as const;
+
+export const securityGroupSelect = {
+  id: true, farmId: true, name: true, description: true, createdAt: true, updatedAt: true,
+  rules: { select: securityRuleSelect, orderBy: ruleOrder },
+  vifs: { select: { vifId: true } },
+} as const;
+
+type SecurityRuleRow = Omit<SecurityGroupView['rules'][number], 'position' | 'remoteGroup'> & { groupId: string; position: number };
+
+/** A group as the API shows it; `names` gives the names of the farm's groups by id (for remote groups). */
+export function toSecurityGroupView(
+  g: Omit<SecurityGroupView, 'rules' | 'members'> & { rules: SecurityRuleRow[]; vifs: { vifId: string }[] },
+  names: ReadonlyMap<string, string>,
+): SecurityGroupView {
+  return {
+    id: g.id, farmId: g.farmId, name: g.name, description: g.description, createdAt: g.createdAt, updatedAt: g.updatedAt,
+    rules: g.rules.map((r, i) => ({
+      id: r.id, position: i, direction: r.direction, protocol: r.protocol, portFrom: r.portFrom, portTo: r.portTo,
+      icmpType: r.icmpType, icmpCode: r.icmpCode, remoteCidr: r.remoteCidr, remoteGroupId: r.remoteGroupId,
+      remoteGroup: r.remoteGroupId === null ? null : (names.get(r.remoteGroupId) ?? null), description: r.description,
+    })),
+    members: g.vifs.map((v) => v.vifId).sort(),
+  };
+}
+
+/** The farm's groups by name, with their rules and members. */
+export async function loadSecurityGroups(q: Tx, farmId: string): Promise<SecurityGroupView[]> {
+  const rows = await q.securityGroup.findMany({ where: { farmId }, select: securityGroupSelect });
+  const names = new Map(rows.map((g) => [g.id, g.name]));
+  return rows.map((g) => toSecurityGroupView(g, names)).sort((a, b) => naturalCompare(a.name, b.name));
+}
 
 export const vmSelect = {
   id: true, farmId: true, name: true, hostId: true, host: { select: { name: true } }, guestKind: true,
@@ -58,11 +109,11 @@ export function toVnetView(r: { vnid: bigint | number; vlans: VlanRow[]; dhcp: u
   };
 }
 
-export function toVmView(r: Omit<VmView, 'hostName'> & { host: { name: string } | null }): VmView {
+export function toVmView(r: Omit<VmView, 'hostName' | 'vifs'> & { host: { name: string } | null; vifs: VifRow[] }): VmView {
   return {
     id: r.id, farmId: r.farmId, name: r.name, hostId: r.hostId, hostName: r.host?.name ?? null, guestKind: r.guestKind,
     bandwidthMbps: r.bandwidthMbps, burstKb: r.burstKb, locationVersion: r.locationVersion, createdAt: r.createdAt, updatedAt: r.updatedAt,
-    vifs: [...r.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map((v) => ({ ...v })),
+    vifs: [...r.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map(toVifView),
   };
 }
 
@@ -118,7 +169,9 @@ function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
 export async function loadFarmDetail(q: Tx, farmId: string): Promise<FarmDetail> {
   const farm = await q.farm.findUnique({
     where: { id: farmId },
-    select: { id: true, name: true, description: true, revision: true, deployedRevision: true, createdAt: true, updatedAt: true },
+    select: {
+      id: true, name: true, description: true, revision: true, deployedRevision: true, createdAt: true, updatedAt: true, securityGroupMode: true,
+    },
   });
   if (!farm) throw notFound('farm', 'id');
   const where = { farmId };
@@ -136,6 +189,7 @@ export async function loadFarmDetail(q: Tx, farmId: string): Promise<FarmDetail>
   const firewalls = await q.firewall.findMany({ where, select: firewallFlat, orderBy: created });
   const fifs = await q.firewallInterface.findMany({ where: { firewall: where }, select: firewallInterfaceSelect, orderBy: created });
   const rules = await q.firewallRule.findMany({ where: { firewall: where }, select: ruleFlat, orderBy: ruleOrder });
+  const securityGroups = await loadSecurityGroups(q, farmId);
   const hostIds = [...new Set([...vms, ...routers, ...firewalls].flatMap((x) => (x.hostId ? [x.hostId] : [])))];
   const hosts = hostIds.length ? await q.host.findMany({ where: { id: { in: hostIds } }, select: { id: true, name: true } }) : [];
 
@@ -170,6 +224,7 @@ export async function loadFarmDetail(q: Tx, farmId: string): Promise<FarmDetail>
         })),
       }),
     ),
+    securityGroups,
   };
 }
 

@@ -15,6 +15,8 @@ import {
 import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
 import { checkVnid } from './validate.ts';
+import { ensureDefaultGroup } from './securityGroups.ts';
+import type { SecurityGroupModeName } from './securityRules.ts';
 
 /** One snapshot for multi-query reads: the farm as of a single moment. */
 export const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 30_000 };
@@ -39,13 +41,18 @@ export async function getFarm(o: ServiceCtx & { id: string }): Promise<FarmDetai
 }
 
 /** A new, empty farm at revision 1, read back as farm.get shows it. */
-export async function createFarm(o: ServiceCtx & { name: string; description?: string | undefined }): Promise<FarmDetail> {
+export async function createFarm(
+  o: ServiceCtx & { name: string; description?: string | undefined; securityGroupMode?: SecurityGroupModeName | undefined },
+): Promise<FarmDetail> {
   return o.db.$transaction(async (tx) => {
     await requireFarmNameFree(tx, o.actor.tenantId, o.name);
+    // A new farm is like a Neutron project unless asked otherwise: a `default` group its new VIFs join.
+    const securityGroupMode = o.securityGroupMode ?? 'default';
     const farm = await tx.farm.create({
-      data: { tenantId: o.actor.tenantId, name: o.name, description: o.description ?? '' },
+      data: { tenantId: o.actor.tenantId, name: o.name, description: o.description ?? '', securityGroupMode },
       select: { id: true },
     });
+    if (securityGroupMode === 'default') await ensureDefaultGroup(tx, farm.id);
     const view = await loadFarmDetail(tx, farm.id);
     await writeAudit(tx, { actor: o.actor, action: 'farm.create', entity: 'farm', entityId: farm.id, after: summaryOf(view) });
     return view;
@@ -54,7 +61,7 @@ export async function createFarm(o: ServiceCtx & { name: string; description?: s
 
 /** What the audit trail keeps of a new farm: its summary, not its whole contents (the document is one export away). */
 function summaryOf(d: FarmDetail): FarmSummary {
-  const { vnets: _v, vms: _m, routers: _r, routerLinks: _l, firewalls: _f, ...summary } = d;
+  const { vnets: _v, vms: _m, routers: _r, routerLinks: _l, firewalls: _f, securityGroups: _g, securityGroupMode: _sm, ...summary } = d;
   return summary;
 }
 

@@ -5,7 +5,7 @@ import type { UserActor } from '../auth/actors.ts';
 import {
   requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
-import { requireRoom } from './farmLimits.ts';
+import { requireObjectRoom, requireRoom } from './farmLimits.ts';
 import type { FirewallInterfaceView, FirewallView } from './farmShapes.ts';
 import { firewallInterfaceSelect, firewallSelect, toFirewallView } from './farmViews.ts';
 import { firewallLabel } from './ipam.ts';
@@ -165,6 +165,7 @@ export async function addFirewallInterface(
     const fw = await requireFirewall(tx, o.actor, o.firewallId, 'firewallId');
     await bump(fw.farm);
     await requireRoom(tx, fw.farm.id, 'firewallInterfaces', 1, 'firewallId');
+    requireObjectRoom('interfacesPerNode', `firewall ${fw.name}`, fw.interfaces.length, 'interfaces', 'firewallId');
     const [data] = await planInterfaces(tx, fw.farm.id, fw.name, fw.interfaces, [{ input: o, base: '' }]);
     const row = await tx.firewallInterface.create({ data: { ...data!, firewallId: fw.id }, select: firewallInterfaceSelect });
     return { result: { interface: row }, audit: { action: 'firewall.addInterface', entity: 'firewall', entityId: fw.id, after: row } };

@@ -1,6 +1,7 @@
 // Pure rules for routers, inter-router links and firewalls, shared by the
 // single-entity services and the whole-document import so both refuse the
 // same things with the same messages.
+import { RIP_METRIC_MAX, RIP_METRIC_MIN } from '../../contract/limits.ts';
 import { badRequest } from '../errors.ts';
 import type { CompileFirewallRule } from '../compile/index.ts';
 import {
@@ -50,8 +51,6 @@ export function interfacePrefix(fieldIp: string, ip: number, prefixLen: number):
   return prefix;
 }
 
-/** RFC 2453 section 3.6: metrics 1–15; 16 is infinity, so larger static metrics could not be redistributed. */
-export const ROUTE_METRIC_MAX = 15;
 
 export interface StaticRouteInput {
   destination: string;
@@ -68,8 +67,9 @@ export function checkStaticRoute(
   const dest = requireCidr(field('destination'), route.destination, ANY_PREFIX);
   const hop = requireIpv4(field('nextHop'), route.nextHop);
   const metric = route.metric ?? 1;
-  if (!Number.isInteger(metric) || metric < 1 || metric > ROUTE_METRIC_MAX) {
-    throw badRequest(field('metric'), `${metric} is outside 1–${ROUTE_METRIC_MAX}`);
+  // RFC 2453 3.6: 16 is infinity, so a larger static metric could not be redistributed.
+  if (!Number.isInteger(metric) || metric < RIP_METRIC_MIN || metric > RIP_METRIC_MAX) {
+    throw badRequest(field('metric'), `${metric} is outside ${RIP_METRIC_MIN}–${RIP_METRIC_MAX}`);
   }
   const on = connected.find((c) => cidrContains(c.prefix, hop));
   if (!on) {

@@ -4,7 +4,7 @@
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { type ServiceCtx, type Tx } from './farmAccess.ts';
-import { requireRoom } from './farmLimits.ts';
+import { requireObjectRoom, requireRoom } from './farmLimits.ts';
 import type { RouterLinkView, StaticRouteView } from './farmShapes.ts';
 import { routerLinkSelect, staticRouteSelect } from './farmViews.ts';
 import { allocateLinkCidr } from './ipam.ts';
@@ -20,6 +20,7 @@ export async function addStaticRoute(
     const router = await requireRouter(tx, o.actor, o.routerId, 'routerId');
     await bump(router.farm);
     await requireRoom(tx, router.farm.id, 'staticRoutes', 1, 'routerId');
+    requireObjectRoom('staticRoutesPerRouter', `router ${router.name}`, router.staticRoutes.length, 'static routes', 'routerId');
     const route = checkStaticRoute(o, await loadConnected(tx, router.id), router.name, (n) => n);
     if (router.staticRoutes.some((s) => s.destination === route.destination)) {
       throw conflict('destination', `router ${router.name} already has a route to ${route.destination}`);

@@ -6,7 +6,7 @@ import type { UserActor } from '../auth/actors.ts';
 import {
   requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
 } from './farmAccess.ts';
-import { requireRoom } from './farmLimits.ts';
+import { requireObjectRoom, requireRoom } from './farmLimits.ts';
 import type { RouterInterfaceView, RouterView } from './farmShapes.ts';
 import { routerInterfaceSelect, routerSelect, toRouterView } from './farmViews.ts';
 import { reassignAddresses, routerLabel } from './ipam.ts';
@@ -141,6 +141,8 @@ export async function addRouterInterface(
     const router = await requireRouter(tx, o.actor, o.routerId, 'routerId');
     await bump(router.farm);
     await requireRoom(tx, router.farm.id, 'routerInterfaces', 1, 'routerId');
+    const own = await tx.routerInterface.count({ where: { routerId: router.id } });
+    requireObjectRoom('interfacesPerNode', `router ${router.name}`, own, 'interfaces', 'routerId');
     const existing = await loadConnected(tx, router.id);
     const [data] = await planInterfaces(tx, router.farm.id, router.name, existing, [{ input: o, base: '' }]);
     const row = await tx.routerInterface.create({ data: { ...data!, routerId: router.id }, select: routerInterfaceSelect });

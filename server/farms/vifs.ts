@@ -3,9 +3,10 @@
 import { badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { requireFarm, type ServiceCtx, type Tx } from './farmAccess.ts';
-import { requireRoom } from './farmLimits.ts';
+import { requireObjectRoom, requireRoom } from './farmLimits.ts';
 import type { VifView } from './farmShapes.ts';
-import { vifSelect } from './farmViews.ts';
+import { toVifView, vifSelect } from './farmViews.ts';
+import { joinDefaultGroup } from './securityGroups.ts';
 import { assignAddresses, reassignAddresses, vifLabel } from './ipam.ts';
 import { editFarm } from './farmEdit.ts';
 import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.ts';
@@ -25,7 +26,7 @@ async function requireVif(tx: Tx, actor: UserActor, id: string) {
   return vif;
 }
 
-const view = (v: VifView): VifView => ({ id: v.id, vmId: v.vmId, vnetId: v.vnetId, name: v.name, mac: v.mac, ip: v.ip });
+const view = toVifView;
 
 export async function listVifs(
   o: ServiceCtx & { vmId?: string | undefined; farmId?: string | undefined; cursor?: string | undefined; limit: number },
@@ -52,17 +53,20 @@ export async function createVif(o: ServiceCtx & CreateVifInput): Promise<{ farmR
     const vm = await requireVm(tx, o.actor, o.vmId, 'vmId');
     await bump(vm.farm);
     await requireRoom(tx, vm.farm.id, 'vifs', 1, 'vmId');
+    requireObjectRoom('vifsPerVm', `VM ${vm.name}`, vm.vifs.length, 'VIFs', 'vmId');
     const vnet = await requireVnetInFarm(tx, vm.farm.id, o.vnetId, 'vnetId');
     const taken = new Set(vm.vifs.map((v) => v.name));
     let n = 0;
     while (taken.has(`eth${n}`)) n++;
     const name = `eth${n}`;
     const [addr] = await assignAddresses(tx, [{ field: '', vnet, ip: o.ip, mac: o.mac, label: vifLabel(vm.name, name), from: 'low' }]);
-    const row = await tx.vif.create({
+    const created = await tx.vif.create({
       data: { vmId: vm.id, vnetId: vnet.id, name, mac: addr!.mac, ip: addr!.ip },
-      select: vifSelect,
+      select: { id: true },
     });
-    return { result: { vif: view(row) }, audit: { action: 'vif.create', entity: 'vif', entityId: row.id, after: row } };
+    await joinDefaultGroup(tx, vm.farm.id, [created.id]);
+    const row = view((await tx.vif.findUnique({ where: { id: created.id }, select: vifSelect }))!);
+    return { result: { vif: row }, audit: { action: 'vif.create', entity: 'vif', entityId: row.id, after: row } };
   });
 }
 
@@ -75,8 +79,8 @@ export async function updateVif(
     const addr = await reassignAddresses(tx, {
       vnet: current.vnet, current, ip: o.ip, mac: o.mac, label: vifLabel(current.vm.name, current.name),
     });
-    const row = await tx.vif.update({ where: { id: o.id }, data: addr, select: vifSelect });
-    return { result: { vif: view(row) }, audit: { action: 'vif.update', entity: 'vif', entityId: o.id, before: view(current), after: row } };
+    const row = view(await tx.vif.update({ where: { id: o.id }, data: addr, select: vifSelect }));
+    return { result: { vif: row }, audit: { action: 'vif.update', entity: 'vif', entityId: o.id, before: view(current), after: row } };
   });
 }
 

@@ -8,6 +8,7 @@ import {
 import { requireRoom } from './farmLimits.ts';
 import type { VmView } from './farmShapes.ts';
 import { toVmView, vmSelect } from './farmViews.ts';
+import { joinDefaultGroup } from './securityGroups.ts';
 import { requireHostRunsGuest } from './placements.ts';
 import { assignAddresses, vifLabel } from './ipam.ts';
 import { editFarm } from './farmEdit.ts';
@@ -75,9 +76,10 @@ export async function createVm(o: ServiceCtx & CreateVmInput): Promise<{ farmRev
         ...limit,
         vifs: { create: addrs.map((a, i) => ({ vnetId: vnets[i]!.id, name: `eth${i}`, mac: a.mac, ip: a.ip })) },
       },
-      select: vmSelect,
+      select: { id: true, vifs: { select: { id: true } } },
     });
-    const vm = toVmView(row);
+    await joinDefaultGroup(tx, farm.id, row.vifs.map((v) => v.id));
+    const vm = toVmView((await tx.vm.findUnique({ where: { id: row.id }, select: vmSelect }))!);
     return { result: { vm }, audit: { action: 'vm.create', entity: 'vm', entityId: vm.id, after: vm } };
   });
 }

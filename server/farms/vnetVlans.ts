@@ -4,7 +4,7 @@
 import { conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { resolveHost, type ServiceCtx, type Tx } from './farmAccess.ts';
-import { requireRoom } from './farmLimits.ts';
+import { requireObjectRoom, requireRoom } from './farmLimits.ts';
 import type { VnetView } from './farmShapes.ts';
 import { toVnetView, vnetSelect } from './farmViews.ts';
 import { checkInterfaceName, checkVid } from './validate.ts';
@@ -37,7 +37,10 @@ export async function setVnetVlan(o: ServiceCtx & SetVlanInput): Promise<{ farmR
     const vid = checkVid('vid', o.vid);
     const hostId = (await resolveHost(tx, o.hostId, 'hostId'))!;
     // Setting it again on a host replaces the bridge there: only a new host adds one.
-    if (!before.vlans.some((l) => l.hostId === hostId)) await requireRoom(tx, farm.id, 'vlans', 1, 'hostId');
+    if (!before.vlans.some((l) => l.hostId === hostId)) {
+      await requireRoom(tx, farm.id, 'vlans', 1, 'hostId');
+      requireObjectRoom('vlansPerVnet', `vnet ${before.name}`, before.vlans.length, 'VLAN bridges', 'hostId');
+    }
     // A VLAN on a host interface carries one vnet, whichever farm or tenant holds the other one.
     const other = await tx.vnetVlan.findFirst({
       where: { hostId, interface: iface, vid, vnetId: { not: o.id } },

@@ -2,6 +2,7 @@
 // signed-in user may list them to place VMs; only admins change them).
 // Enrollment and credentials live in hostEnrollment.ts.
 import type { Prisma } from '../db/generated/client.ts';
+import { DEFAULT_PORT } from '../../agent/wire/constants.ts';
 import type { Db } from '../db/index.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
@@ -21,7 +22,7 @@ export { HOST_SELECT, toHostView } from './hostRows.ts';
 type Tx = Prisma.TransactionClient;
 
 /** The agent's default underlay UDP port (docs/wire.md §1). */
-export const DEFAULT_AGENT_PORT = 1798;
+export const DEFAULT_AGENT_PORT = DEFAULT_PORT;
 
 /**
  * A care-of address must be one unicast IPv4 address agents can send to:

@@ -13,6 +13,7 @@ import { vmRouter } from './vm/index.ts';
 import { vifRouter } from './vif/index.ts';
 import { routerRouter } from './router/index.ts';
 import { firewallRouter } from './firewall/index.ts';
+import { securityGroupRouter } from './securityGroup/index.ts';
 import { agentRouter } from './agent/index.ts';
 import { deploymentRouter } from './deployment/index.ts';
 
@@ -29,6 +30,7 @@ export const appRouter = router({
   vif: vifRouter,
   router: routerRouter,
   firewall: firewallRouter,
+  securityGroup: securityGroupRouter,
   agent: agentRouter,
   deployment: deploymentRouter,
 });

@@ -80,7 +80,7 @@ describe('procedures that make a farm answer what farm.get shows', () => {
     const s = await sampleFarm(op, 'source');
     const document = await op.farm.export({ id: s.farmId });
     const summaryOf = async (id: string) => {
-      const { vnets: _v, vms, routers: _r, routerLinks: _l, firewalls: _f, ...summary } = await op.farm.get({ id });
+      const { vnets: _v, vms, routers: _r, routerLinks: _l, firewalls: _f, securityGroupMode: _m, securityGroups: _g, ...summary } = await op.farm.get({ id });
       return { summary, vms: vms.map((v) => v.name).sort() };
     };
     const imported = await op.farm.import({ document, name: 'imported', vnids: 'auto' });
@@ -95,7 +95,7 @@ describe('procedures that make a farm answer what farm.get shows', () => {
 
   it('farm.get and farm.list agree on the summary', async () => {
     const s = await sampleFarm(op, 'counted');
-    const { vnets: _v, vms: _m, routers: _r, routerLinks: _l, firewalls: _f, ...summary } = await op.farm.get({ id: s.farmId });
+    const { vnets: _v, vms: _m, routers: _r, routerLinks: _l, firewalls: _f, securityGroupMode: _sm, securityGroups: _g, ...summary } = await op.farm.get({ id: s.farmId });
     const listed = (await op.farm.list({ limit: 200 })).items.find((x) => x.id === s.farmId);
     expect(listed).toEqual(summary);
   });

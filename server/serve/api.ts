@@ -10,6 +10,7 @@ import { createContext, type Connection } from '../trpc/context.ts';
 import { logApiError } from '../trpc/error-log.ts';
 import { bodyTooLarge } from '../trpc/requestChecks.ts';
 import { serveHotRead, type HotAnswer } from './hotReads.ts';
+import { leanReportCredential, serveLeanReport } from './leanReport.ts';
 
 export const API_PATH = '/api/trpc';
 
@@ -83,11 +84,21 @@ export interface ServeOptions {
   raw?: RawDb | undefined;
 }
 
-/** Any API request: the lean path of the hot reads when it answers, else tRPC. */
+/** Any API request: the lean path of the hot reads and of agents' reports when it answers, else tRPC. */
 export async function serveApi(req: Request, o: ServeOptions): Promise<Response> {
   const url = new URL(req.url);
   const own = o.db && o.raw ? { prisma: o.db, raw: o.raw } : undefined;
-  const hot = !o.db || own ? await serveHotRead({ method: req.method, url: url.pathname + url.search, header: (n) => req.headers.get(n) }, API_PATH, own) : null;
+  const lean = !o.db || own;
+  const hotReq = { method: req.method, url: url.pathname + url.search, header: (n: string) => req.headers.get(n) };
+  const credential = lean ? leanReportCredential(hotReq, API_PATH) : null;
+  if (credential && req.body) {
+    const body = Buffer.from(await req.arrayBuffer());
+    const hot = await serveLeanReport(credential, body, own);
+    if (hot) return new Response(hot.body ? new Uint8Array(hot.body) : null, { status: hot.status, headers: hotHeaders(hot) });
+    const again = new Request(req.url, { method: req.method, headers: req.headers, body: new Uint8Array(body), signal: req.signal });
+    return serveTrpc(again, o);
+  }
+  const hot = lean ? await serveHotRead(hotReq, API_PATH, own) : null;
   if (hot) return new Response(hot.body ? new Uint8Array(hot.body) : null, { status: hot.status, headers: hotHeaders(hot) });
   return serveTrpc(req, o);
 }

@@ -11,6 +11,7 @@ import { ensureLivenessSweep, stopLivenessSweep } from '../control/hostLiveness.
 import { ensureKeyRotation, stopKeyRotation } from '../control/keyRotation.ts';
 import { API_PATH, hotHeaders, serveTrpc } from './api.ts';
 import { serveHotRead } from './hotReads.ts';
+import { leanReportCredential, serveLeanReport } from './leanReport.ts';
 
 export { API_PATH };
 
@@ -36,7 +37,8 @@ function headerOf(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function toRequest(req: http.IncomingMessage, base: string, signal: AbortSignal): Request {
+/** The request as the fetch API sees it; `body` when it has been read already (the lean report path's fallback). */
+function toRequest(req: http.IncomingMessage, base: string, signal: AbortSignal, body?: Buffer): Request {
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined) continue;
@@ -49,7 +51,7 @@ function toRequest(req: http.IncomingMessage, base: string, signal: AbortSignal)
     method,
     headers,
     signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+    ...(hasBody ? { body: body ? new Uint8Array(body) : (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>), duplex: 'half' } : {}),
   } as RequestInit);
 }
 
@@ -89,6 +91,13 @@ async function writeResponse(res: http.ServerResponse, response: Response): Prom
   }
 }
 
+/** A request's whole body (its declared length was checked: leanReportCredential). */
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 export async function startApiServer(opts: StartApiServerOptions = {}): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1';
   const db = opts.db;
@@ -107,13 +116,23 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
       return;
     }
     void (async () => {
-      // The hot reads straight from node:http, before any Request is built.
-      const hot = await serveHotRead({ method: req.method ?? 'GET', url, header: (n) => headerOf(req, n) }, API_PATH, db);
+      // The hot reads and agents' reports straight from node:http, before any Request is built.
+      const hotReq = { method: req.method ?? 'GET', url, header: (n: string) => headerOf(req, n) };
+      const credential = leanReportCredential(hotReq, API_PATH);
+      if (credential) {
+        const body = await readBody(req).catch(() => null);
+        if (body === null) return void res.destroy();
+        const hot = await serveLeanReport(credential, body, db);
+        if (hot) res.writeHead(hot.status, hotHeaders(hot)).end(hot.body ?? undefined);
+        else serveOther(req, res, body);
+        return;
+      }
+      const hot = await serveHotRead(hotReq, API_PATH, db);
       if (hot) res.writeHead(hot.status, hotHeaders(hot)).end(hot.body ?? undefined);
       else serveOther(req, res);
     })();
   });
-  const serveOther = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const serveOther = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer) => {
     const abort = new AbortController();
     open.add(abort);
     // The client went away (or the server is closing): end the procedure, e.g. a subscription.
@@ -122,7 +141,7 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
       try {
         // The connection is known here; the client's X-Forwarded-For counts only from a trusted proxy.
         const connection = { address: req.socket.remoteAddress, encrypted: false };
-        const response = await serveTrpc(toRequest(req, base, abort.signal), { connection, db: db?.prisma });
+        const response = await serveTrpc(toRequest(req, base, abort.signal, body), { connection, db: db?.prisma });
         await writeResponse(res, response);
       } catch {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });

@@ -37,7 +37,8 @@ export class MatrixFarm {
   ) {}
 
   static async create(w: MatrixWorld, name: string): Promise<MatrixFarm> {
-    const f = await w.api.farm.create.mutate({ name, description: 'feature matrix' });
+    // Mode none: each row proves its feature unfiltered; a row about security groups puts VIFs in groups itself.
+    const f = await w.api.farm.create.mutate({ name, description: 'feature matrix', securityGroupMode: 'none' });
     return new MatrixFarm(w, f.id, name, f.revision);
   }
 

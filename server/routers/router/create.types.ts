@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OBJECT_LIMITS } from '../../limits.ts';
 import { expectedRevisionInput, idInput, mutationOf, nameInput, routerView } from '../../farms/farmShapes.ts';
 import { routerInterfaceSpec } from './interface.types.ts';
 
@@ -7,6 +8,6 @@ export const createInput = z.strictObject({
   expectedRevision: expectedRevisionInput,
   name: nameInput,
   hostId: idInput.nullable().optional(),
-  interfaces: z.array(z.strictObject(routerInterfaceSpec)).max(64).optional(),
+  interfaces: z.array(z.strictObject(routerInterfaceSpec)).max(OBJECT_LIMITS.interfacesPerNode).optional(),
 });
 export const createOutput = mutationOf('router', routerView);

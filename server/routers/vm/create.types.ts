@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OBJECT_LIMITS } from '../../limits.ts';
 import { addressInput, bandwidthInput, burstInput, expectedRevisionInput, guestKindInput, idInput, mutationOf, nameInput, vmView } from '../../farms/farmShapes.ts';
 
 export const vifSpec = z.strictObject({ vnetId: idInput, mac: addressInput.optional(), ip: addressInput.optional() });
@@ -10,6 +11,6 @@ export const createInput = z.strictObject({
   guestKind: guestKindInput.optional(),
   bandwidthMbps: bandwidthInput.nullable().optional(),
   burstKb: burstInput.nullable().optional(),
-  vifs: z.array(vifSpec).max(64).optional(),
+  vifs: z.array(vifSpec).max(OBJECT_LIMITS.vifsPerVm).optional(),
 });
 export const createOutput = mutationOf('vm', vmView);
