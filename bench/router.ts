@@ -5,6 +5,8 @@
 //   router            guest → switch → router → switch → guest on another vnet
 //   router + firewall … → router → switch → stateful firewall → switch → guest
 //   router ⇄ router   … → router → in-process link (seed 004) → router → …
+//   router + SNAT     … → router, out of a leg with NAT: masqueraded (tracked, translated) → …
+//   router + floating … → router, out of a leg with NAT: the guest's floating IP → …
 //   switch + groups   the switch row with security groups on both VIFs
 //                     (10 and 100 rules each, the allowing ones last):
 //                     egress at the sender, ingress at the receiver, an
@@ -43,6 +45,8 @@ const SIZES = [64, 1400]; // Ethernet frame bytes (no FCS)
 class Sink implements GuestPort {
   onFrame: (frame: Buffer) => void = () => {};
   received = 0;
+  /** The IPv4 source of the last packet (NAT rows check it was translated). */
+  lastSrc = 0;
   constructor(readonly id: string, readonly mac: number, readonly ip: number) {}
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
@@ -55,6 +59,7 @@ class Sink implements GuestPort {
       return;
     }
     this.received++;
+    this.lastSrc = frame.readUInt32BE(26);
   }
 }
 
@@ -71,6 +76,8 @@ interface Path {
   dst: Sink;
   /** The first hop's MAC (the sink itself, or the router's interface). */
   firstHop: number;
+  /** The source address packets must arrive with (NAT rows). */
+  expectSrc?: string;
   stop(): void;
 }
 
@@ -141,6 +148,13 @@ const FW = {
 const RA = { id: 'b/ra', interfaces: [iface(10, '10.10.0.1/24', '02:e0:00:00:0a:10')], staticRoutes: [{ destination: '10.40.0.0/24', nextHop: '169.254.0.2' }], links: [{ peer: 'b/rb', local: '169.254.0.1/30', remote: '169.254.0.2', vnet: null }] };
 const RB = { id: 'b/rb', interfaces: [iface(40, '10.40.0.1/24', '02:e0:00:00:0b:40')], staticRoutes: [{ destination: '10.10.0.0/24', nextHop: '169.254.0.1' }], links: [{ peer: 'b/ra', local: '169.254.0.2/30', remote: '169.254.0.1', vnet: null }] };
 
+const natLeg = (nat: Record<string, unknown>) => ({
+  id: 'b/r1',
+  interfaces: [iface(10, '10.10.0.1/24', '02:e0:00:00:01:10'), { ...iface(20, '10.20.0.1/24', '02:e0:00:00:01:20'), nat }],
+});
+const R1_SNAT = natLeg({ snat: ['10.10.0.0/24'] });
+const R1_FLOATING = natLeg({ floatingIps: [{ external: '10.20.0.100', internal: '10.10.0.10' }] });
+
 function paths(): Path[] {
   return [
     build('switch (same vnet)', [10], [], [], 10, null),
@@ -149,6 +163,8 @@ function paths(): Path[] {
     build('router (vnet → vnet)', [10, 20], [R1], [], 20, '02:e0:00:00:01:10'),
     build('router + firewall', [10, 20, 30], [R1_FW], [FW], 30, '02:e0:00:00:01:10'),
     build('router ⇄ router (in-process link)', [10, 40], [RA, RB], [], 40, '02:e0:00:00:0a:10'),
+    { ...build('router + SNAT (external leg)', [10, 20], [R1_SNAT], [], 20, '02:e0:00:00:01:10'), expectSrc: '10.20.0.1' },
+    { ...build('router + floating IP (external leg)', [10, 20], [R1_FLOATING], [], 20, '02:e0:00:00:01:10'), expectSrc: '10.20.0.100' },
   ];
 }
 
@@ -181,6 +197,7 @@ function main(): void {
     for (const p of paths()) {
       const r = measure(p, size);
       if (r.delivered < r.sent * 0.99) throw new Error(`${p.name}: only ${r.delivered} of ${r.sent} frames arrived`);
+      if (p.expectSrc && p.dst.lastSrc !== parseIp(p.expectSrc)) throw new Error(`${p.name}: packets arrived from ${p.dst.lastSrc}, not ${p.expectSrc}`);
       if (p.name === 'switch (same vnet)') base[size] = r.pps;
       rows.push([p.name, `${size} B`, fmt(r.pps), `${(1e9 / r.pps).toFixed(0)} ns`, `${((r.pps / base[size]!) * 100).toFixed(0)}%`]);
       p.stop();

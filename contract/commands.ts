@@ -117,8 +117,29 @@ const arpEntry = closed({
   queued: z.int().min(0),
 });
 
+/** The translations of a node's external legs (contract/nat.ts); absent from agents without NAT. */
+const natView = closed({
+  total: z.int().min(0),
+  /** The first translations of the table (at most VIEW_MAX_CONNECTIONS). */
+  sample: z
+    .array(
+      closed({
+        protocol: text(16),
+        leg: text(64),
+        kind: z.enum(['snat', 'floating', 'forward']),
+        /** `a:port -> b:port` as the first packet arrived, and the reply as it arrives. */
+        original: text(48),
+        reply: text(48),
+        state: text(32),
+        expiresInMs: z.number(),
+      }),
+    )
+    .max(VIEW_MAX_CONNECTIONS),
+});
+
 const nodeBase = {
   id: text(ITEM_ID_MAX_CHARS),
+  nat: natView.optional(),
   interfaces: z.array(nodeInterface).max(VIEW_MAX_INTERFACES),
   routes: z.array(route).max(VIEW_MAX_ROUTES),
   /** Routes in the table; more than `routes` lists when it was cut at the bound. */

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { firewallInterfaceSchema, firewallRuleSchema, firewallSchema, conntrackSchema } from './firewall.ts';
 import { guestSchema, hostStateSchema, relaySchema, underlaySchema, varpConfigSchema, vifLimitSchema, vifSchema, vlanSchema, vnetSchema } from './hostState.ts';
+import { externalUplinkSchema, floatingIpSchema, natSchema, portForwardSchema } from './nat.ts';
 import { routerInterfaceSchema, routerLinkSchema, routerSchema, staticRouteSchema } from './router.ts';
 import { jsonSchemaOf, type JsonNode } from './inspect.ts';
 import { dhcpRouteSchema, dnsRecordSchema, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
@@ -37,6 +38,10 @@ export const DOC_TABLES: Record<string, z.ZodType> = {
   'vnets.dhcp.routes': dhcpRouteSchema,
   'vnets.dhcp.names': dnsRecordSchema,
   dns: hostDnsSchema,
+  external: externalUplinkSchema,
+  nat: natSchema,
+  'nat.floatingIps': floatingIpSchema,
+  'nat.portForwards': portForwardSchema,
   securityGroups: securityGroupSchema,
   'securityGroups.rules': securityRuleSchema,
 };

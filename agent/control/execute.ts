@@ -7,7 +7,7 @@
 // answers are cut to its bounds, and the console checks them against it.
 import { VIEW_MAX_ARP, VIEW_MAX_CONNECTIONS, VIEW_MAX_COUNTERS, VIEW_MAX_ROUTES } from '../../contract/limits.ts';
 import type { AgentCommand, CommandArgs, FirewallViewData, RouterViewData, VifInspectData } from '../../contract/commands.ts';
-import type { VirtualFirewall } from '../firewall/index.ts';
+import type { NatEntryView, VirtualFirewall } from '../firewall/index.ts';
 import type { VirtualRouter } from '../router/index.ts';
 import { EchoSession, traceroute, type NodeView } from '../ipnode/index.ts';
 import {
@@ -51,7 +51,7 @@ function requireFirewall(nodes: CommandNodes, id: string): VirtualFirewall {
 }
 
 /** The parts routers and firewalls share, cut to the console's bounds (totals say what was cut). */
-function nodeBase(v: NodeView) {
+function nodeBase(v: NodeView & { nat: NatEntryView[] }) {
   const counters = Object.fromEntries(Object.entries(v.counters).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, VIEW_MAX_COUNTERS));
   return {
     id: v.id,
@@ -61,6 +61,10 @@ function nodeBase(v: NodeView) {
     arp: v.arp.slice(0, VIEW_MAX_ARP).map((a) => ({ ...a, ageMs: Math.max(0, Math.round(a.ageMs)) })),
     arpTotal: v.arp.length,
     counters,
+    nat: {
+      total: v.nat.length,
+      sample: v.nat.slice(0, VIEW_MAX_CONNECTIONS).map((n) => ({ ...n, protocol: protocolName(n.protocol), expiresInMs: Math.round(n.expiresInMs) })),
+    },
   };
 }
 

@@ -121,8 +121,9 @@ export class Agent {
       attachment: {
         addPort: (p) => sw.addPort(p),
         removePort: (id) => sw.removePort(id),
-        announce: (vnet, mac, ip) => varp()?.attach({ vnet, mac, ip, version: 1 }),
-        withdraw: (vnet, mac) => varp()?.detach(vnet, mac),
+        // An external leg's vnet is host-local: its ports are never announced over VARP.
+        announce: (vnet, mac, ip) => (this.vlans.isExternal(vnet) ? undefined : varp()?.attach({ vnet, mac, ip, version: 1 })),
+        withdraw: (vnet, mac) => (this.vlans.isExternal(vnet) ? undefined : varp()?.detach(vnet, mac)),
       },
     });
   }
@@ -180,7 +181,9 @@ export class Agent {
       }
       const vlan = await this.vlans.sync(v.id, v.vlan);
       if (vlan.error) result.errors.push({ field: `vnets[${i}].vlan`, message: vlan.error });
-      this.sw.upsertVnet({ id: v.id, security: v.security, peers: v.peers, sealer, uplink: vlan.uplink });
+      const ext = await this.vlans.syncExternal(v.id, v.external);
+      if (ext.error) result.errors.push({ field: `vnets[${i}].external`, message: ext.error });
+      this.sw.upsertVnet({ id: v.id, security: v.security, peers: v.peers, sealer, uplink: vlan.uplink ?? ext.uplink });
     }
     if (reattach) this.vlans.announceAll();
     this.receive.configureRelay(s);
@@ -247,6 +250,7 @@ export class Agent {
       ports: this.sw.portCount(),
       varp: this.core.current?.varp ?? null,
       kernel: kernelCounterEntries(this.kernel.view()),
+      gauges: this.nodes.natGauges(),
       ruleHits: this.vifs.values().flatMap((rt) => (rt.filter ? rt.filter.hits().map((h) => ({ vif: rt.spec.id, ...h })) : [])),
     });
   }

@@ -1,5 +1,5 @@
 // The agent's Prometheus page: every counter plus gauges for the applied
-// generation, VIFs, switch ports and VARP entries by state.
+// generation, VIFs, switch ports, VARP entries by state and NAT table sizes.
 import { renderPrometheus, type Counters } from '../metrics.ts';
 import type { Varp } from '../varp/index.ts';
 
@@ -11,6 +11,8 @@ export interface MetricsInput {
   varp: Varp | null;
   /** The kernel fast path's counters (softudc_kernel_*_total). */
   kernel?: Record<string, number>;
+  /** Further gauges (the NAT tables' sizes). */
+  gauges?: Record<string, number>;
   /** Per-rule hits of the VIFs' security groups (only rules that were hit: the series stay bounded by traffic seen). */
   ruleHits?: Iterable<{ vif: string; group: string; rule: string; hits: number }>;
 }
@@ -31,5 +33,5 @@ export function renderAgentMetrics(i: MetricsInput): string {
   for (const h of i.ruleHits ?? []) {
     if (h.hits > 0) counters[`softudc_sg_rule_hits_total{vif="${label(h.vif)}",group="${label(h.group)}",rule="${label(h.rule)}"}`] = h.hits;
   }
-  return renderPrometheus(i.counters, gauges, counters);
+  return renderPrometheus(i.counters, { ...gauges, ...i.gauges }, counters);
 }

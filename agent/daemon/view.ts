@@ -56,6 +56,8 @@ interface NodeSummaryBase {
   arp: number;
   forwarded: number;
   dropped: number;
+  /** Translations in the NAT table of its external legs. */
+  nat: number;
 }
 
 export interface RouterSummary extends NodeSummaryBase {
@@ -132,7 +134,7 @@ export function kernelCounterEntries(k: KernelView | undefined): Record<string, 
   return out;
 }
 
-function summaryBase(v: NodeView): NodeSummaryBase {
+function summaryBase(v: NodeView & { nat: unknown[] }): NodeSummaryBase {
   let dropped = 0;
   for (const [name, n] of Object.entries(v.counters)) if (name.startsWith('dropped_packets_total')) dropped += n;
   return {
@@ -142,6 +144,7 @@ function summaryBase(v: NodeView): NodeSummaryBase {
     arp: v.arp.length,
     forwarded: v.counters['forwarded_packets_total'] ?? 0,
     dropped,
+    nat: v.nat.length,
   };
 }
 

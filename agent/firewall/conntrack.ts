@@ -5,6 +5,12 @@
 // CLOSED (RFC 793 states, collapsed as a middlebox sees them); UDP and ICMP
 // echo "connections" live until an idle timeout. Lookups hash the 5-tuple to a
 // number (no string per packet); expiry is lazy plus a periodic sweep.
+// Connections may carry a translation (NAT, agent/firewall/nat.ts): their
+// reply tuple then differs from the original reversed, and a second index
+// finds replies by it (as Linux's conntrack keeps an original and a reply
+// tuple per connection).
+//
+// Over 300 lines: the table and its reply index are one structure, kept in one place.
 import * as W from '../wire/index.ts';
 import * as F from './flow.ts';
 import type { Flow } from './flow.ts';
@@ -60,6 +66,25 @@ export interface Conn {
   bytes: [number, number];
   created: number;
   hash: number;
+  /**
+   * The reply direction as a packet has it, (rb:rbPort → ra:raPort): the
+   * original reversed unless translated. A packet of the original direction
+   * leaves as (ra:raPort → rb:rbPort), one of the reply direction as (b:bPort → a:aPort).
+   */
+  ra: number;
+  raPort: number;
+  rb: number;
+  rbPort: number;
+  translated: boolean;
+  rhash: number;
+}
+
+/** The reply tuple of a translated connection, as a packet of the reply direction has it. */
+export interface ReplyTuple {
+  src: number;
+  srcPort: number;
+  dst: number;
+  dstPort: number;
 }
 
 export type Direction = 0 | 1; // 0: originator → responder, 1: the reply direction
@@ -73,6 +98,8 @@ function hash5(p: number, s: number, d: number, sp: number, dp: number): number 
 
 export class Conntrack {
   private table = new Map<number, Conn[]>();
+  /** Translated connections by their reply tuple. */
+  private replies = new Map<number, Conn[]>();
   private count = 0;
   /** The most buckets the table held since it was last rebuilt (a Map never shrinks its store on delete). */
   private peak = 0;
@@ -108,8 +135,36 @@ export class Conntrack {
       return fwd;
     }
     const rev = this.find(hash5(f.protocol, f.dst, f.src, f.dstPort, f.srcPort), f.protocol, f.dst, f.dstPort, f.src, f.srcPort, now);
-    if (rev) this.lastDirection = 1;
-    return rev;
+    if (rev) {
+      this.lastDirection = 1;
+      return rev;
+    }
+    if (this.replies.size === 0) return undefined;
+    const r = this.findReply(f.protocol, f.src, f.srcPort, f.dst, f.dstPort, now);
+    if (r) this.lastDirection = 1;
+    return r;
+  }
+
+  /** Whether a packet (src:srcPort → dst:dstPort) would belong to no connection: a free reply tuple for a new translation. */
+  isFree(protocol: number, src: number, srcPort: number, dst: number, dstPort: number, now: number): boolean {
+    if (this.findReply(protocol, src, srcPort, dst, dstPort, now)) return false;
+    return !this.find(hash5(protocol, dst, src, dstPort, srcPort), protocol, dst, dstPort, src, srcPort, now);
+  }
+
+  private findReply(p: number, s: number, sp: number, d: number, dp: number, now: number): Conn | undefined {
+    const h = hash5(p, s, d, sp, dp);
+    const bucket = this.replies.get(h);
+    if (bucket === undefined) return undefined;
+    for (const c of bucket) {
+      if (c.protocol === p && c.rb === s && c.ra === d && c.rbPort === sp && c.raPort === dp) {
+        if (c.expires <= now) {
+          this.remove(c);
+          return undefined;
+        }
+        return c;
+      }
+    }
+    return undefined;
   }
 
   private find(h: number, p: number, a: number, ap: number, b: number, bp: number, now: number): Conn | undefined {
@@ -132,9 +187,10 @@ export class Conntrack {
    * Opens a connection for an allowed first packet; undefined when the table
    * is full. `pickedUp`: a TCP packet in the middle of a stream nobody saw
    * begin (a guest that moved here), taken up as ESTABLISHED, as Linux does
-   * with nf_conntrack_tcp_loose.
+   * with nf_conntrack_tcp_loose. `reply` (NAT): the reply tuple of a
+   * translated connection.
    */
-  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false): Conn | undefined {
+  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false, reply?: ReplyTuple): Conn | undefined {
     if (this.count >= this.t.maxConnections) {
       this.sweep(now);
       if (this.count >= this.t.maxConnections) return undefined;
@@ -144,7 +200,19 @@ export class Conntrack {
     const c: Conn = {
       protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false,
       ingress, rule, packets: [1, 0], bytes: [f.length, 0], created: now, hash: h,
+      ra: f.src, raPort: f.srcPort, rb: f.dst, rbPort: f.dstPort, translated: false, rhash: 0,
     };
+    if (reply !== undefined && (reply.src !== f.dst || reply.srcPort !== f.dstPort || reply.dst !== f.src || reply.dstPort !== f.srcPort)) {
+      c.rb = reply.src;
+      c.rbPort = reply.srcPort;
+      c.ra = reply.dst;
+      c.raPort = reply.dstPort;
+      c.translated = true;
+      c.rhash = hash5(f.protocol, reply.src, reply.dst, reply.srcPort, reply.dstPort);
+      const rb = this.replies.get(c.rhash);
+      if (rb) rb.push(c);
+      else this.replies.set(c.rhash, [c]);
+    }
     c.expires = now + this.timeoutOf(c);
     let bucket = this.table.get(h);
     if (!bucket) {
@@ -202,6 +270,7 @@ export class Conntrack {
     // After a mass expiry, a table at a quarter of its peak is rebuilt at its size: the memory comes back.
     if (this.peak >= 1024 && this.table.size * 4 <= this.peak) {
       this.table = new Map(this.table);
+      this.replies = new Map(this.replies);
       this.peak = this.table.size;
     }
     return n;
@@ -215,10 +284,19 @@ export class Conntrack {
   }
 
   private removeAt(bucket: Conn[], i: number, h: number): void {
-    bucket[i]!.expires = 0; // a caller holding it (agent/sg's last connection) sees it is gone
+    const c = bucket[i]!;
+    c.expires = 0; // a caller holding it (agent/sg's last connection) sees it is gone
     bucket.splice(i, 1);
     if (bucket.length === 0) this.table.delete(h);
     this.count--;
+    if (c.translated) {
+      const rb = this.replies.get(c.rhash);
+      const j = rb ? rb.indexOf(c) : -1;
+      if (rb && j >= 0) {
+        rb.splice(j, 1);
+        if (rb.length === 0) this.replies.delete(c.rhash);
+      }
+    }
   }
 
   connections(now = Date.now()): Conn[] {
@@ -229,6 +307,7 @@ export class Conntrack {
 
   clear(): void {
     this.table = new Map();
+    this.replies = new Map();
     this.count = 0;
     this.peak = 0;
   }

@@ -11,6 +11,8 @@ import { TokenBucket } from '../limit/bucket.ts';
 import { Conntrack, type ConntrackTimeouts } from './conntrack.ts';
 import { ICMP_ERROR_TYPES, TCP_ACK, TCP_SYN, emptyFlow, readFlow, readQuotedFlow, type Flow } from './flow.ts';
 import { compileRules, matchRule, type CompiledRule } from './rules.ts';
+import { ExternalLegs } from './legs.ts';
+import type { NatEntryView } from './nat.ts';
 import type { FirewallRuleSpec, FirewallSpec } from '../../contract/firewall.ts';
 
 /** How long the later fragments of an allowed first fragment may follow it (RFC 791's reassembly timer scale). */
@@ -20,6 +22,8 @@ const FRAGMENTS_MAX = 4096;
 export interface FirewallDeps extends NodeDeps {
   /** Overrides the spec's connection-tracking timeouts (tests). */
   conntrack?: Partial<ConntrackTimeouts>;
+  /** The source ports NAT allocates (tests). */
+  natPorts?: { min: number; max: number };
 }
 
 export interface FirewallView extends NodeView {
@@ -27,6 +31,8 @@ export interface FirewallView extends NodeView {
   rules: { index: number; action: FirewallRuleSpec['action']; protocol: FirewallRuleSpec['protocol']; source: string; destination: string; ports: string | null; interface: string | null; hits: number }[];
   defaultHits: number;
   connections: { protocol: number; from: string; to: string; state: string; ingress: string; rule: number | 'default'; packets: [number, number]; expiresInMs: number }[];
+  /** Translations of the external legs' NAT (their own table: the rules' connections above are by inside addresses). */
+  nat: NatEntryView[];
 }
 
 export class VirtualFirewall extends NodeHost<FirewallSpec> {
@@ -34,6 +40,7 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
   private ruleHits: string[] = [];
   private defaultHits: string;
   private readonly conntrack: Conntrack;
+  private readonly legs: ExternalLegs;
   private readonly fragments = new Map<string, number>();
   private readonly flow: Flow = emptyFlow();
   private readonly quoted: Flow = emptyFlow();
@@ -46,6 +53,7 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
   ) {
     super('firewall', spec, deps);
     this.conntrack = new Conntrack({ ...spec.conntrack, ...deps.conntrack });
+    this.legs = new ExternalLegs(this.node, { ...spec.conntrack, ...deps.conntrack }, deps.natPorts);
     this.logBucket = new TokenBucket(spec.logRate ?? 10, spec.logBurst ?? 20);
     this.defaultHits = this.node.stats.name('rule_hits_total', 'rule="default"');
     this.node.filter = (buf, off, ihl, ingress, egress) => this.decide(buf, off, ihl, ingress, egress);
@@ -54,6 +62,7 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
 
   protected override starting(): void {
     this.conntrack.start();
+    this.legs.start();
   }
 
   /** New rules apply at once, also to open connections: those the new rules would refuse are closed. */
@@ -70,6 +79,7 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
   }
 
   protected override stopping(): void {
+    this.legs.stop();
     this.conntrack.stop();
     this.conntrack.clear();
   }
@@ -82,6 +92,7 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
   protected reconcile(): void {
     const ifs = this.ifs;
     ifs.reconcile(this.spec.interfaces.map((i) => ifs.ethernet(i.name, i.vnet, parseMac(i.mac), i.ip, ifs.mtu(i.vnet, i.mtu))));
+    this.legs.sync(this.spec.interfaces.map((i) => ({ iface: i.name, ip: i.ip, nat: i.nat })), ifs.ethernets());
   }
 
   /** The packet filter: true lets the packet pass. Counts and logs what it refuses. */
@@ -159,6 +170,11 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
     this.deps.logger.warn('firewall denied a flow', fields);
   }
 
+  /** Gauges of its NAT (the translation table's size). */
+  natGauges(): Record<string, number> {
+    return this.legs.gauges();
+  }
+
   view(): FirewallView {
     const now = Date.now();
     return {
@@ -174,6 +190,7 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
         protocol: c.protocol, from: `${ipToString(c.a)}:${c.aPort}`, to: `${ipToString(c.b)}:${c.bPort}`, state: c.state,
         ingress: c.ingress, rule: c.rule, packets: [...c.packets] as [number, number], expiresInMs: c.expires - now,
       })),
+      nat: this.legs.entries(),
     };
   }
 }

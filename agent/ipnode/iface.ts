@@ -107,6 +107,8 @@ export class EthernetInterface extends AddressedInterface implements NodeInterfa
   readonly mac: number;
   onFrame: (frame: Buffer) => void = () => {};
   readonly arp: ArpCache;
+  /** Addresses besides its own the interface answers ARP for (an external leg's floating IPs and forward addresses). */
+  extraAddresses: ReadonlySet<number> = new Set();
   private running = false;
   private readonly sink: PacketSink;
   private readonly macHi: number;
@@ -189,19 +191,31 @@ export class EthernetInterface extends AddressedInterface implements NodeInterfa
       if (err instanceof WireError) return this.stats.drop('malformed');
       throw err;
     }
-    const forUs = p.tpa === this.ip;
+    const forUs = p.tpa === this.ip || this.extraAddresses.has(p.tpa);
     // Only neighbours on our own subnet are worth a cache entry.
     const onLink = inPrefix(p.spa, this.network, this.prefixLen);
     if (p.spa !== 0 && p.spa !== this.ip && p.sha !== 0 && !isGroupMac(p.sha) && onLink) this.arp.learn(p.spa, p.sha, forUs);
     if (p.op === ARP_OP_REQUEST && forUs && p.spa !== 0 && !isGroupMac(p.sha)) {
       this.stats.inc('arp_replies_sent_total');
-      this.sendArp(ARP_OP_REPLY, p.sha, p.sha, p.spa);
+      this.sendArp(ARP_OP_REPLY, p.sha, p.sha, p.spa, p.tpa);
     }
   }
 
-  private sendArp(op: number, dstMac: number, tha: number, tpa: number): void {
+  /**
+   * Gratuitous ARP (RFC 5227 2.4 announcements) for the interface's address
+   * and its extra addresses: neighbours and the LAN's switches learn where
+   * they are now (a node that moved to another host is found at once).
+   */
+  announce(): void {
+    for (const ip of [this.ip, ...this.extraAddresses]) {
+      this.stats.inc('arp_announcements_sent_total');
+      this.sendArp(ARP_OP_REQUEST, BROADCAST_MAC, 0, ip, ip);
+    }
+  }
+
+  private sendArp(op: number, dstMac: number, tha: number, tpa: number, spa = this.ip): void {
     if (!this.running) return;
-    const payload = encodeArp({ op, sha: this.mac, spa: this.ip, tha, tpa });
+    const payload = encodeArp({ op, sha: this.mac, spa, tha, tpa });
     const frame = Buffer.allocUnsafe(HEADROOM + payload.length);
     frame.writeUIntBE(dstMac, 0, 6);
     frame.writeUIntBE(this.mac, 6, 6);

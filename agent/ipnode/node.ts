@@ -4,6 +4,8 @@
 // decrement and incremental checksum update (RFC 1624), fragmentation, ICMP
 // errors (RFC 792, RFC 1812 4.3) under a rate limit, echo replies on its own
 // addresses, and local UDP delivery for the routing protocol.
+//
+// Over 300 lines: receive, forward, NAT hooks and originate are one packet path, read together.
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_TTL, ICMP_UNREACH_HOST, ICMP_UNREACH_NEEDFRAG,
   ICMP_UNREACH_NET, ICMP_UNREACH_PORT, IPPROTO_ICMP, IPPROTO_UDP, IPV4_FLAG_DF, IP_DEFAULT_TTL, WireError,
@@ -39,6 +41,18 @@ export interface NodeOptions {
  */
 export type PacketFilter = (buf: Buffer, off: number, ihl: number, ingress: NodeInterface, egress: NodeInterface | null) => boolean;
 
+/**
+ * NAT on external legs (agent/firewall/nat.ts): `inbound` before routing for
+ * packets arriving on an external leg, `outbound` after routing and filtering
+ * for packets leaving by one from inside. Both edit the packet in place (a
+ * copy the node owns) and say whether it passes, is the node's, or is dropped.
+ */
+export interface NatHook {
+  isExternal(iface: string): boolean;
+  inbound(buf: Buffer, off: number, ihl: number, iface: string, now: number): 'pass' | 'local' | 'drop';
+  outbound(buf: Buffer, off: number, ihl: number, iface: string, now: number): 'pass' | 'local' | 'drop';
+}
+
 export type UdpHandler = (ingress: NodeInterface, src: number, srcPort: number, dst: number, payload: Buffer) => void;
 
 /** ICMP addressed to the node other than echo requests (echo replies, errors), for ping and traceroute. */
@@ -61,6 +75,7 @@ export class IpNode implements PacketSink {
   readonly stats: NodeStats;
   readonly logger: Logger;
   filter: PacketFilter | null = null;
+  nat: NatHook | null = null;
   private readonly ifaces = new Map<string, NodeInterface>();
   private readonly own = new Map<number, NodeInterface>();
   private readonly udp = new Map<number, UdpHandler>();
@@ -138,9 +153,20 @@ export class IpNode implements PacketSink {
     const ihl = validIpv4(buf, off);
     if (ihl === 0) return st.drop('malformed');
     const src = buf.readUInt32BE(off + IP_SRC_OFFSET);
-    const dst = buf.readUInt32BE(off + IP_DST_OFFSET);
     if (isMartianSource(src)) return st.drop('martian');
     const total = buf.readUInt16BE(off + IP_TOTAL_LEN_OFFSET);
+    const nat = this.nat;
+    let owned = false;
+    if (nat !== null && nat.isExternal(ingress.name)) {
+      // Translated before routing, in a copy the node owns (the caller's buffer is not modified).
+      const copy = Buffer.allocUnsafe(HEADROOM + total);
+      buf.copy(copy, HEADROOM, off, off + total);
+      if (nat.inbound(copy, HEADROOM, ihl, ingress.name, Date.now()) === 'drop') return;
+      buf = copy;
+      off = HEADROOM;
+      owned = true;
+    }
+    const dst = buf.readUInt32BE(off + IP_DST_OFFSET);
     if (this.own.has(dst) || dst === LIMITED_BROADCAST || dst === ingress.broadcast || isMulticast(dst)) {
       return this.deliverLocal(ingress, buf, off, ihl, total, src, dst);
     }
@@ -162,8 +188,12 @@ export class IpNode implements PacketSink {
       this.icmpError(buf, off, ihl, total, ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NEEDFRAG, ingress.ip, egress.mtu);
       return st.drop('too_big');
     }
-    const out = Buffer.allocUnsafe(HEADROOM + total);
-    buf.copy(out, HEADROOM, off, off + total);
+    let out = buf;
+    if (!owned) {
+      out = Buffer.allocUnsafe(HEADROOM + total);
+      buf.copy(out, HEADROOM, off, off + total);
+    }
+    if (nat !== null && !owned && nat.isExternal(egress.name) && nat.outbound(out, HEADROOM, ihl, egress.name, Date.now()) === 'drop') return;
     decrementTtl(out, HEADROOM);
     st.counters.inc(st.forwarded);
     this.transmit(egress, out, ihl, route.nextHop ?? dst);
@@ -257,6 +287,10 @@ export class IpNode implements PacketSink {
     });
     const frame = Buffer.allocUnsafe(HEADROOM + pkt.length);
     pkt.copy(frame, HEADROOM);
+    // Out of an external leg, the node's own packets pass NAT too: its ICMP errors about translated
+    // packets then quote them as the outside sent them.
+    const nat = this.nat;
+    if (nat !== null && nat.isExternal(egress.name) && nat.outbound(frame, HEADROOM, (pkt[0]! & 0x0f) * 4, egress.name, Date.now()) === 'drop') return false;
     this.stats.counters.inc(this.stats.originated);
     if (o.via === undefined && this.own.has(o.dst)) {
       this.receiveIp(egress, frame, HEADROOM); // to itself: no wire involved

@@ -18,7 +18,7 @@ import { routerSchema, type RouterSpec } from '../../contract/router.ts';
 /** What the manager needs from the agent: its switch and its VARP engine. */
 export interface NodeAttachment {
   /** Switch.addPort with `forwarder: true` (exempt from source-IP port security, MAC still bound). Throws when it cannot. */
-  addPort(port: { id: string; vnet: number; mac: number; ip: number; guest: EthernetInterface; forwarder: true }): void;
+  addPort(port: { id: string; vnet: number; mac: number; ip: number; guest: EthernetInterface; forwarder: true; arpIps: { has(ip: number): boolean } }): void;
   removePort(id: string): void;
   /** VARP attach / detach, so that other hosts resolve the interface's MAC and IP. */
   announce(vnet: number, mac: number, ip: number): void;
@@ -71,7 +71,7 @@ export class NodeManager {
     const a = o.attachment;
     this.ports = {
       attach: (p) => {
-        a.addPort({ id: p.id, vnet: p.vnet, mac: p.mac, ip: p.ip, guest: p, forwarder: true });
+        a.addPort({ id: p.id, vnet: p.vnet, mac: p.mac, ip: p.ip, guest: p, forwarder: true, arpIps: { has: (ip) => p.extraAddresses.has(ip) } });
         try {
           a.announce(p.vnet, p.mac, p.ip);
         } catch (err) {
@@ -165,6 +165,13 @@ export class NodeManager {
 
   firewall(id: string): VirtualFirewall | undefined {
     return this.firewalls.get(id)?.node;
+  }
+
+  /** The NAT gauges of every router and firewall with external legs. */
+  natGauges(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of [...this.routers.values(), ...this.firewalls.values()]) Object.assign(out, e.node.natGauges());
+    return out;
   }
 
   view(): { routers: RouterView[]; firewalls: FirewallView[] } {

@@ -9,6 +9,7 @@ import { NodeHost, nodeView, ping, traceroute, type InterfaceWish, type NodeDeps
 import type { NodeView, PingOptions, PingResult, TraceHop } from '../ipnode/index.ts';
 import { ChannelInterface, LinkRegistry, linkMac } from './links.ts';
 import { Rip, type LocalRoute, type RipTimers } from './rip.ts';
+import { ExternalLegs, type ConntrackTimeouts, type NatEntryView } from '../firewall/index.ts';
 import type { RouterSpec } from '../../contract/router.ts';
 import { GUEST_MTU_DEFAULT } from '../../contract/limits.ts';
 
@@ -16,6 +17,10 @@ export interface RouterDeps extends NodeDeps {
   links: LinkRegistry;
   /** Overrides the spec's RIP timers (tests). */
   rip?: Partial<RipTimers>;
+  /** Overrides the spec's connection-tracking timeouts of its NAT (tests). */
+  conntrack?: Partial<ConntrackTimeouts>;
+  /** The source ports NAT allocates (tests). */
+  natPorts?: { min: number; max: number };
 }
 
 /** An interface the router wants, and whether RIP runs on it. */
@@ -26,10 +31,13 @@ interface Desc extends InterfaceWish {
 export interface RouterView extends NodeView {
   rip: { prefix: string; nextHop: string; iface: string; metric: number; garbage: boolean; ageMs: number }[];
   unresolvedStaticRoutes: string[];
+  /** Translations of the external legs' NAT. */
+  nat: NatEntryView[];
 }
 
 export class VirtualRouter extends NodeHost<RouterSpec> {
   private readonly rip: Rip;
+  private readonly legs: ExternalLegs;
   private statics: LocalRoute[] = [];
   private unresolved: string[] = [];
 
@@ -39,10 +47,12 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
   ) {
     super('router', spec, deps, (name) => this.rip.interfaceDown(name));
     this.rip = new Rip(this.node, () => this.localRoutes(), { ...spec.ripTimers, ...deps.rip });
+    this.legs = new ExternalLegs(this.node, { ...spec.conntrack, ...deps.conntrack }, deps.natPorts);
   }
 
   protected override starting(): void {
     this.rip.start();
+    this.legs.start();
   }
 
   /** Re-plans links after the set of co-located routers changed (channel ↔ vnet). */
@@ -52,6 +62,7 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
 
   protected override stopping(): void {
     this.rip.stop(true);
+    this.legs.stop();
   }
 
   /** The interfaces the spec asks for, and the links that cannot be carried now (with the reason). */
@@ -90,6 +101,7 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
   protected reconcile(): void {
     const { wanted, down } = this.descs();
     this.ifs.reconcile(wanted, down);
+    this.legs.sync(this.spec.interfaces.map((i) => ({ iface: `vnet${i.vnet}`, ip: i.ip, nat: i.nat })), this.ifs.ethernets());
     this.installStatics();
     this.rip.localChanged();
     this.rip.setInterfaces(wanted.filter((d) => d.rip && this.ifs.has(d.name)).map((d) => d.name));
@@ -124,6 +136,11 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
     return [...out, ...this.statics];
   }
 
+  /** Gauges of its NAT (the translation table's size). */
+  natGauges(): Record<string, number> {
+    return this.legs.gauges();
+  }
+
   view(): RouterView {
     return {
       ...nodeView(this.node, this.ifs.ethernets()),
@@ -131,6 +148,7 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
         prefix: cidrToString(r.prefix, r.len), nextHop: ipToString(r.nextHop), iface: r.iface, metric: r.metric, garbage: r.garbage, ageMs: r.ageMs,
       })),
       unresolvedStaticRoutes: [...this.unresolved],
+      nat: this.legs.entries(),
     };
   }
 

@@ -18,6 +18,8 @@ export interface Uplink {
   deliver(frame: Buffer): void;
   /** True for a MAC seen on the LAN side. */
   owns(mac: number): boolean;
+  /** The vnet lives on this host only (an external leg): nothing of it goes over the underlay. */
+  readonly local?: boolean;
 }
 
 /** The whole datagram of a decoded FRAME (its header is part of a sealed frame's additional data). */

@@ -47,6 +47,8 @@ export interface Binding {
   ip: number;
   /** Router and firewall ports send packets from any source IPv4 address (their ARP stays bound). */
   forwarder?: boolean;
+  /** Further sender addresses its ARP may carry (an external leg's floating IPs and forward addresses). */
+  arpIps?: { has(ip: number): boolean };
 }
 
 /**
@@ -86,7 +88,8 @@ export function checkPortSecurity(frame: Buffer, b: Binding): PortSecurityReason
   } else if (type === ETHERTYPE_ARP) {
     if (frame.length < off + ARP_LEN) return 'arp_truncated';
     if (frame.readUIntBE(off + ARP_SHA_OFFSET, 6) !== b.mac) return 'arp_sender_mac';
-    if (frame.readUInt32BE(off + ARP_SPA_OFFSET) !== b.ip) return 'arp_sender_ip';
+    const spa = frame.readUInt32BE(off + ARP_SPA_OFFSET);
+    if (spa !== b.ip && !b.arpIps?.has(spa)) return 'arp_sender_ip';
   }
   return null;
 }

@@ -176,6 +176,7 @@ export class Switch {
         v.uplink.deliver(frame);
         return;
       }
+      if (v.uplink?.local) return void this.counters.inc(C.queuedOrDropped);
       if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
       const route = this.io.varp.resolve(v.id, dst);
       if (route === null || route === 'pending') {
@@ -200,6 +201,7 @@ export class Switch {
       this.counters.inc(C.toUplink);
       v.uplink.deliver(frame);
     }
+    if (v.uplink?.local) return;
     if (v.security !== 'none' && !v.sealer?.canSend) return void this.counters.inc(C.secure);
     const out = v.sealer ? this.seal(v.sealer, frame) : this.headroom.encapsulate(v.header, frame, true);
     if (out === null) return;

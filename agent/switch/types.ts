@@ -18,6 +18,8 @@ export interface SwitchPort {
   readonly guest: GuestPort;
   /** A virtual router or firewall interface: it forwards other hosts' packets, so only its MAC is bound. */
   readonly forwarder?: boolean;
+  /** Further sender addresses its ARP may carry (an external leg's floating IPs and forward addresses). */
+  readonly arpIps?: { has(ip: number): boolean };
   /** The VIF's bandwidth limit (agent/limit/shaper.ts): it sees the guest's frames before the switch does. */
   readonly limit?: { wrap(next: (frame: Buffer) => void): (frame: Buffer) => void };
   /** The VIF's security groups (agent/sg): absent or null, the port is not filtered. */

@@ -4,6 +4,8 @@
 // that vnet's `vlan` field; the vnet itself keeps working without it.
 import type { Uplink } from '../switch/index.ts';
 import { VlanUplink, type VlanContext, type VlanSpec } from './uplink.ts';
+import { ExternalUplink, SharedSubs } from './external.ts';
+import type { ExternalUplinkSpec } from '../../contract/nat.ts';
 
 export interface VlanManagerContext extends VlanContext {
   /** A frame from the LAN of `vnet`'s VLAN. */
@@ -12,8 +14,37 @@ export interface VlanManagerContext extends VlanContext {
 
 export class VlanManager {
   private readonly uplinks = new Map<number, VlanUplink>();
+  private readonly externals = new Map<number, ExternalUplink>();
+  private readonly subs = new SharedSubs();
 
   constructor(private readonly ctx: VlanManagerContext) {}
+
+  /** Brings the vnet's external leg (`vnets[].external`) to `spec`; the uplink for the switch, or null and why not. */
+  async syncExternal(vnet: number, spec: ExternalUplinkSpec | undefined): Promise<{ uplink: Uplink | null; error?: string }> {
+    const cur = this.externals.get(vnet);
+    if (cur && spec && JSON.stringify(cur.spec) === JSON.stringify(spec)) return { uplink: cur };
+    if (cur) {
+      this.externals.delete(vnet);
+      await cur.stop();
+    }
+    if (!spec) return { uplink: null };
+    const u = new ExternalUplink(vnet, spec, { logger: this.ctx.logger, counters: this.ctx.counters, subs: this.subs, ...(this.ctx.headroom ? { headroom: this.ctx.headroom } : {}) });
+    u.onFrame = (f) => this.ctx.fromLan(vnet, f);
+    try {
+      await u.start();
+    } catch (err) {
+      this.ctx.counters.inc('softudc_external_errors_total');
+      this.ctx.logger.error('external leg not brought up', { vnet, interface: spec.interface, vid: spec.vid, error: (err as Error).message });
+      return { uplink: null, error: (err as Error).message };
+    }
+    this.externals.set(vnet, u);
+    return { uplink: u };
+  }
+
+  /** Whether the vnet is an external leg here. */
+  isExternal(vnet: number): boolean {
+    return this.externals.has(vnet);
+  }
 
   /** Brings the vnet's VLAN interface to `spec`; the uplink for the switch, or null and why not. */
   async sync(vnet: number, spec: VlanSpec | undefined): Promise<{ uplink: Uplink | null; error?: string }> {
@@ -42,6 +73,11 @@ export class VlanManager {
     for (const [vnet, u] of [...this.uplinks]) {
       if (ids.has(vnet)) continue;
       this.uplinks.delete(vnet);
+      await u.stop();
+    }
+    for (const [vnet, u] of [...this.externals]) {
+      if (ids.has(vnet)) continue;
+      this.externals.delete(vnet);
       await u.stop();
     }
   }

@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { IFNAME_MAX_CHARS } from '../../contract/limits.ts';
 import { ip, ipBatch, linkExists, deleteLink, IpCommandError } from '../guests/netns.ts';
 import { addVlanTag, stripVlanTag, vlanIdOf } from './tag.ts';
+import { checkVlanDevice, closeReader } from './devices.ts';
 import { loadTapAddon, type ReaderHandle, type TapAddon } from '../native/index.ts';
 import { isGroupMac } from '../wire/index.ts';
 import type { Counters } from '../metrics.ts';
@@ -156,14 +157,7 @@ export class VlanUplink implements Uplink {
    */
   private async ensureSub(sub: string): Promise<boolean> {
     if (await linkExists(sub)) {
-      const info = JSON.parse(await ip(['-d', '-j', 'link', 'show', 'dev', sub])) as Array<{
-        link?: string;
-        linkinfo?: { info_kind?: string; info_data?: { id?: number } };
-      }>;
-      const l = info[0];
-      if (l?.linkinfo?.info_kind !== 'vlan' || l.linkinfo.info_data?.id !== this.spec.vid || l.link !== this.spec.interface) {
-        throw new Error(`${sub} exists and is not VLAN ${this.spec.vid} on ${this.spec.interface}`);
-      }
+      await checkVlanDevice(sub, this.spec.interface, this.spec.vid);
       await ip(['link', 'set', 'dev', sub, 'addrgenmode', 'none']).catch(() => {});
       return true;
     }
@@ -255,9 +249,7 @@ export class VlanUplink implements Uplink {
   }
 
   private async teardown(): Promise<void> {
-    const addon = this.addon;
-    if (this.reader && addon) addon.stopReader(this.reader);
-    else if (this.fd >= 0 && addon) addon.closeFd(this.fd);
+    closeReader(this.addon, this.reader, this.fd);
     this.reader = undefined;
     this.fd = -1;
     const warn = (err: Error) => this.ctx.logger.warn('VLAN interface cleanup failed', { vnet: this.vnet, error: err.message });
