@@ -14,8 +14,9 @@ import { int32, text } from './primitives.ts';
 import { parseIp } from '../agent/wire/addr.ts';
 import { countersSchema } from './report.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './firewall.ts';
+import { traceLookupArgs, traceLookupData } from './traceLookup.ts';
 
-export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute'] as const;
+export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute', 'trace.lookup'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 /** 0/8 "this network", 127/8 loopback, 224/4 multicast and 240/4 reserved/broadcast: never a probe target. */
@@ -51,6 +52,7 @@ export const commandArgs = {
     maxHops: traceHops.default(TRACE_MAX_HOPS),
     timeoutMs: probeTimeout.default(PROBE_DEFAULT_TIMEOUT_MS),
   }),
+  'trace.lookup': traceLookupArgs,
 } satisfies Record<CommandKind, z.ZodType>;
 /** What the console sends (every field given); the agent reads z.output (defaults filled). */
 export type CommandArgs = { [K in CommandKind]: z.output<(typeof commandArgs)[K]> };
@@ -64,6 +66,7 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
   open({ id: commandId, kind: z.literal('firewall.view'), args: commandArgs['firewall.view'], expiresAt: z.date().optional() }),
   open({ id: commandId, kind: z.literal('router.ping'), args: commandArgs['router.ping'], expiresAt: z.date().optional() }),
   open({ id: commandId, kind: z.literal('router.traceroute'), args: commandArgs['router.traceroute'], expiresAt: z.date().optional() }),
+  open({ id: commandId, kind: z.literal('trace.lookup'), args: commandArgs['trace.lookup'], expiresAt: z.date().optional() }),
 ]);
 export type AgentCommand = z.output<typeof agentCommandSchema>;
 
@@ -201,6 +204,7 @@ export const commandResultData = {
   'firewall.view': firewallViewData,
   'router.ping': pingEvent,
   'router.traceroute': traceEvent,
+  'trace.lookup': traceLookupData,
 } satisfies Record<CommandKind, z.ZodType>;
 export type CommandResultData = { [K in CommandKind]: z.infer<(typeof commandResultData)[K]> };
 

@@ -10,6 +10,7 @@ import type { AgentCommand, FirewallViewData, RouterViewData } from '../../contr
 import type { VirtualFirewall } from '../firewall/index.ts';
 import type { VirtualRouter } from '../router/index.ts';
 import { EchoSession, traceroute, type NodeView } from '../ipnode/index.ts';
+import { traceLookup, type TraceVarp } from './traceLookup.ts';
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString, parseIp,
 } from '../wire/index.ts';
@@ -18,6 +19,8 @@ import {
 export interface CommandNodes {
   router(id: string): VirtualRouter | undefined;
   firewall(id: string): VirtualFirewall | undefined;
+  /** The VARP cache and local ports (trace.lookup); absent: VARP lookups answer with nothing. */
+  varp?(): TraceVarp | null;
 }
 
 /** A command this agent cannot carry out; the message goes back to the console as the command's error. */
@@ -202,6 +205,9 @@ export async function* executeCommand(nodes: CommandNodes, cmd: AgentCommand): A
       return;
     case 'router.traceroute':
       yield* traceEvents(requireRouter(nodes, cmd.args.routerId), cmd.args);
+      return;
+    case 'trace.lookup':
+      yield { data: traceLookup(nodes, nodes.varp?.() ?? null, cmd.args), done: true };
       return;
   }
 }

@@ -147,7 +147,7 @@ export async function runManaged(opts: ManagedOptions): Promise<number> {
     });
     link.start();
     // The router manager's commands (ping, traceroute, views) on a stream of their own.
-    commands = new CommandChannel({ client, nodes: agent.nodes, logger: logger.child({ component: 'commands' }), agentVersion: agentVersion() });
+    commands = new CommandChannel({ client, nodes: { router: (id) => agent.nodes.router(id), firewall: (id) => agent.nodes.firewall(id), varp: () => agent.traceVarp() }, logger: logger.child({ component: 'commands' }), agentVersion: agentVersion() });
     commands.start();
   } catch (err) {
     logger.error('cannot start', describeStartError(err));
