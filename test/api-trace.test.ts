@@ -132,7 +132,7 @@ describe('farm.trace', () => {
     const t = await pending;
     expect(t.live).toBe(true);
     expect(t.hops[1]!.live).toMatchObject({ agrees: true });
-    expect(t.hops[2]!.live!.state).toContain('rule 1 hit 7 times');
+    expect(t.hops[2]!.live!.state).toContain('rule 2 hit 7 times');
     const stale = t.hops[3]!.live!;
     expect(stale.agrees).toBe(false);
     expect(stale.state).toContain('VARP entry on host h1');

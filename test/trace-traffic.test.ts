@@ -30,7 +30,7 @@ const HOSTS: HostName[] = ['h1', 'h2', 'h3'];
 const PORTS = [53, 1500, 5353, 8080];
 
 /** vnets a (10.N1), b (10.N2), c (10.N3); router r on a and b routes c via the firewall on b and c. */
-export function randomFarm(seed: number): FarmDocumentInput {
+function randomFarm(seed: number): FarmDocumentInput {
   const r = rng(seed);
   const n = 70 + (seed % 20);
   const net = (x: 'a' | 'b' | 'c') => `10.${n}.${{ a: 1, b: 2, c: 3 }[x]}`;

@@ -25,6 +25,7 @@ import { makeFarmOps, type RevisionRef } from './farm-ops.ts';
 import { Palette } from './palette.tsx';
 import { Properties, type ActionError } from './properties.tsx';
 import { useLayoutSaver } from './use-layout-saver.ts';
+import { TracePanel } from './trace-panel.tsx';
 
 export function Designer({ farmId }: { farmId: string }) {
   const trpc = useTRPC();
@@ -282,6 +283,7 @@ export function Designer({ farmId }: { farmId: string }) {
             onEdit={edit} onRun={(c) => run(c, selectedId)} onDelete={requestDelete} onConnect={connect} onSelect={setSelectedId} onDirty={onDirty} />
         </aside>
       </div>
+      {farm.deployedRevision !== null ? <TracePanel farm={farm} cyRef={cyRef} /> : null}
       <ConfirmDialog open={pendingDelete !== null} title={del?.title ?? ''} confirmLabel="Delete" danger onConfirm={() => void confirmDelete()} onCancel={() => setPendingDelete(null)}>
         <p>{del?.detail}</p>
         <p className="hint">You can undo this with Ctrl+Z.</p>

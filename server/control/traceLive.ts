@@ -106,8 +106,8 @@ function judgeNode(hop: TraceHop, d: TraceLookupData): { state: string; agrees: 
     if (f?.running) {
       const ref = hop.decidedBy?.ref;
       const hits = typeof ref === 'number' ? f.rules.find((x) => x.index === ref)?.hits : hop.decidedBy?.kind === 'default' ? f.defaultHits : undefined;
-      if (hits !== undefined) parts.push(`${typeof ref === 'number' ? `rule ${ref}` : 'default policy'} hit ${hits} times`);
-      if (f.connection) parts.push(`connection ${f.connection.from} -> ${f.connection.to} ${f.connection.state} (rule ${f.connection.rule}, ${f.connection.packets[0]}/${f.connection.packets[1]} packets)`);
+      if (hits !== undefined) parts.push(`${typeof ref === 'number' ? `rule ${ref + 1}` : 'default policy'} hit ${hits} times`);
+      if (f.connection) parts.push(`connection ${f.connection.from} -> ${f.connection.to} ${f.connection.state} (rule ${typeof f.connection.rule === 'number' ? f.connection.rule + 1 : f.connection.rule}, ${f.connection.packets[0]}/${f.connection.packets[1]} packets)`);
       else parts.push('no tracked connection of this flow');
     }
   }

@@ -188,9 +188,9 @@ function filter(w: Walk, n: IpNode, ingress: NodeIface, egress: NodeIface | null
   const allow = rule ? rule.allow : spec.defaultPolicy === 'allow';
   const out = egress ? `out of ${egress.name}` : 'to the firewall itself';
   const decidedBy: Decider = rule
-    ? { kind: 'rule', ref: rule.index, text: `rule ${rule.index}: ${describeFirewallRule(spec.rules[rule.index]!)}` }
+    ? { kind: 'rule', ref: rule.index, text: `rule ${rule.index + 1}: ${describeFirewallRule(spec.rules[rule.index]!)}` }
     : { kind: 'default', ref: null, text: `default policy ${spec.defaultPolicy}` };
-  const why = rule ? `rule ${rule.index} (${rule.spec.action})` : `no rule matches; the default policy is ${spec.defaultPolicy}`;
+  const why = rule ? `rule ${rule.index + 1} (${rule.spec.action})` : `no rule matches; the default policy is ${spec.defaultPolicy}`;
   return w.hop('firewall', allow ? 'pass' : 'drop', n.host, nodeRef(n), `in by ${ingress.name}, ${out}: ${why}`, decidedBy);
 }
 
