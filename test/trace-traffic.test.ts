@@ -108,17 +108,28 @@ async function received(): Promise<{ udp: number; icmp: number }> {
   return { udp, icmp };
 }
 
+/** The counters once they stop moving (frames held for a resolution may still arrive): read until two agree. */
+async function settled(): Promise<{ udp: number; icmp: number }> {
+  let last = await received();
+  for (let i = 0; i < 12; i++) {
+    await new Promise((res) => setTimeout(res, 300));
+    const now = await received();
+    if (now.udp === last.udp && now.icmp === last.icmp) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** Sends the case's traffic from the source guest; true when a destination guest received it. */
 async function send(agentUrl: string, vif: string, c: Case): Promise<boolean> {
-  const before = await received();
+  const before = await settled();
   const path = `${agentUrl}/v1/vifs/${encodeURIComponent(vif)}/${c.protocol === 'udp' ? 'udp-stream' : 'ping'}`;
   const body = c.protocol === 'udp'
     ? { target: c.to, port: c.port, packets: 5, size: 64, drainMs: 0, timeoutMs: 3000 }
     : { target: c.to, count: 3, intervalMs: 100, timeoutMs: 1500 };
   // A destination nobody answers ARP for is an error of the probe: nothing was sent, which is the answer.
   await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.text());
-  await new Promise((res) => setTimeout(res, 600));
-  const after = await received();
+  const after = await settled();
   return c.protocol === 'udp' ? after.udp > before.udp : after.icmp > before.icmp;
 }
 
