@@ -3,8 +3,10 @@
 // new flow passes in a direction only when a rule of one of the VIF's groups
 // for that direction matches it (protocol, destination port range, ICMP type
 // and code, and the remote end's address in one of the rule's networks).
-// Replies of an allowed flow pass (stateful), ARP and DHCP always pass; the
-// trace follows the first packet of a new flow, so neither shows here.
+// The first match counts: groups in the VIF's order, rules in the group's
+// (agent/sg/rules.ts once merged does the same). Replies of an allowed flow
+// pass (stateful), ARP and DHCP always pass; the trace follows the first
+// packet of a new flow, so neither shows here.
 import { inPrefix, parseCidr } from '../../agent/wire/addr.ts';
 import type { SecurityRuleSpec } from '../../contract/securityGroups.ts';
 import type { StateSecurityGroup, StateVif } from '../../contract/hostState.ts';
@@ -34,7 +36,7 @@ export function ruleMatches(r: SecurityRuleSpec, f: GroupFlow, remote: number): 
     if (r.icmpCode !== null && f.icmpCode !== r.icmpCode) return false;
   }
   return r.remote.some((n) => {
-    const c = parseCidr(n);
+    const c = parseCidr(n.includes('/') ? n : `${n}/32`);
     return inPrefix(remote, c.network, c.prefixLen);
   });
 }
@@ -53,7 +55,7 @@ export function checkGroups(
   if (vif.securityGroups === undefined) return { filtered: false };
   const byId = new Map((groups ?? []).map((g) => [g.id, g]));
   const remote = direction === 'ingress' ? f.src : f.dst;
-  for (const gid of vif.securityGroups) {
+  for (const gid of new Set(vif.securityGroups)) {
     const g = byId.get(gid);
     if (!g) continue;
     for (const r of g.rules) {
