@@ -4,7 +4,7 @@
 // for that direction matches it (protocol, destination port range, ICMP type
 // and code, and the remote end's address in one of the rule's networks).
 // The first match counts: groups in the VIF's order, rules in the group's
-// (agent/sg/rules.ts once merged does the same). Replies of an allowed flow
+// (as the agent's filter counts them). Replies of an allowed flow
 // pass (stateful), ARP and DHCP always pass; the trace follows the first
 // packet of a new flow, so neither shows here.
 import { inPrefix, parseCidr } from '../../agent/wire/addr.ts';
