@@ -205,7 +205,7 @@ describe('packet trace against real traffic between emulated guests on three age
     expect(hop.reason).toContain('host h3 (127.0.0.4)');
     expect(hop.live!.agrees).toBe(false);
     expect(hop.live!.state).toContain(`VARP entry on host h1: ${y.mac} at 127.0.0.3 (h2)`);
-    expect(hop.live!.state).toContain(`but ${y.mac} is on h3 (127.0.0.4)`);
+    expect(hop.live!.state).toContain(`points at host h2's address, but ${y.mac} is on h3 (127.0.0.4)`);
     // h1 was asked, and answered: its agent never stopped.
     await waitFor(async () => (await w.agents.h1.state()).appliedGeneration !== null, 'h1 still running', 5_000);
   }, 120_000);

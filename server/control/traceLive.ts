@@ -59,7 +59,10 @@ async function lookup(db: Db, actor: UserActor, host: TraceHost, ask: Ask, flow:
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-function judgeVarp(hop: TraceHop, d: TraceLookupData, hosts: TraceHost[]): { state: string; agrees: boolean } | null {
+/** Host names by care-of address: the farm's hosts, and any other host an entry may point at (a VM's old host). */
+type Names = Map<string, string>;
+
+function judgeVarp(hop: TraceHop, d: TraceLookupData, hosts: TraceHost[], names: Names): { state: string; agrees: boolean } | null {
   const mac = hop.decidedBy?.ref;
   if (!isMac(mac)) return null;
   const vnet = Number(hop.node.id);
@@ -75,10 +78,10 @@ function judgeVarp(hop: TraceHop, d: TraceLookupData, hosts: TraceHost[]): { sta
   if (!e.entry) {
     return { state: `no VARP entry for ${mac} on ${here} yet: the first frame resolves it`, agrees: true };
   }
-  const at = hosts.find((h) => h.address === e.entry!.coa);
-  const entry = `VARP entry on host ${here}: ${mac} at ${e.entry.coa}${at ? ` (${at.name})` : ''}, ${e.entry.state}, version ${e.entry.version}, age ${secs(e.entry.ageMs)}`;
+  const at = names.get(e.entry.coa);
+  const entry = `VARP entry on host ${here}: ${mac} at ${e.entry.coa}${at ? ` (${at})` : ''}, ${e.entry.state}, version ${e.entry.version}, age ${secs(e.entry.ageMs)}`;
   if (!owner || e.entry.coa === owner.address) return { state: entry, agrees: true };
-  const what = at ? `host ${at.name}'s address` : 'an address of no host of the farm (an old address?)';
+  const what = at ? `host ${at}'s address` : 'an address of no host (an old address?)';
   return { state: `${entry}: points at ${what}, but ${mac} is on ${owner.name} (${owner.address})`, agrees: false };
 }
 
@@ -125,12 +128,18 @@ export async function addLiveState(o: { db: Db; actor: UserActor; hosts: TraceHo
       if (host) answers.set(hostId, await lookup(o.db, o.actor, host, ask, flow));
     }),
   );
+  const names: Names = new Map(hosts.map((h) => [h.address, h.name]));
+  const coas = [...answers.values()].flatMap((a) => (typeof a === 'string' ? [] : a.varp.flatMap((v) => (v.entry && !names.has(v.entry.coa) ? [v.entry.coa] : []))));
+  if (coas.length) {
+    const rows = await o.db.host.findMany({ where: { address: { in: coas } }, select: { name: true, address: true }, orderBy: { name: 'asc' } });
+    for (const r of rows) if (!names.has(r.address)) names.set(r.address, r.name);
+  }
   const hops = result.hops.map((hop) => {
     if (!hop.host) return hop;
     const a = answers.get(hop.host.id);
     if (a === undefined) return hop;
     if (typeof a === 'string') return { ...hop, live: { state: `no live state: ${a}`, agrees: false } };
-    const live = judgeVarp(hop, a, hosts) ?? judgeNode(hop, a);
+    const live = judgeVarp(hop, a, hosts, names) ?? judgeNode(hop, a);
     return live ? { ...hop, live } : hop;
   });
   return { ...result, hops, live: true };
