@@ -65,7 +65,7 @@ test('a blocked flow is traced to its firewall rule, and passes once the rule is
   await settled(page);
   await page.getByRole('navigation', { name: 'Farm' }).getByRole('link', { name: 'Deploy' }).click();
   await page.getByRole('button', { name: /^Deploy revision \d+$/ }).click();
-  await expect(page.getByTestId('deploy-progress')).toContainText(/applied on \d of \d hosts/i, { timeout: 60_000 });
+  await expect(page.getByTestId('deploy-progress')).toContainText(/applied on \d+ of \d+ hosts? — complete/i, { timeout: 60_000 });
   await page.getByRole('navigation', { name: 'Farm' }).getByRole('link', { name: 'Design' }).click();
   await page.waitForFunction(() => window.__softudcDesigner !== undefined);
 

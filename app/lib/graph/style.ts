@@ -61,7 +61,7 @@ export function graphStyle(large: boolean): StylesheetJson {
     { selector: 'edge.tunnel.observed', style: { 'line-style': 'solid', 'line-color': '#0ea5e9' } },
     { selector: 'node.trace-path', style: { 'border-width': 4, 'border-color': '#16a34a' } },
     { selector: 'edge.trace-path', style: { width: 4, 'line-color': '#16a34a' } },
-    { selector: 'node.trace-fail', style: { 'border-width': 5, 'border-color': '#dc2626' } },
+    { selector: 'node.trace-fail', style: { 'border-width': 5, 'border-color': '#7f1d1d', 'overlay-color': '#dc2626', 'overlay-opacity': 0.3, 'overlay-padding': 10, color: '#b91c1c', 'font-weight': 'bold' } },
     { selector: 'edge.trace-fail', style: { width: 5, 'line-color': '#dc2626' } },
     { selector: ':selected', style: { 'border-width': 3, 'border-color': COLORS.selected, 'line-color': COLORS.selected } },
     { selector: '.ghost', style: { opacity: 0.6, events: 'no', width: 6, height: 6, label: '' } },
