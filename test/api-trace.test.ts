@@ -106,6 +106,46 @@ describe('farm.trace', () => {
     await expectError(v.farm.trace({ id: draftId, from: { external: '203.0.113.1' }, to: '10.62.0.10', protocol: 'icmp' }), 'PRECONDITION_FAILED', 'id');
   });
 
+  it('live: a destination only RIP reaches is asked of the running router, and the walk goes on', async () => {
+    const op = f.caller(f.operator);
+    const rip = await op.farm.import({
+      vnids: 'auto',
+      document: {
+        version: 'softudc.farm/v1', name: 'rip',
+        vnets: [{ name: 'lan', cidr: '10.63.0.0/24' }],
+        vms: [{ name: 'a', host: 'h1', vifs: [{ vnet: 'lan', ip: '10.63.0.10' }] }],
+        routers: [{ name: 'r', host: 'h1', interfaces: [{ vnet: 'lan', ip: '10.63.0.1', rip: true }] }],
+      },
+    });
+    await op.farm.deploy({ id: rip.id });
+    const d = await op.farm.get({ id: rip.id });
+    const vnid = d.vnets[0]!.vnid;
+    const from = { vif: vifOf(d, 'a') };
+    const design = await f.caller(f.viewer).farm.trace({ id: rip.id, from, to: '10.64.0.10', protocol: 'icmp' });
+    expect(design.verdict).toBe('unknown');
+    await f.caller(h1.actor).agent.report(agentReport(0));
+    const agent = await pull((signal) => f.caller(h1.actor, signal).agent.commands({}), (x) => untrack<Command>(x).data);
+    const pending = f.caller(f.viewer).farm.trace({ id: rip.id, from, to: '10.64.0.10', protocol: 'icmp', live: true });
+    const ask = (await agent.next()) as Command;
+    expect(ask.args).toMatchObject({ varp: [], routes: [{ kind: 'router', destination: '10.64.0.10' }] });
+    const route = { destination: '10.64.0.0/24', nextHop: '10.63.0.254', iface: `vnet${vnid}`, source: 'rip', text: `10.64.0.0/24 via 10.63.0.254 dev vnet${vnid} [rip/2]` };
+    const routerId = (ask.args as { routes: { id: string }[] }).routes[0]!.id;
+    await f.caller(h1.actor).agent.commandResult({ id: ask.id, seq: 0, done: true, data: { varp: [], routes: [{ kind: 'router', id: routerId, destination: '10.64.0.10', running: true, route }], firewalls: [] } });
+    const evidence = (await agent.next()) as Command;
+    const args = evidence.args as { varp: { vnet: number; mac: string }[] };
+    await f.caller(h1.actor).agent.commandResult({
+      id: evidence.id, seq: 0, done: true,
+      data: { varp: args.varp.map((v) => ({ ...v, local: 'p', entry: null })), routes: [{ kind: 'router', id: routerId, destination: '10.64.0.10', running: true, route }], firewalls: [] },
+    });
+    await agent.close();
+    const t = await pending;
+    const r = t.hops.find((h) => h.step === 'router')!;
+    expect(r).toMatchObject({ verdict: 'pass', decidedBy: { kind: 'route', ref: '10.64.0.0/24' }, live: { agrees: true } });
+    expect(r.reason).toContain('RIP route');
+    expect(t.hops[t.failedAt!]).toMatchObject({ step: 'switch', verdict: 'drop' });
+    expect(t.hops[t.failedAt!]!.reason).toContain('the gateway 10.63.0.254');
+  });
+
   it('live: asks the agents on the path and marks a VARP entry pointing at an old address', async () => {
     await f.caller(h1.actor).agent.report(agentReport(0));
     await f.caller(h2.actor).agent.report(agentReport(0));

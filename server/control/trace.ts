@@ -11,9 +11,9 @@ import type { Db } from '../db/index.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { requireFarm } from '../farms/farmAccess.ts';
-import { traceFlow, TraceInputError, type TraceHost, type TraceProtocol, type TraceResult, type TraceState } from '../trace/index.ts';
+import { traceFlow, TraceInputError, type LearntRoute, type TraceHost, type TraceProtocol, type TraceResult, type TraceState } from '../trace/index.ts';
 import type { HostState } from '../../contract/hostState.ts';
-import { addLiveState } from './traceLive.ts';
+import { addLiveState, learnRoutes } from './traceLive.ts';
 
 const READ_TX = { isolationLevel: 'RepeatableRead' as const, maxWait: 10_000, timeout: 30_000 };
 
@@ -75,8 +75,9 @@ async function deployedHosts(db: Db, actor: UserActor, o: TraceOptions): Promise
 export async function traceFarm(o: TraceOptions): Promise<TraceResult & { farmId: string }> {
   const { hosts } = await deployedHosts(o.db, o.actor, o);
   let result: TraceResult;
+  const trace = (learnt: LearntRoute[]) => traceFlow({ hosts, from: o.from, to: o.to, protocol: o.protocol, port: o.port ?? null, learnt });
   try {
-    result = traceFlow({ hosts, from: o.from, to: o.to, protocol: o.protocol, port: o.port ?? null });
+    result = trace([]);
   } catch (err) {
     if (err instanceof TraceInputError) {
       if (err.field === 'from' && 'vif' in o.from) throw new AppError('PRECONDITION_FAILED', `from.vif: ${err.message}; deploy the farm (or place the VM on a host)`, { field: 'from.vif' });
@@ -84,6 +85,9 @@ export async function traceFarm(o: TraceOptions): Promise<TraceResult & { farmId
     }
     throw err;
   }
-  if (o.live) result = await addLiveState({ db: o.db, actor: o.actor, hosts, result });
+  if (o.live) {
+    if (result.verdict === 'unknown') result = await learnRoutes({ db: o.db, actor: o.actor, hosts, trace });
+    result = await addLiveState({ db: o.db, actor: o.actor, hosts, result });
+  }
   return { farmId: o.id, ...result };
 }

@@ -9,10 +9,10 @@ import { AppError } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import { parseMac } from '../../agent/wire/addr.ts';
 import { traceLookupData, type TraceLookupArgs, type TraceLookupData } from '../../contract/traceLookup.ts';
-import type { TraceHop, TraceHost, TraceResult } from '../trace/index.ts';
+import type { LearntRoute, TraceHop, TraceHost, TraceResult } from '../trace/index.ts';
 import { followCommand, startCommand } from './agentCommands.ts';
 
-type Ask = { varp: TraceLookupArgs['varp']; routes: TraceLookupArgs['routes']; firewalls: string[] };
+export type Ask = { varp: TraceLookupArgs['varp']; routes: TraceLookupArgs['routes']; firewalls: string[] };
 
 /** The host whose state puts (vnet, MAC) on a port: a VIF or a router's or firewall's interface. */
 function ownerOf(hosts: TraceHost[], vnet: number, mac: string): TraceHost | undefined {
@@ -44,7 +44,8 @@ function plan(hops: TraceHop[]): Map<string, Ask> {
   return asks;
 }
 
-async function lookup(db: Db, actor: UserActor, host: TraceHost, ask: Ask, flow: TraceLookupArgs['flow']): Promise<TraceLookupData | string> {
+/** One `trace.lookup` on one host: its answer, or why there is none (the host is offline, …). */
+export async function lookup(db: Db, actor: UserActor, host: TraceHost, ask: Ask, flow: TraceLookupArgs['flow']): Promise<TraceLookupData | string> {
   try {
     const args: TraceLookupArgs = { ...ask, varp: ask.varp.slice(0, 16), routes: ask.routes.slice(0, 16), firewalls: ask.firewalls.slice(0, 16), flow };
     const { id } = await startCommand({ db, host: { hostId: host.id, hostName: host.name }, kind: 'trace.lookup', args, createdById: actor.userId });
@@ -115,6 +116,30 @@ function judgeNode(hop: TraceHop, d: TraceLookupData): { state: string; agrees: 
     }
   }
   return { state: parts.filter(Boolean).join('; '), agrees };
+}
+
+/**
+ * Routes the design cannot know: while the trace stops at a router hop
+ * marked unknown (a destination only RIP could reach), asks that router's
+ * host for its live route and walks again with it (at most `rounds` times).
+ */
+export async function learnRoutes(o: {
+  db: Db; actor: UserActor; hosts: TraceHost[]; trace: (learnt: LearntRoute[]) => TraceResult; rounds?: number;
+}): Promise<TraceResult> {
+  const learnt: LearntRoute[] = [];
+  let result = o.trace(learnt);
+  for (let i = 0; i < (o.rounds ?? 8); i++) {
+    const hop = result.failedAt === null ? null : result.hops[result.failedAt]!;
+    if (!hop || hop.verdict !== 'unknown' || hop.node.kind !== 'router' || !hop.host) break;
+    const host = o.hosts.find((h) => h.id === hop.host!.id);
+    if (!host) break;
+    const a = await lookup(o.db, o.actor, host, { varp: [], routes: [{ kind: 'router', id: hop.node.id, destination: hop.packet.dst }], firewalls: [] }, null);
+    const r = typeof a === 'string' ? undefined : a.routes[0]?.route;
+    if (!r || learnt.some((l) => l.router === hop.node.id && l.destination === r.destination)) break;
+    learnt.push({ router: hop.node.id, destination: r.destination, nextHop: r.nextHop, iface: r.iface, metric: 1 });
+    result = o.trace(learnt);
+  }
+  return result;
 }
 
 export async function addLiveState(o: { db: Db; actor: UserActor; hosts: TraceHost[]; result: TraceResult }): Promise<TraceResult> {

@@ -108,6 +108,12 @@ describe('packet trace', () => {
     const t = trace({ to: '10.3.0.10', protocol: 'icmp' }, states(f));
     expect(t.verdict).toBe('unknown');
     expect(t.hops[t.failedAt!]!.reason).toContain('learnt by RIP');
+    // With the route the running router learnt, the walk goes on as the router forwards.
+    const learnt = [{ router: 'r1', destination: '10.3.0.0/24', nextHop: '10.2.0.254', iface: 'vnet102', metric: 2 }];
+    const live = traceFlow({ hosts: states(f), from: { vif: 'v-web1' }, to: '10.3.0.10', protocol: 'icmp', learnt });
+    expect(live.verdict).toBe('delivered');
+    expect(live.hops[2]).toMatchObject({ step: 'router', verdict: 'pass', decidedBy: { kind: 'route', text: '10.3.0.0/24 via 10.2.0.254 dev vnet102 [rip/2]' } });
+    expect(live.hops[2]!.reason).toContain('RIP route');
   });
 
   it('applies security groups: egress, ingress, unfiltered without groups', () => {

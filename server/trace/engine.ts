@@ -84,7 +84,7 @@ function portText(p: Port): string {
 }
 
 export function traceFlow(req: TraceRequest): TraceResult {
-  const topo = new Topology(req.hosts);
+  const topo = new Topology(req.hosts, req.learnt);
   const dst = parseTarget(req.to);
   const port = req.protocol === 'icmp' ? null : (req.port ?? null);
   if (req.protocol !== 'icmp' && port === null) throw new TraceInputError('port', `a ${req.protocol} trace needs a destination port`);
@@ -234,7 +234,8 @@ function atNode(w: Walk, n: IpNode, ingress: NodeIface): void {
   const egress = n.ifaces.find((i) => i.name === route.iface)!;
   const routeText = formatRoute(route);
   const decidedBy: Decider = { kind: 'route', ref: `${ipToString(route.prefix)}/${route.len}`, text: routeText };
-  if (n.kind === 'router') w.hop('router', 'pass', n.host, nodeRef(n), `in by ${ingress.name}, out of ${egress.name}: ${route.source} route`, decidedBy);
+  const source = route.source === 'rip' ? 'RIP route (learnt, from the live router)' : `${route.source} route`;
+  if (n.kind === 'router') w.hop('router', 'pass', n.host, nodeRef(n), `in by ${ingress.name}, out of ${egress.name}: ${source}`, decidedBy);
   if (!filter(w, n, ingress, egress)) return;
   if (n.kind === 'firewall') w.hops[w.hops.length - 1]!.reason += ` (forwarded by ${routeText})`;
   if (egress.nat) {

@@ -6,7 +6,7 @@ import { Fib, type Route } from '../../agent/ipnode/fib.ts';
 import { inPrefix, parseCidr, parseIp } from '../../agent/wire/addr.ts';
 import type { NatSpec } from '../../contract/nat.ts';
 import type { StateFirewall, StateRouter, StateSecurityGroup, StateVif, StateVnet } from '../../contract/hostState.ts';
-import type { TraceHost } from './types.ts';
+import type { LearntRoute, TraceHost } from './types.ts';
 
 export interface NodeIface {
   /** The name the agent gives it: `vnet<id>` or `link:<peer>` on a router, the interface name on a firewall. */
@@ -47,7 +47,10 @@ export class Topology {
   readonly vifs = new Map<string, { vif: StateVif; host: TraceHost }>();
   readonly groups = new Map<string, StateSecurityGroup>();
 
-  constructor(readonly hosts: TraceHost[]) {
+  constructor(
+    readonly hosts: TraceHost[],
+    learnt: readonly LearntRoute[] = [],
+  ) {
     for (const h of hosts) {
       for (const v of h.state.vnets) {
         const e = this.vnets.get(v.id);
@@ -60,7 +63,7 @@ export class Topology {
         const c = parseCidr(v.ip);
         this.addPort({ kind: 'vif', vnet: v.vnet, ip: c.ip, prefixLen: c.prefixLen, mac: v.mac, host: h, vif: v });
       }
-      for (const r of h.state.routers ?? []) this.addNode(routerNode(r, h));
+      for (const r of h.state.routers ?? []) this.addNode(routerNode(r, h, learnt.filter((l) => l.router === r.id)));
       for (const f of h.state.firewalls ?? []) this.addNode(firewallNode(f, h));
     }
   }
@@ -103,7 +106,7 @@ function connected(fib: Fib, ifaces: NodeIface[]): void {
   for (const i of ifaces) fib.add({ prefix: i.network, len: i.prefixLen, nextHop: null, iface: i.name, metric: 0, source: 'connected' });
 }
 
-function routerNode(r: StateRouter, host: TraceHost): IpNode {
+function routerNode(r: StateRouter, host: TraceHost, learnt: readonly LearntRoute[]): IpNode {
   const ifaces = r.interfaces.map((i) => iface(`vnet${i.vnet}`, i.vnet, i.mac, i.ip, i.nat));
   for (const l of r.links) ifaces.push({ ...iface(`link:${l.peer}`, l.vnet, null, l.local), peer: l.peer });
   const fib = new Fib();
@@ -118,6 +121,11 @@ function routerNode(r: StateRouter, host: TraceHost): IpNode {
       continue;
     }
     fib.add({ prefix: dest.network, len: dest.prefixLen, nextHop: hop, iface: on.name, metric: s.metric, source: 'static' });
+  }
+  for (const l of learnt) {
+    if (!ifaces.some((i) => i.name === l.iface)) continue;
+    const dest = parseCidr(l.destination);
+    fib.add({ prefix: dest.network, len: dest.prefixLen, nextHop: l.nextHop === null ? null : parseIp(l.nextHop), iface: l.iface, metric: l.metric, source: 'rip' });
   }
   const rip = r.interfaces.some((i) => i.rip) || r.links.some((l) => l.rip);
   return { kind: 'router', id: r.id, name: r.name ?? r.id, host, ifaces, fib, unresolved, rip, spec: r };

@@ -29,6 +29,18 @@ export interface TraceRequest {
   protocol: TraceProtocol;
   /** Destination port, TCP and UDP. */
   port?: number | null;
+  /** Routes running routers learnt by RIP (live mode asks them), added to their tables as the agent would. */
+  learnt?: LearntRoute[];
+}
+
+export interface LearntRoute {
+  router: string;
+  /** `a.b.c.d/len`. */
+  destination: string;
+  nextHop: string | null;
+  /** The agent's interface name (`vnet<id>`, `link:<peer>`). */
+  iface: string;
+  metric: number;
 }
 
 export type HopStep = 'port-security' | 'security-group' | 'switch' | 'router' | 'firewall' | 'nat' | 'external' | 'deliver';
