@@ -9,7 +9,7 @@ export interface Args {
 }
 
 /** Options that take a value after a space too (`--url http://…`); the others are switches or take `=value`. */
-const VALUED = new Set(['url', 'user', 'password', 'timeout', 'expected-revision', 'name', 'output', 'expires-days']);
+const VALUED = new Set(['tcp', 'udp', 'url', 'user', 'password', 'timeout', 'expected-revision', 'name', 'output', 'expires-days']);
 
 export function parseArgs(argv: string[]): Args {
   const words: string[] = [];

@@ -21,6 +21,8 @@ export const EXIT = {
   deployFailed: 7,
   /** Not every host applied before the timeout. */
   timeout: 8,
+  /** A packet trace whose flow is dropped (or cannot be decided from the design). */
+  dropped: 9,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -8,6 +8,7 @@ import { apply, deploy, farmExport, farmGet, farmImport, farmList, hosts, plan }
 import { loadConnection } from './config.ts';
 import { CliError, EXIT, toCliError } from './errors.ts';
 import { login } from './login.ts';
+import { trace } from './trace.ts';
 
 const USAGE = `usage: softudc <command> [options]
 
@@ -26,18 +27,23 @@ const USAGE = `usage: softudc <command> [options]
   deploy FARM [--wait[=TIMEOUT]] [--expected-revision N] [--json]
                               deploy the farm's current revision
   hosts [--json]              the hosts, their status and applied generations
+  trace FARM FROM TO [--tcp PORT|--udp PORT|--icmp] [--live] [--json]
+                              the hop-by-hop path of a flow of the deployed farm and what
+                              decides it; FROM is VM, VM/IFNAME, a VIF id or external:ADDRESS;
+                              --live also asks the agents on the path
 
 The console and token come from SOFTUDC_URL and SOFTUDC_TOKEN when set, else from
 \`softudc login\` (its token only ever goes to the URL it was made for; --url or
 SOFTUDC_URL naming another console is refused). Plain http:// is refused to anything
 but this machine unless --insecure (or SOFTUDC_INSECURE=1) is given. FILE may be - (standard input). TIMEOUT: 90, 90s, 2m (default 60s).
 Exit codes: 0 ok, 1 error, 2 usage, 3 invalid file or input, 4 conflict, 5 not signed
-in or not allowed, 6 not found, 7 a host cannot apply, 8 timed out (docs/cli.md).`;
+in or not allowed, 6 not found, 7 a host cannot apply, 8 timed out, 9 a traced flow is
+dropped (docs/cli.md).`;
 
 type Command = (api: Api, a: Args) => Promise<void>;
 
 const FARM: Record<string, Command> = { list: farmList, get: farmGet, export: farmExport, import: farmImport };
-const TOP: Record<string, Command> = { plan, apply, deploy, hosts };
+const TOP: Record<string, Command> = { plan, apply, deploy, hosts, trace };
 
 async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
@@ -70,7 +76,7 @@ async function run(argv: string[]): Promise<void> {
 
 try {
   await run(process.argv.slice(2));
-  process.exitCode = EXIT.ok;
+  process.exitCode ??= EXIT.ok;
 } catch (err) {
   const e = toCliError(err);
   process.stderr.write(`softudc: ${e.message}\n`);

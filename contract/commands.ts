@@ -19,7 +19,9 @@ import { countersSchema } from './report.ts';
 import { FIREWALL_ACTIONS, FIREWALL_PROTOCOLS } from './firewall.ts';
 import { SG_DIRECTIONS, SG_PROTOCOLS } from './securityGroups.ts';
 
-export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute', 'vif.inspect'] as const;
+import { traceLookupArgs, traceLookupData } from './traceLookup.ts';
+
+export const COMMAND_KINDS = ['router.view', 'firewall.view', 'router.ping', 'router.traceroute', 'vif.inspect', 'trace.lookup'] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
 /** 0/8 "this network", 127/8 loopback, 224/4 multicast and 240/4 reserved/broadcast: never a probe target. */
@@ -70,6 +72,7 @@ export const commandArgs = {
     protocol: z.enum(SG_PROTOCOLS).default('any'),
     port: z.int().min(0).max(65_535).nullable().default(null),
   }),
+  'trace.lookup': traceLookupArgs,
 } satisfies Record<CommandKind, z.ZodType>;
 /** What the console sends (every field given); the agent reads z.output (defaults filled). */
 export type CommandArgs = { [K in CommandKind]: z.output<(typeof commandArgs)[K]> };
@@ -84,6 +87,7 @@ export const agentCommandSchema = z.discriminatedUnion('kind', [
   open({ id: commandId, kind: z.literal('router.ping'), args: commandArgs['router.ping'], expiresAt: z.date().optional() }),
   open({ id: commandId, kind: z.literal('router.traceroute'), args: commandArgs['router.traceroute'], expiresAt: z.date().optional() }),
   open({ id: commandId, kind: z.literal('vif.inspect'), args: commandArgs['vif.inspect'], expiresAt: z.date().optional() }),
+  open({ id: commandId, kind: z.literal('trace.lookup'), args: commandArgs['trace.lookup'], expiresAt: z.date().optional() }),
 ]);
 export type AgentCommand = z.output<typeof agentCommandSchema>;
 
@@ -321,6 +325,7 @@ export const commandResultData = {
   'router.ping': pingEvent,
   'router.traceroute': traceEvent,
   'vif.inspect': vifInspectData,
+  'trace.lookup': traceLookupData,
 } satisfies Record<CommandKind, z.ZodType>;
 export type CommandResultData = { [K in CommandKind]: z.infer<(typeof commandResultData)[K]> };
 

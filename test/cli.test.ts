@@ -335,6 +335,25 @@ describe('softudc CLI against a running console', () => {
     expect(usage.code).toBe(2);
   }, 120_000);
 
+  it('traces a flow of the deployed farm hop by hop (exit 0), a dropped one (exit 9), and live', async () => {
+    const ok = await cli(['trace', 'shop', 'web-1', '10.20.0.21', '--udp', '7']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('trace udp 10.10.0.11 -> 10.20.0.21 port 7');
+    expect(ok.stdout).toMatch(/ok {3}router router shop\/gw on h3: in by vnet\d+, out of vnet\d+: connected route/);
+    expect(ok.stdout.trim().split('\n').at(-1)).toBe('delivered');
+    const nobody = await cli(['trace', 'shop', 'web-1/eth0', '10.20.0.99', '--icmp', '--json']);
+    expect(nobody.code).toBe(9);
+    expect(JSON.parse(nobody.stdout)).toMatchObject({ verdict: 'dropped', hops: expect.arrayContaining([expect.objectContaining({ step: 'switch', verdict: 'drop' })]) });
+    const live = await cli(['trace', 'shop', 'web-1', '10.20.0.21', '--live']);
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.stdout).toMatch(/live: (MAC|VARP|no VARP|live route)/);
+    expect((await cli(['trace', 'shop', 'web-1', '10.20.0.21', '--tcp'])).code).toBe(2);
+    expect((await cli(['trace', 'shop', 'nope', '10.20.0.21'])).code).toBe(6);
+    const bad = await cli(['trace', 'shop', 'web-1', '10.20.0']);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain('to: must be an IPv4 address');
+  }, 120_000);
+
   it('never printed the token', () => {
     expect(printed.length).toBeGreaterThan(40);
     expect(printed.join('\n')).not.toContain(token);

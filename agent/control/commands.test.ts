@@ -113,7 +113,7 @@ beforeAll(async () => {
   expect(r.errors).toEqual([]);
   channel = new CommandChannel({
     client: createConsoleClient({ url: `http://127.0.0.1:${fake.port}`, credential: CREDENTIAL }),
-    nodes: agent.nodes,
+    nodes: { router: (id) => agent.nodes.router(id), firewall: (id) => agent.nodes.firewall(id), varp: () => agent.traceVarp() },
     logger: silentLogger,
     agentVersion: '9.9.9',
     backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
@@ -159,6 +159,25 @@ describe('command channel', () => {
     // A probe to an address nobody has: timeouts, not replies.
     const lost = await run('c4', 'router.ping', { routerId: 'f/r', target: '10.7.0.99', count: 1, intervalMs: 100, timeoutMs: 200 });
     expect(lost.map((a) => a.data)).toEqual([{ type: 'timeout', seq: 1 }, expect.objectContaining({ type: 'summary', received: 0, lossPct: 100 })]);
+  });
+
+  it('trace.lookup answers the local port of a MAC, FIB lookups, rule hits and the flow\'s connection', async () => {
+    const [a] = await run('t1', 'trace.lookup', {
+      varp: [{ vnet: 9, mac: mac(12) }, { vnet: 9, mac: mac(99) }],
+      routes: [{ kind: 'router', id: 'f/r', destination: '10.9.0.10' }, { kind: 'firewall', id: 'f/fw', destination: '10.7.0.5' }, { kind: 'router', id: 'f/gone', destination: '10.9.0.10' }],
+      firewalls: ['f/fw'],
+      flow: { protocol: 'icmp', src: '10.8.0.1', dst: '10.9.0.10', dstPort: null },
+    });
+    expect(a!.done).toBe(true);
+    const d = a!.data as { varp: { local: string | null; entry: unknown }[]; routes: { running: boolean; route: { destination: string; source: string } | null }[]; firewalls: { rules: { hits: number }[]; connection: { from: string; to: string } | null }[] };
+    expect(d.varp[0]!.local).not.toBeNull();
+    expect(d.varp[1]).toMatchObject({ local: null, entry: null });
+    expect(d.routes.map((r) => [r.running, r.route?.destination ?? null, r.route?.source ?? null])).toEqual([
+      [true, '10.9.0.0/24', 'static'], [true, null, null], [false, null, null],
+    ]);
+    // The ping before went through the firewall: its rule counted it and its connection is tracked.
+    expect(d.firewalls[0]!.rules[0]!.hits).toBeGreaterThanOrEqual(1);
+    expect(d.firewalls[0]!.connection?.from).toMatch(/^10\.8\.0\.1:/);
   });
 
   it('router.traceroute yields the firewall, then the guest', async () => {

@@ -10,6 +10,7 @@ import type { AgentCommand, CommandArgs, FirewallViewData, RouterViewData, VifIn
 import type { NatEntryView, VirtualFirewall } from '../firewall/index.ts';
 import type { VirtualRouter } from '../router/index.ts';
 import { EchoSession, traceroute, type NodeView } from '../ipnode/index.ts';
+import { traceLookup, type TraceVarp } from './traceLookup.ts';
 import {
   ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString, parseIp,
 } from '../wire/index.ts';
@@ -20,6 +21,8 @@ export interface CommandNodes {
   firewall(id: string): VirtualFirewall | undefined;
   /** `vif.inspect` (the agent's VIFs): undefined when the VIF is not on this host. */
   inspectVif?(args: CommandArgs['vif.inspect']): VifInspectData | undefined;
+  /** The VARP cache and local ports (trace.lookup); absent: VARP lookups answer with nothing. */
+  varp?(): TraceVarp | null;
 }
 
 /** A command this agent cannot carry out; the message goes back to the console as the command's error. */
@@ -215,5 +218,8 @@ export async function* executeCommand(nodes: CommandNodes, cmd: AgentCommand): A
       yield { data, done: true };
       return;
     }
+    case 'trace.lookup':
+      yield { data: traceLookup(nodes, nodes.varp?.() ?? null, cmd.args), done: true };
+      return;
   }
 }

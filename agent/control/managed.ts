@@ -147,7 +147,10 @@ export async function runManaged(opts: ManagedOptions): Promise<number> {
     });
     link.start();
     // The router manager's commands (ping, traceroute, views) on a stream of their own.
-    const nodes = { router: (id: string) => agent.nodes.router(id), firewall: (id: string) => agent.nodes.firewall(id), inspectVif: agent.inspectVif.bind(agent) };
+    const nodes = {
+      router: (id: string) => agent.nodes.router(id), firewall: (id: string) => agent.nodes.firewall(id),
+      inspectVif: agent.inspectVif.bind(agent), varp: () => agent.traceVarp(),
+    };
     commands = new CommandChannel({ client, nodes, logger: logger.child({ component: 'commands' }), agentVersion: agentVersion() });
     commands.start();
   } catch (err) {

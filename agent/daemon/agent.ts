@@ -3,6 +3,7 @@
 // (vifs.ts), VLAN uplinks and the routers and firewalls, reconciled to a
 // desired state. apply() is what a state file change, SIGHUP or the console
 // link calls; it is idempotent and serialised.
+import type { VarpEntryView } from '../varp/index.ts';
 import { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { Switch, type SwitchVarp } from '../switch/index.ts';
@@ -239,6 +240,20 @@ export class Agent {
       services: this.services,
       kernel: this.kernel,
     });
+  }
+
+  /**
+   * The switch's ports and the VARP cache entry of (vnet, MAC), for a live
+   * packet trace (agent/control/traceLookup.ts).
+   */
+  traceVarp(): { local(vnet: number, mac: number): string | null; entry(vnet: number, mac: number): VarpEntryView | undefined } {
+    return {
+      local: (vnet, mac) => this.sw.portList().find((p) => p.vnet === vnet && p.mac === mac)?.id ?? null,
+      entry: (vnet, mac) => {
+        const e = this.core.current?.varp.entryPage(1, { vnet, mac: mac - 1 }).entries[0];
+        return e && e.vnet === vnet && e.mac === mac ? e : undefined;
+      },
+    };
   }
 
   /** Prometheus text: every counter plus gauges for the applied generation, VIFs and VARP entries. */

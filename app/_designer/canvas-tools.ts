@@ -21,6 +21,8 @@ export interface DesignerTestHook {
   nodes(): { id: string; kind: string; name: string; x: number; y: number }[];
   edges(): { id: string; kind: string; source: string; target: string; label: string; x: number; y: number }[];
   zoom(): number;
+  /** Names of the nodes carrying a class (e.g. the packet trace's `trace-path`, `trace-fail`). */
+  classed(cls: string): string[];
 }
 
 declare global {
@@ -101,6 +103,7 @@ export function attachCanvasTools(cy: Core, container: HTMLElement, h: CanvasHan
         ...toPage(e.renderedMidpoint()),
       })).filter((e) => e.id !== GHOST_EDGE),
     zoom: () => cy.zoom(),
+    classed: (cls) => cy.nodes(`.${cls}`).map((n) => String(n.data('name'))),
   };
   window.__softudcDesigner = hook;
 

@@ -30,6 +30,7 @@ import { SecurityGroupsPanel } from './security-groups.tsx';
 import { Palette } from './palette.tsx';
 import { Properties, type ActionError } from './properties.tsx';
 import { useLayoutSaver } from './use-layout-saver.ts';
+import { TracePanel } from './trace-panel.tsx';
 
 export function Designer({ farmId }: { farmId: string }) {
   const trpc = useTRPC();
@@ -299,6 +300,7 @@ export function Designer({ farmId }: { farmId: string }) {
           {selection ? null : <SecurityGroupsPanel farm={farm} ops={sgOps} readOnly={readOnly} error={error} onRun={run} />}
         </aside>
       </div>
+      {farm.deployedRevision !== null ? <TracePanel farm={farm} cyRef={cyRef} /> : null}
       <ConfirmDialog open={pendingDelete !== null} title={del?.title ?? ''} confirmLabel="Delete" danger onConfirm={() => void confirmDelete()} onCancel={() => setPendingDelete(null)}>
         <p>{del?.detail}</p>
         <p className="hint">You can undo this with Ctrl+Z.</p>

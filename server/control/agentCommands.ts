@@ -248,7 +248,7 @@ function checkAnswer(kind: CommandKind, data: unknown, done: boolean): unknown {
     throw badRequest(path, `${issue.message} (an answer to ${kind})`);
   }
   const value = r.data as { type?: string };
-  if (kind === 'router.view' || kind === 'firewall.view') {
+  if (kind === 'router.view' || kind === 'firewall.view' || kind === 'trace.lookup') {
     if (!done) throw badRequest('done', `${kind} is answered once, with done: true`);
   } else if ((value.type === 'summary') !== done) {
     throw badRequest('done', done ? `the last answer to ${kind} is its summary` : `the summary is the last answer to ${kind} (done: true)`);

@@ -21,6 +21,7 @@ import { deployments } from './deployments.ts';
 import { changes } from './changes.ts';
 import { planDocument } from './planDocument.ts';
 import { applyDocument } from './applyDocument.ts';
+import { trace } from './trace.ts';
 
 export const farmRouter = router({
   list,
@@ -44,4 +45,5 @@ export const farmRouter = router({
   changes,
   planDocument,
   applyDocument,
+  trace,
 });
