@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, decodeFdbKey, decodeSeen, fdbKey, fdbValue, sumPerCpu, vifValue } from './maps.ts';
+import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, decodeFdbKey, decodeSeen, fdbKey, fdbValue, sumPerCpu, vifValue } from './maps.ts';
 import { parseIp, parseMac } from '../wire/index.ts';
 
 // The C structs of softudc.bpf.c on a little-endian host: host-order u32s, network-order addresses and ports.
@@ -10,10 +10,11 @@ describe('fast path map layouts', () => {
     expect(decodeFdbKey(k)).toEqual({ vnet: 0x01020304, mac: parseMac('02:5d:00:64:00:0b') });
   });
 
-  it('encodes the three kinds of FDB entry', () => {
+  it('encodes the four kinds of FDB entry', () => {
     expect(fdbValue({ kind: FDB_TAP, ifindex: 7 }).toString('hex')).toBe('01000000070000000000000000000000');
     expect(fdbValue({ kind: FDB_REMOTE, coa: parseIp('198.18.0.2'), port: 1798 }).toString('hex')).toBe('0200000000000000c612000207060000');
     expect(fdbValue({ kind: FDB_LOCAL }).toString('hex')).toBe('03000000000000000000000000000000');
+    expect(fdbValue({ kind: FDB_VETH, ifindex: 9 }).toString('hex')).toBe('04000000090000000000000000000000');
   });
 
   it('encodes a VIF, the configuration and a peer key', () => {

@@ -11,6 +11,8 @@ const get32 = (b: Buffer, off: number) => (LE ? b.readUInt32LE(off) : b.readUInt
 export const FDB_TAP = 1;
 export const FDB_REMOTE = 2;
 export const FDB_LOCAL = 3;
+/** A namespace guest's veth pair, by its host end's ifindex. */
+export const FDB_VETH = 4;
 
 export const FDB_KEY_LEN = 12;
 export const FDB_VAL_LEN = 16;
@@ -33,7 +35,7 @@ export const COUNTERS = [
 export type CounterName = (typeof COUNTERS)[number];
 
 export type FdbValue =
-  | { kind: typeof FDB_TAP; ifindex: number }
+  | { kind: typeof FDB_TAP | typeof FDB_VETH; ifindex: number }
   | { kind: typeof FDB_REMOTE; coa: number; port: number }
   | { kind: typeof FDB_LOCAL };
 
@@ -52,7 +54,7 @@ export function decodeFdbKey(b: Buffer): { vnet: number; mac: number } {
 export function fdbValue(v: FdbValue): Buffer {
   const b = Buffer.alloc(FDB_VAL_LEN);
   put32(b, v.kind, 0);
-  if (v.kind === FDB_TAP) put32(b, v.ifindex, 4);
+  if (v.kind === FDB_TAP || v.kind === FDB_VETH) put32(b, v.ifindex, 4);
   if (v.kind === FDB_REMOTE) {
     b.writeUInt32BE(v.coa >>> 0, 8);
     b.writeUInt16BE(v.port, 12);

@@ -8,11 +8,11 @@ export type DatapathMode = 'auto' | 'kernel' | 'userspace';
 
 /** A VIF as the fast path needs it (agent/daemon/vifs.ts's runtime). */
 export interface FastVif {
-  spec: { id: string; vnet: number; limit?: unknown; guest: { kind: string } };
+  spec: { id: string; vnet: number; limit?: unknown; securityGroups?: readonly string[]; guest: { kind: string } };
   mac: number;
   ip: number;
   error: string | null;
-  guest: { device?: { ifname: string; netns: string | null }; packetFd?: number } | null;
+  guest: { device?: { ifname: string; netns: string | null; host?: string }; packetFd?: number } | null;
 }
 
 export interface KernelInputs {

@@ -34,6 +34,8 @@ export interface VifDeps {
   logger: Logger;
   /** The running VARP engine (null while the agent is stopped). */
   varp: () => Varp | null;
+  /** Namespace guests as veth pairs, which the kernel fast path can carry (agent/guests/tap.ts). */
+  vethGuests?: boolean;
 }
 
 export class Vifs {
@@ -125,6 +127,7 @@ export class Vifs {
       mtu: vnet?.mtu,
       vnet,
       headroom: this.d.sw.headroom,
+      veth: this.d.vethGuests,
     });
     this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper });
     try {

@@ -2,6 +2,7 @@
 // `ip` through execFile (argument vectors, never a shell string), so names
 // that come from a state file cannot inject commands.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isNetnsName } from '../../contract/fields.ts';
 
@@ -171,4 +172,23 @@ export async function readLink(ifname: string, netns?: string): Promise<{ mac: s
     up: (link.flags ?? []).includes('UP'),
     cidrs: (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
   };
+}
+
+/**
+ * The host end's name of a namespace guest's veth pair: stable for the
+ * guest's namespace and device, so an agent started again finds (and
+ * replaces) what a killed one left.
+ */
+export function vethHostIfname(netns: string, ifname: string): string {
+  return `sv${createHash('sha256').update(`${netns}/${ifname}`).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * A veth pair whose end `ifname` is born in `netns` and `host` stays in the
+ * agent's namespace; both ends get `mtu`. A link `host` left by a previous
+ * agent is replaced.
+ */
+export async function createVeth(host: string, ifname: string, netns: string, mtu: number): Promise<void> {
+  await deleteLink(host);
+  await ip(['link', 'add', host, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', ifname, 'mtu', String(mtu), 'netns', netns]);
 }
