@@ -30,6 +30,8 @@ export const reportVifSchema = closed({
   version: int32().min(0),
   /** The guest kind, and the kernel device behind a TAP guest (`netns` null: the host namespace). */
   guest: closed({ kind: text(32), ifname: text(IFNAME_MAX_CHARS).optional(), netns: text(NETNS_MAX_CHARS).nullable().optional() }),
+  /** Which path carries the guest's frames: the kernel fast path, or the agent and why (docs/operations.md "Kernel fast path"). Absent from agents without it. */
+  path: closed({ path: z.enum(['kernel', 'userspace']), reason: text(REPORT_MESSAGE_MAX_CHARS).nullable() }).optional(),
 });
 
 export const reportVarpSchema = closed({
