@@ -307,6 +307,13 @@ describe.skipIf(!ok)('kernel fast path with namespace guests (veth pairs)', () =
     expect(d.p('softudc_kernel_tx_encap_frames_total')).toBeGreaterThanOrEqual(10);
     expect(d.b('softudc_switch_deliveries_total')).toBeGreaterThanOrEqual(10);
     expect(d.p('softudc_kernel_rx_decap_frames_total')).toBeGreaterThanOrEqual(10);
+    // TCP both ways: p1's GSO super-packets must not reach B's agent whole (B does not decapsulate in its kernel);
+    // P's kernel hands them to its agent, which segments them.
+    const toB = await iperf(h, { ns: g.b1.ns, ip: ipOf(g.b1) }, g.p1.ns, 2, 5303);
+    const toP = await iperf(h, { ns: g.p1.ns, ip: ipOf(g.p1) }, g.b1.ns, 2, 5304);
+    console.log(`kernel ↔ userspace pair: P → B ${toB.mbps.toFixed(0)} Mbit/s, B → P ${toP.mbps.toFixed(0)} Mbit/s`);
+    expect(toB.mbps).toBeGreaterThan(10);
+    expect(toP.mbps).toBeGreaterThan(10);
   });
 
   it('leaves no BPF program and no veth behind when the agents stop', async () => {

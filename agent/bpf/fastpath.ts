@@ -46,6 +46,8 @@ export class KernelPath {
   private chain: Promise<void> = Promise.resolve();
   private checking = false;
   private seenSince = 0n;
+  /** Remote namespace guests on a kernel path, which take GSO super-packets (readers.ts refreshSeen). */
+  private readonly veths = new Map<string, number>();
   private readonly cpus: number;
 
   constructor(
@@ -209,7 +211,7 @@ export class KernelPath {
         t = { ifname, ifindex, sockFd, veth };
         this.taps.set(v.spec.id, t);
       }
-      obj.addon.mapUpdate(obj.maps.sd_vifs, u32Key(ifindex), vifValue(v.spec.vnet, v.ip, v.mac));
+      obj.addon.mapUpdate(obj.maps.sd_vifs, u32Key(ifindex), vifValue(v.spec.vnet, v.ip, v.mac, veth));
       keep.add(v.spec.id);
       this.paths.set(v.spec.id, { path: 'kernel', reason: null });
     }
@@ -241,7 +243,7 @@ export class KernelPath {
     const put = (vnet: number, mac: number, v: FdbValue) => want.set(fdbKey(vnet, mac).toString('hex'), fdbValue(v).toString('hex'));
     const vifIndex = new Map([...this.taps].map(([id, t]) => [id, t]));
     for (const e of i.varp?.entries() ?? []) {
-      if (e.state === 'REACHABLE' && open.has(e.vnet)) put(e.vnet, e.mac, { kind: FDB_REMOTE, coa: e.coa, port: e.port });
+      if (e.state === 'REACHABLE' && open.has(e.vnet)) put(e.vnet, e.mac, { kind: FDB_REMOTE, coa: e.coa, port: e.port, gso: this.veths.get(fdbKey(e.vnet, e.mac).toString('hex')) === e.coa });
     }
     // Local ports win over anything VARP says, as in the switch.
     for (const p of i.ports) if (open.has(p.vnet)) put(p.vnet, p.mac, { kind: FDB_LOCAL });
@@ -290,7 +292,7 @@ export class KernelPath {
   /** FRAMEs the kernel delivered refresh their sender's VARP entry, as the switch's would. */
   private refreshSeen(): void {
     const varp = this.inputs?.varp;
-    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince);
+    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince, this.veths);
   }
 
   pathOf(vifId: string): VifPath | undefined {

@@ -60,15 +60,26 @@ struct fdb_val {
   __u32 ifindex;
   __u32 coa;  /* network order */
   __u16 port; /* network order */
-  __u16 pad;
+  __u16 flags; /* FDB_F_* */
 };
+
+/*
+ * FDB_REMOTE: the destination takes GSO super-packets, i.e. it is a namespace
+ * guest its host's kernel path delivers into (learned from sd_seen). Without
+ * it a guest's super-packet goes to the agent, which segments it: a host
+ * that does not decapsulate in its kernel would get it as one oversized
+ * datagram on an underlay that keeps super-packets whole (veth, bridges).
+ */
+#define FDB_F_GSO 1
+/* Outer IPv4 id of FRAMEs sd_tap sends for a namespace guest (DF is set, so the id is free: RFC 6864). */
+#define VETH_MARK 0x5dc1
 
 /* A VIF whose TAP is on the fast path, keyed by the TAP's ifindex. */
 struct vif_val {
   __u32 vnet;
   __u32 ip; /* network order */
   __u8 mac[6];
-  __u16 pad;
+  __u16 veth; /* 1: a namespace guest's veth (takes GSO super-packets) */
 };
 
 struct cfg_val {
@@ -83,7 +94,7 @@ struct cfg_val {
 struct seen_val {
   __u64 ns;
   __u32 coa;
-  __u32 pad;
+  __u32 veth; /* 1: sent by a kernel path for a namespace guest (VETH_MARK, UDP checksum 0) */
 };
 
 enum {
@@ -242,6 +253,7 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
     return D_TAP;
   }
   if (e->kind == FDB_REMOTE) {
+    if (skb->gso_size && !(e->flags & FDB_F_GSO)) return D_PUNT;
     if (skb->len - ETH_HLEN + OUTER_LEN + ETH_HLEN > 0xffff) return D_PUNT; /* the outer IPv4 length field */
     *out = *e;
     *vif_out = *vif;
@@ -294,6 +306,7 @@ static __always_inline int encap(struct __sk_buff *skb, const struct fdb_val *e,
   ip.ihl = 5;
   ip.tot_len = bpf_htons(len);
   ip.frag_off = bpf_htons(0x4000); /* DF, as the agent's socket sends */
+  if (vif->veth) ip.id = bpf_htons(VETH_MARK);
   ip.ttl = 64;
   ip.protocol = IPPROTO_UDP;
   ip.saddr = cfg->coa;
@@ -400,8 +413,9 @@ int sd_underlay(struct __sk_buff *skb) {
   mac_copy(key.mac, h.inner.h_source);
   __u64 t = bpf_ktime_get_ns();
   struct seen_val *s = bpf_map_lookup_elem(&sd_seen, &key);
-  if (!s || s->coa != h.ip.saddr || t - s->ns > 1000000000ULL) {
-    struct seen_val nv = {.ns = t, .coa = h.ip.saddr};
+  __u32 veth = h.udp.check == 0 && h.ip.id == bpf_htons(VETH_MARK);
+  if (!s || s->coa != h.ip.saddr || s->veth != veth || t - s->ns > 1000000000ULL) {
+    struct seen_val nv = {.ns = t, .coa = h.ip.saddr, .veth = veth};
     bpf_map_update_elem(&sd_seen, &key, &nv, BPF_ANY);
   }
   struct ethhdr inner = h.inner;

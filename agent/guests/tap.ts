@@ -25,11 +25,11 @@
 //   GSO frame (the kernel segments them itself for a VM attached without the
 //   header).
 import { agentConfig } from '../../config/index.ts';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
 import { isIfname, isNetnsName } from '../../contract/fields.ts';
 import { GUEST_MTU_DEFAULT, IFNAME_MAX_CHARS, STATE_MTU_MAX, STATE_MTU_MIN } from '../../contract/limits.ts';
-import { configureLink, createVeth, deleteLink, deleteNetns, ensureNetns, linkExists, moveLinkToNetns, vethHostIfname } from './netns.ts';
+import { configureLink, createVeth, deleteLink, deleteNetns, ensureNetns, linkExists, moveLinkToNetns, swapVethIn, vethHostIfname } from './netns.ts';
 import type { GuestContext, GuestDevice, GuestPort, VifSpec } from './types.ts';
 
 /** Frames handed to the kernel in one writeBatch; also the read batch. */
@@ -145,17 +145,18 @@ class TapGuest implements GuestPort {
 
   private async startVeth(addon: TapAddon, netns: string): Promise<void> {
     this.createdNetns = await ensureNetns(netns);
-    if (!this.createdNetns) await deleteLink(this.spec.ifname, netns); // as in startNetns
     const host = vethHostIfname(netns, this.spec.ifname);
-    const mtu = mtuOf(this.vif, this.ctx);
-    await createVeth(host, this.spec.ifname, netns, mtu);
+    // Born under a name of its own: a device named like the guest's may still be there (the previous host's, during a migration).
+    const temp = `svt${randomBytes(5).toString('hex')}`;
+    await createVeth(host, temp, netns, mtuOf(this.vif, this.ctx));
     this.hostEnd = host;
-    await configureLink({ ifname: this.spec.ifname, netns, mac: this.vif.mac, cidr: this.vif.ip });
-    await configureLink({ ifname: host, noIpv6: true });
     // The guest's kernel hands over GSO super-packets and partial checksums: the socket carries the virtio-net header.
     this.fd = addon.openPacket(host, true);
     this.vnetHdr = true;
     this.startReading(addon);
+    // Ready on the agent's side: only now does the guest's device change.
+    const replace = !this.createdNetns && (await linkExists(this.spec.ifname, netns));
+    await swapVethIn({ netns, temp, ifname: this.spec.ifname, mac: this.vif.mac, cidr: this.vif.ip, replace });
   }
 
   private async startHost(addon: TapAddon): Promise<void> {
