@@ -64,11 +64,12 @@ struct fdb_val {
 };
 
 /*
- * FDB_REMOTE: the destination takes GSO super-packets, i.e. it is a namespace
- * guest its host's kernel path delivers into (learned from sd_seen). Without
- * it a guest's super-packet goes to the agent, which segments it: a host
- * that does not decapsulate in its kernel would get it as one oversized
- * datagram on an underlay that keeps super-packets whole (veth, bridges).
+ * FDB_REMOTE: the destination takes GSO super-packets and partial checksums,
+ * i.e. it is a namespace guest its host's kernel path delivers into (learned
+ * from sd_seen). Without it a namespace guest's TCP and UDP go to the agent,
+ * which completes and segments them: a host that does not decapsulate in its
+ * kernel would get unfinished checksums and oversized datagrams on an
+ * underlay that keeps offloaded packets as they are (veth, bridges).
  */
 #define FDB_F_GSO 1
 /* Outer IPv4 id of FRAMEs sd_tap sends for a namespace guest (DF is set, so the id is free: RFC 6864). */
@@ -253,7 +254,15 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
     return D_TAP;
   }
   if (e->kind == FDB_REMOTE) {
-    if (skb->gso_size && !(e->flags & FDB_F_GSO)) return D_PUNT;
+    /*
+     * A namespace guest's kernel leaves TCP and UDP checksums to the device
+     * (partial) and hands over super-packets; across an underlay that keeps
+     * both as they are (veth, bridges), only a kernel path delivering into a
+     * namespace guest takes them. To any other destination such a frame goes
+     * to the agent, which completes and segments it. ICMP carries a complete
+     * checksum: it goes, and its mark lets the other side learn.
+     */
+    if (vif->veth && !(e->flags & FDB_F_GSO) && (skb->gso_size || ip.protocol != IPPROTO_ICMP)) return D_PUNT;
     if (skb->len - ETH_HLEN + OUTER_LEN + ETH_HLEN > 0xffff) return D_PUNT; /* the outer IPv4 length field */
     *out = *e;
     *vif_out = *vif;
