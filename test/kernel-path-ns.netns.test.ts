@@ -9,6 +9,9 @@
 // dropped and counted by the agent, a migration under a 10 ms ping, sealed
 // vnets, routers and security groups kept on the agent, a kernel ↔ userspace
 // pair, and no BPF program left behind.
+//
+// Over 300 lines: the cases share one set of three agents and their guests
+// (starting them is most of the run time).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
