@@ -13,7 +13,12 @@
 //
 // With the batched underlay (the default) the agents are measured a second
 // time with the dgram underlay, in the same run, for comparison; then with
-// VM-shape guests behind the test hypervisor, with the kernel fast path and without (dataplane/vms.ts).
+// namespace guests on the kernel fast path (dataplane/nskernel.ts, compared
+// with kernel VXLAN after the table); then with VM-shape guests behind the
+// test hypervisor, with the kernel fast path and without (dataplane/vms.ts).
+// The userspace rows set SOFTUDC_DATAPATH=userspace.
+//
+// Over 300 lines: the passes share the measurement and the result table.
 //
 // Everything runs in namespaces this process creates (underlay 198.18.0.0/24)
 // and deletes at the end.
@@ -35,6 +40,7 @@ import { underlayReport } from './dataplane/agents.ts';
 import { printVmSection, vmSection } from './dataplane/vm.ts';
 import { vmPass } from './dataplane/vms.ts';
 import { groupsSection } from './dataplane/groups.ts';
+import { compareWithVxlan, nsKernelPass } from './dataplane/nskernel.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
@@ -47,6 +53,7 @@ const ONLY_GROUPS = process.env.BENCH_ONLY === 'groups';
 const AGENT = agentConfig();
 const BATCHED = AGENT.SOFTUDC_UNDERLAY_BATCH;
 const AGENTS = `agents (TAP guests, userspace${BATCHED ? '' : ', dgram underlay'})`;
+const VXLAN = 'kernel VXLAN (reference)';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface PathResult {
@@ -123,6 +130,7 @@ async function agentsSection(h: NetnsHarness, u: Underlay, out: PathResult[]): P
   const nodeArgs = (name: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/agent-${name}`] : []);
   const a = new AgentProcess(h, u.hA, `${dir.dir}/hA.json`, stateA, nodeArgs('hA'));
   const b = new AgentProcess(h, u.hB, `${dir.dir}/hB.json`, stateB, nodeArgs('hB'));
+  a.env = b.env = { SOFTUDC_DATAPATH: 'userspace' };
   try {
     await Promise.all([a.start(), b.start()]);
     const pair = { a: { ns: g1, ip: '10.100.0.1' }, b: { ns: g2, ip: '10.100.0.2' } };
@@ -209,6 +217,7 @@ async function plainUnderlayPass(h: NetnsHarness, u: Underlay, out: PathResult[]
   const a = new AgentProcess(h, u.hA, `${dir.dir}/hA.json`, state('hA', u.ipA, u.ipB, vif('g3/eth0', 100, mac(0xa, 3), '10.100.0.3/24', { kind: 'tap', ifname: 'eth0', netns: g3 })));
   const b = new AgentProcess(h, u.hB, `${dir.dir}/hB.json`, state('hB', u.ipB, u.ipA, vif('g4/eth0', 100, mac(0xb, 4), '10.100.0.4/24', { kind: 'tap', ifname: 'eth0', netns: g4 })));
   const path = 'agents (TAP guests, userspace, dgram underlay)';
+  a.env = b.env = { SOFTUDC_DATAPATH: 'userspace' };
   // The agents inherit this process's environment when they start.
   process.env.SOFTUDC_UNDERLAY_BATCH = '0';
   try {
@@ -245,6 +254,7 @@ async function main(): Promise<void> {
       await agentsSection(h, u, results);
       results.push(...groups);
       if (BATCHED) await plainUnderlayPass(h, u, results);
+      results.push(await nsKernelPass(h, u, (p, pair, cpu) => measurePair(h, p, pair, cpu)));
       // VM guests, with and without the kernel fast path (agent/bpf/).
       for (const [i, dp] of (['kernel', 'userspace'] as const).entries()) results.push(await vmPass(h, u, dp, i, (p, pair, cpu) => measurePair(h, p, pair, cpu)));
     } else results.push({ path: AGENTS, error: 'bin/softudc-agent.js or the TAP addon is missing' });
@@ -262,7 +272,7 @@ async function main(): Promise<void> {
         await w.stop();
       }
     }
-    results.push(await measurePair(h, 'kernel VXLAN (reference)', await kernelVxlan(h, u, 'vx')));
+    results.push(await measurePair(h, VXLAN, await kernelVxlan(h, u, 'vx')));
     if (TINCD) {
       const t = await tincSwitch(h, u, 'tc');
       try {
@@ -276,6 +286,7 @@ async function main(): Promise<void> {
     await h.cleanup();
   }
   printResults(results);
+  compareWithVxlan(results, VXLAN);
   if (vm) printVmSection(vm);
 }
 

@@ -41,6 +41,8 @@ export const reportVifSchema = closed({
     connections: int32().min(0),
     dropped: closed({ ingress: z.number().min(0), egress: z.number().min(0) }),
   }).optional(),
+  /** Which path carries the guest's frames: the kernel fast path, or the agent and why (docs/operations.md "Kernel fast path"). Absent from agents without it. */
+  path: closed({ path: z.enum(['kernel', 'userspace']), reason: text(REPORT_MESSAGE_MAX_CHARS).nullable() }).optional(),
 });
 
 export const reportVarpSchema = closed({

@@ -6,7 +6,6 @@
 // without it: spoofed sources dropped and counted by the agent, a sealed
 // vnet sealed by the agent, ARP and broadcasts through the agent, a migrated
 // VIF followed by the maps, an agent without the fast path as a peer.
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
@@ -14,7 +13,7 @@ import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { Hypervisor } from './netns/hypervisor-client.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { unsupportedReason } from '../agent/bpf/loader.ts';
-import { OverlayAgent, captureUnderlay, pingCount, pingUntil, sealKey, type FullState } from './overlay-fixture.ts';
+import { OverlayAgent, fastPathPrograms, captureUnderlay, pingCount, pingUntil, sealKey, type FullState } from './overlay-fixture.ts';
 import { KIND_FRAME, decodeFrame, encodeFrame } from '../agent/wire/index.ts';
 
 const bpfMissing = unsupportedReason();
@@ -38,12 +37,6 @@ interface Vm {
 const mac = (vm: Vm) => `02:5d:00:${(vm.vnet >> 8).toString(16).padStart(2, '0')}:${(vm.vnet & 0xff).toString(16).padStart(2, '0')}:${vm.n.toString(16).padStart(2, '0')}`;
 const ipOf = (vm: Vm) => `10.${vm.vnet % 256}.0.${vm.n}`;
 const vif = (vm: Vm, version = 1) => ({ id: vm.id, vnet: vm.vnet, mac: mac(vm), ip: `${ipOf(vm)}/24`, version, guest: { kind: 'tap', ifname: vm.tap } });
-
-/** BPF programs of the fast path loaded on this machine (any namespace). */
-function fastPathPrograms(): number {
-  const out = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name?: string }[];
-  return out.filter((p) => p.name === 'sd_tap' || p.name === 'sd_underlay' || p.name === 'sd_tap_sock').length;
-}
 
 describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => {
   const h = new NetnsHarness();

@@ -2,6 +2,7 @@
 // tests: LAN segments as kernel bridges in a router namespace, agent
 // processes with full state documents, and small probes. Underlay addresses
 // are in 198.18.0.0/15; every namespace belongs to the harness and is deleted.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -264,4 +265,10 @@ export async function iperf(h: NetnsHarness, server: { ns: string; ip: string },
   } finally {
     await h.kill(srv);
   }
+}
+
+/** BPF programs of the fast path loaded on this machine (any namespace). */
+export function fastPathPrograms(): number {
+  const out = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name?: string }[];
+  return out.filter((p) => p.name === 'sd_tap' || p.name === 'sd_underlay' || p.name === 'sd_tap_sock').length;
 }

@@ -28,6 +28,16 @@ export function vnetReasons(i: KernelInputs): Map<number, string | null> {
   return new Map(i.state.vnets.map((v) => [v.id, v.security !== 'none' ? 'vnet sealed' : v.vlan ? 'vnet has a VLAN uplink' : null]));
 }
 
+/** A namespace guest the agent attached with a TAP: the kernel path was off when it started, or TAP offloads are off. */
+export const NAMESPACE_TAP = 'namespace guest on a TAP (the kernel path was off when it started, or SOFTUDC_TAP_OFFLOAD=0)';
+
+/** The device in the agent's namespace the fast path sits on: a VM's TAP, or a namespace guest's veth host end. */
+export function fastDevice(v: FastVif): string | null {
+  const d = v.guest?.device;
+  if (!d) return null;
+  return d.netns === null ? d.ifname : d.host ?? null;
+}
+
 /** Why `v` stays in userspace (`vnet`: its vnet's reason), or null when the kernel may carry it. */
 export function vifReason(v: FastVif, vnet: string | null | undefined, offloaded: (ifname: string) => boolean = () => false): string | null {
   if (v.spec.guest.kind !== 'tap') return `${v.spec.guest.kind} guest`;
@@ -37,7 +47,7 @@ export function vifReason(v: FastVif, vnet: string | null | undefined, offloaded
   // The kernel path has no connection tracking: a filtered VIF's frames, both ways, go through the agent.
   if (v.spec.securityGroups !== undefined) return 'security groups';
   if (v.error !== null || !v.guest?.device) return 'guest not up';
-  if (v.guest.device.netns !== null) return 'namespace guest (the kernel cannot redirect into another namespace)';
+  if (v.guest.device.netns !== null && !v.guest.device.host) return NAMESPACE_TAP;
   if (v.guest.packetFd === undefined || v.guest.packetFd < 0) return 'guest not up';
   if (offloaded(v.guest.device.ifname)) return 'VM attached with vnet_hdr=on (offloaded frames stay in the agent)';
   return null;

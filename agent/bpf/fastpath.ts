@@ -12,9 +12,9 @@ import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { parseIp } from '../wire/index.ts';
 import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, unsupportedReason } from './loader.ts';
-import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
+import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
 import { readCounters, refreshSeen } from './readers.ts';
-import { offloadedTaps, vifReason, vnetReasons } from './eligibility.ts';
+import { NAMESPACE_TAP, fastDevice, offloadedTaps, vifReason, vnetReasons } from './eligibility.ts';
 import type { DatapathMode, KernelInputs, KernelView, VifPath } from './types.ts';
 
 export type { DatapathMode, KernelView, VifPath } from './types.ts';
@@ -27,6 +27,8 @@ interface Tap {
   ifname: string;
   ifindex: number;
   sockFd: number;
+  /** A namespace guest's veth host end (the kernel hands frames to its peer), not a VM's TAP. */
+  veth: boolean;
 }
 
 export class KernelPath {
@@ -44,6 +46,8 @@ export class KernelPath {
   private chain: Promise<void> = Promise.resolve();
   private checking = false;
   private seenSince = 0n;
+  /** Remote namespace guests on a kernel path, which take GSO super-packets (readers.ts refreshSeen). */
+  private readonly veths = new Map<string, number>();
   private readonly cpus: number;
 
   constructor(
@@ -53,12 +57,16 @@ export class KernelPath {
   ) {
     this.off = mode === 'userspace' ? 'SOFTUDC_DATAPATH=userspace' : unsupportedReason();
     this.cpus = this.off === null ? possibleCpus() : 1;
+    this.possible = this.off === null;
     if (this.off !== null && mode !== 'userspace') this.say(this.off);
   }
 
   get active(): boolean {
     return this.obj !== null;
   }
+
+  /** Whether this host may run the fast path at all: namespace guests then get a veth pair it can carry (agent/guests/tap.ts). */
+  readonly possible: boolean;
 
   /** Said once per reason: the log line an operator looks for. */
   private said = new Set<string>();
@@ -107,7 +115,10 @@ export class KernelPath {
       const d = await deviceOf(i.state.underlay.address).catch(() => null);
       if (d && d.ifname !== 'lo') devices.push(d.ifname);
     }
-    for (const v of i.vifs) if (v.guest?.device && v.guest.device.netns === null) devices.push(v.guest.device.ifname);
+    for (const v of i.vifs) {
+      const dev = fastDevice(v);
+      if (dev !== null) devices.push(dev);
+    }
     for (const dev of devices) {
       if (this.cleared.has(dev) || except?.has(dev)) continue;
       this.cleared.add(dev);
@@ -118,7 +129,11 @@ export class KernelPath {
   private allUserspace(i: KernelInputs, reason: string): void {
     this.paths.clear();
     const vnets = vnetReasons(i);
-    for (const v of i.vifs) this.paths.set(v.spec.id, { path: 'userspace', reason: vifReason(v, vnets.get(v.spec.vnet)) ?? `kernel path off: ${reason}` });
+    for (const v of i.vifs) {
+      // A namespace guest on a TAP because the path is off: the path's reason is the one to give.
+      const own = vifReason(v, vnets.get(v.spec.vnet));
+      this.paths.set(v.spec.id, { path: 'userspace', reason: own === null || own === NAMESPACE_TAP ? `kernel path off: ${reason}` : own });
+    }
   }
 
   private async applyNow(i: KernelInputs): Promise<void> {
@@ -174,7 +189,8 @@ export class KernelPath {
         this.paths.set(v.spec.id, { path: 'userspace', reason });
         continue;
       }
-      const ifname = v.guest!.device!.ifname;
+      const ifname = fastDevice(v)!;
+      const veth = v.guest!.device!.netns !== null;
       const sockFd = v.guest!.packetFd!;
       const known = this.taps.get(v.spec.id);
       // The agent's packet socket is bound to the device: same socket, same device (no `ip` call per apply).
@@ -192,10 +208,10 @@ export class KernelPath {
         // Both programs punt until the VIF's entry exists, so they start deciding together.
         await obj.attach(ifname, 'sd_tap');
         obj.addon.attachSocket(sockFd, obj.sockProg);
-        t = { ifname, ifindex, sockFd };
+        t = { ifname, ifindex, sockFd, veth };
         this.taps.set(v.spec.id, t);
       }
-      obj.addon.mapUpdate(obj.maps.sd_vifs, u32Key(ifindex), vifValue(v.spec.vnet, v.ip, v.mac));
+      obj.addon.mapUpdate(obj.maps.sd_vifs, u32Key(ifindex), vifValue(v.spec.vnet, v.ip, v.mac, veth));
       keep.add(v.spec.id);
       this.paths.set(v.spec.id, { path: 'kernel', reason: null });
     }
@@ -225,15 +241,15 @@ export class KernelPath {
     const open = new Set(i.state.vnets.filter((v) => v.security === 'none' && !v.vlan).map((v) => v.id));
     const want = new Map<string, string>();
     const put = (vnet: number, mac: number, v: FdbValue) => want.set(fdbKey(vnet, mac).toString('hex'), fdbValue(v).toString('hex'));
-    const vifIndex = new Map([...this.taps].map(([id, t]) => [id, t.ifindex]));
+    const vifIndex = new Map([...this.taps].map(([id, t]) => [id, t]));
     for (const e of i.varp?.entries() ?? []) {
-      if (e.state === 'REACHABLE' && open.has(e.vnet)) put(e.vnet, e.mac, { kind: FDB_REMOTE, coa: e.coa, port: e.port });
+      if (e.state === 'REACHABLE' && open.has(e.vnet)) put(e.vnet, e.mac, { kind: FDB_REMOTE, coa: e.coa, port: e.port, gso: this.veths.get(fdbKey(e.vnet, e.mac).toString('hex')) === e.coa });
     }
     // Local ports win over anything VARP says, as in the switch.
     for (const p of i.ports) if (open.has(p.vnet)) put(p.vnet, p.mac, { kind: FDB_LOCAL });
     for (const v of i.vifs) {
-      const ifindex = vifIndex.get(v.spec.id);
-      if (ifindex !== undefined) put(v.spec.vnet, v.mac, { kind: FDB_TAP, ifindex });
+      const t = vifIndex.get(v.spec.id);
+      if (t !== undefined) put(v.spec.vnet, v.mac, { kind: t.veth ? FDB_VETH : FDB_TAP, ifindex: t.ifindex });
     }
     for (const k of this.fdb.keys()) if (!want.has(k)) obj.addon.mapDelete(obj.maps.sd_fdb, Buffer.from(k, 'hex'));
     for (const [k, val] of want) if (this.fdb.get(k) !== val) obj.addon.mapUpdate(obj.maps.sd_fdb, Buffer.from(k, 'hex'), Buffer.from(val, 'hex'));
@@ -276,7 +292,7 @@ export class KernelPath {
   /** FRAMEs the kernel delivered refresh their sender's VARP entry, as the switch's would. */
   private refreshSeen(): void {
     const varp = this.inputs?.varp;
-    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince);
+    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince, this.veths);
   }
 
   pathOf(vifId: string): VifPath | undefined {

@@ -1,8 +1,11 @@
+import { endianness } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, cfgValue, coaKey, decodeFdbKey, decodeSeen, fdbKey, fdbValue, sumPerCpu, vifValue } from './maps.ts';
+import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, decodeFdbKey, decodeSeen, fdbKey, fdbValue, sumPerCpu, vifValue } from './maps.ts';
 import { parseIp, parseMac } from '../wire/index.ts';
 
 // The C structs of softudc.bpf.c on a little-endian host: host-order u32s, network-order addresses and ports.
+const LE = endianness() === 'LE';
+
 describe('fast path map layouts', () => {
   it('keys the FDB by (vnet, MAC) and round-trips it', () => {
     const k = fdbKey(0x01020304, parseMac('02:5d:00:64:00:0b'));
@@ -10,10 +13,13 @@ describe('fast path map layouts', () => {
     expect(decodeFdbKey(k)).toEqual({ vnet: 0x01020304, mac: parseMac('02:5d:00:64:00:0b') });
   });
 
-  it('encodes the three kinds of FDB entry', () => {
+  it('encodes the four kinds of FDB entry', () => {
     expect(fdbValue({ kind: FDB_TAP, ifindex: 7 }).toString('hex')).toBe('01000000070000000000000000000000');
     expect(fdbValue({ kind: FDB_REMOTE, coa: parseIp('198.18.0.2'), port: 1798 }).toString('hex')).toBe('0200000000000000c612000207060000');
     expect(fdbValue({ kind: FDB_LOCAL }).toString('hex')).toBe('03000000000000000000000000000000');
+    expect(fdbValue({ kind: FDB_VETH, ifindex: 9 }).toString('hex')).toBe('04000000090000000000000000000000');
+    // A remote namespace guest on a kernel path: FDB_F_GSO in the last two bytes (host order).
+    expect(fdbValue({ kind: FDB_REMOTE, coa: parseIp('198.18.0.2'), port: 1798, gso: true }).subarray(12).toString('hex')).toBe(LE ? '07060100' : '07060001');
   });
 
   it('encodes a VIF, the configuration and a peer key', () => {
@@ -24,7 +30,8 @@ describe('fast path map layouts', () => {
 
   it('reads the last-seen record and sums per-CPU counters', () => {
     const seen = Buffer.from('0100000000000000c612000200000000', 'hex');
-    expect(decodeSeen(seen)).toEqual({ ns: 1n, coa: parseIp('198.18.0.2') });
+    expect(decodeSeen(seen)).toEqual({ ns: 1n, coa: parseIp('198.18.0.2'), veth: false });
+    expect(decodeSeen(Buffer.from('0100000000000000c612000201000000', 'hex'))).toMatchObject({ veth: true });
     const percpu = Buffer.alloc(16);
     percpu.writeBigUInt64LE(5n, 0);
     percpu.writeBigUInt64LE(7n, 8);

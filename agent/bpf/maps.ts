@@ -5,12 +5,15 @@ import { endianness } from 'node:os';
 
 const LE = endianness() === 'LE';
 const put32 = (b: Buffer, v: number, off: number) => (LE ? b.writeUInt32LE(v >>> 0, off) : b.writeUInt32BE(v >>> 0, off));
+const put16 = (b: Buffer, v: number, off: number) => (LE ? b.writeUInt16LE(v, off) : b.writeUInt16BE(v, off));
 const get32 = (b: Buffer, off: number) => (LE ? b.readUInt32LE(off) : b.readUInt32BE(off));
 
 /** FDB entry kinds (FDB_* in softudc.bpf.c). */
 export const FDB_TAP = 1;
 export const FDB_REMOTE = 2;
 export const FDB_LOCAL = 3;
+/** A namespace guest's veth pair, by its host end's ifindex. */
+export const FDB_VETH = 4;
 
 export const FDB_KEY_LEN = 12;
 export const FDB_VAL_LEN = 16;
@@ -33,8 +36,9 @@ export const COUNTERS = [
 export type CounterName = (typeof COUNTERS)[number];
 
 export type FdbValue =
-  | { kind: typeof FDB_TAP; ifindex: number }
-  | { kind: typeof FDB_REMOTE; coa: number; port: number }
+  | { kind: typeof FDB_TAP | typeof FDB_VETH; ifindex: number }
+  /** `gso`: the destination takes GSO super-packets (FDB_F_GSO in softudc.bpf.c). */
+  | { kind: typeof FDB_REMOTE; coa: number; port: number; gso?: boolean }
   | { kind: typeof FDB_LOCAL };
 
 /** MAC as a 48-bit number (agent/wire's form). */
@@ -52,19 +56,22 @@ export function decodeFdbKey(b: Buffer): { vnet: number; mac: number } {
 export function fdbValue(v: FdbValue): Buffer {
   const b = Buffer.alloc(FDB_VAL_LEN);
   put32(b, v.kind, 0);
-  if (v.kind === FDB_TAP) put32(b, v.ifindex, 4);
+  if (v.kind === FDB_TAP || v.kind === FDB_VETH) put32(b, v.ifindex, 4);
   if (v.kind === FDB_REMOTE) {
     b.writeUInt32BE(v.coa >>> 0, 8);
     b.writeUInt16BE(v.port, 12);
+    if (v.gso) put16(b, 1, 14);
   }
   return b;
 }
 
-export function vifValue(vnet: number, ip: number, mac: number): Buffer {
+/** `veth`: a namespace guest's veth pair (its FRAMEs carry the mark that tells receivers it takes GSO super-packets). */
+export function vifValue(vnet: number, ip: number, mac: number, veth = false): Buffer {
   const b = Buffer.alloc(VIF_VAL_LEN);
   put32(b, vnet, 0);
   b.writeUInt32BE(ip >>> 0, 4);
   b.writeUIntBE(mac, 8, 6);
+  if (veth) put16(b, 1, 14);
   return b;
 }
 
@@ -90,8 +97,8 @@ export function cfgValue(c: { coa: number; port: number; ifindex: number; maxFra
   return b;
 }
 
-export function decodeSeen(b: Buffer): { ns: bigint; coa: number } {
-  return { ns: LE ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0), coa: b.readUInt32BE(8) };
+export function decodeSeen(b: Buffer): { ns: bigint; coa: number; veth: boolean } {
+  return { ns: LE ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0), coa: b.readUInt32BE(8), veth: get32(b, 12) === 1 };
 }
 
 /** The sum over CPUs of a per-CPU u64 value (`cpus` slots of 8 bytes). */

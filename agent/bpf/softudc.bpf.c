@@ -8,10 +8,11 @@
 //  - sd_underlay (tc ingress of the underlay device): a plain FRAME from an
 //    admitted host for a (vnet, MAC) of a local TAP guest is decapsulated and
 //    redirected to that guest's TAP.
-//  - sd_tap (tc ingress of a VM guest's host-side TAP, i.e. frames from the
-//    guest): port security, then a unicast destination in the FDB: another
-//    local TAP (redirect) or a remote host (encapsulated as a FRAME, sent out
-//    of the underlay device with the neighbour's L2 header).
+//  - sd_tap (tc ingress of a VM guest's host-side TAP, or of the host end of
+//    a namespace guest's veth pair, i.e. frames from the guest): port
+//    security, then a unicast destination in the FDB: another local guest
+//    (redirect) or a remote host (encapsulated as a FRAME, sent out of the
+//    underlay device with the neighbour's L2 header).
 //  - sd_tap_sock (socket filter on the agent's packet socket on that TAP):
 //    the agent's socket sees a frame before tc does, so it hides the frames
 //    sd_tap forwards; both take the same decision (tap_decide).
@@ -46,6 +47,7 @@
 #define FDB_TAP 1    /* a local TAP guest on the fast path: ifindex */
 #define FDB_REMOTE 2 /* a remote host resolved by VARP: coa, port */
 #define FDB_LOCAL 3  /* any other local port (emulated guest, router, userspace VIF) */
+#define FDB_VETH 4   /* a namespace guest on the fast path: ifindex of its veth pair's host end */
 
 struct fdb_key {
   __u32 vnet;
@@ -58,15 +60,27 @@ struct fdb_val {
   __u32 ifindex;
   __u32 coa;  /* network order */
   __u16 port; /* network order */
-  __u16 pad;
+  __u16 flags; /* FDB_F_* */
 };
+
+/*
+ * FDB_REMOTE: the destination takes GSO super-packets and partial checksums,
+ * i.e. it is a namespace guest its host's kernel path delivers into (learned
+ * from sd_seen). Without it a namespace guest's TCP and UDP go to the agent,
+ * which completes and segments them: a host that does not decapsulate in its
+ * kernel would get unfinished checksums and oversized datagrams on an
+ * underlay that keeps offloaded packets as they are (veth, bridges).
+ */
+#define FDB_F_GSO 1
+/* Outer IPv4 id of FRAMEs sd_tap sends for a namespace guest (DF is set, so the id is free: RFC 6864). */
+#define VETH_MARK 0x5dc1
 
 /* A VIF whose TAP is on the fast path, keyed by the TAP's ifindex. */
 struct vif_val {
   __u32 vnet;
   __u32 ip; /* network order */
   __u8 mac[6];
-  __u16 pad;
+  __u16 veth; /* 1: a namespace guest's veth (takes GSO super-packets) */
 };
 
 struct cfg_val {
@@ -81,7 +95,7 @@ struct cfg_val {
 struct seen_val {
   __u64 ns;
   __u32 coa;
-  __u32 pad;
+  __u32 veth; /* 1: sent by a kernel path for a namespace guest (VETH_MARK, UDP checksum 0) */
 };
 
 enum {
@@ -158,6 +172,47 @@ static __always_inline int mac_eq(const __u8 *a, const __u8 *b) {
   return d == 0;
 }
 
+static __always_inline int is_guest(__u32 kind) { return kind == FDB_TAP || kind == FDB_VETH; }
+
+/*
+ * Whether every frame `skb` stands for fits the underlay: its length, or for
+ * a GSO super-packet (a namespace guest's TCP hands over up to 64 KiB at
+ * once, and the kernel keeps it whole up to the device) the length of each
+ * segment it will be cut into.
+ */
+static __always_inline int fits(struct __sk_buff *skb, const struct iphdr *ip, __u32 max_frame) {
+  if (skb->gso_size == 0) return skb->len <= max_frame;
+  __u32 l4 = 0;
+  if (ip->protocol == IPPROTO_TCP) {
+    __u8 doff;
+    if (bpf_skb_load_bytes(skb, ETH_HLEN + ip->ihl * 4 + 12, &doff, 1) < 0) return 0;
+    l4 = (doff >> 4) * 4;
+  } else if (ip->protocol == IPPROTO_UDP) {
+    l4 = sizeof(struct udphdr);
+  } else {
+    return 0;
+  }
+  return ETH_HLEN + ip->ihl * 4 + l4 + skb->gso_size <= max_frame;
+}
+
+/* Local delivery to a guest: a VM's TAP takes plain frames only (the agent segments a GSO super-packet for it). */
+static __always_inline int deliverable(struct __sk_buff *skb, __u32 kind) {
+  return kind == FDB_VETH || skb->gso_size == 0;
+}
+
+/*
+ * Hands the frame to a local guest: a namespace guest's veth straight into its
+ * namespace (the peer's ingress, as a frame for that guest), a VM's TAP
+ * through its transmit path.
+ */
+static __always_inline int to_guest(struct __sk_buff *skb, __u32 kind, __u32 ifindex) {
+  if (kind == FDB_VETH) {
+    bpf_skb_change_type(skb, 0 /* PACKET_HOST */);
+    return bpf_redirect_peer(ifindex, 0);
+  }
+  return bpf_redirect(ifindex, 0);
+}
+
 enum { D_PUNT, D_TAP, D_REMOTE };
 
 /*
@@ -173,7 +228,6 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
   struct cfg_val *cfg = bpf_map_lookup_elem(&sd_cfg, &zero);
   if (!cfg || cfg->ifindex == 0) return D_PUNT;
   if (skb->vlan_present) return D_PUNT; /* tagged: the switch checks it behind its tag */
-  if (skb->len > cfg->max_frame) return D_PUNT;
   struct ethhdr eth;
   if (bpf_skb_load_bytes(skb, 0, &eth, sizeof eth) < 0) return D_PUNT;
   if (is_group(eth.h_dest)) return D_PUNT; /* floods and ARP suppression */
@@ -182,6 +236,7 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
   struct iphdr ip;
   if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0) return D_PUNT;
   if (ip.saddr != vif->ip) return D_PUNT; /* port security again */
+  if (!fits(skb, &ip, cfg->max_frame)) return D_PUNT;
   if (ip.protocol == IPPROTO_UDP) {
     /* DHCP and the vnet's resolver are answered next to the port (agent/dhcp/services.ts). */
     struct udphdr udp;
@@ -193,11 +248,22 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
   mac_copy(key.mac, eth.h_dest);
   struct fdb_val *e = bpf_map_lookup_elem(&sd_fdb, &key);
   if (!e) return D_PUNT; /* VARP resolves it in userspace */
-  if (e->kind == FDB_TAP && e->ifindex != ifindex) {
+  if (is_guest(e->kind) && e->ifindex != ifindex) {
+    if (!deliverable(skb, e->kind)) return D_PUNT;
     *out = *e;
     return D_TAP;
   }
   if (e->kind == FDB_REMOTE) {
+    /*
+     * A namespace guest's kernel leaves TCP and UDP checksums to the device
+     * (partial) and hands over super-packets; across an underlay that keeps
+     * both as they are (veth, bridges), only a kernel path delivering into a
+     * namespace guest takes them. To any other destination such a frame goes
+     * to the agent, which completes and segments it. ICMP carries a complete
+     * checksum: it goes, and its mark lets the other side learn.
+     */
+    if (vif->veth && !(e->flags & FDB_F_GSO) && (skb->gso_size || ip.protocol != IPPROTO_ICMP)) return D_PUNT;
+    if (skb->len - ETH_HLEN + OUTER_LEN + ETH_HLEN > 0xffff) return D_PUNT; /* the outer IPv4 length field */
     *out = *e;
     *vif_out = *vif;
     return D_REMOTE;
@@ -249,6 +315,7 @@ static __always_inline int encap(struct __sk_buff *skb, const struct fdb_val *e,
   ip.ihl = 5;
   ip.tot_len = bpf_htons(len);
   ip.frag_off = bpf_htons(0x4000); /* DF, as the agent's socket sends */
+  if (vif->veth) ip.id = bpf_htons(VETH_MARK);
   ip.ttl = 64;
   ip.protocol = IPPROTO_UDP;
   ip.saddr = cfg->coa;
@@ -284,7 +351,7 @@ int sd_tap(struct __sk_buff *skb) {
   if (d == D_TAP) {
     count(C_TX_LOCAL_FRAMES, 1);
     count(C_TX_LOCAL_BYTES, len);
-    return bpf_redirect(e.ifindex, 0);
+    return to_guest(skb, e.kind, e.ifindex);
   }
   /* The agent's socket has already hidden this frame: a failure here is a counted drop. */
   if (encap(skb, &e, &v) < 0) {
@@ -330,7 +397,15 @@ int sd_underlay(struct __sk_buff *skb) {
   if (!bpf_map_lookup_elem(&sd_peers, &h.ip.saddr)) goto punt; /* not admitted: the agent counts the drop */
   if (is_group(h.inner.h_dest) || is_group(h.inner.h_source)) goto punt;
   if (h.inner.h_proto != bpf_htons(ETH_P_IP)) goto punt;
-  if (bpf_ntohs(h.ip.tot_len) + ETH_HLEN != skb->len) goto punt; /* trailing bytes or a GRO train */
+  if (bpf_ntohs(h.ip.tot_len) + ETH_HLEN != skb->len) goto punt; /* trailing bytes */
+  /*
+   * One FRAME and nothing else: the inner packet ends where the datagram does.
+   * A GRO train of several FRAMEs (a socket with UDP_GRO on the port) has
+   * the first one's length here; a guest's GSO super-packet its full length.
+   */
+  __be16 inner_len;
+  if (bpf_skb_load_bytes(skb, sizeof h + offsetof(struct iphdr, tot_len), &inner_len, sizeof inner_len) < 0) goto punt;
+  if (bpf_ntohs(inner_len) + sizeof h != skb->len) goto punt;
   key.vnet = ((__u32)bpf_ntohs(h.vnet_hi) << 16) | bpf_ntohs(h.vnet_lo);
   mac_copy(key.mac, h.inner.h_source);
   if (bpf_map_lookup_elem(&sd_fdb, &key)) {
@@ -340,26 +415,29 @@ int sd_underlay(struct __sk_buff *skb) {
   }
   mac_copy(key.mac, h.inner.h_dest);
   e = bpf_map_lookup_elem(&sd_fdb, &key);
-  if (!e || e->kind != FDB_TAP) goto punt;
+  if (!e || !is_guest(e->kind) || !deliverable(skb, e->kind)) goto punt;
   __u32 ifindex = e->ifindex;
+  __u32 kind = e->kind;
   /* Remember who spoke, so the agent keeps its VARP entry fresh as a received FRAME would (docs/wire.md). */
   mac_copy(key.mac, h.inner.h_source);
   __u64 t = bpf_ktime_get_ns();
   struct seen_val *s = bpf_map_lookup_elem(&sd_seen, &key);
-  if (!s || s->coa != h.ip.saddr || t - s->ns > 1000000000ULL) {
-    struct seen_val nv = {.ns = t, .coa = h.ip.saddr};
+  __u32 veth = h.udp.check == 0 && h.ip.id == bpf_htons(VETH_MARK);
+  if (!s || s->coa != h.ip.saddr || s->veth != veth || t - s->ns > 1000000000ULL) {
+    struct seen_val nv = {.ns = t, .coa = h.ip.saddr, .veth = veth};
     bpf_map_update_elem(&sd_seen, &key, &nv, BPF_ANY);
   }
   struct ethhdr inner = h.inner;
   __u32 len = skb->len;
-  if (bpf_skb_adjust_room(skb, -(__s32)ENCAP_LEN, BPF_ADJ_ROOM_MAC, 0) < 0) goto punt;
+  /* FIXED_GSO: a GSO super-packet keeps the guest's segment size. */
+  if (bpf_skb_adjust_room(skb, -(__s32)ENCAP_LEN, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO) < 0) goto punt;
   if (bpf_skb_store_bytes(skb, 0, &inner, sizeof inner, 0) < 0) {
     count(C_ERRORS, 1);
     return TC_ACT_SHOT;
   }
   count(C_RX_DECAP_FRAMES, 1);
   count(C_RX_DECAP_BYTES, len - ENCAP_LEN);
-  return bpf_redirect(ifindex, 0);
+  return to_guest(skb, kind, ifindex);
 punt:
   count(C_RX_PUNT, 1);
   return TC_ACT_OK;

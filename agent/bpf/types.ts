@@ -12,7 +12,7 @@ export interface FastVif {
   mac: number;
   ip: number;
   error: string | null;
-  guest: { device?: { ifname: string; netns: string | null }; packetFd?: number } | null;
+  guest: { device?: { ifname: string; netns: string | null; host?: string }; packetFd?: number } | null;
 }
 
 export interface KernelInputs {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentStateView } from '../daemon/agent.ts';
 import { agentCapabilities } from './enroll.ts';
 import { REPORT_MAX_COUNTERS, REPORT_MAX_LEASES, REPORT_MAX_VARP } from '../../contract/limits.ts';
-import { reportSchema } from '../../contract/report.ts';
+import { reportSchema, reportVifSchema } from '../../contract/report.ts';
 import { buildReport } from './report.ts';
 
 function view(over: Partial<AgentStateView> = {}): AgentStateView {
@@ -54,6 +54,13 @@ describe('buildReport', () => {
     const tap = view({ vifs: [{ ...view().vifs[0]!, guest: 'tap', device: { ifname: 'sut-web1', netns: 'web1' } }, { ...view().vifs[0]!, id: 'vm/eth0', guest: 'tap', device: { ifname: 'vm-eth0', netns: null } }] });
     const r = buildReport({ view: tap, agentVersion: '0.1.0', uptimeS: 1, applyError: null });
     expect(r.vifs.map((v) => v.guest)).toEqual([{ kind: 'tap', ifname: 'sut-web1', netns: 'web1' }, { kind: 'tap', ifname: 'vm-eth0', netns: null }]);
+  });
+
+  it('says which path carries each VIF, and validates against the report contract', () => {
+    const paths = view({ vifs: [{ ...view().vifs[0]!, path: { path: 'kernel', reason: null } }, { ...view().vifs[0]!, id: 'db/eth0', path: { path: 'userspace', reason: 'vnet sealed' } }, { ...view().vifs[0]!, id: 'old/eth0' }] });
+    const r = buildReport({ view: paths, agentVersion: '0.1.0', uptimeS: 1, applyError: null });
+    expect(r.vifs.map((v) => v.path)).toEqual([{ path: 'kernel', reason: null }, { path: 'userspace', reason: 'vnet sealed' }, undefined]);
+    expect(reportVifSchema.array().parse(r.vifs)).toHaveLength(3);
   });
 
   it('is degraded, naming the cause, when a VIF is down or a state was rejected', () => {

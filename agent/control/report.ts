@@ -62,6 +62,7 @@ export function buildReport(i: ReportInput): AgentReport {
       version: v.version,
       guest: v.device ? { kind: v.guest, ifname: v.device.ifname, netns: v.device.netns } : { kind: v.guest },
       ...(v.securityGroups ? { securityGroups: sgSummary(v.securityGroups) } : {}),
+      ...(v.path ? { path: { path: v.path.path, reason: v.path.reason } } : {}),
     })),
     varp: allVarp.slice(0, REPORT_MAX_VARP).map((e) => ({
       vnet: e.vnet,

@@ -96,7 +96,7 @@ export class Agent {
     );
     const sw = this.sw;
     this.receive = new Receive({ counters, logger, sw, seals: this.seals, core: () => this.core.current });
-    this.vifs = new Vifs({ sw, counters, logger, varp });
+    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible });
     this.core = new CoreManager({
       counters,
       logger,

@@ -40,6 +40,8 @@ export interface VifDeps {
   varp: () => Varp | null;
   /** Connection tracking of security groups: timeouts and bound per VIF (tests). */
   sgConntrack?: Partial<ConntrackTimeouts>;
+  /** Namespace guests as veth pairs, which the kernel fast path can carry (agent/guests/tap.ts). */
+  vethGuests?: boolean;
 }
 
 export class Vifs {
@@ -154,6 +156,7 @@ export class Vifs {
       mtu: vnet?.mtu,
       vnet,
       headroom: this.d.sw.headroom,
+      veth: this.d.vethGuests,
     });
     this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper, filter: rt.filter });
     try {

@@ -2,6 +2,7 @@
 // `ip` through execFile (argument vectors, never a shell string), so names
 // that come from a state file cannot inject commands.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isNetnsName } from '../../contract/fields.ts';
 
@@ -171,4 +172,54 @@ export async function readLink(ifname: string, netns?: string): Promise<{ mac: s
     up: (link.flags ?? []).includes('UP'),
     cidrs: (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
   };
+}
+
+/**
+ * The host end's name of a namespace guest's veth pair: stable for the
+ * guest's namespace and device, so an agent started again finds (and
+ * replaces) what a killed one left.
+ */
+export function vethHostIfname(netns: string, ifname: string): string {
+  return `sv${createHash('sha256').update(`${netns}/${ifname}`).digest('hex').slice(0, 12)}`;
+}
+
+/**
+ * A veth pair whose end `temp` is born in `netns` (down, to be renamed by
+ * swapVethIn) and `host` stays in the agent's namespace, up, without
+ * addresses; both ends get `mtu`. A link `host` left by a previous agent is
+ * replaced.
+ */
+export async function createVeth(host: string, temp: string, netns: string, mtu: number): Promise<void> {
+  const cmds = [
+    ['link', 'add', host, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', temp, 'mtu', String(mtu), 'netns', netns],
+    ['link', 'set', 'dev', host, 'addrgenmode', 'none'],
+    ['link', 'set', 'dev', host, 'up'],
+  ];
+  try {
+    await ipBatch(cmds);
+  } catch (err) {
+    if (!(err instanceof IpCommandError && /exists/i.test(err.stderr))) throw err;
+    await deleteLink(host);
+    await ipBatch(cmds);
+  }
+}
+
+/**
+ * Gives the new end `temp` in `netns` the guest's name, MAC and address and
+ * brings it up, deleting first the device of that name (a migration: the
+ * previous host's) in the same `ip` process, so the guest is without a
+ * device for as short a time as possible.
+ */
+export async function swapVethIn(cfg: { netns: string; temp: string; ifname: string; mac: string; cidr: string; replace: boolean }): Promise<void> {
+  const { netns, temp, ifname } = cfg;
+  await ipBatch(
+    [
+      ...(cfg.replace ? [['link', 'del', 'dev', ifname]] : []),
+      ['link', 'set', 'dev', temp, 'name', ifname, 'address', cfg.mac],
+      ['addr', 'replace', cfg.cidr, 'dev', ifname],
+      ['link', 'set', 'dev', ifname, 'up'],
+      ['link', 'set', 'dev', 'lo', 'up'],
+    ],
+    netns,
+  );
 }

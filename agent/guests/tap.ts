@@ -1,9 +1,18 @@
 // TAP guests: a real kernel network stack on the far side of a TAP device.
 //
-// Two shapes, chosen by the VIF's `guest.netns`:
+// Over 300 lines: the three shapes share the reader, the write batching and
+// the teardown.
+//
+// Three shapes, chosen by the VIF's `guest.netns` and the host:
 // - netns guest: the agent creates the TAP, keeps its descriptor (the "wire"
 //   side) and moves the network device into the namespace, where it gets the
 //   VIF's MAC, address and MTU. The namespace's kernel is the guest.
+// - netns guest on a veth pair, where the kernel fast path may run
+//   (agent/bpf/, GuestContext.veth) and TAP offloads are on: the same device
+//   in the namespace, but the end of a veth pair whose other end stays in the
+//   agent's namespace; the agent exchanges frames on that host end through an
+//   AF_PACKET socket as for a VM, and the fast path's programs sit there too
+//   (a TAP whose descriptor the agent holds could not take a redirect).
 // - VM guest (no netns): the agent creates a persistent TAP in the host
 //   namespace, lets go of its descriptor so a hypervisor can attach to it
 //   (qemu `-netdev tap,ifname=NAME,script=no,downscript=no,vnet_hdr=on`),
@@ -16,11 +25,11 @@
 //   GSO frame (the kernel segments them itself for a VM attached without the
 //   header).
 import { agentConfig } from '../../config/index.ts';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { loadTapAddon, type NativeError, type ReaderHandle, type TapAddon } from '../native/index.ts';
 import { isIfname, isNetnsName } from '../../contract/fields.ts';
 import { GUEST_MTU_DEFAULT, IFNAME_MAX_CHARS, STATE_MTU_MAX, STATE_MTU_MIN } from '../../contract/limits.ts';
-import { configureLink, deleteLink, deleteNetns, ensureNetns, linkExists, moveLinkToNetns } from './netns.ts';
+import { configureLink, createVeth, deleteLink, deleteNetns, ensureNetns, linkExists, moveLinkToNetns, swapVethIn, vethHostIfname } from './netns.ts';
 import type { GuestContext, GuestDevice, GuestPort, VifSpec } from './types.ts';
 
 /** Frames handed to the kernel in one writeBatch; also the read batch. */
@@ -70,11 +79,11 @@ function mtuOf(vif: VifSpec, ctx: GuestContext): number {
 class TapGuest implements GuestPort {
   readonly id: string;
   get device(): GuestDevice {
-    return { ifname: this.spec.ifname, netns: this.spec.netns ?? null };
+    return { ifname: this.spec.ifname, netns: this.spec.netns ?? null, ...(this.hostEnd ? { host: this.hostEnd } : {}) };
   }
 
   get packetFd(): number {
-    return this.spec.netns ? -1 : this.fd;
+    return this.spec.netns && !this.hostEnd ? -1 : this.fd;
   }
 
   onFrame: (frame: Buffer) => void = () => {};
@@ -85,6 +94,7 @@ class TapGuest implements GuestPort {
   private reader: ReaderHandle | undefined;
   private createdNetns = false;
   private createdLink = false; // VM mode: a persistent TAP we made and must delete
+  private hostEnd: string | null = null; // veth shape: the pair's end in the agent's namespace
   private running = false;
   private vnetHdr = false;
   private queue: Buffer[] = [];
@@ -103,7 +113,8 @@ class TapGuest implements GuestPort {
     if (this.running) return;
     try {
       this.addon = loadTapAddon();
-      if (this.spec.netns) await this.startNetns(this.addon, this.spec.netns);
+      if (this.spec.netns && this.ctx.veth && agentConfig().SOFTUDC_TAP_OFFLOAD) await this.startVeth(this.addon, this.spec.netns);
+      else if (this.spec.netns) await this.startNetns(this.addon, this.spec.netns);
       else await this.startHost(this.addon);
     } catch (err) {
       await this.teardown().catch(() => {});
@@ -111,7 +122,7 @@ class TapGuest implements GuestPort {
       throw Object.assign(new Error(`vifs[${this.id}].guest: cannot attach TAP ${this.spec.ifname}: ${e.message}`), { code: e.code, cause: err });
     }
     this.running = true;
-    this.ctx.logger.info('tap guest up', { vif: this.id, ifname: this.spec.ifname, netns: this.spec.netns ?? null });
+    this.ctx.logger.info('tap guest up', { vif: this.id, ifname: this.spec.ifname, netns: this.spec.netns ?? null, veth: this.hostEnd });
   }
 
   private async startNetns(addon: TapAddon, netns: string): Promise<void> {
@@ -130,6 +141,22 @@ class TapGuest implements GuestPort {
     await moveLinkToNetns(t.ifname, netns);
     await configureLink({ ifname: this.spec.ifname, renameFrom: t.ifname, netns, mac: this.vif.mac, mtu: mtuOf(this.vif, this.ctx), cidr: this.vif.ip });
     this.startReading(addon);
+  }
+
+  private async startVeth(addon: TapAddon, netns: string): Promise<void> {
+    this.createdNetns = await ensureNetns(netns);
+    const host = vethHostIfname(netns, this.spec.ifname);
+    // Born under a name of its own: a device named like the guest's may still be there (the previous host's, during a migration).
+    const temp = `svt${randomBytes(5).toString('hex')}`;
+    await createVeth(host, temp, netns, mtuOf(this.vif, this.ctx));
+    this.hostEnd = host;
+    // The guest's kernel hands over GSO super-packets and partial checksums: the socket carries the virtio-net header.
+    this.fd = addon.openPacket(host, true);
+    this.vnetHdr = true;
+    this.startReading(addon);
+    // Ready on the agent's side: only now does the guest's device change.
+    const replace = !this.createdNetns && (await linkExists(this.spec.ifname, netns));
+    await swapVethIn({ netns, temp, ifname: this.spec.ifname, mac: this.vif.mac, cidr: this.vif.ip, replace });
   }
 
   private async startHost(addon: TapAddon): Promise<void> {
@@ -245,6 +272,7 @@ class TapGuest implements GuestPort {
       cidr: vif.ip !== prev.ip ? vif.ip : undefined,
       replaceAddresses: true,
     });
+    if (this.hostEnd && mtu !== mtuOf(prev, this.ctx)) await configureLink({ ifname: this.hostEnd, mtu });
   }
 
   async stop(): Promise<void> {
@@ -262,6 +290,11 @@ class TapGuest implements GuestPort {
     this.reader = undefined;
     this.fd = -1;
     this.queue = [];
+    if (this.hostEnd) {
+      // Both ends go together.
+      await deleteLink(this.hostEnd).catch((err: Error) => this.ctx.logger.warn('veth delete failed', { vif: this.id, error: err.message }));
+      this.hostEnd = null;
+    }
     if (this.createdLink) {
       await deleteLink(this.spec.ifname).catch((err: Error) => this.ctx.logger.warn('tap delete failed', { vif: this.id, error: err.message }));
       this.createdLink = false;

@@ -20,8 +20,9 @@ export interface GuestPort {
   /** The kernel interface behind the VIF (TAP guests): what an operator looks for with `ip link`. */
   readonly device?: GuestDevice;
   /**
-   * A VM's TAP (host namespace): the packet socket the agent reads its frames
-   * from, where the kernel fast path attaches its filter (agent/bpf/); -1 otherwise.
+   * A VM's TAP or a namespace guest's veth host end (both in the agent's
+   * namespace): the packet socket the agent reads its frames from, where the
+   * kernel fast path attaches its filter (agent/bpf/); -1 otherwise.
    */
   readonly packetFd?: number;
 }
@@ -30,6 +31,8 @@ export interface GuestDevice {
   ifname: string;
   /** The guest's network namespace, or null for a VM's TAP in the host namespace. */
   netns: string | null;
+  /** A namespace guest on a veth pair: the pair's end in the agent's namespace. */
+  host?: string;
 }
 
 /** What a guest gets from the agent when it is created. */
@@ -41,4 +44,6 @@ export interface GuestContext {
   vnet?: VnetSpec;
   /** The reader batch owner shared with the switch (agent/native/headroom.ts): TAP frames are encapsulated in place. */
   headroom?: Headroom;
+  /** Namespace guests on a veth pair instead of a TAP (the kernel fast path can carry them): agent/guests/tap.ts. */
+  veth?: boolean;
 }

@@ -68,12 +68,12 @@ export function HostDetail({ hostId }: { hostId: string }) {
 
       <h2>VIFs ({body?.vifs?.length ?? 0})</h2>
       <table aria-label="VIFs">
-        <thead><tr><th>VIF</th><th>Vnet</th><th>MAC</th><th>IP</th><th>Location version</th><th>Guest</th></tr></thead>
+        <thead><tr><th>VIF</th><th>Vnet</th><th>MAC</th><th>IP</th><th>Location version</th><th>Guest</th><th>Path</th></tr></thead>
         <tbody>
           {(body?.vifs ?? []).map((v) => (
-            <tr key={v.id}><th scope="row" title={`id ${v.id}`}>{v.name ?? v.id}</th><td>{v.vnet}</td><td><code>{v.mac}</code></td><td>{v.ip}</td><td>{v.version}</td><td>{guestText(v.guest)}</td></tr>
+            <tr key={v.id}><th scope="row" title={`id ${v.id}`}>{v.name ?? v.id}</th><td>{v.vnet}</td><td><code>{v.mac}</code></td><td>{v.ip}</td><td>{v.version}</td><td>{guestText(v.guest)}</td><td>{pathText(v.path)}</td></tr>
           ))}
-          {!body?.vifs?.length ? <tr><td colSpan={6}>No VIFs on this host.</td></tr> : null}
+          {!body?.vifs?.length ? <tr><td colSpan={7}>No VIFs on this host.</td></tr> : null}
         </tbody>
       </table>
 
@@ -120,6 +120,12 @@ export function HostDetail({ hostId }: { hostId: string }) {
       </table>
     </section>
   );
+}
+
+/** "kernel", or "userspace: vnet sealed": which path carries the VIF's frames (an agent that does not say: a dash). */
+function pathText(p: { path: string; reason: string | null } | undefined): string {
+  if (!p) return '—';
+  return p.reason ? `${p.path}: ${p.reason}` : p.path;
 }
 
 /** "tap · vm-web-1 in ns-web" for a TAP guest, the kind alone otherwise. */
