@@ -10,7 +10,7 @@ import { waitFor } from '../managed-agent.ts';
 import { metricSum } from '../netns/agents.ts';
 import { MatrixFarm, type Guest, type VmView } from './farm.ts';
 import { once, row } from './row.ts';
-import { listen, ping, reaches, tcpConnect, udpAsk } from './traffic.ts';
+import { heldTcp, listen, ping, reaches, tcpConnect, udpAsk } from './traffic.ts';
 import type { HostName, MatrixWorld } from './world.ts';
 
 const PORTS = { web: 8080, webClosed: 8081, app: 9000, dbTcp: 5432, dbUdp: 5400 };
@@ -19,7 +19,7 @@ interface Tiers {
   f: MatrixFarm;
   g: { client: Guest; web: Guest; app: Guest; db: Guest };
   vms: Record<'client' | 'web' | 'app' | 'db', VmView>;
-  groups: Record<'clients' | 'web' | 'app' | 'db', { id: string; rules: Array<{ id: string }> }>;
+  groups: Record<'clients' | 'web' | 'app' | 'db', { id: string; name: string; rules: Array<{ id: string }> }>;
 }
 
 export function sgRows(world: () => MatrixWorld) {
@@ -141,6 +141,9 @@ export function sgRows(world: () => MatrixWorld) {
       const { f, g } = t;
       expect(await reaches(h, g.client, g.web.ip), w.agentLogs()).toBe(true);
       const beforeMove = { blocked: await tcpConnect(h, g.client.ns, g.db.ip, PORTS.dbTcp), allowed: await udpAsk(h, g.app.ns, g.db.ip, PORTS.dbUdp) };
+      // An established connection across the move: app writes a byte every 100 ms, db echoes it.
+      const held = heldTcp(h, g.app.ns, g.db.ip, PORTS.dbTcp, 12);
+      await new Promise((r) => setTimeout(r, 1000));
       const dest = w.hosts.h5;
       // The hypervisor's part: the VM continues on h5 once the agent there has its TAP up.
       const hypervisorMove = waitFor(async () => {
@@ -153,8 +156,10 @@ export function sgRows(world: () => MatrixWorld) {
       const moved = await api.vm.migrate.mutate({ id: g.db.id, hostId: dest.id, expectedRevision: f.rev, wait: true, timeoutMs: 30_000 });
       f.rev = moved.farmRevision;
       await hypervisorMove;
+      const switchedAt = Date.now();
       g.db = { ...g.db, host: 'h5' };
       const report = (await api.host.report.query({ id: dest.id })).report?.vifs?.find((v) => v.mac === g.db.mac);
+      const reportedGroups = ((report?.securityGroups as { groups?: string[] } | undefined)?.groups ?? []).map((id) => Object.values(t.groups).find((x) => x.id === id)?.name ?? id);
       const dropsBefore = await dropsOn(['h5']);
       // An allowed flow works again once the guest's neighbours learn where it is (the first datagrams may meet the old port).
       let again = 'timed out';
@@ -168,18 +173,26 @@ export function sgRows(world: () => MatrixWorld) {
         'db→app tcp/9000': await tcpConnect(h, g.db.ns, g.app.ip, PORTS.app),
       };
       const drops = (await dropsOn(['h5'])).h5 - dropsBefore.h5;
+      const kept = await held;
+      const echoedAfter = kept.echoes.filter((x) => x > switchedAt).length;
+      const gapMs = kept.echoes.reduce((m, x, i) => (i > 0 ? Math.max(m, x - kept.echoes[i - 1]!) : m), 0);
       const dbHits = (await sgCounters('h5')).hits;
       const hits = t.groups.db.rules.map((r) => dbHits.get(r.id) ?? 0);
       note(
-        `security groups, migration: vm.migrate db h4 → h5 (moved ${moved.vm.hostName}, h5 reports its VIF in groups ${JSON.stringify(report?.securityGroups ?? null)}); ` +
+        `security groups, migration: vm.migrate db h4 → h5 (moved ${moved.vm.hostName}, h5 reports its VIF in groups ${reportedGroups.join(', ')}); ` +
           `before: client→db tcp/5432 ${beforeMove.blocked}, app→db udp/5400 ${beforeMove.allowed}; after: app→db udp/5400 ${again} (${againS.toFixed(1)} s after the move), ` +
-          `${Object.entries(afterMove).map(([k, v]) => `${k} ${v}`).join(', ')}; h5 dropped ${drops} (softudc_sg_drops_total{reason="no_rule"}), db's rules hit on h5 ${hits.join(', ')}`,
+          `${Object.entries(afterMove).map(([k, v]) => `${k} ${v}`).join(', ')}; a tcp/5432 connection app→db held across the move: ${kept.echoes.length} of ${kept.sent} bytes echoed, ` +
+          `${echoedAfter} after the switch, longest gap ${gapMs} ms${kept.error ? `, error ${kept.error}` : ''}; h5 dropped ${drops} (softudc_sg_drops_total{reason="no_rule"}), db's rules hit on h5 ${hits.join(', ')}`,
       );
       expect(moved.timedOut).toBe(false);
       expect(moved.vm.hostName).toBe('h5');
       expect(beforeMove).toEqual({ blocked: 'timed out', allowed: 'answered' });
       expect(again).toBe('answered');
       expect(afterMove).toEqual({ 'app→db tcp/5432': 'connected', 'client→db tcp/5432': 'timed out', 'client→db udp/5400': 'timed out', 'db→app tcp/9000': 'timed out' });
+      expect(reportedGroups).toEqual(['db']);
+      expect(kept.error).toBeUndefined();
+      expect(echoedAfter).toBeGreaterThanOrEqual(10);
+      expect(kept.echoes.length).toBeGreaterThanOrEqual(kept.sent - 2); // the last writes may be in flight when it stops
       expect(drops).toBeGreaterThanOrEqual(3);
       expect(hits.every((n) => n >= 1)).toBe(true);
     });

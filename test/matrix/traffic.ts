@@ -65,15 +65,14 @@ export async function udpAsk(h: NetnsHarness, ns: string, ip: string, port: numb
 }
 
 /**
- * Servers in a guest: TCP listeners that accept and hold connections, UDP
- * ports that echo what they get. Resolves once they listen; kill the process to stop them.
+ * Servers in a guest: TCP listeners and UDP ports that echo what they get. Resolves once they listen; kill the process to stop them.
  */
 export async function listen(h: NetnsHarness, g: Guest, ports: { tcp?: number[]; udp?: number[] }): Promise<ChildProcess> {
   const script = `
     const [ip, tcp, udp] = [process.argv[1], JSON.parse(process.argv[2]), JSON.parse(process.argv[3])];
     let left = tcp.length + udp.length;
     const up = () => { if (--left === 0) console.log('ready'); };
-    for (const p of tcp) require('node:net').createServer((c) => c.on('error', () => {})).listen(p, ip, up);
+    for (const p of tcp) require('node:net').createServer((c) => c.on('error', () => {}).pipe(c)).listen(p, ip, up);
     for (const p of udp) {
       const s = require('node:dgram').createSocket('udp4');
       s.on('message', (m, r) => s.send(m, r.port, r.address));
@@ -85,4 +84,19 @@ export async function listen(h: NetnsHarness, g: Guest, ports: { tcp?: number[];
     child.once('exit', (code) => fail(new Error(`listeners in ${g.ns} exited ${code}`)));
   });
   return child;
+}
+
+/**
+ * A TCP connection from `ns` held for `seconds`, one byte written every 100 ms:
+ * when each echo came back (ms since the epoch), and how many bytes were written.
+ */
+export async function heldTcp(h: NetnsHarness, ns: string, ip: string, port: number, seconds: number): Promise<{ sent: number; echoes: number[]; error?: string }> {
+  const script = `
+    const s = require('node:net').connect(${port}, ${JSON.stringify(ip)});
+    const r = { sent: 0, echoes: [] };
+    s.on('connect', () => setInterval(() => { s.write('x'); r.sent++; }, 100));
+    s.on('data', (d) => { for (let i = 0; i < d.length; i++) r.echoes.push(Date.now()); });
+    s.on('error', (e) => { r.error = e.code; });
+    setTimeout(() => { console.log(JSON.stringify(r)); process.exit(0); }, ${seconds * 1000});`;
+  return JSON.parse(await h.mustExec(ns, process.execPath, ['-e', script], { timeoutMs: seconds * 1000 + 10_000 }));
 }
