@@ -20,6 +20,7 @@ import { routingRows } from './matrix/rows-routing.ts';
 import { movesRows } from './matrix/rows-moves.ts';
 import { admissionRows } from './matrix/rows-admission.ts';
 import { dhcpRows } from './matrix/rows-dhcp.ts';
+import { sgRows } from './matrix/rows-sg.ts';
 import { redactUrl } from '../server/db/index.ts';
 
 const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft', '/bin/busybox'];
@@ -46,6 +47,7 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   const moves = movesRows(() => w);
   const admission = admissionRows(() => w);
   const dhcp = dhcpRows(() => w);
+  const sg = sgRows(() => w);
   basic.plain();
   sealed.auth();
   sealed.conf();
@@ -61,4 +63,7 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   moves.migration();
   admission.admission();
   dhcp.dhcpDns();
+  sg.enforced();
+  sg.migration();
+  sg.remoteGroup();
 });

@@ -2,23 +2,11 @@
 // each the guests' gateway as the console compiles it.
 import { expect } from 'vitest';
 import { waitFor } from '../managed-agent.ts';
-import type { NetnsHarness } from '../netns/harness.ts';
 import { iperf } from '../overlay-fixture.ts';
 import { GUEST_IFNAME, MatrixFarm, type Guest } from './farm.ts';
 import { row } from './row.ts';
-import { neighbourMac, ping, reaches, tcpdumpLines } from './traffic.ts';
+import { neighbourMac, ping, reaches, tcpConnect, tcpdumpLines } from './traffic.ts';
 import type { MatrixWorld } from './world.ts';
-
-/** A TCP connection attempt from `ns` (1.5 s): connected, refused or timed out. */
-async function tcpConnect(h: NetnsHarness, ns: string, ip: string, port: number): Promise<string> {
-  const script = `
-    const s = require('node:net').connect(${port}, ${JSON.stringify(ip)});
-    const done = (what) => { console.log(what); s.destroy(); process.exit(0); };
-    s.setTimeout(1500, () => done('timed out'));
-    s.on('connect', () => done('connected'));
-    s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : e.code));`;
-  return (await h.mustExec(ns, process.execPath, ['-e', script])).trim();
-}
 
 export function routingRows(world: () => MatrixWorld) {
   const routers = () =>

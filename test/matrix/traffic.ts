@@ -1,4 +1,5 @@
 // Kernel traffic probes inside guest namespaces for the matrix rows.
+import type { ChildProcess } from 'node:child_process';
 import type { NetnsHarness } from '../netns/harness.ts';
 import { pingCount } from '../overlay-fixture.ts';
 import type { Guest } from './farm.ts';
@@ -39,4 +40,63 @@ export async function tcpdumpLines(h: NetnsHarness, ns: string, ifname: string, 
   await new Promise((r) => setTimeout(r, 300));
   await h.kill(td);
   return out.split('\n').filter((l) => l.trim());
+}
+
+/** A TCP connection attempt from `ns` (1.5 s): connected, refused or timed out. */
+export async function tcpConnect(h: NetnsHarness, ns: string, ip: string, port: number): Promise<string> {
+  const script = `
+    const s = require('node:net').connect(${port}, ${JSON.stringify(ip)});
+    const done = (what) => { console.log(what); s.destroy(); process.exit(0); };
+    s.setTimeout(1500, () => done('timed out'));
+    s.on('connect', () => done('connected'));
+    s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : e.code));`;
+  return (await h.mustExec(ns, process.execPath, ['-e', script])).trim();
+}
+
+/** One UDP datagram from `ns` to `ip`:`port` and 1.5 s for the echo: answered or timed out. */
+export async function udpAsk(h: NetnsHarness, ns: string, ip: string, port: number): Promise<string> {
+  const script = `
+    const s = require('node:dgram').createSocket('udp4');
+    const done = (what) => { console.log(what); s.close(); process.exit(0); };
+    s.on('message', (m) => done(m.toString() === 'hello' ? 'answered' : 'garbled'));
+    setTimeout(() => done('timed out'), 1500);
+    s.send('hello', ${port}, ${JSON.stringify(ip)});`;
+  return (await h.mustExec(ns, process.execPath, ['-e', script])).trim();
+}
+
+/**
+ * Servers in a guest: TCP listeners and UDP ports that echo what they get. Resolves once they listen; kill the process to stop them.
+ */
+export async function listen(h: NetnsHarness, g: Guest, ports: { tcp?: number[]; udp?: number[] }): Promise<ChildProcess> {
+  const script = `
+    const [ip, tcp, udp] = [process.argv[1], JSON.parse(process.argv[2]), JSON.parse(process.argv[3])];
+    let left = tcp.length + udp.length;
+    const up = () => { if (--left === 0) console.log('ready'); };
+    for (const p of tcp) require('node:net').createServer((c) => c.on('error', () => {}).pipe(c)).listen(p, ip, up);
+    for (const p of udp) {
+      const s = require('node:dgram').createSocket('udp4');
+      s.on('message', (m, r) => s.send(m, r.port, r.address));
+      s.bind(p, ip, up);
+    }`;
+  const child = h.spawn(g.ns, process.execPath, ['-e', script, g.ip, JSON.stringify(ports.tcp ?? []), JSON.stringify(ports.udp ?? [])]);
+  await new Promise<void>((ok, fail) => {
+    child.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && ok());
+    child.once('exit', (code) => fail(new Error(`listeners in ${g.ns} exited ${code}`)));
+  });
+  return child;
+}
+
+/**
+ * A TCP connection from `ns` held for `seconds`, one byte written every 100 ms:
+ * when each echo came back (ms since the epoch), and how many bytes were written.
+ */
+export async function heldTcp(h: NetnsHarness, ns: string, ip: string, port: number, seconds: number): Promise<{ sent: number; echoes: number[]; error?: string }> {
+  const script = `
+    const s = require('node:net').connect(${port}, ${JSON.stringify(ip)});
+    const r = { sent: 0, echoes: [] };
+    s.on('connect', () => setInterval(() => { s.write('x'); r.sent++; }, 100));
+    s.on('data', (d) => { for (let i = 0; i < d.length; i++) r.echoes.push(Date.now()); });
+    s.on('error', (e) => { r.error = e.code; });
+    setTimeout(() => { console.log(JSON.stringify(r)); process.exit(0); }, ${seconds * 1000});`;
+  return JSON.parse(await h.mustExec(ns, process.execPath, ['-e', script], { timeoutMs: seconds * 1000 + 10_000 }));
 }
