@@ -3,7 +3,7 @@
 // edits, every bad input refused naming its field with nothing stored, tenant
 // and role scoping, the farm document (export, import, apply), and deploy:
 // each host gets the groups its VIFs use, rule ids the database's, remote
-// groups as their members' /32s, and a membership change reaches the hosts
+// groups as address sets of their members' /32s, and a membership change reaches the hosts
 // whose rules name the group. Longer than 300 lines: one farm goes through
 // all of it, each step building on the last.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -310,13 +310,18 @@ describe('deploy', () => {
     // The remote group web has one member, web's VIF on the other host.
     expect(dbState.rules).toEqual([{
       id: group('db').rules[0]!.id, direction: 'ingress', protocol: 'tcp', portFrom: 5432, portTo: 5432, icmpType: null, icmpCode: null,
-      remote: ['10.1.0.10/32'],
+      remote: [], remoteSet: group('web').id,
     }]);
     const def = s2.securityGroups!.find((g) => g.id === group('default').id)!;
-    expect(def.rules.map((r) => [r.id, r.direction, r.remote])).toEqual([
-      [group('default').rules[0]!.id, 'egress', ['0.0.0.0/0']],
-      [group('default').rules[1]!.id, 'ingress', ['10.1.0.10/32', '10.2.0.10/32']],
+    expect(def.rules.map((r) => [r.id, r.direction, r.remote, r.remoteSet])).toEqual([
+      [group('default').rules[0]!.id, 'egress', ['0.0.0.0/0'], null],
+      [group('default').rules[1]!.id, 'ingress', [], group('default').id],
     ]);
+    // Each set once, its members on any host.
+    expect(s2.addressSets).toEqual([
+      { id: group('default').id, addresses: ['10.1.0.10/32', '10.2.0.10/32'] },
+      { id: group('web').id, addresses: ['10.1.0.10/32'] },
+    ].sort((x, y) => (x.id < y.id ? -1 : 1)));
   });
 
   it('sends a membership change to every host whose rules name the group, in one deploy', async () => {
@@ -326,7 +331,7 @@ describe('deploy', () => {
     await op.farm.deploy({ id: farmId });
     const s2 = (await state(h2))!;
     const dbState = s2.securityGroups!.find((g) => g.name === 'tiers/db')!;
-    expect(dbState.rules[0]!.remote).toEqual(['10.1.0.10/32', '10.2.0.10/32']);
+    expect(s2.addressSets!.find((a) => a.id === dbState.rules[0]!.remoteSet)!.addresses).toEqual(['10.1.0.10/32', '10.2.0.10/32']);
     expect(s2.securityGroups!.map((g) => g.name).sort()).toEqual(['tiers/db', 'tiers/default', 'tiers/web']);
   });
 

@@ -17,6 +17,7 @@ import { emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow
 import * as W from '../wire/index.ts';
 import { compileGroups, matchSg, protoSlot, type CompiledGroups, type CompiledSgRule, type HitCell, type SgDirection, type SgPacket } from './rules.ts';
 import type { SecurityGroupSpec } from '../../contract/securityGroups.ts';
+import { SgCatalog } from './sets.ts';
 import type { SgDropLog } from './log.ts';
 import { connView, protocolName, ruleView, type SgConnView, type SgVifView } from './view.ts';
 
@@ -79,20 +80,22 @@ export class VifFilter {
   private readonly fragments = new Map<string, number>();
   private readonly drops = { ingress: new Float64Array(SG_DROP_REASONS.length), egress: new Float64Array(SG_DROP_REASONS.length) };
   private ids: string[];
-  /** The groups as last applied, to tell a real change from a repeat. */
+  /** The versions of the groups (and sets) as last applied, to tell a real change from a repeat. */
   signature: string;
 
+  /** `groups`: the host's catalog (agent/sg/sets.ts), or a list of groups without address sets. */
   constructor(
     readonly vif: string,
     ids: readonly string[],
-    groups: readonly SecurityGroupSpec[],
+    groups: SgCatalog | readonly SecurityGroupSpec[],
     private readonly deps: VifFilterDeps,
   ) {
+    const catalog = asCatalog(groups);
     this.connectionsMax = deps.conntrack?.maxConnections ?? SG_CONNTRACK_MAX;
     this.conntrack = new Conntrack({ ...deps.conntrack, maxConnections: this.connectionsMax });
     this.ids = [...ids];
-    this.compiled = compileGroups(ids, groups, this.cells);
-    this.signature = signatureOf(ids, groups);
+    this.compiled = compileGroups(ids, catalog, this.cells);
+    this.signature = catalog.signature(ids);
     this.conntrack.start();
     tickClock();
   }
@@ -102,12 +105,13 @@ export class VifFilter {
    * rules still allow (in the direction that opened them) stay open; the
    * others are closed, so their next packet is judged again.
    */
-  update(ids: readonly string[], groups: readonly SecurityGroupSpec[]): boolean {
-    const sig = signatureOf(ids, groups);
+  update(ids: readonly string[], groups: SgCatalog | readonly SecurityGroupSpec[]): boolean {
+    const catalog = asCatalog(groups);
+    const sig = catalog.signature(ids);
     if (sig === this.signature) return false;
     this.signature = sig;
     this.ids = [...ids];
-    this.compiled = compileGroups(ids, groups, this.cells);
+    this.compiled = compileGroups(ids, catalog, this.cells);
     this.last = undefined;
     tickClock();
     const p = this.pkt;
@@ -270,9 +274,13 @@ export class VifFilter {
   }
 }
 
-function signatureOf(ids: readonly string[], groups: readonly SecurityGroupSpec[]): string {
-  const wanted = new Set(ids);
-  return JSON.stringify([ids, groups.filter((g) => wanted.has(g.id)).map((g) => [g.id, g.rules])]);
+const listCatalog = new SgCatalog();
+
+/** A plain list of groups, applied to one catalog kept for lists: equal groups keep their versions. */
+function asCatalog(groups: SgCatalog | readonly SecurityGroupSpec[]): SgCatalog {
+  if (groups instanceof SgCatalog) return groups;
+  listCatalog.apply(groups, []);
+  return listCatalog;
 }
 
 function fragKey(f: Flow): string {

@@ -3,3 +3,4 @@ export { VifFilter, SG_CONNTRACK_MAX, SG_DROP_REASONS, type SgDropReason, type V
 export { SgDropLog, SG_LOG_BURST, SG_LOG_RATE } from './log.ts';
 export { connView, protocolName, ruleView, type SgConnView, type SgRuleView, type SgVifView } from './view.ts';
 export { compileGroups, matchSg, type CompiledSgRule, type SgDirection, type SgPacket } from './rules.ts';
+export { AddressMatcher, SgCatalog } from './sets.ts';

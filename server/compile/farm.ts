@@ -141,8 +141,8 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
   return {
     farmId: farm.id,
     hosts: [...parts.values()].map((p) => {
-      const securityGroups = groupsOn(p.vifs);
-      return { ...p, vnets: [...p.vnets.values()], ...(securityGroups.length ? { securityGroups } : {}) };
+      const { securityGroups, addressSets } = groupsOn(p.vifs);
+      return { ...p, vnets: [...p.vnets.values()], ...(securityGroups.length ? { securityGroups } : {}), ...(addressSets.length ? { addressSets } : {}) };
     }),
     sealedVnids: [...new Set(farm.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid))].sort((a, b) => a - b),
   };

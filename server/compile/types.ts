@@ -163,6 +163,7 @@ export type StateVif = Always<Contract.StateVif, 'name' | 'farm'>;
 export type StateRouter = Always<Contract.StateRouter, 'name' | 'farm'>;
 export type StateFirewall = Always<Contract.StateFirewall, 'name' | 'farm'>;
 export type StateSecurityGroup = NonNullable<Contract.HostState['securityGroups']>[number];
+export type StateAddressSet = NonNullable<Contract.HostState['addressSets']>[number];
 
 /** One farm's items on one host; its vnets without peers and keys (the host-level assembly adds them). */
 export interface HostPart {
@@ -173,6 +174,8 @@ export interface HostPart {
   firewalls: StateFirewall[];
   /** The groups this host's VIFs of the farm belong to; absent when none. */
   securityGroups?: StateSecurityGroup[];
+  /** The address sets those groups' rules name; absent when none. */
+  addressSets?: StateAddressSet[];
 }
 
 /** One farm's part of every host's state, hosts in the order the farm first reached them. */
