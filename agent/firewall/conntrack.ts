@@ -54,6 +54,8 @@ export interface Conn {
   /** FINs seen from the originator (1) and the responder (2). */
   fins: number;
   replied: boolean;
+  /** No longer allowed (agent/sg after a rule change): its packets are dropped until it ends. */
+  revoked: boolean;
   ingress: string;
   rule: number | 'default';
   packets: [number, number];
@@ -142,7 +144,7 @@ export class Conntrack {
     const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
     const state: ConnState = f.protocol === IPPROTO_TCP ? (pickedUp ? 'ESTABLISHED' : 'SYN_SENT') : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
     const c: Conn = {
-      protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false,
+      protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false, revoked: false,
       ingress, rule, packets: [1, 0], bytes: [f.length, 0], created: now, hash: h,
     };
     c.expires = now + this.timeoutOf(c);
@@ -174,6 +176,11 @@ export class Conntrack {
     }
     c.expires = now + this.timeoutOf(c);
     return true;
+  }
+
+  /** Keeps `c` for its state's timeout from `now` (a revoked connection still seeing packets). */
+  hold(c: Conn, now: number): void {
+    c.expires = now + this.timeoutOf(c);
   }
 
   private timeoutOf(c: Conn): number {

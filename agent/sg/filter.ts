@@ -32,7 +32,7 @@ const IPV4_MIN = 20;
 // Imported constants copied into this module: an imported binding may be an
 // accessor once compiled (a getter call per use on the packet path).
 const { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString } = W;
-const { ICMP_ERROR_TYPES, TCP_ACK, TCP_RST, TCP_SYN } = F;
+const { ICMP_ERROR_TYPES, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } = F;
 const IP_FRAG_AT = ETH_HEADER_LEN + 6;
 const IP_PROTO_AT = ETH_HEADER_LEN + 9;
 const IP_SRC_AT = ETH_HEADER_LEN + 12;
@@ -103,7 +103,11 @@ export class VifFilter {
   /**
    * New groups or rules: recompiled at once. Open connections that the new
    * rules still allow (in the direction that opened them) stay open; the
-   * others are closed, so their next packet is judged again.
+   * others are revoked: kept as tombstones that drop their packets in both
+   * directions until a FIN or RST ends them or they time out, so neither
+   * end can carry the stream on as a new connection (a mid-stream packet of
+   * the other end, allowed by an open egress, would otherwise be picked up).
+   * A new SYN on a tombstone's ports is judged by the rules again.
    */
   update(ids: readonly string[], groups: SgCatalog | readonly SecurityGroupSpec[]): boolean {
     const catalog = asCatalog(groups);
@@ -115,7 +119,8 @@ export class VifFilter {
     this.last = undefined;
     tickClock();
     const p = this.pkt;
-    this.conntrack.sweep(Date.now(), (c) => {
+    const now = Date.now();
+    this.conntrack.sweep(now, (c) => {
       const dir: SgDirection = c.ingress.charCodeAt(0) === 105 ? 'ingress' : 'egress'; // 'i'
       p.protocol = c.protocol;
       p.remote = dir === 'egress' ? c.b : c.a;
@@ -123,7 +128,8 @@ export class VifFilter {
       p.hasPorts = c.protocol !== IPPROTO_ICMP;
       p.icmpType = c.protocol === IPPROTO_ICMP ? ICMP_ECHO_REQUEST : -1;
       p.icmpCode = c.protocol === IPPROTO_ICMP ? 0 : -1;
-      return matchSg(this.compiled[dir][protoSlot(c.protocol)]!, p) === undefined;
+      c.revoked = matchSg(this.compiled[dir][protoSlot(c.protocol)]!, p) === undefined;
+      return false;
     });
     return true;
   }
@@ -178,7 +184,9 @@ export class VifFilter {
         c = this.conntrack.lookup(q, now);
         cdir = this.conntrack.lastDirection;
       }
-      if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
+      if (c !== undefined && c.revoked) {
+        if (this.revoked(c, q, now)) return this.drop(dir, 0, q);
+      } else if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
         this.last = c;
         return this.conntrack.advance(c, q, cdir, now) ? true : this.drop(dir, 3, q);
       }
@@ -190,7 +198,9 @@ export class VifFilter {
     }
     if (f.hasPorts) {
       const c = this.conntrack.lookup(f, now);
-      if (c !== undefined) {
+      if (c !== undefined && c.revoked) {
+        if (this.revoked(c, f, now)) return this.drop(dir, 0, f);
+      } else if (c !== undefined) {
         const cdir = this.conntrack.lastDirection;
         const reopen = c.state === 'CLOSED' && cdir === 0 && (f.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
         if (!reopen) return this.conntrack.advance(c, f, cdir, now) ? this.pass(f, now) : this.drop(dir, 3, f);
@@ -219,6 +229,25 @@ export class VifFilter {
       if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp) === undefined) return this.drop(dir, 5, f);
     }
     return this.pass(f, now);
+  }
+
+  /**
+   * A packet of a revoked connection: true when it is dropped (the
+   * tombstone kept while packets come, until a FIN or RST); false for a new
+   * SYN, which removes the tombstone and is judged by the rules.
+   */
+  private revoked(c: Conn, f: Flow, now: number): boolean {
+    if (c.protocol === IPPROTO_TCP) {
+      const fl = f.tcpFlags;
+      if ((fl & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+        if (this.last === c) this.last = undefined;
+        this.conntrack.remove(c);
+        return false;
+      }
+      if (fl & (TCP_FIN | TCP_RST)) c.state = 'CLOSED'; // ended: the tombstone runs out after the closed timeout
+    }
+    this.conntrack.hold(c, now);
+    return true;
   }
 
   private tag(r: CompiledSgRule): string {
