@@ -9,7 +9,9 @@
 // that allowed it, and opens a connection. ARP always passes; other
 // non-IPv4 frames (IPv6, VLAN-tagged, LLC) are dropped. Drops are counted
 // by direction and reason and logged under a token bucket shared by the
-// host's VIFs.
+// host's VIFs. Longer than 300 lines: one VIF's packet path (established
+// fast path, revoked connections, related ICMP errors, fragments) is one
+// class whose parts share its per-packet scratch state.
 import type { Counters } from '../metrics.ts';
 import { Conntrack, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
 import * as F from '../firewall/flow.ts';
@@ -27,6 +29,8 @@ export type SgDropReason = (typeof SG_DROP_REASONS)[number];
 /** Connections one VIF keeps at most (a quarter of a firewall's): new flows beyond are dropped and counted. */
 export const SG_CONNTRACK_MAX = 16_384;
 const FRAGMENT_HOLD_MS = 30_000;
+/** The longest ICMP error (IP total length) taken as related to a connection (RFC 1812 4.3.2.3: at most 576 bytes). */
+const ICMP_ERROR_MAX = 576;
 const FRAGMENTS_MAX = 1024;
 const IPV4_MIN = 20;
 // Imported constants copied into this module: an imported binding may be an
@@ -215,11 +219,7 @@ export class VifFilter {
     p.hasPorts = f.hasPorts && f.protocol !== IPPROTO_ICMP;
     p.icmpType = f.icmpType;
     p.icmpCode = f.protocol === IPPROTO_ICMP && f.l4Len >= 2 ? frame[f.l4 + 1]! : -1;
-    if (f.protocol === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(f.icmpType)) {
-      // An error about a tracked connection is related to it and passes; any other is judged by the rules.
-      const q = readQuotedFlow(frame, f, this.quoted);
-      if (q !== null && this.conntrack.lookup(q, now) !== undefined) return true;
-    }
+    if (f.protocol === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(f.icmpType) && this.related(frame, f, dir, now)) return true;
     const rule = matchSg(this.compiled[dir][protoSlot(f.protocol)]!, p);
     if (rule === undefined) return this.drop(dir, 0, f);
     rule.cell.hits++;
@@ -229,6 +229,29 @@ export class VifFilter {
       if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp) === undefined) return this.drop(dir, 5, f);
     }
     return this.pass(f, now);
+  }
+
+  /**
+   * An ICMP error related to an open connection (it then passes; any other
+   * is judged by the rules): no longer than RFC 1812 lets a router make one,
+   * quoting a packet of the connection that went the other way, between the
+   * same two ends. Going out, the guest reports a packet it received: the
+   * quoted source is the outer destination and the quoted destination the
+   * outer source (the guest). Coming in, the quoted packet is one the guest
+   * sent: its source is the outer destination; the outer source may be any
+   * router on the way.
+   */
+  private related(frame: Buffer, f: Flow, dir: SgDirection, now: number): boolean {
+    if (f.length > ICMP_ERROR_MAX) return false;
+    const q = readQuotedFlow(frame, f, this.quoted);
+    if (q === null || q.src !== f.dst) return false;
+    if (dir === 'egress' && q.dst !== f.src) return false;
+    const c = this.conntrack.lookup(q, now);
+    if (c === undefined || c.revoked) return false;
+    // The direction (0: as opened) of a packet towards the guest.
+    const openedIn = c.ingress.charCodeAt(0) === 105 ? 0 : 1; // 'i'
+    const quotedIn = this.conntrack.lastDirection === openedIn;
+    return dir === 'egress' ? quotedIn : !quotedIn;
   }
 
   /**

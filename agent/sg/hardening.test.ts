@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counters } from '../metrics.ts';
 import { createLogger } from '../log.ts';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../firewall/flow.ts';
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../firewall/flow.ts';
 import { securityGroupSchema, type SecurityGroupSpec } from '../../contract/securityGroups.ts';
 import { VifFilter } from './filter.ts';
 import { SgDropLog } from './log.ts';
@@ -66,5 +66,34 @@ describe('revoked connections', () => {
     f.update(['g'], [group('g', [{ id: 'out', direction: 'egress' }])]);
     expect(f.egress(udpFrame(A, 53, B, 5000))).toBe(false);
     expect(f.ingress(udpFrame(B, 5000, A, 53))).toBe(false);
+  });
+});
+
+describe('ICMP errors', () => {
+  const DNS = '10.0.0.53';
+  it('going out: only to the end the quoted packet came from, quoting a packet the guest received, not too long', () => {
+    const f = setup([group('g', [{ id: 'dns', direction: 'egress', protocol: 'udp', portFrom: 53, remote: [`${DNS}/32`] }])]);
+    expect(f.egress(udpFrame(A, 5000, DNS, 53))).toBe(true);
+    expect(f.ingress(udpFrame(DNS, 53, A, 5000))).toBe(true);
+    const reply = udpFrame(DNS, 53, A, 5000);
+    // The guest reports the DNS server's reply as unreachable: to the server, it passes.
+    expect(f.egress(icmpFrame(A, DNS, 3, 3, 0, reply))).toBe(true);
+    // The same error to anyone else, or quoting the guest's own query, is judged by the rules (and dropped).
+    expect(f.egress(icmpFrame(A, '198.51.100.66', 3, 3, 0, reply))).toBe(false);
+    expect(f.egress(icmpFrame(A, DNS, 3, 3, 0, udpFrame(A, 5000, DNS, 53)))).toBe(false);
+    // Padded past 576 bytes: not an error a router makes.
+    const big = Buffer.concat([icmpFrame(A, DNS, 3, 3, 0, reply), Buffer.alloc(1000, 0x41)]);
+    big.writeUInt16BE(big.length - 14, 16);
+    expect(f.egress(big)).toBe(false);
+  });
+
+  it('coming in: quoting a packet the guest sent, addressed to the guest', () => {
+    const f = setup([group('g', [{ id: 'out', direction: 'egress' }])]);
+    const query = udpFrame(A, 5000, DNS, 53);
+    expect(f.egress(query)).toBe(true);
+    // A router on the way reports the query: passes, whoever the router is.
+    expect(f.ingress(icmpFrame('198.51.100.1', A, 11, 0, 0, query))).toBe(true);
+    // Quoting the reply direction (a packet the guest never sent): dropped.
+    expect(f.ingress(icmpFrame('198.51.100.66', A, 3, 3, 0, udpFrame(DNS, 53, A, 5000)))).toBe(false);
   });
 });
