@@ -335,6 +335,13 @@ describe('deploy', () => {
     expect(s2.securityGroups!.map((g) => g.name).sort()).toEqual(['tiers/db', 'tiers/default', 'tiers/web']);
   });
 
+  it('quarantines a VIF taken out of every group in a farm of mode default: filtered, nothing allowed', async () => {
+    mutate(await op.vif.setSecurityGroups({ vifId: app.vif, expectedRevision: rev, groupIds: [] }));
+    await op.farm.deploy({ id: farmId });
+    const vif = (await state(h2))!.vifs.find((v) => v.id === app.vif)!;
+    expect(vif.securityGroups).toEqual([]);
+  });
+
   it('leaves a farm in mode none with no groups exactly as before: no securityGroups anywhere', async () => {
     const plain = await op.farm.create({ name: 'legacy', securityGroupMode: 'none' });
     const v = await op.vnet.create({ farmId: plain.id, expectedRevision: plain.revision, name: 'n', cidr: '10.9.0.0/24' });

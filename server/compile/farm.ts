@@ -61,7 +61,8 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
         ...(hostNameOf(vm.name) ? { hostName: hostNameOf(vm.name)! } : {}),
-        ...(vif.securityGroups?.length ? { securityGroups: [...vif.securityGroups].sort(byString) } : {}),
+        // In mode `default` a VIF in no group fails closed (filtered, nothing allowed), never open.
+        ...(vif.securityGroups?.length || farm.securityGroupMode === 'default' ? { securityGroups: [...(vif.securityGroups ?? [])].sort(byString) } : {}),
       });
     });
   });

@@ -96,3 +96,15 @@ describe('security groups in host states', () => {
     expect(err?.message).toMatch(/hold 65539 addresses with the rules' own; a host takes at most 65536/);
   });
 });
+
+describe('a VIF in no group', () => {
+  it('fails closed in a farm of mode default (filtered, nothing allowed) and stays unfiltered in mode none', () => {
+    const closed = compile({ hosts, segments: [], farms: [{ ...farm(), securityGroupMode: 'default' }] });
+    expect(closed.get('h3')!.vifs[0]!.securityGroups).toEqual([]);
+    expect('securityGroups' in closed.get('h3')!).toBe(false);
+    expect(closed.get('h1')!.vifs[0]!.securityGroups).toEqual(['g-web']);
+    for (const s of closed.values()) expect(hostStateSchema.safeParse(s).success).toBe(true);
+    const open = compile({ hosts, segments: [], farms: [{ ...farm(), securityGroupMode: 'none' }] });
+    expect('securityGroups' in open.get('h3')!.vifs[0]!).toBe(false);
+  });
+});

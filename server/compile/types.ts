@@ -138,6 +138,12 @@ export interface CompileFarm {
   firewalls: CompileFirewall[];
   /** Absent: the farm has none (VIFs unfiltered). */
   securityGroups?: CompileSecurityGroup[];
+  /**
+   * `default`: every VIF of the farm is filtered, one in no group gets
+   * `securityGroups: []` (everything dropped). `none` or absent: a VIF in no
+   * group is not filtered.
+   */
+  securityGroupMode?: 'none' | 'default';
 }
 
 export interface CompileInput {

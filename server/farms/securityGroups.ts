@@ -248,7 +248,11 @@ export async function deleteSecurityRule(
   });
 }
 
-/** Replaces a VIF's groups; each must be a group of the VIF's farm. An empty list leaves the VIF unfiltered. */
+/**
+ * Replaces a VIF's groups; each must be a group of the VIF's farm. An empty
+ * list in a farm of mode `default` leaves the VIF filtered with nothing
+ * allowed (quarantined); in mode `none` it leaves the VIF unfiltered.
+ */
 export async function setVifSecurityGroups(
   o: ServiceCtx & { vifId: string; expectedRevision: number; groupIds: string[] },
 ): Promise<{ farmRevision: number; vif: VifView }> {
