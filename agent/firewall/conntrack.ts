@@ -27,7 +27,18 @@ export interface ConntrackTimeouts {
   /** Connections kept at most; new flows beyond it are dropped and counted. */
   maxConnections: number;
   sweepMs: number;
+  /**
+   * When full, a new connection takes the place of an unreplied one (a
+   * SYN_SENT or UDP/ICMP flow never answered), as Linux's early drop does,
+   * so a flood of first packets cannot lock out flows that get answers.
+   */
+  earlyDrop?: boolean;
 }
+
+/** Entries early drop looks at, oldest buckets first, before it gives up. */
+const EARLY_DROP_SCAN = 64;
+/** A full table is swept at most this often on new flows (a sweep walks it all). */
+const FULL_SWEEP_MS = 1_000;
 
 /** Defaults after Linux nf_conntrack (tcp_timeout_syn_sent 120 s shortened; established 5 days shortened to 1 h). */
 export const CONNTRACK_DEFAULTS: Readonly<ConntrackTimeouts> = {
@@ -82,6 +93,11 @@ export class Conntrack {
   private sweeper: NodeJS.Timeout | null = null;
   /** Set by lookup(): the direction of the packet in the connection it found. */
   lastDirection: Direction = 0;
+  /** Connections forgotten by early drop to make room. */
+  earlyDrops = 0;
+  private fullSweep = -Infinity;
+  /** Where early drop looks next. */
+  private scan: MapIterator<[number, Conn[]]> | undefined = undefined;
 
   constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
     this.t = { ...CONNTRACK_DEFAULTS, ...timeouts };
@@ -136,10 +152,13 @@ export class Conntrack {
    * begin (a guest that moved here), taken up as ESTABLISHED, as Linux does
    * with nf_conntrack_tcp_loose.
    */
-  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false): Conn | undefined {
-    if (this.count >= this.t.maxConnections) {
-      this.sweep(now);
-      if (this.count >= this.t.maxConnections) return undefined;
+  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false, limit = this.t.maxConnections): Conn | undefined {
+    if (this.count >= limit) {
+      if (now - this.fullSweep >= FULL_SWEEP_MS) {
+        this.fullSweep = now;
+        this.sweep(now);
+      }
+      if (this.count >= limit && !(this.t.earlyDrop && this.dropUnreplied(now))) return undefined;
     }
     const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
     const state: ConnState = f.protocol === IPPROTO_TCP ? (pickedUp ? 'ESTABLISHED' : 'SYN_SENT') : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
@@ -156,6 +175,31 @@ export class Conntrack {
     bucket.push(c);
     this.count++;
     return c;
+  }
+
+  /**
+   * Early drop: forgets one unreplied (or expired) connection, looking at a
+   * few buckets from where the last look stopped; false when none was found.
+   */
+  private dropUnreplied(now: number): boolean {
+    for (let seen = 0; seen < EARLY_DROP_SCAN; seen++) {
+      let next = this.scan?.next();
+      if (next === undefined || next.done) {
+        this.scan = this.table.entries();
+        next = this.scan.next();
+        if (next.done) return false;
+      }
+      const [h, bucket] = next.value;
+      for (let i = 0; i < bucket.length; i++) {
+        const c = bucket[i]!;
+        if (c.expires <= now || (!c.replied && !c.revoked && (c.state === 'SYN_SENT' || c.state === 'UDP' || c.state === 'ICMP'))) {
+          this.removeAt(bucket, i, h);
+          this.earlyDrops++;
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Advances `c` with a packet in direction `dir`; returns false when the packet must not pass. */
@@ -208,6 +252,7 @@ export class Conntrack {
     }
     // After a mass expiry, a table at a quarter of its peak is rebuilt at its size: the memory comes back.
     if (this.peak >= 1024 && this.table.size * 4 <= this.peak) {
+      this.scan = undefined;
       this.table = new Map(this.table);
       this.peak = this.table.size;
     }
@@ -235,6 +280,7 @@ export class Conntrack {
   }
 
   clear(): void {
+    this.scan = undefined;
     this.table = new Map();
     this.count = 0;
     this.peak = 0;

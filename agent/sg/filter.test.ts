@@ -158,13 +158,17 @@ describe('security groups are stateful', () => {
     expect(drops('ingress', 'fragment')).toBe(1);
   });
 
-  it('a full table drops new flows (counted) while open connections go on', () => {
+  it('a table full of answered connections drops new flows (counted) while open connections go on', () => {
     const { f, drops } = setup(egressOnly(), undefined, { maxConnections: 2 });
     expect(f.egress(udpFrame(G, 1, '10.6.0.1', 53))).toBe(true);
     expect(f.egress(udpFrame(G, 2, '10.6.0.1', 53))).toBe(true);
-    expect(f.egress(udpFrame(G, 3, '10.6.0.1', 53))).toBe(false);
+    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 2))).toBe(true);
+    // Full: the new flow takes the place of the unanswered one (early drop).
+    expect(f.egress(udpFrame(G, 3, '10.6.0.1', 53))).toBe(true);
+    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 3))).toBe(true);
+    expect(f.egress(udpFrame(G, 4, '10.6.0.1', 53))).toBe(false);
     expect(drops('egress', 'conntrack_full')).toBe(1);
-    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 1))).toBe(true);
+    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 2))).toBe(true);
     expect(f.view()).toMatchObject({ connections: 2, connectionsMax: 2 });
   });
 

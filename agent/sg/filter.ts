@@ -28,6 +28,14 @@ export type SgDropReason = (typeof SG_DROP_REASONS)[number];
 
 /** Connections one VIF keeps at most (a quarter of a firewall's): new flows beyond are dropped and counted. */
 export const SG_CONNTRACK_MAX = 16_384;
+/**
+ * Against a flood of first packets on an allowed ingress port: a full table
+ * makes room by dropping an unreplied connection (early drop), an unanswered
+ * SYN is kept 10 s (not the firewall's 30 s), and connections the guest opens
+ * have an eighth of the table that ingress flows cannot take.
+ */
+export const SG_SYN_SENT_MS = 10_000;
+const EGRESS_RESERVE = 8;
 const FRAGMENT_HOLD_MS = 30_000;
 /** The longest ICMP error (IP total length) taken as related to a connection (RFC 1812 4.3.2.3: at most 576 bytes). */
 const ICMP_ERROR_MAX = 576;
@@ -70,6 +78,8 @@ export interface VifFilterDeps {
 export class VifFilter {
   readonly conntrack: Conntrack;
   readonly connectionsMax: number;
+  /** Connections ingress flows may open (the rest is kept for the guest's own). */
+  private readonly ingressMax: number;
   private compiled: CompiledGroups;
   private readonly cells = new Map<string, HitCell>();
   /** The connection tag of each rule: direction, group and rule (Conn.ingress holds it). */
@@ -96,7 +106,8 @@ export class VifFilter {
   ) {
     const catalog = asCatalog(groups);
     this.connectionsMax = deps.conntrack?.maxConnections ?? SG_CONNTRACK_MAX;
-    this.conntrack = new Conntrack({ ...deps.conntrack, maxConnections: this.connectionsMax });
+    this.conntrack = new Conntrack({ synSentMs: SG_SYN_SENT_MS, earlyDrop: true, ...deps.conntrack, maxConnections: this.connectionsMax });
+    this.ingressMax = this.connectionsMax - Math.floor(this.connectionsMax / EGRESS_RESERVE);
     this.ids = [...ids];
     this.compiled = compileGroups(ids, catalog, this.cells);
     this.signature = catalog.signature(ids);
@@ -226,7 +237,8 @@ export class VifFilter {
     const echoReply = f.protocol === IPPROTO_ICMP && f.icmpType === ICMP_ECHO_REPLY;
     if (f.hasPorts && !echoReply && !(f.tcpFlags & TCP_RST)) {
       const pickedUp = f.protocol === IPPROTO_TCP && (f.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN;
-      if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp) === undefined) return this.drop(dir, 5, f);
+      const limit = dir === 'ingress' ? this.ingressMax : this.connectionsMax;
+      if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp, limit) === undefined) return this.drop(dir, 5, f);
     }
     return this.pass(f, now);
   }

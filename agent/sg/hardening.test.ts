@@ -97,3 +97,20 @@ describe('ICMP errors', () => {
     expect(f.ingress(icmpFrame('198.51.100.66', A, 3, 3, 0, udpFrame(DNS, 53, A, 5000)))).toBe(false);
   });
 });
+
+describe('a flood of first packets', () => {
+  it('an allowed ingress SYN flood neither fills the table for the guest\'s own flows nor evicts answered connections', () => {
+    const f = setup([group('g', [{ id: 'web', direction: 'ingress', protocol: 'tcp', portFrom: 80 }, { id: 'out', direction: 'egress' }])]);
+    // A client whose connection was answered before the flood.
+    expect(f.ingress(tcpFrame(B, 41000, A, 80, TCP_SYN))).toBe(true);
+    expect(f.egress(tcpFrame(A, 80, B, 41000, TCP_SYN | TCP_ACK))).toBe(true);
+    for (let i = 0; i < 20_000; i++) f.ingress(tcpFrame(`198.51.100.${1 + (i >> 14)}`, 1024 + (i & 0x3fff), A, 80, TCP_SYN));
+    expect(f.conntrack.size).toBeLessThanOrEqual(f.connectionsMax - f.connectionsMax / 8);
+    // The guest's own new flows still open; the answered connection still passes.
+    for (let i = 0; i < 100; i++) expect(f.egress(udpFrame(A, 5000 + i, '10.0.0.53', 53))).toBe(true);
+    expect(f.ingress(tcpFrame(B, 41000, A, 80, TCP_ACK))).toBe(true);
+    // New SYNs keep being taken (each in place of an unanswered one).
+    expect(f.ingress(tcpFrame('198.51.100.200', 9999, A, 80, TCP_SYN))).toBe(true);
+    expect(f.conntrack.earlyDrops).toBeGreaterThan(0);
+  });
+});
