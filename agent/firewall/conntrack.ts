@@ -2,7 +2,9 @@
 // firewalls with stateful rules): a flow the rules allowed opens a connection;
 // packets of either direction of an open connection pass without consulting
 // the rules. TCP is followed through SYN_SENT → ESTABLISHED → FIN_WAIT →
-// CLOSED (RFC 793 states, collapsed as a middlebox sees them); UDP and ICMP
+// CLOSED (RFC 793 states, collapsed as a middlebox sees them; a CLOSED one
+// passes only the last ACKs of a FIN exchange, is not refreshed, and a new
+// SYN reopens it through the rules); UDP and ICMP
 // echo "connections" live until an idle timeout. Lookups hash the 5-tuple to a
 // number (no string per packet); expiry is lazy plus a periodic sweep.
 import * as W from '../wire/index.ts';
@@ -204,6 +206,15 @@ export class Conntrack {
 
   /** Advances `c` with a packet in direction `dir`; returns false when the packet must not pass. */
   advance(c: Conn, f: Flow, dir: Direction, now: number): boolean {
+    // A closed TCP connection is not kept alive by what comes. Closed by both FINs (TIME_WAIT), it
+    // passes the last ACKs and retransmitted FINs; closed by a RST, nothing. A SYN never passes: the
+    // originator's new SYN is the caller's to judge (it removes this one and opens another through the rules).
+    if (c.state === 'CLOSED') {
+      if (c.fins !== 3 || f.tcpFlags & TCP_SYN) return false;
+      c.packets[dir]++;
+      c.bytes[dir] += f.length;
+      return true;
+    }
     c.packets[dir]++;
     c.bytes[dir] += f.length;
     if (dir === 1) c.replied = true;

@@ -114,3 +114,22 @@ describe('a flood of first packets', () => {
     expect(f.conntrack.earlyDrops).toBeGreaterThan(0);
   });
 });
+
+describe('a closed TCP connection', () => {
+  it('passes nothing either way and is not kept alive; the originator\'s new SYN is judged by the rules', () => {
+    const f = setup([group('g', [{ id: 'out', direction: 'egress' }])], { closedMs: 10_000 });
+    expect(f.egress(tcpFrame(A, 33333, B, 80, TCP_SYN))).toBe(true);
+    expect(f.ingress(tcpFrame(B, 80, A, 33333, TCP_SYN | TCP_ACK))).toBe(true);
+    expect(f.egress(tcpFrame(A, 33333, B, 80, TCP_RST))).toBe(true);
+    const expires = f.connections()[0]!.expiresInMs;
+    // The responder's SYN back to the originator's port, its data, the originator's data: all dropped.
+    expect(f.ingress(tcpFrame(B, 80, A, 33333, TCP_SYN))).toBe(false);
+    expect(f.ingress(tcpFrame(B, 80, A, 33333, TCP_ACK))).toBe(false);
+    expect(f.egress(tcpFrame(A, 33333, B, 80, TCP_ACK))).toBe(false);
+    expect(f.connections()[0]!.state).toBe('CLOSED');
+    expect(f.connections()[0]!.expiresInMs).toBeLessThanOrEqual(expires);
+    // The originator connects again: a new connection through the egress rule.
+    expect(f.egress(tcpFrame(A, 33333, B, 80, TCP_SYN))).toBe(true);
+    expect(f.connections()[0]!.state).toBe('SYN_SENT');
+  });
+});
