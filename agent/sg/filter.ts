@@ -132,6 +132,8 @@ export class VifFilter {
     this.ids = [...ids];
     this.compiled = compileGroups(ids, catalog, this.cells);
     this.last = undefined;
+    // Later fragments follow a first fragment the old rules allowed: the new rules judge them afresh.
+    this.fragments.clear();
     tickClock();
     const p = this.pkt;
     const now = Date.now();

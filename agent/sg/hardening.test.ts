@@ -133,3 +133,14 @@ describe('a closed TCP connection', () => {
     expect(f.connections()[0]!.state).toBe('SYN_SENT');
   });
 });
+
+describe('fragments', () => {
+  it('a rule change forgets first fragments the old rules allowed', () => {
+    const f = setup([group('g', [{ id: 'u', direction: 'ingress', protocol: 'udp', portFrom: 9000 }])]);
+    expect(f.ingress(udpFrame('198.51.100.1', 1000, A, 9000, 8, { ipId: 77, moreFragments: true }))).toBe(true);
+    const later = () => udpFrame('198.51.100.1', 1000, A, 9000, 8, { ipId: 77, fragOffset: 16, moreFragments: true });
+    expect(f.ingress(later())).toBe(true);
+    f.update(['g'], [group('g', [])]);
+    expect(f.ingress(later())).toBe(false);
+  });
+});
