@@ -9,7 +9,7 @@ import { createGuest, type GuestPort } from '../guests/index.ts';
 import type { AgentState, StateIssue, VifSpec } from '../state.ts';
 import { parseCidr, parseMac } from '../wire/index.ts';
 import { VifShaper } from '../limit/shaper.ts';
-import { SgCatalog, SgDropLog, VifFilter } from '../sg/index.ts';
+import { SgCatalog, SgDropLog, VifFilter, sgBudget } from '../sg/index.ts';
 import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
 
 export interface VifRuntime {
@@ -47,6 +47,8 @@ export class Vifs {
   private readonly sgLog: SgDropLog;
   /** The host's groups and address sets, compiled once per state and shared by every VIF's filter. */
   private readonly sgCatalog = new SgCatalog();
+  /** Connections all filtered VIFs of this host may keep together. */
+  private readonly sgBudget = sgBudget();
 
   constructor(private readonly d: VifDeps) {
     this.sgLog = new SgDropLog(d.logger, d.counters);
@@ -116,7 +118,7 @@ export class Vifs {
       rt.filter?.stop();
       rt.filter = null;
     } else if (rt.filter === null) {
-      rt.filter = new VifFilter(rt.spec.id, ids, this.sgCatalog, { counters: this.d.counters, log: this.sgLog, conntrack: this.d.sgConntrack });
+      rt.filter = new VifFilter(rt.spec.id, ids, this.sgCatalog, { counters: this.d.counters, log: this.sgLog, conntrack: this.d.sgConntrack, budget: this.sgBudget });
     } else if (rt.filter.update(ids, this.sgCatalog)) {
       this.d.logger.info('VIF security groups changed', { vif: rt.spec.id, groups: ids, connections: rt.filter.conntrack.size });
     }

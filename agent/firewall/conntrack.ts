@@ -77,6 +77,28 @@ export interface Conn {
   hash: number;
 }
 
+/**
+ * Connections several tables share (agent/sg: every filtered VIF of a
+ * host): a table refuses a new connection when the budget is spent, unless
+ * early drop frees one of its own. `refused` counts the refusals.
+ */
+export interface ConnBudget {
+  used: number;
+  readonly max: number;
+  refused: number;
+}
+
+/**
+ * Connections several tables share (agent/sg: every filtered VIF of a
+ * host): a table refuses a new connection when the budget is spent, unless
+ * early drop frees one of its own. `refused` counts the refusals.
+ */
+export interface ConnBudget {
+  used: number;
+  readonly max: number;
+  refused: number;
+}
+
 export type Direction = 0 | 1; // 0: originator → responder, 1: the reply direction
 
 function hash5(p: number, s: number, d: number, sp: number, dp: number): number {
@@ -101,7 +123,7 @@ export class Conntrack {
   /** Where early drop looks next. */
   private scan: MapIterator<[number, Conn[]]> | undefined = undefined;
 
-  constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
+  constructor(timeouts: Partial<ConntrackTimeouts> = {}, private readonly budget?: ConnBudget) {
     this.t = { ...CONNTRACK_DEFAULTS, ...timeouts };
   }
 
@@ -162,6 +184,11 @@ export class Conntrack {
       }
       if (this.count >= limit && !(this.t.earlyDrop && this.dropUnreplied(now))) return undefined;
     }
+    const b = this.budget;
+    if (b !== undefined && b.used >= b.max && !(this.t.earlyDrop && this.dropUnreplied(now))) {
+      b.refused++;
+      return undefined;
+    }
     const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
     const state: ConnState = f.protocol === IPPROTO_TCP ? (pickedUp ? 'ESTABLISHED' : 'SYN_SENT') : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
     const c: Conn = {
@@ -176,6 +203,7 @@ export class Conntrack {
     }
     bucket.push(c);
     this.count++;
+    if (b !== undefined) b.used++;
     return c;
   }
 
@@ -282,6 +310,7 @@ export class Conntrack {
     bucket.splice(i, 1);
     if (bucket.length === 0) this.table.delete(h);
     this.count--;
+    if (this.budget !== undefined) this.budget.used--;
   }
 
   connections(now = Date.now()): Conn[] {
@@ -291,6 +320,7 @@ export class Conntrack {
   }
 
   clear(): void {
+    if (this.budget !== undefined) this.budget.used -= this.count;
     this.scan = undefined;
     this.table = new Map();
     this.count = 0;

@@ -13,7 +13,7 @@
 // fast path, revoked connections, related ICMP errors, fragments) is one
 // class whose parts share its per-packet scratch state.
 import type { Counters } from '../metrics.ts';
-import { Conntrack, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
+import { Conntrack, type ConnBudget, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
 import * as F from '../firewall/flow.ts';
 import { emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow.ts';
 import * as W from '../wire/index.ts';
@@ -73,6 +73,16 @@ export interface VifFilterDeps {
   log: SgDropLog;
   /** Overrides of the connection-tracking timeouts and bound (tests). */
   conntrack?: Partial<ConntrackTimeouts>;
+  /** The host's budget of connections over all filtered VIFs (sgBudget()); none: only the per-VIF bound. */
+  budget?: ConnBudget;
+}
+
+/** Connections all filtered VIFs of a host keep together (8 full VIF tables, about 70 MB). */
+export const SG_HOST_CONNECTIONS_MAX = 131_072;
+
+/** A host-wide connection budget for the VIF filters of one agent. */
+export function sgBudget(max = SG_HOST_CONNECTIONS_MAX): ConnBudget {
+  return { used: 0, max, refused: 0 };
 }
 
 export class VifFilter {
@@ -106,7 +116,7 @@ export class VifFilter {
   ) {
     const catalog = asCatalog(groups);
     this.connectionsMax = deps.conntrack?.maxConnections ?? SG_CONNTRACK_MAX;
-    this.conntrack = new Conntrack({ synSentMs: SG_SYN_SENT_MS, earlyDrop: true, ...deps.conntrack, maxConnections: this.connectionsMax });
+    this.conntrack = new Conntrack({ synSentMs: SG_SYN_SENT_MS, earlyDrop: true, ...deps.conntrack, maxConnections: this.connectionsMax }, deps.budget);
     this.ingressMax = this.connectionsMax - Math.floor(this.connectionsMax / EGRESS_RESERVE);
     this.ids = [...ids];
     this.compiled = compileGroups(ids, catalog, this.cells);
@@ -240,7 +250,11 @@ export class VifFilter {
     if (f.hasPorts && !echoReply && !(f.tcpFlags & TCP_RST)) {
       const pickedUp = f.protocol === IPPROTO_TCP && (f.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN;
       const limit = dir === 'ingress' ? this.ingressMax : this.connectionsMax;
-      if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp, limit) === undefined) return this.drop(dir, 5, f);
+      if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp, limit) === undefined) {
+        const b = this.deps.budget;
+        if (b !== undefined && b.used >= b.max) this.deps.counters.inc('softudc_sg_host_connections_full_total');
+        return this.drop(dir, 5, f);
+      }
     }
     return this.pass(f, now);
   }

@@ -6,7 +6,7 @@ import { Counters } from '../metrics.ts';
 import { createLogger } from '../log.ts';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../firewall/flow.ts';
 import { securityGroupSchema, type SecurityGroupSpec } from '../../contract/securityGroups.ts';
-import { VifFilter } from './filter.ts';
+import { sgBudget, VifFilter } from './filter.ts';
 import { SgDropLog } from './log.ts';
 import { icmpFrame, tcpFrame, udpFrame } from './testing.ts';
 import type { ConntrackTimeouts } from '../firewall/conntrack.ts';
@@ -142,5 +142,28 @@ describe('fragments', () => {
     expect(f.ingress(later())).toBe(true);
     f.update(['g'], [group('g', [])]);
     expect(f.ingress(later())).toBe(false);
+  });
+});
+
+describe('the host-wide connection budget', () => {
+  it('bounds the connections of all VIFs together, counted when reached, given back when a VIF goes', () => {
+    const counters = new Counters();
+    const log = new SgDropLog(createLogger({ level: 'error', write: () => {} }), counters);
+    const budget = sgBudget(300);
+    const g = [group('g', [{ id: 'in', direction: 'ingress' }, { id: 'out', direction: 'egress' }])];
+    const vifs = [0, 1].map((v) => new VifFilter(`v${v}`, ['g'], g, { counters, log, budget }));
+    filters.push(...vifs);
+    // Answered flows (early drop cannot take them): 200 on the first VIF, then the second reaches the budget.
+    const answered = (f: VifFilter, i: number) => f.egress(udpFrame(A, 1000 + i, B, 53)) && f.ingress(udpFrame(B, 53, A, 1000 + i));
+    for (let i = 0; i < 200; i++) expect(answered(vifs[0]!, i)).toBe(true);
+    let n = 0;
+    for (let i = 0; i < 200; i++) if (answered(vifs[1]!, i)) n++;
+    expect(n).toBe(100);
+    expect(budget.used).toBe(300);
+    expect(counters.get('softudc_sg_host_connections_full_total')).toBe(100);
+    // The first VIF goes: its connections come back to the budget.
+    vifs[0]!.stop();
+    expect(budget.used).toBe(100);
+    expect(answered(vifs[1]!, 500)).toBe(true);
   });
 });
