@@ -222,12 +222,20 @@ describe('a new state for the groups', () => {
     expect(f.hits()).toEqual([]);
   });
 
-  it('logs drops under a token bucket and counts what it suppressed', () => {
+  it('logs drops under a host bucket and a smaller one per VIF, and counts what they suppressed', () => {
     const { f, lines, counters } = setup([], []);
+    const log = new SgDropLog(createLogger({ level: 'debug', write: (l) => void lines.push(JSON.parse(l) as Record<string, unknown>) }), counters);
+    const others = ['vm2/eth0', 'vm3/eth0'].map((id) => new VifFilter(id, [], [], { counters, log }));
+    filters.push(...others);
+    // One noisy VIF gets its burst (5) of the host's 20, the rest suppressed.
     for (let i = 0; i < 30; i++) f.ingress(tcpFrame('10.9.0.1', 1000 + i, G, 22, TCP_SYN));
-    const logged = lines.filter((l) => l.msg === 'security groups dropped a packet');
-    expect(logged.length).toBe(20);
-    expect(logged[0]).toMatchObject({ vif: 'vm/eth0', direction: 'ingress', reason: 'no_rule', protocol: 'tcp', src: '10.9.0.1', dstPort: 22 });
-    expect(counters.get('softudc_sg_drop_logs_suppressed_total')).toBe(10);
+    const logged = () => lines.filter((l) => l.msg === 'security groups dropped a packet');
+    expect(logged().length).toBe(5);
+    expect(logged()[0]).toMatchObject({ vif: 'vm/eth0', direction: 'ingress', reason: 'no_rule', protocol: 'tcp', src: '10.9.0.1', dstPort: 22 });
+    expect(counters.get('softudc_sg_drop_logs_suppressed_total')).toBe(25);
+    // Two VIFs sharing one host log, flooding in turn: each gets its own burst, neither takes all the lines.
+    for (let i = 0; i < 30; i++) for (const o of others) o.ingress(tcpFrame('10.9.0.1', 1000 + i, G, 22, TCP_SYN));
+    expect(logged().filter((l) => l.vif === 'vm2/eth0').length).toBe(5);
+    expect(logged().filter((l) => l.vif === 'vm3/eth0').length).toBe(5);
   });
 });

@@ -20,6 +20,7 @@ import * as W from '../wire/index.ts';
 import { compileGroups, matchSg, protoSlot, type CompiledGroups, type CompiledSgRule, type HitCell, type SgDirection, type SgPacket } from './rules.ts';
 import type { SecurityGroupSpec } from '../../contract/securityGroups.ts';
 import { SgCatalog } from './sets.ts';
+import type { TokenBucket } from '../limit/bucket.ts';
 import type { SgDropLog } from './log.ts';
 import { connView, protocolName, ruleView, type SgConnView, type SgVifView } from './view.ts';
 
@@ -88,6 +89,8 @@ export function sgBudget(max = SG_HOST_CONNECTIONS_MAX): ConnBudget {
 export class VifFilter {
   readonly conntrack: Conntrack;
   readonly connectionsMax: number;
+  /** This VIF's share of the host's drop log. */
+  private readonly logBucket: TokenBucket;
   /** Connections ingress flows may open (the rest is kept for the guest's own). */
   private readonly ingressMax: number;
   private compiled: CompiledGroups;
@@ -117,6 +120,7 @@ export class VifFilter {
     const catalog = asCatalog(groups);
     this.connectionsMax = deps.conntrack?.maxConnections ?? SG_CONNTRACK_MAX;
     this.conntrack = new Conntrack({ synSentMs: SG_SYN_SENT_MS, earlyDrop: true, ...deps.conntrack, maxConnections: this.connectionsMax }, deps.budget);
+    this.logBucket = deps.log.vifBucket();
     this.ingressMax = this.connectionsMax - Math.floor(this.connectionsMax / EGRESS_RESERVE);
     this.ids = [...ids];
     this.compiled = compileGroups(ids, catalog, this.cells);
@@ -320,7 +324,7 @@ export class VifFilter {
     const r = SG_DROP_REASONS[reason]!;
     this.deps.counters.inc(DROP_NAMES[dir][r]);
     const vif = this.vif;
-    this.deps.log.denied(() => ({ vif, direction: dir, reason: r, ...(f ? flowFields(f) : {}) }));
+    this.deps.log.denied(() => ({ vif, direction: dir, reason: r, ...(f ? flowFields(f) : {}) }), this.logBucket);
     return false;
   }
 
