@@ -53,7 +53,7 @@ export class Vifs {
   constructor(private readonly d: VifDeps) {
     this.sgLog = new SgDropLog(d.logger, d.counters);
     d.counters.describe('softudc_sg_drops_total', 'Packets security groups dropped at a VIF, by direction and reason');
-    d.counters.describe('softudc_sg_rule_hits_total', 'Flows a security group rule let open at a VIF (rules hit at least once)');
+    d.counters.describe('softudc_sg_rule_hits_total', 'Flows a security group rule let open, over the host\'s VIFs (rules hit at least once, the 1000 most hit)');
   }
 
   get size(): number {
