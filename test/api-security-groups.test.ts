@@ -353,3 +353,32 @@ describe('deploy', () => {
     expect(s1.securityGroups!.every((g) => !g.name!.startsWith('legacy/'))).toBe(true);
   });
 });
+
+describe('host bounds at edit time', () => {
+  it('refuses a membership that would put more rules on one host than it takes, naming groupIds, storing nothing', async () => {
+    const f = await op.farm.create({ name: 'bounded', securityGroupMode: 'none' });
+    const v = await op.vnet.create({ farmId: f.id, expectedRevision: f.revision, name: 'n', cidr: '10.7.0.0/24' });
+    const m = await op.vm.create({
+      farmId: f.id, expectedRevision: v.farmRevision, name: 'many', hostId: h1,
+      vifs: Array.from({ length: 5 }, (_, i) => ({ vnetId: v.vnet.id, ip: `10.7.0.${10 + i}` })),
+    });
+    let r = m.farmRevision;
+    // 70 groups of 1,000 rules each, written directly (the API adds rules one by one).
+    await api.db.securityGroup.createMany({ data: Array.from({ length: 70 }, (_, i) => ({ farmId: f.id, name: `g${i}` })) });
+    const groups = (await api.db.securityGroup.findMany({ where: { farmId: f.id }, select: { id: true, name: true } }))
+      .sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1))).map((g) => g.id);
+    await api.db.securityRule.createMany({
+      data: groups.flatMap((groupId) => Array.from({ length: 1000 }, (_, position) => ({ groupId, position, direction: 'egress' as const, remoteCidr: '0.0.0.0/0' }))),
+    });
+    const vifs = m.vm.vifs.map((x) => x.id);
+    // Four VIFs in 14 groups each: 56,000 rules on h1.
+    for (let i = 0; i < 4; i++) {
+      r = (await op.vif.setSecurityGroups({ vifId: vifs[i]!, expectedRevision: r, groupIds: groups.slice(14 * i, 14 * i + 14) })).farmRevision;
+    }
+    // The fifth would bring 70,000.
+    const e = await expectError(op.vif.setSecurityGroups({ vifId: vifs[4]!, expectedRevision: r, groupIds: groups.slice(56, 70) }), 'BAD_REQUEST', 'groupIds');
+    expect(e.message).toContain('70000 rules');
+    expect(await api.db.vifSecurityGroup.count({ where: { vifId: vifs[4]! } })).toBe(0);
+    await dropFarm(f.id);
+  }, 60_000);
+});
