@@ -18,7 +18,7 @@ type Q = Tx | Db;
  * The shape of what compileFarm writes: raise it with every change to
  * compile/farm.ts's output, and stored parts are recompiled on their next use.
  */
-export const FARM_PART_FORMAT = 2;
+export const FARM_PART_FORMAT = 3;
 
 export interface CompiledPart {
   part: FarmPart;
