@@ -98,4 +98,20 @@ describe('host state contract', () => {
     expect(fields(agentStateSchema, bad)).toEqual([]);
     expect(fields(hostStateSchema, { ...RICH, routers: [RICH.routers[0], RICH.routers[0]] })).toEqual(['routers.1.id']);
   });
+
+  it('bounds security groups per host: groups, rules, address sets and their entries, sets named by rules', () => {
+    const vif = { ...RICH.vifs[0], securityGroups: ['g'] };
+    const rule = (j: number, remoteSet: string | null = 's') => ({ id: `r${j}`, direction: 'ingress', remote: [], remoteSet });
+    const base = { ...RICH, vifs: [vif], securityGroups: [{ id: 'g', rules: [rule(0)] }], addressSets: [{ id: 's', addresses: ['10.0.0.1/32'] }] };
+    expect(fields(agentStateSchema, base)).toEqual([]);
+    expect(fields(agentStateSchema, { ...base, addressSets: [] })).toEqual(['securityGroups.0.rules.0.remoteSet']);
+    const many = Array.from({ length: 65_536 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`);
+    expect(fields(agentStateSchema, { ...base, addressSets: [{ id: 's', addresses: many }] })).toEqual([]);
+    expect(fields(agentStateSchema, { ...base, addressSets: [{ id: 's', addresses: [...many, '11.0.0.1/32'] }] })).toEqual(['addressSets.0.addresses']);
+    expect(fields(agentStateSchema, { ...base, addressSets: [{ id: 's', addresses: many.slice(1) }, { id: 't', addresses: ['11.0.0.1/32', '11.0.0.2/32'] }] })).toEqual(['addressSets']);
+    const groups = Array.from({ length: 1025 }, (_, i) => ({ id: i ? `g${i}` : 'g', rules: [] }));
+    expect(fields(agentStateSchema, { ...base, securityGroups: groups })).toEqual(['securityGroups']);
+    const big = Array.from({ length: 66 }, (_, i) => ({ id: i ? `g${i}` : 'g', rules: Array.from({ length: 1000 }, (_, j) => rule(j, null)) }));
+    expect(fields(agentStateSchema, { ...base, securityGroups: big })).toContain('securityGroups');
+  });
 });

@@ -13,7 +13,7 @@ import { DEFAULT_GROUP, DEFAULT_PORT } from '../agent/wire/constants.ts';
 import { parseCidr, parseMac } from '../agent/wire/addr.ts';
 import {
   HOST_NAME_MAX_CHARS, IFNAME_MAX_CHARS, LIMIT_MAX_BURST_KB, LIMIT_MAX_MBPS, NETNS_MAX_CHARS, SEAL_KEY_BYTES, SEAL_SALT_BYTES,
-  SG_MAX_PER_VIF, VARP_KEY_MIN_BYTES, VID_MAX, VID_MIN,
+  SG_MAX_ADDRESS_SETS, SG_MAX_GROUPS_PER_HOST, SG_MAX_PER_VIF, SG_MAX_REMOTE_ENTRIES, SG_MAX_RULES_PER_HOST, VARP_KEY_MIN_BYTES, VID_MAX, VID_MIN,
 } from './limits.ts';
 import {
   base64Bytes, base64Of, cidr, displayFields, doc, IFNAME_DOC_TYPE, ifname, ipv4, isBase64, isCidr, isMac, itemId, mac, multicastGroup, mtu,
@@ -21,7 +21,7 @@ import {
 } from './fields.ts';
 import { routerSchema } from './router.ts';
 import { externalUplinkSchema } from './nat.ts';
-import { securityGroupSchema } from './securityGroups.ts';
+import { addressSetSchema, securityGroupSchema } from './securityGroups.ts';
 import { firewallSchema } from './firewall.ts';
 import { dnsName, hostDnsSchema, vnetDhcpSchema } from './dhcp.ts';
 
@@ -209,13 +209,18 @@ const hostStateShape = {
   varp: doc(varpConfigSchema.optional(), { description: 'VARP tuning and the VARP key, see below', docType: 'object' }),
   relay: doc(relaySchema.nullable().optional(), { description: 'the vnetd relay role of this host, see below', docType: 'object or `null`' }),
   dns: doc(hostDnsSchema.optional(), { description: 'where the vnet resolvers send names they do not know, see "DHCP and DNS" below', docType: '`{upstream}`' }),
-  securityGroups: doc(z.array(securityGroupSchema).optional(), {
-    description: 'the security groups the VIFs of this host belong to, see "Security groups" below',
+  securityGroups: doc(z.array(securityGroupSchema).max(SG_MAX_GROUPS_PER_HOST).optional(), {
+    description: `the security groups the VIFs of this host belong to, see "Security groups" below. At most ${SG_MAX_RULES_PER_HOST} rules over all groups`,
+    docDefault: '`[]`',
+  }),
+  addressSets: doc(z.array(addressSetSchema).max(SG_MAX_ADDRESS_SETS).optional(), {
+    description: `the address sets rules name as \`remoteSet\` (remote groups' members), each sent once however many rules use it. At most ${SG_MAX_REMOTE_ENTRIES} addresses over all sets and rules' \`remote\` lists`,
+    docType: '`[{id, addresses}]`',
     docDefault: '`[]`',
   }),
 };
 
-type Checked = Pick<z.output<z.ZodObject<typeof hostStateShape>>, 'vnets' | 'vifs' | 'securityGroups'>;
+type Checked = Pick<z.output<z.ZodObject<typeof hostStateShape>>, 'vnets' | 'vifs' | 'securityGroups' | 'addressSets'>;
 
 /** Cross-field rules: ids unique, VIFs on listed vnets, MAC and IP unique per vnet, one vnet per VLAN, one VIF per TAP name. */
 function checkHostState(s: Checked, ctx: z.RefinementCtx): void {
@@ -244,10 +249,25 @@ function checkHostState(s: Checked, ctx: z.RefinementCtx): void {
   const ips = new Set<string>();
   const taps = new Map<string, string>();
   const groups = new Set<string>();
+  const sets = new Set<string>();
+  let entries = 0;
+  (s.addressSets ?? []).forEach((a, i) => {
+    if (sets.has(a.id)) issue(['addressSets', i, 'id'], `duplicate address set id "${a.id}"`);
+    sets.add(a.id);
+    entries += a.addresses.length;
+  });
+  let rules = 0;
   (s.securityGroups ?? []).forEach((g, i) => {
     if (groups.has(g.id)) issue(['securityGroups', i, 'id'], `duplicate security group id "${g.id}"`);
     groups.add(g.id);
+    rules += g.rules.length;
+    g.rules.forEach((r, j) => {
+      entries += r.remote.length;
+      if (r.remoteSet !== null && !sets.has(r.remoteSet)) issue(['securityGroups', i, 'rules', j, 'remoteSet'], `address set "${r.remoteSet}" is not in addressSets`);
+    });
   });
+  if (rules > SG_MAX_RULES_PER_HOST) issue(['securityGroups'], `${rules} rules over all security groups; a host takes at most ${SG_MAX_RULES_PER_HOST}`);
+  if (entries > SG_MAX_REMOTE_ENTRIES) issue(['addressSets'], `${entries} remote addresses over all address sets and rules; a host takes at most ${SG_MAX_REMOTE_ENTRIES}`);
   s.vifs.forEach((v, i) => {
     (v.securityGroups ?? []).forEach((g, j) => {
       if (!groups.has(g)) issue(['vifs', i, 'securityGroups', j], `security group "${g}" is not in securityGroups`);
@@ -322,3 +342,4 @@ export type { VnetDhcpSpec } from './dhcp.ts';
 
 /** One value of `agent.desired`: a generation and the whole state for it (whose own `generation` is the same). */
 export const desiredMessageSchema = open({ generation: z.number().int().nonnegative(), state: hostStateSchema });
+export type StateAddressSet = NonNullable<HostState['addressSets']>[number];

@@ -25,9 +25,15 @@ export const FARM_VNID_MAX = LINK_VNID_MIN - 1;
 export const NAT_MAX_SNAT_PREFIXES = 64;
 export const NAT_MAX_FLOATING_IPS = 1_024;
 export const NAT_MAX_PORT_FORWARDS = 1_024;
-/** Rules per security group, and remote networks per rule (a remote group's members). */
+/** Rules per security group, and remote networks written in one rule (a remote group is an address set). */
 export const SG_MAX_RULES = 1_000;
-export const SG_MAX_REMOTES = 4_096;
+export const SG_MAX_REMOTES = 64;
+/** Security groups in one host's state, and rules over all of them. */
+export const SG_MAX_GROUPS_PER_HOST = 1_024;
+export const SG_MAX_RULES_PER_HOST = 65_536;
+/** Address sets in one host's state, and remote entries over the host's sets and rules together. */
+export const SG_MAX_ADDRESS_SETS = 1_024;
+export const SG_MAX_REMOTE_ENTRIES = 65_536;
 /** Groups one VIF belongs to. */
 export const SG_MAX_PER_VIF = 16;
 

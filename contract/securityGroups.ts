@@ -1,13 +1,13 @@
 // Security groups (issue: security groups on every VIF): stateful rules the
 // agent enforces at a VIF, on the host where its VM runs, for both
 // directions, before a frame leaves the switch. The console resolves a rule's
-// remote group into the member addresses when it compiles, so the agent sees
-// only CIDRs. A VIF lists the groups it belongs to; a VIF that lists none
+// remote group into an address set (the members' addresses), sent once per
+// host in `addressSets` and named by the rules that use it (`remoteSet`). A VIF lists the groups it belongs to; a VIF that lists none
 // (the field absent) is not filtered, as before security groups existed.
 // Connection tracking is the firewall engine's (agent/firewall/conntrack.ts):
 // replies of an allowed connection pass in the other direction.
 import { z } from 'zod';
-import { SG_MAX_REMOTES, SG_MAX_RULES } from './limits.ts';
+import { SG_MAX_REMOTE_ENTRIES, SG_MAX_REMOTES, SG_MAX_RULES } from './limits.ts';
 import { doc, itemId, network, open } from './fields.ts';
 
 const port = z.number().int().min(0).max(65_535);
@@ -23,8 +23,12 @@ export const securityRuleSchema = open({
   icmpType: doc(z.number().int().min(0).max(255).nullable().default(null), { description: 'ICMP only: the type matched; `null` any', docType: '0..255 or `null`' }),
   icmpCode: doc(z.number().int().min(0).max(255).nullable().default(null), { description: 'ICMP only, with `icmpType`: the code matched', docType: '0..255 or `null`' }),
   remote: doc(z.array(network).max(SG_MAX_REMOTES).default(['0.0.0.0/0']), {
-    description: "the other end's addresses (the source for ingress, the destination for egress); a remote group is sent as its members' addresses (`/32`s), `[]` when it has none",
+    description: "the other end's addresses (the source for ingress, the destination for egress). A remote group is sent as `remoteSet` with `remote: []`",
     docType: 'network[]',
+  }),
+  remoteSet: doc(itemId.nullable().default(null), {
+    description: "an address set of the host's `addressSets` (a remote group's members): the other end may also be any of its addresses. The console writes the remote group's database id",
+    docType: 'string or `null`',
   }),
 }).superRefine((r, ctx) => {
   if (r.portFrom !== null || r.portTo !== null) {
@@ -48,5 +52,11 @@ export const securityGroupSchema = open({
   });
 });
 
+export const addressSetSchema = open({
+  id: doc(itemId, "unique among the host's address sets; the console writes the remote group's database id"),
+  addresses: doc(z.array(network).max(SG_MAX_REMOTE_ENTRIES).default([]), { description: 'the members\' addresses (`/32`s); `[]` when the group has none', docType: 'network[]' }),
+});
+
+export type AddressSetSpec = z.output<typeof addressSetSchema>;
 export type SecurityGroupSpec = z.output<typeof securityGroupSchema>;
 export type SecurityRuleSpec = z.output<typeof securityRuleSchema>;

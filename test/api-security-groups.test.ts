@@ -3,7 +3,7 @@
 // edits, every bad input refused naming its field with nothing stored, tenant
 // and role scoping, the farm document (export, import, apply), and deploy:
 // each host gets the groups its VIFs use, rule ids the database's, remote
-// groups as their members' /32s, and a membership change reaches the hosts
+// groups as address sets of their members' /32s, and a membership change reaches the hosts
 // whose rules name the group. Longer than 300 lines: one farm goes through
 // all of it, each step building on the last.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -310,13 +310,18 @@ describe('deploy', () => {
     // The remote group web has one member, web's VIF on the other host.
     expect(dbState.rules).toEqual([{
       id: group('db').rules[0]!.id, direction: 'ingress', protocol: 'tcp', portFrom: 5432, portTo: 5432, icmpType: null, icmpCode: null,
-      remote: ['10.1.0.10/32'],
+      remote: [], remoteSet: group('web').id,
     }]);
     const def = s2.securityGroups!.find((g) => g.id === group('default').id)!;
-    expect(def.rules.map((r) => [r.id, r.direction, r.remote])).toEqual([
-      [group('default').rules[0]!.id, 'egress', ['0.0.0.0/0']],
-      [group('default').rules[1]!.id, 'ingress', ['10.1.0.10/32', '10.2.0.10/32']],
+    expect(def.rules.map((r) => [r.id, r.direction, r.remote, r.remoteSet])).toEqual([
+      [group('default').rules[0]!.id, 'egress', ['0.0.0.0/0'], null],
+      [group('default').rules[1]!.id, 'ingress', [], group('default').id],
     ]);
+    // Each set once, its members on any host.
+    expect(s2.addressSets).toEqual([
+      { id: group('default').id, addresses: ['10.1.0.10/32', '10.2.0.10/32'] },
+      { id: group('web').id, addresses: ['10.1.0.10/32'] },
+    ].sort((x, y) => (x.id < y.id ? -1 : 1)));
   });
 
   it('sends a membership change to every host whose rules name the group, in one deploy', async () => {
@@ -326,8 +331,15 @@ describe('deploy', () => {
     await op.farm.deploy({ id: farmId });
     const s2 = (await state(h2))!;
     const dbState = s2.securityGroups!.find((g) => g.name === 'tiers/db')!;
-    expect(dbState.rules[0]!.remote).toEqual(['10.1.0.10/32', '10.2.0.10/32']);
+    expect(s2.addressSets!.find((a) => a.id === dbState.rules[0]!.remoteSet)!.addresses).toEqual(['10.1.0.10/32', '10.2.0.10/32']);
     expect(s2.securityGroups!.map((g) => g.name).sort()).toEqual(['tiers/db', 'tiers/default', 'tiers/web']);
+  });
+
+  it('quarantines a VIF taken out of every group in a farm of mode default: filtered, nothing allowed', async () => {
+    mutate(await op.vif.setSecurityGroups({ vifId: app.vif, expectedRevision: rev, groupIds: [] }));
+    await op.farm.deploy({ id: farmId });
+    const vif = (await state(h2))!.vifs.find((v) => v.id === app.vif)!;
+    expect(vif.securityGroups).toEqual([]);
   });
 
   it('leaves a farm in mode none with no groups exactly as before: no securityGroups anywhere', async () => {
@@ -340,4 +352,33 @@ describe('deploy', () => {
     expect('securityGroups' in vif).toBe(false);
     expect(s1.securityGroups!.every((g) => !g.name!.startsWith('legacy/'))).toBe(true);
   });
+});
+
+describe('host bounds at edit time', () => {
+  it('refuses a membership that would put more rules on one host than it takes, naming groupIds, storing nothing', async () => {
+    const f = await op.farm.create({ name: 'bounded', securityGroupMode: 'none' });
+    const v = await op.vnet.create({ farmId: f.id, expectedRevision: f.revision, name: 'n', cidr: '10.7.0.0/24' });
+    const m = await op.vm.create({
+      farmId: f.id, expectedRevision: v.farmRevision, name: 'many', hostId: h1,
+      vifs: Array.from({ length: 5 }, (_, i) => ({ vnetId: v.vnet.id, ip: `10.7.0.${10 + i}` })),
+    });
+    let r = m.farmRevision;
+    // 70 groups of 1,000 rules each, written directly (the API adds rules one by one).
+    await api.db.securityGroup.createMany({ data: Array.from({ length: 70 }, (_, i) => ({ farmId: f.id, name: `g${i}` })) });
+    const groups = (await api.db.securityGroup.findMany({ where: { farmId: f.id }, select: { id: true, name: true } }))
+      .sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1))).map((g) => g.id);
+    await api.db.securityRule.createMany({
+      data: groups.flatMap((groupId) => Array.from({ length: 1000 }, (_, position) => ({ groupId, position, direction: 'egress' as const, remoteCidr: '0.0.0.0/0' }))),
+    });
+    const vifs = m.vm.vifs.map((x) => x.id);
+    // Four VIFs in 14 groups each: 56,000 rules on h1.
+    for (let i = 0; i < 4; i++) {
+      r = (await op.vif.setSecurityGroups({ vifId: vifs[i]!, expectedRevision: r, groupIds: groups.slice(14 * i, 14 * i + 14) })).farmRevision;
+    }
+    // The fifth would bring 70,000.
+    const e = await expectError(op.vif.setSecurityGroups({ vifId: vifs[4]!, expectedRevision: r, groupIds: groups.slice(56, 70) }), 'BAD_REQUEST', 'groupIds');
+    expect(e.message).toContain('70000 rules');
+    expect(await api.db.vifSecurityGroup.count({ where: { vifId: vifs[4]! } })).toBe(0);
+    await dropFarm(f.id);
+  }, 60_000);
 });

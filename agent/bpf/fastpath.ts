@@ -86,6 +86,28 @@ export class KernelPath {
     return run;
   }
 
+  /**
+   * Takes VIFs off the kernel path before the agent starts filtering them
+   * (a VIF gaining its first security group): their TAP entries and FDB
+   * entries go now, so no frame bypasses the filter between the agent
+   * setting it and the next apply. Serialised with apply().
+   */
+  withdraw(vifIds: readonly string[]): Promise<void> {
+    const run = this.chain.then(async () => {
+      let any = false;
+      for (const id of vifIds) {
+        const t = this.taps.get(id);
+        if (t === undefined) continue;
+        any = true;
+        await this.dropTap(id, t);
+        this.paths.set(id, { path: 'userspace', reason: 'security groups' });
+      }
+      if (any) this.syncFdb();
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
   private async applyOnce(i: KernelInputs): Promise<void> {
     this.inputs = i;
     if (this.off !== null && this.obj === null) {

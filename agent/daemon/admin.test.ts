@@ -84,6 +84,8 @@ describe('admin endpoint', () => {
     ['/v1/vifs/web-1%2Feth0/ping', 'POST', 'not json', 400, 'body'],
     ['/v1/vifs/web-1%2Feth0/ping', 'GET', undefined, 405, null],
     ['/nothing', 'GET', undefined, 404, null],
+    ['/v1/vifs/%E0%A4%A/ping', 'POST', '{"target":"10.7.0.11"}', 400, 'id'],
+    ['/v1/vifs/%E0%A4%A/inspect?peer=10.7.0.11', 'GET', undefined, 400, 'id'],
   ])('answers %s %s with a JSON error', async (path, method, body, status, field) => {
     const r = await fetch(`${base}${path}`, { method, body });
     expect(r.status).toBe(status);

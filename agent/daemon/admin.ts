@@ -102,7 +102,7 @@ export class AdminServer {
       // vif.inspect (contract/commands.ts), as the console's command gets it: ?peer=&protocol=&port=&peerMac=
       allow(req, 'GET');
       const q = Object.fromEntries(url.searchParams);
-      const a = commandArgs['vif.inspect'].safeParse({ ...q, vifId: decodeURIComponent(inspect[1]!), ...(q.port !== undefined ? { port: /^\d{1,5}$/.test(q.port) ? Number(q.port) : q.port } : {}) });
+      const a = commandArgs['vif.inspect'].safeParse({ ...q, vifId: pathId(inspect[1]!), ...(q.port !== undefined ? { port: /^\d{1,5}$/.test(q.port) ? Number(q.port) : q.port } : {}) });
       if (!a.success) {
         const issue = a.error.issues[0]!;
         throw new HttpError(400, 'BAD_REQUEST', `${issue.path.join('.')}: ${issue.message}`, String(issue.path[0] ?? ''));
@@ -114,7 +114,7 @@ export class AdminServer {
     const m = PROBE_RE.exec(path);
     if (m) {
       allow(req, 'POST');
-      const id = decodeURIComponent(m[1]!);
+      const id = pathId(m[1]!);
       const guest = agent.guest(id);
       if (!guest) throw new HttpError(404, 'NOT_FOUND', `no running VIF "${id}"`, 'id');
       if (!(guest instanceof EmulatedGuest)) throw new HttpError(400, 'NOT_EMULATED', `VIF "${id}" is not an emulated guest`, 'id');
@@ -197,4 +197,13 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'BAD_REQUEST', 'body: must be a JSON object', 'body');
   return v as Record<string, unknown>;
+}
+
+/** A VIF id from the request path, percent-decoded; a malformed escape is the caller's error (400 naming `id`). */
+function pathId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', `id: "${raw.slice(0, 80)}" is not a valid percent-encoded path segment`, 'id');
+  }
 }

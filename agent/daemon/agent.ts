@@ -190,6 +190,8 @@ export class Agent {
     this.receive.configureRelay(s);
     this.services.configure(s);
 
+    // A VIF about to be filtered leaves the kernel fast path first: no frame may pass it unfiltered.
+    await this.kernel.withdraw(s.vifs.filter((v) => v.securityGroups !== undefined).map((v) => v.id));
     await this.vifs.reconcile(s, reattach, result);
 
     const nodes = this.nodes.apply(s);

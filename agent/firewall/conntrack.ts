@@ -2,7 +2,9 @@
 // firewalls with stateful rules): a flow the rules allowed opens a connection;
 // packets of either direction of an open connection pass without consulting
 // the rules. TCP is followed through SYN_SENT → ESTABLISHED → FIN_WAIT →
-// CLOSED (RFC 793 states, collapsed as a middlebox sees them); UDP and ICMP
+// CLOSED (RFC 793 states, collapsed as a middlebox sees them; a CLOSED one
+// passes only the last ACKs of a FIN exchange, is not refreshed, and a new
+// SYN reopens it through the rules); UDP and ICMP
 // echo "connections" live until an idle timeout. Lookups hash the 5-tuple to a
 // number (no string per packet); expiry is lazy plus a periodic sweep.
 // Connections may carry a translation (NAT, agent/firewall/nat.ts): their
@@ -33,7 +35,18 @@ export interface ConntrackTimeouts {
   /** Connections kept at most; new flows beyond it are dropped and counted. */
   maxConnections: number;
   sweepMs: number;
+  /**
+   * When full, a new connection takes the place of an unreplied one (a
+   * SYN_SENT or UDP/ICMP flow never answered), as Linux's early drop does,
+   * so a flood of first packets cannot lock out flows that get answers.
+   */
+  earlyDrop?: boolean;
 }
+
+/** Entries early drop looks at, oldest buckets first, before it gives up. */
+const EARLY_DROP_SCAN = 64;
+/** A full table is swept at most this often on new flows (a sweep walks it all). */
+const FULL_SWEEP_MS = 1_000;
 
 /** Defaults after Linux nf_conntrack (tcp_timeout_syn_sent 120 s shortened; established 5 days shortened to 1 h). */
 export const CONNTRACK_DEFAULTS: Readonly<ConntrackTimeouts> = {
@@ -60,6 +73,8 @@ export interface Conn {
   /** FINs seen from the originator (1) and the responder (2). */
   fins: number;
   replied: boolean;
+  /** No longer allowed (agent/sg after a rule change): its packets are dropped until it ends. */
+  revoked: boolean;
   ingress: string;
   rule: number | 'default';
   packets: [number, number];
@@ -87,6 +102,17 @@ export interface ReplyTuple {
   dstPort: number;
 }
 
+/**
+ * Connections several tables share (agent/sg: every filtered VIF of a
+ * host): a table refuses a new connection when the budget is spent, unless
+ * early drop frees one of its own. `refused` counts the refusals.
+ */
+export interface ConnBudget {
+  used: number;
+  readonly max: number;
+  refused: number;
+}
+
 export type Direction = 0 | 1; // 0: originator → responder, 1: the reply direction
 
 function hash5(p: number, s: number, d: number, sp: number, dp: number): number {
@@ -107,8 +133,13 @@ export class Conntrack {
   private sweeper: NodeJS.Timeout | null = null;
   /** Set by lookup(): the direction of the packet in the connection it found. */
   lastDirection: Direction = 0;
+  /** Connections forgotten by early drop to make room. */
+  earlyDrops = 0;
+  private fullSweep = -Infinity;
+  /** Where early drop looks next. */
+  private scan: MapIterator<[number, Conn[]]> | undefined = undefined;
 
-  constructor(timeouts: Partial<ConntrackTimeouts> = {}) {
+  constructor(timeouts: Partial<ConntrackTimeouts> = {}, private readonly budget?: ConnBudget) {
     this.t = { ...CONNTRACK_DEFAULTS, ...timeouts };
   }
 
@@ -190,15 +221,23 @@ export class Conntrack {
    * with nf_conntrack_tcp_loose. `reply` (NAT): the reply tuple of a
    * translated connection.
    */
-  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false, reply?: ReplyTuple): Conn | undefined {
-    if (this.count >= this.t.maxConnections) {
-      this.sweep(now);
-      if (this.count >= this.t.maxConnections) return undefined;
+  open(f: Flow, ingress: string, rule: number | 'default', now: number, pickedUp = false, limit = this.t.maxConnections, reply?: ReplyTuple): Conn | undefined {
+    if (this.count >= limit) {
+      if (now - this.fullSweep >= FULL_SWEEP_MS) {
+        this.fullSweep = now;
+        this.sweep(now);
+      }
+      if (this.count >= limit && !(this.t.earlyDrop && this.dropUnreplied(now))) return undefined;
+    }
+    const b = this.budget;
+    if (b !== undefined && b.used >= b.max && !(this.t.earlyDrop && this.dropUnreplied(now))) {
+      b.refused++;
+      return undefined;
     }
     const h = hash5(f.protocol, f.src, f.dst, f.srcPort, f.dstPort);
     const state: ConnState = f.protocol === IPPROTO_TCP ? (pickedUp ? 'ESTABLISHED' : 'SYN_SENT') : f.protocol === IPPROTO_ICMP ? 'ICMP' : 'UDP';
     const c: Conn = {
-      protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false,
+      protocol: f.protocol, a: f.src, aPort: f.srcPort, b: f.dst, bPort: f.dstPort, state, expires: 0, fins: 0, replied: false, revoked: false,
       ingress, rule, packets: [1, 0], bytes: [f.length, 0], created: now, hash: h,
       ra: f.src, raPort: f.srcPort, rb: f.dst, rbPort: f.dstPort, translated: false, rhash: 0,
     };
@@ -221,11 +260,46 @@ export class Conntrack {
     }
     bucket.push(c);
     this.count++;
+    if (b !== undefined) b.used++;
     return c;
+  }
+
+  /**
+   * Early drop: forgets one unreplied (or expired) connection, looking at a
+   * few buckets from where the last look stopped; false when none was found.
+   */
+  private dropUnreplied(now: number): boolean {
+    for (let seen = 0; seen < EARLY_DROP_SCAN; seen++) {
+      let next = this.scan?.next();
+      if (next === undefined || next.done) {
+        this.scan = this.table.entries();
+        next = this.scan.next();
+        if (next.done) return false;
+      }
+      const [h, bucket] = next.value;
+      for (let i = 0; i < bucket.length; i++) {
+        const c = bucket[i]!;
+        if (c.expires <= now || (!c.replied && !c.revoked && (c.state === 'SYN_SENT' || c.state === 'UDP' || c.state === 'ICMP'))) {
+          this.removeAt(bucket, i, h);
+          this.earlyDrops++;
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Advances `c` with a packet in direction `dir`; returns false when the packet must not pass. */
   advance(c: Conn, f: Flow, dir: Direction, now: number): boolean {
+    // A closed TCP connection is not kept alive by what comes. Closed by both FINs (TIME_WAIT), it
+    // passes the last ACKs and retransmitted FINs; closed by a RST, nothing. A SYN never passes: the
+    // originator's new SYN is the caller's to judge (it removes this one and opens another through the rules).
+    if (c.state === 'CLOSED') {
+      if (c.fins !== 3 || f.tcpFlags & TCP_SYN) return false;
+      c.packets[dir]++;
+      c.bytes[dir] += f.length;
+      return true;
+    }
     c.packets[dir]++;
     c.bytes[dir] += f.length;
     if (dir === 1) c.replied = true;
@@ -242,6 +316,11 @@ export class Conntrack {
     }
     c.expires = now + this.timeoutOf(c);
     return true;
+  }
+
+  /** Keeps `c` for its state's timeout from `now` (a revoked connection still seeing packets). */
+  hold(c: Conn, now: number): void {
+    c.expires = now + this.timeoutOf(c);
   }
 
   private timeoutOf(c: Conn): number {
@@ -269,6 +348,7 @@ export class Conntrack {
     }
     // After a mass expiry, a table at a quarter of its peak is rebuilt at its size: the memory comes back.
     if (this.peak >= 1024 && this.table.size * 4 <= this.peak) {
+      this.scan = undefined;
       this.table = new Map(this.table);
       this.replies = new Map(this.replies);
       this.peak = this.table.size;
@@ -297,6 +377,7 @@ export class Conntrack {
         if (rb.length === 0) this.replies.delete(c.rhash);
       }
     }
+    if (this.budget !== undefined) this.budget.used--;
   }
 
   connections(now = Date.now()): Conn[] {
@@ -306,6 +387,8 @@ export class Conntrack {
   }
 
   clear(): void {
+    if (this.budget !== undefined) this.budget.used -= this.count;
+    this.scan = undefined;
     this.table = new Map();
     this.replies = new Map();
     this.count = 0;

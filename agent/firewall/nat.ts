@@ -203,7 +203,7 @@ export class Nat {
     if (!opens(f)) return this.drop('invalid');
     const internal = fl ? fl.internal : fwd!.internal;
     const internalPort = fl ? f.dstPort : fwd!.internalPort;
-    const conn = this.conntrack.open(f, iface, 'default', now, false, { src: internal, srcPort: internalPort, dst: f.src, dstPort: f.srcPort });
+    const conn = this.conntrack.open(f, iface, 'default', now, false, undefined, { src: internal, srcPort: internalPort, dst: f.src, dstPort: f.srcPort });
     if (conn === undefined) return this.drop('conntrack_full');
     kinds.set(conn, fl ? 'floating' : 'forward');
     this.apply(buf, off, f, conn, 0);
@@ -244,7 +244,7 @@ export class Nat {
     const ext = fl ? fl.external : leg.ip;
     const port = this.allocate(f, ext, fl !== undefined, now);
     if (port < 0) return this.drop('ports_exhausted');
-    const conn = this.conntrack.open(f, iface, 'default', now, false, { src: f.dst, srcPort: f.dstPort, dst: ext, dstPort: port });
+    const conn = this.conntrack.open(f, iface, 'default', now, false, undefined, { src: f.dst, srcPort: f.dstPort, dst: ext, dstPort: port });
     if (conn === undefined) return this.drop('conntrack_full');
     kinds.set(conn, fl ? 'floating' : 'snat');
     this.apply(buf, off, f, conn, 0);

@@ -158,13 +158,17 @@ describe('security groups are stateful', () => {
     expect(drops('ingress', 'fragment')).toBe(1);
   });
 
-  it('a full table drops new flows (counted) while open connections go on', () => {
+  it('a table full of answered connections drops new flows (counted) while open connections go on', () => {
     const { f, drops } = setup(egressOnly(), undefined, { maxConnections: 2 });
     expect(f.egress(udpFrame(G, 1, '10.6.0.1', 53))).toBe(true);
     expect(f.egress(udpFrame(G, 2, '10.6.0.1', 53))).toBe(true);
-    expect(f.egress(udpFrame(G, 3, '10.6.0.1', 53))).toBe(false);
+    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 2))).toBe(true);
+    // Full: the new flow takes the place of the unanswered one (early drop).
+    expect(f.egress(udpFrame(G, 3, '10.6.0.1', 53))).toBe(true);
+    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 3))).toBe(true);
+    expect(f.egress(udpFrame(G, 4, '10.6.0.1', 53))).toBe(false);
     expect(drops('egress', 'conntrack_full')).toBe(1);
-    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 1))).toBe(true);
+    expect(f.ingress(udpFrame('10.6.0.1', 53, G, 2))).toBe(true);
     expect(f.view()).toMatchObject({ connections: 2, connectionsMax: 2 });
   });
 
@@ -218,12 +222,20 @@ describe('a new state for the groups', () => {
     expect(f.hits()).toEqual([]);
   });
 
-  it('logs drops under a token bucket and counts what it suppressed', () => {
+  it('logs drops under a host bucket and a smaller one per VIF, and counts what they suppressed', () => {
     const { f, lines, counters } = setup([], []);
+    const log = new SgDropLog(createLogger({ level: 'debug', write: (l) => void lines.push(JSON.parse(l) as Record<string, unknown>) }), counters);
+    const others = ['vm2/eth0', 'vm3/eth0'].map((id) => new VifFilter(id, [], [], { counters, log }));
+    filters.push(...others);
+    // One noisy VIF gets its burst (5) of the host's 20, the rest suppressed.
     for (let i = 0; i < 30; i++) f.ingress(tcpFrame('10.9.0.1', 1000 + i, G, 22, TCP_SYN));
-    const logged = lines.filter((l) => l.msg === 'security groups dropped a packet');
-    expect(logged.length).toBe(20);
-    expect(logged[0]).toMatchObject({ vif: 'vm/eth0', direction: 'ingress', reason: 'no_rule', protocol: 'tcp', src: '10.9.0.1', dstPort: 22 });
-    expect(counters.get('softudc_sg_drop_logs_suppressed_total')).toBe(10);
+    const logged = () => lines.filter((l) => l.msg === 'security groups dropped a packet');
+    expect(logged().length).toBe(5);
+    expect(logged()[0]).toMatchObject({ vif: 'vm/eth0', direction: 'ingress', reason: 'no_rule', protocol: 'tcp', src: '10.9.0.1', dstPort: 22 });
+    expect(counters.get('softudc_sg_drop_logs_suppressed_total')).toBe(25);
+    // Two VIFs sharing one host log, flooding in turn: each gets its own burst, neither takes all the lines.
+    for (let i = 0; i < 30; i++) for (const o of others) o.ingress(tcpFrame('10.9.0.1', 1000 + i, G, 22, TCP_SYN));
+    expect(logged().filter((l) => l.vif === 'vm2/eth0').length).toBe(5);
+    expect(logged().filter((l) => l.vif === 'vm3/eth0').length).toBe(5);
   });
 });

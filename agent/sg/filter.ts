@@ -9,14 +9,18 @@
 // that allowed it, and opens a connection. ARP always passes; other
 // non-IPv4 frames (IPv6, VLAN-tagged, LLC) are dropped. Drops are counted
 // by direction and reason and logged under a token bucket shared by the
-// host's VIFs.
+// host's VIFs. Longer than 300 lines: one VIF's packet path (established
+// fast path, revoked connections, related ICMP errors, fragments) is one
+// class whose parts share its per-packet scratch state.
 import type { Counters } from '../metrics.ts';
-import { Conntrack, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
+import { Conntrack, type ConnBudget, type ConntrackTimeouts, type Conn } from '../firewall/conntrack.ts';
 import * as F from '../firewall/flow.ts';
 import { emptyFlow, readFlow, readQuotedFlow, type Flow } from '../firewall/flow.ts';
 import * as W from '../wire/index.ts';
 import { compileGroups, matchSg, protoSlot, type CompiledGroups, type CompiledSgRule, type HitCell, type SgDirection, type SgPacket } from './rules.ts';
 import type { SecurityGroupSpec } from '../../contract/securityGroups.ts';
+import { SgCatalog } from './sets.ts';
+import type { TokenBucket } from '../limit/bucket.ts';
 import type { SgDropLog } from './log.ts';
 import { connView, protocolName, ruleView, type SgConnView, type SgVifView } from './view.ts';
 
@@ -25,13 +29,23 @@ export type SgDropReason = (typeof SG_DROP_REASONS)[number];
 
 /** Connections one VIF keeps at most (a quarter of a firewall's): new flows beyond are dropped and counted. */
 export const SG_CONNTRACK_MAX = 16_384;
+/**
+ * Against a flood of first packets on an allowed ingress port: a full table
+ * makes room by dropping an unreplied connection (early drop), an unanswered
+ * SYN is kept 10 s (not the firewall's 30 s), and connections the guest opens
+ * have an eighth of the table that ingress flows cannot take.
+ */
+export const SG_SYN_SENT_MS = 10_000;
+const EGRESS_RESERVE = 8;
 const FRAGMENT_HOLD_MS = 30_000;
+/** The longest ICMP error (IP total length) taken as related to a connection (RFC 1812 4.3.2.3: at most 576 bytes). */
+const ICMP_ERROR_MAX = 576;
 const FRAGMENTS_MAX = 1024;
 const IPV4_MIN = 20;
 // Imported constants copied into this module: an imported binding may be an
 // accessor once compiled (a getter call per use on the packet path).
 const { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, ipToString } = W;
-const { ICMP_ERROR_TYPES, TCP_ACK, TCP_RST, TCP_SYN } = F;
+const { ICMP_ERROR_TYPES, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } = F;
 const IP_FRAG_AT = ETH_HEADER_LEN + 6;
 const IP_PROTO_AT = ETH_HEADER_LEN + 9;
 const IP_SRC_AT = ETH_HEADER_LEN + 12;
@@ -60,11 +74,25 @@ export interface VifFilterDeps {
   log: SgDropLog;
   /** Overrides of the connection-tracking timeouts and bound (tests). */
   conntrack?: Partial<ConntrackTimeouts>;
+  /** The host's budget of connections over all filtered VIFs (sgBudget()); none: only the per-VIF bound. */
+  budget?: ConnBudget;
+}
+
+/** Connections all filtered VIFs of a host keep together (8 full VIF tables, about 70 MB). */
+export const SG_HOST_CONNECTIONS_MAX = 131_072;
+
+/** A host-wide connection budget for the VIF filters of one agent. */
+export function sgBudget(max = SG_HOST_CONNECTIONS_MAX): ConnBudget {
+  return { used: 0, max, refused: 0 };
 }
 
 export class VifFilter {
   readonly conntrack: Conntrack;
   readonly connectionsMax: number;
+  /** This VIF's share of the host's drop log. */
+  private readonly logBucket: TokenBucket;
+  /** Connections ingress flows may open (the rest is kept for the guest's own). */
+  private readonly ingressMax: number;
   private compiled: CompiledGroups;
   private readonly cells = new Map<string, HitCell>();
   /** The connection tag of each rule: direction, group and rule (Conn.ingress holds it). */
@@ -79,20 +107,24 @@ export class VifFilter {
   private readonly fragments = new Map<string, number>();
   private readonly drops = { ingress: new Float64Array(SG_DROP_REASONS.length), egress: new Float64Array(SG_DROP_REASONS.length) };
   private ids: string[];
-  /** The groups as last applied, to tell a real change from a repeat. */
+  /** The versions of the groups (and sets) as last applied, to tell a real change from a repeat. */
   signature: string;
 
+  /** `groups`: the host's catalog (agent/sg/sets.ts), or a list of groups without address sets. */
   constructor(
     readonly vif: string,
     ids: readonly string[],
-    groups: readonly SecurityGroupSpec[],
+    groups: SgCatalog | readonly SecurityGroupSpec[],
     private readonly deps: VifFilterDeps,
   ) {
+    const catalog = asCatalog(groups);
     this.connectionsMax = deps.conntrack?.maxConnections ?? SG_CONNTRACK_MAX;
-    this.conntrack = new Conntrack({ ...deps.conntrack, maxConnections: this.connectionsMax });
+    this.conntrack = new Conntrack({ synSentMs: SG_SYN_SENT_MS, earlyDrop: true, ...deps.conntrack, maxConnections: this.connectionsMax }, deps.budget);
+    this.logBucket = deps.log.vifBucket();
+    this.ingressMax = this.connectionsMax - Math.floor(this.connectionsMax / EGRESS_RESERVE);
     this.ids = [...ids];
-    this.compiled = compileGroups(ids, groups, this.cells);
-    this.signature = signatureOf(ids, groups);
+    this.compiled = compileGroups(ids, catalog, this.cells);
+    this.signature = catalog.signature(ids);
     this.conntrack.start();
     tickClock();
   }
@@ -100,18 +132,26 @@ export class VifFilter {
   /**
    * New groups or rules: recompiled at once. Open connections that the new
    * rules still allow (in the direction that opened them) stay open; the
-   * others are closed, so their next packet is judged again.
+   * others are revoked: kept as tombstones that drop their packets in both
+   * directions until a FIN or RST ends them or they time out, so neither
+   * end can carry the stream on as a new connection (a mid-stream packet of
+   * the other end, allowed by an open egress, would otherwise be picked up).
+   * A new SYN on a tombstone's ports is judged by the rules again.
    */
-  update(ids: readonly string[], groups: readonly SecurityGroupSpec[]): boolean {
-    const sig = signatureOf(ids, groups);
+  update(ids: readonly string[], groups: SgCatalog | readonly SecurityGroupSpec[]): boolean {
+    const catalog = asCatalog(groups);
+    const sig = catalog.signature(ids);
     if (sig === this.signature) return false;
     this.signature = sig;
     this.ids = [...ids];
-    this.compiled = compileGroups(ids, groups, this.cells);
+    this.compiled = compileGroups(ids, catalog, this.cells);
     this.last = undefined;
+    // Later fragments follow a first fragment the old rules allowed: the new rules judge them afresh.
+    this.fragments.clear();
     tickClock();
     const p = this.pkt;
-    this.conntrack.sweep(Date.now(), (c) => {
+    const now = Date.now();
+    this.conntrack.sweep(now, (c) => {
       const dir: SgDirection = c.ingress.charCodeAt(0) === 105 ? 'ingress' : 'egress'; // 'i'
       p.protocol = c.protocol;
       p.remote = dir === 'egress' ? c.b : c.a;
@@ -119,7 +159,8 @@ export class VifFilter {
       p.hasPorts = c.protocol !== IPPROTO_ICMP;
       p.icmpType = c.protocol === IPPROTO_ICMP ? ICMP_ECHO_REQUEST : -1;
       p.icmpCode = c.protocol === IPPROTO_ICMP ? 0 : -1;
-      return matchSg(this.compiled[dir][protoSlot(c.protocol)]!, p) === undefined;
+      c.revoked = matchSg(this.compiled[dir][protoSlot(c.protocol)]!, p) === undefined;
+      return false;
     });
     return true;
   }
@@ -174,7 +215,9 @@ export class VifFilter {
         c = this.conntrack.lookup(q, now);
         cdir = this.conntrack.lastDirection;
       }
-      if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
+      if (c !== undefined && c.revoked) {
+        if (this.revoked(c, q, now)) return this.drop(dir, 0, q);
+      } else if (c !== undefined && !(c.state === 'CLOSED' && (q.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN)) {
         this.last = c;
         return this.conntrack.advance(c, q, cdir, now) ? true : this.drop(dir, 3, q);
       }
@@ -186,7 +229,9 @@ export class VifFilter {
     }
     if (f.hasPorts) {
       const c = this.conntrack.lookup(f, now);
-      if (c !== undefined) {
+      if (c !== undefined && c.revoked) {
+        if (this.revoked(c, f, now)) return this.drop(dir, 0, f);
+      } else if (c !== undefined) {
         const cdir = this.conntrack.lastDirection;
         const reopen = c.state === 'CLOSED' && cdir === 0 && (f.tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
         if (!reopen) return this.conntrack.advance(c, f, cdir, now) ? this.pass(f, now) : this.drop(dir, 3, f);
@@ -201,20 +246,63 @@ export class VifFilter {
     p.hasPorts = f.hasPorts && f.protocol !== IPPROTO_ICMP;
     p.icmpType = f.icmpType;
     p.icmpCode = f.protocol === IPPROTO_ICMP && f.l4Len >= 2 ? frame[f.l4 + 1]! : -1;
-    if (f.protocol === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(f.icmpType)) {
-      // An error about a tracked connection is related to it and passes; any other is judged by the rules.
-      const q = readQuotedFlow(frame, f, this.quoted);
-      if (q !== null && this.conntrack.lookup(q, now) !== undefined) return true;
-    }
+    if (f.protocol === IPPROTO_ICMP && ICMP_ERROR_TYPES.has(f.icmpType) && this.related(frame, f, dir, now)) return true;
     const rule = matchSg(this.compiled[dir][protoSlot(f.protocol)]!, p);
     if (rule === undefined) return this.drop(dir, 0, f);
     rule.cell.hits++;
     const echoReply = f.protocol === IPPROTO_ICMP && f.icmpType === ICMP_ECHO_REPLY;
     if (f.hasPorts && !echoReply && !(f.tcpFlags & TCP_RST)) {
       const pickedUp = f.protocol === IPPROTO_TCP && (f.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN;
-      if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp) === undefined) return this.drop(dir, 5, f);
+      const limit = dir === 'ingress' ? this.ingressMax : this.connectionsMax;
+      if (this.conntrack.open(f, this.tag(rule), 0, now, pickedUp, limit) === undefined) {
+        const b = this.deps.budget;
+        if (b !== undefined && b.used >= b.max) this.deps.counters.inc('softudc_sg_host_connections_full_total');
+        return this.drop(dir, 5, f);
+      }
     }
     return this.pass(f, now);
+  }
+
+  /**
+   * An ICMP error related to an open connection (it then passes; any other
+   * is judged by the rules): no longer than RFC 1812 lets a router make one,
+   * quoting a packet of the connection that went the other way, between the
+   * same two ends. Going out, the guest reports a packet it received: the
+   * quoted source is the outer destination and the quoted destination the
+   * outer source (the guest). Coming in, the quoted packet is one the guest
+   * sent: its source is the outer destination; the outer source may be any
+   * router on the way.
+   */
+  private related(frame: Buffer, f: Flow, dir: SgDirection, now: number): boolean {
+    if (f.length > ICMP_ERROR_MAX) return false;
+    const q = readQuotedFlow(frame, f, this.quoted);
+    if (q === null || q.src !== f.dst) return false;
+    if (dir === 'egress' && q.dst !== f.src) return false;
+    const c = this.conntrack.lookup(q, now);
+    if (c === undefined || c.revoked) return false;
+    // The direction (0: as opened) of a packet towards the guest.
+    const openedIn = c.ingress.charCodeAt(0) === 105 ? 0 : 1; // 'i'
+    const quotedIn = this.conntrack.lastDirection === openedIn;
+    return dir === 'egress' ? quotedIn : !quotedIn;
+  }
+
+  /**
+   * A packet of a revoked connection: true when it is dropped (the
+   * tombstone kept while packets come, until a FIN or RST); false for a new
+   * SYN, which removes the tombstone and is judged by the rules.
+   */
+  private revoked(c: Conn, f: Flow, now: number): boolean {
+    if (c.protocol === IPPROTO_TCP) {
+      const fl = f.tcpFlags;
+      if ((fl & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+        if (this.last === c) this.last = undefined;
+        this.conntrack.remove(c);
+        return false;
+      }
+      if (fl & (TCP_FIN | TCP_RST)) c.state = 'CLOSED'; // ended: the tombstone runs out after the closed timeout
+    }
+    this.conntrack.hold(c, now);
+    return true;
   }
 
   private tag(r: CompiledSgRule): string {
@@ -236,7 +324,7 @@ export class VifFilter {
     const r = SG_DROP_REASONS[reason]!;
     this.deps.counters.inc(DROP_NAMES[dir][r]);
     const vif = this.vif;
-    this.deps.log.denied(() => ({ vif, direction: dir, reason: r, ...(f ? flowFields(f) : {}) }));
+    this.deps.log.denied(() => ({ vif, direction: dir, reason: r, ...(f ? flowFields(f) : {}) }), this.logBucket);
     return false;
   }
 
@@ -270,9 +358,13 @@ export class VifFilter {
   }
 }
 
-function signatureOf(ids: readonly string[], groups: readonly SecurityGroupSpec[]): string {
-  const wanted = new Set(ids);
-  return JSON.stringify([ids, groups.filter((g) => wanted.has(g.id)).map((g) => [g.id, g.rules])]);
+const listCatalog = new SgCatalog();
+
+/** A plain list of groups, applied to one catalog kept for lists: equal groups keep their versions. */
+function asCatalog(groups: SgCatalog | readonly SecurityGroupSpec[]): SgCatalog {
+  if (groups instanceof SgCatalog) return groups;
+  listCatalog.apply(groups, []);
+  return listCatalog;
 }
 
 function fragKey(f: Flow): string {

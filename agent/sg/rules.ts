@@ -7,12 +7,13 @@
 // one counted. Hit counters are cells kept by (group, rule) id, so a new
 // state that keeps a rule keeps its count.
 import * as W from '../wire/index.ts';
-import type { SecurityGroupSpec, SecurityRuleSpec } from '../../contract/securityGroups.ts';
+import type { SecurityRuleSpec } from '../../contract/securityGroups.ts';
+import { AddressMatcher, type SgCatalog } from './sets.ts';
 
 export type SgDirection = 'ingress' | 'egress';
 
 // Copied into this module: an imported binding may compile to an accessor (a call per use).
-const { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, parseCidr } = W;
+const { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } = W;
 
 /** A rule's hits: flows it let open (and packets it passed that open none). */
 export interface HitCell {
@@ -30,11 +31,10 @@ export interface CompiledSgRule {
   portTo: number;
   icmpType: number;
   icmpCode: number;
-  /** 0.0.0.0/0 among the remotes. */
-  anyRemote: boolean;
-  hosts: Set<number>;
-  /** Other prefixes, as (network, mask) pairs. */
-  nets: Uint32Array;
+  /** The rule's own remote addresses. */
+  remote: AddressMatcher;
+  /** The address set it names (shared with every rule naming it), or null. */
+  remoteSet: AddressMatcher | null;
   cell: HitCell;
   spec: SecurityRuleSpec;
 }
@@ -62,19 +62,18 @@ export function cellKey(group: string, rule: string): string {
  * the contract refuses such a state). `cells` holds the hit counters by
  * (group, rule); those of rules no longer present are removed from it.
  */
-export function compileGroups(ids: readonly string[], groups: readonly SecurityGroupSpec[], cells: Map<string, HitCell>): CompiledGroups {
-  const byId = new Map(groups.map((g) => [g.id, g]));
+export function compileGroups(ids: readonly string[], catalog: SgCatalog, cells: Map<string, HitCell>): CompiledGroups {
   const out: CompiledGroups = { ingress: [[], [], [], []], egress: [[], [], [], []], all: [] };
   const keep = new Set<string>();
   for (const id of new Set(ids)) {
-    const g = byId.get(id);
+    const g = catalog.group(id);
     if (!g) continue;
     for (const r of g.rules) {
       const key = cellKey(g.id, r.id);
       keep.add(key);
       let cell = cells.get(key);
       if (!cell) cells.set(key, (cell = { hits: 0 }));
-      const c = compileRule(g.id, r, cell);
+      const c = compileRule(g.id, r, cell, r.remoteSet === null ? null : (catalog.set(r.remoteSet) ?? EMPTY));
       out.all.push(c);
       const lists = out[c.direction];
       if (c.protocol === 0) for (const l of lists) l.push(c);
@@ -85,22 +84,15 @@ export function compileGroups(ids: readonly string[], groups: readonly SecurityG
   return out;
 }
 
-function compileRule(group: string, r: SecurityRuleSpec, cell: HitCell): CompiledSgRule {
-  const hosts = new Set<number>();
-  const nets: number[] = [];
-  let anyRemote = false;
-  for (const n of r.remote) {
-    const { network, mask, prefixLen } = parseCidr(n.includes('/') ? n : `${n}/32`);
-    if (prefixLen === 0) anyRemote = true;
-    else if (prefixLen === 32) hosts.add(network);
-    else nets.push(network, mask);
-  }
+const EMPTY = new AddressMatcher([]);
+
+function compileRule(group: string, r: SecurityRuleSpec, cell: HitCell, remoteSet: AddressMatcher | null): CompiledSgRule {
   const ports = r.portFrom !== null;
   return {
     group, rule: r.id, direction: r.direction, protocol: PROTOCOLS[r.protocol],
     portFrom: ports ? r.portFrom! : -1, portTo: ports ? (r.portTo ?? r.portFrom!) : -1,
     icmpType: r.icmpType ?? -1, icmpCode: r.icmpCode ?? -1,
-    anyRemote, hosts, nets: Uint32Array.from(nets), cell, spec: r,
+    remote: r.remote.length ? new AddressMatcher(r.remote) : EMPTY, remoteSet, cell, spec: r,
   };
 }
 
@@ -118,10 +110,7 @@ export interface SgPacket {
 }
 
 function remoteMatches(r: CompiledSgRule, a: number): boolean {
-  if (r.anyRemote || r.hosts.has(a)) return true;
-  const n = r.nets;
-  for (let i = 0; i < n.length; i += 2) if (((a & n[i + 1]!) >>> 0) === n[i]) return true;
-  return false;
+  return r.remote.has(a) || (r.remoteSet !== null && r.remoteSet.has(a));
 }
 
 /** The first rule of `list` (one direction and protocol slot) that allows `p`, or undefined. */

@@ -52,7 +52,7 @@ export function ruleView(r: CompiledSgRule): SgRuleView {
     ports: r.portFrom < 0 ? null : r.portFrom === r.portTo ? `${r.portFrom}` : `${r.portFrom}-${r.portTo}`,
     icmpType: r.spec.icmpType,
     icmpCode: r.spec.icmpCode,
-    remotes: r.spec.remote.length,
+    remotes: r.remote.size + (r.remoteSet?.size ?? 0),
     hits: r.cell.hits,
   };
 }

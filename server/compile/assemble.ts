@@ -6,7 +6,7 @@
 // states are written for those hosts alone: the parts of every farm that
 // reaches them (or, for a relay, its LAN) must be given, the others may be
 // left out.
-import type { CompileHost, CompileSegment, FarmPart, HostState, StateFirewall, StateRouter, StateSecurityGroup, StateVif, StateVnet, VnetKeyring } from './types.ts';
+import type { CompileHost, CompileSegment, FarmPart, HostState, StateFirewall, StateRouter, StateAddressSet, StateSecurityGroup, StateVif, StateVnet, VnetKeyring } from './types.ts';
 import { addProxyVnets, relayed, relayHostOf, type Topology } from './relays.ts';
 import { byString, CompileError } from './common.ts';
 import { DEFAULT_PORT } from '../../agent/wire/constants.ts';
@@ -30,6 +30,7 @@ interface HostAcc {
   routers: StateRouter[];
   firewalls: StateFirewall[];
   securityGroups: StateSecurityGroup[];
+  addressSets: StateAddressSet[];
 }
 
 /** The states of the hosts that run something or relay (all of them, or those in `only`), by host name. */
@@ -41,7 +42,7 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
     const host = hostsById.get(hostId);
     if (!host) return undefined;
     let a = acc.get(hostId);
-    if (!a) acc.set(hostId, (a = { host, vnets: new Map(), vifs: [], routers: [], firewalls: [], securityGroups: [] }));
+    if (!a) acc.set(hostId, (a = { host, vnets: new Map(), vifs: [], routers: [], firewalls: [], securityGroups: [], addressSets: [] }));
     return a;
   };
   // One vnet id is one farm's network: two parts carrying it would merge two farms' segments.
@@ -71,6 +72,7 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
       a.routers.push(...p.routers);
       a.firewalls.push(...p.firewalls);
       a.securityGroups.push(...(p.securityGroups ?? []));
+      a.addressSets.push(...(p.addressSets ?? []));
     }
   }
   // A segment's relay runs the role (and hears its LAN) even when it carries nothing itself.
@@ -120,6 +122,7 @@ export function assemble(input: AssembleInput, only?: ReadonlySet<string>): Map<
       firewalls: a.firewalls.sort((x, y) => byString(x.id, y.id)),
       // Absent when no VIF here belongs to a group, so hosts without groups get the state they had before groups existed.
       ...(a.securityGroups.length ? { securityGroups: a.securityGroups.sort((x, y) => byString(x.id, y.id)) } : {}),
+      ...(a.addressSets.length ? { addressSets: a.addressSets.sort((x, y) => byString(x.id, y.id)) } : {}),
       relay: relayFor(a.host, input.hosts, input.segments),
       ...(input.varpKey ? { varp: { key: input.varpKey } } : {}),
       // Only hosts with a resolver on some vnet need upstreams.

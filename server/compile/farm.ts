@@ -89,7 +89,8 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
         ...(hostNameOf(vm.name) ? { hostName: hostNameOf(vm.name)! } : {}),
-        ...(vif.securityGroups?.length ? { securityGroups: [...vif.securityGroups].sort(byString) } : {}),
+        // In mode `default` a VIF in no group fails closed (filtered, nothing allowed), never open.
+        ...(vif.securityGroups?.length || farm.securityGroupMode === 'default' ? { securityGroups: [...(vif.securityGroups ?? [])].sort(byString) } : {}),
       });
     });
   });
@@ -181,8 +182,8 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
   return {
     farmId: farm.id,
     hosts: [...parts.values()].map((p) => {
-      const securityGroups = groupsOn(p.vifs);
-      return { ...p, vnets: [...p.vnets.values()], ...(securityGroups.length ? { securityGroups } : {}) };
+      const { securityGroups, addressSets } = groupsOn(p.vifs);
+      return { ...p, vnets: [...p.vnets.values()], ...(securityGroups.length ? { securityGroups } : {}), ...(addressSets.length ? { addressSets } : {}) };
     }),
     sealedVnids: [...new Set(farm.vnets.filter((v) => v.security !== 'none').map((v) => v.vnid))].sort((a, b) => a - b),
   };

@@ -1,10 +1,11 @@
 // Security groups as compile gives them to hosts: each host the groups its
-// VIFs use and no other, remote groups as all members' /32s (on any host),
-// every state valid under the contract, no `securityGroups` where no VIF has
-// a group, and a remote group past the contract's bound refused by name.
+// VIFs use and no other, remote groups as address sets of all members' /32s
+// (on any host) sent once per host however many rules name them, every
+// state valid under the contract, no `securityGroups` where no VIF has a
+// group, and a host past the contract's bounds refused by name.
 import { describe, expect, it } from 'vitest';
 import { hostStateSchema } from '../../contract/hostState.ts';
-import { SG_MAX_REMOTES } from '../../contract/limits.ts';
+import { SG_MAX_REMOTE_ENTRIES, SG_MAX_RULES } from '../../contract/limits.ts';
 import { compile, CompileError } from './index.ts';
 import type { CompileFarm, CompileHost, CompileSecurityGroup } from './types.ts';
 
@@ -42,8 +43,11 @@ describe('security groups in host states', () => {
     expect(h1.securityGroups!.map((g) => g.id)).toEqual(['g-web']);
     expect(h2.securityGroups).toEqual([{
       id: 'g-db', name: 'shop/db',
-      rules: [{ id: 'r3', direction: 'ingress', protocol: 'tcp', portFrom: 5432, portTo: 5432, icmpType: null, icmpCode: null, remote: ['10.50.0.11/32', '10.50.0.13/32'] }],
+      rules: [{ id: 'r3', direction: 'ingress', protocol: 'tcp', portFrom: 5432, portTo: 5432, icmpType: null, icmpCode: null, remote: [], remoteSet: 'g-web' }],
     }]);
+    expect(h2.addressSets).toEqual([{ id: 'g-web', addresses: ['10.50.0.11/32', '10.50.0.13/32'] }]);
+    expect(h1.securityGroups![0]!.rules[0]).toMatchObject({ remote: ['0.0.0.0/0'], remoteSet: null });
+    expect('addressSets' in h1).toBe(false);
     expect(h1.vifs[0]!.securityGroups).toEqual(['g-web']);
     // A host whose VIFs have no group gets no securityGroups, and its VIFs none either.
     expect('securityGroups' in h3).toBe(false);
@@ -55,16 +59,52 @@ describe('security groups in host states', () => {
     const f = farm();
     f.vms[3]!.vifs[0]!.securityGroups = ['g-web'];
     const h2 = compile({ hosts, segments: [], farms: [f] }).get('h2')!;
-    expect(h2.securityGroups![0]!.rules[0]!.remote).toEqual(['10.50.0.11/32', '10.50.0.13/32', '10.50.0.14/32']);
+    expect(h2.addressSets![0]!.addresses).toEqual(['10.50.0.11/32', '10.50.0.13/32', '10.50.0.14/32']);
   });
 
-  it('refuses a remote group with more members than hosts take, naming the rule', () => {
+  it('sends a remote group once per host however many rules name it', () => {
     const f = farm();
-    f.vms = Array.from({ length: SG_MAX_REMOTES + 1 }, (_, i) => ({
+    f.vms = Array.from({ length: 4096 }, (_, i) => ({
+      id: `m${i}`, name: `m${i}`, hostId: i === 0 ? 'h1' : null, guestKind: 'emulated' as const, locationVersion: 1,
+      vifs: [{ id: `v${i}`, serial: i + 1, name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:01', ip: `10.${50 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, securityGroups: ['g-db'] }],
+    }));
+    f.securityGroups![1]!.rules = Array.from({ length: SG_MAX_RULES }, (_, j) => rule(`r${j}`, { protocol: 'tcp', portFrom: j, portTo: j, remoteCidr: null, remoteGroup: 'g-db' }));
+    const h1 = compile({ hosts, segments: [], farms: [f] }).get('h1')!;
+    expect(h1.addressSets!.map((a) => [a.id, a.addresses.length])).toEqual([['g-db', 4096]]);
+    expect(h1.securityGroups![0]!.rules.every((r) => r.remote.length === 0 && r.remoteSet === 'g-db')).toBe(true);
+    // 4,096 addresses once plus 1,000 small rules: well under a megabyte (each rule carrying the members was 64 MB).
+    expect(JSON.stringify(h1).length).toBeLessThan(1_000_000);
+    expect(hostStateSchema.safeParse(h1).success).toBe(true);
+  });
+
+  it('refuses a host whose address sets exceed the bound, naming the rule of the largest remote group', () => {
+    const f = farm();
+    f.vms = Array.from({ length: SG_MAX_REMOTE_ENTRIES + 1 }, (_, i) => ({
       id: `m${i}`, name: `m${i}`, hostId: 'h1', guestKind: 'emulated' as const, locationVersion: 1,
       vifs: [{ id: `v${i}`, serial: i + 1, name: 'eth0', vnid: 100, mac: '02:5d:00:00:00:01', ip: `10.${50 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, securityGroups: ['g-web', 'g-db'] }],
     }));
     expect(() => compile({ hosts, segments: [], farms: [f] })).toThrow(CompileError);
-    expect(() => compile({ hosts, segments: [], farms: [f] })).toThrow(/remote group of a rule of db has 4097 member addresses/);
+    const err = (() => {
+      try {
+        compile({ hosts, segments: [], farms: [f] });
+      } catch (e) {
+        return e as CompileError;
+      }
+      return undefined;
+    })();
+    expect(err?.field).toBe('securityGroups.1.rules.0.remoteGroup');
+    expect(err?.message).toMatch(/hold 65539 addresses with the rules' own; a host takes at most 65536/);
+  });
+});
+
+describe('a VIF in no group', () => {
+  it('fails closed in a farm of mode default (filtered, nothing allowed) and stays unfiltered in mode none', () => {
+    const closed = compile({ hosts, segments: [], farms: [{ ...farm(), securityGroupMode: 'default' }] });
+    expect(closed.get('h3')!.vifs[0]!.securityGroups).toEqual([]);
+    expect('securityGroups' in closed.get('h3')!).toBe(false);
+    expect(closed.get('h1')!.vifs[0]!.securityGroups).toEqual(['g-web']);
+    for (const s of closed.values()) expect(hostStateSchema.safeParse(s).success).toBe(true);
+    const open = compile({ hosts, segments: [], farms: [{ ...farm(), securityGroupMode: 'none' }] });
+    expect('securityGroups' in open.get('h3')!.vifs[0]!).toBe(false);
   });
 });

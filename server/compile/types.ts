@@ -164,6 +164,12 @@ export interface CompileFarm {
   firewalls: CompileFirewall[];
   /** Absent: the farm has none (VIFs unfiltered). */
   securityGroups?: CompileSecurityGroup[];
+  /**
+   * `default`: every VIF of the farm is filtered, one in no group gets
+   * `securityGroups: []` (everything dropped). `none` or absent: a VIF in no
+   * group is not filtered.
+   */
+  securityGroupMode?: 'none' | 'default';
 }
 
 export interface CompileInput {
@@ -189,6 +195,7 @@ export type StateVif = Always<Contract.StateVif, 'name' | 'farm'>;
 export type StateRouter = Always<Contract.StateRouter, 'name' | 'farm'>;
 export type StateFirewall = Always<Contract.StateFirewall, 'name' | 'farm'>;
 export type StateSecurityGroup = NonNullable<Contract.HostState['securityGroups']>[number];
+export type StateAddressSet = NonNullable<Contract.HostState['addressSets']>[number];
 
 /** One farm's items on one host; its vnets without peers and keys (the host-level assembly adds them). */
 export interface HostPart {
@@ -199,6 +206,8 @@ export interface HostPart {
   firewalls: StateFirewall[];
   /** The groups this host's VIFs of the farm belong to; absent when none. */
   securityGroups?: StateSecurityGroup[];
+  /** The address sets those groups' rules name; absent when none. */
+  addressSets?: StateAddressSet[];
 }
 
 /** One farm's part of every host's state, hosts in the order the farm first reached them. */

@@ -264,5 +264,6 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
   return {
     id: farm.id, name: farm.name, revision: farm.revision, vnets, vms, routers, routerLinks, firewalls,
     ...(securityGroups.length ? { securityGroups } : {}),
+    securityGroupMode: doc.securityGroupMode,
   };
 }

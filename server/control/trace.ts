@@ -40,10 +40,12 @@ export function farmSlice(state: HostState, farmId: string): TraceState {
     ...firewalls.flatMap((f) => f.interfaces.map((i) => i.vnet)),
   ]);
   const groups = new Set(vifs.flatMap((v) => v.securityGroups ?? []));
+  const securityGroups = (state.securityGroups ?? []).filter((g) => groups.has(g.id));
+  const sets = new Set(securityGroups.flatMap((g) => g.rules.flatMap((r) => (r.remoteSet === null ? [] : [r.remoteSet]))));
   return {
     vnets: state.vnets.filter((v) => v.farm === farmId || used.has(v.id)),
-    vifs, routers, firewalls,
-    securityGroups: (state.securityGroups ?? []).filter((g) => groups.has(g.id)),
+    vifs, routers, firewalls, securityGroups,
+    addressSets: (state.addressSets ?? []).filter((a) => sets.has(a.id)),
   };
 }
 

@@ -11,6 +11,7 @@ import { checkCursor, ORDER_BY_CREATED, pageArgs, toPage } from '../db/listPage.
 import { SG_MAX_PER_VIF, SG_MAX_RULES } from '../../contract/limits.ts';
 import { requireFarm, type ServiceCtx, type Tx } from './farmAccess.ts';
 import { editFarm } from './farmEdit.ts';
+import { checkHostBounds } from './securityGroupBounds.ts';
 import { requireRoom } from './farmLimits.ts';
 import type { SecurityGroupView, VifView } from './farmShapes.ts';
 import { loadSecurityGroups, securityGroupSelect, toSecurityGroupView, toVifView, vifSelect } from './farmViews.ts';
@@ -181,6 +182,7 @@ export async function addSecurityRule(
     const r = await checkApiRule(tx, g.farm, input, '');
     const position = (g.rules.at(-1)?.position ?? -1) + 1;
     const row = await tx.securityRule.create({ data: { ...ruleData(r), groupId: g.id, position }, select: { id: true } });
+    if (r.remoteGroup !== null) await checkHostBounds(tx, g.farm.id, 'remoteGroupId');
     const securityGroup = await viewOf(tx, g.farm.id, g.id);
     return {
       result: { securityGroup },
@@ -223,6 +225,7 @@ export async function updateSecurityRule(
     const r = await checkApiRule(tx, g.farm, merged, '');
     const before = await viewOf(tx, g.farm.id, g.id);
     await tx.securityRule.update({ where: { id: o.id }, data: ruleData(r), select: { id: true } });
+    if (r.remoteGroup !== null) await checkHostBounds(tx, g.farm.id, 'remoteGroupId');
     const securityGroup = await viewOf(tx, g.farm.id, g.id);
     return {
       result: { securityGroup },
@@ -248,7 +251,11 @@ export async function deleteSecurityRule(
   });
 }
 
-/** Replaces a VIF's groups; each must be a group of the VIF's farm. An empty list leaves the VIF unfiltered. */
+/**
+ * Replaces a VIF's groups; each must be a group of the VIF's farm. An empty
+ * list in a farm of mode `default` leaves the VIF filtered with nothing
+ * allowed (quarantined); in mode `none` it leaves the VIF unfiltered.
+ */
 export async function setVifSecurityGroups(
   o: ServiceCtx & { vifId: string; expectedRevision: number; groupIds: string[] },
 ): Promise<{ farmRevision: number; vif: VifView }> {
@@ -276,6 +283,7 @@ export async function setVifSecurityGroups(
     const before = toVifView(vif);
     await tx.vifSecurityGroup.deleteMany({ where: { vifId: vif.id } });
     if (o.groupIds.length) await tx.vifSecurityGroup.createMany({ data: o.groupIds.map((groupId) => ({ vifId: vif.id, groupId })) });
+    await checkHostBounds(tx, farm.id, 'groupIds');
     const row = await tx.vif.findUnique({ where: { id: vif.id }, select: vifSelect });
     const after = toVifView(row!);
     return {

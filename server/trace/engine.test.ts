@@ -119,11 +119,12 @@ describe('packet trace', () => {
   it('applies security groups: egress, ingress, unfiltered without groups', () => {
     const hs = states();
     const web: StateSecurityGroup = { id: 'sg-web', name: 'web', rules: [
-      { id: 'e1', direction: 'egress', protocol: 'tcp', portFrom: 5432, portTo: null, icmpType: null, icmpCode: null, remote: ['10.3.0.0/24'] },
-      { id: 'e2', direction: 'egress', protocol: 'icmp', portFrom: null, portTo: null, icmpType: 8, icmpCode: null, remote: ['0.0.0.0/0'] },
+      { id: 'e1', direction: 'egress', protocol: 'tcp', portFrom: 5432, portTo: null, icmpType: null, icmpCode: null, remote: ['10.3.0.0/24'], remoteSet: null },
+      { id: 'e2', direction: 'egress', protocol: 'icmp', portFrom: null, portTo: null, icmpType: 8, icmpCode: null, remote: ['0.0.0.0/0'], remoteSet: null },
     ] };
     const db: StateSecurityGroup = { id: 'sg-db', name: 'db', rules: [
-      { id: 'i1', direction: 'ingress', protocol: 'tcp', portFrom: 5000, portTo: 6000, icmpType: null, icmpCode: null, remote: ['10.1.0.10/32'] },
+      // web's members as a remote group: an address set the host holds once
+      { id: 'i1', direction: 'ingress', protocol: 'tcp', portFrom: 5000, portTo: 6000, icmpType: null, icmpCode: null, remote: [], remoteSet: 'sg-web' },
     ] };
     const h1 = hs.find((h) => h.id === 'h1')!.state;
     h1.securityGroups = [web];
@@ -131,6 +132,10 @@ describe('packet trace', () => {
     const h3 = hs.find((h) => h.id === 'h3')!.state;
     h3.securityGroups = [db];
     h3.vifs[0]!.securityGroups = ['sg-db'];
+    h3.addressSets = [{ id: 'sg-web', addresses: [] }];
+    // An empty set matches nothing: the flow stops at db1's ingress
+    expect(trace({ to: '10.3.0.10', protocol: 'tcp', port: 5432 }, hs).hops.at(-1)).toMatchObject({ step: 'security-group', verdict: 'drop', host: { name: 'h3' } });
+    h3.addressSets = [{ id: 'sg-web', addresses: ['10.1.0.10/32'] }];
     const ok = trace({ to: '10.3.0.10', protocol: 'tcp', port: 5432 }, hs);
     expect(ok.verdict).toBe('delivered');
     expect(ok.hops.filter((h) => h.step === 'security-group').map((h) => h.decidedBy?.ref)).toEqual(['sg-web/e1', 'sg-db/i1']);

@@ -143,7 +143,7 @@ function vnetNode(w: Walk, vnet: number) {
 
 /** Security groups of `vif` in one direction; false when they drop the flow. */
 function groups(w: Walk, vif: StateVif, host: TraceHost, direction: 'ingress' | 'egress'): boolean {
-  const g = checkGroups(vif, [...w.topo.groups.values()], direction, w.groupFlow());
+  const g = checkGroups(vif, [...w.topo.groups.values()], direction, w.groupFlow(), w.topo.addressSets);
   if (!g.filtered) return true;
   if (g.allowed) return w.hop('security-group', 'pass', host, vifNode(vif), `${direction} allowed by a rule of the VIF's groups`, g.decidedBy);
   const list = g.groups.length ? g.groups.map((id) => w.topo.groups.get(id)?.name ?? id).join(', ') : 'none (an empty list)';

@@ -24,7 +24,15 @@ export interface GroupFlow {
 
 export type GroupVerdict = { filtered: false } | { filtered: true; allowed: boolean; decidedBy: Decider | null; groups: string[] };
 
-export function ruleMatches(r: SecurityRuleSpec, f: GroupFlow, remote: number): boolean {
+/** Whether `remote` lies in one of the networks (a bare address is a /32, as in the agent). */
+function inAny(list: readonly string[], remote: number): boolean {
+  return list.some((n) => {
+    const c = parseCidr(n.includes('/') ? n : `${n}/32`);
+    return inPrefix(remote, c.network, c.prefixLen);
+  });
+}
+
+export function ruleMatches(r: SecurityRuleSpec, f: GroupFlow, remote: number, sets: ReadonlyMap<string, readonly string[]> = new Map()): boolean {
   if (r.protocol !== 'any' && r.protocol !== f.protocol) return false;
   if (r.portFrom !== null) {
     if ((f.protocol !== 'tcp' && f.protocol !== 'udp') || f.dstPort === null) return false;
@@ -35,22 +43,21 @@ export function ruleMatches(r: SecurityRuleSpec, f: GroupFlow, remote: number): 
     if (f.protocol !== 'icmp' || f.icmpType !== r.icmpType) return false;
     if (r.icmpCode !== null && f.icmpCode !== r.icmpCode) return false;
   }
-  return r.remote.some((n) => {
-    const c = parseCidr(n.includes('/') ? n : `${n}/32`);
-    return inPrefix(remote, c.network, c.prefixLen);
-  });
+  // The rule's own networks, or its address set (a remote group's members, sent once per host).
+  return inAny(r.remote, remote) || (r.remoteSet !== null && inAny(sets.get(r.remoteSet) ?? [], remote));
 }
 
 export function describeRule(r: SecurityRuleSpec): string {
   const ports = r.portFrom === null ? '' : r.portTo !== null && r.portTo !== r.portFrom ? ` ports ${r.portFrom}-${r.portTo}` : ` port ${r.portFrom}`;
   const icmp = r.icmpType === null ? '' : ` type ${r.icmpType}${r.icmpCode === null ? '' : ` code ${r.icmpCode}`}`;
-  const remote = r.remote.length ? r.remote.join(', ') : 'no addresses (an empty remote group)';
+  const remote = r.remoteSet !== null ? `the members of group ${r.remoteSet}${r.remote.length ? ` or ${r.remote.join(', ')}` : ''}` : r.remote.length ? r.remote.join(', ') : 'no addresses';
   return `${r.direction} ${r.protocol}${ports}${icmp} ${r.direction === 'ingress' ? 'from' : 'to'} ${remote}`;
 }
 
 /** The verdict of `vif`'s groups on a new flow in `direction`. */
 export function checkGroups(
   vif: StateVif, groups: readonly StateSecurityGroup[] | undefined, direction: 'ingress' | 'egress', f: GroupFlow,
+  sets: ReadonlyMap<string, readonly string[]> = new Map(),
 ): GroupVerdict {
   if (vif.securityGroups === undefined) return { filtered: false };
   const byId = new Map((groups ?? []).map((g) => [g.id, g]));
@@ -60,7 +67,7 @@ export function checkGroups(
     if (!g) continue;
     for (const r of g.rules) {
       if (r.direction !== direction) continue;
-      if (ruleMatches(r, f, remote)) {
+      if (ruleMatches(r, f, remote, sets)) {
         return {
           filtered: true, allowed: true, groups: vif.securityGroups,
           decidedBy: { kind: 'security-rule', ref: `${g.id}/${r.id}`, text: `group ${g.name ?? g.id} rule ${r.id}: ${describeRule(r)}` },

@@ -46,6 +46,8 @@ export class Topology {
   readonly nodes = new Map<string, IpNode>();
   readonly vifs = new Map<string, { vif: StateVif; host: TraceHost }>();
   readonly groups = new Map<string, StateSecurityGroup>();
+  /** Address sets rules name as `remoteSet` (a remote group's members), by id. */
+  readonly addressSets = new Map<string, readonly string[]>();
 
   constructor(
     readonly hosts: TraceHost[],
@@ -58,6 +60,7 @@ export class Topology {
         else this.vnets.set(v.id, { spec: v, hosts: [h] });
       }
       for (const g of h.state.securityGroups ?? []) this.groups.set(g.id, g);
+      for (const a of h.state.addressSets ?? []) this.addressSets.set(a.id, a.addresses);
       for (const v of h.state.vifs) {
         this.vifs.set(v.id, { vif: v, host: h });
         const c = parseCidr(v.ip);

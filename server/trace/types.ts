@@ -9,7 +9,7 @@ export const TRACE_PROTOCOLS = ['tcp', 'udp', 'icmp'] as const;
 export type TraceProtocol = (typeof TRACE_PROTOCOLS)[number];
 
 /** The parts of a host's desired state the trace reads. */
-export type TraceState = Pick<HostState, 'vnets' | 'vifs' | 'routers' | 'firewalls' | 'securityGroups'>;
+export type TraceState = Pick<HostState, 'vnets' | 'vifs' | 'routers' | 'firewalls' | 'securityGroups' | 'addressSets'>;
 
 export interface TraceHost {
   /** The host's database id. */
