@@ -20,6 +20,7 @@ import { routingRows } from './matrix/rows-routing.ts';
 import { movesRows } from './matrix/rows-moves.ts';
 import { admissionRows } from './matrix/rows-admission.ts';
 import { dhcpRows } from './matrix/rows-dhcp.ts';
+import { externalRows } from './matrix/rows-external.ts';
 import { redactUrl } from '../server/db/index.ts';
 
 const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft', '/bin/busybox'];
@@ -61,4 +62,5 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   moves.migration();
   admission.admission();
   dhcp.dhcpDns();
+  externalRows(() => w).external();
 });
