@@ -70,6 +70,12 @@ export function externalRows(world: () => MatrixWorld) {
       const directHttp = (await curl(h, outside.ns, `http://${g3.ip}:8000/`)).code;
       const legHttp = (await curl(h, outside.ns, `http://${leg.ip}:8000/`)).code;
       const drops = metricSum(await w.hosts.h1.agent.metrics(), 'softudc_nat_dropped_packets_total') - dropsBefore;
+      // The NAT counters reach the console: in h1's report and in the router's live view (router.inspect).
+      const natOf = (c: Record<string, number> | undefined, prefix = 'softudc_nat_') => Object.entries(c ?? {}).filter(([k]) => k.startsWith(prefix));
+      await w.settled('the reports');
+      await new Promise((res) => setTimeout(res, 1500)); // one more report (1 s interval)
+      const reported = natOf((await admin.host.report.query({ id: w.hosts.h1.id })).report?.counters);
+      const inspected = Object.fromEntries(natOf((await api.router.inspect.query({ id: r.id })).view.counters, 'nat_'));
 
       // The router moves to h2 (bound there too) under a 10 ms ping from the outside to the floating IP.
       const pinging = continuousPing(h, outside.ns, fip, 10);
@@ -90,6 +96,7 @@ export function externalRows(world: () => MatrixWorld) {
           `(server saw ${snatClients.join(', ')}), g2 leaves as ${fipClients.join(', ')}; UDP to a closed outside port: ${refused}; ` +
           `outside → floating IP ping ${inFip.received}/${inFip.sent}, HTTP ${fipHttp.trim() || 'failed'}, port forward :8080 ${fwdHttp.trim() || 'failed'}; ` +
           `unmapped g1 ping ${direct.received}/${direct.sent}, direct HTTP exit ${directHttp}, leg:8000 exit ${legHttp}, ${drops} NAT drops; ` +
+          `NAT counters in h1's report ${reported.length} (${reported.map(([k, v]) => `${k.replace(/\{.*\}/, '')}=${v}`).slice(0, 4).join(' ')}), router.inspect ${JSON.stringify(inspected)}; ` +
           `router h1 → h2 (deploy ${deployS.toFixed(1)} s): outside → floating IP gap ${run.gapMs.toFixed(0)} ms, ${run.lostInGap} lost; ` +
           `after: floating IP HTTP ${afterHttp.trim() || 'failed'}, forward ${afterFwd.trim() || 'failed'}, SNAT ${afterSnat === OUTSIDE_PAGE ? 'ok' : 'failed'}`,
       );
@@ -106,6 +113,10 @@ export function externalRows(world: () => MatrixWorld) {
       expect(directHttp).not.toBe(0);
       expect(legHttp).not.toBe(0);
       expect(drops).toBeGreaterThanOrEqual(4);
+      expect(reported.length).toBeGreaterThan(0);
+      expect(inspected['nat_translated_packets_total{direction="in"}']).toBeGreaterThan(0);
+      expect(inspected['nat_translated_packets_total{direction="out"}']).toBeGreaterThan(0);
+      expect(inspected['nat_dropped_packets_total{reason="unmapped"}']).toBeGreaterThanOrEqual(drops);
       expect(afterHttp).toBe('guest g2\n');
       expect(afterFwd).toBe('guest g3\n');
       expect(afterSnat).toBe(OUTSIDE_PAGE);
