@@ -14,6 +14,7 @@ import { consoleConfig, type ConsoleConfig } from '../config/index.ts';
 import { createLogger } from '../log/index.ts';
 import { writeFileAtomic } from '../agent/control/store.ts';
 import { ensureLocalHosts, seedDemoFarm } from './demo-seed.ts';
+import { ensureDemoExternal } from './demo-external.ts';
 
 const logger = createLogger({ fields: { component: 'prepare-db' } });
 const log = (msg: string, fields: Record<string, unknown> = {}) => logger.info(msg, fields);
@@ -47,6 +48,8 @@ try {
       // Once only (a deleted demo farm stays deleted). It needs the local hosts,
       // so a first start with --no-agents leaves it to a later start with them.
       await seedDemoFarm(db.prisma, { log });
+      // As root: the demo's web servers answer on floating IPs from the machine (scripts/demo-external.ts).
+      await ensureDemoExternal(db.prisma, { log });
     }
   } else {
     await rm(planFile, { force: true });

@@ -69,6 +69,7 @@ function run(cmd, argv, extraEnv = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', env: { ...process.env, ...extraEnv } });
   if (r.status !== 0) {
     console.error(`${cmd} ${argv.join(' ')} failed (exit ${r.status ?? r.signal})`);
+    removeDemoUplink();
     process.exit(r.status ?? 1);
   }
 }
@@ -90,6 +91,35 @@ function buildIsStale() {
   // The web app also bundles the console–agent contract, the wire codecs it parses addresses with,
   // the configuration module and the logger.
   return ['app', 'server', 'prisma', 'contract', 'config', 'log', 'agent/wire'].some((d) => existsSync(d) && newestMtime(d) > built);
+}
+
+// As root, the demo farm gets a way out: a veth pair whose machine end holds the demo external network's
+// gateway 198.19.200.1/24 (scripts/demo-external.ts). Made afresh on every start (a leftover from a start
+// that did not exit cleanly is replaced) and removed on exit.
+const demoUplink = localAgents && seed && process.getuid?.() === 0 ? makeDemoUplink() : false;
+if (localAgents && seed && !demoUplink) console.log('demo external network skipped: not running as root (see README, "Reaching the demo from the machine")');
+
+function makeDemoUplink() {
+  const ip = (...a) => spawnSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  ip('link', 'del', 'sdxdemo-gw');
+  for (const a of [
+    ['link', 'add', 'sdxdemo-gw', 'type', 'veth', 'peer', 'name', 'sdxdemo-ext'],
+    ['addr', 'add', '198.19.200.1/24', 'dev', 'sdxdemo-gw'],
+    ['link', 'set', 'sdxdemo-gw', 'up'],
+    ['link', 'set', 'sdxdemo-ext', 'up'],
+  ]) {
+    const r = ip(...a);
+    if (r.status !== 0) {
+      console.error(`demo external network skipped: ip ${a.join(' ')}: ${r.stderr?.toString().trim() || `exit ${r.status}`}`);
+      ip('link', 'del', 'sdxdemo-gw');
+      return false;
+    }
+  }
+  return true;
+}
+
+function removeDemoUplink() {
+  if (demoUplink) spawnSync('ip', ['link', 'del', 'sdxdemo-gw'], { stdio: 'ignore' });
 }
 
 run(bin('tsx'), ['scripts/prepare-db.ts'], {
@@ -130,6 +160,7 @@ process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 next.on('exit', (code, signal) => {
   stop('SIGTERM');
+  removeDemoUplink();
   process.exit(code ?? (signal ? 1 : 0));
 });
 

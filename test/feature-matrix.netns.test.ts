@@ -21,9 +21,10 @@ import { movesRows } from './matrix/rows-moves.ts';
 import { admissionRows } from './matrix/rows-admission.ts';
 import { dhcpRows } from './matrix/rows-dhcp.ts';
 import { sgRows } from './matrix/rows-sg.ts';
+import { externalRows } from './matrix/rows-external.ts';
 import { redactUrl } from '../server/db/index.ts';
 
-const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft', '/bin/busybox'];
+const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft', '/bin/busybox', '/usr/bin/python3'];
 const ok =
   prerequisite(
     isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && tools.every(hasCommand),
@@ -66,4 +67,5 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   sg.enforced();
   sg.migration();
   sg.remoteGroup();
+  externalRows(() => w).external();
 });

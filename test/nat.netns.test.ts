@@ -7,14 +7,13 @@
 // forward tcp 198.19.50.2:8080 → g3 (10.61.0.13):8000; g1 has neither.
 // Then the router moves from host A to host B (cabled to the same outside
 // bridge) and the time until outside → floating IP answers again is printed.
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
 import { agentCliPresent, metricSum, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { OverlayAgent, continuousPing, pingCount, pingUntil, tapVif, type FullState } from './overlay-fixture.ts';
+import { OUTSIDE_PAGE, Outside, curl as curlIn, serveGuestPage, udpToClosedPort } from './netns/outside.ts';
 
 const ok = prerequisite(
   isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand('/usr/bin/curl') && hasCommand('/usr/bin/python3'),
@@ -51,13 +50,13 @@ const extVnet = { id: EXT, security: 'none' as const, external: { interface: 'ex
 describe.skipIf(!ok)('external legs with NAT', () => {
   const h = new NetnsHarness();
   let dir: { dir: string; remove(): Promise<void> };
+  let outside: Outside;
   let out: string;
   let ha: string;
   let hb: string;
   let a: OverlayAgent;
   let b: OverlayAgent;
   const g = { g1: h.name('ng1'), g2: h.name('ng2'), g3: h.name('ng3') };
-  let serverLog = '';
 
   function host(name: string, address: string, peer: string, vifs: FullState['vifs'], withRouter: boolean): FullState {
     return {
@@ -70,29 +69,20 @@ describe.skipIf(!ok)('external legs with NAT', () => {
     };
   }
 
-  const curl = (ns: string, url: string) => h.exec(ns, 'curl', ['-s', '-m', '3', '-o', '-', url], { timeoutMs: 10_000 });
+  const curl = (ns: string, url: string) => curlIn(h, ns, url);
 
   beforeAll(async () => {
     dir = await stateDir();
     ha = await h.addNs('nha');
     hb = await h.addNs('nhb');
-    out = await h.addNs('nout');
     await h.veth({ ns: ha, ifname: 'u0', cidr: '198.18.0.1/24' }, { ns: hb, ifname: 'u0', cidr: '198.18.0.2/24' });
     // The outside: a bridge with the server's address, cabled to both hosts' ext0 (no addresses on ext0).
-    await h.mustExec(out, 'ip', ['link', 'add', 'br0', 'type', 'bridge', 'forward_delay', '0']);
-    await h.mustExec(out, 'ip', ['addr', 'add', `${OUTSIDE_IP}/24`, 'dev', 'br0']);
-    await h.mustExec(out, 'ip', ['link', 'set', 'br0', 'up']);
-    for (const [ns, port] of [[ha, 'pa'], [hb, 'pb']] as const) {
-      await h.veth({ ns, ifname: 'ext0' }, { ns: out, ifname: port });
-      await h.mustExec(out, 'ip', ['link', 'set', port, 'master', 'br0', 'up']);
-    }
+    outside = await Outside.start(h, 'nout', OUTSIDE_IP, 24, dir.dir);
+    out = outside.ns;
+    await outside.cable(ha, 'ext0', 'pa');
+    await outside.cable(hb, 'ext0', 'pb');
     // Even if the outside routes the inside prefix to the router, it must not get in.
     await h.mustExec(out, 'ip', ['route', 'add', '10.61.0.0/24', 'via', LEG_IP]);
-    const www = join(dir.dir, 'www');
-    await mkdir(www);
-    await writeFile(join(www, 'index.html'), 'outside server\n');
-    const srv = h.spawn(out, 'python3', ['-m', 'http.server', '8081', '--bind', OUTSIDE_IP, '--directory', www]);
-    srv.stderr?.on('data', (d: Buffer) => (serverLog += d.toString()));
     for (const n of Object.values(g)) h.track(n);
     const vifs = [tapVif('ng1/eth0', INSIDE, 11, g.g1), tapVif('ng2/eth0', INSIDE, 12, g.g2), tapVif('ng3/eth0', INSIDE, 13, g.g3)];
     a = new OverlayAgent(h, ha, `${dir.dir}/a.json`, host('ha', '198.18.0.1', '198.18.0.2', vifs, true));
@@ -100,10 +90,7 @@ describe.skipIf(!ok)('external legs with NAT', () => {
     await Promise.all([a.start(), b.start()]);
     for (const [name, ns] of Object.entries(g)) {
       await h.mustExec(ns, 'ip', ['route', 'add', 'default', 'via', '10.61.0.1']);
-      const site = join(dir.dir, name);
-      await mkdir(site);
-      await writeFile(join(site, 'index.html'), `guest ${name}\n`);
-      h.spawn(ns, 'python3', ['-m', 'http.server', '8000', '--bind', '0.0.0.0', '--directory', site]);
+      await serveGuestPage(h, ns, name, dir.dir);
     }
     await new Promise((r) => setTimeout(r, 800)); // the HTTP servers bind
   }, 120_000);
@@ -117,18 +104,16 @@ describe.skipIf(!ok)('external legs with NAT', () => {
 
   it('a guest reaches the outside server through SNAT: the outside sees the leg address', async () => {
     expect(await pingUntil(h, g.g1, OUTSIDE_IP)).toBe(true);
-    const r = await curl(g.g1, `http://${OUTSIDE_IP}:8081/`);
-    expect(r.stdout).toBe('outside server\n');
-    await new Promise((res) => setTimeout(res, 200));
-    const clients = [...serverLog.matchAll(/^(\S+) - - /gm)].map((m) => m[1]);
-    console.log(`SNAT: g1 → outside HTTP ok; the server saw client(s) ${[...new Set(clients)].join(', ')}`);
+    const r = await curl(g.g1, outside.url);
+    expect(r.stdout).toBe(OUTSIDE_PAGE);
+    const clients = await outside.clients();
+    console.log(`SNAT: g1 → outside HTTP ok; the server saw client(s) ${clients.join(', ')}`);
     expect(clients).toContain(LEG_IP);
     expect(clients).not.toContain(G.g1);
     // g2 leaves from its floating IP.
-    serverLog = '';
-    expect((await curl(g.g2, `http://${OUTSIDE_IP}:8081/`)).stdout).toBe('outside server\n');
-    await new Promise((res) => setTimeout(res, 200));
-    expect(serverLog).toMatch(new RegExp(`^${FLOATING.replace(/\./g, '\\.')} - - `, 'm'));
+    outside.clearLog();
+    expect((await curl(g.g2, outside.url)).stdout).toBe(OUTSIDE_PAGE);
+    expect(await outside.clients()).toEqual([FLOATING]);
   });
 
   it('the outside reaches a guest through its floating IP and through a port forward', async () => {
@@ -153,25 +138,9 @@ describe.skipIf(!ok)('external legs with NAT', () => {
   });
 
   it('ICMP errors come back translated: a UDP send to a closed outside port is refused in the guest', async () => {
-    const script = [
-      'import socket',
-      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-      's.settimeout(2)',
-      `s.connect(("${OUTSIDE_IP}", 9))`,
-      'r = "timeout"',
-      'for _ in range(3):',
-      '    s.send(b"x")',
-      '    try:',
-      '        s.recv(10)',
-      '    except ConnectionRefusedError:',
-      '        r = "refused"; break',
-      '    except socket.timeout:',
-      '        pass',
-      'print(r)',
-    ].join('\n');
-    const r = await h.exec(g.g1, 'python3', ['-c', script], { timeoutMs: 15_000 });
-    console.log(`UDP to a closed outside port from g1 (SNAT): ${r.stdout.trim()}`);
-    expect(r.stdout.trim()).toBe('refused');
+    const r = await udpToClosedPort(h, g.g1, OUTSIDE_IP);
+    console.log(`UDP to a closed outside port from g1 (SNAT): ${r}`);
+    expect(r).toBe('refused');
     const view = JSON.parse(await a.admin('/v1/state')) as { routers?: Array<{ id: string; nat?: number }> };
     const nat = view.routers?.find((x) => x.id === 'r1')?.nat ?? 0;
     expect(nat).toBeGreaterThan(0);
@@ -194,6 +163,6 @@ describe.skipIf(!ok)('external legs with NAT', () => {
     expect(await links(ha)).not.toContain(`sdxm${EXT}`);
     expect(await links(hb)).toContain(`sdxm${EXT}`);
     expect((await curl(out, `http://${FLOATING}:8000/`)).stdout).toBe('guest g2\n');
-    expect((await curl(g.g1, `http://${OUTSIDE_IP}:8081/`)).stdout).toBe('outside server\n');
+    expect((await curl(g.g1, outside.url)).stdout).toBe(OUTSIDE_PAGE);
   });
 });

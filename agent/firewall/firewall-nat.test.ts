@@ -81,6 +81,8 @@ describe('a firewall with an external leg', () => {
     expect(v.connections).toEqual([expect.objectContaining({ from: '203.0.113.1:40000', to: '10.1.0.10:80', rule: 0 })]);
     expect(v.nat).toEqual([expect.objectContaining({ kind: 'forward', original: '203.0.113.1:40000 -> 203.0.113.2:8080', reply: '10.1.0.10:80 -> 203.0.113.1:40000' })]);
     expect(fw.natGauges()).toEqual({ 'softudc_nat_connections{firewall="f1"}': 1 });
+    // The view (router.inspect / firewall.inspect, the live view) carries the NAT's counters and table size.
+    expect(v.counters).toMatchObject({ nat_connections: 1, 'nat_translated_packets_total{direction="in"}': 1, 'nat_translated_packets_total{direction="out"}': 1 });
   });
 
   it('its own ICMP errors about a forwarded packet quote it as the outside sent it', () => {

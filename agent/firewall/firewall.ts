@@ -177,8 +177,10 @@ export class VirtualFirewall extends NodeHost<FirewallSpec> {
 
   view(): FirewallView {
     const now = Date.now();
+    const base = nodeView(this.node, this.ifs.ethernets());
     return {
-      ...nodeView(this.node, this.ifs.ethernets()),
+      ...base,
+      counters: { ...base.counters, ...this.legs.counters() },
       defaultPolicy: this.spec.defaultPolicy,
       rules: this.rules.map((r, i) => ({
         index: r.index, action: r.spec.action, protocol: r.spec.protocol, source: r.spec.source, destination: r.spec.destination,

@@ -84,6 +84,14 @@ export class ExternalLegs {
     return this.nat.active ? { [`softudc_nat_connections{${this.label}}`]: this.nat.conntrack.size } : {};
   }
 
+  /** The NAT's counters and table size for the node's view (`nat_translated_packets_total{direction="in"}`, `nat_connections`…). */
+  counters(): Record<string, number> {
+    if (!this.nat.active) return {};
+    const out: Record<string, number> = { nat_connections: this.nat.conntrack.size };
+    for (const [k, v] of Object.entries(this.node.stats.snapshot('softudc_nat_'))) out[`nat_${k}`] = v;
+    return out;
+  }
+
   entries(): NatEntryView[] {
     return this.nat.entries();
   }

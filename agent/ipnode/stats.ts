@@ -77,18 +77,21 @@ export class NodeStats {
     return this.get('dropped_packets_total', `reason="${reason}"`);
   }
 
-  /** Every counter of this node, without the common prefix and node label (for views). */
-  snapshot(): Record<string, number> {
+  /**
+   * Every counter of this node, without the common prefix and node label (for views); `prefix`: another family
+   * labelled by this node (the NAT's `softudc_nat_`).
+   */
+  snapshot(prefix = this.prefix): Record<string, number> {
     const out: Record<string, number> = {};
     const tag = `{${this.label}`;
     for (const [name, v] of Object.entries(this.counters.snapshot())) {
-      if (!name.startsWith(this.prefix)) continue;
+      if (!name.startsWith(prefix)) continue;
       const brace = name.indexOf('{');
       if (brace < 0 || !name.startsWith(tag, brace)) continue;
       const rest = name.slice(brace + tag.length);
       if (rest !== '}' && !rest.startsWith(',')) continue;
       const extra = rest === '}' ? '' : `{${rest.slice(1)}`;
-      out[`${name.slice(this.prefix.length, brace)}${extra}`] = v;
+      out[`${name.slice(prefix.length, brace)}${extra}`] = v;
     }
     return out;
   }

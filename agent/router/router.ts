@@ -142,8 +142,10 @@ export class VirtualRouter extends NodeHost<RouterSpec> {
   }
 
   view(): RouterView {
+    const base = nodeView(this.node, this.ifs.ethernets());
     return {
-      ...nodeView(this.node, this.ifs.ethernets()),
+      ...base,
+      counters: { ...base.counters, ...this.legs.counters() },
       rip: this.rip.table().map((r) => ({
         prefix: cidrToString(r.prefix, r.len), nextHop: ipToString(r.nextHop), iface: r.iface, metric: r.metric, garbage: r.garbage, ageMs: r.ageMs,
       })),

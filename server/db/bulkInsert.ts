@@ -33,7 +33,9 @@ export async function insertRows<R extends Record<string, unknown>>(
   opts: { updatedAt?: boolean } = {},
 ): Promise<void> {
   const names = Object.keys(columns) as (keyof R & string)[];
-  const arrays = names.map((n, i) => `$${i + 1}::${columns[n]}[]`).join(', ');
+  // Enum arrays travel as text[] and are cast in SQL: a driver that does not know the enum's array type
+  // (the embedded database's adapter) would otherwise send them as "a,b" instead of an array literal.
+  const arrays = names.map((n, i) => (columns[n].startsWith('"') ? `$${i + 1}::text[]::${columns[n]}[]` : `$${i + 1}::${columns[n]}[]`)).join(', ');
   const target = [...names.map(quote), ...(opts.updatedAt ? ['"updatedAt"'] : [])].join(', ');
   const sql = `INSERT INTO ${quote(table)} (${target}) SELECT u.*${opts.updatedAt ? ', now()' : ''} FROM unnest(${arrays}) AS u`;
   for (let start = 0; start < rows.length; start += BULK_CHUNK_ROWS) {
