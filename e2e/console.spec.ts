@@ -41,6 +41,15 @@ test('designs, deploys, watches and migrates a farm', async ({ page }) => {
     await page.waitForFunction(() => window.__softudcDesigner !== undefined);
   });
 
+  await test.step('filters with its firewall node rather than security groups', async () => {
+    // A new farm starts in mode `default` (docs/security-groups.md), where a VM takes in only what its
+    // groups allow: the router's own pings below would be dropped at the VMs. This farm opts out.
+    const mode = page.getByRole('complementary', { name: 'Properties' }).getByLabel('Security group mode');
+    await expect(mode).toHaveValue('default');
+    await mode.selectOption('none');
+    await expect(mode).toHaveValue('none');
+  });
+
   await test.step('draws 2 vnets, 3 VMs, a router and a firewall with the mouse', async () => {
     await dropFromPalette(page, 'vnet', 0.5, 0.3); // vnet-1
     await dropFromPalette(page, 'vnet', 0.5, 0.72); // vnet-2
