@@ -5,7 +5,7 @@ import { RIP_METRIC_MAX, RIP_METRIC_MIN } from '../../contract/limits.ts';
 import { badRequest } from '../errors.ts';
 import type { CompileFirewallRule } from '../compile/index.ts';
 import {
-  ANY_PREFIX, checkHostAddress, checkPort, cidrContains, cidrsOverlap, formatIpv4, makeCidr, requireCidr, requireIpv4,
+  ANY_PREFIX, checkHostAddress, checkPortRange, cidrContains, cidrsOverlap, formatIpv4, makeCidr, requireCidr, requireIpv4,
   type Cidr,
 } from './validate.ts';
 
@@ -145,17 +145,7 @@ export function checkRule(rule: RuleInput, interfaceNames: readonly string[], fi
   const source = requireCidr(field('source'), rule.source ?? '0.0.0.0/0', ANY_PREFIX).text;
   const destination = requireCidr(field('destination'), rule.destination ?? '0.0.0.0/0', ANY_PREFIX).text;
   const portFrom = rule.portFrom ?? null;
-  let portTo = rule.portTo ?? null;
-  if (portFrom !== null || portTo !== null) {
-    if (protocol !== 'tcp' && protocol !== 'udp') {
-      throw badRequest(field(portFrom !== null ? 'portFrom' : 'portTo'), `ports apply only to tcp and udp, not ${protocol}`);
-    }
-    if (portFrom === null) throw badRequest(field('portFrom'), 'required when portTo is given');
-    checkPort(field('portFrom'), portFrom);
-    portTo ??= portFrom;
-    checkPort(field('portTo'), portTo);
-    if (portTo < portFrom) throw badRequest(field('portTo'), `${portTo} is lower than portFrom ${portFrom}`);
-  }
+  const portTo = checkPortRange(protocol, portFrom, rule.portTo ?? null, field);
   const iface = rule.interface ?? null;
   if (iface !== null && !interfaceNames.includes(iface)) {
     const known = interfaceNames.length ? [...interfaceNames].sort().join(', ') : 'none';

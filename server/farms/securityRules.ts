@@ -3,7 +3,7 @@
 // both refuse the same things with the same messages.
 import { badRequest } from '../errors.ts';
 import { SG_DIRECTIONS, SG_PROTOCOLS } from '../../contract/securityGroups.ts';
-import { ANY_PREFIX, checkPort, requireCidr } from './validate.ts';
+import { ANY_PREFIX, checkPortRange, requireCidr } from './validate.ts';
 
 export type SecurityDirectionName = (typeof SG_DIRECTIONS)[number];
 export type SecurityProtocolName = (typeof SG_PROTOCOLS)[number];
@@ -54,17 +54,7 @@ function checkByte(field: string, n: number): number {
 export function checkSecurityRule(rule: SecurityRuleInput, field: (name: string) => string): NormalSecurityRule {
   const protocol = rule.protocol ?? 'any';
   const portFrom = rule.portFrom ?? null;
-  let portTo = rule.portTo ?? null;
-  if (portFrom !== null || portTo !== null) {
-    if (protocol !== 'tcp' && protocol !== 'udp') {
-      throw badRequest(field(portFrom !== null ? 'portFrom' : 'portTo'), `ports apply only to tcp and udp, not ${protocol}`);
-    }
-    if (portFrom === null) throw badRequest(field('portFrom'), 'required when portTo is given');
-    checkPort(field('portFrom'), portFrom);
-    portTo ??= portFrom;
-    checkPort(field('portTo'), portTo);
-    if (portTo < portFrom) throw badRequest(field('portTo'), `${portTo} is lower than portFrom ${portFrom}`);
-  }
+  const portTo = checkPortRange(protocol, portFrom, rule.portTo ?? null, field);
   const icmpType = rule.icmpType ?? null;
   const icmpCode = rule.icmpCode ?? null;
   if (icmpType !== null || icmpCode !== null) {

@@ -240,3 +240,21 @@ export function naturalCompare(a: string, b: string): number {
 export function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * A rule's destination port range (firewall rules, security group rules):
+ * ports only for tcp and udp, `portFrom` required with `portTo`, each a port,
+ * `portTo` not below `portFrom`. Returns `portTo`, `portFrom` when only it was given.
+ */
+export function checkPortRange(protocol: string, portFrom: number | null, portTo: number | null, field: (name: string) => string): number | null {
+  if (portFrom === null && portTo === null) return null;
+  if (protocol !== 'tcp' && protocol !== 'udp') {
+    throw badRequest(field(portFrom !== null ? 'portFrom' : 'portTo'), `ports apply only to tcp and udp, not ${protocol}`);
+  }
+  if (portFrom === null) throw badRequest(field('portFrom'), 'required when portTo is given');
+  checkPort(field('portFrom'), portFrom);
+  const to = portTo ?? portFrom;
+  checkPort(field('portTo'), to);
+  if (to < portFrom) throw badRequest(field('portTo'), `${to} is lower than portFrom ${portFrom}`);
+  return to;
+}
