@@ -76,6 +76,8 @@ export const reportServiceVnetSchema = closed({
   vnet: uint32(),
   /** The farm the state gave the vnet (its `farm`); the console shows the counts to that farm's tenant only. */
   farm: text(ITEM_ID_MAX_CHARS).optional(),
+  /** The vnet's resolver address on this host (the first DNS server its DHCP hands out); absent: none, or an older agent. */
+  resolver: text(64).optional(),
   leases: int32().min(0),
   dhcpReplies: z.number().min(0),
   dhcpDrops: z.number().min(0),

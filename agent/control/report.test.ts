@@ -93,7 +93,7 @@ describe('buildReport', () => {
 
   it('carries DHCP leases (the newest, up to the limit) and DHCP/DNS counts per vnet, in the contract\'s shape', () => {
     const lease = { vif: 'demo/web-1/eth0', vnet: 9, mac: '02:5d:00:00:00:01', ip: '10.10.0.11', hostName: 'web-1', ackedAt: 1_700_000_000_000.4, leaseTime: 3600 };
-    const counts = { vnet: 9, leases: REPORT_MAX_LEASES + 2, dhcpReplies: 4, dhcpDrops: 1, dnsAnswers: 7, dnsForwarded: 2, dnsDrops: 3 };
+    const counts = { vnet: 9, resolver: '10.10.0.254', leases: REPORT_MAX_LEASES + 2, dhcpReplies: 4, dhcpDrops: 1, dnsAnswers: 7, dnsForwarded: 2, dnsDrops: 3 };
     const r = buildReport({ view: view({ services: { vnets: [counts], leases: Array.from({ length: REPORT_MAX_LEASES + 2 }, () => lease) } }), agentVersion: '0.1.0', uptimeS: 0, applyError: null });
     expect(r.services?.vnets).toEqual([counts]);
     expect(r.services?.leases).toHaveLength(REPORT_MAX_LEASES);

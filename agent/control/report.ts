@@ -89,7 +89,7 @@ function servicesOf(v: NonNullable<AgentStateView['services']>, messages: string
   if (v.vnets.length > REPORT_MAX_SERVICE_VNETS) messages.push(`report lists DHCP/DNS counts of ${REPORT_MAX_SERVICE_VNETS} of ${v.vnets.length} vnets`);
   return {
     vnets: v.vnets.slice(0, REPORT_MAX_SERVICE_VNETS).map((s) => ({
-      vnet: s.vnet, ...(s.farm !== undefined ? { farm: s.farm } : {}), leases: s.leases, dhcpReplies: s.dhcpReplies, dhcpDrops: s.dhcpDrops, dnsAnswers: s.dnsAnswers, dnsForwarded: s.dnsForwarded, dnsDrops: s.dnsDrops,
+      vnet: s.vnet, ...(s.farm !== undefined ? { farm: s.farm } : {}), ...(s.resolver !== undefined ? { resolver: s.resolver } : {}), leases: s.leases, dhcpReplies: s.dhcpReplies, dhcpDrops: s.dhcpDrops, dnsAnswers: s.dnsAnswers, dnsForwarded: s.dnsForwarded, dnsDrops: s.dnsDrops,
     })),
     leases: v.leases.slice(0, REPORT_MAX_LEASES).map((l) => ({
       vif: l.vif, vnet: l.vnet, mac: l.mac, ip: l.ip, hostName: l.hostName, ackedAt: Math.round(l.ackedAt), leaseTime: l.leaseTime,

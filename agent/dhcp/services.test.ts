@@ -115,8 +115,9 @@ describe('DHCP and DNS next to the port', () => {
     dns(Buffer.from('xx')); // malformed: a counted drop
     const v = t.services.view();
     expect(v.vnets).toEqual([
-      // The farm the state gave the vnet travels with its counts (the console shows them to that farm's tenant only).
-      { vnet: 7, farm: 'farm-shop', leases: 1, dhcpReplies: 2, dhcpDrops: 1, dnsAnswers: 2, dnsForwarded: 0, dnsDrops: 1 },
+      // The farm the state gave the vnet travels with its counts (the console shows them to that farm's tenant only),
+      // and so does the resolver address its DHCP hands out (what an operator points a hand-configured guest at).
+      { vnet: 7, farm: 'farm-shop', resolver: '10.7.0.254', leases: 1, dhcpReplies: 2, dhcpDrops: 1, dnsAnswers: 2, dnsForwarded: 0, dnsDrops: 1 },
       { vnet: 8, leases: 0, dhcpReplies: 0, dhcpDrops: 0, dnsAnswers: 0, dnsForwarded: 0, dnsDrops: 0 },
     ]);
     expect(v.leases).toEqual([{ vif: 'a', vnet: 7, mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', hostName: 'web-1', ackedAt: expect.any(Number), leaseTime: 600 }]);

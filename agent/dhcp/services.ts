@@ -62,7 +62,8 @@ export interface ServiceStats {
 
 /** What the agent's view and report show: per-vnet counts and the live leases, newest first. */
 export interface ServicesView {
-  vnets: (ServiceStats & { leases: number; farm?: string })[];
+  /** `resolver`: the vnet's resolver address (what DHCP hands out as the first DNS server), when it has one. */
+  vnets: (ServiceStats & { leases: number; farm?: string; resolver?: string })[];
   leases: Lease[];
 }
 
@@ -136,7 +137,8 @@ export class GuestServices {
     for (const l of leases) perVnet.set(l.vnet, (perVnet.get(l.vnet) ?? 0) + 1);
     const vnets = [...this.vnets.keys()].sort((a, b) => a - b).map((vnet) => {
       const farm = this.farms.get(vnet);
-      return { ...this.stat(vnet), leases: perVnet.get(vnet) ?? 0, ...(farm !== undefined ? { farm } : {}) };
+      const resolverIp = this.vnets.get(vnet)?.resolverIp ?? null;
+      return { ...this.stat(vnet), leases: perVnet.get(vnet) ?? 0, ...(farm !== undefined ? { farm } : {}), ...(resolverIp !== null ? { resolver: ipToString(resolverIp) } : {}) };
     });
     return { vnets, leases };
   }

@@ -8,7 +8,7 @@ import { upstreamOfText } from './host-upstream.tsx';
 const NOW = 1_700_000_000_000;
 const services: HostServices = {
   vnets: [
-    { vnet: 100, name: 'shop/front', leases: 2, dhcpReplies: 8, dhcpDrops: 1, dnsAnswers: 31, dnsForwarded: 4, dnsDrops: 2 },
+    { vnet: 100, name: 'shop/front', resolver: '10.1.0.254', leases: 2, dhcpReplies: 8, dhcpDrops: 1, dnsAnswers: 31, dnsForwarded: 4, dnsDrops: 2 },
     { vnet: 101, name: 'shop/back', leases: 0, dhcpReplies: 0, dhcpDrops: 0, dnsAnswers: 0, dnsForwarded: 0, dnsDrops: 0 },
   ],
   leases: [
@@ -30,7 +30,7 @@ describe('the host page: DHCP and DNS', () => {
     const html = renderToStaticMarkup(createElement(HostServicesSection, { services, upstream: ['192.0.2.53'], now: NOW }));
     expect(html).toContain('DHCP and DNS (2 vnets)');
     expect(html).toContain('Upstream resolvers: 192.0.2.53');
-    expect(html).toMatch(/<th scope="row" title="vnet 100">shop\/front<\/th><td>2<\/td><td>8<\/td><td>1<\/td><td>31<\/td><td>4<\/td><td>2<\/td>/);
+    expect(html).toMatch(/<th scope="row" title="vnet 100">shop\/front<\/th><td>10\.1\.0\.254<\/td><td>2<\/td><td>8<\/td><td>1<\/td><td>31<\/td><td>4<\/td><td>2<\/td>/);
     expect(html).toMatch(/web-1<\/th><td><code>02:5d:00:00:00:01<\/code><\/td><td>10\.1\.0\.10<\/td><td>shop\/front<\/td><td>59 min<\/td>/);
     expect(html).not.toContain('10.1.0.12');
     const empty = renderToStaticMarkup(createElement(HostServicesSection, { services: undefined, upstream: [], now: NOW }));

@@ -1,6 +1,6 @@
 'use client';
-// The host page's "DHCP and DNS" section: per vnet the leases, DHCP replies
-// and drops, DNS answers, forwards and drops; then every lease handed out
+// The host page's "DHCP and DNS" section: per vnet its resolver address, the
+// leases, DHCP replies and drops, DNS answers, forwards and drops; then every lease handed out
 // (VM name, MAC, address, vnet, time left). Rows come from app/lib/host-services.ts.
 import { leaseRows, remainingText, type HostServices } from '../lib/host-services.ts';
 
@@ -12,14 +12,14 @@ export function HostServicesSection({ services, upstream, now }: { services: Hos
       <h2>DHCP and DNS ({vnets.length} vnet{vnets.length === 1 ? '' : 's'})</h2>
       <p className="hint">Upstream resolvers: {upstream?.length ? upstream.join(', ') : 'none (names outside the farms are answered REFUSED)'}</p>
       <table aria-label="DHCP and DNS per vnet">
-        <thead><tr><th>Vnet</th><th>Leases</th><th>DHCP replies</th><th>DHCP drops</th><th>DNS answers</th><th>DNS forwarded</th><th>DNS drops</th></tr></thead>
+        <thead><tr><th>Vnet</th><th>Resolver</th><th>Leases</th><th>DHCP replies</th><th>DHCP drops</th><th>DNS answers</th><th>DNS forwarded</th><th>DNS drops</th></tr></thead>
         <tbody>
           {vnets.map((v) => (
             <tr key={v.vnet}>
-              <th scope="row" title={`vnet ${v.vnet}`}>{v.name}</th><td>{v.leases}</td><td>{v.dhcpReplies}</td><td>{v.dhcpDrops}</td><td>{v.dnsAnswers}</td><td>{v.dnsForwarded}</td><td>{v.dnsDrops}</td>
+              <th scope="row" title={`vnet ${v.vnet}`}>{v.name}</th><td>{v.resolver ?? '—'}</td><td>{v.leases}</td><td>{v.dhcpReplies}</td><td>{v.dhcpDrops}</td><td>{v.dnsAnswers}</td><td>{v.dnsForwarded}</td><td>{v.dnsDrops}</td>
             </tr>
           ))}
-          {vnets.length === 0 ? <tr><td colSpan={7}>No vnet of yours with DHCP on this host.</td></tr> : null}
+          {vnets.length === 0 ? <tr><td colSpan={8}>No vnet of yours with DHCP on this host.</td></tr> : null}
         </tbody>
       </table>
       <table aria-label="DHCP leases">
