@@ -4,8 +4,11 @@
 // libraries. The VM is driven through its serial console: commands go to a
 // shell on ttyS0 and each ends with a marker carrying its exit status.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { NetnsHarness } from './harness.ts';
 
@@ -98,10 +101,13 @@ function withLibraries(binary: string): Entry[] {
   return paths.map((p) => ({ path: p, mode: FILE, data: readFileSync(realpathSync(p)) }));
 }
 
-/** Prints the lease it got and configures eth0 with it (address, MTU, default route). */
+/** Prints the lease it got and configures eth0 with it (address, MTU, default route, resolv.conf). */
 const UDHCPC_SCRIPT = `#!/bin/sh
 case "$1" in bound|renew)
-  echo "LEASE ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns serverid=$serverid"
+  echo "LEASE ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns serverid=$serverid domain=$domain hostname=$hostname"
+  : > /etc/resolv.conf
+  [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+  for s in $dns; do echo "nameserver $s" >> /etc/resolv.conf; done
   ip addr flush dev "$interface"
   ip addr add "$ip/$mask" dev "$interface"
   [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
@@ -149,12 +155,32 @@ export async function buildInitramfs(file: string, kernelVersion: string): Promi
     ...modules.map((m) => ({ path: `/lib/modules/${m.name}`, mode: 0o100644, data: m.data })),
     ...withLibraries(IPERF3),
   ];
-  for (const d of ['/proc', '/sys', '/dev', '/tmp', '/usr/bin', '/lib64']) {
+  for (const d of ['/proc', '/sys', '/dev', '/tmp', '/etc', '/usr/bin', '/lib64']) {
     addDirs(`${d}/x`);
   }
   for (const f of files) addDirs(f.path);
   entries.push(...files);
   await writeFile(file, gzipSync(cpioNewc(entries), { level: 1 }));
+}
+
+/**
+ * The initramfs for `kernelVersion`, built once and kept in `dir` (default
+ * /var/tmp/softudc-vm) under a name that changes with its inputs (this file,
+ * busybox, iperf3 and the kernel's modules): later runs reuse it.
+ */
+export async function cachedInitramfs(kernelVersion: string, dir = join('/var/tmp', 'softudc-vm')): Promise<string> {
+  const key = createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url)));
+  for (const f of [BUSYBOX, IPERF3, `/lib/modules/${kernelVersion}/modules.dep`]) {
+    const s = statSync(f);
+    key.update(`${f} ${s.size} ${s.mtimeMs}\n`);
+  }
+  const file = join(dir, `initramfs-${kernelVersion}-${key.digest('hex').slice(0, 16)}.gz`);
+  if (existsSync(file)) return file;
+  await mkdir(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await buildInitramfs(tmp, kernelVersion);
+  await rename(tmp, file);
+  return file;
 }
 
 // ---------------------------------------------------------------- the VM
@@ -264,9 +290,10 @@ export async function bootVm(h: NetnsHarness, opts: Omit<VmOptions, 'accel'> & {
       console.log(`VM booted with ${accel === 'kvm' ? 'KVM' : 'TCG (-accel tcg -cpu qemu64)'}`);
       return vm;
     } catch (err) {
+      const exited = vm.exited; // before stop(), which ends it either way
       await vm.stop();
       if (accel === tries.at(-1)) throw err;
-      const why = vm.exited ? `QEMU exited: ${vm.output.trim().split('\n').slice(0, 2).join(' ')}` : `not up within ${kvmTimeoutMs} ms`;
+      const why = exited ? `QEMU exited: ${vm.output.trim().split('\n').slice(0, 2).join(' ')}` : `not up within ${kvmTimeoutMs} ms`;
       console.log(`VM did not boot with KVM (${why}); using TCG`);
     }
   }
