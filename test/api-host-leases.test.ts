@@ -19,7 +19,8 @@ const STRANGER_VNID = 4_000_000;
 const lease = (vif: string, vnet: number, n: number, hostName: string) => ({
   vif, vnet, mac: `02:5d:00:00:00:${n.toString(16).padStart(2, '0')}`, ip: `10.9.0.${n}`, hostName, ackedAt: 1_700_000_000_000 + n, leaseTime: 3600,
 });
-const counts = (vnet: number, leases: number, farm?: string) => ({ vnet, ...(farm ? { farm } : {}), leases, dhcpReplies: 4 * leases, dhcpDrops: 1, dnsAnswers: 10 + vnet % 7, dnsForwarded: 2, dnsDrops: 3 });
+// The resolver address travels with the counts to the tenant (the host page's "DHCP and DNS" table).
+const counts = (vnet: number, leases: number, farm?: string) => ({ vnet, ...(farm ? { farm } : {}), resolver: '10.1.0.254', leases, dhcpReplies: 4 * leases, dhcpDrops: 1, dnsAnswers: 10 + vnet % 7, dnsForwarded: 2, dnsDrops: 3 });
 
 beforeAll(async () => {
   f = await setupControl();
