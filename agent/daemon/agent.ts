@@ -96,7 +96,7 @@ export class Agent {
     );
     const sw = this.sw;
     this.receive = new Receive({ counters, logger, sw, seals: this.seals, core: () => this.core.current });
-    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible });
+    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible, activeChanged: () => void this.serialise(() => this.syncKernel()) });
     this.core = new CoreManager({
       counters,
       logger,
@@ -205,10 +205,21 @@ export class Agent {
     await this.vlans.retain(vnetIds);
     for (const v of this.sw.vnetView()) if (!vnetIds.has(v.id)) this.sw.removeVnet(v.id);
     this.seals.retain(vnetIds);
-    await this.kernel.apply({ state: s, admitted: admittedAddresses(s), vifs: this.vifs.values(), ports: this.sw.portList(), varp: this.core.current?.varp ?? null });
+    await this.syncKernel(s);
     this.desired = s;
     this.appliedGeneration = s.generation;
     return result;
+  }
+
+  /**
+   * The kernel fast path to the applied state: the VIFs that live here (an
+   * incoming VIF stays out until its guest's first frame, which must reach the
+   * agent; one that moved away leaves) and the switch's active ports.
+   */
+  private async syncKernel(s: AgentState = this.desired): Promise<void> {
+    if (!this.running) return;
+    const vifs = this.vifs.values().filter((rt) => this.vifs.active(rt));
+    await this.kernel.apply({ state: s, admitted: admittedAddresses(s), vifs, ports: this.sw.portList(), varp: this.core.current?.varp ?? null });
   }
 
   /** The guest behind a VIF (running), for diagnostics. */

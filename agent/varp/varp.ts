@@ -21,6 +21,13 @@
 //   a cached entry is verified by a unicast REQUEST with a fresh nonce to the
 //   announced COA, and only the signed answer (which must carry that nonce)
 //   moves it; an entry not cached is resolved on first use as usual.
+// - A GRATUITOUS ANNOUNCE for a VIF attached here, from another COA with a
+//   higher location version, means the VIF moved (a live migration activated
+//   on the new host before this host's state dropped it): it stops being local
+//   here, silently (no WITHDRAW: the VIF lives on), io.moved tells the switch,
+//   and the announcement is then taken like any other. A lower or equal
+//   version is ignored (`announce_for_local`). Versions only grow, so a
+//   replayed announcement can never do this.
 // - An ANNOUNCE goes to the REQUEST's UDP source. A REQUEST re-flooded by a
 //   vnetd comes from the relay instead; it is answered at its COA only when
 //   that COA is a host this agent admits (underlay admission), so a REQUEST
@@ -235,7 +242,14 @@ export class Varp {
   private onAnnounce(msg: VarpMessage, from: Source): void {
     const gratuitous = (msg.flags & VARP_FLAG_GRATUITOUS) !== 0;
     this.counters.inc(gratuitous ? C.gratuitousReceived : C.announcesReceived);
-    if (this.locals.get(msg.vnet, msg.mac)) return this.ignore('announce_for_local');
+    const local = this.locals.get(msg.vnet, msg.mac);
+    if (local) {
+      if (!gratuitous || msg.version <= local.version || msg.coa === this.sender.io.ownCoa) return this.ignore('announce_for_local');
+      this.unindexLocal(local);
+      this.locals.delete(msg.vnet, msg.mac);
+      this.counters.inc(C.localMovedAway);
+      this.sender.io.moved?.(msg.vnet, msg.mac, msg.version);
+    }
     if (gratuitous && this.cfg.key) return this.verifyGratuitous(msg, from);
     const e = gratuitous ? this.gratuitousTarget(msg) : this.answeredEntry(msg);
     if (typeof e === 'string') return this.ignore(e);
