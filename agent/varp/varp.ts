@@ -21,13 +21,8 @@
 //   a cached entry is verified by a unicast REQUEST with a fresh nonce to the
 //   announced COA, and only the signed answer (which must carry that nonce)
 //   moves it; an entry not cached is resolved on first use as usual.
-// - A GRATUITOUS ANNOUNCE for a VIF attached here, from another COA with a
-//   higher location version, means the VIF moved (a live migration activated
-//   on the new host before this host's state dropped it): it stops being local
-//   here, silently (no WITHDRAW: the VIF lives on), io.moved tells the switch,
-//   and the announcement is then taken like any other. A lower or equal
-//   version is ignored (`announce_for_local`). Versions only grow, so a
-//   replayed announcement can never do this.
+// - A GRATUITOUS ANNOUNCE of a local VIF at another COA with a higher version: it moved
+//   (a live migration activated there); no longer local, no WITHDRAW, io.moved tells the switch.
 // - An ANNOUNCE goes to the REQUEST's UDP source. A REQUEST re-flooded by a
 //   vnetd comes from the relay instead; it is answered at its COA only when
 //   that COA is a host this agent admits (underlay admission), so a REQUEST
