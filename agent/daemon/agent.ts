@@ -72,6 +72,8 @@ export class Agent {
   readonly services: GuestServices;
   /** The kernel fast path (agent/bpf/fastpath.ts): the maps follow every apply and the VARP cache. */
   readonly kernel: KernelPath;
+  /** Told when an incoming VIF became active or a VIF moved away (the console link reports at once). */
+  onVifMoved: (() => void) | null = null;
 
   constructor(opts: AgentOptions) {
     this.desired = parseState(opts.state);
@@ -96,7 +98,7 @@ export class Agent {
     );
     const sw = this.sw;
     this.receive = new Receive({ counters, logger, sw, seals: this.seals, core: () => this.core.current });
-    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible, activeChanged: () => void this.serialise(() => this.syncKernel()) });
+    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible, activeChanged: () => this.vifMoved() });
     this.core = new CoreManager({
       counters,
       logger,
@@ -209,6 +211,11 @@ export class Agent {
     this.desired = s;
     this.appliedGeneration = s.generation;
     return result;
+  }
+
+  private vifMoved(): void {
+    void this.serialise(() => this.syncKernel());
+    this.onVifMoved?.();
   }
 
   /**

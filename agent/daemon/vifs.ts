@@ -208,7 +208,10 @@ export class Vifs {
     });
     const port = { id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper, filter: rt.filter };
     if (rt.migration?.state === 'incoming') this.d.sw.addInactivePort(port, { activated: () => this.activated(rt) });
-    else this.d.sw.addPort(port);
+    else {
+      this.d.sw.addPort(port);
+      if (rt.movedTo !== null) this.d.sw.deactivatePort(port.id); // a guest restarted after its VIF moved away stays out
+    }
     try {
       await guest.start();
     } catch (err) {
