@@ -85,6 +85,13 @@ describe('host state contract', () => {
     expect(fields(agentStateSchema, { ...twice, vnets: [RICH.vnets[0], { ...RICH.vnets[1], vlan: { interface: 'eth1', vid: 301 } }] })).toEqual([]);
   });
 
+  it('takes a live migration\'s incoming VIF, and refuses an `incoming` that is not a boolean by its field', () => {
+    const incoming = { ...RICH, vifs: [{ ...RICH.vifs[0], incoming: true }] };
+    expect(fields(hostStateSchema, incoming)).toEqual([]);
+    expect(agentStateSchema.parse(incoming).vifs[0]!.incoming).toBe(true);
+    expect(fields(agentStateSchema, { ...RICH, vifs: [{ ...RICH.vifs[0], incoming: 'yes' }] })).toEqual(['vifs.0.incoming']);
+  });
+
   it('refuses two VIFs with one TAP name in one namespace', () => {
     const second = { ...RICH.vifs[0], id: 'v2', vnet: 8, mac: '02:5d:00:00:00:0b', ip: '10.8.0.10/24' };
     expect(fields(agentStateSchema, { ...RICH, vifs: [RICH.vifs[0], second] })).toEqual(['vifs.1.guest.ifname']);

@@ -79,6 +79,11 @@ export const vifSchema = open({
   ip: doc(cidr, "the VIF's address and prefix; unique per vnet. Port security drops guest IPv4 packets and ARP with another source address"),
   version: doc(u32, 'the location version (wire.md "VARP"). A higher version on a new host is a migration: the new host announces it and peers move their cache entries'),
   guest: doc(guestSchema, { description: 'what sits behind the VIF, see below', docType: 'object' }),
+  incoming: doc(z.boolean().optional(), {
+    description:
+      'a VM arriving by live migration: the agent attaches the VIF ahead of time (TAP, packet socket, DHCP) but does not claim it (no ANNOUNCE, frames for its MAC keep going to its old host, the guest\'s frames are not forwarded) until the first frame with the VIF\'s own source MAC arrives on its TAP (QEMU\'s RARP announcement as the VM resumes); then it announces `version` and forwards as usual. Only for TAP guests (an emulated guest is active at once), and only as the VIF is added (one already active here stays so); see docs/operations.md "Live migration of a VM"',
+    docDefault: 'false: active at once',
+  }),
   gateway: doc(ipv4.optional(), 'next hop for destinations outside `ip`\'s prefix (emulated guests)'),
   mtu: doc(mtu.optional(), { description: 'overrides the vnet MTU for this VIF', docDefault: "the vnet's" }),
   limit: doc(vifLimitSchema.optional(), { description: 'bandwidth limit on what the guest sends, see "Bandwidth limits" below', docType: '`{rateMbps, burstKb?}`' }),

@@ -41,6 +41,12 @@ export const reportVifSchema = closed({
     connections: int32().min(0),
     dropped: closed({ ingress: z.number().min(0), egress: z.number().min(0) }),
   }).optional(),
+  /**
+   * A VIF the state marks `incoming` (a live migration's destination):
+   * `incoming` until its guest's first frame, then `active` and when (ms since
+   * the epoch). A console finishes the move on `active`. Absent: not incoming.
+   */
+  migration: closed({ state: z.enum(['incoming', 'active']), activatedAt: z.number().min(0).nullable() }).optional(),
   /** Which path carries the guest's frames: the kernel fast path, or the agent and why (docs/operations.md "Kernel fast path"). Absent from agents without it. */
   path: closed({ path: z.enum(['kernel', 'userspace']), reason: text(REPORT_MESSAGE_MAX_CHARS).nullable() }).optional(),
 });

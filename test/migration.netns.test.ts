@@ -5,13 +5,20 @@
 // LAN segment with the VARP multicast group. The VM is an emulated guest: its
 // MAC and address stay, only the agent behind it changes, so what is measured
 // is the dataplane's part of the interruption (the hypervisor's pause is not).
+//
+// Then the live migration as a hypervisor does it (docs/operations.md "Live
+// migration of a VM"): the destination's state lists the VIF `incoming`
+// before the move, the VM is a kernel in a namespace behind a veth on each
+// host (the host end stands for the VM's TAP), paused on A and resumed on B;
+// its first frame on B activates the VIF there.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
 import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { OverlayAgent, addHost, addSegment, continuousPing, inject, pingUntil, tapVif, type FullState, type PingRun } from './overlay-fixture.ts';
-import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, encodeVarp, parseIp, parseMac } from '../agent/wire/index.ts';
+import { VARP_ANNOUNCE, VARP_FLAG_GRATUITOUS, VARP_FLAG_HAS_IP, encodeFrame, encodeVarp, parseIp, parseMac } from '../agent/wire/index.ts';
+import { udpFrame } from '../agent/switch/testing.ts';
 
 const ok = prerequisite(
   isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand('/usr/bin/curl'),
@@ -115,5 +122,121 @@ describe.skipIf(!ok)('migration under a 10 ms ping', () => {
     await sleep(200);
     expect(await p.counter('softudc_varp_messages_ignored_total{reason="stale_version"}')).toBe(stale + 1);
     expect(await p.entry(VM_MAC)).toMatchObject({ coa: B, version: 6 });
+  });
+});
+
+const LP = '198.18.13.1';
+const LA = '198.18.13.2';
+const LB = '198.18.13.3';
+const LVM_MAC = '02:5d:00:00:65:14';
+const LVM_IP = '10.101.0.20';
+
+describe.skipIf(!ok)('live migration of a VM, the destination VIF attached incoming beforehand', () => {
+  const h = new NetnsHarness();
+  let dir: { dir: string; remove(): Promise<void> };
+  let p: OverlayAgent;
+  let a: OverlayAgent;
+  let b: OverlayAgent;
+  const g0 = h.name('livemig-g0');
+  const ns = { vmA: '', vmB: '', a: '', b: '' };
+  const results: PingRun[] = [];
+  let activateMs = Number.NaN;
+  /** The VM's VIF: a "VM" guest, whose TAP (here a veth's host end `lmvm`) exists before the agent attaches to it. */
+  const vm = (version: number, extra: Record<string, unknown> = {}) => ({ id: 'vm/eth0', vnet: 101, mac: LVM_MAC, ip: `${LVM_IP}/24`, version, guest: { kind: 'tap', ifname: 'lmvm' }, ...extra });
+  type View = { vifs: { id: string; migration?: { state: string; activatedAt: number | null }; movedTo?: number }[]; counters: Record<string, number> };
+  const view = async (x: OverlayAgent) => JSON.parse(await x.admin('/v1/state')) as View;
+  const vifOf = async (x: OverlayAgent) => (await view(x)).vifs.find((v) => v.id === 'vm/eth0');
+
+  function host(name: string, address: string, vifs: FullState['vifs']): FullState {
+    const members = [LP, LA, LB].filter((x) => x !== address);
+    return { host: name, generation: 1, underlay: { address, port: 1798, multicast: '224.10.0.2', peers: [], members }, vnets: [{ id: 101, security: 'none', mtu: 1400 }], vifs };
+  }
+
+  /** The VM's kernel on one host: a namespace whose eth0 (the VM's MAC and address, no IPv6) is the peer of `lmvm` in the host's namespace. */
+  async function vmNamespace(hostNs: string, short: string, up: boolean): Promise<string> {
+    const vmNs = await h.addNs(short);
+    for (const k of ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv4.conf.default.arp_notify=1']) await h.mustExec(vmNs, 'sysctl', ['-qw', k]);
+    await h.mustExec(hostNs, 'ip', ['link', 'add', 'lmvm', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vmNs]);
+    await h.mustExec(vmNs, 'ip', ['link', 'set', 'eth0', 'address', LVM_MAC, 'mtu', '1400']);
+    await h.mustExec(vmNs, 'ip', ['addr', 'add', `${LVM_IP}/24`, 'dev', 'eth0']);
+    if (up) await h.mustExec(vmNs, 'ip', ['link', 'set', 'eth0', 'up']);
+    return vmNs;
+  }
+
+  beforeAll(async () => {
+    dir = await stateDir();
+    const sw = await h.addNs('livemig-sw');
+    await addSegment(h, sw, 'br0', '198.18.13');
+    ns.a = await addHost(h, sw, 'br0', 'livemig-a', LA);
+    ns.b = await addHost(h, sw, 'br0', 'livemig-b', LB);
+    const nsP = await addHost(h, sw, 'br0', 'livemig-p', LP);
+    h.track(g0);
+    ns.vmA = await vmNamespace(ns.a, 'livemig-vma', true);
+    ns.vmB = await vmNamespace(ns.b, 'livemig-vmb', false); // QEMU waiting with -incoming: the VM does not run there yet
+    p = new OverlayAgent(h, nsP, `${dir.dir}/lp.json`, host('lp', LP, [tapVif('g0/eth0', 101, 10, g0)]));
+    a = new OverlayAgent(h, ns.a, `${dir.dir}/la.json`, host('la', LA, [vm(1)]));
+    b = new OverlayAgent(h, ns.b, `${dir.dir}/lb.json`, host('lb', LB, []));
+    await Promise.all([p.start(), a.start(), b.start()]);
+    expect(await pingUntil(h, g0, LVM_IP)).toBe(true);
+    // The VM's neighbour table travels with its memory: the resumed VM already knows the pinger.
+    const g0Mac = tapVif('g0/eth0', 101, 10, g0).mac;
+    await h.mustExec(ns.vmB, 'ip', ['neigh', 'replace', '10.101.0.10', 'lladdr', g0Mac, 'dev', 'eth0', 'nud', 'reachable']);
+  });
+
+  afterAll(async () => {
+    for (const x of [p, a, b]) await x?.stop();
+    await h.cleanup();
+    await dir?.remove();
+    for (const r of results) {
+      console.log(`\nLive migration with an incoming VIF, 10 ms ping from a kernel guest: lost ${r.lost} of ${r.received + r.lost}, longest gap ${r.gapMs.toFixed(1)} ms (${r.lostInGap} lost in it); B activated the VIF ${activateMs.toFixed(0)} ms after the VM resumed`);
+    }
+  });
+
+  it('an incoming VIF claims nothing: pings keep reaching the VM on A, and underlay frames with its MAC do not activate it', async () => {
+    const ping = continuousPing(h, g0, LVM_IP, 10);
+    await sleep(300);
+    await b.update((s) => ({ ...s, vifs: [...s.vifs, vm(2, { incoming: true })] }));
+    expect(await vifOf(b)).toMatchObject({ migration: { state: 'incoming', activatedAt: null } });
+    // The VM on A talks to B's host over the underlay: a FRAME with the VM's MAC as source, from A.
+    const frame = encodeFrame({ vnet: 101, flags: 0, ethernet: udpFrame(parseMac(LVM_MAC), parseMac('ff:ff:ff:ff:ff:ff'), parseIp(LVM_IP), parseIp('10.101.0.255')) });
+    await inject(h, ns.a, LA, LB, [frame, frame]);
+    await sleep(700);
+    const run = await ping.stop();
+    expect(run.lost).toBe(0);
+    expect(await vifOf(b)).toMatchObject({ migration: { state: 'incoming' } });
+    expect(await p.entry(LVM_MAC)).toMatchObject({ coa: LA, version: 1 });
+    expect((await view(b)).counters['softudc_vif_activations_total'] ?? 0).toBe(0);
+  });
+
+  it('the VM resumed on B activates its VIF with its first frame: at most 2 pings lost at 10 ms', async () => {
+    const ping = continuousPing(h, g0, LVM_IP, 10);
+    await sleep(1000);
+    // The hypervisor's switch-over: the VM stops on A and runs on B (its kernel sends a gratuitous ARP as its link comes up).
+    const resumedAt = Date.now();
+    await Promise.all([h.mustExec(ns.vmA, 'ip', ['link', 'set', 'eth0', 'down']), h.mustExec(ns.vmB, 'ip', ['link', 'set', 'eth0', 'up'])]);
+    await sleep(1500);
+    const run = await ping.stop();
+    results.push(run);
+    const vif = await vifOf(b);
+    expect(vif).toMatchObject({ migration: { state: 'active' } });
+    activateMs = (vif?.migration?.activatedAt ?? Number.NaN) - resumedAt;
+    expect(run.lost).toBeLessThanOrEqual(2);
+    expect(await p.entry(LVM_MAC)).toMatchObject({ coa: LB, version: 2, state: 'REACHABLE' });
+    // A heard the announcement and let the VIF go, though its state still lists it.
+    expect(await vifOf(a)).toMatchObject({ movedTo: 2 });
+    expect((await view(b)).counters['softudc_vif_activations_total']).toBe(1);
+  });
+
+  it('the console finishes the move: B holds the VIF plainly, A drops it, not a ping lost', async () => {
+    const ping = continuousPing(h, g0, LVM_IP, 10);
+    await sleep(300);
+    await b.update((s) => ({ ...s, vifs: [...s.vifs.filter((v) => v.id !== 'vm/eth0'), vm(2)] }));
+    await a.update((s) => ({ ...s, vifs: [] }));
+    await sleep(500);
+    const run = await ping.stop();
+    expect(run.lost).toBe(0);
+    expect((await vifOf(b))?.migration).toBeUndefined();
+    expect(await vifOf(a)).toBeUndefined();
+    expect(await p.entry(LVM_MAC)).toMatchObject({ coa: LB, version: 2 });
   });
 });

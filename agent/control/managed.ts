@@ -146,6 +146,8 @@ export async function runManaged(opts: ManagedOptions): Promise<number> {
       reportIntervalMs: opts.reportIntervalMs,
     });
     link.start();
+    // A live migration's destination VIF became active: the console finishes the move on this report.
+    agent.onVifMoved = () => void link?.report();
     // The router manager's commands (ping, traceroute, views) on a stream of their own.
     const nodes = {
       router: (id: string) => agent.nodes.router(id), firewall: (id: string) => agent.nodes.firewall(id),

@@ -63,6 +63,15 @@ describe('buildReport', () => {
     expect(reportVifSchema.array().parse(r.vifs)).toHaveLength(3);
   });
 
+  it('says where a live migration\'s incoming VIF stands, in the contract\'s shape', () => {
+    const vif = view().vifs[0]!;
+    const v = view({ vifs: [{ ...vif, migration: { state: 'incoming', activatedAt: null } }, { ...vif, id: 'b/eth0', migration: { state: 'active', activatedAt: 1_700_000_000_000 } }, { ...vif, id: 'c/eth0', movedTo: 3 }] });
+    const r = buildReport({ view: v, agentVersion: '0.1.0', uptimeS: 1, applyError: null });
+    expect(r.vifs.map((x) => x.migration)).toEqual([{ state: 'incoming', activatedAt: null }, { state: 'active', activatedAt: 1_700_000_000_000 }, undefined]);
+    expect(reportVifSchema.array().parse(r.vifs)).toHaveLength(3);
+    expect(() => reportVifSchema.parse({ ...r.vifs[0], migration: { state: 'elsewhere', activatedAt: null } })).toThrow();
+  });
+
   it('is degraded, naming the cause, when a VIF is down or a state was rejected', () => {
     const down = view({ vifs: [{ ...view().vifs[0]!, status: 'error', error: 'TAP needs root' }] });
     const r = buildReport({ view: down, agentVersion: '0.1.0', uptimeS: 1, applyError: { generation: 4, message: 'vifs[0].mac: bad' } });

@@ -63,6 +63,7 @@ export function buildReport(i: ReportInput): AgentReport {
       guest: v.device ? { kind: v.guest, ifname: v.device.ifname, netns: v.device.netns } : { kind: v.guest },
       ...(v.securityGroups ? { securityGroups: sgSummary(v.securityGroups) } : {}),
       ...(v.path ? { path: { path: v.path.path, reason: v.path.reason } } : {}),
+      ...(v.migration ? { migration: { state: v.migration.state, activatedAt: v.migration.activatedAt } } : {}),
     })),
     varp: allVarp.slice(0, REPORT_MAX_VARP).map((e) => ({
       vnet: e.vnet,

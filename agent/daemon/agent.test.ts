@@ -166,4 +166,32 @@ describe('Agent reconcile', () => {
     expect(r.received).toBe(5);
     expect(h2.snapshot().varp.find((e) => e.ip === '10.7.0.10')).toMatchObject({ coa: '127.0.0.5' });
   });
+
+  it('a VIF another host announces with a higher version goes inactive here; an emulated guest marked incoming is active at once', async () => {
+    const h1 = await agent(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10 }, { id: 'a', vnet: 7, n: 11 }]));
+    const h2 = await agent(state('h2', '127.0.0.3', ['127.0.0.2'], [{ id: 'e', vnet: 7, n: 20 }]));
+    expect((await emulated(h2, 'e').ping('10.7.0.10', { timeoutMs: 1000 })).received).toBe(1);
+    // The VM moves to h2 with version 2; h1's state still lists it (the move is not finished).
+    const s2 = state('h2', '127.0.0.3', ['127.0.0.2'], [{ id: 'e', vnet: 7, n: 20 }, { id: 'vm', vnet: 7, n: 10, version: 2 }]);
+    await h2.apply({ ...s2, generation: 2, vifs: s2.vifs!.map((v) => (v.id === 'vm' ? { ...v, incoming: true } : v)) });
+    expect(h2.snapshot().vifs.find((v) => v.id === 'vm')).toMatchObject({ status: 'up' });
+    expect(h2.snapshot().vifs.find((v) => v.id === 'vm')?.migration).toBeUndefined();
+    for (let i = 0; i < 100 && h1.snapshot().vifs.find((v) => v.id === 'vm')?.movedTo === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(h1.snapshot().vifs.find((v) => v.id === 'vm')).toMatchObject({ movedTo: 2, version: 1 });
+    expect(h1.counters.get('softudc_varp_local_moved_away_total')).toBe(1);
+    // h1's other VIF now reaches the VM at h2, and its old guest here gets nothing.
+    const old = emulated(h1, 'vm');
+    let delivered = 0;
+    const deliver = old.deliver.bind(old);
+    old.deliver = (f) => {
+      delivered++;
+      deliver(f);
+    };
+    expect((await emulated(h1, 'a').ping('10.7.0.10', { count: 3, timeoutMs: 1000 })).received).toBe(3);
+    expect(delivered).toBe(0);
+    expect(h1.snapshot().varp.find((e) => e.ip === '10.7.0.10')).toMatchObject({ coa: '127.0.0.3', version: 2 });
+    // Moving it back with a newer version brings it up fresh on h1.
+    await h1.apply(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10, version: 3 }, { id: 'a', vnet: 7, n: 11 }], { generation: 2 }));
+    expect(h1.snapshot().vifs.find((v) => v.id === 'vm')?.movedTo).toBeUndefined();
+  });
 });

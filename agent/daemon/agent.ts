@@ -72,6 +72,8 @@ export class Agent {
   readonly services: GuestServices;
   /** The kernel fast path (agent/bpf/fastpath.ts): the maps follow every apply and the VARP cache. */
   readonly kernel: KernelPath;
+  /** Told when an incoming VIF became active or a VIF moved away (the console link reports at once). */
+  onVifMoved: (() => void) | null = null;
 
   constructor(opts: AgentOptions) {
     this.desired = parseState(opts.state);
@@ -96,7 +98,7 @@ export class Agent {
     );
     const sw = this.sw;
     this.receive = new Receive({ counters, logger, sw, seals: this.seals, core: () => this.core.current });
-    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible });
+    this.vifs = new Vifs({ sw, counters, logger, varp, vethGuests: this.kernel.possible, activeChanged: () => this.vifMoved() });
     this.core = new CoreManager({
       counters,
       logger,
@@ -205,10 +207,26 @@ export class Agent {
     await this.vlans.retain(vnetIds);
     for (const v of this.sw.vnetView()) if (!vnetIds.has(v.id)) this.sw.removeVnet(v.id);
     this.seals.retain(vnetIds);
-    await this.kernel.apply({ state: s, admitted: admittedAddresses(s), vifs: this.vifs.values(), ports: this.sw.portList(), varp: this.core.current?.varp ?? null });
+    await this.syncKernel(s);
     this.desired = s;
     this.appliedGeneration = s.generation;
     return result;
+  }
+
+  private vifMoved(): void {
+    void this.serialise(() => this.syncKernel());
+    this.onVifMoved?.();
+  }
+
+  /**
+   * The kernel fast path to the applied state: the VIFs that live here (an
+   * incoming VIF stays out until its guest's first frame, which must reach the
+   * agent; one that moved away leaves) and the switch's active ports.
+   */
+  private async syncKernel(s: AgentState = this.desired): Promise<void> {
+    if (!this.running) return;
+    const vifs = this.vifs.values().filter((rt) => this.vifs.active(rt));
+    await this.kernel.apply({ state: s, admitted: admittedAddresses(s), vifs, ports: this.sw.portList(), varp: this.core.current?.varp ?? null });
   }
 
   /** The guest behind a VIF (running), for diagnostics. */

@@ -67,6 +67,7 @@ export class CoreManager {
       resolved: (vnet, mac, route) => this.d.sw.held.release(vnet, mac, route),
       unresolved: (vnet, mac, reason) => this.d.sw.held.discard(vnet, mac, reason),
       changed: () => this.d.varpChanged?.(),
+      moved: (vnet, mac, version) => this.d.vifs.moved(vnet, mac, version),
     };
     let varp: Varp;
     try {

@@ -34,6 +34,10 @@ export interface VifView {
   path?: VifPath;
   /** Its security groups, rules with their hits, open connections and drops (absent: not filtered). */
   securityGroups?: SgVifView;
+  /** A VIF the state marks incoming: waiting for its guest's first frame, or active since `activatedAt` (ms since the epoch). */
+  migration?: { state: 'incoming' | 'active'; activatedAt: number | null };
+  /** The newer location version another host announced: the VIF moved there and is inactive here. */
+  movedTo?: number;
 }
 
 export interface VarpEntryTextView {
@@ -193,6 +197,8 @@ export function buildView(i: ViewInput): AgentStateView {
       error: rt.error,
       ...(i.kernel?.pathOf(rt.spec.id) ? { path: i.kernel.pathOf(rt.spec.id) } : {}),
       ...(rt.filter ? { securityGroups: rt.filter.view() } : {}),
+      ...(rt.migration ? { migration: { ...rt.migration } } : {}),
+      ...(rt.movedTo !== null ? { movedTo: rt.movedTo } : {}),
     })),
     ...varpListing(i),
     ...nodeSummaries(i.nodes),

@@ -1,6 +1,9 @@
 // The VIF reconcile: brings the VIFs of a desired state up, changes them in
 // place or replaces them, and takes away the rest. Unchanged VIFs are left
-// alone (same guest, same port: not one frame lost on them).
+// alone (same guest, same port: not one frame lost on them). A VIF marked
+// `incoming` (a live migration's destination) comes up inactive and becomes
+// active on its guest's first frame (agent/switch/incoming.ts); a VIF whose
+// newer location another host announced goes inactive here (moved).
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Switch } from '../switch/index.ts';
@@ -22,6 +25,10 @@ export interface VifRuntime {
   shaper: VifShaper;
   /** Its security groups (agent/sg), null when the VIF lists none (not filtered). */
   filter: VifFilter | null;
+  /** A VIF the state marks incoming: waiting for its guest's first frame, or active since then. Null otherwise. */
+  migration: { state: 'incoming' | 'active'; activatedAt: number | null } | null;
+  /** The newer location version another host announced for this VIF: it is inactive here. Null while it lives here. */
+  movedTo: number | null;
 }
 
 /** What one reconcile did to the VIFs. */
@@ -42,6 +49,13 @@ export interface VifDeps {
   sgConntrack?: Partial<ConntrackTimeouts>;
   /** Namespace guests as veth pairs, which the kernel fast path can carry (agent/guests/tap.ts). */
   vethGuests?: boolean;
+  /** An incoming VIF became active, or an active one moved away: the kernel fast path follows. */
+  activeChanged?: (rt: VifRuntime) => void;
+}
+
+/** True when `v` comes up inactive: an incoming TAP guest (an emulated guest never speaks first, so it is active at once). */
+export function startsInactive(v: VifSpec): boolean {
+  return v.incoming === true && v.guest.kind === 'tap';
 }
 
 export class Vifs {
@@ -81,7 +95,8 @@ export class Vifs {
     const replaced = new Set<string>();
     for (const rt of this.values()) {
       const n = next.get(rt.spec.id);
-      if (!n || rt.error !== null || !sameIdentity(rt.spec, n)) {
+      // A VIF that moved away comes back only with a new location version: a fresh start.
+      if (!n || rt.error !== null || !sameIdentity(rt.spec, n) || (rt.movedTo !== null && n.version !== rt.spec.version)) {
         await this.remove(rt);
         if (!n) out.removed.push(rt.spec.id);
         else replaced.add(n.id); // new vnet, MAC or guest kind, or a retry after an error
@@ -96,7 +111,7 @@ export class Vifs {
         } else if (canonical(rt.spec) !== canonical(n)) {
           await this.change(rt, n, s);
           out.changed.push(n.id);
-        } else if (reattach) {
+        } else if (reattach && this.active(rt)) {
           this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
         }
       } catch (err) {
@@ -128,6 +143,28 @@ export class Vifs {
     if (port) port.filter = rt.filter;
   }
 
+  /** True when the VIF lives here: not waiting for its guest, not moved away. */
+  active(rt: VifRuntime): boolean {
+    return rt.movedTo === null && rt.migration?.state !== 'incoming';
+  }
+
+  /**
+   * Another host announced (vnet, mac) with the newer location `version`
+   * (agent/varp/varp.ts): the VM runs there now. Its port here goes inactive:
+   * frames for its MAC follow VARP to the new host, and what the paused VM's
+   * TAP still sends is dropped and counted. The state moves it back with a new version.
+   */
+  moved(vnet: number, mac: number, version: number): void {
+    for (const rt of this.vifs.values()) {
+      if (rt.spec.vnet !== vnet || rt.mac !== mac || !this.active(rt) || version <= rt.spec.version) continue;
+      rt.movedTo = version;
+      this.d.sw.deactivatePort(rt.spec.id);
+      this.d.counters.inc('softudc_vif_moved_away_total');
+      this.d.logger.info('VIF moved to another host', { vif: rt.spec.id, version: rt.spec.version, newVersion: version });
+      this.d.activeChanged?.(rt);
+    }
+  }
+
   /** Withdraws every VIF from `varp` (a VARP engine being retired). */
   detachAll(varp: Varp): void {
     for (const rt of this.vifs.values()) varp.detach(rt.spec.vnet, rt.mac);
@@ -140,7 +177,9 @@ export class Vifs {
   private async add(n: VifSpec, s: AgentState): Promise<void> {
     const shaper = new VifShaper(n.id, this.d.counters);
     shaper.configure(n.limit);
-    const rt: VifRuntime = { spec: n, mac: parseMac(n.mac), ip: parseCidr(n.ip).ip, guest: null, error: null, shaper, filter: null };
+    const inactive = startsInactive(n);
+    const migration = inactive ? { state: 'incoming' as const, activatedAt: null } : null;
+    const rt: VifRuntime = { spec: n, mac: parseMac(n.mac), ip: parseCidr(n.ip).ip, guest: null, error: null, shaper, filter: null, migration, movedTo: null };
     this.vifs.set(n.id, rt);
     this.syncFilter(rt); // filtering from the first frame
     try {
@@ -148,6 +187,10 @@ export class Vifs {
     } catch (err) {
       rt.error = (err as Error).message;
       throw err;
+    }
+    if (inactive) {
+      this.d.logger.info('VIF incoming: attached, waiting for its guest\'s first frame', { vif: n.id, vnet: n.vnet, mac: n.mac, version: n.version });
+      return;
     }
     this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
     this.d.logger.info('VIF up', { vif: n.id, vnet: n.vnet, mac: n.mac, ip: n.ip, version: n.version, guest: n.guest.kind });
@@ -163,7 +206,12 @@ export class Vifs {
       headroom: this.d.sw.headroom,
       veth: this.d.vethGuests,
     });
-    this.d.sw.addPort({ id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper, filter: rt.filter });
+    const port = { id: rt.spec.id, vnet: rt.spec.vnet, mac: rt.mac, ip: rt.ip, guest, limit: rt.shaper, filter: rt.filter };
+    if (rt.migration?.state === 'incoming') this.d.sw.addInactivePort(port, { activated: () => this.activated(rt) });
+    else {
+      this.d.sw.addPort(port);
+      if (rt.movedTo !== null) this.d.sw.deactivatePort(port.id); // a guest restarted after its VIF moved away stays out
+    }
     try {
       await guest.start();
     } catch (err) {
@@ -174,6 +222,16 @@ export class Vifs {
     rt.guest = guest;
   }
 
+  /** The guest of an incoming VIF sent its first frame: the VIF lives here now, with its location version. */
+  private activated(rt: VifRuntime): void {
+    rt.migration = { state: 'active', activatedAt: Date.now() };
+    const n = rt.spec;
+    this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+    this.d.counters.inc('softudc_vif_activations_total');
+    this.d.logger.info('VIF active: its guest spoke, announced', { vif: n.id, vnet: n.vnet, mac: n.mac, version: n.version });
+    this.d.activeChanged?.(rt);
+  }
+
   /** Same vnet, MAC and guest kind: an in-place change (address, version, guest options). */
   private async change(rt: VifRuntime, n: VifSpec, s: AgentState): Promise<void> {
     const prev = rt.spec;
@@ -181,8 +239,8 @@ export class Vifs {
     rt.ip = parseCidr(n.ip).ip;
     this.d.sw.setPortIp(n.id, rt.ip);
     rt.shaper.configure(n.limit);
-    // The location version, the bandwidth limit and the security groups are not the guest's business.
-    const own = (v: VifSpec) => canonical({ ...v, version: 0, limit: undefined, securityGroups: undefined });
+    // The location version, the bandwidth limit, the security groups and `incoming` are not the guest's business.
+    const own = (v: VifSpec) => canonical({ ...v, version: 0, limit: undefined, securityGroups: undefined, incoming: undefined });
     const guestChanged = own(prev) !== own(n);
     if (guestChanged && rt.guest) {
       if (rt.guest.update) {
@@ -194,6 +252,16 @@ export class Vifs {
         await old.stop();
         await this.startGuest(rt, s);
       }
+    }
+    if (rt.movedTo !== null) return; // inactive until a new version brings it back (reconcile)
+    if (rt.migration?.state === 'incoming') {
+      if (startsInactive(n)) return; // still waiting for its guest
+      // No longer incoming before its guest spoke: the state says it lives here now.
+      this.d.sw.activatePort(n.id);
+      rt.migration = null;
+      this.d.activeChanged?.(rt);
+    } else if (!startsInactive(n)) {
+      rt.migration = null; // the move is finished: a plain VIF
     }
     // A new location version is a migration (or a re-placement): announce again.
     this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });

@@ -6,7 +6,10 @@
 // the vnet's peers (head-end replication, seed 003 claim 20). The vnet id of a
 // FRAME is always the sending port's (spec "FRAME"); a FRAME from the underlay
 // reaches only ports of its own vnet. MACs are numbers: Map keys without
-// allocation on the packet path.
+// allocation on the packet path. A port may be connected inactive (a live
+// migration's destination, incoming.ts): outside its vnet until its guest's
+// first frame. The file is over 300 lines: the switching of one frame reads
+// best in one place.
 import {
   ETH_HEADER_LEN,
   ETHERTYPE_ARP,
@@ -24,8 +27,10 @@ import { suppressedArpReply } from './arp.ts';
 import { rebuild, type Sealer } from './attachments.ts';
 import { HeldFrames } from './held.ts';
 import { checkPortSecurity } from './security.ts';
+import { incomingCheck, type Activation } from './incoming.ts';
 import { C, securityCounter, txDropCounter, type FrameDropReason, type Security, type SwitchIo, type SwitchPort, type Vnet, type VnetConfig } from './types.ts';
 
+export type { Activation } from './incoming.ts';
 export type { FrameDropReason, PortFilter, Sealer, Security, SwitchIo, SwitchPort, SwitchVarp, Uplink, VnetConfig } from './types.ts';
 
 /** Services answered next to the port (agent/dhcp/services.ts): true when they took the frame. */
@@ -36,6 +41,8 @@ export interface PortServices {
 export class Switch {
   private readonly vnets = new Map<number, Vnet>();
   private readonly ports = new Map<string, SwitchPort>();
+  /** Ports connected but not active (incoming.ts), by id: not in their vnet's MAC table. */
+  private readonly inactive = new Map<string, SwitchPort>();
   /** Frames waiting for VARP to resolve their destination; VARP's io.resolved/unresolved release or drop them. */
   readonly held: HeldFrames;
   /** DHCP and the vnet resolvers; they see a guest's frames before port security. */
@@ -94,7 +101,66 @@ export class Switch {
     port.guest.onFrame = port.limit ? port.limit.wrap(enter) : enter;
   }
 
+  /**
+   * Connects a port inactive (a live migration's destination, incoming.ts):
+   * its vnet does not know its MAC (frames for it go where VARP says), and its
+   * guest's frames are dropped and counted, until the first one with the
+   * port's own MAC as source: that frame activates it (`activation.activated`
+   * runs: the VIF announces itself) and is then switched as usual.
+   */
+  addInactivePort(port: SwitchPort, activation: Activation): void {
+    const v = this.vnets.get(port.vnet);
+    if (!v) throw new Error(`vnet ${port.vnet} is not configured`);
+    if (this.ports.has(port.id) || this.inactive.has(port.id)) throw new Error(`port ${port.id} already exists`);
+    this.inactive.set(port.id, port);
+    port.guest.onFrame = (frame) => {
+      const bad = incomingCheck(port, frame);
+      if (bad !== null) return void this.counters.inc(bad);
+      this.inactive.delete(port.id);
+      try {
+        this.addPort(port); // throws when another port took the MAC meanwhile
+      } catch {
+        this.inactive.set(port.id, port);
+        return void this.counters.inc(C.inactiveDropped.mac_in_use);
+      }
+      this.counters.inc(C.activations);
+      activation.activated(port);
+      port.guest.onFrame(frame);
+    };
+  }
+
+  /** Activates an inactive port without waiting for its guest (the state no longer says incoming). */
+  activatePort(id: string): void {
+    const p = this.inactive.get(id);
+    if (!p) return;
+    this.inactive.delete(id);
+    this.addPort(p);
+  }
+
+  /** True while the port is connected but not active. */
+  isInactive(id: string): boolean {
+    return this.inactive.has(id);
+  }
+
+  /**
+   * Takes an active port out of its vnet again, as inactive, with no way back
+   * but a new addInactivePort or addPort (the VIF moved to another host: its
+   * guest here is a paused VM's leftover). Frames for its MAC go where VARP says.
+   */
+  deactivatePort(id: string): void {
+    const p = this.ports.get(id);
+    if (!p) return;
+    this.removePort(id);
+    this.inactive.set(id, p);
+    p.guest.onFrame = () => void this.counters.inc(C.inactiveDropped.moved);
+  }
+
   removePort(id: string): void {
+    const q = this.inactive.get(id);
+    if (q) {
+      this.inactive.delete(id);
+      q.guest.onFrame = () => {};
+    }
     const p = this.ports.get(id);
     if (!p) return;
     this.ports.delete(id);
@@ -106,19 +172,20 @@ export class Switch {
 
   /** Rebinds a port's IPv4 address in place (same vnet and MAC). */
   setPortIp(id: string, ip: number): void {
-    const p = this.ports.get(id);
+    const p = this.port(id);
     if (p) p.ip = ip;
   }
 
+  /** A port by id, active or not. */
   port(id: string): SwitchPort | undefined {
-    return this.ports.get(id);
+    return this.ports.get(id) ?? this.inactive.get(id);
   }
 
   portCount(): number {
     return this.ports.size;
   }
 
-  /** Every port (the kernel fast path marks their MACs local). */
+  /** Every active port (the kernel fast path marks their MACs local). */
   portList(): SwitchPort[] {
     return [...this.ports.values()];
   }

@@ -104,6 +104,13 @@ export const C = {
   secure: `${P}tx_dropped_total{reason="security_unavailable"}`,
   deliverErrors: `${P}deliver_errors_total`,
   toUplink: `${P}uplink_tx_frames_total`,
+  activations: `${P}port_activations_total`,
+  inactiveDropped: {
+    runt: `${P}inactive_port_drops_total{reason="runt"}`,
+    src_mac: `${P}inactive_port_drops_total{reason="src_mac"}`,
+    mac_in_use: `${P}inactive_port_drops_total{reason="mac_in_use"}`,
+    moved: `${P}inactive_port_drops_total{reason="moved"}`,
+  },
   uplinkDropped: {
     runt: `${P}uplink_rx_dropped_total{reason="runt"}`,
     src_mac: `${P}uplink_rx_dropped_total{reason="src_mac"}`,

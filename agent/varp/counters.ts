@@ -16,6 +16,7 @@ export const VARP_COUNTERS = {
   announcesReceived: `${P}announces_received_total`,
   gratuitousReceived: `${P}gratuitous_received_total`,
   withdrawsReceived: `${P}withdraws_received_total`,
+  localMovedAway: `${P}local_moved_away_total`,
   resolved: `${P}resolved_total`,
   resolutionsFailed: `${P}resolutions_failed_total`,
   ipResolutionsFailed: `${P}ip_resolutions_failed_total`,

@@ -131,7 +131,7 @@ describe('attach, detach and migration', () => {
     expect(c.floods).toHaveLength(sent + 1);
   });
 
-  it('moves cached entries at once when a VIF migrates, and the old host WITHDRAWs', () => {
+  it('moves cached entries at once when a VIF migrates; the old host lets it go, and WITHDRAWs only what it still held', () => {
     const a = net().add('a', A);
     const b = net().add('b', B);
     const c = net().add('c', Cc);
@@ -139,19 +139,25 @@ describe('attach, detach and migration', () => {
     c.varp.attach(DB);
     a.resolve(VNET, DB.mac, datagram(0));
     expect(a.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
-    // Migration c -> b: the new host announces (version 2), the old one withdraws.
+    // Migration c -> b: the new host announces (version 2); the old one hears it and lets the VIF go without a WITHDRAW.
     b.varp.attach({ ...DB, version: 2 });
     expect(a.resolve(VNET, DB.mac, datagram(2))).toEqual({ coa: B, port: PORT });
     expect(a.counters.get(C.entriesMoved)).toBe(1);
-    c.varp.detach(VNET, DB.mac);
-    expect(c.floods.at(-1)!.msg).toMatchObject({ opcode: VARP_WITHDRAW, mac: DB.mac, coa: Cc, version: 1 });
-    expect(a.counters.get(messageIgnored('withdraw_mismatch'))).toBe(1); // a's entry points to b now
+    expect(c.varp.local(VNET, DB.mac)).toBeUndefined();
+    expect(c.counters.get(C.localMovedAway)).toBe(1);
+    const sent = c.floods.length;
+    c.varp.detach(VNET, DB.mac); // the old host's state drops it later: nothing left to withdraw
+    expect(c.floods).toHaveLength(sent);
     expect(a.resolve(VNET, DB.mac, datagram(3))).toEqual({ coa: B, port: PORT });
+    // A WITHDRAW from a host that still held it, with the old location, does not move a's entry.
+    a.varp.handle({ opcode: VARP_WITHDRAW, vnet: VNET, mac: DB.mac, flags: 0, ip: 0, coa: Cc, nonce: 0, version: 1 }, { address: Cc, port: PORT });
+    expect(a.counters.get(messageIgnored('withdraw_mismatch'))).toBe(1); // a's entry points to b now
+    expect(a.resolve(VNET, DB.mac, datagram(4))).toEqual({ coa: B, port: PORT });
     // Once gone from b too, the WITHDRAW makes a forget it.
     b.varp.detach(VNET, DB.mac);
     expect(a.varp.entries().filter((e) => e.mac === DB.mac)).toHaveLength(0);
-    expect(c.varp.local(VNET, DB.mac)).toBeUndefined();
   });
+
 
   it('drops frames queued for a VIF that attaches here, and refuses to resolve local VIFs', () => {
     net().autoDeliver = false;
@@ -179,8 +185,31 @@ describe('attach, detach and migration', () => {
     expect(floods).toHaveLength(0);
     varp.start();
     expect(floods).toHaveLength(1);
-    varp.handle({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: WEB.mac, flags: VARP_FLAG_GRATUITOUS, ip: 0, coa: B, nonce: 0, version: 2 }, { address: B, port: PORT });
-    expect(counters.get(messageIgnored('announce_for_local'))).toBe(1);
+    // The same version elsewhere, or an answer (not GRATUITOUS) with a higher one: the VIF stays here.
+    varp.handle({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: WEB.mac, flags: VARP_FLAG_GRATUITOUS, ip: 0, coa: B, nonce: 0, version: 1 }, { address: B, port: PORT });
+    varp.handle({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: WEB.mac, flags: 0, ip: 0, coa: B, nonce: 0, version: 2 }, { address: B, port: PORT });
+    expect(counters.get(messageIgnored('announce_for_local'))).toBe(2);
+    expect(varp.local(VNET, WEB.mac)).toBeDefined();
+    varp.stop();
+  });
+
+  it('lets a local VIF go, silently, when another host announces it with a higher version (a live migration activated there)', () => {
+    const counters = new Counters();
+    const floods: Buffer[] = [];
+    const moved: number[][] = [];
+    const varp = new Varp({ ownCoa: A, port: PORT, sendFlood: (b) => floods.push(b), sendTo: () => {}, resolved: () => {}, unresolved: () => {}, moved: (vnet, mac, version) => moved.push([vnet, mac, version]) }, counters);
+    varp.start();
+    varp.attach(WEB);
+    varp.attach(DB); // keeps a VIF on the vnet, so the new location is cached
+    varp.handle({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: WEB.mac, flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, ip: WEB.ip, coa: B, nonce: 0, version: 2 }, { address: B, port: PORT });
+    expect(moved).toEqual([[VNET, WEB.mac, 2]]);
+    expect(counters.get(C.localMovedAway)).toBe(1);
+    expect(varp.local(VNET, WEB.mac)).toBeUndefined();
+    expect(varp.localByIp(VNET, WEB.ip)).toBeUndefined();
+    expect(varp.entries().find((e) => e.mac === WEB.mac)).toMatchObject({ coa: B, version: 2, state: 'REACHABLE' });
+    expect(floods).toHaveLength(2); // the two attaches' ANNOUNCEs: no WITHDRAW, the VIF lives on at B
+    // Its frames now go to B.
+    expect(varp.resolve(VNET, WEB.mac)).toMatchObject({ coa: B });
     varp.stop();
   });
 });

@@ -112,6 +112,12 @@ export interface VarpIo {
   unresolved(vnet: number, mac: number, reason: HeldDropReason): void;
   /** An entry was confirmed, moved or forgotten (the kernel fast path follows the cache). */
   changed?(): void;
+  /**
+   * A VIF attached here was announced (GRATUITOUS) at another COA with a newer
+   * location version: it moved (a live migration activated there). The engine
+   * has already forgotten it as local; the switch stops delivering to it here.
+   */
+  moved?(vnet: number, mac: number, version: number): void;
   /** Work of a VARP timer threw (a bug): it is counted and reported here, and the engine carries on. */
   reportBug?(where: string, err: unknown): void;
 }

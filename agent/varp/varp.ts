@@ -21,6 +21,8 @@
 //   a cached entry is verified by a unicast REQUEST with a fresh nonce to the
 //   announced COA, and only the signed answer (which must carry that nonce)
 //   moves it; an entry not cached is resolved on first use as usual.
+// - A GRATUITOUS ANNOUNCE of a local VIF at another COA with a higher version: it moved
+//   (a live migration activated there); no longer local, no WITHDRAW, io.moved tells the switch.
 // - An ANNOUNCE goes to the REQUEST's UDP source. A REQUEST re-flooded by a
 //   vnetd comes from the relay instead; it is answered at its COA only when
 //   that COA is a host this agent admits (underlay admission), so a REQUEST
@@ -235,7 +237,14 @@ export class Varp {
   private onAnnounce(msg: VarpMessage, from: Source): void {
     const gratuitous = (msg.flags & VARP_FLAG_GRATUITOUS) !== 0;
     this.counters.inc(gratuitous ? C.gratuitousReceived : C.announcesReceived);
-    if (this.locals.get(msg.vnet, msg.mac)) return this.ignore('announce_for_local');
+    const local = this.locals.get(msg.vnet, msg.mac);
+    if (local) {
+      if (!gratuitous || msg.version <= local.version || msg.coa === this.sender.io.ownCoa) return this.ignore('announce_for_local');
+      this.unindexLocal(local);
+      this.locals.delete(msg.vnet, msg.mac);
+      this.counters.inc(C.localMovedAway);
+      this.sender.io.moved?.(msg.vnet, msg.mac, msg.version);
+    }
     if (gratuitous && this.cfg.key) return this.verifyGratuitous(msg, from);
     const e = gratuitous ? this.gratuitousTarget(msg) : this.answeredEntry(msg);
     if (typeof e === 'string') return this.ignore(e);

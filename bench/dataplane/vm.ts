@@ -3,7 +3,7 @@
 // namespace guest on agent B through the overlay, attached with vnet_hdr=on
 // and =off; the same VM through a plain Linux bridge to a namespace as the
 // reference; and a QEMU live migration of the VM from agent A to agent B
-// under a 10 ms ping. iperf3 runs inside the VM, driven by its serial console.
+// under a 10 ms ping, B's VIF attached incoming beforehand. iperf3 runs inside the VM, driven by its serial console.
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { NetnsHarness } from '../../test/netns/harness.ts';
@@ -27,7 +27,7 @@ export interface VmSection {
   accel: string;
   rows: VmRow[];
   /** The migration's ping gap, or why it was not measured. */
-  migration?: { gapMs: number; lostInGap: number; downtimeMs: number; appliedMs: number } | { error: string };
+  migration?: { gapMs: number; lostInGap: number; downtimeMs: number; announceMs: number } | { error: string };
 }
 
 const VM_IP = '10.100.0.11';
@@ -108,15 +108,22 @@ async function openMonitor(socket: string): Promise<{ cmd(line: string): Promise
 
 /**
  * The VM on agent A migrates (QEMU `migrate`) to a QEMU waiting on agent B's
- * host, while the peer pings it every 10 ms; when QEMU reports the
- * migration completed, both agents get the VIF's new place (A drops it, B
- * attaches it with the next version), as a console's deploy would.
+ * host, while the peer pings it every 10 ms. Before the migration starts, B's
+ * state lists the VIF `incoming` with the next version (docs/operations.md
+ * "Live migration of a VM"): B attaches the destination's TAP ahead of time
+ * and activates the VIF on the VM's first frame there (QEMU's announcement as
+ * the VM resumes). Nothing is written to either agent in the critical path;
+ * the move is finished afterwards (B plain, A without the VIF), as a console would.
  */
 async function migrate(h: NetnsHarness, u: Underlay, vm: Vm, a: AgentProcess, b: AgentProcess, vif: (v: number) => VifState, monA: string, initramfs: string): Promise<NonNullable<VmSection['migration']>> {
-  await h.mustExec(u.hB, 'ip', ['tuntap', 'add', TAP, 'mode', 'tap']); // the destination QEMU attaches to it before B's agent knows the VIF
+  await h.mustExec(u.hB, 'ip', ['tuntap', 'add', TAP, 'mode', 'tap']); // the destination QEMU attaches to it before B's agent does
   const dest = new Vm(h, { ns: u.hB, initramfs, tap: TAP, mac: VM_MAC, vnetHdr: true, accel: vm.opts.accel, extra: ['-incoming', `tcp:${u.ipB}:${MIGRATE_PORT}`] });
   try {
     for (let i = 0; i < 100 && !(await h.exec(u.hB, 'ss', ['-Hltn', `sport = :${MIGRATE_PORT}`])).stdout.trim(); i++) await sleep(100);
+    const next = (s: HostState, vifs: VifState[]): HostState => ({ ...s, generation: s.generation + 1, vifs });
+    const incoming = next(b.state, [...b.state.vifs, { ...vif(2), incoming: true } as VifState]);
+    await b.apply(incoming);
+    await b.waitApplied(incoming.generation);
     const ping = startGapPing(h, peerNs(h), VM_IP, 10);
     await sleep(1000);
     const mon = await openMonitor(monA);
@@ -134,17 +141,19 @@ async function migrate(h: NetnsHarness, u: Underlay, vm: Vm, a: AgentProcess, b:
       mon.close();
     }
     if (!/Migration status: completed/.test(info)) throw new Error(`migration did not complete: ${/Migration status: \w+/.exec(info)?.[0] ?? info.slice(0, 200)}`);
-    const next = (s: HostState, vifs: VifState[]): HostState => ({ ...s, generation: s.generation + 1, vifs });
-    const toB = next(b.state, [...b.state.vifs, vif(2)]);
+    await sleep(2000);
+    const gap = await ping.stop();
+    const seen = (JSON.parse(await b.admin('/v1/state')) as { vifs: { mac: string; migration?: { state: string; activatedAt: number | null } }[] }).vifs.find((v) => v.mac === VM_MAC)?.migration;
+    // The move is finished: B holds the VIF plainly, A lets it go.
+    const toB = next(b.state, [...b.state.vifs.filter((v) => v.mac !== VM_MAC), vif(2)]);
     const fromA = next(a.state, a.state.vifs.filter((v) => v.mac !== VM_MAC));
     await Promise.all([b.apply(toB), a.apply(fromA)]);
     await Promise.all([b.waitApplied(toB.generation), a.waitApplied(fromA.generation)]);
-    const appliedMs = Date.now() - completedAt;
-    await sleep(2000);
-    const gap = await ping.stop();
     if (gap.failure) throw new Error(gap.failure);
+    if (seen?.state !== 'active' || seen.activatedAt === null) throw new Error(`the incoming VIF on agent B was not activated (${JSON.stringify(seen)})`);
     const downtimeMs = Number(/downtime: (\d+) ms/.exec(info)?.[1] ?? NaN);
-    return { gapMs: gap.gapMs, lostInGap: gap.lostInGap, downtimeMs, appliedMs };
+    // Monitor polls every few ms, so the announcement may come before QEMU is seen completed (negative).
+    return { gapMs: gap.gapMs, lostInGap: gap.lostInGap, downtimeMs, announceMs: seen.activatedAt - completedAt };
   } finally {
     await dest.stop();
   }
@@ -242,5 +251,8 @@ export function printVmSection(s: VmSection | { skipped: string }): void {
   const m = s.migration;
   if (!m) return;
   if ('error' in m) fail(`VM live migration: ${m.error}`);
-  else console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms; both agents reported the move applied ${fmt(m.appliedMs)} ms after QEMU reported the migration completed (their state polled every 100 ms)`);
+  else {
+    console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer; B's state listed the VIF incoming before the migration): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms; B activated the VIF and sent its GRATUITOUS ANNOUNCE ${m.announceMs.toFixed(0)} ms after the monitor saw QEMU report the migration completed`);
+    if (m.lostInGap > 2) console.log(`  aim missed: ${m.lostInGap} lost, the aim is at most 2`);
+  }
 }
