@@ -7,7 +7,6 @@ import { EVENT_CHANNEL, EventInbox, getEventBus } from '../events/index.ts';
 import type { HostActor } from '../auth/actors.ts';
 import type { HostState } from '../compile/index.ts';
 import type { Report } from '../../contract/report.ts';
-import { completeDeploymentsOf } from './deployments.ts';
 import { HOST_CREDENTIAL_REVOKED, readDesired, readDesiredIfNewer } from './desiredState.ts';
 import { ensureLivenessSweep } from './hostLiveness.ts';
 
@@ -96,6 +95,7 @@ interface ReportRow {
   stored: number;
   updated: number;
   told: number;
+  completed: number;
 }
 
 /**
@@ -104,6 +104,17 @@ interface ReportRow {
  * (`by: 'credential'`, the lean path: the credential check and the report in
  * one statement). Either way a revoked host, or one without a credential,
  * matches nothing and nothing is written.
+ *
+ * The same statement keeps the open deployments' counts of missing targets
+ * (`Deployment.missing`): a report whose applied generation crosses the
+ * generation a deployment gave its host (upwards: applied now; downwards, an
+ * agent restored to an older state: missing again) changes that count by
+ * one, found through the host's open targets (`DeploymentTarget`, by host
+ * and generation) without reading any other target. The report that brings
+ * the count to zero marks the deployment completed, drops its open targets
+ * and announces `deployment.completed`, all delivered at commit. Two
+ * reports of the same deployment wait for each other on its row, so each
+ * adds to the count the other left.
  */
 const reportSql = (by: 'id' | 'credential') => `WITH h AS (
        SELECT id, "desiredGeneration" AS desired, "appliedGeneration" AS prev FROM "Host"
@@ -118,14 +129,24 @@ const reportSql = (by: 'id' | 'credential') => `WITH h AS (
              capabilities = coalesce($6::jsonb, "Host".capabilities), "updatedAt" = $4::timestamptz
            FROM a WHERE "Host".id = a.id RETURNING "Host".id),
      -- Delivered at commit, like publish().
-     n AS (SELECT pg_notify($7, json_build_object('type', 'host.report', 'hostId', a.id, 'appliedGeneration', a.applied)::text) FROM a)
+     n AS (SELECT pg_notify($7, json_build_object('type', 'host.report', 'hostId', a.id, 'appliedGeneration', a.applied)::text) FROM a),
+     x AS (SELECT t."deploymentId" AS id, sum(CASE WHEN t.generation <= a.applied THEN -1 ELSE 1 END)::int AS delta
+             FROM a JOIN "DeploymentTarget" t ON t."hostId" = a.id
+            WHERE a.applied <> a.prev AND t.generation > least(a.applied, a.prev) AND t.generation <= greatest(a.applied, a.prev)
+            GROUP BY t."deploymentId"),
+     d AS (UPDATE "Deployment" SET missing = "Deployment".missing + x.delta,
+             "completedAt" = CASE WHEN "Deployment".missing + x.delta <= 0 THEN $4::timestamptz END
+           FROM x WHERE "Deployment".id = x.id AND "Deployment"."completedAt" IS NULL
+           RETURNING "Deployment".id, "Deployment"."completedAt"),
+     dt AS (DELETE FROM "DeploymentTarget" t USING d WHERE t."deploymentId" = d.id AND d."completedAt" IS NOT NULL),
+     dn AS (SELECT pg_notify($7, json_build_object('type', 'deployment.completed', 'deploymentId', d.id)::text) FROM d WHERE d."completedAt" IS NOT NULL)
      SELECT a.id::text AS "hostId", a.desired, a.prev, a.applied, (SELECT count(*) FROM r)::int AS stored, (SELECT count(*) FROM u)::int AS updated,
-            (SELECT count(*) FROM n)::int AS told FROM a`;
+            (SELECT count(*) FROM n)::int AS told, (SELECT count(*) FROM dn)::int AS completed FROM a`;
 const REPORT_BY_ID = reportSql('id');
 const REPORT_BY_CREDENTIAL = reportSql('credential');
 
 /** Stores a report for the host `key` names (see reportSql); null when no live host matches. */
-async function storeReport(db: Db, exec: ReportExec, by: 'id' | 'credential', key: string, report: Report, now: Date) {
+async function storeReport(exec: ReportExec, by: 'id' | 'credential', key: string, report: Report, now: Date) {
   const { appliedGeneration, capabilities, ...rest } = report;
   const rows = await exec(
     by === 'id' ? 'softudc_report_by_id' : 'softudc_report_by_credential',
@@ -134,8 +155,6 @@ async function storeReport(db: Db, exec: ReportExec, by: 'id' | 'credential', ke
   );
   const row = rows[0];
   if (!row || Number(row.updated) !== 1) return null;
-  // After the report is committed, so the host's own new generation counts.
-  if (row.applied > row.prev) await completeDeploymentsOf(db, row.hostId, now);
   return { desiredGeneration: row.desired };
 }
 
@@ -153,7 +172,7 @@ async function storeReport(db: Db, exec: ReportExec, by: 'id' | 'credential', ke
 export async function handleReport(o: { db: Db; actor: HostActor; report: Report; now?: Date }): Promise<{ desiredGeneration: number }> {
   const { db } = o;
   const exec: ReportExec = (_name, text, values) => db.$queryRawUnsafe<ReportRow[]>(text, ...values);
-  const answer = await storeReport(db, exec, 'id', o.actor.hostId, o.report, o.now ?? new Date());
+  const answer = await storeReport(exec, 'id', o.actor.hostId, o.report, o.now ?? new Date());
   if (!answer) throw new AppError('UNAUTHORIZED', REVOKED);
   return answer;
 }
@@ -164,6 +183,6 @@ export async function handleReport(o: { db: Db; actor: HostActor; report: Report
  * when no live host holds that credential (the caller then answers as the
  * procedure would: UNAUTHORIZED).
  */
-export function handleReportByCredential(o: { db: Db; exec: ReportExec; credentialHash: string; report: Report; now?: Date }) {
-  return storeReport(o.db, o.exec, 'credential', o.credentialHash, o.report, o.now ?? new Date());
+export function handleReportByCredential(o: { exec: ReportExec; credentialHash: string; report: Report; now?: Date }) {
+  return storeReport(o.exec, 'credential', o.credentialHash, o.report, o.now ?? new Date());
 }
