@@ -490,7 +490,7 @@ punt:
  * The agent sends such a guest's TCP and UDP to destinations not known to
  * take partial checksums (it completes and segments them), so without this
  * two offloaded guests that exchange only TCP would never learn each other.
- * Never drops: anything else leaves as it came.
+ * Anything else leaves as it came.
  */
 SEC("tc")
 int sd_underlay_out(struct __sk_buff *skb) {
@@ -505,9 +505,10 @@ int sd_underlay_out(struct __sk_buff *skb) {
   struct fdb_val *e = bpf_map_lookup_elem(&sd_fdb, &key);
   if (!e || !is_guest(e->kind) || !(e->flags & FDB_F_GSO)) return TC_ACT_OK;
   __be16 id = bpf_htons(VETH_MARK);
-  if (bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), h.o.ip.id, id, sizeof id) < 0) return TC_ACT_OK;
-  if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, id), &id, sizeof id, 0) < 0) {
-    /* The header checksum already counts the mark: the datagram would be dropped by the receiver's IP. */
+  if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, id), &id, sizeof id, 0) < 0) return TC_ACT_OK;
+  if (bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), h.o.ip.id, id, sizeof id) < 0) {
+    /* Back as it came (the same bytes were just written); failing that, the receiver's IP would drop it. */
+    if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, id), &h.o.ip.id, sizeof id, 0) == 0) return TC_ACT_OK;
     count(C_ERRORS, 1);
     return TC_ACT_SHOT;
   }
