@@ -203,19 +203,22 @@ export async function vmSection(h: NetnsHarness, u: Underlay, seconds: number): 
     const ua = new AgentProcess(h, u.hA, `${dir.dir}/uA.json`, state('hA', u.ipA, u.ipB, [vmVif(1)]));
     const ub = new AgentProcess(h, u.hB, `${dir.dir}/uB.json`, state('hB', u.ipB, u.ipA, [peerVif]));
     ua.env = ub.env = { SOFTUDC_DATAPATH: 'userspace' };
+    await h.kill(iperf); // agent B took the peer's namespace with it
     try {
       await Promise.all([ua.start(), ub.start()]);
+      for (let i = 0; i < 100 && !(await h.exec(peer, 'ip', ['-4', '-o', 'addr'])).stdout.includes(PEER_IP); i++) await sleep(100);
+      const server = h.spawn(peer, 'iperf3', ['-s', '-B', PEER_IP]);
       const vm = await bootVm(h, { ns: u.hA, initramfs, tap: TAP, mac: VM_MAC, vnetHdr: true, accel });
       try {
         out.rows.push(await withPath(ua, await measureVm(vm, 'VM through the agents, vnet_hdr=on, SOFTUDC_DATAPATH=userspace', seconds)));
       } finally {
         await vm.stop();
+        await h.kill(server);
       }
     } finally {
       await ua.stop();
       await ub.stop();
     }
-    await h.kill(iperf);
     out.rows.push(await bridgeReference(h, u, initramfs, accel, seconds));
   } finally {
     await a.stop();
