@@ -183,6 +183,30 @@ describe.skipIf(!ok)('kernel fast path with namespace guests (veth pairs)', () =
     expect(link[0]).toMatchObject({ address: macOf(g.a1), linkinfo: { info_kind: 'veth' } });
   });
 
+  it('learns from TCP alone that two guests take super-packets, then carries their TCP in the kernel', async () => {
+    // a2 and b1 have exchanged nothing yet: no ping, so no ICMP the kernel would carry and mark for them.
+    const first = await measured(async () => {
+      await iperf(h, { ns: g.b1.ns, ip: ipOf(g.b1) }, g.a2.ns, 2, 5311);
+    });
+    // Their TCP went to the agents at first; the FRAMEs the agents sent for them left with the mark.
+    const marked = first.a('softudc_kernel_tx_marked_total') + first.b('softudc_kernel_tx_marked_total');
+    console.log(`TCP only, first run: ${marked} FRAMEs marked on the way out of the agents, ${first.a('softudc_kernel_tx_encap_frames_total')} encapsulated by A's kernel`);
+    expect(marked).toBeGreaterThan(0);
+    await sleep(1500); // the agents read what their kernels saw once a second
+    let mbps = 0;
+    const d = await measured(async () => {
+      mbps = (await iperf(h, { ns: g.b1.ns, ip: ipOf(g.b1) }, g.a2.ns, 2, 5311)).mbps;
+    });
+    console.log(`TCP only, second run: ${mbps.toFixed(0)} Mbit/s; A encapsulated ${d.a('softudc_kernel_tx_encap_bytes_total')} bytes, B ${d.b('softudc_kernel_tx_encap_frames_total')} frames`);
+    const bytes = (mbps * 1e6 * 2) / 8;
+    expect(d.a('softudc_kernel_tx_encap_bytes_total')).toBeGreaterThan(bytes * 0.9);
+    expect(d.b('softudc_kernel_rx_decap_bytes_total')).toBeGreaterThan(bytes * 0.9);
+    // The acknowledgements came back through B's kernel too.
+    expect(d.b('softudc_kernel_tx_encap_frames_total')).toBeGreaterThan(0);
+    expect(d.a('softudc_switch_tx_unicast_frames_total')).toBeLessThan(100);
+    expect(d.b('softudc_switch_tx_unicast_frames_total')).toBeLessThan(100);
+  });
+
   it('carries ping across hosts in the kernel; ARP goes through the agents', async () => {
     const d = await pings(g.p1, g.b1, 20);
     expect(d.p('softudc_kernel_tx_encap_frames_total')).toBeGreaterThanOrEqual(20);

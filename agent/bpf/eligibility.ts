@@ -9,9 +9,9 @@ const run = promisify(execFile);
 /**
  * The TAPs a hypervisor attached to with the virtio-net header (qemu
  * vnet_hdr=on), from netlink (the agent's network namespace; sysfs may show
- * another one): such a VM hands over frames with a partial checksum, which
- * the kernel path would encapsulate unfinished; they stay in the agent,
- * which completes them (agent/guests/tap.ts). One `ip` call for all TAPs.
+ * another one): such a VM is an offloaded guest, which hands over partial
+ * checksums and GSO super-packets and takes them (softudc.bpf.c, vif_val).
+ * One `ip` call for all TAPs.
  */
 export async function offloadedTaps(): Promise<Set<string>> {
   try {
@@ -39,7 +39,7 @@ export function fastDevice(v: FastVif): string | null {
 }
 
 /** Why `v` stays in userspace (`vnet`: its vnet's reason), or null when the kernel may carry it. */
-export function vifReason(v: FastVif, vnet: string | null | undefined, offloaded: (ifname: string) => boolean = () => false): string | null {
+export function vifReason(v: FastVif, vnet: string | null | undefined): string | null {
   if (v.spec.guest.kind !== 'tap') return `${v.spec.guest.kind} guest`;
   if (vnet === undefined) return 'vnet unknown';
   if (vnet !== null) return vnet;
@@ -49,7 +49,6 @@ export function vifReason(v: FastVif, vnet: string | null | undefined, offloaded
   if (v.error !== null || !v.guest?.device) return 'guest not up';
   if (v.guest.device.netns !== null && !v.guest.device.host) return NAMESPACE_TAP;
   if (v.guest.packetFd === undefined || v.guest.packetFd < 0) return 'guest not up';
-  if (offloaded(v.guest.device.ifname)) return 'VM attached with vnet_hdr=on (offloaded frames stay in the agent)';
   return null;
 }
 

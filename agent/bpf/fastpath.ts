@@ -29,6 +29,8 @@ interface Tap {
   sockFd: number;
   /** A namespace guest's veth host end (the kernel hands frames to its peer), not a VM's TAP. */
   veth: boolean;
+  /** An offloaded guest: a veth, or a VM's TAP attached with vnet_hdr=on (softudc.bpf.c, vif_val). */
+  offload: boolean;
 }
 
 export class KernelPath {
@@ -46,8 +48,8 @@ export class KernelPath {
   private chain: Promise<void> = Promise.resolve();
   private checking = false;
   private seenSince = 0n;
-  /** Remote namespace guests on a kernel path, which take GSO super-packets (readers.ts refreshSeen). */
-  private readonly veths = new Map<string, number>();
+  /** Remote offloaded guests on a kernel path, which take GSO super-packets (readers.ts refreshSeen). */
+  private readonly offloaded = new Map<string, number>();
   private readonly cpus: number;
 
   constructor(
@@ -80,7 +82,7 @@ export class KernelPath {
 
   /** Brings the programs and maps to `i` (each apply of a desired state). Never throws: a failure turns the path off. */
   apply(i: KernelInputs): Promise<void> {
-    // Serialised: the tick re-applies when a VM attaches with vnet_hdr=on.
+    // Serialised: the tick re-applies when a VM attaches with vnet_hdr=on or without.
     const run = this.chain.then(() => this.applyOnce(i));
     this.chain = run;
     return run;
@@ -133,9 +135,10 @@ export class KernelPath {
   private async clearLeftovers(i: KernelInputs, except?: ReadonlySet<string>): Promise<void> {
     if (process.getuid?.() !== 0) return; // nothing can have been attached
     const devices: string[] = [];
+    let underlay: string | null = null;
     if (!except) {
       const d = await deviceOf(i.state.underlay.address).catch(() => null);
-      if (d && d.ifname !== 'lo') devices.push(d.ifname);
+      if (d && d.ifname !== 'lo') devices.push((underlay = d.ifname));
     }
     for (const v of i.vifs) {
       const dev = fastDevice(v);
@@ -144,7 +147,7 @@ export class KernelPath {
     for (const dev of devices) {
       if (this.cleared.has(dev) || except?.has(dev)) continue;
       this.cleared.add(dev);
-      await detachFrom(dev);
+      await detachFrom(dev, dev === underlay);
     }
   }
 
@@ -179,8 +182,9 @@ export class KernelPath {
     const m = obj.maps;
     obj.addon.mapUpdate(m.sd_cfg, u32Key(0), cfgValue({ coa: parseIp(address), port, ifindex: device.ifindex, maxFrame: device.mtu - FRAME_OVERHEAD }));
     if (this.device?.ifname !== device.ifname) {
-      if (this.device) await detachFrom(this.device.ifname);
+      if (this.device) await detachFrom(this.device.ifname, true);
       await obj.attach(device.ifname, 'sd_underlay');
+      await obj.attach(device.ifname, 'sd_underlay_out');
     }
     this.device = device;
 
@@ -206,13 +210,14 @@ export class KernelPath {
     const keep = new Set<string>();
     this.paths.clear();
     for (const v of i.vifs) {
-      const reason = vifReason(v, eligible.get(v.spec.vnet), (ifname) => vnetHdr.has(ifname));
+      const reason = vifReason(v, eligible.get(v.spec.vnet));
       if (reason !== null) {
         this.paths.set(v.spec.id, { path: 'userspace', reason });
         continue;
       }
       const ifname = fastDevice(v)!;
       const veth = v.guest!.device!.netns !== null;
+      const offload = veth || vnetHdr.has(ifname);
       const sockFd = v.guest!.packetFd!;
       const known = this.taps.get(v.spec.id);
       // The agent's packet socket is bound to the device: same socket, same device (no `ip` call per apply).
@@ -230,10 +235,11 @@ export class KernelPath {
         // Both programs punt until the VIF's entry exists, so they start deciding together.
         await obj.attach(ifname, 'sd_tap');
         obj.addon.attachSocket(sockFd, obj.sockProg);
-        t = { ifname, ifindex, sockFd, veth };
+        t = { ifname, ifindex, sockFd, veth, offload };
         this.taps.set(v.spec.id, t);
       }
-      obj.addon.mapUpdate(obj.maps.sd_vifs, u32Key(ifindex), vifValue(v.spec.vnet, v.ip, v.mac, veth));
+      t.offload = offload;
+      obj.addon.mapUpdate(obj.maps.sd_vifs, u32Key(ifindex), vifValue(v.spec.vnet, v.ip, v.mac, offload));
       keep.add(v.spec.id);
       this.paths.set(v.spec.id, { path: 'kernel', reason: null });
     }
@@ -265,13 +271,13 @@ export class KernelPath {
     const put = (vnet: number, mac: number, v: FdbValue) => want.set(fdbKey(vnet, mac).toString('hex'), fdbValue(v).toString('hex'));
     const vifIndex = new Map([...this.taps].map(([id, t]) => [id, t]));
     for (const e of i.varp?.entries() ?? []) {
-      if (e.state === 'REACHABLE' && open.has(e.vnet)) put(e.vnet, e.mac, { kind: FDB_REMOTE, coa: e.coa, port: e.port, gso: this.veths.get(fdbKey(e.vnet, e.mac).toString('hex')) === e.coa });
+      if (e.state === 'REACHABLE' && open.has(e.vnet)) put(e.vnet, e.mac, { kind: FDB_REMOTE, coa: e.coa, port: e.port, gso: this.offloaded.get(fdbKey(e.vnet, e.mac).toString('hex')) === e.coa });
     }
     // Local ports win over anything VARP says, as in the switch.
     for (const p of i.ports) if (open.has(p.vnet)) put(p.vnet, p.mac, { kind: FDB_LOCAL });
     for (const v of i.vifs) {
       const t = vifIndex.get(v.spec.id);
-      if (t !== undefined) put(v.spec.vnet, v.mac, { kind: t.veth ? FDB_VETH : FDB_TAP, ifindex: t.ifindex });
+      if (t !== undefined) put(v.spec.vnet, v.mac, { kind: t.veth ? FDB_VETH : FDB_TAP, ifindex: t.ifindex, gso: t.offload });
     }
     for (const k of this.fdb.keys()) if (!want.has(k)) obj.addon.mapDelete(obj.maps.sd_fdb, Buffer.from(k, 'hex'));
     for (const [k, val] of want) if (this.fdb.get(k) !== val) obj.addon.mapUpdate(obj.maps.sd_fdb, Buffer.from(k, 'hex'), Buffer.from(val, 'hex'));
@@ -293,7 +299,8 @@ export class KernelPath {
       this.checking = true;
       void offloadedTaps().then((set) => {
         this.checking = false;
-        if (this.inputs && [...this.taps.values()].some((t) => set.has(t.ifname))) void this.apply(this.inputs);
+        // A VM attached or detached since: its TAP's offload flag follows.
+        if (this.inputs && [...this.taps.values()].some((t) => !t.veth && t.offload !== set.has(t.ifname))) void this.apply(this.inputs);
       });
     }
     this.guard('fdb sync', () => {
@@ -314,7 +321,7 @@ export class KernelPath {
   /** FRAMEs the kernel delivered refresh their sender's VARP entry, as the switch's would. */
   private refreshSeen(): void {
     const varp = this.inputs?.varp;
-    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince, this.veths);
+    if (this.obj && varp) this.seenSince = refreshSeen(this.obj, varp, this.seenSince, this.offloaded);
   }
 
   pathOf(vifId: string): VifPath | undefined {
@@ -343,7 +350,7 @@ export class KernelPath {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const [id, t] of [...this.taps]) await this.dropTap(id, t);
-    if (this.device) await detachFrom(this.device.ifname);
+    if (this.device) await detachFrom(this.device.ifname, true);
     this.device = null;
     this.fdb.clear();
     this.peers.clear();

@@ -52,7 +52,7 @@ async function ensureBpffs(): Promise<void> {
   await run(MOUNT ?? 'mount', ['-t', 'bpf', 'bpf', BPFFS]);
 }
 
-export const PROGRAMS = ['sd_tap', 'sd_underlay', 'sd_tap_sock'] as const;
+export const PROGRAMS = ['sd_tap', 'sd_underlay', 'sd_underlay_out', 'sd_tap_sock'] as const;
 export const MAPS = ['sd_fdb', 'sd_vifs', 'sd_peers', 'sd_cfg', 'sd_seen', 'sd_counters'] as const;
 
 /** One loaded copy of softudc.bpf.o: its pinned programs and the fds of its maps. */
@@ -86,11 +86,12 @@ export class LoadedObject {
     }
   }
 
-  /** Puts `prog` on `dev`'s ingress (replacing our previous filter there). */
-  async attach(dev: string, prog: 'sd_tap' | 'sd_underlay'): Promise<void> {
+  /** Puts `prog` on `dev`'s ingress, or its egress for sd_underlay_out (replacing our previous filter there). */
+  async attach(dev: string, prog: 'sd_tap' | 'sd_underlay' | 'sd_underlay_out'): Promise<void> {
     const tc = TC ?? 'tc';
+    const hook = prog === 'sd_underlay_out' ? 'egress' : 'ingress';
     await run(tc, ['qdisc', 'replace', 'dev', dev, 'clsact']);
-    await run(tc, ['filter', 'replace', 'dev', dev, 'ingress', 'pref', TC_PREF, 'handle', '1', 'bpf', 'direct-action', 'object-pinned', `${this.dir}/${prog}`]);
+    await run(tc, ['filter', 'replace', 'dev', dev, hook, 'pref', TC_PREF, 'handle', '1', 'bpf', 'direct-action', 'object-pinned', `${this.dir}/${prog}`]);
   }
 
   /** Takes our filter off `dev` (absent device or filter: nothing to do). */
@@ -105,8 +106,10 @@ export class LoadedObject {
   }
 }
 
-export async function detachFrom(dev: string): Promise<void> {
-  await run(TC ?? 'tc', ['filter', 'del', 'dev', dev, 'ingress', 'pref', TC_PREF]).catch(() => {});
+/** Takes our filters off `dev`: ingress, and with `egress` (the underlay device) egress too. */
+export async function detachFrom(dev: string, egress = false): Promise<void> {
+  const del = (hook: string) => run(TC ?? 'tc', ['filter', 'del', 'dev', dev, hook, 'pref', TC_PREF]).catch(() => {});
+  await Promise.all(egress ? [del('ingress'), del('egress')] : [del('ingress')]);
 }
 
 /** The device holding IPv4 `address` in this namespace: its name, index and MTU. */

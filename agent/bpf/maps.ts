@@ -32,11 +32,14 @@ export const COUNTERS = [
   'tx_local_bytes',
   'tx_punt',
   'errors',
+  /** FRAMEs the agent sent for an offloaded guest, given the mark on the way out (sd_underlay_out). */
+  'tx_marked',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export type FdbValue =
-  | { kind: typeof FDB_TAP | typeof FDB_VETH; ifindex: number }
+  /** `gso`: an offloaded guest, which takes GSO super-packets and partial checksums (FDB_F_GSO). */
+  | { kind: typeof FDB_TAP | typeof FDB_VETH; ifindex: number; gso?: boolean }
   /** `gso`: the destination takes GSO super-packets (FDB_F_GSO in softudc.bpf.c). */
   | { kind: typeof FDB_REMOTE; coa: number; port: number; gso?: boolean }
   | { kind: typeof FDB_LOCAL };
@@ -60,18 +63,22 @@ export function fdbValue(v: FdbValue): Buffer {
   if (v.kind === FDB_REMOTE) {
     b.writeUInt32BE(v.coa >>> 0, 8);
     b.writeUInt16BE(v.port, 12);
-    if (v.gso) put16(b, 1, 14);
   }
+  if (v.kind !== FDB_LOCAL && v.gso) put16(b, 1, 14);
   return b;
 }
 
-/** `veth`: a namespace guest's veth pair (its FRAMEs carry the mark that tells receivers it takes GSO super-packets). */
-export function vifValue(vnet: number, ip: number, mac: number, veth = false): Buffer {
+/**
+ * `offload`: an offloaded guest (a namespace guest's veth pair, or a VM's TAP
+ * attached with vnet_hdr=on), which sends and takes partial checksums and GSO
+ * super-packets; its FRAMEs carry the mark that tells receivers so.
+ */
+export function vifValue(vnet: number, ip: number, mac: number, offload = false): Buffer {
   const b = Buffer.alloc(VIF_VAL_LEN);
   put32(b, vnet, 0);
   b.writeUInt32BE(ip >>> 0, 4);
   b.writeUIntBE(mac, 8, 6);
-  if (veth) put16(b, 1, 14);
+  if (offload) put16(b, 1, 14);
   return b;
 }
 
@@ -97,8 +104,8 @@ export function cfgValue(c: { coa: number; port: number; ifindex: number; maxFra
   return b;
 }
 
-export function decodeSeen(b: Buffer): { ns: bigint; coa: number; veth: boolean } {
-  return { ns: LE ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0), coa: b.readUInt32BE(8), veth: get32(b, 12) === 1 };
+export function decodeSeen(b: Buffer): { ns: bigint; coa: number; offload: boolean } {
+  return { ns: LE ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0), coa: b.readUInt32BE(8), offload: get32(b, 12) === 1 };
 }
 
 /** The sum over CPUs of a per-CPU u64 value (`cpus` slots of 8 bytes). */

@@ -16,16 +16,16 @@ export function readCounters(obj: LoadedObject | null, cpus: number): Record<Cou
 }
 
 /** Window in which a sender's mark counts: a VARP entry's lifetime. */
-const VETH_FRESH_NS = 30_000_000_000n;
+const MARK_FRESH_NS = 30_000_000_000n;
 
 /**
  * Refreshes in `varp` every (vnet, MAC) the kernel received a FRAME from
  * after `since` (kernel monotonic ns), at the COA it came from, as the
  * switch does for the FRAMEs it delivers; returns the newest time seen.
- * `veths` is refilled with the senders that are namespace guests on a
+ * `offloaded` is refilled with the senders that are offloaded guests on a
  * remote kernel path (fdbKey hex → COA, heard from within 30 s).
  */
-export function refreshSeen(obj: LoadedObject, varp: Pick<Varp, 'refresh'>, since: bigint, veths?: Map<string, number>): bigint {
+export function refreshSeen(obj: LoadedObject, varp: Pick<Varp, 'refresh'>, since: bigint, offloaded?: Map<string, number>): bigint {
   const marked: [string, number, bigint][] = [];
   const key = Buffer.alloc(FDB_KEY_LEN);
   const val = Buffer.alloc(SEEN_VAL_LEN);
@@ -34,7 +34,7 @@ export function refreshSeen(obj: LoadedObject, varp: Pick<Varp, 'refresh'>, sinc
   while (obj.addon.mapNextKey(obj.maps.sd_seen, prev, key)) {
     if (obj.addon.mapLookup(obj.maps.sd_seen, key, val)) {
       const s = decodeSeen(val);
-      if (s.veth) marked.push([key.toString('hex'), s.coa, s.ns]);
+      if (s.offload) marked.push([key.toString('hex'), s.coa, s.ns]);
       if (s.ns > since) {
         const k = decodeFdbKey(key);
         varp.refresh(k.vnet, k.mac, s.coa);
@@ -43,9 +43,9 @@ export function refreshSeen(obj: LoadedObject, varp: Pick<Varp, 'refresh'>, sinc
     }
     prev = Buffer.from(key);
   }
-  if (veths) {
-    veths.clear();
-    for (const [k, coa, ns] of marked) if (ns + VETH_FRESH_NS >= newest) veths.set(k, coa);
+  if (offloaded) {
+    offloaded.clear();
+    for (const [k, coa, ns] of marked) if (ns + MARK_FRESH_NS >= newest) offloaded.set(k, coa);
   }
   return newest;
 }

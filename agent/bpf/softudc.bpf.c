@@ -13,6 +13,10 @@
 //    security, then a unicast destination in the FDB: another local guest
 //    (redirect) or a remote host (encapsulated as a FRAME, sent out of the
 //    underlay device with the neighbour's L2 header).
+//  - sd_underlay_out (tc egress of the underlay device): marks the FRAMEs
+//    the agent's own socket sends for an offloaded guest as sd_tap marks its
+//    own (outer IPv4 id VETH_MARK), so receivers learn such a guest whichever
+//    path carried its frames.
 //  - sd_tap_sock (socket filter on the agent's packet socket on that TAP):
 //    the agent's socket sees a frame before tc does, so it hides the frames
 //    sd_tap forwards; both take the same decision (tap_decide).
@@ -48,6 +52,7 @@
 #define FDB_REMOTE 2 /* a remote host resolved by VARP: coa, port */
 #define FDB_LOCAL 3  /* any other local port (emulated guest, router, userspace VIF) */
 #define FDB_VETH 4   /* a namespace guest on the fast path: ifindex of its veth pair's host end */
+/* (FDB_TAP and FDB_VETH are "local guests"; FDB_F_GSO on one: it takes partial checksums and super-packets.) */
 
 struct fdb_key {
   __u32 vnet;
@@ -64,23 +69,36 @@ struct fdb_val {
 };
 
 /*
- * FDB_REMOTE: the destination takes GSO super-packets and partial checksums,
- * i.e. it is a namespace guest its host's kernel path delivers into (learned
- * from sd_seen). Without it a namespace guest's TCP and UDP go to the agent,
- * which completes and segments them: a host that does not decapsulate in its
- * kernel would get unfinished checksums and oversized datagrams on an
- * underlay that keeps offloaded packets as they are (veth, bridges).
+ * The destination takes GSO super-packets and partial checksums. On a local
+ * guest: an offloaded guest (below). On FDB_REMOTE: an offloaded guest its
+ * host's kernel path delivers into (learned from sd_seen). Without it an
+ * offloaded guest's TCP and UDP go to the agent, which completes and
+ * segments them: a host that does not decapsulate in its kernel would get
+ * unfinished checksums and oversized datagrams on an underlay that keeps
+ * offloaded packets as they are (veth, bridges).
  */
 #define FDB_F_GSO 1
-/* Outer IPv4 id of FRAMEs sd_tap sends for a namespace guest (DF is set, so the id is free: RFC 6864). */
+/*
+ * Outer IPv4 id of FRAMEs sent for an offloaded guest (DF is set, so the id
+ * is free: RFC 6864): by sd_tap, and by sd_underlay_out for the ones the
+ * agent sends on such a guest's behalf.
+ */
 #define VETH_MARK 0x5dc1
 
-/* A VIF whose TAP is on the fast path, keyed by the TAP's ifindex. */
+/*
+ * A VIF whose device is on the fast path, keyed by the device's ifindex.
+ * `offload`: an offloaded guest, which both sends and takes partial
+ * checksums and GSO super-packets: a namespace guest's veth, or a VM's TAP
+ * attached with the virtio-net header (qemu vnet_hdr=on; tun writes the
+ * header for what it hands over, and a redirect to a TAP whose VM did not
+ * ask for offloads is completed and segmented by the device's transmit
+ * path, validate_xmit_skb).
+ */
 struct vif_val {
   __u32 vnet;
   __u32 ip; /* network order */
   __u8 mac[6];
-  __u16 veth; /* 1: a namespace guest's veth (takes GSO super-packets) */
+  __u16 offload;
 };
 
 struct cfg_val {
@@ -95,8 +113,20 @@ struct cfg_val {
 struct seen_val {
   __u64 ns;
   __u32 coa;
-  __u32 veth; /* 1: sent by a kernel path for a namespace guest (VETH_MARK, UDP checksum 0) */
+  __u32 offload; /* 1: sent for an offloaded guest (outer id VETH_MARK) */
 };
+
+/* What a FRAME puts in front of the guest's frame, and that frame's Ethernet header (docs/wire.md). */
+struct outer_hdrs {
+  struct iphdr ip;
+  struct udphdr udp;
+  __u16 kind;
+  __u16 flags;
+  __u16 etherip;
+  __u16 vnet_hi;
+  __u16 vnet_lo;
+  struct ethhdr inner;
+} __attribute__((packed));
 
 enum {
   C_RX_DECAP_FRAMES,
@@ -108,6 +138,7 @@ enum {
   C_TX_LOCAL_BYTES,
   C_TX_PUNT,
   C_ERRORS,
+  C_TX_MARKED,
   C_MAX,
 };
 
@@ -195,9 +226,13 @@ static __always_inline int fits(struct __sk_buff *skb, const struct iphdr *ip, _
   return ETH_HLEN + ip->ihl * 4 + l4 + skb->gso_size <= max_frame;
 }
 
-/* Local delivery to a guest: a VM's TAP takes plain frames only (the agent segments a GSO super-packet for it). */
-static __always_inline int deliverable(struct __sk_buff *skb, __u32 kind) {
-  return kind == FDB_VETH || skb->gso_size == 0;
+/*
+ * Local delivery to a guest: an offloaded guest takes anything; a TAP whose
+ * VM exchanges plain frames takes plain frames only (the agent segments a
+ * GSO super-packet for it).
+ */
+static __always_inline int deliverable(struct __sk_buff *skb, const struct fdb_val *e) {
+  return e->kind == FDB_VETH || (e->flags & FDB_F_GSO) || skb->gso_size == 0;
 }
 
 /*
@@ -249,20 +284,22 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
   struct fdb_val *e = bpf_map_lookup_elem(&sd_fdb, &key);
   if (!e) return D_PUNT; /* VARP resolves it in userspace */
   if (is_guest(e->kind) && e->ifindex != ifindex) {
-    if (!deliverable(skb, e->kind)) return D_PUNT;
+    if (!deliverable(skb, e)) return D_PUNT;
     *out = *e;
     return D_TAP;
   }
   if (e->kind == FDB_REMOTE) {
     /*
-     * A namespace guest's kernel leaves TCP and UDP checksums to the device
+     * An offloaded guest's kernel leaves TCP and UDP checksums to the device
      * (partial) and hands over super-packets; across an underlay that keeps
-     * both as they are (veth, bridges), only a kernel path delivering into a
-     * namespace guest takes them. To any other destination such a frame goes
+     * both as they are (veth, bridges), only a kernel path delivering into an
+     * offloaded guest takes them. To any other destination such a frame goes
      * to the agent, which completes and segments it. ICMP carries a complete
      * checksum: it goes, and its mark lets the other side learn.
      */
-    if (vif->veth && !(e->flags & FDB_F_GSO) && (skb->gso_size || ip.protocol != IPPROTO_ICMP)) return D_PUNT;
+    /* A super-packet from a TAP not (yet) known as offloaded: its VM attached with vnet_hdr=on since the agent last looked. */
+    if (skb->gso_size && !vif->offload) return D_PUNT;
+    if (vif->offload && !(e->flags & FDB_F_GSO) && (skb->gso_size || ip.protocol != IPPROTO_ICMP)) return D_PUNT;
     if (skb->len - ETH_HLEN + OUTER_LEN + ETH_HLEN > 0xffff) return D_PUNT; /* the outer IPv4 length field */
     *out = *e;
     *vif_out = *vif;
@@ -299,23 +336,14 @@ static __always_inline int encap(struct __sk_buff *skb, const struct fdb_val *e,
                 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
   /* Room after the Ethernet header: outer IPv4, UDP, the FRAME header, and the guest's own Ethernet header. */
   if (bpf_skb_adjust_room(skb, ENCAP_LEN, BPF_ADJ_ROOM_MAC, flags) < 0) return -1;
-  struct {
-    struct iphdr ip;
-    struct udphdr udp;
-    __u16 kind;
-    __u16 flags;
-    __u16 etherip;
-    __u16 vnet_hi;
-    __u16 vnet_lo;
-    struct ethhdr eth;
-  } __attribute__((packed)) h = {};
+  struct outer_hdrs h = {};
   __u32 len = skb->len - ETH_HLEN;
   struct iphdr ip = {};
   ip.version = 4;
   ip.ihl = 5;
   ip.tot_len = bpf_htons(len);
   ip.frag_off = bpf_htons(0x4000); /* DF, as the agent's socket sends */
-  if (vif->veth) ip.id = bpf_htons(VETH_MARK);
+  if (vif->offload) ip.id = bpf_htons(VETH_MARK);
   ip.ttl = 64;
   ip.protocol = IPPROTO_UDP;
   ip.saddr = cfg->coa;
@@ -331,7 +359,7 @@ static __always_inline int encap(struct __sk_buff *skb, const struct fdb_val *e,
   h.etherip = bpf_htons(ETHERIP_WORD);
   h.vnet_hi = bpf_htons(vif->vnet >> 16);
   h.vnet_lo = bpf_htons(vif->vnet & 0xffff);
-  h.eth = inner;
+  h.inner = inner;
   if (bpf_skb_store_bytes(skb, ETH_HLEN, &h, sizeof h, 0) < 0) return -1;
   __u16 proto = bpf_htons(ETH_P_IP);
   if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto, sizeof proto, 0) < 0) return -1;
@@ -369,35 +397,67 @@ int sd_tap(struct __sk_buff *skb) {
   return bpf_redirect_neigh(cfg->ifindex, NULL, 0, 0);
 }
 
-SEC("tc")
-int sd_underlay(struct __sk_buff *skb) {
+/* A datagram on the underlay device, as far as its first FRAME's inner Ethernet header. */
+struct wire_hdrs {
+  struct ethhdr eth;
+  struct outer_hdrs o;
+} __attribute__((packed));
+
+/* Loads `h`: the configuration when it is an untagged IPv4 UDP datagram and the path is set up, else NULL. */
+static __always_inline struct cfg_val *load_wire(struct __sk_buff *skb, struct wire_hdrs *h) {
   __u32 zero = 0;
   struct cfg_val *cfg = bpf_map_lookup_elem(&sd_cfg, &zero);
-  if (!cfg || skb->vlan_present) return TC_ACT_OK;
-  struct {
-    struct ethhdr eth;
-    struct iphdr ip;
-    struct udphdr udp;
-    __u16 kind;
-    __u16 flags;
-    __u16 etherip;
-    __u16 vnet_hi;
-    __u16 vnet_lo;
-    struct ethhdr inner;
-  } __attribute__((packed)) h;
-  if (bpf_skb_load_bytes(skb, 0, &h, sizeof h) < 0) return TC_ACT_OK;
-  /* Not ours at all: no count. */
-  if (h.eth.h_proto != bpf_htons(ETH_P_IP) || h.ip.ihl != 5 || h.ip.protocol != IPPROTO_UDP) return TC_ACT_OK;
-  if (h.ip.daddr != cfg->coa || h.udp.dest != cfg->port) return TC_ACT_OK;
+  if (!cfg || skb->vlan_present) return NULL;
+  if (bpf_skb_load_bytes(skb, 0, h, sizeof *h) < 0) return NULL;
+  if (h->eth.h_proto != bpf_htons(ETH_P_IP) || h->o.ip.ihl != 5 || h->o.ip.protocol != IPPROTO_UDP) return NULL;
+  return cfg;
+}
+
+/* A FRAME without the SEALED flag (docs/wire.md). */
+static __always_inline int plain_frame(const struct wire_hdrs *h) {
+  return h->o.kind == bpf_htons(FRAME_KIND) && h->o.flags == 0 && h->o.etherip == bpf_htons(ETHERIP_WORD);
+}
+
+SEC("tc")
+int sd_underlay(struct __sk_buff *skb) {
+  struct wire_hdrs h;
+  struct cfg_val *cfg = load_wire(skb, &h);
+  if (!cfg) return TC_ACT_OK; /* not ours at all: no count */
+  if (h.o.ip.daddr != cfg->coa || h.o.udp.dest != cfg->port) return TC_ACT_OK;
   /* A datagram for the agent: handled here only when it is a plain FRAME for a local TAP guest. */
   struct fdb_key key = {};
   struct fdb_val *e;
-  if (h.ip.frag_off & bpf_htons(0x3fff)) goto punt;
-  if (h.kind != bpf_htons(FRAME_KIND) || h.flags != 0 || h.etherip != bpf_htons(ETHERIP_WORD)) goto punt;
-  if (!bpf_map_lookup_elem(&sd_peers, &h.ip.saddr)) goto punt; /* not admitted: the agent counts the drop */
-  if (is_group(h.inner.h_dest) || is_group(h.inner.h_source)) goto punt;
-  if (h.inner.h_proto != bpf_htons(ETH_P_IP)) goto punt;
-  if (bpf_ntohs(h.ip.tot_len) + ETH_HLEN != skb->len) goto punt; /* trailing bytes */
+  if (h.o.ip.frag_off & bpf_htons(0x3fff)) goto punt;
+  if (!plain_frame(&h)) goto punt;
+  if (!bpf_map_lookup_elem(&sd_peers, &h.o.ip.saddr)) goto punt; /* not admitted: the agent counts the drop */
+  if (is_group(h.o.inner.h_dest) || is_group(h.o.inner.h_source)) goto punt;
+  if (h.o.inner.h_proto != bpf_htons(ETH_P_IP)) goto punt;
+  key.vnet = ((__u32)bpf_ntohs(h.o.vnet_hi) << 16) | bpf_ntohs(h.o.vnet_lo);
+  mac_copy(key.mac, h.o.inner.h_source);
+  e = bpf_map_lookup_elem(&sd_fdb, &key);
+  /* A source that is a local port: the switch drops it. */
+  if (e && e->kind != FDB_REMOTE) goto punt;
+  mac_copy(key.mac, h.o.inner.h_dest);
+  e = bpf_map_lookup_elem(&sd_fdb, &key);
+  if (!e || !is_guest(e->kind)) goto punt;
+  __u32 ifindex = e->ifindex;
+  __u32 kind = e->kind;
+  int take = deliverable(skb, e);
+  /*
+   * Remember who spoke, so the agent keeps its VARP entry fresh as a received
+   * FRAME would (docs/wire.md), and whether it is an offloaded guest: from
+   * the first FRAME of a train too (the agent's socket sends runs of them),
+   * as its mark stands for that FRAME's sender.
+   */
+  mac_copy(key.mac, h.o.inner.h_source);
+  __u64 t = bpf_ktime_get_ns();
+  struct seen_val *s = bpf_map_lookup_elem(&sd_seen, &key);
+  __u32 offload = h.o.ip.id == bpf_htons(VETH_MARK);
+  if (!s || s->coa != h.o.ip.saddr || s->offload != offload || t - s->ns > 1000000000ULL) {
+    struct seen_val nv = {.ns = t, .coa = h.o.ip.saddr, .offload = offload};
+    bpf_map_update_elem(&sd_seen, &key, &nv, BPF_ANY);
+  }
+  if (bpf_ntohs(h.o.ip.tot_len) + ETH_HLEN != skb->len) goto punt; /* trailing bytes */
   /*
    * One FRAME and nothing else: the inner packet ends where the datagram does.
    * A GRO train of several FRAMEs (a socket with UDP_GRO on the port) has
@@ -406,28 +466,8 @@ int sd_underlay(struct __sk_buff *skb) {
   __be16 inner_len;
   if (bpf_skb_load_bytes(skb, sizeof h + offsetof(struct iphdr, tot_len), &inner_len, sizeof inner_len) < 0) goto punt;
   if (bpf_ntohs(inner_len) + sizeof h != skb->len) goto punt;
-  key.vnet = ((__u32)bpf_ntohs(h.vnet_hi) << 16) | bpf_ntohs(h.vnet_lo);
-  mac_copy(key.mac, h.inner.h_source);
-  if (bpf_map_lookup_elem(&sd_fdb, &key)) {
-    /* A source that is a local port or a known remote: a local one is dropped by the switch. */
-    e = bpf_map_lookup_elem(&sd_fdb, &key);
-    if (e && e->kind != FDB_REMOTE) goto punt;
-  }
-  mac_copy(key.mac, h.inner.h_dest);
-  e = bpf_map_lookup_elem(&sd_fdb, &key);
-  if (!e || !is_guest(e->kind) || !deliverable(skb, e->kind)) goto punt;
-  __u32 ifindex = e->ifindex;
-  __u32 kind = e->kind;
-  /* Remember who spoke, so the agent keeps its VARP entry fresh as a received FRAME would (docs/wire.md). */
-  mac_copy(key.mac, h.inner.h_source);
-  __u64 t = bpf_ktime_get_ns();
-  struct seen_val *s = bpf_map_lookup_elem(&sd_seen, &key);
-  __u32 veth = h.udp.check == 0 && h.ip.id == bpf_htons(VETH_MARK);
-  if (!s || s->coa != h.ip.saddr || s->veth != veth || t - s->ns > 1000000000ULL) {
-    struct seen_val nv = {.ns = t, .coa = h.ip.saddr, .veth = veth};
-    bpf_map_update_elem(&sd_seen, &key, &nv, BPF_ANY);
-  }
-  struct ethhdr inner = h.inner;
+  if (!take) goto punt;
+  struct ethhdr inner = h.o.inner;
   __u32 len = skb->len;
   /* FIXED_GSO: a GSO super-packet keeps the guest's segment size. */
   if (bpf_skb_adjust_room(skb, -(__s32)ENCAP_LEN, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO) < 0) goto punt;
@@ -440,6 +480,39 @@ int sd_underlay(struct __sk_buff *skb) {
   return to_guest(skb, kind, ifindex);
 punt:
   count(C_RX_PUNT, 1);
+  return TC_ACT_OK;
+}
+
+/*
+ * A FRAME the agent sends (its socket: our COA and port) for a guest that is
+ * an offloaded guest on this host's fast path gets the mark sd_tap gives the
+ * ones it sends itself: outer IPv4 id VETH_MARK, header checksum updated.
+ * The agent sends such a guest's TCP and UDP to destinations not known to
+ * take partial checksums (it completes and segments them), so without this
+ * two offloaded guests that exchange only TCP would never learn each other.
+ * Anything else leaves as it came.
+ */
+SEC("tc")
+int sd_underlay_out(struct __sk_buff *skb) {
+  struct wire_hdrs h;
+  struct cfg_val *cfg = load_wire(skb, &h);
+  if (!cfg) return TC_ACT_OK;
+  if (h.o.ip.saddr != cfg->coa || h.o.udp.source != cfg->port || h.o.ip.id == bpf_htons(VETH_MARK)) return TC_ACT_OK;
+  if (h.o.ip.frag_off != bpf_htons(0x4000)) return TC_ACT_OK; /* DF and unfragmented, as the agent sends */
+  if (!plain_frame(&h)) return TC_ACT_OK;
+  struct fdb_key key = {.vnet = ((__u32)bpf_ntohs(h.o.vnet_hi) << 16) | bpf_ntohs(h.o.vnet_lo)};
+  mac_copy(key.mac, h.o.inner.h_source);
+  struct fdb_val *e = bpf_map_lookup_elem(&sd_fdb, &key);
+  if (!e || !is_guest(e->kind) || !(e->flags & FDB_F_GSO)) return TC_ACT_OK;
+  __be16 id = bpf_htons(VETH_MARK);
+  if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, id), &id, sizeof id, 0) < 0) return TC_ACT_OK;
+  if (bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), h.o.ip.id, id, sizeof id) < 0) {
+    /* Back as it came (the same bytes were just written); failing that, the receiver's IP would drop it. */
+    if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, id), &h.o.ip.id, sizeof id, 0) == 0) return TC_ACT_OK;
+    count(C_ERRORS, 1);
+    return TC_ACT_SHOT;
+  }
+  count(C_TX_MARKED, 1);
   return TC_ACT_OK;
 }
 

@@ -1,6 +1,7 @@
 // Writes to TAP devices and packet sockets: one frame per write(2), or a
-// batch; with the virtio-net header, runs of TCP segments of one flow are
-// coalesced into one GSO write (offload.c).
+// batch (on a packet socket, sendmmsg(2) calls of up to 64 messages; on a
+// TAP's descriptor, one write each); with the virtio-net header, runs of TCP
+// segments of one flow are coalesced into one GSO message (offload.c).
 #define _GNU_SOURCE  // glibc extensions
 #include "napi_util.h"
 
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "offload.h"
@@ -75,10 +77,24 @@ typedef struct frame_ref {
   size_t len;
 } frame_ref_t;
 
-// Writes frames[i..] starting a coalesced run when consecutive frames are
-// segments of one TCP flow; returns how many frames it consumed and sets
-// *err (0 when sent).
-static uint32_t write_run(int fd, const frame_ref_t* fr, uint32_t i, uint32_t count, int* err) {
+// Header bytes a message may need of its own: the virtio-net header and,
+// for a coalesced run, the run's merged Ethernet/IP/TCP headers.
+typedef struct msg_buf {
+  uint8_t vh[VNET_HDR_LEN];
+  uint8_t hdr[14 + 60 + 60];
+} msg_buf_t;
+
+// Plans frames[i..lim) as one message: a coalesced run when consecutive
+// frames are segments of one TCP flow (with the virtio header), else frame
+// i alone. Fills `iov` (room for MAX_MERGE + 2) and *niov; returns how many
+// frames the message carries.
+static uint32_t plan_message(const frame_ref_t* fr, uint32_t i, uint32_t lim, bool vnet, msg_buf_t* b, struct iovec* iov, int* niov) {
+  if (!vnet) {
+    iov[0].iov_base = fr[i].data;
+    iov[0].iov_len = fr[i].len;
+    *niov = 1;
+    return 1;
+  }
   tcp4_seg_t first, cur;
   uint32_t j = i + 1;
   size_t total = 0;
@@ -87,7 +103,7 @@ static uint32_t write_run(int fd, const frame_ref_t* fr, uint32_t i, uint32_t co
     uint32_t next = first.seq + (uint32_t)first.payload;
     tcp4_seg_t last = first;
     total = first.payload;
-    while (j < count && j - i < MAX_MERGE) {
+    while (j < lim && j - i < MAX_MERGE) {
       if (!offload_tcp4_parse(fr[j].data, fr[j].len, &cur) || cur.payload > mss) break;
       if (!offload_tcp4_continues(fr[i].data, &first, fr[j].data, &cur, next)) break;
       if (first.ihl + first.thl + total + cur.payload > IP_MAX_TOTAL) break;
@@ -98,27 +114,73 @@ static uint32_t write_run(int fd, const frame_ref_t* fr, uint32_t i, uint32_t co
       if ((cur.flags & 0x08) || cur.payload < mss) break;  // the run's last segment
     }
     if (j - i >= 2) {
-      uint8_t vh_bytes[VNET_HDR_LEN];
-      uint8_t hdr[14 + 60 + 60];
       vnet_hdr_t vh;
-      offload_tcp4_merge_header(fr[i].data, &first, fr[j - 1].data, &last, total, (unsigned)mss, hdr, &vh);
-      vnet_hdr_encode(&vh, vh_bytes);
-      struct iovec iov[MAX_MERGE + 2];
-      iov[0].iov_base = vh_bytes;
+      offload_tcp4_merge_header(fr[i].data, &first, fr[j - 1].data, &last, total, (unsigned)mss, b->hdr, &vh);
+      vnet_hdr_encode(&vh, b->vh);
+      iov[0].iov_base = b->vh;
       iov[0].iov_len = VNET_HDR_LEN;
-      iov[1].iov_base = hdr;
+      iov[1].iov_base = b->hdr;
       iov[1].iov_len = first.hdrs;
       for (uint32_t k = i; k < j; k++) {
         // Every segment of the run has the same header length as the first.
         iov[2 + k - i].iov_base = fr[k].data + first.hdrs;
         iov[2 + k - i].iov_len = (k == i ? first.payload : (k == j - 1 ? last.payload : mss));
       }
-      *err = writev_all(fd, iov, (int)(2 + j - i));
+      *niov = (int)(2 + j - i);
       return j - i;
     }
   }
-  *err = write_frame(fd, fr[i].data, fr[i].len, true);
+  iov[0].iov_base = (void*)zero_vnet_hdr;
+  iov[0].iov_len = VNET_HDR_LEN;
+  iov[1].iov_base = fr[i].data;
+  iov[1].iov_len = fr[i].len;
+  *niov = 2;
   return 1;
+}
+
+// Frames planned and handed to the kernel per sendmmsg(2) call.
+#define SEND_CHUNK 64
+
+// A packet socket takes the batch in sendmmsg(2) calls of up to SEND_CHUNK
+// messages (a coalesced run or one frame each). A message the kernel
+// refuses (full queue, runt, device down) is skipped, as one write would
+// be, and the call resumes after it. Adds what went to *sent; returns 0, the
+// fatal errno, or ENOTSOCK before sending anything when `fd` is no socket
+// (a TAP's own descriptor: the caller writes frame by frame).
+static int send_batch(int fd, const frame_ref_t* fr, uint32_t n, bool vnet, uint32_t* sent) {
+  struct mmsghdr msgs[SEND_CHUNK];
+  struct iovec iovs[SEND_CHUNK * 3];  // every frame once, and two header pieces per message
+  msg_buf_t bufs[SEND_CHUNK];
+  uint32_t carried[SEND_CHUNK];
+  uint32_t i = 0;
+  while (i < n) {
+    uint32_t lim = n - i > SEND_CHUNK ? i + SEND_CHUNK : n;
+    unsigned m = 0, iv = 0;
+    memset(msgs, 0, sizeof msgs);
+    while (i < lim) {
+      int niov = 0;
+      carried[m] = plan_message(fr, i, lim, vnet, &bufs[m], &iovs[iv], &niov);
+      msgs[m].msg_hdr.msg_iov = &iovs[iv];
+      msgs[m].msg_hdr.msg_iovlen = (size_t)niov;
+      iv += (unsigned)niov;
+      i += carried[m];
+      m++;
+    }
+    unsigned k = 0;
+    while (k < m) {
+      int r = sendmmsg(fd, msgs + k, m - k, 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ENOTSOCK) return ENOTSOCK;  // only ever on the first call
+        if (fatal_write_error(errno)) return errno;
+        k++;  // this message is refused: the caller counts it as dropped
+        continue;
+      }
+      for (unsigned j = k; j < k + (unsigned)r; j++) *sent += carried[j];
+      k += (unsigned)r;
+    }
+  }
+  return 0;
 }
 
 // writeBatch(fd, frames: Buffer[], vnetHdr?) → number of frames sent. A frame
@@ -126,6 +188,7 @@ static uint32_t write_run(int fd, const frame_ref_t* fr, uint32_t i, uint32_t co
 // skipped and not counted; the caller counts the difference as drops. Throws
 // only on errors that make every later write fail too. With the virtio
 // header, runs of TCP segments of one flow go to the kernel as one GSO frame.
+// A TAP's descriptor that is not a socket costs one failed sendmmsg per batch.
 napi_value write_batch(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -157,12 +220,14 @@ napi_value write_batch(napi_env env, napi_callback_info info) {
     n++;
   }
   uint32_t sent = 0, i = 0;
-  int fatal = 0;
-  while (i < n) {
-    int err = 0;
-    uint32_t used = 1;
-    if (vnet) used = write_run(fd, fr, i, n, &err);
-    else err = write_frame(fd, fr[i].data, fr[i].len, false);
+  int fatal = send_batch(fd, fr, n, vnet, &sent);
+  // A TAP's descriptor: one write(2) per message.
+  while (fatal == ENOTSOCK && i < n) {
+    msg_buf_t b;
+    struct iovec iov[MAX_MERGE + 2];
+    int niov = 0, err;
+    uint32_t used = plan_message(fr, i, n, vnet, &b, iov, &niov);
+    err = writev_all(fd, iov, niov);
     if (err == 0) sent += used;
     else if (fatal_write_error(err)) {
       fatal = err;
@@ -170,6 +235,7 @@ napi_value write_batch(napi_env env, napi_callback_info info) {
     }
     i += used;
   }
+  if (fatal == ENOTSOCK) fatal = 0;
   if (fr != stack_refs) free(fr);
   if (fatal) return throw_errno(env, fatal, "write");
   napi_value result;

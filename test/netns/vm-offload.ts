@@ -1,9 +1,10 @@
 // Runs inside a test namespace: a TAP guest in the VM shape, and this process
 // playing a hypervisor attached with the virtio-net header (as QEMU with
 // vnet_hdr=on). It sends what a VM with offloads sends: TCPv4 and TCPv6 GSO
-// frames and a frame with a partial checksum. Prints one JSON line: what the
-// agent's port got (segments, sequence numbers, whether every checksum is
-// complete and right).
+// frames and a frame with a partial checksum, then reads a burst the agent
+// delivers. Prints one JSON line: what the agent's port got (segments,
+// sequence numbers, whether every checksum is complete and right) and what
+// the VM got of the burst.
 import { writeSync } from 'node:fs';
 import { createTapGuest } from '../../agent/guests/tap.ts';
 import { loadTapAddon } from '../../agent/native/index.ts';
@@ -111,6 +112,33 @@ const result = Object.fromEntries(
     return [s.name, { seqs: mine.map(seqOf), lengths: mine.map((f) => f.length), checksumsOk: mine.every(checksumsOk) }];
   }),
 );
-addon.closeFd(vm.fd);
+// The other way: a burst the agent hands the VM in one turn (batches of 64,
+// sendmmsg on its packet socket): 80 TCP segments of one flow, coalesced
+// into GSO messages, with 20 other frames in between; the VM reads them back
+// cut into segments.
+const toVm: Buffer[] = [];
+const vmReader = addon.startReader(vm.fd, (frames) => toVm.push(...frames.map((f) => Buffer.from(f))), () => {}, 64, true);
+const segment = (k: number) => {
+  const f = tcpFrame(false, 1000, 100000 + k * 1000);
+  f[14 + 20 + 13] = 0x10; // ACK only: PSH would end a run
+  return f;
+};
+const other = (k: number) => {
+  const f = Buffer.alloc(60, k);
+  Buffer.from('025d000001ff025d00000101', 'hex').copy(f, 0);
+  f.writeUInt16BE(0x88b5, 12);
+  return f;
+};
+const burst = [...Array.from({ length: 40 }, (_, k) => segment(k)), ...Array.from({ length: 20 }, (_, k) => other(k)), ...Array.from({ length: 40 }, (_, k) => segment(40 + k))];
+for (const f of burst) port.deliver(f);
+await new Promise((r) => setTimeout(r, 300));
+const tcpBack = toVm.filter((f) => f.readUInt16BE(12) === 0x0800);
+const batch = {
+  tcpSeqs: tcpBack.map(seqOf),
+  others: toVm.filter((f) => f.readUInt16BE(12) === 0x88b5).length,
+  sent: counters.get('softudc_tap_tx_frames_total'),
+  drops: counters.get('softudc_tap_tx_drops_total'),
+};
+addon.stopReader(vmReader);
 await port.stop();
-console.log(JSON.stringify({ ...result, malformed: counters.get('softudc_tap_rx_malformed_total') }));
+console.log(JSON.stringify({ ...result, batch, malformed: counters.get('softudc_tap_rx_malformed_total') }));
