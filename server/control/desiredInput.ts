@@ -77,6 +77,8 @@ export interface ToCompileContext {
   hostIdByName: Map<string, string>;
   /** Current location version of each VM of this farm by id (the floor for a moved VM). */
   liveVersions: Map<string, number>;
+  /** VMs in a live migration by id: the host they are moving to (server/control/liveMigration.ts). */
+  migratingTo?: Map<string, string>;
   /** Where each VM was last deployed; the VMs placed here are added to `placed`. */
   locations: VmLocations;
   placed: VmLocations;
@@ -141,12 +143,18 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     const floor = ctx.liveVersions.get(id) ?? 1;
     const locationVersion = hostId === null ? floor : nextLocation(ctx.locations.get(id), hostId, floor);
     if (hostId !== null) ctx.placed.set(id, { hostId, version: locationVersion });
+    const to = ctx.migratingTo?.get(id);
+    // The version the finished move will give it (nextLocation to the destination): the destination holds it from the start.
+    const incoming = hostId !== null && to !== undefined && to !== hostId && vm.guestKind === 'tap'
+      ? { hostId: to, version: nextLocation(ctx.locations.get(id), to, floor) }
+      : null;
     return {
       id,
       name: vm.name,
       hostId,
       guestKind: vm.guestKind,
       locationVersion,
+      ...(incoming ? { incoming } : {}),
       limit: vm.bandwidthMbps !== undefined
         ? { rateMbps: vm.bandwidthMbps, ...(vm.burstKb !== undefined ? { burstKb: vm.burstKb } : {}) }
         : null,
