@@ -8,6 +8,7 @@ import type { HostActor } from '../auth/actors.ts';
 import type { HostState } from '../compile/index.ts';
 import type { Report } from '../../contract/report.ts';
 import { completeDeploymentsOf } from './deployments.ts';
+import { activatedVifs, finishLiveMoves } from './liveMigration.ts';
 import { HOST_CREDENTIAL_REVOKED, readDesired, readDesiredIfNewer } from './desiredState.ts';
 import { ensureLivenessSweep } from './hostLiveness.ts';
 
@@ -136,6 +137,7 @@ async function storeReport(db: Db, exec: ReportExec, by: 'id' | 'credential', ke
   if (!row || Number(row.updated) !== 1) return null;
   // After the report is committed, so the host's own new generation counts.
   if (row.applied > row.prev) await completeDeploymentsOf(db, row.hostId, now);
+  await finishLiveMoves(db, row.hostId, activatedVifs(report));
   return { desiredGeneration: row.desired };
 }
 
