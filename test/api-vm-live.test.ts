@@ -141,6 +141,10 @@ describe('vm.migrate live', () => {
     const moving = await controlSnapshot(f.db);
     await refused({ id: tap.id, hostId: h3.id, expectedRevision: farm.revision, live: true }, 'CONFLICT', 'id', /being live-migrated/);
     await refused({ id: tap.id, hostId: h3.id, expectedRevision: farm.revision }, 'CONFLICT', 'id', /being live-migrated/);
+    // Placing it elsewhere by vm.update, or changing its guest kind, waits for the move too.
+    const upd = await refusedWith(op.vm.update({ id: tap.id, expectedRevision: farm.revision, hostId: h3.id }), 'CONFLICT');
+    expect(upd.message).toMatch(/being live-migrated/);
+    await refusedWith(op.vm.update({ id: tap.id, expectedRevision: farm.revision, guestKind: 'emulated' }), 'CONFLICT');
     expect(await controlSnapshot(f.db)).toEqual(moving);
     await op.vm.cancelMigration({ id: tap.id });
   });
