@@ -149,6 +149,16 @@ describe('vm.migrate live', () => {
     await op.vm.cancelMigration({ id: tap.id });
   });
 
+  it('a destination that no longer exists gets nothing and breaks no deploy; the move can still be cancelled', async () => {
+    const vm = await vmOn('web-4', h1.id);
+    await f.db.vm.update({ where: { id: vm.id }, data: { migratingToHostId: '00000000-0000-4000-8000-00000000dead', migrationById: f.operator.userId } });
+    const d = await op.farm.deploy({ id: farm.id, expectedRevision: farm.revision });
+    expect(d.warnings.join('\n')).not.toMatch(/unknown host/);
+    expect((await vifsOf(h1.id, vm.vifs[0]!.id)).length).toBe(1);
+    const c = await op.vm.cancelMigration({ id: vm.id });
+    expect(c.vm.migratingToHostId).toBeNull();
+  });
+
   it('refuses a live move of a VM whose farm is not deployed', async () => {
     const other = await op.farm.create({ name: 'draft' });
     const vnet = await op.vnet.create({ farmId: other.id, expectedRevision: other.revision, name: 'n', cidr: '10.72.0.0/24' });

@@ -101,6 +101,7 @@ function idOf(x: { id?: string | undefined }, farm: DeployedFarm, path: string):
 
 export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): CompileFarm {
   const doc = farm.document;
+  const knownHosts = new Set(ctx.hostIdByName.values());
   const vnids = new Map<string, number>();
   const prefixes = new Map<string, number>();
   const hostOf = (name: string | null, what: string): string | null => {
@@ -145,7 +146,8 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     if (hostId !== null) ctx.placed.set(id, { hostId, version: locationVersion });
     const to = ctx.migratingTo?.get(id);
     // The version the finished move will give it (nextLocation to the destination): the destination holds it from the start.
-    const incoming = hostId !== null && to !== undefined && to !== hostId && vm.guestKind === 'tap'
+    // A destination deleted since the move started gets nothing (the move is cancelled or finished by hand).
+    const incoming = hostId !== null && to !== undefined && to !== hostId && vm.guestKind === 'tap' && knownHosts.has(to)
       ? { hostId: to, version: nextLocation(ctx.locations.get(id), to, floor) }
       : null;
     return {
