@@ -9,16 +9,17 @@
 //   BENCH_ONLY=agents npm run bench:dataplane   (skip the reference paths)
 //   BENCH_ONLY=vm npm run bench:dataplane       (only the QEMU VM rows: bench/dataplane/vm.ts)
 //   BENCH_ONLY=groups npm run bench:dataplane   (only the security groups rows: 0, 10, 100 rules per VIF)
+//   BENCH_ONLY=nskernel npm run bench:dataplane (only the kernel fast path against kernel VXLAN)
+//   BENCH_ROUNDS=5 BENCH_ROUND_SECONDS=3        (that comparison's interleaved rounds and their iperf3 length)
 //   SOFTUDC_UNDERLAY_BATCH=0 / SOFTUDC_UNDERLAY_GSO=0 / SOFTUDC_TAP_OFFLOAD=0: the agents' fallbacks
 //
 // With the batched underlay (the default) the agents are measured a second
 // time with the dgram underlay, in the same run, for comparison; then with
-// namespace guests on the kernel fast path (dataplane/nskernel.ts, compared
-// with kernel VXLAN after the table); then with VM-shape guests behind the
-// test hypervisor, with the kernel fast path and without (dataplane/vms.ts).
+// namespace guests on the kernel fast path, in rounds interleaved with
+// kernel VXLAN (dataplane/nskernel.ts: both rows are medians of the rounds,
+// compared after the table); then with VM-shape guests behind the test
+// hypervisor, with the kernel fast path and without (dataplane/vms.ts).
 // The userspace rows set SOFTUDC_DATAPATH=userspace.
-//
-// Over 300 lines: the passes share the measurement and the result table.
 //
 // Everything runs in namespaces this process creates (underlay 198.18.0.0/24)
 // and deletes at the end.
@@ -31,67 +32,38 @@ import { NetnsHarness, hasCommand, netnsWorks } from '../test/netns/harness.ts';
 import { AgentProcess, agentCliPresent, stateDir, type HostState, type VifState } from '../test/netns/agents.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
 import { agentConfig } from '../config/index.ts';
-import { expectAnswer, fail, finish } from './verdict.ts';
+import { fail, finish } from './verdict.ts';
 import { summariseRtts, type GapSummary } from './dataplane/summary.ts';
-import { iperfTcp, iperfUdp, percentile, pingRtts, startGapPing, type TcpResult, type UdpResult } from './dataplane/measure.ts';
-import { kernelVxlan, makeUnderlay, tincSwitch, TINCD, type GuestPair, type Underlay } from './dataplane/reference.ts';
+import { measurePair as measure, percentile, pingRtts, startGapPing, type PathResult } from './dataplane/measure.ts';
+import { makeUnderlay, tincSwitch, TINCD, type GuestPair, type Underlay } from './dataplane/reference.ts';
 import { tapWire } from './dataplane/tapwire.ts';
 import { underlayReport } from './dataplane/agents.ts';
 import { printVmSection, vmSection } from './dataplane/vm.ts';
 import { vmPass } from './dataplane/vms.ts';
 import { groupsSection } from './dataplane/groups.ts';
-import { compareWithVxlan, nsKernelPass } from './dataplane/nskernel.ts';
+import { nsKernelVsVxlan, printComparison, type NsKernelRounds } from './dataplane/nskernel.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** The kernel path against kernel VXLAN: interleaved rounds, each iperf3 run this long (dataplane/nskernel.ts). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUND_SECONDS = Number(process.env.BENCH_ROUND_SECONDS ?? 3);
 const VARP_SAMPLES = Number(process.env.BENCH_VARP_SAMPLES ?? 60);
 const PROFILE_DIR = process.env.BENCH_PROFILE;
 /** BENCH_ONLY=agents skips the reference paths (a quicker run while tuning the agents); =vm runs only the VM rows. */
 const ONLY_AGENTS = process.env.BENCH_ONLY === 'agents';
 const ONLY_VM = process.env.BENCH_ONLY === 'vm';
 const ONLY_GROUPS = process.env.BENCH_ONLY === 'groups';
+const ONLY_NSKERNEL = process.env.BENCH_ONLY === 'nskernel';
 /** The agents' settings, as the agents this benchmark starts will read them. */
 const AGENT = agentConfig();
 const BATCHED = AGENT.SOFTUDC_UNDERLAY_BATCH;
 const AGENTS = `agents (TAP guests, userspace${BATCHED ? '' : ', dgram underlay'})`;
-const VXLAN = 'kernel VXLAN (reference)';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface PathResult {
-  path: string;
-  tcp?: TcpResult;
-  udp?: UdpResult;
-  rttMs?: number;
-  /** RTT with pings 2 ms apart: the path stays warm (no wake-up after idle). */
-  hotRttMs?: number;
-  cpu?: string;
-  error?: string;
-  /** A reference that is not installed here: noted, not a failure. */
-  skipped?: string;
-}
 
 const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
 
-async function measurePair(h: NetnsHarness, path: string, pair: GuestPair, cpu?: () => Promise<number>): Promise<PathResult> {
-  const res: PathResult = { path };
-  try {
-    // Wait for the path (ARP, VARP, tinc's handshake), then a short RTT sample.
-    for (let i = 0; i < 40; i++) if ((await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '1', '-W', '1'])).received) break;
-    const rtt = await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '10', '-i', '0.05', '-W', '1']);
-    const hot = await pingRtts(h, pair.a.ns, pair.b.ip, ['-c', '200', '-i', '0.002', '-W', '1']);
-    if (expectAnswer(rtt.received > 0, `${path}: ping RTT, ${rtt.received}/${rtt.sent || 10} answered`)) res.rttMs = percentile(rtt.rtts, 50);
-    if (expectAnswer(hot.received > 0, `${path}: ping RTT 2 ms apart, ${hot.received}/${hot.sent || 200} answered`)) res.hotRttMs = percentile(hot.rtts, 50);
-    const cpu0 = cpu ? await cpu() : 0;
-    const t0 = Date.now();
-    res.tcp = await iperfTcp(h, pair.b, pair.a.ns, SECONDS);
-    if (cpu) res.cpu = `${(((await cpu()) - cpu0) / ((Date.now() - t0) / 1000) * 100).toFixed(0)}% of a core (both agents, TCP)`;
-    expectAnswer(res.tcp.mbps > 0, `${path}: TCP, nothing arrived`);
-    res.udp = await iperfUdp(h, pair.b, pair.a.ns, SECONDS, 64);
-    expectAnswer(res.udp.pps > 0, `${path}: UDP 64 B, nothing arrived`);
-  } catch (err) {
-    res.error = (err as Error).message;
-  }
-  return res;
-}
+/** measurePair (dataplane/measure.ts) with BENCH_SECONDS-long iperf3 runs. */
+const measurePair = (h: NetnsHarness, path: string, pair: GuestPair, cpu?: () => Promise<number>) => measure(h, path, pair, { seconds: SECONDS, cpu });
 
 function vif(id: string, vnet: number, mac: string, ip: string, guest: VifState['guest'], version = 1): VifState {
   return { id, vnet, mac, ip, version, guest };
@@ -245,20 +217,28 @@ async function main(): Promise<void> {
   const h = new NetnsHarness();
   const results: PathResult[] = [];
   let vm: Awaited<ReturnType<typeof vmSection>> | undefined;
+  let nk: NsKernelRounds | undefined;
   try {
     const u = await makeUnderlay(h);
     if (ONLY_VM) return printVmSection(await vmSection(h, u, SECONDS));
+    if (ONLY_NSKERNEL) {
+      nk = await nsKernelVsVxlan(h, u, (p, pair, o) => measure(h, p, pair, { ...o, seconds: ROUND_SECONDS }), ROUNDS);
+      results.push(...nk.rows);
+      return;
+    }
     if (agentCliPresent() && tapAddonAvailable()) {
       const groups = await groupsSection(h, u, (p, pair) => measurePair(h, p, pair));
       if (ONLY_GROUPS) return printResults(groups, true);
       await agentsSection(h, u, results);
       results.push(...groups);
       if (BATCHED) await plainUnderlayPass(h, u, results);
-      results.push(await nsKernelPass(h, u, (p, pair, cpu) => measurePair(h, p, pair, cpu)));
+      // Against kernel VXLAN in interleaved rounds: its row goes with the references below.
+      nk = await nsKernelVsVxlan(h, u, (p, pair, o) => measure(h, p, pair, { ...o, seconds: ROUND_SECONDS }), ROUNDS);
+      results.push(nk.rows[0]);
       // VM guests, with and without the kernel fast path (agent/bpf/).
       for (const [i, dp] of (['kernel', 'userspace'] as const).entries()) results.push(await vmPass(h, u, dp, i, (p, pair, cpu) => measurePair(h, p, pair, cpu)));
     } else results.push({ path: AGENTS, error: 'bin/softudc-agent.js or the TAP addon is missing' });
-    if (ONLY_AGENTS) return printResults(results);
+    if (ONLY_AGENTS) return;
     if (tapAddonAvailable()) {
       // The same TAP I/O with no switch, encapsulation or underlay: a ceiling.
       const w = await tapWire(h, 'tw');
@@ -272,7 +252,7 @@ async function main(): Promise<void> {
         await w.stop();
       }
     }
-    results.push(await measurePair(h, VXLAN, await kernelVxlan(h, u, 'vx')));
+    if (nk) results.push(nk.rows[1]);
     if (TINCD) {
       const t = await tincSwitch(h, u, 'tc');
       try {
@@ -284,9 +264,12 @@ async function main(): Promise<void> {
     vm = await vmSection(h, u, SECONDS);
   } finally {
     await h.cleanup();
+    // Also after the partial runs (BENCH_ONLY=agents, =nskernel).
+    if (!ONLY_VM && !ONLY_GROUPS) {
+      printResults(results);
+      if (nk) printComparison(nk);
+    }
   }
-  printResults(results);
-  compareWithVxlan(results, VXLAN);
   if (vm) printVmSection(vm);
 }
 

@@ -81,6 +81,29 @@ describe('agent.report on the lean path', () => {
     expect(await stored(b.id)).toBeNull();
   });
 
+  it('reports of the same moment are stored together, each for the host of its own credential', async () => {
+    const made = [];
+    for (const [name, address] of [['lean-c', '127.0.0.4'], ['lean-d', '127.0.0.5']] as const) {
+      const credential = generateHostCredential();
+      const h = await t.prisma.host.create({
+        data: { name, address, credentialHash: hashToken(credential), status: 'online', desiredGeneration: 9 },
+        select: { id: true },
+      });
+      made.push({ id: h.id, credential });
+    }
+    const [c, d] = made as [(typeof made)[0], (typeof made)[0]];
+    const send = (credential: string, generation: number) =>
+      serveLeanReport(credential, Buffer.from(body(report(generation))), { prisma: t.prisma, raw: t.raw });
+    // One turn: two hosts, an unknown credential, and a second report of the first host (it goes in the next statement).
+    const answers = await Promise.all([send(c.credential, 5), send(d.credential, 7), send(generateHostCredential(), 8), send(c.credential, 6)]);
+    expect(answers.map((a) => a?.status ?? null)).toEqual([200, 200, null, 200]);
+    expect(await stored(c.id)).toMatchObject({ appliedGeneration: 6 });
+    expect(await stored(d.id)).toMatchObject({ appliedGeneration: 7 });
+    const applied = await t.prisma.host.findMany({ where: { id: { in: [c.id, d.id] } }, select: { id: true, appliedGeneration: true } });
+    expect(Object.fromEntries(applied.map((h) => [h.id, h.appliedGeneration]))).toEqual({ [c.id]: 6, [d.id]: 7 });
+    expect(await stored(hosts[1]!.id)).toBeNull();
+  });
+
   it('an input the schema refuses is left to tRPC, which names the field and stores nothing', async () => {
     const b = hosts[1]!;
     const bad = { ...report(1), appliedGeneration: -1 };

@@ -4,7 +4,9 @@
 // already moving, same host, a host not enrolled, another tenant's VM, bad
 // input), each by its field and writing nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import superjson from 'superjson';
 import type { HostState } from '../server/compile/index.ts';
+import { serveLeanReport } from '../server/serve/leanReport.ts';
 import { agentReport, controlSnapshot, refusedWith, setupControl, type Caller, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;
@@ -97,6 +99,19 @@ describe('vm.migrate live', () => {
     const snap = await controlSnapshot(f.db);
     await f.caller(h2.actor).agent.report(activeReport(gen2, { id: vifId, mac: dst!.mac, ip: dst!.ip }, dst!.version, vnid));
     expect(await controlSnapshot(f.db)).toEqual(snap);
+  });
+
+  it('the lean report path (agents POSTing agent.report) finishes the move too', async () => {
+    const vm = await vmOn('web-5', h1.id);
+    const vif = vm.vifs[0]!;
+    await op.vm.migrate({ id: vm.id, hostId: h3.id, expectedRevision: farm.revision, live: true });
+    const [dst] = await vifsOf(h3.id, vif.id);
+    const body = Buffer.from(JSON.stringify(superjson.serialize(activeReport(0, { id: vif.id, mac: vif.mac, ip: vif.ip }, dst!.version, dst!.vnet))));
+    const answer = await serveLeanReport(h3.credential, body, { prisma: f.db, raw: f.t.raw });
+    expect(answer?.status).toBe(200);
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h3.id, migratingToHostId: null });
+    expect(await vifsOf(h1.id, vif.id)).toEqual([]);
+    farm.revision = (await op.farm.get({ id: farm.id })).revision;
   });
 
   it('a report of another host, or of a VIF not moving, finishes nothing', async () => {

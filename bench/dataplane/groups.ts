@@ -3,7 +3,10 @@
 // and of 100 rules (the allowing rules last, the others never matching this
 // traffic), then without again, in one run. iperf3's TCP stream and UDP flow are established
 // flows: after their first packet each costs one connection-tracking lookup
-// per VIF, whatever the number of rules.
+// per VIF, whatever the number of rules. Both agents stay on the userspace
+// path (SOFTUDC_DATAPATH=userspace): a filtered VIF always goes through the
+// agent, and an unfiltered one would otherwise ride the kernel fast path, so
+// the rows would compare two paths instead of the rules' cost.
 import type { NetnsHarness } from '../../test/netns/harness.ts';
 import { AgentProcess, stateDir, type HostState } from '../../test/netns/agents.ts';
 import type { GuestPair, Underlay } from './reference.ts';
@@ -35,6 +38,7 @@ export async function groupsSection<R>(h: NetnsHarness, u: Underlay, measure: (p
   }) as unknown as HostState;
   const a = new AgentProcess(h, u.hA, `${dir.dir}/sgA.json`, state('hA', u.ipA, u.ipB, 'g1/eth0', g1, 1, 0, 1));
   const b = new AgentProcess(h, u.hB, `${dir.dir}/sgB.json`, state('hB', u.ipB, u.ipA, 'g2/eth0', g2, 2, 0, 1));
+  a.env = b.env = { SOFTUDC_DATAPATH: 'userspace' };
   const out: R[] = [];
   try {
     await Promise.all([a.start(), b.start()]);
@@ -45,7 +49,7 @@ export async function groupsSection<R>(h: NetnsHarness, u: Underlay, measure: (p
         await b.apply(state('hB', u.ipB, u.ipA, 'g2/eth0', g2, 2, rules, i + 1));
         await Promise.all([a.waitApplied(i + 1), b.waitApplied(i + 1)]);
       }
-      const name = rules > 0 ? `agents, security groups: ${rules} rules per VIF` : i === 0 ? 'agents, no security groups' : 'agents, no security groups (again, last)';
+      const name = rules > 0 ? `agents (userspace), security groups: ${rules} rules per VIF` : i === 0 ? 'agents (userspace), no security groups' : 'agents (userspace), no security groups (again, last)';
       out.push(await measure(name, pair));
       // The groups did filter: rules were hit on both hosts.
       const hits = rules === 0 || ((await a.metrics()).includes('softudc_sg_rule_hits_total') && (await b.metrics()).includes('softudc_sg_rule_hits_total'));

@@ -25,6 +25,16 @@ export async function makeUnderlay(h: NetnsHarness): Promise<Underlay> {
   return { hA, hB, ipA: '198.18.0.1', ipB: '198.18.0.2' };
 }
 
+/**
+ * A second veth between the same two host namespaces, made like the first
+ * (198.18.1.1/24 ↔ 198.18.1.2/24, MTU 1500): kernel VXLAN measured while the
+ * agents run goes over it, so it does not pass the agents' tc program on u0.
+ */
+export async function secondUnderlay(h: NetnsHarness, u: Underlay): Promise<Underlay & { dev: string }> {
+  await h.veth({ ns: u.hA, ifname: 'u1', cidr: '198.18.1.1/24' }, { ns: u.hB, ifname: 'u1', cidr: '198.18.1.2/24' });
+  return { hA: u.hA, hB: u.hB, ipA: '198.18.1.1', ipB: '198.18.1.2', dev: 'u1' };
+}
+
 export interface GuestPair {
   a: { ns: string; ip: string };
   b: { ns: string; ip: string };
@@ -42,7 +52,7 @@ async function plugIntoGuest(hostNs: string, ifname: string, guestNs: string, ci
  * Kernel VXLAN: a vxlan device per host (its UDP socket stays in the host
  * namespace it was created in) moved into the guest namespace.
  */
-export async function kernelVxlan(h: NetnsHarness, u: Underlay, prefix: string, mtu = 1400): Promise<GuestPair> {
+export async function kernelVxlan(h: NetnsHarness, u: Underlay & { dev?: string }, prefix: string, mtu = 1400): Promise<GuestPair> {
   const gA = await h.addNs(`${prefix}A`);
   const gB = await h.addNs(`${prefix}B`);
   const vni = '4242';
@@ -50,7 +60,7 @@ export async function kernelVxlan(h: NetnsHarness, u: Underlay, prefix: string, 
     [u.hA, u.ipA, u.ipB, gA, '10.101.0.1/24'],
     [u.hB, u.ipB, u.ipA, gB, '10.101.0.2/24'],
   ] as const) {
-    await must(IP, ['-n', host, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', vni, 'local', local, 'remote', remote, 'dstport', '4789', 'dev', 'u0']);
+    await must(IP, ['-n', host, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', vni, 'local', local, 'remote', remote, 'dstport', '4789', 'dev', u.dev ?? 'u0']);
     await plugIntoGuest(host, 'vx0', guest, ip, mtu);
   }
   return { a: { ns: gA, ip: '10.101.0.1' }, b: { ns: gB, ip: '10.101.0.2' } };

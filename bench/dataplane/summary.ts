@@ -52,3 +52,68 @@ export function summariseRtts(rtts: readonly number[], asked: number, what: stri
   if (rtts.length < asked) return { ...s, failure: `${what}: ${rtts.length}/${asked} answered` };
   return s;
 }
+
+/** The median (the mean of the middle two for an even count); NaN without values. */
+export function median(values: readonly number[]): number {
+  const s = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** One round's figures of one path; a figure the round did not get is absent. */
+export interface RoundFigures {
+  tcpMbps?: number;
+  pps?: number;
+  rttMs?: number;
+  hotRttMs?: number;
+}
+
+export interface RoundsComparison {
+  rounds: number;
+  /** Medians over the rounds, per path. */
+  kernel: Required<RoundFigures>;
+  vxlan: Required<RoundFigures>;
+  /** Kernel path over VXLAN, of the medians: throughput and packet rate (higher is better), RTTs (lower is better). */
+  tcp: number;
+  pps: number;
+  rtt: number;
+  hotRtt: number;
+  meets: { tcp: boolean; pps: boolean; rtt: boolean };
+  /** Figures some round did not get: the medians stand on fewer rounds than asked, and the run fails. */
+  failures: string[];
+}
+
+const FIGURES = [
+  ['tcpMbps', 'TCP'],
+  ['pps', 'UDP 64 B packets/s'],
+  ['rttMs', 'ping RTT'],
+  ['hotRttMs', 'ping RTT 2 ms apart'],
+] as const;
+
+/**
+ * The kernel path against kernel VXLAN over interleaved rounds of the same
+ * length: the medians of each figure (one noisy moment of a shared machine
+ * moves one round, not the verdict), their ratios, and the issue's targets:
+ * at least 90 % of VXLAN's TCP throughput and packet rate, ping within 2×.
+ */
+export function compareRounds(kernel: readonly RoundFigures[], vxlan: readonly RoundFigures[]): RoundsComparison {
+  const failures: string[] = [];
+  const medians = (rounds: readonly RoundFigures[], name: string) => {
+    const out = {} as Required<RoundFigures>;
+    for (const [key, label] of FIGURES) {
+      const got = rounds.map((r) => r[key]).filter((v): v is number => v !== undefined && !Number.isNaN(v));
+      if (got.length < rounds.length || rounds.length === 0) failures.push(`${name} ${label}: ${got.length}/${rounds.length} rounds measured`);
+      out[key] = median(got);
+    }
+    return out;
+  };
+  const k = medians(kernel, 'kernel path');
+  const v = medians(vxlan, 'VXLAN');
+  const tcp = k.tcpMbps / v.tcpMbps;
+  const pps = k.pps / v.pps;
+  const rtt = k.rttMs / v.rttMs;
+  const hotRtt = k.hotRttMs / v.hotRttMs;
+  // NaN (a figure missing on either side) meets nothing.
+  return { rounds: Math.max(kernel.length, vxlan.length), kernel: k, vxlan: v, tcp, pps, rtt, hotRtt, meets: { tcp: tcp >= 0.9, pps: pps >= 0.9, rtt: rtt <= 2 }, failures };
+}

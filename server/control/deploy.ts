@@ -12,7 +12,7 @@ import type { UserActor } from '../auth/actors.ts';
 import { writeAudit } from '../audit/audit.ts';
 import type { DeployResult } from './controlShapes.ts';
 import { CONTROL_TX, lockControlLoop, recomputeDesired, type ChangedHost } from './desiredState.ts';
-import { deploymentSelect, progressOf, toDeploymentView, waitForDeployment } from './deployments.ts';
+import { deploymentSelect, progressOf, recordTargets, toDeploymentView, waitForDeployment } from './deployments.ts';
 import { editFarm } from '../farms/farmEdit.ts';
 import { requireFarm, resolveHost, type FarmRef, type Tx } from '../farms/farmAccess.ts';
 import type { VmView } from '../farms/farmShapes.ts';
@@ -75,9 +75,11 @@ async function recordDeployment(
       createdById: o.actor.userId,
       // Nothing to apply anywhere: done as soon as it exists.
       completedAt: o.changed.length === 0 ? new Date() : null,
+      missing: o.changed.length,
     },
     select: deploymentSelect,
   });
+  await recordTargets(tx, row.id, o.changed);
   return toDeploymentView(row);
 }
 

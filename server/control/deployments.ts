@@ -89,8 +89,10 @@ export async function progressOf(db: Q, d: DeploymentView, reader: UserActor | n
   const complete = applied === hosts.length;
   let completedAt = d.completedAt;
   if (complete && !completedAt) {
+    // Counted complete here although no report's count said so (see recordTargets): mark it as a report would.
     completedAt = now;
-    await db.deployment.updateMany({ where: { id: d.id, completedAt: null }, data: { completedAt: now } });
+    const marked = await db.deployment.updateMany({ where: { id: d.id, completedAt: null }, data: { completedAt: now, missing: 0 } });
+    if (marked.count) await db.deploymentTarget.deleteMany({ where: { deploymentId: d.id } });
   }
   return { deploymentId: d.id, farmId: d.farmId, kind: d.kind, revision: d.revision, total: hosts.length, applied, complete, completedAt, hosts };
 }
@@ -100,23 +102,23 @@ export async function deploymentProgress(o: { db: Db; actor: UserActor; id: stri
 }
 
 /**
- * Marks finished the open deployments that target `hostId`, when this host
- * was the last one missing. Called when a host reports a higher generation.
+ * The open targets of a deployment just created (inside its transaction),
+ * with its count of missing targets, which reports keep from then on
+ * (server/control/agentLink.ts). Every target starts missing: a deploy gives
+ * each target host a generation above any it was asked to apply before, and
+ * a report never counts a generation above the host's desired one applied.
+ * A report that could still cross that generation before the deploy commits
+ * (an agent ahead of a restored console) waits on the host's row and then
+ * does not see the new targets; a wait's periodic full read
+ * (FULL_CHECK_MS) completes such a deployment.
  */
-export async function completeDeploymentsOf(tx: Q, hostId: string, now: Date): Promise<void> {
-  // One statement, inside the database: every agent's report runs it, and
-  // reading all targets' rows into the console on each of 1,000 reports made
-  // a fleet's rollout quadratic. A target is missing while its host is gone or
-  // has not applied its generation (as progressOf counts it); the scan stops
-  // at the first one.
+export async function recordTargets(tx: Q, deploymentId: string, targets: readonly { hostId: string; generation: number }[]): Promise<void> {
+  if (targets.length === 0) return;
   await tx.$executeRawUnsafe(
-    `UPDATE "Deployment" d SET "completedAt" = $2
-      WHERE d."completedAt" IS NULL AND d.targets @> jsonb_build_array(jsonb_build_object('hostId', $1::text))
-        AND NOT EXISTS (
-          SELECT 1 FROM jsonb_array_elements(d.targets) t LEFT JOIN "Host" h ON h.id = (t->>'hostId')::uuid
-           WHERE h.id IS NULL OR h."appliedGeneration" < (t->>'generation')::int)`,
-    hostId,
-    now,
+    `INSERT INTO "DeploymentTarget" ("deploymentId", "hostId", generation) SELECT $1::uuid, u.* FROM unnest($2::uuid[], $3::int4[]) AS u`,
+    deploymentId,
+    targets.map((t) => t.hostId),
+    targets.map((t) => t.generation),
   );
 }
 
@@ -170,23 +172,16 @@ export interface WaitResult {
 
 /** The progress once complete, or the last one read when `signal` aborts (see waitForDeployment). */
 async function waitQuietly(db: Db, actor: UserActor, id: string, signal: AbortSignal): Promise<DeploymentProgress> {
-  let targets: Set<string> | null = null;
-  // Subscribe before the first read: a report landing in between is not lost.
-  const inbox = new EventInbox(await getEventBus(db), (e) => relevant(e, targets));
+  // Subscribe before the first read: a completion landing in between is not lost.
+  const inbox = new EventInbox(await getEventBus(db), (e) => e.type === 'deployment.completed', `deployment:${id}`);
   try {
     const d = await requireDeployment(db, actor, id);
-    targets = new Set(d.targets.map((t) => t.hostId));
     let p = await progressOf(db, d, actor);
-    let fullAt = performance.now();
     while (!p.complete && !signal.aborted) {
-      const events = await inbox.next({ signal, timeoutMs: FULL_CHECK_MS });
+      await inbox.next({ signal, timeoutMs: FULL_CHECK_MS });
       if (signal.aborted) break;
-      const due = performance.now() - fullAt >= FULL_CHECK_MS;
-      if (!due && !events.some((e) => relevant(e, targets))) continue;
-      const mark = due ? null : await db.deployment.findUnique({ where: { id: d.id }, select: { completedAt: true } });
-      if (!due && !mark?.completedAt) continue;
+      // Completed (the report that brought the count to zero said so), or the periodic full read.
       p = await progressOf(db, d, actor);
-      fullAt = performance.now();
     }
     return p;
   } finally {
@@ -196,21 +191,20 @@ async function waitQuietly(db: Db, actor: UserActor, id: string, signal: AbortSi
 
 /**
  * How often a wait re-reads every target's progress even when no report
- * finished the deployment (a completion the reports' own check could miss).
+ * completed the deployment (a completion the reports' counts could miss: see
+ * recordTargets).
  */
 const FULL_CHECK_MS = 1_000;
 
 /**
  * Waits until every target host applied its generation, or `timeoutMs` passes (not an error).
  *
- * Without `onProgress` the wait does not re-read every target on every
- * report: the report that completes a deployment marks it completed in the
- * same round (completeDeploymentsOf), so on each batch of reports about its
- * targets the wait reads that mark alone (one row), and the whole progress
- * when it is set, at most every FULL_CHECK_MS otherwise, and at the end. Under
- * a fleet's rollout the full read (every target host and report) on each of
- * hundreds of reports a second kept the database busy with the wait instead
- * of the reports.
+ * Without `onProgress` the wait reads nothing on the targets' reports: the
+ * report that brings the deployment's count of missing targets to zero
+ * marks it completed and announces it (`deployment.completed`), and the wait
+ * reads the whole progress then, every FULL_CHECK_MS otherwise, and at the
+ * end. Under a fleet's rollout a read on each of hundreds of reports a second
+ * kept the database busy with the wait instead of the reports.
  */
 export async function waitForDeployment(o: {
   db: Db;

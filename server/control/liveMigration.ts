@@ -122,6 +122,13 @@ export async function finishLiveMoves(db: Db, hostId: string, vifIds: string[]):
   }
 }
 
+/** The same for the host holding the credential that hashes to `credentialHash` (the lean report path). */
+export async function finishLiveMovesByCredential(db: Db, credentialHash: string, vifIds: string[]): Promise<void> {
+  if (!vifIds.length) return;
+  const host = await db.host.findUnique({ where: { credentialHash }, select: { id: true } }).catch(() => null);
+  if (host) await finishLiveMoves(db, host.id, vifIds);
+}
+
 async function finishOne(db: Db, hostId: string, vm: { id: string; farm: { revision: number }; migrationById: string | null }): Promise<void> {
   const user = vm.migrationById === null
     ? null

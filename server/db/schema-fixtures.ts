@@ -84,8 +84,11 @@ export function fixtures(): Fixture[] {
     { revision: 8, deployedRevision: null, securityGroupMode: 'none' } satisfies Prisma.FarmUncheckedUpdateInput),
     f('Deployment', { id: ids.deployment }, {
       id: ids.deployment, farmId: farm, kind: 'deploy', revision: 6, targets: [{ hostId: host, host: 'h1', generation: 41 }],
-      createdById: user, createdAt: at(45), completedAt: at(46),
-    } satisfies Prisma.DeploymentUncheckedCreateInput, { completedAt: null } satisfies Prisma.DeploymentUncheckedUpdateInput),
+      createdById: user, createdAt: at(45), completedAt: at(46), missing: 3,
+    } satisfies Prisma.DeploymentUncheckedCreateInput, { completedAt: null, missing: 0 } satisfies Prisma.DeploymentUncheckedUpdateInput),
+    f('DeploymentTarget', { deploymentId_hostId: { deploymentId: ids.deployment, hostId: host } }, {
+      deploymentId: ids.deployment, hostId: host, generation: 2_147_483_647,
+    } satisfies Prisma.DeploymentTargetUncheckedCreateInput, { generation: 41 } satisfies Prisma.DeploymentTargetUncheckedUpdateInput),
     f('Vnet', { id: vnet }, {
       id: vnet, farmId: farm, vnid: 4_294_967_295n, name: 'dmz', cidr: '10.7.0.0/24', mtu: 1380, security: 'conf', dhcp: { enabled: false, gateway: '10.7.0.1', dnsServers: ['10.7.0.53'], domain: 'dmz.example', leaseTime: 600 },
       createdAt: at(22), updatedAt: at(23),

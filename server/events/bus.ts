@@ -12,6 +12,8 @@ export const EVENT_CHANNEL = 'softudc_events';
 export type ConsoleEvent =
   | { type: 'host.desired'; hostId: string; generation: number }
   | { type: 'host.report'; hostId: string; appliedGeneration: number }
+  // The last missing target of a deployment reported its generation applied (server/control/agentLink.ts).
+  | { type: 'deployment.completed'; deploymentId: string }
   // The host's credential stopped working: revoked, replaced by a new enrollment, or the host deleted.
   | { type: 'host.revoked'; hostId: string }
   // Some credential of the user may have stopped working: a session ended, a token revoked, the user disabled or deleted.
@@ -33,14 +35,15 @@ export async function publish(db: Notifier, event: ConsoleEvent): Promise<void> 
 }
 
 /**
- * What an event is about, for keyed subscribers: its host or its user. A
- * console holds one stream per agent, and each listens for its own host
- * only; delivering every event to every stream's filter made each agent's
- * report cost work in all 1,000 streams.
+ * What an event is about, for keyed subscribers: its host, its user or its
+ * deployment. A console holds one stream per agent, and each listens for its
+ * own host only; delivering every event to every stream's filter made each
+ * agent's report cost work in all 1,000 streams.
  */
 export function eventKey(e: ConsoleEvent): string | null {
   if ('hostId' in e) return `host:${e.hostId}`;
   if ('userId' in e) return `user:${e.userId}`;
+  if ('deploymentId' in e) return `deployment:${e.deploymentId}`;
   return null;
 }
 

@@ -69,10 +69,24 @@ async function writeResponse(res: http.ServerResponse, response: Response): Prom
     return;
   }
   const reader = response.body.getReader();
+  // The chunks of one event-loop turn (an SSE event's parts, a ping beside a
+  // state) leave in one system call: corked at the first, uncorked after the
+  // turn. With a thousand agent streams, a write per chunk made writev the
+  // console's largest cost.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    res.uncork();
+  };
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
+      }
       // SSE chunks go out as they come; wait for the socket to drain when it is full.
       if (!res.write(value)) {
         await new Promise<void>((resolve) => {

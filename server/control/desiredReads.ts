@@ -1,0 +1,89 @@
+// The desired-state streams' wake-ups (agentLink.ts desiredUpdates): a deploy
+// that changes 1,000 hosts wakes 1,000 streams in the same few event-loop
+// turns, and each asks whether its host's credential still holds and for
+// its document when newer. The asks made in the same turn go to Postgres
+// together, as one statement over all their hosts, instead of one statement
+// (and one pooled connection, one round trip) per stream.
+import type { Db } from '../db/index.ts';
+import { AppError } from '../errors.ts';
+import type { HostState } from '../compile/index.ts';
+import { stripGeneration } from './deployedFarms.ts';
+import { baselineState } from './desiredCompute.ts';
+import { HOST_CREDENTIAL_REVOKED } from './desiredState.ts';
+import { batchPerTurn } from './turnBatch.ts';
+
+export interface DesiredMessage {
+  generation: number;
+  state: HostState & { generation: number };
+}
+
+type Row = {
+  i: number;
+  live: boolean;
+  name: string;
+  address: string;
+  port: number;
+  desiredGeneration: number;
+  generation: number | null;
+  state: unknown;
+};
+
+/** Streams per statement: bounds one statement's answer (the documents), whatever the fleet. */
+const BATCH = 500;
+
+// One row per ask (`i`, its place in the batch; a host asked twice gets two).
+// The document is read only when it is newer than what that stream has.
+const READ_SQL = `SELECT r.i::int AS i, (h.status <> 'revoked' AND h."credentialHash" IS NOT NULL) AS live, h.name, h.address, h.port,
+       h."desiredGeneration" AS "desiredGeneration", d.generation, CASE WHEN coalesce(d.generation, 0) > r.after THEN d.state END AS state
+  FROM unnest($1::uuid[], $2::int4[]) WITH ORDINALITY AS r(id, after, i)
+  JOIN "Host" h ON h.id = r.id LEFT JOIN "HostDesiredState" d ON d."hostId" = h.id`;
+
+interface Ask {
+  hostId: string;
+  after: number;
+  resolve(v: DesiredMessage | null): void;
+  reject(e: unknown): void;
+}
+
+/** The answer to one ask: UNAUTHORIZED when the host is gone, revoked or has no credential; null when nothing is newer. */
+function answer(row: Row | undefined, after: number): DesiredMessage | null {
+  if (!row || !row.live) throw new AppError('UNAUTHORIZED', HOST_CREDENTIAL_REVOKED);
+  if (row.desiredGeneration <= after) return null;
+  if (row.generation === null) return after < 0 ? { generation: 0, state: { ...baselineState(row), generation: 0 } } : null;
+  if (row.generation <= after || row.state === null) return null;
+  const state = (typeof row.state === 'string' ? JSON.parse(row.state) : row.state) as HostState;
+  return { generation: row.generation, state: { ...stripGeneration(state), generation: row.generation } };
+}
+
+const pending = new WeakMap<Db, Ask[]>();
+
+async function flush(db: Db, asks: Ask[]): Promise<void> {
+  for (let i = 0; i < asks.length; i += BATCH) {
+    const batch = asks.slice(i, i + BATCH);
+    let rows: Row[];
+    try {
+      rows = await db.$queryRawUnsafe<Row[]>(READ_SQL, batch.map((a) => a.hostId), batch.map((a) => a.after));
+    } catch (err) {
+      for (const a of batch) a.reject(err);
+      continue;
+    }
+    const byIndex = new Map(rows.map((r) => [Number(r.i), r]));
+    batch.forEach((a, j) => {
+      try {
+        a.resolve(answer(byIndex.get(j + 1), a.after));
+      } catch (err) {
+        a.reject(err);
+      }
+    });
+  }
+}
+
+/**
+ * Whether the host's credential still holds, and its desired state only when
+ * its generation is newer than `after`; asks of the same event-loop turn
+ * share one statement. Throws UNAUTHORIZED when the host is gone, revoked
+ * or has no credential; null when there is nothing newer.
+ */
+export function readDesiredIfNewer(db: Db, hostId: string, after: number): Promise<DesiredMessage | null> {
+  return new Promise((resolve, reject) => batchPerTurn(pending, db, { hostId, after, resolve, reject }, flush));
+}
