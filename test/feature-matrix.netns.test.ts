@@ -23,6 +23,7 @@ import { dhcpRows } from './matrix/rows-dhcp.ts';
 import { sgRows } from './matrix/rows-sg.ts';
 import { externalRows } from './matrix/rows-external.ts';
 import { vmRows } from './matrix/rows-vm.ts';
+import { liveRows } from './matrix/rows-live.ts';
 import { redactUrl } from '../server/db/index.ts';
 
 const tools = ['/usr/bin/tcpdump', '/usr/bin/curl', '/usr/bin/iperf3', '/usr/sbin/nft', '/bin/busybox', '/usr/bin/python3'];
@@ -70,4 +71,5 @@ describe.skipIf(!ok)('feature matrix: console → API → agents → packets', (
   sg.remoteGroup();
   externalRows(() => w).external();
   vmRows(() => w).realVm();
+  liveRows(() => w).liveMigration();
 });

@@ -197,6 +197,7 @@ function VmForm(p: PropertiesProps & { item: FarmDetail['vms'][number]; vnetOpti
     void p.onEdit({ kind: 'vm', id: vm.id, before, after }, `edit VM ${vm.name}`);
   };
   const vnetName = (id: string) => p.farm.vnets.find((v) => v.id === id)?.name ?? '?';
+  const moving = vm.migratingToHostId !== null;
   return (
     <FormFrame title={`VM ${vm.name}`} ctx={ctx} dirty={dirty} onSubmit={apply} onDelete={p.onDelete} deleteLabel="Delete VM" general={ctx.general(['name', 'guestKind', 'hostId', 'bandwidthMbps', 'burstKb'])}>
       <Field label="Name" error={ctx.err('name')}><input name="name" value={draft.name} onChange={(e) => set('name', e.target.value)} disabled={ctx.readOnly} /></Field>
@@ -205,7 +206,9 @@ function VmForm(p: PropertiesProps & { item: FarmDetail['vms'][number]; vnetOpti
           <option value="emulated">emulated</option><option value="tap">tap</option>
         </select>
       </Field>
-      <Field label="Host" error={ctx.err('hostId')}><HostSelect value={draft.hostId} onChange={(v) => set('hostId', v)} hosts={p.hosts} disabled={ctx.readOnly} guestKind={draft.guestKind} /></Field>
+      <Field label="Host" error={ctx.err('hostId')} hint={moving ? `Live migration to ${p.hosts.find((h) => h.id === vm.migratingToHostId)?.name ?? vm.migratingToHostId} in progress: finished when that host reports the VM there.` : undefined}>
+        <HostSelect value={draft.hostId} onChange={(v) => set('hostId', v)} hosts={p.hosts} disabled={ctx.readOnly || moving} guestKind={draft.guestKind} />
+      </Field>
       <Field label="Bandwidth limit (Mbit/s)" error={ctx.err('bandwidthMbps')} hint="Empty: no limit.">
         <input name="bandwidthMbps" inputMode="numeric" value={draft.bandwidthMbps} onChange={(e) => set('bandwidthMbps', e.target.value)} disabled={ctx.readOnly} />
       </Field>

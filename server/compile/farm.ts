@@ -5,7 +5,7 @@
 // per farm and a deploy compiles only the farm it changes. Router links
 // across hosts travel on the link's own vnet id (stored with the link, taken
 // once from a range no farm's vnet uses), never one allocated here.
-import type { CompileFarm, CompileHost, CompileLeg, FarmPart, HostPart, StateRouter, StateVnet } from './types.ts';
+import type { CompileFarm, CompileHost, CompileLeg, CompileVm, FarmPart, HostPart, StateRouter, StateVnet } from './types.ts';
 import { securityGroupsOf } from './securityGroups.ts';
 import { farmDhcp, hostNameOf } from './dhcp.ts';
 import { CompileError, byString, prefixOf, tapDeviceName } from './common.ts';
@@ -72,9 +72,8 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
     };
   };
 
-  farm.vms.forEach((vm, i) => {
-    if (!vm.hostId) return; // not placed: nothing to run
-    const p = at(vm.hostId, `vms.${i}.hostId`);
+  const placeVifs = (vm: CompileVm, i: number, hostId: string, incoming: { version: number } | null) => {
+    const p = at(hostId, `vms.${i}.hostId`);
     vm.vifs.forEach((vif, j) => {
       const v = carry(p, vif.vnid, `vms.${i}.vifs.${j}.vnet`);
       p.vifs.push({
@@ -84,7 +83,8 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
         vnet: vif.vnid,
         mac: vif.mac,
         ip: `${vif.ip}/${prefixOf(v.cidr)}`,
-        version: vm.locationVersion,
+        version: incoming?.version ?? vm.locationVersion,
+        ...(incoming ? { incoming: true } : {}),
         guest: vm.guestKind === 'tap' && vif.serial !== null ? { kind: 'tap', ifname: tapDeviceName(vif.serial) } : { kind: vm.guestKind },
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
@@ -93,6 +93,12 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
         ...(vif.securityGroups?.length || farm.securityGroupMode === 'default' ? { securityGroups: [...(vif.securityGroups ?? [])].sort(byString) } : {}),
       });
     });
+  };
+  farm.vms.forEach((vm, i) => {
+    if (!vm.hostId) return; // not placed: nothing to run
+    placeVifs(vm, i, vm.hostId, null);
+    // A live migration's destination: the same VIFs, attached ahead of the move and claimed on the guest's first frame.
+    if (vm.incoming && vm.incoming.hostId !== vm.hostId) placeVifs(vm, i, vm.incoming.hostId, { version: vm.incoming.version });
   });
 
   const routerHost = new Map<string, Acc>();

@@ -82,6 +82,11 @@ export interface CompileVm {
   hostId: string | null;
   guestKind: 'emulated' | 'tap';
   locationVersion: number;
+  /**
+   * A live migration under way: the destination host gets the VM's VIFs
+   * `incoming` with this (higher) location version, while `hostId` keeps them.
+   */
+  incoming?: { hostId: string; version: number } | null;
   vifs: CompileVif[];
   /** Bandwidth limit of each of its VIFs (docs/agent-state.md "Bandwidth limits"); absent: unlimited. */
   limit?: VifLimit | null;

@@ -10,6 +10,7 @@ import type { Report } from '../../contract/report.ts';
 import { HOST_CREDENTIAL_REVOKED, readDesired } from './desiredState.ts';
 import { readDesiredIfNewer } from './desiredReads.ts';
 import { storeReportBatched, storeReports, type ReportExec } from './reportWrite.ts';
+import { activatedVifs, finishLiveMoves, finishLiveMovesByCredential } from './liveMigration.ts';
 
 export type { ReportExec } from './reportWrite.ts';
 import { ensureLivenessSweep } from './hostLiveness.ts';
@@ -104,6 +105,7 @@ export async function handleReport(o: { db: Db; actor: HostActor; report: Report
   const exec: ReportExec = (_name, text, values) => db.$queryRawUnsafe(text, ...values);
   const answer = await storeReports(exec, 'id', [{ key: o.actor.hostId, report: o.report }], o.now ?? new Date()).then((a) => a[0]);
   if (!answer) throw new AppError('UNAUTHORIZED', REVOKED);
+  await finishLiveMoves(db, o.actor.hostId, activatedVifs(o.report));
   return answer;
 }
 
@@ -111,8 +113,11 @@ export async function handleReport(o: { db: Db; actor: HostActor; report: Report
  * The same for the host whose credential hashes to `credentialHash`, in one
  * statement with the credential check (server/serve/leanReport.ts); null
  * when no live host holds that credential (the caller then answers as the
- * procedure would: UNAUTHORIZED).
+ * procedure would: UNAUTHORIZED). With `db`, a live migration the report
+ * says arrived is finished (server/control/liveMigration.ts).
  */
-export function handleReportByCredential(o: { exec: ReportExec; credentialHash: string; report: Report }) {
-  return storeReportBatched(o.exec, o.credentialHash, o.report);
+export async function handleReportByCredential(o: { exec: ReportExec; credentialHash: string; report: Report; db?: Db }) {
+  const answer = await storeReportBatched(o.exec, o.credentialHash, o.report);
+  if (answer && o.db) await finishLiveMovesByCredential(o.db, o.credentialHash, activatedVifs(o.report));
+  return answer;
 }

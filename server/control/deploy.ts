@@ -26,7 +26,7 @@ import { refuseVnidsDeployedElsewhere } from '../farms/vnidHolds.ts';
 export { deploymentProgress, listDeployments, waitForDeployment, watchDeployment } from './deployments.ts';
 export { planFarm } from './plan.ts';
 
-interface WaitOptions {
+export interface WaitOptions {
   wait?: boolean | undefined;
   /** Default 30 000. */
   timeoutMs?: number | undefined;
@@ -34,13 +34,20 @@ interface WaitOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** Refused while a VM is in a live migration (server/control/liveMigration.ts): a plain move, a second live move. */
+export function refuseWhileMoving(vm: { name: string; migratingToHostId: string | null }, field = 'id'): void {
+  if (vm.migratingToHostId !== null) {
+    throw conflict(field, `VM ${vm.name} is being live-migrated (to host ${vm.migratingToHostId}); let the move finish or cancel it first (vm.cancelMigration)`);
+  }
+}
+
 /**
  * Optimistic concurrency for deploy and undeploy: the farm's intent must
  * still be at the revision the caller saw, whichever revision is deployed.
  * The farm row stays share-locked until the transaction ends, so no edit can
  * slip in between this check and the snapshot.
  */
-async function requireIntentAt(tx: Tx, farm: FarmRef, expectedRevision: number | undefined): Promise<void> {
+export async function requireIntentAt(tx: Tx, farm: FarmRef, expectedRevision: number | undefined): Promise<void> {
   if (expectedRevision === undefined) return;
   await lockFarmForRead(tx, farm.id);
   const now = await tx.farm.findUnique({ where: { id: farm.id }, select: { revision: true } });
@@ -81,7 +88,7 @@ async function recordDeployment(
  * the farm reaches, records the deployment and announces it; a deploy or
  * undeploy is audited here (a migration is audited as the VM edit it is).
  */
-async function runRevision(
+export async function runRevision(
   tx: Tx,
   o: { actor: UserActor; farm: FarmRef; kind: 'deploy' | 'undeploy' | 'migrate'; revision: number | null },
 ) {
@@ -106,7 +113,7 @@ async function runRevision(
   return { deployment, warnings };
 }
 
-async function finish(
+export async function finishDeployment(
   o: { db: Db; actor: UserActor } & WaitOptions,
   deployment: ReturnType<typeof toDeploymentView>,
   warnings: string[],
@@ -150,7 +157,7 @@ export async function deployFarm(
     warnings.push(...placements.warnings.map((w) => w.message));
     return { deployment, warnings };
   }, CONTROL_TX);
-  return finish(o, deployment, warnings);
+  return finishDeployment(o, deployment, warnings);
 }
 
 /**
@@ -168,7 +175,7 @@ export async function undeployFarm(
     const { deployment, warnings } = await runRevision(tx, { actor: o.actor, farm, kind: 'undeploy', revision: null });
     return { deployment, warnings };
   }, CONTROL_TX);
-  return finish(o, deployment, warnings);
+  return finishDeployment(o, deployment, warnings);
 }
 
 export interface MigrateResult extends Omit<DeployResult, 'deployment' | 'progress'> {
@@ -182,10 +189,12 @@ export interface MigrateResult extends Omit<DeployResult, 'deployment' | 'progre
 /**
  * Moves a VM to another host: a placement edit (with a new location
  * version, which VARP uses to prefer the new location) and, when the farm
- * is deployed, a deploy of the farm's resulting intent.
+ * is deployed, a deploy of the farm's resulting intent. With `finishing`,
+ * the end of a live migration to `hostId` (server/control/liveMigration.ts):
+ * its location version was counted up as it started.
  */
 export async function migrateVm(
-  o: { db: Db; actor: UserActor; id: string; hostId: string; expectedRevision: number } & WaitOptions,
+  o: { db: Db; actor: UserActor; id: string; hostId: string; expectedRevision: number; finishing?: boolean } & WaitOptions,
 ): Promise<MigrateResult> {
   const out = await editFarm(o, async ({ tx, bump }) => {
     await lockControlLoop(tx);
@@ -194,10 +203,17 @@ export async function migrateVm(
     await bump(farm);
     const hostId = (await resolveHost(tx, o.hostId, 'hostId'))!;
     if (hostId === current.hostId) throw badRequest('hostId', `VM ${current.name} is already on host ${current.host?.name ?? hostId}`);
+    if (o.finishing) {
+      if (current.migratingToHostId !== hostId) throw conflict('id', `VM ${current.name} is not being live-migrated to that host`);
+    } else {
+      refuseWhileMoving(current);
+    }
     await requireHostRunsGuest(tx, hostId, current.guestKind, 'hostId');
     const row = await tx.vm.update({
       where: { id: o.id },
-      data: { hostId, locationVersion: { increment: 1 } },
+      data: o.finishing
+        ? { hostId, migratingToHostId: null, migrationById: null, migrationStartedAt: null }
+        : { hostId, locationVersion: { increment: 1 } },
       select: vmSelect,
     });
     const vm = toVmView(row);
@@ -214,7 +230,7 @@ export async function migrateVm(
     return {
       result: { vm, deployment, warnings },
       audit: {
-        action: 'vm.migrate',
+        action: o.finishing ? 'vm.migrate.finish' : 'vm.migrate',
         entity: 'vm',
         entityId: vm.id,
         before: toVmView(current),
@@ -225,6 +241,6 @@ export async function migrateVm(
   if (!out.deployment) {
     return { farmRevision: out.farmRevision, vm: out.vm, deployment: null, progress: null, waited: false, timedOut: false, missing: [], warnings: out.warnings };
   }
-  const r = await finish(o, out.deployment, out.warnings);
+  const r = await finishDeployment(o, out.deployment, out.warnings);
   return { ...r, farmRevision: out.farmRevision, vm: out.vm };
 }

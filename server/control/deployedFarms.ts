@@ -136,16 +136,17 @@ export async function loadCompileInput(
   const deployed = await loadDeployedFarms(q, farms, warningsOf);
   const vmIds = deployed.flatMap((d) => d.document.vms.flatMap((vm) => (vm.id === undefined ? [] : [vm.id])));
   const liveVms = vmIds.length
-    ? await q.vm.findMany({ where: { farmId: { in: deployed.map((d) => d.id) } }, select: { id: true, locationVersion: true } })
+    ? await q.vm.findMany({ where: { farmId: { in: deployed.map((d) => d.id) } }, select: { id: true, locationVersion: true, migratingToHostId: true } })
     : [];
   const liveVersions = new Map(liveVms.map((v) => [v.id, v.locationVersion]));
+  const migratingTo = new Map(liveVms.flatMap((v) => (v.migratingToHostId ? [[v.id, v.migratingToHostId] as const] : [])));
   const stored = await loadVmLocations(q, vmIds);
   const placed: VmLocations = new Map();
   const hostIdByName = new Map(hosts.map((h) => [h.name, h.id]));
   const compiled = deployed.map((d) => {
     const warnings = warningsOf.get(d.id)!;
     const unknownHosts = new Set<string>();
-    const farm = toCompileFarm(d, { hostIdByName, liveVersions, locations: stored, placed, warnings, unknownHosts });
+    const farm = toCompileFarm(d, { hostIdByName, liveVersions, migratingTo, locations: stored, placed, warnings, unknownHosts });
     return { farm, warnings, unknownHosts: [...unknownHosts].sort() };
   });
   // A farm whose revision has no snapshot runs nothing (its warning says why).

@@ -77,6 +77,8 @@ export interface ToCompileContext {
   hostIdByName: Map<string, string>;
   /** Current location version of each VM of this farm by id (the floor for a moved VM). */
   liveVersions: Map<string, number>;
+  /** VMs in a live migration by id: the host they are moving to (server/control/liveMigration.ts). */
+  migratingTo?: Map<string, string>;
   /** Where each VM was last deployed; the VMs placed here are added to `placed`. */
   locations: VmLocations;
   placed: VmLocations;
@@ -99,6 +101,7 @@ function idOf(x: { id?: string | undefined }, farm: DeployedFarm, path: string):
 
 export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): CompileFarm {
   const doc = farm.document;
+  const knownHosts = new Set(ctx.hostIdByName.values());
   const vnids = new Map<string, number>();
   const prefixes = new Map<string, number>();
   const hostOf = (name: string | null, what: string): string | null => {
@@ -141,12 +144,19 @@ export function toCompileFarm(farm: DeployedFarm, ctx: ToCompileContext): Compil
     const floor = ctx.liveVersions.get(id) ?? 1;
     const locationVersion = hostId === null ? floor : nextLocation(ctx.locations.get(id), hostId, floor);
     if (hostId !== null) ctx.placed.set(id, { hostId, version: locationVersion });
+    const to = ctx.migratingTo?.get(id);
+    // The version the finished move will give it (nextLocation to the destination): the destination holds it from the start.
+    // A destination deleted since the move started gets nothing (the move is cancelled or finished by hand).
+    const incoming = hostId !== null && to !== undefined && to !== hostId && vm.guestKind === 'tap' && knownHosts.has(to)
+      ? { hostId: to, version: nextLocation(ctx.locations.get(id), to, floor) }
+      : null;
     return {
       id,
       name: vm.name,
       hostId,
       guestKind: vm.guestKind,
       locationVersion,
+      ...(incoming ? { incoming } : {}),
       limit: vm.bandwidthMbps !== undefined
         ? { rateMbps: vm.bandwidthMbps, ...(vm.burstKb !== undefined ? { burstKb: vm.burstKb } : {}) }
         : null,

@@ -103,6 +103,10 @@ export const vmView = z.object({
   bandwidthMbps: z.int().nullable(),
   burstKb: z.int().nullable(),
   locationVersion: z.int(),
+  /** A live migration under way (vm.migrate live): the host the VM is moving to; null: none. */
+  migratingToHostId: z.string().nullable(),
+  /** When that live migration was started; null: none. */
+  migrationStartedAt: z.date().nullable(),
   createdAt: z.date(),
   updatedAt: z.date(),
   vifs: z.array(vifView),

@@ -71,7 +71,8 @@ export async function loadSecurityGroups(q: Tx, farmId: string): Promise<Securit
 
 export const vmSelect = {
   id: true, farmId: true, name: true, hostId: true, host: { select: { name: true } }, guestKind: true,
-  bandwidthMbps: true, burstKb: true, locationVersion: true, createdAt: true, updatedAt: true, vifs: { select: vifSelect },
+  bandwidthMbps: true, burstKb: true, locationVersion: true, migratingToHostId: true, migrationStartedAt: true,
+  createdAt: true, updatedAt: true, vifs: { select: vifSelect },
 } as const;
 
 export const routerInterfaceSelect = { id: true, routerId: true, vnetId: true, ip: true, prefixLen: true, mac: true, rip: true } as const;
@@ -134,7 +135,8 @@ export function toVnetView(r: { vnid: bigint | number; vlans: VlanRow[]; dhcp: u
 export function toVmView(r: Omit<VmView, 'hostName' | 'vifs'> & { host: { name: string } | null; vifs: VifRow[] }): VmView {
   return {
     id: r.id, farmId: r.farmId, name: r.name, hostId: r.hostId, hostName: r.host?.name ?? null, guestKind: r.guestKind,
-    bandwidthMbps: r.bandwidthMbps, burstKb: r.burstKb, locationVersion: r.locationVersion, createdAt: r.createdAt, updatedAt: r.updatedAt,
+    bandwidthMbps: r.bandwidthMbps, burstKb: r.burstKb, locationVersion: r.locationVersion,
+    migratingToHostId: r.migratingToHostId, migrationStartedAt: r.migrationStartedAt, createdAt: r.createdAt, updatedAt: r.updatedAt,
     vifs: [...r.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map(toVifView),
   };
 }

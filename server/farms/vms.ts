@@ -1,6 +1,6 @@
 // Virtual machines: a name, an optional host placement, a guest kind and
 // VIFs (eth0, eth1, ...) on the farm's vnets.
-import { badRequest, notFound } from '../errors.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
 import {
   requireFarm, requireNameFree, resolveHost, type ServiceCtx, type Tx,
@@ -108,7 +108,16 @@ export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRev
       await requireNameFree(tx, 'vm', farm.id, o.name, o.id);
       data.name = o.name;
     }
-    if (o.guestKind !== undefined) data.guestKind = o.guestKind;
+    // A live migration under way (server/control/liveMigration.ts) is finished or cancelled before the VM is placed again.
+    const moving = (field: string) => {
+      if (current.migratingToHostId !== null) {
+        throw conflict(field, `VM ${current.name} is being live-migrated; let the move finish or cancel it first (vm.cancelMigration)`);
+      }
+    };
+    if (o.guestKind !== undefined) {
+      if (o.guestKind !== current.guestKind) moving('guestKind');
+      data.guestKind = o.guestKind;
+    }
     if (o.bandwidthMbps !== undefined || o.burstKb !== undefined) {
       const rate = o.bandwidthMbps !== undefined ? o.bandwidthMbps : current.bandwidthMbps;
       const burst = o.burstKb !== undefined ? o.burstKb : o.bandwidthMbps === null ? null : current.burstKb;
@@ -117,6 +126,7 @@ export async function updateVm(o: ServiceCtx & UpdateVmInput): Promise<{ farmRev
     if (o.hostId !== undefined) {
       const hostId = await resolveHost(tx, o.hostId);
       if (hostId !== current.hostId) {
+        moving('hostId');
         data.hostId = hostId;
         // docs/wire.md, VARP: receivers ignore ANNOUNCEs older than what they cache, so every move counts up.
         data.locationVersion = { increment: 1 };

@@ -56,7 +56,7 @@ export async function serveLeanReport(credential: string, body: Buffer, db?: { p
     const { prisma, raw } = db ?? (await getDatabase());
     ensureLivenessSweep(prisma);
     ensureKeyRotation(prisma);
-    const answer = await handleReportByCredential({ exec: execFor(raw), credentialHash: hashToken(credential), report: input.data });
+    const answer = await handleReportByCredential({ exec: execFor(raw), credentialHash: hashToken(credential), report: input.data, db: prisma });
     if (!answer) return null;
     const bytes = Buffer.from(JSON.stringify({ result: { data: transformer.output.serialize(reportOutput.parse(answer)) } }));
     return { status: 200, headers: { 'content-type': 'application/json', vary: 'trpc-accept, accept', 'content-length': String(bytes.length) }, body: bytes };

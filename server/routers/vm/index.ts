@@ -6,6 +6,7 @@ import { create } from './create.ts';
 import { update } from './update.ts';
 import { del } from './delete.ts';
 import { migrate } from './migrate.ts';
+import { cancelMigration } from './cancelMigration.ts';
 
 export const vmRouter = router({
   list,
@@ -14,4 +15,5 @@ export const vmRouter = router({
   update,
   delete: del,
   migrate,
+  cancelMigration,
 });

@@ -7,8 +7,16 @@ export const migrateInput = z.strictObject({
   /** The host to move the VM to. */
   hostId: idInput,
   expectedRevision: expectedRevisionInput,
+  /**
+   * A live migration (TAP VMs of a deployed farm): the VM stays on its host
+   * and the destination gets its VIFs incoming; the console finishes the
+   * move when the destination reports the VM arrived (vm.cancelMigration
+   * drops it). Default false: the VM moves at once.
+   */
+  live: z.boolean().optional(),
   ...waitInput,
 });
+export const cancelMigrationInput = z.strictObject({ id: idInput, ...waitInput });
 export const migrateOutput = deployResultView.extend({
   farmRevision: z.int(),
   vm: vmView,

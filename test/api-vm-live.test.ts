@@ -1,0 +1,207 @@
+// vm.migrate live: through the API, what the source and destination hosts'
+// desired states become as a live migration starts, is finished by the
+// destination's report, or is cancelled; and the refusals (not a TAP VM,
+// already moving, same host, a host not enrolled, another tenant's VM, bad
+// input), each by its field and writing nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import superjson from 'superjson';
+import type { HostState } from '../server/compile/index.ts';
+import { serveLeanReport } from '../server/serve/leanReport.ts';
+import { agentReport, controlSnapshot, refusedWith, setupControl, type Caller, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
+
+let f: ControlFixture;
+let h1: EnrolledHost, h2: EnrolledHost, h3: EnrolledHost;
+let pendingHostId: string;
+let op: Caller;
+const farm = { id: '', revision: 0, vnetId: '' };
+
+beforeAll(async () => {
+  f = await setupControl();
+  h1 = await f.host('h1', '127.0.0.2');
+  h2 = await f.host('h2', '127.0.0.3');
+  h3 = await f.host('h3', '127.0.0.4');
+  pendingHostId = (await f.caller(f.admin).host.create({ name: 'never-enrolled', address: '127.0.0.9' })).host.id;
+  op = f.caller(f.operator);
+  const created = await op.farm.create({ name: 'live' });
+  const vnet = await op.vnet.create({ farmId: created.id, expectedRevision: created.revision, name: 'front', cidr: '10.71.0.0/24' });
+  Object.assign(farm, { id: created.id, revision: vnet.farmRevision, vnetId: vnet.vnet.id });
+}, 60_000);
+afterAll(() => f?.drop());
+
+async function vmOn(name: string, hostId: string, guestKind: 'tap' | 'emulated' = 'tap') {
+  const r = await op.vm.create({ farmId: farm.id, expectedRevision: farm.revision, name, hostId, guestKind, vifs: [{ vnetId: farm.vnetId }] });
+  farm.revision = r.farmRevision;
+  const d = await op.farm.deploy({ id: farm.id, expectedRevision: farm.revision });
+  expect(d.deployment.kind).toBe('deploy');
+  return r.vm;
+}
+
+async function stateOf(hostId: string): Promise<HostState> {
+  const row = await f.db.hostDesiredState.findUnique({ where: { hostId }, select: { state: true } });
+  return (row?.state ?? { vifs: [] }) as unknown as HostState;
+}
+const vifsOf = async (hostId: string, vifId: string) => (await stateOf(hostId)).vifs.filter((v) => v.id === vifId);
+
+/** The destination agent's report: the VIF active by live migration. */
+function activeReport(generation: number, vif: { id: string; mac: string; ip: string }, version: number, vnid: number) {
+  return {
+    ...agentReport(generation),
+    vifs: [{ id: vif.id, vnet: vnid, mac: vif.mac, ip: vif.ip, version, guest: { kind: 'tap' }, migration: { state: 'active' as const, activatedAt: Date.now() } }],
+  };
+}
+
+describe('vm.migrate live', () => {
+  it('starts: the source keeps the VIF, the destination gets it incoming with the next location version; the report of its arrival finishes the move', async () => {
+    const vm = await vmOn('web-1', h1.id);
+    const vifId = vm.vifs[0]!.id;
+    const [before] = await vifsOf(h1.id, vifId);
+    expect(before).toBeDefined();
+    expect(before!.incoming).toBeUndefined();
+
+    const m = await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    expect(m.vm).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id });
+    expect(m.vm.migrationStartedAt).toBeInstanceOf(Date);
+    expect(m.deployment!.kind).toBe('migrate');
+    expect(m.deployment!.targets.map((t) => t.host).sort()).toEqual(['h1', 'h2']);
+    // The intent is not edited: the farm's revision stays.
+    expect(m.farmRevision).toBe(farm.revision);
+
+    const [src] = await vifsOf(h1.id, vifId);
+    const [dst] = await vifsOf(h2.id, vifId);
+    expect(src).toMatchObject({ version: before!.version });
+    expect(src!.incoming).toBeUndefined();
+    expect(dst).toMatchObject({ incoming: true, mac: before!.mac, ip: before!.ip, guest: before!.guest });
+    expect(dst!.version).toBe(before!.version + 1);
+    // The VM's view shows the move, by vm.get and by farm.get.
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id });
+    const viewed = (await op.farm.get({ id: farm.id })).vms.find((v) => v.id === vm.id);
+    expect(viewed).toMatchObject({ migratingToHostId: h2.id });
+
+    // A report without the VIF active changes nothing; one with it active finishes the move.
+    const gen2 = (await f.db.host.findUniqueOrThrow({ where: { id: h2.id }, select: { desiredGeneration: true } })).desiredGeneration;
+    await f.caller(h2.actor).agent.report(agentReport(gen2));
+    expect((await op.vm.get({ id: vm.id })).hostId).toBe(h1.id);
+    const vnid = (await stateOf(h2.id)).vifs.find((v) => v.id === vifId)!.vnet;
+    await f.caller(h2.actor).agent.report(activeReport(gen2, { id: vifId, mac: dst!.mac, ip: dst!.ip }, dst!.version, vnid));
+
+    const done = await op.vm.get({ id: vm.id });
+    expect(done).toMatchObject({ hostId: h2.id, migratingToHostId: null, migrationStartedAt: null });
+    expect(await vifsOf(h1.id, vifId)).toEqual([]);
+    const [after] = await vifsOf(h2.id, vifId);
+    // The same version the destination held from the start: nothing to announce again.
+    expect(after).toMatchObject({ version: dst!.version });
+    expect(after!.incoming).toBeUndefined();
+    const audit = await f.db.auditLog.findFirst({ where: { action: 'vm.migrate.finish', entityId: vm.id }, select: { actorName: true } });
+    expect(audit?.actorName).toBe('oscar-operator');
+    farm.revision = (await op.farm.get({ id: farm.id })).revision;
+
+    // Reported again (agents report every few seconds): nothing more happens.
+    const snap = await controlSnapshot(f.db);
+    await f.caller(h2.actor).agent.report(activeReport(gen2, { id: vifId, mac: dst!.mac, ip: dst!.ip }, dst!.version, vnid));
+    expect(await controlSnapshot(f.db)).toEqual(snap);
+  });
+
+  it('the lean report path (agents POSTing agent.report) finishes the move too', async () => {
+    const vm = await vmOn('web-5', h1.id);
+    const vif = vm.vifs[0]!;
+    await op.vm.migrate({ id: vm.id, hostId: h3.id, expectedRevision: farm.revision, live: true });
+    const [dst] = await vifsOf(h3.id, vif.id);
+    const body = Buffer.from(JSON.stringify(superjson.serialize(activeReport(0, { id: vif.id, mac: vif.mac, ip: vif.ip }, dst!.version, dst!.vnet))));
+    const answer = await serveLeanReport(h3.credential, body, { prisma: f.db, raw: f.t.raw });
+    expect(answer?.status).toBe(200);
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h3.id, migratingToHostId: null });
+    expect(await vifsOf(h1.id, vif.id)).toEqual([]);
+    farm.revision = (await op.farm.get({ id: farm.id })).revision;
+  });
+
+  it('a report of another host, or of a VIF not moving, finishes nothing', async () => {
+    const vm = await vmOn('web-2', h1.id);
+    const vif = vm.vifs[0]!;
+    const m = await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    const [dst] = await vifsOf(h2.id, vif.id);
+    // h3 (not the destination) says it is active there: ignored.
+    await f.caller(h3.actor).agent.report(activeReport(0, { id: vif.id, mac: vif.mac, ip: vif.ip }, dst!.version, dst!.vnet));
+    expect((await op.vm.get({ id: vm.id })).migratingToHostId).toBe(h2.id);
+    // Cancelled: the destination drops the incoming VIF, the source keeps it, the view shows no move.
+    const c = await op.vm.cancelMigration({ id: vm.id });
+    expect(c.vm).toMatchObject({ hostId: h1.id, migratingToHostId: null });
+    expect(await vifsOf(h2.id, vif.id)).toEqual([]);
+    expect((await vifsOf(h1.id, vif.id)).length).toBe(1);
+    // Nothing to cancel any more.
+    const e = await refusedWith(op.vm.cancelMigration({ id: vm.id }), 'CONFLICT');
+    expect(e.message).toMatch(/not being live-migrated/);
+    // A late report of the destination after the cancel: nothing moves.
+    await f.caller(h2.actor).agent.report(activeReport(0, { id: vif.id, mac: vif.mac, ip: vif.ip }, dst!.version, dst!.vnet));
+    expect((await op.vm.get({ id: vm.id })).hostId).toBe(h1.id);
+    expect(m.farmRevision).toBe(farm.revision);
+  });
+
+  it('refuses, by field, and writes nothing: an emulated VM, the same host, a host not enrolled, a VM already moving, a plain move of a moving VM', async () => {
+    const emu = await vmOn('emu-1', h1.id, 'emulated');
+    const tap = await vmOn('web-3', h1.id);
+    const snap = await controlSnapshot(f.db);
+    const refused = async (input: Parameters<Caller['vm']['migrate']>[0], code: 'BAD_REQUEST' | 'CONFLICT' | 'NOT_FOUND', field: string, text: RegExp) => {
+      const e = await refusedWith(op.vm.migrate(input), code);
+      expect(JSON.stringify(e.cause ?? e)).toContain(field);
+      expect(e.message).toMatch(text);
+    };
+    await refused({ id: emu.id, hostId: h2.id, expectedRevision: farm.revision, live: true }, 'BAD_REQUEST', 'live', /only a TAP VM/);
+    await refused({ id: tap.id, hostId: h1.id, expectedRevision: farm.revision, live: true }, 'BAD_REQUEST', 'hostId', /already on host h1/);
+    await refused({ id: tap.id, hostId: pendingHostId, expectedRevision: farm.revision, live: true }, 'BAD_REQUEST', 'hostId', /has not enrolled/);
+    await refused({ id: tap.id, hostId: '00000000-0000-4000-8000-000000000000', expectedRevision: farm.revision, live: true }, 'NOT_FOUND', 'hostId', /host/);
+    await refused({ id: tap.id, hostId: h2.id, expectedRevision: farm.revision - 1, live: true }, 'CONFLICT', 'expectedRevision', /changed since/);
+    expect(await controlSnapshot(f.db)).toEqual(snap);
+
+    await op.vm.migrate({ id: tap.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    const moving = await controlSnapshot(f.db);
+    await refused({ id: tap.id, hostId: h3.id, expectedRevision: farm.revision, live: true }, 'CONFLICT', 'id', /being live-migrated/);
+    await refused({ id: tap.id, hostId: h3.id, expectedRevision: farm.revision }, 'CONFLICT', 'id', /being live-migrated/);
+    // Placing it elsewhere by vm.update, or changing its guest kind, waits for the move too.
+    const upd = await refusedWith(op.vm.update({ id: tap.id, expectedRevision: farm.revision, hostId: h3.id }), 'CONFLICT');
+    expect(upd.message).toMatch(/being live-migrated/);
+    await refusedWith(op.vm.update({ id: tap.id, expectedRevision: farm.revision, guestKind: 'emulated' }), 'CONFLICT');
+    expect(await controlSnapshot(f.db)).toEqual(moving);
+    await op.vm.cancelMigration({ id: tap.id });
+  });
+
+  it('a destination that no longer exists gets nothing and breaks no deploy; the move can still be cancelled', async () => {
+    const vm = await vmOn('web-4', h1.id);
+    await f.db.vm.update({ where: { id: vm.id }, data: { migratingToHostId: '00000000-0000-4000-8000-00000000dead', migrationById: f.operator.userId } });
+    const d = await op.farm.deploy({ id: farm.id, expectedRevision: farm.revision });
+    expect(d.warnings.join('\n')).not.toMatch(/unknown host/);
+    expect((await vifsOf(h1.id, vm.vifs[0]!.id)).length).toBe(1);
+    const c = await op.vm.cancelMigration({ id: vm.id });
+    expect(c.vm.migratingToHostId).toBeNull();
+  });
+
+  it('refuses a live move of a VM whose farm is not deployed', async () => {
+    const other = await op.farm.create({ name: 'draft' });
+    const vnet = await op.vnet.create({ farmId: other.id, expectedRevision: other.revision, name: 'n', cidr: '10.72.0.0/24' });
+    const vm = await op.vm.create({ farmId: other.id, expectedRevision: vnet.farmRevision, name: 'd-1', hostId: h1.id, guestKind: 'tap', vifs: [{ vnetId: vnet.vnet.id }] });
+    const e = await refusedWith(op.vm.migrate({ id: vm.vm.id, hostId: h2.id, expectedRevision: vm.farmRevision, live: true }), 'BAD_REQUEST');
+    expect(e.message).toMatch(/not deployed/);
+  });
+
+  it('bad input is refused by its field, never a 500', async () => {
+    const tap = (await op.vm.list({ farmId: farm.id })).items.find((v) => v.name === 'web-3')!;
+    for (const live of ['yes', 1, null]) {
+      const e = await refusedWith(op.vm.migrate({ id: tap.id, hostId: h2.id, expectedRevision: farm.revision, live } as never), 'BAD_REQUEST');
+      expect(e.message).toContain('live');
+    }
+    await refusedWith(op.vm.cancelMigration({ id: 'not-a-uuid' } as never), 'BAD_REQUEST');
+    await refusedWith(op.vm.cancelMigration({ id: tap.id, extra: 1 } as never), 'BAD_REQUEST');
+  });
+
+  it('tenant isolation: another tenant can neither start, see nor cancel the move; a viewer cannot start it', async () => {
+    const tap = (await op.vm.list({ farmId: farm.id })).items.find((v) => v.name === 'web-3')!;
+    const other = f.caller(f.otherOperator);
+    await refusedWith(other.vm.migrate({ id: tap.id, hostId: h2.id, expectedRevision: farm.revision, live: true }), 'NOT_FOUND');
+    await refusedWith(f.caller(f.viewer).vm.migrate({ id: tap.id, hostId: h2.id, expectedRevision: farm.revision, live: true }), 'FORBIDDEN');
+    await op.vm.migrate({ id: tap.id, hostId: h3.id, expectedRevision: farm.revision, live: true });
+    await refusedWith(other.vm.cancelMigration({ id: tap.id }), 'NOT_FOUND');
+    await refusedWith(other.vm.get({ id: tap.id }), 'NOT_FOUND');
+    await refusedWith(f.caller(f.viewer).vm.cancelMigration({ id: tap.id }), 'FORBIDDEN');
+    expect((await op.vm.get({ id: tap.id })).migratingToHostId).toBe(h3.id);
+    await op.vm.cancelMigration({ id: tap.id });
+  });
+});
