@@ -17,13 +17,13 @@ import type { Db } from '../db/index.ts';
 import { badRequest } from '../errors.ts';
 import { stateHash, type CompileHost, type HostState } from '../compile/index.ts';
 import { publishMany } from '../events/index.ts';
-import { hostStateSchema } from '../../contract/hostState.ts';
 import { stripGeneration, type ControlHost } from './deployedFarms.ts';
 import { assembleDesired, baselineState, prepareDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
 import { dropPart, storePart } from './farmParts.ts';
 import { storeVmLocations } from './vmLocations.ts';
 import { storeDesiredStates, type DesiredRow } from './desiredWrite.ts';
 import { provisionKeys } from './vnetKeys.ts';
+import { StateChecker } from './stateCheck.ts';
 
 export type { ControlHost, CurrentDesired, FarmOverride } from './deployedFarms.ts';
 export { baselineState, computeDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
@@ -74,10 +74,9 @@ export function changedHosts(c: DesiredComputation): ControlHost[] {
  * A state the host's agent would refuse is never stored (nor sent): the
  * change that led to it is refused, naming the host and the field.
  */
-function refuseInvalid(host: string, doc: unknown): void {
-  const r = hostStateSchema.safeParse(doc);
-  if (r.success) return;
-  const issue = r.error.issues[0]!;
+function refuseInvalid(checker: StateChecker, host: string, doc: unknown): void {
+  const issue = checker.firstIssue(doc);
+  if (!issue) return;
   const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
   throw badRequest('id', `host ${host} would refuse its new state (${field}: ${issue.message}); nothing was deployed`);
 }
@@ -102,10 +101,11 @@ export async function recomputeDesired(tx: Tx, scope: DesiredScope = {}): Promis
   const c = await assembleDesired(tx, p);
   const changed: ChangedHost[] = [];
   const rows: DesiredRow[] = [];
+  const checker = new StateChecker();
   for (const h of changedHosts(c)) {
     const { state, hash } = c.next.get(h.id)!;
     const generation = Math.max(h.desiredGeneration, c.current.get(h.id)?.generation ?? 0) + 1;
-    refuseInvalid(h.name, { ...state, generation });
+    refuseInvalid(checker, h.name, { ...state, generation });
     rows.push({ hostId: h.id, generation, hash, state: { ...state, generation } });
     changed.push({ hostId: h.id, host: h.name, generation });
   }
