@@ -153,6 +153,9 @@ export function liveRows(world: () => MatrixWorld) {
         const run = await pinging.stop();
         const entry = await w.hosts.h4.agent.entry(vif.mac, v.vnid);
         const resumed = await reaches(h, pinger, vif.ip, 2000);
+        // h1 had the VIF outgoing: it let it go once h2 answered its REQUEST (fresh nonce, signed with the VARP key).
+        const srcVerify = await src.agent.counter('softudc_varp_move_verify_requests_sent_total');
+        const srcLetGo = await src.agent.counter('softudc_varp_local_moved_away_total');
         const fromVm = await dest.run(`ping -c 3 -W 2 ${pinger.ip}`, 30_000);
 
         note(
@@ -160,6 +163,7 @@ export function liveRows(world: () => MatrixWorld) {
             `QEMU migrate ${/Migration status: (\w+)/.exec(info)?.[1]} (downtime ${downtime ?? '?'} ms, limit ${DOWNTIME_LIMIT_MS}) under a 10 ms ping from h4: ` +
             `lost ${run.lost} of ${run.lost + run.received}, longest gap ${run.gapMs.toFixed(0)} ms (${run.lostInGap} lost in it), aim ≤ 2 lost: ${run.lost <= 2 ? 'met' : 'missed'}; ` +
             `h2 activated the VIF ${activatedAt !== null ? activatedAt - completedAt : '?'} ms after the monitor saw QEMU completed; ` +
+            `h1 (VIF outgoing) sent ${srcVerify} verifying REQUEST(s) and let the VIF go ${srcLetGo} time(s); ` +
             `the console finished the move: vm.get on ${f.hostName(moved.hostId)} (location version ${started.vm.locationVersion}), h1's report without the VIF; ` +
             `h4 maps lv-1 to ${entry?.coa} (version ${entry?.version}); VM → lq-1 after the move ${/(\d+) packets received/.exec(fromVm.output)?.[1] ?? '?'}/3`,
         );
@@ -174,6 +178,8 @@ export function liveRows(world: () => MatrixWorld) {
         // Pings resumed: the run got replies through the move, and lq-1 reaches the VM on h2 afterwards.
         expect(run.received).toBeGreaterThan(100);
         expect(resumed).toBe(true);
+        expect(srcVerify).toBeGreaterThanOrEqual(1);
+        expect(srcLetGo).toBe(1);
       } finally {
         await dest?.stop();
         await vm?.stop();
