@@ -297,7 +297,7 @@ export function printVmSection(s: VmSection | { skipped: string }): void {
   if (!m) return;
   if ('error' in m) fail(`VM live migration: ${m.error}`);
   else {
-    console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer; B's state listed the VIF incoming before the migration): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms; B activated the VIF and sent its GRATUITOUS ANNOUNCE ${m.announceMs.toFixed(0)} ms after the monitor saw QEMU report the migration completed`);
+    console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer; B's state listed the VIF incoming and A's outgoing before the migration): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms; B activated the VIF and sent its GRATUITOUS ANNOUNCE ${m.announceMs.toFixed(0)} ms after the monitor saw QEMU report the migration completed`);
     if (m.lostInGap > 2) console.log(`  aim missed: ${m.lostInGap} lost, the aim is at most 2`);
   }
 }
