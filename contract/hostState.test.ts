@@ -92,6 +92,14 @@ describe('host state contract', () => {
     expect(fields(agentStateSchema, { ...RICH, vifs: [{ ...RICH.vifs[0], incoming: 'yes' }] })).toEqual(['vifs.0.incoming']);
   });
 
+  it('takes a VIF outgoing by live migration, and refuses an `outgoing` that is not a boolean by its field', () => {
+    const outgoing = { ...RICH, vifs: [{ ...RICH.vifs[0], outgoing: true }] };
+    expect(fields(hostStateSchema, outgoing)).toEqual([]);
+    expect(agentStateSchema.parse(outgoing).vifs[0]!.outgoing).toBe(true);
+    expect(agentStateSchema.parse(RICH).vifs[0]!.outgoing).toBeUndefined();
+    expect(fields(agentStateSchema, { ...RICH, vifs: [{ ...RICH.vifs[0], outgoing: 1 }] })).toEqual(['vifs.0.outgoing']);
+  });
+
   it('refuses two VIFs with one TAP name in one namespace', () => {
     const second = { ...RICH.vifs[0], id: 'v2', vnet: 8, mac: '02:5d:00:00:00:0b', ip: '10.8.0.10/24' };
     expect(fields(agentStateSchema, { ...RICH, vifs: [RICH.vifs[0], second] })).toEqual(['vifs.1.guest.ifname']);

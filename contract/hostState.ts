@@ -84,6 +84,11 @@ export const vifSchema = open({
       'a VM arriving by live migration: the agent attaches the VIF ahead of time (TAP, packet socket, DHCP) but does not claim it (no ANNOUNCE, frames for its MAC keep going to its old host, the guest\'s frames are not forwarded) until the first frame with the VIF\'s own source MAC arrives on its TAP (QEMU\'s RARP announcement as the VM resumes); then it announces `version` and forwards as usual. Only for TAP guests (an emulated guest is active at once), and only as the VIF is added (one already active here stays so); see docs/operations.md "Live migration of a VM"',
     docDefault: 'false: active at once',
   }),
+  outgoing: doc(z.boolean().optional(), {
+    description:
+      'a live migration of this VIF\'s VM away from this host is in progress (the destination lists it `incoming`). Only an outgoing VIF is let go (inactive here, frames for its MAC follow VARP to the new host) on a GRATUITOUS ANNOUNCE of a higher `version` from another host; any other VIF attached here ignores such an ANNOUNCE. With a VARP key the move is verified first: the agent asks the announced host with a unicast REQUEST and a fresh nonce and lets go only on the signed answer carrying that nonce and the higher version; without a key the GRATUITOUS ANNOUNCE suffices. See docs/operations.md "Live migration of a VM"',
+    docDefault: 'false: stays here whatever another host announces',
+  }),
   gateway: doc(ipv4.optional(), 'next hop for destinations outside `ip`\'s prefix (emulated guests)'),
   mtu: doc(mtu.optional(), { description: 'overrides the vnet MTU for this VIF', docDefault: "the vnet's" }),
   limit: doc(vifLimitSchema.optional(), { description: 'bandwidth limit on what the guest sends, see "Bandwidth limits" below', docType: '`{rateMbps, burstKb?}`' }),

@@ -51,12 +51,13 @@ function activeReport(generation: number, vif: { id: string; mac: string; ip: st
 }
 
 describe('vm.migrate live', () => {
-  it('starts: the source keeps the VIF, the destination gets it incoming with the next location version; the report of its arrival finishes the move', async () => {
+  it('starts: the source keeps the VIF outgoing, the destination gets it incoming with the next location version; the report of its arrival finishes the move', async () => {
     const vm = await vmOn('web-1', h1.id);
     const vifId = vm.vifs[0]!.id;
     const [before] = await vifsOf(h1.id, vifId);
     expect(before).toBeDefined();
     expect(before!.incoming).toBeUndefined();
+    expect(before!.outgoing).toBeUndefined();
 
     const m = await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
     expect(m.vm).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id });
@@ -70,6 +71,9 @@ describe('vm.migrate live', () => {
     const [dst] = await vifsOf(h2.id, vifId);
     expect(src).toMatchObject({ version: before!.version });
     expect(src!.incoming).toBeUndefined();
+    // Only while the move is pending may the source let its VIF go on the destination's ANNOUNCE.
+    expect(src!.outgoing).toBe(true);
+    expect(dst!.outgoing).toBeUndefined();
     expect(dst).toMatchObject({ incoming: true, mac: before!.mac, ip: before!.ip, guest: before!.guest });
     expect(dst!.version).toBe(before!.version + 1);
     // The VM's view shows the move, by vm.get and by farm.get.
@@ -91,6 +95,7 @@ describe('vm.migrate live', () => {
     // The same version the destination held from the start: nothing to announce again.
     expect(after).toMatchObject({ version: dst!.version });
     expect(after!.incoming).toBeUndefined();
+    expect(after!.outgoing).toBeUndefined();
     const audit = await f.db.auditLog.findFirst({ where: { action: 'vm.migrate.finish', entityId: vm.id }, select: { actorName: true } });
     expect(audit?.actorName).toBe('oscar-operator');
     farm.revision = (await op.farm.get({ id: farm.id })).revision;
@@ -126,7 +131,9 @@ describe('vm.migrate live', () => {
     const c = await op.vm.cancelMigration({ id: vm.id });
     expect(c.vm).toMatchObject({ hostId: h1.id, migratingToHostId: null });
     expect(await vifsOf(h2.id, vif.id)).toEqual([]);
-    expect((await vifsOf(h1.id, vif.id)).length).toBe(1);
+    const kept = await vifsOf(h1.id, vif.id);
+    expect(kept.length).toBe(1);
+    expect(kept[0]!.outgoing).toBeUndefined();
     // Nothing to cancel any more.
     const e = await refusedWith(op.vm.cancelMigration({ id: vm.id }), 'CONFLICT');
     expect(e.message).toMatch(/not being live-migrated/);

@@ -8,9 +8,11 @@
 //
 // Then the live migration as a hypervisor does it (docs/operations.md "Live
 // migration of a VM"): the destination's state lists the VIF `incoming`
-// before the move, the VM is a kernel in a namespace behind a veth on each
-// host (the host end stands for the VM's TAP), paused on A and resumed on B;
-// its first frame on B activates the VIF there.
+// and the source's lists it `outgoing` before the move, the VM is a kernel in
+// a namespace behind a veth on each host (the host end stands for the VM's
+// TAP), paused on A and resumed on B; its first frame on B activates the VIF
+// there, and A lets it go on B's ANNOUNCE. Before A's VIF is outgoing, a
+// forged ANNOUNCE of a higher version does not take it off the network.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, prerequisite } from './require.ts';
 import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
@@ -192,10 +194,29 @@ describe.skipIf(!ok)('live migration of a VM, the destination VIF attached incom
     }
   });
 
+  it('a VIF not outgoing ignores a forged GRATUITOUS ANNOUNCE of a higher version: not a ping lost', async () => {
+    const ping = continuousPing(h, g0, LVM_IP, 10);
+    await sleep(300);
+    const ignored = async () => (await view(a)).counters['softudc_varp_messages_ignored_total{reason="announce_for_local"}'] ?? 0;
+    const before = await ignored();
+    // From B's address, as an admitted peer (or one spoofing its address) can send it.
+    const forged = encodeVarp({ opcode: VARP_ANNOUNCE, vnet: 101, mac: parseMac(LVM_MAC), flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, ip: parseIp(LVM_IP), coa: parseIp(LB), nonce: 0, version: 0xffff_ffff });
+    await inject(h, ns.b, LB, LA, [forged]);
+    await sleep(500);
+    const run = await ping.stop();
+    expect(run.lost).toBe(0);
+    expect(await ignored()).toBe(before + 1);
+    const still = await vifOf(a);
+    expect(still?.movedTo).toBeUndefined();
+    expect((await view(a)).counters['softudc_varp_local_moved_away_total'] ?? 0).toBe(0);
+  });
+
   it('an incoming VIF claims nothing: pings keep reaching the VM on A, and underlay frames with its MAC do not activate it', async () => {
     const ping = continuousPing(h, g0, LVM_IP, 10);
     await sleep(300);
+    // The console's move starts: the destination gets the VIF incoming, the source has it outgoing.
     await b.update((s) => ({ ...s, vifs: [...s.vifs, vm(2, { incoming: true })] }));
+    await a.update((s) => ({ ...s, vifs: s.vifs.map((v) => (v.id === 'vm/eth0' ? { ...v, outgoing: true } : v)) }));
     expect(await vifOf(b)).toMatchObject({ migration: { state: 'incoming', activatedAt: null } });
     // The VM on A talks to B's host over the underlay: a FRAME with the VM's MAC as source, from A.
     const frame = encodeFrame({ vnet: 101, flags: 0, ethernet: udpFrame(parseMac(LVM_MAC), parseMac('ff:ff:ff:ff:ff:ff'), parseIp(LVM_IP), parseIp('10.101.0.255')) });
@@ -206,6 +227,7 @@ describe.skipIf(!ok)('live migration of a VM, the destination VIF attached incom
     expect(await vifOf(b)).toMatchObject({ migration: { state: 'incoming' } });
     expect(await p.entry(LVM_MAC)).toMatchObject({ coa: LA, version: 1 });
     expect((await view(b)).counters['softudc_vif_activations_total'] ?? 0).toBe(0);
+    expect((await vifOf(a))?.movedTo).toBeUndefined();
   });
 
   it('the VM resumed on B activates its VIF with its first frame: at most 2 pings lost at 10 ms', async () => {
@@ -222,7 +244,7 @@ describe.skipIf(!ok)('live migration of a VM, the destination VIF attached incom
     activateMs = (vif?.migration?.activatedAt ?? Number.NaN) - resumedAt;
     expect(run.lost).toBeLessThanOrEqual(2);
     expect(await p.entry(LVM_MAC)).toMatchObject({ coa: LB, version: 2, state: 'REACHABLE' });
-    // A heard the announcement and let the VIF go, though its state still lists it.
+    // A heard the announcement and let its outgoing VIF go, though its state still lists it.
     expect(await vifOf(a)).toMatchObject({ movedTo: 2 });
     expect((await view(b)).counters['softudc_vif_activations_total']).toBe(1);
   });

@@ -167,10 +167,16 @@ describe('Agent reconcile', () => {
     expect(h2.snapshot().varp.find((e) => e.ip === '10.7.0.10')).toMatchObject({ coa: '127.0.0.5' });
   });
 
-  it('a VIF another host announces with a higher version goes inactive here; an emulated guest marked incoming is active at once', async () => {
-    const h1 = await agent(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10 }, { id: 'a', vnet: 7, n: 11 }]));
+  it('an outgoing VIF another host announces with a higher version goes inactive here; an emulated guest marked incoming is active at once', async () => {
+    const h1State = state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10 }, { id: 'a', vnet: 7, n: 11 }]);
+    const h1 = await agent(h1State);
     const h2 = await agent(state('h2', '127.0.0.3', ['127.0.0.2'], [{ id: 'e', vnet: 7, n: 20 }]));
     expect((await emulated(h2, 'e').ping('10.7.0.10', { timeoutMs: 1000 })).received).toBe(1);
+    // The move starts: h1's state marks the VIF outgoing, a change that leaves its guest alone.
+    const guest = emulated(h1, 'vm');
+    const marked = await h1.apply({ ...h1State, generation: 2, vifs: h1State.vifs!.map((v) => (v.id === 'vm' ? { ...v, outgoing: true } : v)) });
+    expect(marked).toMatchObject({ changed: ['vm'], errors: [] });
+    expect(emulated(h1, 'vm')).toBe(guest);
     // The VM moves to h2 with version 2; h1's state still lists it (the move is not finished).
     const s2 = state('h2', '127.0.0.3', ['127.0.0.2'], [{ id: 'e', vnet: 7, n: 20 }, { id: 'vm', vnet: 7, n: 10, version: 2 }]);
     await h2.apply({ ...s2, generation: 2, vifs: s2.vifs!.map((v) => (v.id === 'vm' ? { ...v, incoming: true } : v)) });
@@ -191,7 +197,7 @@ describe('Agent reconcile', () => {
     expect(delivered).toBe(0);
     expect(h1.snapshot().varp.find((e) => e.ip === '10.7.0.10')).toMatchObject({ coa: '127.0.0.3', version: 2 });
     // Moving it back with a newer version brings it up fresh on h1.
-    await h1.apply(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10, version: 3 }, { id: 'a', vnet: 7, n: 11 }], { generation: 2 }));
+    await h1.apply(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10, version: 3 }, { id: 'a', vnet: 7, n: 11 }], { generation: 3 }));
     expect(h1.snapshot().vifs.find((v) => v.id === 'vm')?.movedTo).toBeUndefined();
   });
 });

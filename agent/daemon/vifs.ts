@@ -1,13 +1,12 @@
 // The VIF reconcile: brings the VIFs of a desired state up, changes them in
 // place or replaces them, and takes away the rest. Unchanged VIFs are left
-// alone (same guest, same port: not one frame lost on them). A VIF marked
-// `incoming` (a live migration's destination) comes up inactive and becomes
-// active on its guest's first frame (agent/switch/incoming.ts); a VIF whose
-// newer location another host announced goes inactive here (moved).
+// alone (same guest, same port: not one frame lost on them). An `incoming` VIF comes up
+// inactive, active on its guest's first frame (agent/switch/incoming.ts); an `outgoing`
+// VIF whose newer location another host announced goes inactive here (moved).
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Switch } from '../switch/index.ts';
-import type { Varp } from '../varp/index.ts';
+import type { LocalVif, Varp } from '../varp/index.ts';
 import { createGuest, type GuestPort } from '../guests/index.ts';
 import type { AgentState, StateIssue, VifSpec } from '../state.ts';
 import { parseCidr, parseMac } from '../wire/index.ts';
@@ -112,7 +111,7 @@ export class Vifs {
           await this.change(rt, n, s);
           out.changed.push(n.id);
         } else if (reattach && this.active(rt)) {
-          this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+          this.d.varp()?.attach(localVif(n, rt));
         }
       } catch (err) {
         const field = `vifs[${s.vifs.indexOf(n)}]`;
@@ -192,7 +191,7 @@ export class Vifs {
       this.d.logger.info('VIF incoming: attached, waiting for its guest\'s first frame', { vif: n.id, vnet: n.vnet, mac: n.mac, version: n.version });
       return;
     }
-    this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+    this.d.varp()?.attach(localVif(n, rt));
     this.d.logger.info('VIF up', { vif: n.id, vnet: n.vnet, mac: n.mac, ip: n.ip, version: n.version, guest: n.guest.kind });
   }
 
@@ -226,7 +225,7 @@ export class Vifs {
   private activated(rt: VifRuntime): void {
     rt.migration = { state: 'active', activatedAt: Date.now() };
     const n = rt.spec;
-    this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+    this.d.varp()?.attach(localVif(n, rt));
     this.d.counters.inc('softudc_vif_activations_total');
     this.d.logger.info('VIF active: its guest spoke, announced', { vif: n.id, vnet: n.vnet, mac: n.mac, version: n.version });
     this.d.activeChanged?.(rt);
@@ -239,8 +238,8 @@ export class Vifs {
     rt.ip = parseCidr(n.ip).ip;
     this.d.sw.setPortIp(n.id, rt.ip);
     rt.shaper.configure(n.limit);
-    // The location version, the bandwidth limit, the security groups and `incoming` are not the guest's business.
-    const own = (v: VifSpec) => canonical({ ...v, version: 0, limit: undefined, securityGroups: undefined, incoming: undefined });
+    // The location version, the bandwidth limit, the security groups, `incoming` and `outgoing` are not the guest's business.
+    const own = (v: VifSpec) => canonical({ ...v, version: 0, limit: undefined, securityGroups: undefined, incoming: undefined, outgoing: undefined });
     const guestChanged = own(prev) !== own(n);
     if (guestChanged && rt.guest) {
       if (rt.guest.update) {
@@ -264,7 +263,7 @@ export class Vifs {
       rt.migration = null; // the move is finished: a plain VIF
     }
     // A new location version is a migration (or a re-placement): announce again.
-    this.d.varp()?.attach({ vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version });
+    this.d.varp()?.attach(localVif(n, rt));
     this.d.logger.info('VIF changed', { vif: n.id, ip: n.ip, version: n.version, previousVersion: prev.version });
   }
 
@@ -282,6 +281,11 @@ export class Vifs {
     }
     this.d.logger.info('VIF down', { vif: rt.spec.id });
   }
+}
+
+/** What VARP knows of a VIF attached here; `outgoing` lets it go on a newer location announced elsewhere. */
+function localVif(n: VifSpec, rt: VifRuntime): LocalVif {
+  return { vnet: n.vnet, mac: rt.mac, ip: rt.ip, version: n.version, outgoing: n.outgoing === true };
 }
 
 function sameIdentity(a: VifSpec, b: VifSpec): boolean {

@@ -36,6 +36,8 @@ export const VARP_COUNTERS = {
   /** With a VARP key: REQUESTs that verify a GRATUITOUS ANNOUNCE at the COA it names. */
   verifyRequestsSent: `${P}verify_requests_sent_total`,
   verificationsSkipped: `${P}verifications_skipped_total`,
+  /** With a VARP key: REQUESTs that verify the move of an outgoing VIF of this host at the COA announcing it. */
+  moveVerifyRequestsSent: `${P}move_verify_requests_sent_total`,
   /** A new entry was not made: the vnet's or the host's bound was reached (VarpConfig maxEntriesPerVnet, maxEntries). */
   entriesRefused: (scope: BoundScope) => (scope === 'vnet' ? REFUSED_VNET : REFUSED_HOST),
   /** A settled entry made room for one a guest needed, the bound being reached. */
@@ -73,7 +75,7 @@ export type IgnoreReason =
   | 'unsolicited' // ANNOUNCE answering no REQUEST of ours (anti-spoofing)
   | 'stale_version' // lower location version than the cached one
   | 'withdraw_mismatch' // WITHDRAW for an entry that does not point to that COA
-  | 'announce_for_local' // someone announces a VIF attached here
+  | 'announce_for_local' // someone announces a VIF attached here (not outgoing, not a newer version, or not the verified answer)
   | 'unrelated_vnet' // GRATUITOUS for a vnet with no VIF here
   | 'not_cached' // with a VARP key: GRATUITOUS for an entry not cached (resolved on first use)
   | 'cache_full' // GRATUITOUS for a new entry, the vnet's or the host's bound reached

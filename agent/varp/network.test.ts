@@ -139,7 +139,10 @@ describe('attach, detach and migration', () => {
     c.varp.attach(DB);
     a.resolve(VNET, DB.mac, datagram(0));
     expect(a.resolve(VNET, DB.mac, datagram(1))).toEqual({ coa: Cc, port: PORT });
-    // Migration c -> b: the new host announces (version 2); the old one hears it and lets the VIF go without a WITHDRAW.
+    // Migration c -> b: c's state marks the VIF outgoing; the new host announces (version 2); the old one hears it
+    // and lets the VIF go without a WITHDRAW.
+    c.varp.attach({ ...DB, outgoing: true });
+    expect(c.floods.at(-1)!.msg.version).toBe(1); // marking it outgoing is not news
     b.varp.attach({ ...DB, version: 2 });
     expect(a.resolve(VNET, DB.mac, datagram(2))).toEqual({ coa: B, port: PORT });
     expect(a.counters.get(C.entriesMoved)).toBe(1);
@@ -193,13 +196,13 @@ describe('attach, detach and migration', () => {
     varp.stop();
   });
 
-  it('lets a local VIF go, silently, when another host announces it with a higher version (a live migration activated there)', () => {
+  it('lets an outgoing local VIF go, silently, when another host announces it with a higher version (a live migration activated there)', () => {
     const counters = new Counters();
     const floods: Buffer[] = [];
     const moved: number[][] = [];
     const varp = new Varp({ ownCoa: A, port: PORT, sendFlood: (b) => floods.push(b), sendTo: () => {}, resolved: () => {}, unresolved: () => {}, moved: (vnet, mac, version) => moved.push([vnet, mac, version]) }, counters);
     varp.start();
-    varp.attach(WEB);
+    varp.attach({ ...WEB, outgoing: true });
     varp.attach(DB); // keeps a VIF on the vnet, so the new location is cached
     varp.handle({ opcode: VARP_ANNOUNCE, vnet: VNET, mac: WEB.mac, flags: VARP_FLAG_GRATUITOUS | VARP_FLAG_HAS_IP, ip: WEB.ip, coa: B, nonce: 0, version: 2 }, { address: B, port: PORT });
     expect(moved).toEqual([[VNET, WEB.mac, 2]]);

@@ -37,6 +37,8 @@ export interface Host {
   floods: Sent[];
   unicasts: Sent[];
   transmitted: { vnet: number; coa: number; port: number; frames: Buffer[] }[];
+  /** (vnet, mac, version) of each local VIF the engine let go (io.moved). */
+  moved: number[][];
   holder: Holder;
   /** What the switch does with a frame for (vnet, mac): the route, or null when held or dropped. */
   resolve(vnet: number, mac: number, datagram: Buffer): Route | null;
@@ -53,7 +55,7 @@ export class Net {
   ) {}
 
   add(name: string, coa: number, config: Partial<VarpConfig> = {}, port = PORT): Host {
-    const host = { name, coa, port, counters: new Counters(), floods: [], unicasts: [], transmitted: [] } as unknown as Host;
+    const host = { name, coa, port, counters: new Counters(), floods: [], unicasts: [], transmitted: [], moved: [] } as unknown as Host;
     const io: VarpIo = {
       ownCoa: coa,
       port,
@@ -71,6 +73,7 @@ export class Net {
       },
       resolved: (vnet, mac, route) => host.holder.release(vnet, mac, route),
       unresolved: (vnet, mac, reason) => host.holder.discard(vnet, mac, reason),
+      moved: (vnet, mac, version) => void host.moved.push([vnet, mac, version]),
     };
     host.holder = new this.Held(host.counters, (vnet, route, frames) => host.transmitted.push({ vnet, coa: route.coa, port: route.port, frames }));
     host.varp = new Varp(io, host.counters, { ...config, ...(this.key ? { key: this.key } : {}) });

@@ -89,6 +89,12 @@ export interface LocalVif {
   mac: number;
   ip: number | null;
   version: number;
+  /**
+   * A live migration away from this host is in progress: only then is the VIF
+   * let go on another host's GRATUITOUS ANNOUNCE of a higher version (verified
+   * first with a VARP key). Absent: false.
+   */
+  outgoing?: boolean;
 }
 
 export interface VarpIo {
@@ -113,8 +119,10 @@ export interface VarpIo {
   /** An entry was confirmed, moved or forgotten (the kernel fast path follows the cache). */
   changed?(): void;
   /**
-   * A VIF attached here was announced (GRATUITOUS) at another COA with a newer
-   * location version: it moved (a live migration activated there). The engine
+   * A VIF attached here and marked outgoing was announced (GRATUITOUS) at another
+   * COA with a newer location version (with a VARP key: and the announcing COA
+   * confirmed it in a signed answer to our fresh nonce): it moved (a live
+   * migration activated there). The engine
    * has already forgotten it as local; the switch stops delivering to it here.
    */
   moved?(vnet: number, mac: number, version: number): void;
@@ -169,6 +177,7 @@ export function checkLocalVif(vif: LocalVif): void {
   if (!isValidMac(vif.mac) || vif.mac === 0 || isGroupMac(vif.mac)) throw new RangeError('vif.mac: must be a unicast 48-bit MAC');
   if (vif.ip !== null && !isValidIp(vif.ip)) throw new RangeError('vif.ip: must be an IPv4 address (u32) or null');
   if (!isValidIp(vif.version)) throw new RangeError('vif.version: must be an unsigned 32-bit integer');
+  if (vif.outgoing !== undefined && typeof vif.outgoing !== 'boolean') throw new RangeError('vif.outgoing: must be a boolean');
 }
 
 export function checkIo(io: VarpIo): void {

@@ -2,6 +2,9 @@
 // address of the host where the VIF lives, answers for the VIFs attached here,
 // and keeps caches right across migrations. Pure: no sockets (VarpIo is
 // injected), its own unref()ed timers, a counter for every outcome.
+// Over 300 lines: this is the dispatch of every VARP message against the
+// local VIFs and the cache; what could be split out already is (cache.ts,
+// resolutions.ts, moves.ts, sender.ts).
 //
 // Choices the spec leaves open:
 // - A GRATUITOUS ANNOUNCE updates any entry we cache or are resolving, and
@@ -21,8 +24,10 @@
 //   a cached entry is verified by a unicast REQUEST with a fresh nonce to the
 //   announced COA, and only the signed answer (which must carry that nonce)
 //   moves it; an entry not cached is resolved on first use as usual.
-// - A GRATUITOUS ANNOUNCE of a local VIF at another COA with a higher version: it moved
-//   (a live migration activated there); no longer local, no WITHDRAW, io.moved tells the switch.
+// - A GRATUITOUS ANNOUNCE of a local VIF at another COA with a higher version lets it go
+//   (no longer local, no WITHDRAW, io.moved tells the switch) only when the VIF is marked
+//   outgoing (a live migration away is in progress); with a key only on the signed answer
+//   to a REQUEST with a fresh nonce sent to that COA (moves.ts). Other local VIFs ignore it.
 // - An ANNOUNCE goes to the REQUEST's UDP source. A REQUEST re-flooded by a
 //   vnetd comes from the relay instead; it is answered at its COA only when
 //   that COA is a host this agent admits (underlay admission), so a REQUEST
@@ -33,6 +38,7 @@ import type { Counters } from '../metrics.ts';
 import { VarpCache } from './cache.ts';
 import type { Entry } from './entry.ts';
 import { VARP_COUNTERS as C, frameDropped, messageIgnored, type IgnoreReason } from './counters.ts';
+import { LocalMoves } from './moves.ts';
 import { Sender } from './sender.ts';
 import { checkIo, checkLocalVif, varpConfig, type LocalVif, type Resolution, type VarpConfig, type VarpEntryView, type VarpIo, type VarpState } from './types.ts';
 import { VnetMap } from './vnet-map.ts';
@@ -46,6 +52,7 @@ export class Varp {
   private readonly cfg: VarpConfig;
   private readonly sender: Sender;
   private readonly cache: VarpCache;
+  private readonly moves: LocalMoves;
   private readonly locals = new VnetMap<LocalVif>();
   private readonly localsByIp = new VnetMap<LocalVif>();
   private sweeper: NodeJS.Timeout | null = null;
@@ -61,6 +68,7 @@ export class Varp {
     this.cfg = varpConfig(config);
     this.sender = new Sender(io, counters, this.cfg.key);
     this.cache = new VarpCache(this.cfg, counters, this.sender);
+    this.moves = new LocalMoves(this.sender);
   }
 
   get config(): Readonly<VarpConfig> {
@@ -83,6 +91,7 @@ export class Varp {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     this.cache.clear();
+    this.moves.clear();
   }
 
   /**
@@ -123,9 +132,10 @@ export class Varp {
   attach(vif: LocalVif): void {
     checkLocalVif(vif);
     const prev = this.locals.get(vif.vnet, vif.mac);
-    if (prev && prev.ip === vif.ip && prev.version === vif.version) return;
+    if (!vif.outgoing) this.moves.forget(vif.vnet, vif.mac);
+    if (prev && prev.ip === vif.ip && prev.version === vif.version) return void (vif.outgoing ? (prev.outgoing = true) : delete prev.outgoing);
     if (prev) this.unindexLocal(prev);
-    const copy: LocalVif = { vnet: vif.vnet, mac: vif.mac, ip: vif.ip, version: vif.version };
+    const copy: LocalVif = { vnet: vif.vnet, mac: vif.mac, ip: vif.ip, version: vif.version, ...(vif.outgoing ? { outgoing: true } : {}) };
     this.locals.set(copy.vnet, copy.mac, copy);
     if (copy.ip !== null) this.localsByIp.set(copy.vnet, copy.ip, copy);
     // It lives here now: a remote entry for it is stale, and frames queued for it cannot go out by the underlay.
@@ -138,8 +148,7 @@ export class Varp {
   detach(vnet: number, mac: number): void {
     const vif = this.locals.get(vnet, mac);
     if (!vif) return;
-    this.unindexLocal(vif);
-    this.locals.delete(vnet, mac);
+    this.letGo(vif);
     if (this.running) this.sender.flood(this.sender.forVif(VARP_WITHDRAW, vif, 0, 0), C.withdrawsSent);
   }
 
@@ -235,17 +244,20 @@ export class Varp {
   }
 
   private onAnnounce(msg: VarpMessage, from: Source): void {
-    const gratuitous = (msg.flags & VARP_FLAG_GRATUITOUS) !== 0;
+    let gratuitous = (msg.flags & VARP_FLAG_GRATUITOUS) !== 0;
     this.counters.inc(gratuitous ? C.gratuitousReceived : C.announcesReceived);
     const local = this.locals.get(msg.vnet, msg.mac);
     if (local) {
-      if (!gratuitous || msg.version <= local.version || msg.coa === this.sender.io.ownCoa) return this.ignore('announce_for_local');
-      this.unindexLocal(local);
-      this.locals.delete(msg.vnet, msg.mac);
+      if (!local.outgoing || msg.version <= local.version || msg.coa === this.sender.io.ownCoa) return this.ignore('announce_for_local');
+      const verified = !gratuitous && this.moves.answered(msg);
+      if (gratuitous && this.cfg.key) return this.moves.ask(local, msg.coa, from.address === msg.coa ? from.port : this.sender.io.port);
+      if (!gratuitous && !verified) return this.ignore('announce_for_local');
+      this.letGo(local);
       this.counters.inc(C.localMovedAway);
       this.sender.io.moved?.(msg.vnet, msg.mac, msg.version);
-    }
-    if (gratuitous && this.cfg.key) return this.verifyGratuitous(msg, from);
+      // The verified answer is where the VIF lives now: cache it like a GRATUITOUS ANNOUNCE.
+      if (verified) gratuitous = true;
+    } else if (gratuitous && this.cfg.key) return this.verifyGratuitous(msg, from);
     const e = gratuitous ? this.gratuitousTarget(msg) : this.answeredEntry(msg);
     if (typeof e === 'string') return this.ignore(e);
     if (msg.version < this.cache.knownVersion(e)) return this.ignore('stale_version');
@@ -288,6 +300,13 @@ export class Varp {
     if (msg.version < this.cache.knownVersion(e)) return this.ignore('stale_version');
     this.cache.remove(e);
     this.counters.inc(C.entriesWithdrawn);
+  }
+
+  /** `vif` is no longer local: unindexed, its pending move verification forgotten. */
+  private letGo(vif: LocalVif): void {
+    this.unindexLocal(vif);
+    this.locals.delete(vif.vnet, vif.mac);
+    this.moves.forget(vif.vnet, vif.mac);
   }
 
   private unindexLocal(vif: LocalVif): void {

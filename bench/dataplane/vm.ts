@@ -4,8 +4,8 @@
 // and =off; the same VM through a plain Linux bridge to a namespace as the
 // reference; the vnet_hdr=on VM again with both agents in userspace
 // (SOFTUDC_DATAPATH=userspace); and a QEMU live migration of the VM from
-// agent A to agent B under a 10 ms ping, B's VIF attached incoming
-// beforehand. iperf3 runs inside the VM, driven by its serial console. Each
+// agent A to agent B under a 10 ms ping, B's VIF attached incoming (A's
+// outgoing) beforehand. iperf3 runs inside the VM, driven by its serial console. Each
 // overlay row says which path agent A reported for the VM (/v1/state), and
 // every row its ratio to the bridge.
 import { createConnection } from 'node:net';
@@ -115,11 +115,10 @@ async function openMonitor(socket: string): Promise<{ cmd(line: string): Promise
 /**
  * The VM on agent A migrates (QEMU `migrate`) to a QEMU waiting on agent B's
  * host, while the peer pings it every 10 ms. Before the migration starts, B's
- * state lists the VIF `incoming` with the next version (docs/operations.md
- * "Live migration of a VM"): B attaches the destination's TAP ahead of time
- * and activates the VIF on the VM's first frame there (QEMU's announcement as
- * the VM resumes). Nothing is written to either agent in the critical path;
- * the move is finished afterwards (B plain, A without the VIF), as a console would.
+ * state lists the VIF `incoming` with the next version, A's `outgoing` (docs/operations.md "Live
+ * migration of a VM"): B attaches the destination's TAP ahead of time and activates the VIF on the
+ * VM's first frame there (QEMU's announcement as the VM resumes); A lets it go on B's ANNOUNCE.
+ * Nothing is written to either agent in the critical path; the move is finished afterwards, as a console would.
  */
 async function migrate(h: NetnsHarness, u: Underlay, vm: Vm, a: AgentProcess, b: AgentProcess, vif: (v: number) => VifState, monA: string, initramfs: string): Promise<NonNullable<VmSection['migration']>> {
   await h.mustExec(u.hB, 'ip', ['tuntap', 'add', TAP, 'mode', 'tap']); // the destination QEMU attaches to it before B's agent does
@@ -128,8 +127,9 @@ async function migrate(h: NetnsHarness, u: Underlay, vm: Vm, a: AgentProcess, b:
     for (let i = 0; i < 100 && !(await h.exec(u.hB, 'ss', ['-Hltn', `sport = :${MIGRATE_PORT}`])).stdout.trim(); i++) await sleep(100);
     const next = (s: HostState, vifs: VifState[]): HostState => ({ ...s, generation: s.generation + 1, vifs });
     const incoming = next(b.state, [...b.state.vifs, { ...vif(2), incoming: true } as VifState]);
-    await b.apply(incoming);
-    await b.waitApplied(incoming.generation);
+    const outgoing = next(a.state, a.state.vifs.map((v) => (v.mac === VM_MAC ? ({ ...v, outgoing: true } as VifState) : v)));
+    await Promise.all([b.apply(incoming), a.apply(outgoing)]);
+    await Promise.all([b.waitApplied(incoming.generation), a.waitApplied(outgoing.generation)]);
     const ping = startGapPing(h, peerNs(h), VM_IP, 10);
     await sleep(1000);
     const mon = await openMonitor(monA);
@@ -297,7 +297,7 @@ export function printVmSection(s: VmSection | { skipped: string }): void {
   if (!m) return;
   if ('error' in m) fail(`VM live migration: ${m.error}`);
   else {
-    console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer; B's state listed the VIF incoming before the migration): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms; B activated the VIF and sent its GRATUITOUS ANNOUNCE ${m.announceMs.toFixed(0)} ms after the monitor saw QEMU report the migration completed`);
+    console.log(`\nVM live migration, agent A → agent B (QEMU migrate, 10 ms ping from the peer; B's state listed the VIF incoming and A's outgoing before the migration): longest gap ${m.gapMs.toFixed(0)} ms, ${m.lostInGap} lost; QEMU downtime ${fmt(m.downtimeMs)} ms; B activated the VIF and sent its GRATUITOUS ANNOUNCE ${m.announceMs.toFixed(0)} ms after the monitor saw QEMU report the migration completed`);
     if (m.lostInGap > 2) console.log(`  aim missed: ${m.lostInGap} lost, the aim is at most 2`);
   }
 }

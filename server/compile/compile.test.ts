@@ -244,6 +244,26 @@ describe('diffStates', () => {
     expect(d.get('h1')!.vifs.removed).toEqual(['web/web-1/eth0']);
     expect(d.get('h2')!.vifs.added).toEqual(['web/web-1/eth0']);
   });
+
+  it('lists a live migration\'s VIFs outgoing on the source and incoming on the destination, and neither once it ends', () => {
+    const f = farm();
+    f.vms[2]!.incoming = { hostId: 'h1', version: 5 };
+    const out = compile(input(f));
+    const src = out.get('h3')!.vifs.find((v) => v.id === 'vif-db-1')!;
+    const dst = out.get('h1')!.vifs.find((v) => v.id === 'vif-db-1')!;
+    expect(src).toMatchObject({ version: 4, outgoing: true });
+    expect(src.incoming).toBeUndefined();
+    expect(dst).toMatchObject({ version: 5, incoming: true });
+    expect(dst.outgoing).toBeUndefined();
+    // Other VMs are not moving: no flag on their VIFs.
+    expect(out.get('h1')!.vifs.find((v) => v.id === 'vif-web-1')!.outgoing).toBeUndefined();
+    for (const st of out.values()) expect(hostStateSchema.safeParse(st).success).toBe(true);
+    // Finished (or cancelled): one host, no flags.
+    f.vms[2]!.incoming = null;
+    const done = compile(input(f)).get('h3')!.vifs.find((v) => v.id === 'vif-db-1')!;
+    expect(done.outgoing).toBeUndefined();
+    expect(done.incoming).toBeUndefined();
+  });
 });
 
 const ring = (id: number, fill: number): VnetKeyring => ({

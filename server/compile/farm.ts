@@ -72,7 +72,7 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
     };
   };
 
-  const placeVifs = (vm: CompileVm, i: number, hostId: string, incoming: { version: number } | null) => {
+  const placeVifs = (vm: CompileVm, i: number, hostId: string, incoming: { version: number } | null, outgoing: boolean) => {
     const p = at(hostId, `vms.${i}.hostId`);
     vm.vifs.forEach((vif, j) => {
       const v = carry(p, vif.vnid, `vms.${i}.vifs.${j}.vnet`);
@@ -85,6 +85,7 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
         ip: `${vif.ip}/${prefixOf(v.cidr)}`,
         version: incoming?.version ?? vm.locationVersion,
         ...(incoming ? { incoming: true } : {}),
+        ...(outgoing ? { outgoing: true } : {}),
         guest: vm.guestKind === 'tap' && vif.serial !== null ? { kind: 'tap', ifname: tapDeviceName(vif.serial) } : { kind: vm.guestKind },
         ...(gateways.has(vif.vnid) ? { gateway: gateways.get(vif.vnid)! } : {}),
         ...(vm.limit ? { limit: { ...vm.limit } } : {}),
@@ -96,9 +97,11 @@ export function compileFarm(farm: CompileFarm, hostsById: ReadonlyMap<string, Co
   };
   farm.vms.forEach((vm, i) => {
     if (!vm.hostId) return; // not placed: nothing to run
-    placeVifs(vm, i, vm.hostId, null);
-    // A live migration's destination: the same VIFs, attached ahead of the move and claimed on the guest's first frame.
-    if (vm.incoming && vm.incoming.hostId !== vm.hostId) placeVifs(vm, i, vm.incoming.hostId, { version: vm.incoming.version });
+    // A live migration under way: the source lists the VIFs outgoing (only then does it let them go on the
+    // destination's ANNOUNCE); the destination gets them incoming, claimed on the guest's first frame.
+    const moving = !!vm.incoming && vm.incoming.hostId !== vm.hostId;
+    placeVifs(vm, i, vm.hostId, null, moving);
+    if (moving) placeVifs(vm, i, vm.incoming!.hostId, { version: vm.incoming!.version }, false);
   });
 
   const routerHost = new Map<string, Acc>();

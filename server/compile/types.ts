@@ -84,7 +84,8 @@ export interface CompileVm {
   locationVersion: number;
   /**
    * A live migration under way: the destination host gets the VM's VIFs
-   * `incoming` with this (higher) location version, while `hostId` keeps them.
+   * `incoming` with this (higher) location version, while `hostId` keeps them
+   * marked `outgoing`.
    */
   incoming?: { hostId: string; version: number } | null;
   vifs: CompileVif[];
