@@ -12,8 +12,8 @@ import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { parseIp } from '../wire/index.ts';
 import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, unsupportedReason } from './loader.ts';
-import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue } from './maps.ts';
-import { readCounters, refreshSeen } from './readers.ts';
+import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue, type PeerTotals } from './maps.ts';
+import { PeerDeltas, readCounters, readPeerTotals, refreshSeen } from './readers.ts';
 import { NAMESPACE_TAP, fastDevice, offloadedTaps, vifReason, vnetReasons } from './eligibility.ts';
 import type { DatapathMode, KernelInputs, KernelView, VifPath } from './types.ts';
 
@@ -51,11 +51,18 @@ export class KernelPath {
   /** Remote offloaded guests on a kernel path, which take GSO super-packets (readers.ts refreshSeen). */
   private readonly offloaded = new Map<string, number>();
   private readonly cpus: number;
+  private readonly peerDeltas = new PeerDeltas();
 
+  /**
+   * `perPeer` takes what the kernel carried per remote host (COA as a
+   * number) since the last read: the daemon adds it to the underlay's
+   * per-peer counters (agent/underlay/remotes.ts addKernel).
+   */
   constructor(
     readonly mode: DatapathMode,
     private readonly logger: Logger,
     private readonly counters: Counters,
+    private readonly perPeer: (coa: number, d: PeerTotals) => void = () => {},
   ) {
     this.off = mode === 'userspace' ? 'SOFTUDC_DATAPATH=userspace' : unsupportedReason();
     this.cpus = this.off === null ? possibleCpus() : 1;
@@ -307,6 +314,13 @@ export class KernelPath {
       this.refreshSeen();
       this.syncFdb();
     });
+    this.guard('peer counters', () => this.readPeers());
+  }
+
+  /** What the kernel carried per remote host since the last read, into the per-peer counters. */
+  private readPeers(): void {
+    if (!this.obj) return;
+    for (const [coa, d] of this.peerDeltas.next(readPeerTotals(this.obj, this.cpus))) this.perPeer(coa, d);
   }
 
   private guard(where: string, fn: () => void): void {
@@ -343,6 +357,7 @@ export class KernelPath {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.chain;
+    this.guard('peer counters', () => this.readPeers()); // the last second's share
     await this.teardown();
   }
 
@@ -354,6 +369,7 @@ export class KernelPath {
     this.device = null;
     this.fdb.clear();
     this.peers.clear();
+    this.peerDeltas.reset(); // a new object's map starts from zero
     const obj = this.obj;
     this.obj = null;
     if (obj) await obj.close();

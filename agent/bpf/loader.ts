@@ -53,7 +53,7 @@ async function ensureBpffs(): Promise<void> {
 }
 
 export const PROGRAMS = ['sd_tap', 'sd_underlay', 'sd_underlay_out', 'sd_tap_sock'] as const;
-export const MAPS = ['sd_fdb', 'sd_vifs', 'sd_peers', 'sd_cfg', 'sd_seen', 'sd_counters'] as const;
+export const MAPS = ['sd_fdb', 'sd_vifs', 'sd_peers', 'sd_cfg', 'sd_seen', 'sd_counters', 'sd_peer_counters'] as const;
 
 /** One loaded copy of softudc.bpf.o: its pinned programs and the fds of its maps. */
 export class LoadedObject {

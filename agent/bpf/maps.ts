@@ -108,6 +108,23 @@ export function decodeSeen(b: Buffer): { ns: bigint; coa: number; offload: boole
   return { ns: LE ? b.readBigUInt64LE(0) : b.readBigUInt64BE(0), coa: b.readUInt32BE(8), offload: get32(b, 12) === 1 };
 }
 
+/** Slot of sd_peer_counters' value (struct peer_ctr): four u64s per CPU. */
+export const PEER_FIELDS = ['txDatagrams', 'txBytes', 'rxDatagrams', 'rxBytes'] as const;
+export type PeerTotals = Record<(typeof PEER_FIELDS)[number], number>;
+export const PEER_VAL_LEN = 8 * PEER_FIELDS.length;
+
+/** A struct peer_ctr summed over `cpus` CPUs (each CPU's copy PEER_VAL_LEN bytes, one after the other). */
+export function sumPeerPerCpu(b: Buffer, cpus: number): PeerTotals {
+  const sums = PEER_FIELDS.map(() => 0n);
+  for (let i = 0; i < cpus; i++) {
+    for (let f = 0; f < PEER_FIELDS.length; f++) {
+      const off = i * PEER_VAL_LEN + f * 8;
+      sums[f]! += LE ? b.readBigUInt64LE(off) : b.readBigUInt64BE(off);
+    }
+  }
+  return Object.fromEntries(PEER_FIELDS.map((f, i) => [f, Number(sums[i])])) as PeerTotals;
+}
+
 /** The sum over CPUs of a per-CPU u64 value (`cpus` slots of 8 bytes). */
 export function sumPerCpu(b: Buffer, cpus: number): number {
   let n = 0n;

@@ -190,6 +190,78 @@ static __always_inline void count(__u32 idx, __u64 n) {
   if (c) *c += n;
 }
 
+/*
+ * What the kernel carried to and from each remote host, as the agent's own
+ * per-peer underlay counters count it (agent/underlay/remotes.ts): datagrams,
+ * and their UDP payload (the FRAME header and the guest's frame). The agent
+ * adds the deltas to those counters, so per-peer figures hold whichever path
+ * carried a packet. LRU: a bounded map that forgets the quietest peer.
+ */
+struct peer_ctr {
+  __u64 tx_datagrams;
+  __u64 tx_bytes;
+  __u64 rx_datagrams;
+  __u64 rx_bytes;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32); /* the remote COA, network order */
+  __type(value, struct peer_ctr);
+} sd_peer_counters SEC(".maps");
+
+/*
+ * The datagrams and UDP payload bytes the guest frame in `skb` (its Ethernet
+ * header at offset 0, `len` bytes) stands for on the underlay. A plain frame
+ * is one FRAME of FRAME_HDR_LEN + len bytes. A GSO super-packet is cut into
+ * segments of gso_size bytes of L4 payload, each behind a copy of the
+ * Ethernet, IPv4 and TCP/UDP headers and in its own FRAME: its segments are
+ * gso_segs, or (0 after bpf_skb_adjust_room, and on what the underlay
+ * delivered whole) the payload divided by gso_size, rounded up.
+ */
+static __always_inline void wire_size(struct __sk_buff *skb, __u32 len, __u64 *datagrams, __u64 *bytes) {
+  *datagrams = 1;
+  *bytes = FRAME_HDR_LEN + len;
+  __u32 gso = skb->gso_size;
+  if (gso == 0) return;
+  struct iphdr ip;
+  if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof ip) < 0) return;
+  __u32 hdr = ETH_HLEN + ip.ihl * 4;
+  if (ip.protocol == IPPROTO_TCP) {
+    __u8 doff;
+    if (bpf_skb_load_bytes(skb, hdr + 12, &doff, 1) < 0) return;
+    hdr += (doff >> 4) * 4;
+  } else if (ip.protocol == IPPROTO_UDP) {
+    hdr += sizeof(struct udphdr);
+  } else {
+    return;
+  }
+  if (len <= hdr) return;
+  __u32 segs = skb->gso_segs;
+  if (segs == 0) segs = (len - hdr + gso - 1) / gso;
+  if (segs <= 1) return;
+  *datagrams = segs;
+  *bytes = (__u64)len + (__u64)segs * FRAME_HDR_LEN + (__u64)(segs - 1) * hdr;
+}
+
+static __always_inline void count_peer(__u32 coa, int rx, __u64 datagrams, __u64 bytes) {
+  struct peer_ctr *c = bpf_map_lookup_elem(&sd_peer_counters, &coa);
+  if (!c) {
+    struct peer_ctr zero = {};
+    bpf_map_update_elem(&sd_peer_counters, &coa, &zero, BPF_NOEXIST);
+    c = bpf_map_lookup_elem(&sd_peer_counters, &coa);
+    if (!c) return;
+  }
+  if (rx) {
+    c->rx_datagrams += datagrams;
+    c->rx_bytes += bytes;
+  } else {
+    c->tx_datagrams += datagrams;
+    c->tx_bytes += bytes;
+  }
+}
+
 static __always_inline int is_group(const __u8 *mac) { return mac[0] & 1; }
 
 static __always_inline void mac_copy(__u8 *dst, const __u8 *src) {
@@ -381,6 +453,9 @@ int sd_tap(struct __sk_buff *skb) {
     count(C_TX_LOCAL_BYTES, len);
     return to_guest(skb, e.kind, e.ifindex);
   }
+  /* Measured before encap, which clears gso_segs. */
+  __u64 datagrams, bytes;
+  wire_size(skb, len, &datagrams, &bytes);
   /* The agent's socket has already hidden this frame: a failure here is a counted drop. */
   if (encap(skb, &e, &v) < 0) {
     count(C_ERRORS, 1);
@@ -394,6 +469,7 @@ int sd_tap(struct __sk_buff *skb) {
   }
   count(C_TX_ENCAP_FRAMES, 1);
   count(C_TX_ENCAP_BYTES, len);
+  count_peer(e.coa, 0, datagrams, bytes);
   return bpf_redirect_neigh(cfg->ifindex, NULL, 0, 0);
 }
 
@@ -469,6 +545,7 @@ int sd_underlay(struct __sk_buff *skb) {
   if (!take) goto punt;
   struct ethhdr inner = h.o.inner;
   __u32 len = skb->len;
+  __u32 from = h.o.ip.saddr;
   /* FIXED_GSO: a GSO super-packet keeps the guest's segment size. */
   if (bpf_skb_adjust_room(skb, -(__s32)ENCAP_LEN, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO) < 0) goto punt;
   if (bpf_skb_store_bytes(skb, 0, &inner, sizeof inner, 0) < 0) {
@@ -477,6 +554,9 @@ int sd_underlay(struct __sk_buff *skb) {
   }
   count(C_RX_DECAP_FRAMES, 1);
   count(C_RX_DECAP_BYTES, len - ENCAP_LEN);
+  __u64 datagrams, bytes;
+  wire_size(skb, len - ENCAP_LEN, &datagrams, &bytes);
+  count_peer(from, 1, datagrams, bytes);
   return to_guest(skb, kind, ifindex);
 punt:
   count(C_RX_PUNT, 1);

@@ -81,7 +81,8 @@ export class Agent {
     const counters = (this.counters = opts.counters ?? new Counters());
     const logger = this.logger;
     const varp = () => this.core.current?.varp ?? null;
-    this.kernel = new KernelPath(opts.datapath ?? agentConfig().SOFTUDC_DATAPATH, logger, counters);
+    // What the kernel carried per remote host goes into the underlay's own per-peer counters.
+    this.kernel = new KernelPath(opts.datapath ?? agentConfig().SOFTUDC_DATAPATH, logger, counters, (coa, d) => this.core.current?.underlay.remotes.addKernel(counters, coa, d));
     this.seals = new SealedVnets(logger, opts.sealSequenceFile ? new FileSequenceStore(opts.sealSequenceFile) : undefined);
     this.sw = new Switch(
       {

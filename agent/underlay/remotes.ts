@@ -55,8 +55,24 @@ function memo<K, V>(map: Map<K, V>, key: K, make: (key: K) => V): V {
   return v;
 }
 
+/** What another path (the kernel fast path) carried to and from one remote host, added to its counters. */
+export type PeerCounts = Partial<Record<keyof PeerCounterNames, number>>;
+
 export class Remotes extends AddressCache {
   private readonly perPeer = new Map<string, PeerCounterNames>();
+
+  /**
+   * Adds what the kernel fast path carried for `address` (text or u32) to
+   * the same per-peer counters the socket counts, within the same bounded
+   * label set (beyond MAX_COUNTED_PEERS: peer="other").
+   */
+  addKernel(counters: { inc(name: string, n?: number): void }, address: string | number, d: PeerCounts): void {
+    const names = this.counterNames(typeof address === 'number' ? this.text(address) : address);
+    for (const k of ['txDatagrams', 'txBytes', 'rxDatagrams', 'rxBytes'] as const) {
+      const n = d[k];
+      if (n !== undefined && n > 0) counters.inc(names[k], n);
+    }
+  }
 
   counterNames(address: string): PeerCounterNames {
     let names = this.perPeer.get(address);

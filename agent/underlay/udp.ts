@@ -45,7 +45,7 @@ export class UdpUnderlay extends EventEmitter<UnderlayEvents> {
   private readonly counters: Counters;
   private readonly logger: Logger;
   /** Counter names and address forms per remote address, built once (no string work per datagram). */
-  private readonly remotes = new Remotes();
+  readonly remotes = new Remotes();
   // One shared send callback: no closure per datagram on the hot path.
   private inflight = 0;
   private drained: (() => void) | null = null;
