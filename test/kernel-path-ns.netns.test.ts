@@ -6,7 +6,8 @@
 // and TCP across hosts carried by the kernel (counters prove it), same-host
 // delivery that never touches the underlay, two vnets with the same
 // addresses and MACs kept apart (tcpdump in the guests), spoofed sources
-// dropped and counted by the agent, a migration under a 10 ms ping, sealed
+// dropped and counted by the agent, the kernel's share in the per-peer
+// underlay counters, a migration under a 10 ms ping, sealed
 // vnets, routers and security groups kept on the agent, a kernel ↔ userspace
 // pair, and no BPF program left behind.
 //
@@ -231,6 +232,42 @@ describe.skipIf(!ok)('kernel fast path with namespace guests (veth pairs)', () =
     expect(d.p('softudc_kernel_tx_encap_bytes_total')).toBeGreaterThan(bytes * 0.9);
     expect(d.p('softudc_tap_rx_bytes_total') ?? 0).toBeLessThan(bytes * 0.01);
     expect(d.p('softudc_switch_tx_unicast_frames_total')).toBeLessThan(100);
+  });
+
+  it("counts what the kernel carried in the per-peer underlay counters, super-packets as the datagrams they become", async () => {
+    const peer = (dir: 'tx' | 'rx', what: 'datagrams' | 'bytes', addr: string) => `softudc_underlay_peer_${dir}_${what}_total{peer="${addr}"}`;
+    expect(await pingUntil(h, g.p1.ns, ipOf(g.b1))).toBe(true);
+    await sleep(1500); // what earlier cases' traffic added lands before the window
+    let mbps = 0;
+    const d = await measured(async () => {
+      expect((await pingCount(h, g.p1.ns, ipOf(g.b1), ['-c', '10', '-i', '0.05', '-W', '2'])).received).toBe(10);
+      mbps = (await iperf(h, { ns: g.b1.ns, ip: ipOf(g.b1) }, g.p1.ns, 2, 5305)).mbps;
+      await sleep(1500); // the agents add what their kernels carried once a second
+    });
+    const carried = { tx: d.p('softudc_kernel_tx_encap_bytes_total'), txFrames: d.p('softudc_kernel_tx_encap_frames_total'), rx: d.b('softudc_kernel_rx_decap_bytes_total'), rxFrames: d.b('softudc_kernel_rx_decap_frames_total') };
+    console.log(
+      `per-peer counters, P → B ${mbps.toFixed(0)} Mbit/s: P's kernel encapsulated ${carried.txFrames} frames (${carried.tx} bytes), P counts ${d.p(peer('tx', 'datagrams', B))} datagrams (${d.p(peer('tx', 'bytes', B))} bytes) to B; ` +
+        `B's kernel decapsulated ${carried.rxFrames} frames (${carried.rx} bytes), B counts ${d.b(peer('rx', 'datagrams', P))} datagrams (${d.b(peer('rx', 'bytes', P))} bytes) from P`,
+    );
+    // The kernel carried it (the transfer and the pings, both ways)...
+    expect(carried.tx).toBeGreaterThan(((mbps * 1e6 * 2) / 8) * 0.9);
+    expect(carried.rxFrames).toBeGreaterThanOrEqual(10);
+    // ...and the per-peer counters hold at least that: a FRAME is its guest frame plus the FRAME header, a super-packet one datagram per segment.
+    expect(d.p(peer('tx', 'bytes', B))).toBeGreaterThanOrEqual(carried.tx);
+    expect(d.p(peer('tx', 'datagrams', B))).toBeGreaterThanOrEqual(carried.txFrames);
+    expect(d.b(peer('rx', 'bytes', P))).toBeGreaterThanOrEqual(carried.rx);
+    expect(d.b(peer('rx', 'datagrams', P))).toBeGreaterThanOrEqual(carried.rxFrames);
+    // The replies the other way: B's kernel sent them, P's received them.
+    expect(d.b(peer('tx', 'datagrams', P))).toBeGreaterThanOrEqual(d.b('softudc_kernel_tx_encap_frames_total'));
+    expect(d.p(peer('rx', 'datagrams', B))).toBeGreaterThanOrEqual(d.p('softudc_kernel_rx_decap_frames_total'));
+    expect(d.p('softudc_kernel_rx_decap_frames_total')).toBeGreaterThanOrEqual(10);
+    // ...and not much more: per segment a FRAME header and a copy of the guest's headers (about 80 bytes of
+    // some 1300), each segment one datagram, nothing counted twice.
+    expect(d.p(peer('tx', 'bytes', B))).toBeLessThan(carried.tx * 1.15 + 100_000);
+    expect(d.p(peer('tx', 'datagrams', B))).toBeLessThan(carried.tx / 1000 + 1000);
+    expect(d.b(peer('rx', 'bytes', P))).toBeLessThan(carried.rx * 1.15 + 100_000);
+    // Nothing of it was counted for A, which carried none of it.
+    expect(d.p(peer('tx', 'bytes', A))).toBeLessThan(20_000);
   });
 
   it('delivers between guests of one host without touching the underlay', async () => {
