@@ -225,6 +225,21 @@ describe('offline hosts, deadlines and cleanup', () => {
     await late.close();
   }, 15_000);
 
+  it('a command the agent took is failed at once when its stream closes before any answer (the agent died)', async () => {
+    const agent = await stream(h1);
+    const t0 = Date.now();
+    const pending = expectError(f.caller(f.operator).router.inspect({ id: gw }), 'PRECONDITION_FAILED', null);
+    const cmd = (await agent.next()) as Command;
+    expect(cmd).toMatchObject({ kind: 'router.view' });
+    await agent.close();
+    const e = await pending;
+    expect(e.message).toBe('host h1 went offline before answering: its agent\'s command stream closed');
+    // Well before the view's 10 s deadline, which is what ended it before (TIMEOUT).
+    console.log(`command taken, stream closed: failed after ${Date.now() - t0} ms`);
+    // An answer that arrives anyway is refused: the agent stops working on it.
+    await refusedWith(answer(h1, cmd.id, 0, sampleRouterView(gw), true), 'CONFLICT');
+  }, 15_000);
+
   it('a command past its deadline expires (TIMEOUT) and old rows are deleted', async () => {
     const now = Date.now();
     const stuck = await f.db.agentCommand.create({

@@ -16,6 +16,10 @@
 // host counts as offline for it (PRECONDITION_FAILED); a command not finished
 // by its deadline expires (TIMEOUT). Rows are deleted COMMAND_RETAIN_MS after
 // their deadline (a resumed stream can still replay them until then).
+// A stream that closes fails the commands it took and no answer came for
+// (closeStream): the agent may never have received them.
+// Longer than 300 lines: the channel's four sides share its statuses, limits
+// and row shapes, and read best in one place.
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { AppError, badRequest, conflict, notFound } from '../errors.ts';
@@ -216,6 +220,10 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
     await getEventBus(db),
     (e) => (e.type === 'agent.command' || e.type === 'host.revoked') && e.hostId === actor.hostId,
   );
+  // Commands this stream took and handed on: when the stream ends before the agent answered one
+  // (the agent died, or its connection did, while the command was on its way), that command is failed
+  // at once rather than left running until its deadline (closeStream).
+  const taken: string[] = [];
   try {
     await requireAgentHost(db, actor.hostId);
     while (!o.signal?.aborted) {
@@ -228,7 +236,11 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
       });
       for (const p of pending) {
         const c = await claim(db, actor.hostId, p.id, new Date());
-        if (c) yield c;
+        if (c) {
+          taken.push(c.id);
+          if (taken.length > MAX_OPEN_COMMANDS_PER_HOST) taken.shift();
+          yield c;
+        }
       }
       const events = await inbox.next({ signal: o.signal, timeoutMs: STREAM_RESYNC_MS });
       if (o.signal?.aborted) return;
@@ -237,6 +249,32 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
     }
   } finally {
     inbox.close();
+    await closeStream(db, actor, taken);
+  }
+}
+
+/**
+ * A command stream ended: of the commands it took, those still running
+ * without a single answer are failed (PRECONDITION_FAILED for the caller),
+ * since the agent may never have received them. One the agent did get and
+ * answers later is refused with CONFLICT, which tells it to stop. Commands
+ * with answers keep running until their deadline: the agent is working on
+ * them and answers over its own requests, not over this stream.
+ */
+async function closeStream(db: Db, actor: HostActor, taken: string[]): Promise<void> {
+  if (taken.length === 0) return;
+  const error = `host ${actor.hostName} went offline before answering: its agent's command stream closed`;
+  try {
+    const ended = await db.agentCommand.findMany({
+      where: { id: { in: taken }, hostId: actor.hostId, status: 'running', resultCount: 0 },
+      select: { id: true },
+    });
+    for (const { id } of ended) {
+      const r = await db.agentCommand.updateMany({ where: { id, status: 'running', resultCount: 0 }, data: { status: 'failed', error } });
+      if (r.count === 1) await publish(db, { type: 'agent.command.result', commandId: id, seq: 0 });
+    }
+  } catch {
+    // The database is unreachable: the command's deadline ends it instead.
   }
 }
 
