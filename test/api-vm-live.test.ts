@@ -119,6 +119,28 @@ describe('vm.migrate live', () => {
     farm.revision = (await op.farm.get({ id: farm.id })).revision;
   });
 
+  it('a move started by a user disabled or demoted since is not finished in their name', async () => {
+    const vm = await vmOn('web-6', h1.id);
+    const vif = vm.vifs[0]!;
+    await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    const [dst] = await vifsOf(h2.id, vif.id);
+    const report = () => f.caller(h2.actor).agent.report(activeReport(0, { id: vif.id, mac: vif.mac, ip: vif.ip }, dst!.version, dst!.vnet));
+    const deployments = () => f.db.deployment.count();
+    const userId = f.operator.userId;
+    for (const data of [{ disabled: true }, { role: 'viewer' as const }]) {
+      await f.db.user.update({ where: { id: userId }, data });
+      const before = await deployments();
+      await report();
+      expect((await f.caller(f.admin).vm.get({ id: vm.id })).migratingToHostId).toBe(h2.id);
+      expect(await deployments()).toBe(before);
+      await f.db.user.update({ where: { id: userId }, data: { disabled: false, role: 'operator' } });
+    }
+    // Enabled again: the next report of the destination finishes it.
+    await report();
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h2.id, migratingToHostId: null });
+    farm.revision = (await op.farm.get({ id: farm.id })).revision;
+  });
+
   it('a report of another host, or of a VIF not moving, finishes nothing', async () => {
     const vm = await vmOn('web-2', h1.id);
     const vif = vm.vifs[0]!;

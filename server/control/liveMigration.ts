@@ -132,12 +132,16 @@ export async function finishLiveMovesByCredential(db: Db, credentialHash: string
 async function finishOne(db: Db, hostId: string, vm: { id: string; farm: { revision: number }; migrationById: string | null }): Promise<void> {
   const user = vm.migrationById === null
     ? null
-    : await db.user.findUnique({ where: { id: vm.migrationById }, select: { id: true, tenantId: true, username: true, role: true } });
+    : await db.user.findUnique({ where: { id: vm.migrationById }, select: { id: true, tenantId: true, username: true, role: true, disabled: true } });
   if (!user) {
     // Who started it is gone: the move is dropped (the VM stays on its host in the console's view).
     await db.vm.updateMany({ where: { id: vm.id, migratingToHostId: hostId }, data: { migratingToHostId: null, migrationById: null, migrationStartedAt: null } });
     return;
   }
+  // Disabled or no longer an operator since starting it: nothing is done in their name. The move stays
+  // pending (the destination keeps the VIF it activated, so the VM keeps its network) until the user is
+  // enabled again or an operator of the farm cancels it.
+  if (user.disabled || user.role === 'viewer') return;
   const actor: UserActor = { kind: 'user', userId: user.id, tenantId: user.tenantId, username: user.username, role: user.role };
   try {
     await migrateVm({ db, actor, id: vm.id, hostId, expectedRevision: vm.farm.revision, finishing: true });
