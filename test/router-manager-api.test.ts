@@ -233,7 +233,7 @@ describe('offline hosts, deadlines and cleanup', () => {
     expect(cmd).toMatchObject({ kind: 'router.view' });
     await agent.close();
     const e = await pending;
-    expect(e.message).toBe('host h1 went offline before answering: its agent\'s command stream closed');
+    expect(e.message).toBe('host h1 is offline: its agent\'s command stream closed before it answered');
     // Well before the view's 10 s deadline, which is what ended it before (TIMEOUT).
     console.log(`command taken, stream closed: failed after ${Date.now() - t0} ms`);
     // An answer that arrives anyway is refused: the agent stops working on it.

@@ -224,6 +224,14 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
   // (the agent died, or its connection did, while the command was on its way), that command is failed
   // at once rather than left running until its deadline (closeStream).
   const taken: string[] = [];
+  // On abort, not only in `finally`: a generator whose consumer went away may never be resumed.
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    void closeStream(db, actor, taken);
+  };
+  o.signal?.addEventListener('abort', close, { once: true });
   try {
     await requireAgentHost(db, actor.hostId);
     while (!o.signal?.aborted) {
@@ -236,6 +244,11 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
       });
       for (const p of pending) {
         const c = await claim(db, actor.hostId, p.id, new Date());
+        if (c && o.signal?.aborted) {
+          // Claimed as the stream closed: it never went out, so it is pending again (the pickup time decides).
+          await db.agentCommand.updateMany({ where: { id: c.id, status: 'running', resultCount: 0 }, data: { status: 'pending' } });
+          return;
+        }
         if (c) {
           taken.push(c.id);
           if (taken.length > MAX_OPEN_COMMANDS_PER_HOST) taken.shift();
@@ -248,8 +261,9 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
       if (events.some((e) => e.type === 'host.revoked')) throw new AppError('UNAUTHORIZED', REVOKED);
     }
   } finally {
+    o.signal?.removeEventListener('abort', close);
     inbox.close();
-    await closeStream(db, actor, taken);
+    close();
   }
 }
 
@@ -263,7 +277,7 @@ export async function* commandStream(o: { db: Db; actor: HostActor; signal?: Abo
  */
 async function closeStream(db: Db, actor: HostActor, taken: string[]): Promise<void> {
   if (taken.length === 0) return;
-  const error = `host ${actor.hostName} went offline before answering: its agent's command stream closed`;
+  const error = `host ${actor.hostName} is offline: its agent's command stream closed before it answered`;
   try {
     const ended = await db.agentCommand.findMany({
       where: { id: { in: taken }, hostId: actor.hostId, status: 'running', resultCount: 0 },
