@@ -2,14 +2,24 @@
 // subscribed over SSE with its Bearer host credential (httpSubscriptionLink +
 // the eventsource package, as the agent does), and a second console process
 // on the same Postgres whose deploy reaches the agent through LISTEN/NOTIFY.
+// An agent whose connection closes loses its command stream at once, even
+// after a garbage collection while the stream was open.
+import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 import { openDatabase } from '../server/db/index.ts';
+import { followCommand, startCommand } from '../server/control/agentCommands.ts';
 import { startApiServer, type ApiServer } from '../server/serve/http.ts';
+import { serveTrpc } from '../server/serve/api.ts';
 import type { AppRouter } from '../server/routers/_app.ts';
 import { agentReport, buildFarm, callerOn, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 let f: ControlFixture;
 let server: ApiServer;
@@ -78,6 +88,32 @@ function collect<T>(subscribe: (handlers: { onData: (v: T) => void; onError: (e:
   };
 }
 
+/** A router.view command for `h`'s agent (the host reports first: online). */
+async function queueCommand(h: EnrolledHost) {
+  await f.caller(h.actor).agent.report(agentReport(0));
+  return startCommand({
+    db: f.db, host: { hostId: h.id, hostName: h.name }, kind: 'router.view', args: { routerId: randomUUID() }, createdById: null,
+  });
+}
+
+/** How a command no one answers ends, as its caller sees it. */
+function outcome(id: string, hostName: string): Promise<unknown> {
+  return (async () => {
+    for await (const _ of followCommand({ db: f.db, id, hostName })) throw new Error('no answer was sent');
+  })().then(
+    () => null,
+    (e: unknown) => e,
+  );
+}
+
+/** Full collections, a turn apart (weak references are cleared between turns). */
+async function collectGarbage() {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('agent over SSE', () => {
   it('gets its state on connect and every new generation, including deploys made by another console process', async () => {
     const client = agentClient(server.url, h1.credential);
@@ -123,6 +159,46 @@ describe('agent over SSE', () => {
     // And a made-up credential is refused as well.
     const forged = agentClient(server.url, 'sudh_not-a-real-credential');
     await expect(forged.agent.report.mutate(agentReport(0))).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+  }, 30_000);
+
+  it('a command stream ends with its connection after a garbage collection: the command it took fails at once', async () => {
+    const h3 = await f.host('h3', '127.0.0.4');
+    const client = agentClient(server.url, h3.credential);
+    const s = collect<unknown>((h) => client.agent.commands.subscribe({}, { onData: (v) => h.onData(v), onError: h.onError }));
+    const cmd = await queueCommand(h3);
+    await s.until(() => s.values.length === 1);
+    await collectGarbage();
+    // The agent's connection closes before it answers: the console hears it and fails the command (not TIMEOUT at its deadline).
+    s.stop();
+    expect(await outcome(cmd.id, 'h3')).toMatchObject({ code: 'PRECONDITION_FAILED', message: "host h3 is offline: its agent's command stream closed before it answered" });
+    expect(s.errors).toEqual([]);
+  }, 30_000);
+
+  it("the request's signal reaches the procedure after a garbage collection, the response body left unread", async () => {
+    // Through serveTrpc alone, as the Next.js route calls it: nothing but the signal can end the stream here.
+    const h4 = await f.host('h4', '127.0.0.5');
+    const cmd = await queueCommand(h4);
+    const client = new AbortController();
+    const input = encodeURIComponent(JSON.stringify({ json: {} }));
+    const response = await serveTrpc(
+      new Request(`http://127.0.0.1/api/trpc/agent.commands?input=${input}`, {
+        headers: { authorization: `Bearer ${h4.credential}`, accept: 'text/event-stream' },
+        signal: client.signal,
+      }),
+      { connection: { address: '127.0.0.1', encrypted: false }, db: f.db },
+    );
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes(cmd.id)) {
+      const chunk = await reader.read();
+      if (chunk.done) throw new Error(`the stream ended before the command came: ${text}`);
+      text += decoder.decode(chunk.value);
+    }
+    await collectGarbage();
+    client.abort();
+    expect(await outcome(cmd.id, 'h4')).toMatchObject({ code: 'PRECONDITION_FAILED', message: "host h4 is offline: its agent's command stream closed before it answered" });
+    await reader.cancel();
   }, 30_000);
 
   it('serves only /api/trpc', async () => {

@@ -103,6 +103,19 @@ export async function serveApi(req: Request, o: ServeOptions): Promise<Response>
   return serveTrpc(req, o);
 }
 
+/**
+ * The Request objects whose responses are still being sent. A Request made
+ * with a `signal` follows it only while the Request itself is alive: Node's
+ * fetch (undici) holds the Request's own AbortController weakly in the
+ * listener it adds to the given signal. Once tRPC has started a
+ * subscription nothing references the Request any more, only its signal
+ * (the procedure's), so after a garbage collection the client's disconnect
+ * no longer reached the procedure: an agent's command stream outlived its
+ * connection and took commands no one would answer. Held here from the
+ * request until its response body ends or is cancelled.
+ */
+const streaming = new Set<Request>();
+
 /** An API request through tRPC. */
 export async function serveTrpc(req: Request, o: ServeOptions): Promise<Response> {
   const ended = new AbortController();
@@ -110,13 +123,26 @@ export async function serveTrpc(req: Request, o: ServeOptions): Promise<Response
   const request = req.body
     ? new Request(req.url, { method: req.method, headers: req.headers, body: capped(req.body), signal, duplex: 'half' } as RequestInit)
     : new Request(req, { signal });
-  const response = await fetchRequestHandler({
-    endpoint: API_PATH,
-    req: request,
-    router: appRouter,
-    createContext: ({ req: r, resHeaders, info }) => createContext({ req: r, resHeaders, info, connection: o.connection }, o.db),
-    onError: ({ error, path, type }) => logApiError({ error, path, type }),
-  });
+  // Both links of the chain, the caller's Request (following its connection) and tRPC's (following `signal`).
+  streaming.add(req).add(request);
+  const done = () => {
+    streaming.delete(req);
+    streaming.delete(request);
+    ended.abort();
+  };
+  let response: Response;
+  try {
+    response = await fetchRequestHandler({
+      endpoint: API_PATH,
+      req: request,
+      router: appRouter,
+      createContext: ({ req: r, resHeaders, info }) => createContext({ req: r, resHeaders, info, connection: o.connection }, o.db),
+      onError: ({ error, path, type }) => logApiError({ error, path, type }),
+    });
+  } catch (err) {
+    done();
+    throw err;
+  }
   for (const [k, v] of Object.entries(API_SECURITY_HEADERS)) response.headers.set(k, v);
-  return endsWith(response, () => ended.abort());
+  return endsWith(response, done);
 }

@@ -87,8 +87,10 @@ async function writeResponse(res: http.ServerResponse, response: Response): Prom
         res.cork();
         setImmediate(uncork);
       }
-      // SSE chunks go out as they come; wait for the socket to drain when it is full.
-      if (!res.write(value)) {
+      // SSE chunks go out as they come; wait for the socket to drain when it is full. A response whose
+      // client left is written no more: its 'close' came already, and no 'drain' will.
+      if (res.destroyed) break;
+      if (!res.write(value) && !res.destroyed) {
         await new Promise<void>((resolve) => {
           const done = () => {
             res.off('drain', done).off('close', done);
@@ -151,6 +153,8 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
     open.add(abort);
     // The client went away (or the server is closing): end the procedure, e.g. a subscription.
     res.once('close', () => abort.abort());
+    // It may have gone already, while the lean paths above were awaited: its 'close' will not come again.
+    if (res.destroyed) abort.abort();
     void (async () => {
       try {
         // The connection is known here; the client's X-Forwarded-For counts only from a trusted proxy.
