@@ -5,7 +5,9 @@
 // once; a report of an older generation counts the host missing again. A
 // revoked host's report is refused and stores nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { deploymentProgress } from '../server/control/deploy.ts';
+import { storeReports, type ReportExec } from '../server/control/reportWrite.ts';
 import { agentReport, buildFarm, refusedWith, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;
@@ -100,6 +102,54 @@ describe('reports finish a deployment', () => {
     expect(host.appliedGeneration).toBe(g);
     const stored = await f.db.hostReport.findUniqueOrThrow({ where: { hostId: h1.id }, select: { appliedGeneration: true } });
     expect(stored.appliedGeneration).toBe(g + 5);
+  });
+
+  // Two batches whose hosts share several open deployments must not each hold one the other waits for (Postgres
+  // aborts one as a deadlock): every report statement locks deployments in id order. Seen here as a batch that
+  // waits for the lowest deployment it changes while holding none of the others.
+  it('a report statement locks the deployments it changes in id order (Postgres)', async (ctx) => {
+    if (f.t.kind !== 'postgres' || f.t.url === null) return ctx.skip();
+    const farm = await f.caller(f.operator).farm.create({ name: 'lock-order' });
+    const g = await generationOf(h1);
+    await f.caller(h1.actor).agent.report(agentReport(g));
+    await f.db.host.update({ where: { id: h1.id }, data: { desiredGeneration: g + 1 }, select: { id: true } });
+    const ids = ['1f0c9a52', '2b7e4d13', '5a3f8e07', '7c9d2b41', 'a4e61f9c', 'd08b3c5e'].map((x) => `${x}-0000-4000-8000-00000000c0de`);
+    for (const id of ids) {
+      await f.db.deployment.create({ data: { id, farmId: farm.id, kind: 'deploy', revision: 1, targets: [], missing: 1 }, select: { id: true } });
+      await f.db.deploymentTarget.create({ data: { deploymentId: id, hostId: h1.id, generation: g + 1 } });
+    }
+    const connect = async () => {
+      const c = new pg.Client({ connectionString: f.t.url! });
+      await c.connect();
+      return c;
+    };
+    const [holder, batch, probe] = [await connect(), await connect(), await connect()];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM "Deployment" WHERE id = $1 FOR UPDATE', [ids[0]]);
+      const exec: ReportExec = (_name, text, values) => batch.query(text, values).then((r) => r.rows);
+      await batch.query('BEGIN');
+      const pid = (await batch.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const stored = storeReports(exec, 'id', [{ key: h1.id, report: agentReport(g + 1) }], new Date());
+      const waiting = async () => (await probe.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0]?.wait_event_type === 'Lock';
+      while (!(await waiting())) await new Promise((r) => setTimeout(r, 20));
+      const held: string[] = [];
+      for (const id of ids.slice(1)) {
+        // Outside a transaction: taken and released at once if free.
+        await probe.query('SELECT id FROM "Deployment" WHERE id = $1 FOR UPDATE NOWAIT', [id]).catch((err: { code?: string }) => {
+          if (err.code !== '55P03') throw err;
+          held.push(id);
+        });
+      }
+      expect(held).toEqual([]);
+      await holder.query('COMMIT');
+      expect(await stored).toEqual([{ desiredGeneration: g + 1 }]);
+      await batch.query('COMMIT');
+      const left = await f.db.deployment.findMany({ where: { id: { in: ids } }, select: { missing: true, completedAt: true } });
+      expect(left.every((d) => d.missing === 0 && d.completedAt !== null)).toBe(true);
+    } finally {
+      for (const c of [holder, batch, probe]) await c.end().catch(() => {});
+    }
   });
 
   it('a revoked host cannot report', async () => {
