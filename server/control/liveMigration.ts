@@ -250,8 +250,7 @@ async function finishOne(db: Db, hostId: string, vm: Moving): Promise<void> {
   try {
     await migrateVm({ db, actor: who.actor, id: vm.id, hostId, expectedRevision: vm.farm.revision, finishing: true });
   } catch (err) {
-    // Cancelled, finished or taken over meanwhile: nothing to record.
-    if (err instanceof AppError && err.code === 'CONFLICT' && err.field === 'id') return;
+    // Recorded only while the move is still this one (recordFailure): one cancelled, finished or taken over meanwhile is left alone.
     // A check's refusal says what to fix; anything else is the database's (its text is not for tenants: it may name internals).
     const message = err instanceof AppError ? err.message : 'the console could not record it (a database error); tried again later';
     await recordFailure(db, hostId, vm, message, lasting(err)).catch(() => {});
@@ -264,7 +263,7 @@ async function recordFailure(db: Db, hostId: string, vm: Moving, message: string
   const failures = vm.migrationFailures + 1;
   const retryAt = stop ? null : new Date(now.getTime() + Math.min(RETRY_MIN_MS * 2 ** Math.min(failures - 1, 16), RETRY_MAX_MS));
   await db.vm.updateMany({
-    where: { id: vm.id, migratingToHostId: hostId, migrationById: vm.migrationById },
+    where: { id: vm.id, migratingToHostId: hostId, migrationById: vm.migrationById, migrationFailures: vm.migrationFailures },
     data: { migrationError: message.slice(0, MIGRATION_ERROR_MAX_CHARS), migrationErrorAt: now, migrationRetryAt: retryAt, migrationFailures: failures },
   });
 }
