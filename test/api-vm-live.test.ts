@@ -305,6 +305,8 @@ describe('vm.migrate live', () => {
     expect({ ...ran.snapshot, vms: ran.snapshot.vms.map((v) => (v.name === 'web-11' ? { ...v, host: 'h1' } : v)) }).toEqual(old.snapshot);
     expect(await stateOf(h3.id)).toEqual(h3Before);
     expect(await vifsOf(h1.id, vif.id)).toEqual([]);
+    // The version the destination held from the start, as a finish without such edits gives it.
+    expect((await vifsOf(h2.id, vif.id))[0]).toMatchObject({ version: dst!.version });
     expect((await vifsOf(h2.id, vif.id))[0]!.incoming).toBeUndefined();
     // The edit is still in the intent, deployed by the next deploy with the VM where it moved.
     expect(after.vms.map((v) => v.name)).toContain('extra-1');
