@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import superjson from 'superjson';
 import type { HostState } from '../server/compile/index.ts';
+import { finishLiveMoves, RETRY_MIN_MS } from '../server/control/liveMigration.ts';
 import { serveLeanReport } from '../server/serve/leanReport.ts';
 import { agentReport, controlSnapshot, refusedWith, setupControl, type Caller, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
@@ -41,6 +42,15 @@ async function stateOf(hostId: string): Promise<HostState> {
   return (row?.state ?? { vifs: [] }) as unknown as HostState;
 }
 const vifsOf = async (hostId: string, vifId: string) => (await stateOf(hostId)).vifs.filter((v) => v.id === vifId);
+
+/** What a report may change, and the VMs (their moves and failures). */
+const stateNow = async () => ({ control: await controlSnapshot(f.db), vms: await f.db.vm.findMany({ orderBy: { id: 'asc' } }) });
+
+/** The report of host `h`, applied up to date, with `vif` active by live migration. */
+async function arrivedReport(h: EnrolledHost, vif: { id: string; mac: string; ip: string }, dst: { version: number; vnet: number }) {
+  const gen = (await f.db.host.findUniqueOrThrow({ where: { id: h.id }, select: { desiredGeneration: true } })).desiredGeneration;
+  return f.caller(h.actor).agent.report(activeReport(gen, vif, dst.version, dst.vnet));
+}
 
 /** The destination agent's report: the VIF active by live migration. */
 function activeReport(generation: number, vif: { id: string; mac: string; ip: string }, version: number, vnid: number) {
@@ -119,26 +129,192 @@ describe('vm.migrate live', () => {
     farm.revision = (await op.farm.get({ id: farm.id })).revision;
   });
 
-  it('a move started by a user disabled or demoted since is not finished in their name', async () => {
-    const vm = await vmOn('web-6', h1.id);
+  it('a move started by a user disabled, demoted, moved to another tenant or deleted since is not finished in their name: the failure is shown and not tried again; an operator takes it over', async () => {
+    const starterFor = async (name: string) => {
+      const u = await f.db.user.create({ data: { tenantId: f.tenantA, username: name, role: 'operator', passwordHash: 'x' }, select: { id: true } });
+      return { kind: 'user' as const, userId: u.id, tenantId: f.tenantA, username: name, role: 'operator' as const };
+    };
+    const cases: [string, (userId: string) => Promise<unknown>, RegExp][] = [
+      ['disabled', (id) => f.db.user.update({ where: { id }, data: { disabled: true } }), /is disabled/],
+      ['demoted', (id) => f.db.user.update({ where: { id }, data: { role: 'viewer' } }), /no longer an operator/],
+      ['moved', (id) => f.db.user.update({ where: { id }, data: { tenantId: f.tenantB } }), /no longer in the farm's tenant/],
+      ['deleted', (id) => f.db.user.delete({ where: { id } }), /no longer exists/],
+    ];
+    for (const [what, change, why] of cases) {
+      const starter = await starterFor(`starter-${what}`);
+      const vm = await vmOn(`web-6-${what}`, h1.id);
+      const vif = vm.vifs[0]!;
+      await f.caller(starter).vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+      const [dst] = await vifsOf(h2.id, vif.id);
+      const [src] = await vifsOf(h1.id, vif.id);
+      const report = () => arrivedReport(h2, vif, dst!);
+      await change(starter.userId);
+      const deployments = await f.db.deployment.count();
+      await report();
+      const stuck = await op.vm.get({ id: vm.id });
+      expect(stuck).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id, migrationRetryAt: null });
+      expect(stuck.migrationError).toMatch(why);
+      expect(stuck.migrationError).toMatch(/vm\.retryMigration/);
+      expect(stuck.migrationErrorAt).toBeInstanceOf(Date);
+      expect(await f.db.deployment.count()).toBe(deployments);
+      // The hosts keep the move as the console shows it: outgoing at the source, incoming at the destination.
+      expect((await vifsOf(h1.id, vif.id))[0]).toEqual(src);
+      expect((await vifsOf(h2.id, vif.id))[0]).toEqual(dst);
+      // Not tried again on the next reports: nothing changes, not even the failure's time.
+      const snap = await stateNow();
+      await report();
+      await report();
+      expect(await stateNow()).toEqual(snap);
+      expect((await f.db.vm.findUniqueOrThrow({ where: { id: vm.id }, select: { migrationFailures: true } })).migrationFailures).toBe(1);
+      // An operator of the farm takes it over: finished at once in their name, the destination having reported the VM there.
+      const r = await op.vm.retryMigration({ id: vm.id });
+      expect(r.vm).toMatchObject({ hostId: h2.id, migratingToHostId: null, migrationError: null, migrationRetryAt: null });
+      expect(await vifsOf(h1.id, vif.id)).toEqual([]);
+      const after = await vifsOf(h2.id, vif.id);
+      expect(after[0]!.incoming).toBeUndefined();
+      const audit = await f.db.auditLog.findFirst({ where: { action: 'vm.migrate.finish', entityId: vm.id }, select: { actorName: true } });
+      expect(audit?.actorName).toBe('oscar-operator');
+      farm.revision = (await op.farm.get({ id: farm.id })).revision;
+    }
+  });
+
+  it('a destination that can no longer run TAP guests: the failure is shown and not tried again; a cancel is refused (the VM runs there); once fixed, a retry finishes it', async () => {
+    const vm = await vmOn('web-7', h1.id);
     const vif = vm.vifs[0]!;
     await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
     const [dst] = await vifsOf(h2.id, vif.id);
-    const report = () => f.caller(h2.actor).agent.report(activeReport(0, { id: vif.id, mac: vif.mac, ip: vif.ip }, dst!.version, dst!.vnet));
-    const deployments = () => f.db.deployment.count();
-    const userId = f.operator.userId;
-    for (const data of [{ disabled: true }, { role: 'viewer' as const }]) {
-      await f.db.user.update({ where: { id: userId }, data });
-      const before = await deployments();
+    const report = () => arrivedReport(h2, vif, dst!);
+    await f.db.host.update({ where: { id: h2.id }, data: { capabilities: ['guest:emulated'] } });
+    try {
       await report();
-      expect((await f.caller(f.admin).vm.get({ id: vm.id })).migratingToHostId).toBe(h2.id);
-      expect(await deployments()).toBe(before);
-      await f.db.user.update({ where: { id: userId }, data: { disabled: false, role: 'operator' } });
+      const stuck = await op.vm.get({ id: vm.id });
+      expect(stuck).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id, migrationRetryAt: null });
+      expect(stuck.migrationError).toMatch(/h2/);
+      expect(stuck.migrationError).toMatch(/tap/);
+      // The next reports try nothing: no second failure, no new deployment.
+      const snap = await stateNow();
+      await report();
+      expect(await stateNow()).toEqual(snap);
+      // The VM runs on the destination: cancelling would leave it without a network there.
+      const e = await refusedWith(op.vm.cancelMigration({ id: vm.id }), 'CONFLICT');
+      expect(e.message).toMatch(/already runs on host h2/);
+      expect(e.message).toMatch(/vm\.retryMigration/);
+      expect(await stateNow()).toEqual(snap);
+      // Retried while the cause lasts: the failure again, still stopped.
+      const again = await op.vm.retryMigration({ id: vm.id });
+      expect(again.vm).toMatchObject({ migratingToHostId: h2.id, migrationRetryAt: null });
+      expect(again.vm.migrationError).toMatch(/tap/);
+    } finally {
+      await f.db.host.update({ where: { id: h2.id }, data: { capabilities: ['guest:tap', 'guest:emulated'] } });
     }
-    // Enabled again: the next report of the destination finishes it.
-    await report();
-    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h2.id, migratingToHostId: null });
+    const done = await op.vm.retryMigration({ id: vm.id });
+    expect(done.vm).toMatchObject({ hostId: h2.id, migratingToHostId: null, migrationError: null });
     farm.revision = (await op.farm.get({ id: farm.id })).revision;
+  });
+
+  it('a passing failure (the database) is retried by a later report, not by every one', async () => {
+    const vm = await vmOn('web-8', h1.id);
+    const vif = vm.vifs[0]!;
+    await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    // The finish's transaction fails as a lost connection would.
+    const failing = new Proxy(f.db, {
+      get: (db, key) => (key === '$transaction' ? () => Promise.reject(new Error('Connection terminated unexpectedly')) : Reflect.get(db, key)),
+    });
+    await finishLiveMoves(failing, h2.id, [vif.id]);
+    const failed = await op.vm.get({ id: vm.id });
+    expect(failed).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id });
+    // Said plainly, without the driver's text.
+    expect(failed.migrationError).toMatch(/database error/);
+    expect(failed.migrationError).not.toMatch(/Connection terminated/);
+    expect(failed.migrationRetryAt!.getTime()).toBeGreaterThanOrEqual(failed.migrationErrorAt!.getTime() + RETRY_MIN_MS);
+    // A report before that time tries nothing.
+    const [dst] = await vifsOf(h2.id, vif.id);
+    const report = () => arrivedReport(h2, vif, dst!);
+    const row = () => f.db.vm.findUniqueOrThrow({ where: { id: vm.id } });
+    const before = await row();
+    await report();
+    expect(await row()).toEqual(before);
+    const snap = await stateNow();
+    await report();
+    expect(await stateNow()).toEqual(snap);
+    // A second failure waits twice as long.
+    await f.db.vm.update({ where: { id: vm.id }, data: { migrationRetryAt: new Date(0) } });
+    await finishLiveMoves(failing, h2.id, [vif.id]);
+    const twice = await f.db.vm.findUniqueOrThrow({ where: { id: vm.id }, select: { migrationFailures: true, migrationErrorAt: true, migrationRetryAt: true } });
+    expect(twice.migrationFailures).toBe(2);
+    expect(twice.migrationRetryAt!.getTime() - twice.migrationErrorAt!.getTime()).toBe(2 * RETRY_MIN_MS);
+    // Its time come, the next report finishes it and clears the failure.
+    await f.db.vm.update({ where: { id: vm.id }, data: { migrationRetryAt: new Date(0) } });
+    await report();
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h2.id, migratingToHostId: null, migrationError: null, migrationErrorAt: null, migrationRetryAt: null });
+    farm.revision = (await op.farm.get({ id: farm.id })).revision;
+  });
+
+  it('retryMigration: only a move under way, only the caller\'s tenant, not a viewer; bad input by its field', async () => {
+    const vm = await vmOn('web-9', h1.id);
+    const e = await refusedWith(op.vm.retryMigration({ id: vm.id }), 'CONFLICT');
+    expect(e.message).toMatch(/not being live-migrated/);
+    await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    const snap = await controlSnapshot(f.db);
+    await refusedWith(f.caller(f.otherOperator).vm.retryMigration({ id: vm.id }), 'NOT_FOUND');
+    await refusedWith(f.caller(f.viewer).vm.retryMigration({ id: vm.id }), 'FORBIDDEN');
+    await refusedWith(op.vm.retryMigration({ id: 'nope' } as never), 'BAD_REQUEST');
+    await refusedWith(op.vm.retryMigration({ id: vm.id, wait: true } as never), 'BAD_REQUEST');
+    expect(await controlSnapshot(f.db)).toEqual(snap);
+    // Not arrived yet: taken over, still moving.
+    const r = await op.vm.retryMigration({ id: vm.id });
+    expect(r.vm).toMatchObject({ hostId: h1.id, migratingToHostId: h2.id, migrationError: null });
+    await op.vm.cancelMigration({ id: vm.id });
+  });
+
+  it('validates the deployed revision it deploys: a VM not deployed, or deployed elsewhere or as another guest than its intent says, is refused', async () => {
+    const vm = await vmOn('web-10', h1.id);
+    const fresh = await op.vm.create({ farmId: farm.id, expectedRevision: farm.revision, name: 'web-10b', hostId: h1.id, guestKind: 'tap', vifs: [{ vnetId: farm.vnetId }] });
+    farm.revision = fresh.farmRevision;
+    const e1 = await refusedWith(op.vm.migrate({ id: fresh.vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true }), 'BAD_REQUEST');
+    expect(e1.message).toMatch(/^live: VM web-10b is not in farm live's deployed revision/);
+    const moved = await op.vm.update({ id: vm.id, expectedRevision: farm.revision, hostId: h3.id });
+    farm.revision = moved.farmRevision;
+    const snap = await controlSnapshot(f.db);
+    const e2 = await refusedWith(op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true }), 'BAD_REQUEST');
+    expect(e2.message).toMatch(/deployed revision \d+ has it \(tap guest on host h1\), not as its intent says \(tap guest on host h3\): deploy the farm first/);
+    expect(await controlSnapshot(f.db)).toEqual(snap);
+    for (const id of [fresh.vm.id, vm.id]) farm.revision = (await op.vm.delete({ id, expectedRevision: farm.revision })).farmRevision;
+    await op.farm.deploy({ id: farm.id, expectedRevision: farm.revision });
+  });
+
+  it('the finish deploys the deployed revision with the move, not edits of the intent that were not deployed', async () => {
+    const vm = await vmOn('web-11', h1.id);
+    const vif = vm.vifs[0]!;
+    await op.vm.migrate({ id: vm.id, hostId: h2.id, expectedRevision: farm.revision, live: true });
+    // An edit not deployed: a new VM on h3.
+    const extra = await op.vm.create({ farmId: farm.id, expectedRevision: farm.revision, name: 'extra-1', hostId: h3.id, guestKind: 'tap', vifs: [{ vnetId: farm.vnetId }] });
+    const deployedBefore = (await op.farm.get({ id: farm.id })).deployedRevision!;
+    const h3Before = await stateOf(h3.id);
+    const [dst] = await vifsOf(h2.id, vif.id);
+    await arrivedReport(h2, vif, dst!);
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h2.id, migratingToHostId: null });
+    const after = await op.farm.get({ id: farm.id });
+    // The deployed document is the one that ran plus the move, stored as the revision after the edit; the intent goes one further.
+    expect(after.deployedRevision).toBe(extra.farmRevision + 1);
+    expect(after.revision).toBe(extra.farmRevision + 2);
+    const ran = await op.farm.getRevision({ farmId: farm.id, revision: after.deployedRevision! });
+    expect(ran.snapshot.vms.map((v) => v.name)).not.toContain('extra-1');
+    expect(ran.snapshot.vms.find((v) => v.name === 'web-11')?.host).toBe('h2');
+    const old = await op.farm.getRevision({ farmId: farm.id, revision: deployedBefore });
+    expect({ ...ran.snapshot, vms: ran.snapshot.vms.map((v) => (v.name === 'web-11' ? { ...v, host: 'h1' } : v)) }).toEqual(old.snapshot);
+    expect(await stateOf(h3.id)).toEqual(h3Before);
+    expect(await vifsOf(h1.id, vif.id)).toEqual([]);
+    // The version the destination held from the start, as a finish without such edits gives it.
+    expect((await vifsOf(h2.id, vif.id))[0]).toMatchObject({ version: dst!.version });
+    expect((await vifsOf(h2.id, vif.id))[0]!.incoming).toBeUndefined();
+    // The edit is still in the intent, deployed by the next deploy with the VM where it moved.
+    expect(after.vms.map((v) => v.name)).toContain('extra-1');
+    await op.farm.deploy({ id: farm.id, expectedRevision: after.revision });
+    expect((await stateOf(h3.id)).vifs.some((v) => v.id === extra.vm.vifs[0]!.id)).toBe(true);
+    expect((await vifsOf(h2.id, vif.id)).length).toBe(1);
+    farm.revision = (await op.vm.delete({ id: extra.vm.id, expectedRevision: after.revision })).farmRevision;
+    await op.farm.deploy({ id: farm.id, expectedRevision: farm.revision });
   });
 
   it('a report of another host, or of a VIF not moving, finishes nothing', async () => {

@@ -5,7 +5,10 @@
 // once; a report of an older generation counts the host missing again. A
 // revoked host's report is refused and stores nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { deploymentProgress } from '../server/control/deploy.ts';
+import { storeReports } from '../server/control/reportWrite.ts';
+import { storeDesiredStates } from '../server/control/desiredWrite.ts';
 import { agentReport, buildFarm, refusedWith, setupControl, type ControlFixture, type EnrolledHost } from './control-fixture.ts';
 
 let f: ControlFixture;
@@ -22,6 +25,44 @@ const completedAt = async (id: string) =>
   (await f.db.deployment.findUniqueOrThrow({ where: { id }, select: { completedAt: true } })).completedAt;
 const generationOf = async (h: EnrolledHost) =>
   (await f.db.host.findUniqueOrThrow({ where: { id: h.id }, select: { desiredGeneration: true } })).desiredGeneration;
+
+/**
+ * Runs `run` in a transaction on a connection of its own while another transaction holds the row of
+ * `table` with the lowest of `ids`; once `run` waits for that row, which of the other rows it holds
+ * (a statement that locks in id order holds none). Then lets it finish and commits.
+ */
+async function heldWhileWaiting(table: string, ids: string[], run: (c: pg.Client) => Promise<unknown>) {
+  const sorted = [...ids].sort();
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: f.t.url! });
+    await c.connect();
+    return c;
+  };
+  const [holder, worker, probe] = [await connect(), await connect(), await connect()];
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`SELECT id FROM "${table}" WHERE id = $1 FOR UPDATE`, [sorted[0]]);
+    await worker.query('BEGIN');
+    const pid = (await worker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const running = run(worker);
+    const waiting = async () => (await probe.query('SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1', [pid])).rows[0]?.wait_event_type === 'Lock';
+    while (!(await waiting())) await new Promise((r) => setTimeout(r, 20));
+    const held: string[] = [];
+    for (const id of sorted.slice(1)) {
+      // Outside a transaction: taken and released at once if free.
+      await probe.query(`SELECT id FROM "${table}" WHERE id = $1 FOR UPDATE NOWAIT`, [id]).catch((err: { code?: string }) => {
+        if (err.code !== '55P03') throw err;
+        held.push(id);
+      });
+    }
+    await holder.query('COMMIT');
+    const result = await running;
+    await worker.query('COMMIT');
+    return { held, result };
+  } finally {
+    for (const c of [holder, worker, probe]) await c.end().catch(() => {});
+  }
+}
 
 describe('reports finish a deployment', () => {
   it('the last target host to report its generation completes it, with nobody watching', async () => {
@@ -100,6 +141,43 @@ describe('reports finish a deployment', () => {
     expect(host.appliedGeneration).toBe(g);
     const stored = await f.db.hostReport.findUniqueOrThrow({ where: { hostId: h1.id }, select: { appliedGeneration: true } });
     expect(stored.appliedGeneration).toBe(g + 5);
+  });
+
+  // Two batches whose hosts share several open deployments must not each hold one the other waits for (Postgres
+  // aborts one as a deadlock): every report statement locks deployments in id order. Seen here as a batch that
+  // waits for the lowest deployment it changes while holding none of the others.
+  it('a report statement locks the deployments it changes in id order (Postgres)', async (ctx) => {
+    if (f.t.kind !== 'postgres' || f.t.url === null) return ctx.skip();
+    const farm = await f.caller(f.operator).farm.create({ name: 'lock-order' });
+    const g = await generationOf(h1);
+    await f.caller(h1.actor).agent.report(agentReport(g));
+    await f.db.host.update({ where: { id: h1.id }, data: { desiredGeneration: g + 1 }, select: { id: true } });
+    const ids = ['1f0c9a52', '2b7e4d13', '5a3f8e07', '7c9d2b41', 'a4e61f9c', 'd08b3c5e'].map((x) => `${x}-0000-4000-8000-00000000c0de`);
+    for (const id of ids) {
+      await f.db.deployment.create({ data: { id, farmId: farm.id, kind: 'deploy', revision: 1, targets: [], missing: 1 }, select: { id: true } });
+      await f.db.deploymentTarget.create({ data: { deploymentId: id, hostId: h1.id, generation: g + 1 } });
+    }
+    const { held, result } = await heldWhileWaiting('Deployment', ids, (c) =>
+      storeReports((_name, text, values) => c.query(text, values).then((r) => r.rows), 'id', [{ key: h1.id, report: agentReport(g + 1) }], new Date()));
+    expect(held).toEqual([]);
+    expect(result).toEqual([{ desiredGeneration: g + 1 }]);
+    const left = await f.db.deployment.findMany({ where: { id: { in: ids } }, select: { missing: true, completedAt: true } });
+    expect(left.every((d) => d.missing === 0 && d.completedAt !== null)).toBe(true);
+  });
+
+  it('a deploy stores its hosts\' desired states locking the hosts in id order, as reports do (Postgres)', async (ctx) => {
+    if (f.t.kind !== 'postgres' || f.t.url === null) return ctx.skip();
+    const hosts = [];
+    for (let i = 1; i <= 6; i++) hosts.push(await f.host(`lock-${i}`, `127.0.1.${i}`));
+    const ids = hosts.map((h) => h.id).sort();
+    const rows = ids.map((hostId) => ({ hostId, generation: 7, hash: 'h', state: { generation: 7 } })).reverse();
+    const { held } = await heldWhileWaiting('Host', ids, (c) => {
+      const tx = { $executeRawUnsafe: (text: string, ...values: unknown[]) => c.query(text, values).then((r) => r.rowCount) };
+      return storeDesiredStates(tx as unknown as Parameters<typeof storeDesiredStates>[0], rows);
+    });
+    expect(held).toEqual([]);
+    const stored = await f.db.host.findMany({ where: { id: { in: ids } }, select: { desiredGeneration: true } });
+    expect(stored.map((h) => h.desiredGeneration)).toEqual(ids.map(() => 7));
   });
 
   it('a revoked host cannot report', async () => {

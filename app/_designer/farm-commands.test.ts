@@ -45,7 +45,7 @@ function fakeFarm() {
       const id = nextId();
       const vm = {
         id, farmId: farm.id, name: s.name, hostId: s.hostId ?? null, hostName: null, guestKind: s.guestKind ?? 'emulated' as const,
-        bandwidthMbps: s.bandwidthMbps ?? null, burstKb: s.burstKb ?? null, locationVersion: 1, migratingToHostId: null, migrationStartedAt: null, createdAt: t, updatedAt: t,
+        bandwidthMbps: s.bandwidthMbps ?? null, burstKb: s.burstKb ?? null, locationVersion: 1, migratingToHostId: null, migrationStartedAt: null, migrationError: null, migrationErrorAt: null, migrationRetryAt: null, createdAt: t, updatedAt: t,
         vifs: (s.vifs ?? []).map((f, i) => ({ id: nextId(), vmId: id, vnetId: f.vnetId, name: `eth${i}`, mac: f.mac ?? mac(), ip: f.ip ?? '10.0.0.9', securityGroups: [] })),
       };
       farm.vms.push(vm);

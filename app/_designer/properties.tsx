@@ -198,6 +198,12 @@ function VmForm(p: PropertiesProps & { item: FarmDetail['vms'][number]; vnetOpti
   };
   const vnetName = (id: string) => p.farm.vnets.find((v) => v.id === id)?.name ?? '?';
   const moving = vm.migratingToHostId !== null;
+  const destination = p.hosts.find((h) => h.id === vm.migratingToHostId)?.name ?? vm.migratingToHostId;
+  const stuck = vm.migrationError === null
+    ? ''
+    : vm.migrationRetryAt === null
+      ? ` Its finish failed and is not tried again until retried (vm.retryMigration): ${vm.migrationError}`
+      : ` Its finish failed and is tried again after ${vm.migrationRetryAt.toLocaleTimeString()}: ${vm.migrationError}`;
   return (
     <FormFrame title={`VM ${vm.name}`} ctx={ctx} dirty={dirty} onSubmit={apply} onDelete={p.onDelete} deleteLabel="Delete VM" general={ctx.general(['name', 'guestKind', 'hostId', 'bandwidthMbps', 'burstKb'])}>
       <Field label="Name" error={ctx.err('name')}><input name="name" value={draft.name} onChange={(e) => set('name', e.target.value)} disabled={ctx.readOnly} /></Field>
@@ -206,7 +212,7 @@ function VmForm(p: PropertiesProps & { item: FarmDetail['vms'][number]; vnetOpti
           <option value="emulated">emulated</option><option value="tap">tap</option>
         </select>
       </Field>
-      <Field label="Host" error={ctx.err('hostId')} hint={moving ? `Live migration to ${p.hosts.find((h) => h.id === vm.migratingToHostId)?.name ?? vm.migratingToHostId} in progress: finished when that host reports the VM there.` : undefined}>
+      <Field label="Host" error={ctx.err('hostId')} hint={moving ? `Live migration to ${destination} in progress: finished when that host reports the VM there.${stuck}` : undefined}>
         <HostSelect value={draft.hostId} onChange={(v) => set('hostId', v)} hosts={p.hosts} disabled={ctx.readOnly || moving} guestKind={draft.guestKind} />
       </Field>
       <Field label="Bandwidth limit (Mbit/s)" error={ctx.err('bandwidthMbps')} hint="Empty: no limit.">

@@ -14,7 +14,7 @@ import type { DeployResult } from './controlShapes.ts';
 import { CONTROL_TX, lockControlLoop, recomputeDesired, type ChangedHost } from './desiredState.ts';
 import { deploymentSelect, progressOf, recordTargets, toDeploymentView, waitForDeployment } from './deployments.ts';
 import { editFarm } from '../farms/farmEdit.ts';
-import { requireFarm, resolveHost, type FarmRef, type Tx } from '../farms/farmAccess.ts';
+import { bumpRevision, requireFarm, resolveHost, type FarmRef, type Tx } from '../farms/farmAccess.ts';
 import type { VmView } from '../farms/farmShapes.ts';
 import { lockFarmForRead, toVmView, vmSelect } from '../farms/farmViews.ts';
 import { checkDocumentPlacements, requireHostRunsGuest, type GuestKind } from '../farms/placements.ts';
@@ -187,11 +187,39 @@ export interface MigrateResult extends Omit<DeployResult, 'deployment' | 'progre
 }
 
 /**
+ * The end of a live migration of a farm whose intent has edits not deployed
+ * (its deployed revision is older than the intent before this edit): the
+ * deployed document with the VM on `hostId`, stored as the revision the
+ * edit took the intent to, and the intent taken one revision further (it
+ * keeps its other edits, still not deployed). Null when the intent before
+ * the edit was the deployed revision (its snapshot is the deployed document
+ * plus the move) or the deployed document no longer has the VM.
+ */
+async function deployedWithMove(
+  tx: Tx,
+  o: { farm: FarmRef; vmId: string; vmName: string; hostId: string; intentRevision: number; by: string },
+): Promise<{ revision: number; intentRevision: number; vms: { name: string; host: string | null; guestKind: GuestKind }[] } | null> {
+  const { farm } = o;
+  if (farm.deployedRevision === null || farm.deployedRevision === o.intentRevision - 1) return null;
+  const doc = await loadRevision(tx, farm, farm.deployedRevision);
+  const at = doc.vms.findIndex((v) => (v.id ?? null) === o.vmId || (v.id === undefined && v.name === o.vmName));
+  if (at < 0) return null;
+  const host = await tx.host.findUnique({ where: { id: o.hostId }, select: { name: true } });
+  if (!host) return null;
+  const snapshot = { ...doc, vms: doc.vms.map((v, i) => (i === at ? { ...v, host: host.name } : v)) };
+  await tx.farmRevision.create({ data: { farmId: farm.id, revision: o.intentRevision, snapshot, createdById: o.by }, select: { id: true } });
+  const intentRevision = await bumpRevision(tx, farm, o.intentRevision);
+  return { revision: o.intentRevision, intentRevision, vms: snapshot.vms.map((v) => ({ name: v.name, host: v.host ?? null, guestKind: v.guestKind })) };
+}
+
+/**
  * Moves a VM to another host: a placement edit (with a new location
  * version, which VARP uses to prefer the new location) and, when the farm
  * is deployed, a deploy of the farm's resulting intent. With `finishing`,
  * the end of a live migration to `hostId` (server/control/liveMigration.ts):
- * its location version was counted up as it started.
+ * its location version was counted up as it started, and what is deployed
+ * is the deployed revision with the move (deployedWithMove), not edits of
+ * the intent that were not deployed.
  */
 export async function migrateVm(
   o: { db: Db; actor: UserActor; id: string; hostId: string; expectedRevision: number; finishing?: boolean } & WaitOptions,
@@ -200,7 +228,7 @@ export async function migrateVm(
     await lockControlLoop(tx);
     const { farm: farmRef, ...current } = await requireVm(tx, o.actor, o.id);
     const farm = await requireFarm(tx, o.actor, farmRef.id, 'id');
-    await bump(farm);
+    let revision = await bump(farm);
     const hostId = (await resolveHost(tx, o.hostId, 'hostId'))!;
     if (hostId === current.hostId) throw badRequest('hostId', `VM ${current.name} is already on host ${current.host?.name ?? hostId}`);
     if (o.finishing) {
@@ -212,7 +240,10 @@ export async function migrateVm(
     const row = await tx.vm.update({
       where: { id: o.id },
       data: o.finishing
-        ? { hostId, migratingToHostId: null, migrationById: null, migrationStartedAt: null }
+        ? {
+          hostId, migratingToHostId: null, migrationById: null, migrationStartedAt: null,
+          migrationError: null, migrationErrorAt: null, migrationRetryAt: null, migrationFailures: 0,
+        }
         : { hostId, locationVersion: { increment: 1 } },
       select: vmSelect,
     });
@@ -220,15 +251,17 @@ export async function migrateVm(
     let deployment: ReturnType<typeof toDeploymentView> | null = null;
     let warnings: string[] = [];
     if (farm.deployedRevision !== null) {
-      const revision = (await snapshotFarm(tx, farm.id, o.actor.userId)).revision.revision;
-      const r = await runRevision(tx, { actor: o.actor, farm, kind: 'migrate', revision });
+      const moved = o.finishing ? await deployedWithMove(tx, { farm, vmId: o.id, vmName: current.name, hostId, intentRevision: revision, by: o.actor.userId }) : null;
+      const snapshot = moved ?? (await snapshotFarm(tx, farm.id, o.actor.userId)).revision;
+      const r = await runRevision(tx, { actor: o.actor, farm, kind: 'migrate', revision: snapshot.revision });
+      if (moved) revision = moved.intentRevision;
       // Other VMs of the farm on hosts that cannot run them are reported, not refused: a migration is how they get fixed.
-      const placements = await checkDocumentPlacements(tx, farm.name, await intentVms(tx, farm.id));
+      const placements = await checkDocumentPlacements(tx, farm.name, moved?.vms ?? await intentVms(tx, farm.id));
       warnings = [...r.warnings, ...placements.errors.map((e) => e.message), ...placements.warnings.map((w) => w.message)];
       deployment = r.deployment;
     }
     return {
-      result: { vm, deployment, warnings },
+      result: { vm, deployment, warnings, farmRevision: revision },
       audit: {
         action: o.finishing ? 'vm.migrate.finish' : 'vm.migrate',
         entity: 'vm',

@@ -25,12 +25,17 @@ const STORE_SQL = `WITH u AS (
        SELECT (e->>0)::uuid AS id, (e->>1)::int4 AS generation, e->>2 AS hash, e->3 AS state FROM jsonb_array_elements($1::jsonb) e),
      s AS (INSERT INTO "HostDesiredState" ("hostId", generation, hash, state, "updatedAt")
            SELECT id, generation, hash, state, now() FROM u
-           ON CONFLICT ("hostId") DO UPDATE SET generation = EXCLUDED.generation, hash = EXCLUDED.hash, state = EXCLUDED.state, "updatedAt" = now())
-     UPDATE "Host" h SET "desiredGeneration" = u.generation, "updatedAt" = now() FROM u WHERE h.id = u.id`;
+           ON CONFLICT ("hostId") DO UPDATE SET generation = EXCLUDED.generation, hash = EXCLUDED.hash, state = EXCLUDED.state, "updatedAt" = now()),
+     -- Hosts locked in id order, as the report statement locks them (server/control/reportWrite.ts): a report
+     -- batch of several hosts and a deploy queue on their first shared host instead of deadlocking.
+     l AS (SELECT id FROM "Host" WHERE id IN (SELECT id FROM u) ORDER BY id FOR UPDATE)
+     UPDATE "Host" h SET "desiredGeneration" = u.generation, "updatedAt" = now() FROM u JOIN l ON l.id = u.id WHERE h.id = u.id`;
 
 export async function storeDesiredStates(tx: Prisma.TransactionClient, rows: readonly DesiredRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
+  // By host id across chunks too (see STORE_SQL).
+  const sorted = [...rows].sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0));
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const chunk = sorted.slice(i, i + CHUNK);
     await tx.$executeRawUnsafe(STORE_SQL, JSON.stringify(chunk.map((r) => [r.hostId, r.generation, r.hash, r.state])));
   }
 }

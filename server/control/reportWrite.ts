@@ -38,13 +38,19 @@ interface ReportRow {
  * targets and announces `deployment.completed`, all delivered at commit.
  * Two statements changing the same deployment wait for each other on its
  * row, so each adds to the count the other left.
+ *
+ * Row locks are taken in one order by every such statement, hosts by id and
+ * then deployments by id (`h` and `dl` below), so two batches whose hosts share
+ * several open deployments queue on the first one they share instead of each
+ * holding one the other waits for (a deadlock: Postgres would abort one
+ * batch, failing every report in it).
  */
 const reportSql = (by: 'id' | 'credential') => `WITH i AS (
        SELECT n, v->>0 AS key, (v->>1)::int4 AS gen, v->2 AS report, v->>3 AS version, v->4 AS caps FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(v, n)),
      h AS (
        SELECT i.n, h.id, h."desiredGeneration" AS desired, h."appliedGeneration" AS prev, i.gen, i.report, i.version, i.caps
          FROM i JOIN "Host" h ON ${by === 'id' ? 'h.id = i.key::uuid' : 'h."credentialHash" = i.key'}
-        WHERE h.status <> 'revoked' AND h."credentialHash" IS NOT NULL FOR UPDATE OF h),
+        WHERE h.status <> 'revoked' AND h."credentialHash" IS NOT NULL ORDER BY h.id FOR UPDATE OF h),
      -- An agent ahead of the console (its database was restored) has not applied
      -- anything this console asked for: keep the last real value until it catches up.
      a AS (SELECT h.*, CASE WHEN gen <= desired THEN gen ELSE prev END AS applied FROM h),
@@ -60,9 +66,11 @@ const reportSql = (by: 'id' | 'credential') => `WITH i AS (
              FROM a JOIN "DeploymentTarget" t ON t."hostId" = a.id
             WHERE a.applied <> a.prev AND t.generation > least(a.applied, a.prev) AND t.generation <= greatest(a.applied, a.prev)
             GROUP BY t."deploymentId"),
+     -- Locked in id order before any is changed (the UPDATE alone would take them in its join's order).
+     dl AS (SELECT id FROM "Deployment" WHERE id IN (SELECT id FROM x) AND "completedAt" IS NULL ORDER BY id FOR UPDATE),
      d AS (UPDATE "Deployment" SET missing = "Deployment".missing + x.delta,
              "completedAt" = CASE WHEN "Deployment".missing + x.delta <= 0 THEN $2::timestamptz END
-           FROM x WHERE "Deployment".id = x.id AND "Deployment"."completedAt" IS NULL
+           FROM x JOIN dl ON dl.id = x.id WHERE "Deployment".id = x.id AND "Deployment"."completedAt" IS NULL
            RETURNING "Deployment".id, "Deployment"."completedAt"),
      dt AS (DELETE FROM "DeploymentTarget" t USING d WHERE t."deploymentId" = d.id AND d."completedAt" IS NOT NULL),
      dn AS (SELECT pg_notify($3, json_build_object('type', 'deployment.completed', 'deploymentId', d.id)::text) FROM d WHERE d."completedAt" IS NOT NULL)

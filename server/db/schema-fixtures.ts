@@ -102,9 +102,11 @@ export function fixtures(): Fixture[] {
     } satisfies Prisma.VnetVlanUncheckedCreateInput, { vid: 1, interface: 'eth1' } satisfies Prisma.VnetVlanUncheckedUpdateInput),
     f('Vm', { id: vm }, {
       id: vm, farmId: farm, name: 'web-1', hostId: host, guestKind: 'tap', locationVersion: 3, bandwidthMbps: 100_000,
-      burstKb: 512, migratingToHostId: host, migrationById: user, migrationStartedAt: at(65), createdAt: at(24), updatedAt: at(25),
+      burstKb: 512, migratingToHostId: host, migrationById: user, migrationStartedAt: at(65),
+      migrationError: 'host h2 cannot run tap guests', migrationErrorAt: at(66), migrationRetryAt: at(67), migrationFailures: 2_147_483_647,
+      createdAt: at(24), updatedAt: at(25),
     } satisfies Prisma.VmUncheckedCreateInput,
-    { hostId: null, locationVersion: 4, bandwidthMbps: null, migratingToHostId: null } satisfies Prisma.VmUncheckedUpdateInput),
+    { hostId: null, locationVersion: 4, bandwidthMbps: null, migratingToHostId: null, migrationError: null, migrationFailures: 0 } satisfies Prisma.VmUncheckedUpdateInput),
     f('Vif', { id: ids.vif }, {
       id: ids.vif, vmId: vm, vnetId: vnet, name: 'eth0', mac: '02:5d:00:00:00:0a', ip: '10.7.0.10', serial: 4242, createdAt: at(26),
       updatedAt: at(27),

@@ -107,6 +107,19 @@ export const vmView = z.object({
   migratingToHostId: z.string().nullable(),
   /** When that live migration was started; null: none. */
   migrationStartedAt: z.date().nullable(),
+  /**
+   * Why that move could not be finished (the destination reported the VM
+   * there, but the console could not record it); null: no failure.
+   */
+  migrationError: z.string().nullable(),
+  /** When it failed. */
+  migrationErrorAt: z.date().nullable(),
+  /**
+   * With an error: when the destination's reports try again (a passing
+   * failure, backing off); null: stopped until an operator retries
+   * (vm.retryMigration) or cancels (vm.cancelMigration) the move.
+   */
+  migrationRetryAt: z.date().nullable(),
   createdAt: z.date(),
   updatedAt: z.date(),
   vifs: z.array(vifView),

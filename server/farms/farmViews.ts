@@ -72,6 +72,7 @@ export async function loadSecurityGroups(q: Tx, farmId: string): Promise<Securit
 export const vmSelect = {
   id: true, farmId: true, name: true, hostId: true, host: { select: { name: true } }, guestKind: true,
   bandwidthMbps: true, burstKb: true, locationVersion: true, migratingToHostId: true, migrationStartedAt: true,
+  migrationError: true, migrationErrorAt: true, migrationRetryAt: true,
   createdAt: true, updatedAt: true, vifs: { select: vifSelect },
 } as const;
 
@@ -136,7 +137,8 @@ export function toVmView(r: Omit<VmView, 'hostName' | 'vifs'> & { host: { name: 
   return {
     id: r.id, farmId: r.farmId, name: r.name, hostId: r.hostId, hostName: r.host?.name ?? null, guestKind: r.guestKind,
     bandwidthMbps: r.bandwidthMbps, burstKb: r.burstKb, locationVersion: r.locationVersion,
-    migratingToHostId: r.migratingToHostId, migrationStartedAt: r.migrationStartedAt, createdAt: r.createdAt, updatedAt: r.updatedAt,
+    migratingToHostId: r.migratingToHostId, migrationStartedAt: r.migrationStartedAt,
+    migrationError: r.migrationError, migrationErrorAt: r.migrationErrorAt, migrationRetryAt: r.migrationRetryAt, createdAt: r.createdAt, updatedAt: r.updatedAt,
     vifs: [...r.vifs].sort((a, b) => naturalCompare(a.name, b.name)).map(toVifView),
   };
 }

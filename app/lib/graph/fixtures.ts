@@ -22,11 +22,11 @@ export function sampleFarm(over: Partial<FarmDetail> = {}): FarmDetail {
     ],
     vms: [
       {
-        id: VM_1, farmId: FARM_ID, name: 'web', hostId: HOST_1, hostName: 'h1', guestKind: 'emulated', bandwidthMbps: null, burstKb: null, locationVersion: 1, migratingToHostId: null, migrationStartedAt: null, createdAt: t, updatedAt: t,
+        id: VM_1, farmId: FARM_ID, name: 'web', hostId: HOST_1, hostName: 'h1', guestKind: 'emulated', bandwidthMbps: null, burstKb: null, locationVersion: 1, migratingToHostId: null, migrationStartedAt: null, migrationError: null, migrationErrorAt: null, migrationRetryAt: null, createdAt: t, updatedAt: t,
         vifs: [{ id: 'vif-1', vmId: VM_1, vnetId: VNET_A, name: 'eth0', mac: '02:00:00:00:00:01', ip: '10.1.0.10', securityGroups: [] }],
       },
       {
-        id: VM_2, farmId: FARM_ID, name: 'db', hostId: HOST_2, hostName: 'h2', guestKind: 'emulated', bandwidthMbps: null, burstKb: null, locationVersion: 1, migratingToHostId: null, migrationStartedAt: null, createdAt: t, updatedAt: t,
+        id: VM_2, farmId: FARM_ID, name: 'db', hostId: HOST_2, hostName: 'h2', guestKind: 'emulated', bandwidthMbps: null, burstKb: null, locationVersion: 1, migratingToHostId: null, migrationStartedAt: null, migrationError: null, migrationErrorAt: null, migrationRetryAt: null, createdAt: t, updatedAt: t,
         vifs: [{ id: 'vif-2', vmId: VM_2, vnetId: VNET_B, name: 'eth0', mac: '02:00:00:00:00:02', ip: '10.2.0.10', securityGroups: [] }],
       },
     ],

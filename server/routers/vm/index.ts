@@ -7,6 +7,7 @@ import { update } from './update.ts';
 import { del } from './delete.ts';
 import { migrate } from './migrate.ts';
 import { cancelMigration } from './cancelMigration.ts';
+import { retryMigration } from './retryMigration.ts';
 
 export const vmRouter = router({
   list,
@@ -16,4 +17,5 @@ export const vmRouter = router({
   delete: del,
   migrate,
   cancelMigration,
+  retryMigration,
 });

@@ -17,6 +17,9 @@ export const migrateInput = z.strictObject({
   ...waitInput,
 });
 export const cancelMigrationInput = z.strictObject({ id: idInput, ...waitInput });
+export const retryMigrationInput = z.strictObject({ id: idInput });
+/** The VM after the retry: moved when the destination had reported it there, else still moving (with `migrationError` if it failed again). */
+export const retryMigrationOutput = z.strictObject({ vm: vmView });
 export const migrateOutput = deployResultView.extend({
   farmRevision: z.int(),
   vm: vmView,
