@@ -47,7 +47,10 @@ export interface TapAddon {
   writeBatch(fd: number, frames: Buffer[], vnetHdr?: boolean): number;
   /**
    * Polls `fd` and calls `onFrames` once per wake-up with every frame read
-   * (at most `batch` reads), the number of malformed ones dropped and, on a
+   * (at most `batch` reads: one read(2) each on a TAP's own descriptor,
+   * recvmmsg(2) calls of up to 16 on a packet socket), the number of
+   * malformed ones dropped (with those the packet socket refused or that did
+   * not fit a read) and, on a
    * packet socket, the frames the kernel dropped because its receive buffer
    * was full (PACKET_STATISTICS) since the last call. The
    * reader owns `fd`: stopReader closes it. After a read error `onError` is

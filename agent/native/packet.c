@@ -1,8 +1,9 @@
 // Packet sockets on the host side of a VM's TAP: opening one (with the
 // virtio-net header, PACKET_VNET_HDR, so a VM's checksum-offloaded and GSO
-// frames arrive with what is needed to complete them), reading a frame with
-// its VLAN tag put back, and the kernel's count of frames it dropped because
-// the socket's receive buffer was full (PACKET_STATISTICS).
+// frames arrive with what is needed to complete them), reading frames in
+// batches (recvmmsg) with their VLAN tags put back, and the kernel's count
+// of frames it dropped because the socket's receive buffer was full
+// (PACKET_STATISTICS).
 #define _GNU_SOURCE  // glibc extensions
 #include "napi_util.h"
 #include "packet.h"
@@ -84,50 +85,67 @@ uint32_t packet_drops(int fd) {
   return st.tp_drops;
 }
 
+// Batched reads (recvmmsg(2)): frame k of a call lands VLAN_TAG_BYTES into
+// its slot, slot k of `area`, leaving room to put a tag back in front of its
+// type. packet_take then moves it to where the caller wants it.
+int read_packets(int fd, packet_batch_t* b, uint8_t* area, size_t slot, unsigned n) {
+  if (n > PACKET_BATCH_MAX) n = PACKET_BATCH_MAX;
+  memset(b->msgs, 0, sizeof b->msgs[0] * n);
+  for (unsigned k = 0; k < n; k++) {
+    b->iov[k].iov_base = area + (size_t)k * slot + VLAN_TAG_BYTES;
+    b->iov[k].iov_len = slot - VLAN_TAG_BYTES;
+    b->msgs[k].msg_hdr.msg_iov = &b->iov[k];
+    b->msgs[k].msg_hdr.msg_iovlen = 1;
+    b->msgs[k].msg_hdr.msg_control = b->control[k].bytes;
+    b->msgs[k].msg_hdr.msg_controllen = sizeof b->control[k].bytes;
+  }
+  return recvmmsg(fd, b->msgs, n, 0, NULL);
+}
+
 // The kernel takes the outer VLAN tag off every frame it receives and keeps
 // it beside the packet; a packet socket hands it over as PACKET_AUXDATA. It
 // is put back where it was, so a guest's tagged frame reaches the switch as
 // sent. With the virtio header, the header stays in front and its checksum
-// offset moves with the frame's bytes.
-ssize_t read_packet(int fd, uint8_t* buf, size_t cap, bool vnet) {
-  union {
-    struct cmsghdr align;
-    char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-  } control;
-  // Read 4 bytes in, leaving room to reinsert a tag in front of the type.
-  struct iovec iov = {.iov_base = buf + VLAN_TAG_BYTES, .iov_len = cap - VLAN_TAG_BYTES};
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.bytes;
-  msg.msg_controllen = sizeof control.bytes;
-  ssize_t len = recvmsg(fd, &msg, 0);
-  if (len < 0) return len;
+// offset moves with the frame's bytes. Frame k of the last read_packets goes
+// to `dst` (at or before where it was read, never after); returns its
+// length, or -1 when the frame did not fit its slot (truncated: the caller
+// drops it).
+ssize_t packet_take(packet_batch_t* b, unsigned k, uint8_t* dst, bool vnet) {
+  struct msghdr* msg = &b->msgs[k].msg_hdr;
+  const uint8_t* src = (const uint8_t*)msg->msg_iov[0].iov_base;
+  size_t len = b->msgs[k].msg_len;
+  if (msg->msg_flags & MSG_TRUNC) return -1;
   const struct tpacket_auxdata* aux = NULL;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA && c->cmsg_len >= CMSG_LEN(sizeof *aux))
       aux = (const struct tpacket_auxdata*)CMSG_DATA(c);
   }
   size_t pre = vnet ? VNET_HDR_LEN : 0;
-  bool tagged = aux != NULL && (aux->tp_vlan_tci != 0 || (aux->tp_status & TP_STATUS_VLAN_VALID)) && (size_t)len >= pre + ETH_ADDRS_BYTES;
+  bool tagged = aux != NULL && (aux->tp_vlan_tci != 0 || (aux->tp_status & TP_STATUS_VLAN_VALID)) && len >= pre + ETH_ADDRS_BYTES;
   if (!tagged) {
-    memmove(buf, buf + VLAN_TAG_BYTES, (size_t)len);
-    return len;
+    memmove(dst, src, len);
+    return (ssize_t)len;
   }
   uint16_t tpid = (aux->tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux->tp_vlan_tpid : ETH_P_8021Q;
-  memmove(buf, buf + VLAN_TAG_BYTES, pre + ETH_ADDRS_BYTES);
-  uint8_t* tag = buf + pre + ETH_ADDRS_BYTES;
+  uint16_t tci = aux->tp_vlan_tci;
+  // The virtio header and addresses are kept aside (moving the rest may
+  // overwrite them), the rest moves behind the tag's place, then they go back
+  // in front of it.
+  uint8_t head[VNET_HDR_LEN + ETH_ADDRS_BYTES];
+  memcpy(head, src, pre + ETH_ADDRS_BYTES);
+  memmove(dst + pre + ETH_ADDRS_BYTES + VLAN_TAG_BYTES, src + pre + ETH_ADDRS_BYTES, len - pre - ETH_ADDRS_BYTES);
+  memcpy(dst, head, pre + ETH_ADDRS_BYTES);
+  uint8_t* tag = dst + pre + ETH_ADDRS_BYTES;
   tag[0] = (uint8_t)(tpid >> 8);
   tag[1] = (uint8_t)tpid;
-  tag[2] = (uint8_t)(aux->tp_vlan_tci >> 8);
-  tag[3] = (uint8_t)aux->tp_vlan_tci;
+  tag[2] = (uint8_t)(tci >> 8);
+  tag[3] = (uint8_t)tci;
   if (vnet) {
     vnet_hdr_t vh;
-    vnet_hdr_decode(buf, &vh);
+    vnet_hdr_decode(dst, &vh);
     if (vh.flags & VNET_F_NEEDS_CSUM) vh.csum_start = (uint16_t)(vh.csum_start + VLAN_TAG_BYTES);
     if (vh.hdr_len) vh.hdr_len = (uint16_t)(vh.hdr_len + VLAN_TAG_BYTES);
-    vnet_hdr_encode(&vh, buf);
+    vnet_hdr_encode(&vh, dst);
   }
-  return len + VLAN_TAG_BYTES;
+  return (ssize_t)(len + VLAN_TAG_BYTES);
 }

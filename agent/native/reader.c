@@ -29,7 +29,11 @@
 #define READ_SCRATCH 65600
 // Reads of one wake-up land here first; reading stops when less than one
 // more read's worth is left (the level-triggered poll comes back for the rest).
+// A packet socket's batched reads need a read's worth per message, so its
+// arena is larger: 16 of them (1 MiB per VM); each recvmmsg reads into as
+// many as are left behind the frames kept so far.
 #define READ_ARENA (4 * READ_SCRATCH)
+#define PACKET_READ_ARENA (16 * READ_SCRATCH)
 // Spare bytes before every frame of a batch: the size of the FRAME header
 // (docs/wire.md "FRAME"), written there when the frame leaves by the underlay.
 #define FRAME_HEADROOM 10
@@ -58,8 +62,10 @@ typedef struct reader {
   bool closed_fd;
   bool handle_closed;  // libuv is done with `poll`
   bool wrapped;        // the JS handle object still points at us
-  unsigned char* scratch;  // READ_ARENA bytes
+  unsigned char* scratch;  // `arena` bytes
+  size_t arena;
   struct raw* raws;        // `batch` entries: the reads of one wake-up
+  packet_batch_t* mmsg;    // a packet socket's batched reads
 } reader_t;
 
 // One read of a wake-up: where it is in the arena and how it becomes frames.
@@ -82,8 +88,10 @@ static void reader_closed(uv_handle_t* h) {
   r->closed_fd = true;
   free(r->scratch);
   free(r->raws);
+  free(r->mmsg);
   r->scratch = NULL;
   r->raws = NULL;
+  r->mmsg = NULL;
   r->handle_closed = true;
   reader_release(r);
 }
@@ -143,6 +151,103 @@ static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
   return true;
 }
 
+// What the reads of one wake-up gave: the frames kept (r->raws[0..nraw),
+// packed from the arena's start), the frames they become once segmented and
+// the bytes they need in the batch, what was dropped, and the error that ends
+// the reader.
+typedef struct drain {
+  uint32_t nraw, frames, dropped;
+  size_t used, total;
+  int fatal;
+} drain_t;
+
+// Takes the read of `len` bytes at r->scratch + d->used into the batch, or
+// counts it as dropped when it is malformed.
+static void keep(reader_t* r, drain_t* d, size_t len) {
+  raw_t* w = &r->raws[d->nraw];
+  if (!prepare(r, w, r->scratch + d->used, len)) {
+    d->dropped++;
+    return;
+  }
+  d->used += len;
+  d->nraw++;
+  if (w->tso) {
+    d->frames += w->plan.segs;
+    for (unsigned i = 0; i < w->plan.segs; i++) d->total += offload_tso_seglen(&w->plan, i) + FRAME_HEADROOM;
+  } else {
+    d->frames++;
+    d->total += w->len + FRAME_HEADROOM;
+  }
+}
+
+// A TAP's own descriptor: one read(2) per frame.
+static void drain_fd(reader_t* r, drain_t* d) {
+  for (uint32_t reads = 0; reads < r->batch && d->used + READ_SCRATCH <= r->arena; reads++) {
+    ssize_t len = read(r->fd, r->scratch + d->used, READ_SCRATCH);
+    if (len < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) d->fatal = errno;
+      return;
+    }
+    if (len == 0) {
+      d->fatal = ENODEV;
+      return;
+    }
+    keep(r, d, (size_t)len);
+  }
+}
+
+// A packet socket: recvmmsg(2) calls, each into as many READ_SCRATCH slots
+// as the arena has left after the frames kept so far; every frame then
+// moves down to the end of those (so small frames leave the room for more).
+static void drain_packet(reader_t* r, drain_t* d) {
+  uint32_t reads = 0;
+  while (reads < r->batch) {
+    size_t slots = (r->arena - d->used) / READ_SCRATCH;
+    if (slots == 0) return;
+    size_t n = r->batch - reads;
+    if (slots < n) n = slots;
+    if (n > PACKET_BATCH_MAX) n = PACKET_BATCH_MAX;
+    uint8_t* area = r->scratch + d->used;
+    int got = read_packets(r->fd, r->mmsg, area, READ_SCRATCH, (unsigned)n);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      // A packet socket with the virtio header refuses (and drops) a frame
+      // whose offload it cannot describe, e.g. UDP segmentation. After a
+      // frame or more, recvmmsg reports that on its next call.
+      if (errno == EINVAL && r->vnet) {
+        d->dropped++;
+        reads++;
+        continue;
+      }
+      if (errno != EAGAIN) d->fatal = errno;
+      return;
+    }
+    for (unsigned k = 0; k < (unsigned)got; k++) {
+      ssize_t len = packet_take(r->mmsg, k, r->scratch + d->used, r->vnet);
+      if (len <= 0) d->dropped++;  // truncated, or empty
+      else keep(r, d, (size_t)len);
+    }
+    reads += (uint32_t)got;
+    if ((size_t)got < n) {
+      // Short: drained, or a read failed after the first. recvmmsg keeps
+      // that error for later (it would make the socket poll as failed): take
+      // it now, as the next call would have.
+      int err = 0;
+      socklen_t elen = sizeof err;
+      if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err != 0) {
+        if (err == EINVAL && r->vnet) {
+          d->dropped++;
+          reads++;
+          continue;
+        }
+        d->fatal = err;
+      }
+      return;
+    }
+  }
+}
+
 static void on_readable(uv_poll_t* handle, int status, int events) {
   reader_t* r = (reader_t*)handle->data;
   if (r->closing) return;
@@ -154,38 +259,12 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
   (void)events;
   // Read everything there is (within the batch and the arena) first, so the
   // batch's size is known before its one Buffer is allocated.
-  uint32_t nraw = 0, frames = 0, dropped = 0;
-  size_t used = 0, total = 0;
-  int fatal = 0;
-  for (uint32_t reads = 0; reads < r->batch && used + READ_SCRATCH <= READ_ARENA; reads++) {
-    ssize_t len = r->packet ? read_packet(r->fd, r->scratch + used, READ_SCRATCH, r->vnet) : read(r->fd, r->scratch + used, READ_SCRATCH);
-    if (len < 0) {
-      if (errno == EINTR) continue;
-      // A packet socket with the virtio header refuses (and drops) a frame
-      // whose offload it cannot describe, e.g. UDP segmentation.
-      if (errno == EINVAL && r->packet && r->vnet) {
-        dropped++;
-        continue;
-      }
-      if (errno != EAGAIN) fatal = errno;
-      break;
-    }
-    if (len == 0) { fatal = ENODEV; break; }
-    raw_t* w = &r->raws[nraw];
-    if (!prepare(r, w, r->scratch + used, (size_t)len)) {
-      dropped++;
-      continue;
-    }
-    used += (size_t)len;
-    nraw++;
-    if (w->tso) {
-      frames += w->plan.segs;
-      for (unsigned i = 0; i < w->plan.segs; i++) total += offload_tso_seglen(&w->plan, i) + FRAME_HEADROOM;
-    } else {
-      frames++;
-      total += w->len + FRAME_HEADROOM;
-    }
-  }
+  drain_t d = {0};
+  if (r->packet) drain_packet(r, &d);
+  else drain_fd(r, &d);
+  uint32_t nraw = d.nraw, frames = d.frames, dropped = d.dropped;
+  size_t total = d.total;
+  int fatal = d.fatal;
   // Frames the kernel dropped before us: the socket's receive buffer was full.
   uint32_t overruns = r->packet ? packet_drops(r->fd) : 0;
   if (frames > 0 || dropped > 0 || overruns > 0) {
@@ -286,8 +365,6 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
   CHECK(napi_create_string_utf8(env, "SoftudcTapReader", NAPI_AUTO_LENGTH, &resource_name));
   reader_t* r = calloc(1, sizeof *r);
   if (!r) return throw_errno(env, ENOMEM, "startReader");
-  r->scratch = malloc(READ_ARENA);
-  r->raws = malloc(sizeof(raw_t) * batch);
   r->env = env;
   r->fd = fd;
   r->batch = batch;
@@ -300,8 +377,12 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     int one = 1;
     r->packet = setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) == 0;
   }
+  r->arena = r->packet ? PACKET_READ_ARENA : READ_ARENA;
+  r->scratch = malloc(r->arena);
+  r->raws = malloc(sizeof(raw_t) * batch);
+  r->mmsg = r->packet ? malloc(sizeof *r->mmsg) : NULL;
   // Everything JS-side first, so a failure leaves no libuv handle behind.
-  if (!r->scratch || !r->raws ||
+  if (!r->scratch || !r->raws || (r->packet && !r->mmsg) ||
       napi_create_reference(env, argv[1], 1, &r->on_frames) != napi_ok ||
       napi_create_reference(env, argv[2], 1, &r->on_error) != napi_ok ||
       napi_create_reference(env, handle, 1, &r->self) != napi_ok ||
@@ -311,6 +392,7 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     if (r->self) napi_delete_reference(env, r->self);
     free(r->scratch);
     free(r->raws);
+    free(r->mmsg);
     free(r);
     return throw_errno(env, ENOMEM, "startReader");
   }
@@ -330,6 +412,7 @@ napi_value start_reader(napi_env env, napi_callback_info info) {
     napi_async_destroy(env, r->async);
     free(r->scratch);
     free(r->raws);
+    free(r->mmsg);
     free(r);
     return throw_errno(env, -rc, "uv_poll_init");
   }

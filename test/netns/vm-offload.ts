@@ -1,8 +1,8 @@
 // Runs inside a test namespace: a TAP guest in the VM shape, and this process
 // playing a hypervisor attached with the virtio-net header (as QEMU with
 // vnet_hdr=on). It sends what a VM with offloads sends: TCPv4 and TCPv6 GSO
-// frames and a frame with a partial checksum, then reads a burst the agent
-// delivers. Prints one JSON line: what the agent's port got (segments,
+// frames and a frame with a partial checksum, and a burst of frames with two
+// the host refuses among them; then reads a burst the agent delivers. Prints one JSON line: what the agent's port got (segments,
 // sequence numbers, whether every checksum is complete and right) and what
 // the VM got of the burst.
 import { writeSync } from 'node:fs';
@@ -106,6 +106,58 @@ for (const s of sent) writeSync(vm.fd, Buffer.concat([vnetHdr(s.frame, s.v6, s.m
 await new Promise((r) => setTimeout(r, 300));
 
 const seqOf = (f: Buffer) => f.readUInt32BE(l4(f).off + 4);
+const malformedBefore = counters.get('softudc_tap_rx_malformed_total');
+
+// A burst from the VM, written before the agent's reader wakes (it reads
+// with recvmmsg): 150 frames of mixed sizes, every tenth VLAN-tagged, and two
+// UDP GSO (UFO) frames the packet socket refuses, one first and one in the
+// middle of a read. Every other frame must arrive, in order and intact.
+const mark = (k: number, tag: boolean) => {
+  const body = Buffer.alloc(60 + ((k * 97) % 1300), k & 0xff);
+  Buffer.from('025d000001ff025d00000101', 'hex').copy(body, 0);
+  body.writeUInt16BE(0x88b6, 12);
+  body.writeUInt16BE(k, 14);
+  if (!tag) return body;
+  return Buffer.concat([body.subarray(0, 12), Buffer.from([0x81, 0x00, 0x00, 42]), body.subarray(12)]);
+};
+const ufo = () => {
+  const f = Buffer.alloc(14 + 20 + 8 + 3000, 0x75);
+  Buffer.from('025d000001ff025d00000101', 'hex').copy(f, 0);
+  f.writeUInt16BE(0x0800, 12);
+  f.fill(0, 14, 42);
+  f[14] = 0x45;
+  f.writeUInt16BE(20 + 8 + 3000, 16);
+  f[22] = 64;
+  f[23] = 17;
+  Buffer.from([10, 100, 0, 50, 10, 100, 0, 99]).copy(f, 26);
+  f.writeUInt16BE(~fold(sum(f.subarray(14, 34))) & 0xffff, 24);
+  f.writeUInt16BE(4000, 34);
+  f.writeUInt16BE(4001, 36);
+  f.writeUInt16BE(8 + 3000, 38);
+  const h = Buffer.alloc(10);
+  h[0] = 1; // NEEDS_CSUM
+  h[1] = 3; // VIRTIO_NET_HDR_GSO_UDP
+  h.writeUInt16LE(42, 2);
+  h.writeUInt16LE(1000, 4);
+  h.writeUInt16LE(34, 6);
+  h.writeUInt16LE(6, 8);
+  return Buffer.concat([h, f]);
+};
+const burstFromVm = Array.from({ length: 150 }, (_, k) => mark(k, k % 10 === 3));
+const gotBefore = got.length;
+writeSync(vm.fd, ufo());
+for (const [k, f] of burstFromVm.entries()) {
+  if (k === 70) writeSync(vm.fd, ufo());
+  writeSync(vm.fd, Buffer.concat([Buffer.alloc(10), f]));
+}
+await new Promise((r) => setTimeout(r, 300));
+const fromVmBurst = got.slice(gotBefore).filter((f) => f.readUInt16BE(12) === 0x88b6 || (f.readUInt16BE(12) === 0x8100 && f.readUInt16BE(16) === 0x88b6));
+const burstIn = {
+  received: fromVmBurst.length,
+  inOrderAndIntact: fromVmBurst.length === burstFromVm.length && fromVmBurst.every((f, k) => f.equals(burstFromVm[k]!)),
+  refused: counters.get('softudc_tap_rx_malformed_total') - malformedBefore,
+};
+
 const result = Object.fromEntries(
   sent.map((s) => {
     const mine = got.filter((f) => f.length > 14 && f.readUInt16BE(12) === s.frame.readUInt16BE(12) && seqOf(f) >= seqOf(s.frame) && seqOf(f) < seqOf(s.frame) + 4000);
@@ -141,4 +193,4 @@ const batch = {
 };
 addon.stopReader(vmReader);
 await port.stop();
-console.log(JSON.stringify({ ...result, batch, malformed: counters.get('softudc_tap_rx_malformed_total') }));
+console.log(JSON.stringify({ ...result, batch, burstIn, malformed: malformedBefore }));
