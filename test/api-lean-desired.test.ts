@@ -33,7 +33,11 @@ interface Sse {
 }
 
 /** agent.desired as the agent's httpSubscriptionLink asks for it, read raw. */
-function open(server: ApiServer, credential: string | null, o: { input?: unknown; query?: string; headers?: Record<string, string> } = {}): Promise<Sse> {
+function open(
+  server: ApiServer,
+  credential: string | null,
+  o: { input?: unknown; query?: string; headers?: Record<string, string>; pings?: boolean } = {},
+): Promise<Sse> {
   const input = o.input === undefined ? '' : `input=${encodeURIComponent(JSON.stringify(superjson.serialize(o.input)))}`;
   const query = [input, o.query ?? ''].filter(Boolean).join('&');
   const headers: Record<string, string> = { accept: 'text/event-stream', ...(credential ? { authorization: `Bearer ${credential}` } : {}), ...o.headers };
@@ -51,7 +55,7 @@ function open(server: ApiServer, credential: string | null, o: { input?: unknown
         }
       };
       readSseEvents(res, (ev) => {
-        if (ev !== 'event: ping\ndata: ') events.push(ev);
+        if (o.pings || ev !== 'event: ping\ndata: ') events.push(ev);
         wake();
       });
       res.on('close', () => {
@@ -224,6 +228,12 @@ describe('agent.desired on the lean path', () => {
     // An agent behind (or ahead: a restored console) is given the current state at once.
     const behind = await both(2, h1.credential, { headers: { 'last-event-id': String(current) } });
     expect(fields(behind.lean.events[1]!)).toEqual(fields(behind.trpc.events[1]!));
+  }, 30_000);
+
+  it('pings an idle stream as tRPC does', async () => {
+    const r = await both(3, h2.credential, { pings: true });
+    expect(r.lean.events).toEqual([r.trpc.events[0], expect.stringMatching(/^data: /), 'event: ping\ndata: ']);
+    expect(r.trpc.events[2]).toBe('event: ping\ndata: ');
   }, 30_000);
 
   it('refuses what tRPC refuses, with the same bytes: no credential, an unknown one', async () => {
