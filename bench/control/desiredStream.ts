@@ -21,23 +21,30 @@ export function openDesiredStream(url: string, credential: string, on: StreamHan
       res.resume();
       return;
     }
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const ev = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        if (/^event: ping/m.test(ev)) on.ping?.();
-        else if (/^event: serialized-error/m.test(ev)) on.error(new Error(`agent.desired failed: ${ev.slice(0, 300)}`));
-        else if (/^data: /m.test(ev) && !/^event: /m.test(ev)) {
-          on.data(ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n'));
-        }
+    readSseEvents(res, (ev) => {
+      if (/^event: ping/m.test(ev)) on.ping?.();
+      else if (/^event: serialized-error/m.test(ev)) on.error(new Error(`agent.desired failed: ${ev.slice(0, 300)}`));
+      else if (/^data: /m.test(ev) && !/^event: /m.test(ev)) {
+        on.data(ev.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n'));
       }
     });
     res.on('close', () => on.close());
   });
   req.on('error', (e) => on.error(e));
   return req;
+}
+
+/** Calls `onEvent` with each SSE event of a response as it comes: its lines, without the blank lines that end it. */
+export function readSseEvents(res: http.IncomingMessage, onEvent: (event: string) => void): void {
+  let buf = '';
+  res.setEncoding('utf8');
+  res.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const ev = buf.slice(0, i);
+      buf = buf.slice(i + 2).replace(/^\n+/, '');
+      if (ev !== '') onEvent(ev);
+    }
+  });
 }

@@ -7,8 +7,8 @@ import { EventInbox, getEventBus } from '../events/index.ts';
 import type { HostActor } from '../auth/actors.ts';
 import type { HostState } from '../compile/index.ts';
 import type { Report } from '../../contract/report.ts';
-import { HOST_CREDENTIAL_REVOKED, readDesired } from './desiredState.ts';
-import { readDesiredIfNewer } from './desiredReads.ts';
+import { HOST_CREDENTIAL_REVOKED } from './desiredState.ts';
+import { readDesiredIfNewer, readDesiredTextIfNewer, type DesiredText } from './desiredReads.ts';
 import { storeReportBatched, storeReports, type ReportExec } from './reportWrite.ts';
 import { activatedVifs, finishLiveMoves, finishLiveMovesByCredential } from './liveMigration.ts';
 
@@ -49,12 +49,26 @@ export async function requireAgentHost(db: Db | Prisma.TransactionClient, hostId
  * another. Ends when `signal` aborts; throws UNAUTHORIZED once the
  * credential is revoked.
  */
-export async function* desiredUpdates(o: {
+export function desiredUpdates(o: DesiredStreamOptions): AsyncGenerator<DesiredUpdate> {
+  return desiredStream(o, readDesiredIfNewer);
+}
+
+/** The same with each document as its stored JSON text (server/serve/leanDesired.ts sends it as it is). */
+export function desiredTexts(o: DesiredStreamOptions): AsyncGenerator<DesiredText> {
+  return desiredStream(o, readDesiredTextIfNewer);
+}
+
+export interface DesiredStreamOptions {
   db: Db;
   actor: HostActor;
   lastGeneration?: number | undefined;
   signal?: AbortSignal | undefined;
-}): AsyncGenerator<DesiredUpdate> {
+}
+
+async function* desiredStream<T extends { generation: number }>(
+  o: DesiredStreamOptions,
+  read: (db: Db, hostId: string, after: number) => Promise<T | null>,
+): AsyncGenerator<T> {
   const { db, actor } = o;
   ensureLivenessSweep(db);
   const inbox = new EventInbox(
@@ -63,9 +77,9 @@ export async function* desiredUpdates(o: {
     `host:${actor.hostId}`,
   );
   try {
-    await requireAgentHost(db, actor.hostId);
     let last = o.lastGeneration;
-    const current = await readDesired(db, actor.hostId);
+    // The credential still holds (UNAUTHORIZED otherwise) and the current state, whatever its generation.
+    const current = await read(db, actor.hostId, -1);
     if (!current) throw new AppError('UNAUTHORIZED', REVOKED);
     // A generation other than the agent's (even a lower one: the console's
     // database was restored) means the agent must take the console's state.
@@ -78,7 +92,7 @@ export async function* desiredUpdates(o: {
       if (o.signal?.aborted) return;
       if (events.some((e) => e.type === 'host.revoked')) throw new AppError('UNAUTHORIZED', REVOKED);
       // The credential still holds, and the document only when it is newer: one statement for every stream woken in this turn.
-      const d = await readDesiredIfNewer(db, actor.hostId, last);
+      const d = await read(db, actor.hostId, last);
       if (d && d.generation > last) {
         last = d.generation;
         yield d;

@@ -4,10 +4,15 @@
 // its document when newer. The asks made in the same turn go to Postgres
 // together, as one statement over all their hosts, instead of one statement
 // (and one pooled connection, one round trip) per stream.
+//
+// The document comes as Postgres's text of it, its generation field taken
+// out (the stream gives the row's generation its own place): the tRPC
+// stream parses it, the lean stream (server/serve/leanDesired.ts) sends it
+// as it is, spliced into its message, never parsed or serialised here.
 import type { Db } from '../db/index.ts';
+import { desiredMessageSchema } from '../../contract/hostState.ts';
 import { AppError } from '../errors.ts';
 import type { HostState } from '../compile/index.ts';
-import { stripGeneration } from './deployedFarms.ts';
 import { baselineState } from './desiredCompute.ts';
 import { HOST_CREDENTIAL_REVOKED } from './desiredState.ts';
 import { batchPerTurn } from './turnBatch.ts';
@@ -15,6 +20,13 @@ import { batchPerTurn } from './turnBatch.ts';
 export interface DesiredMessage {
   generation: number;
   state: HostState & { generation: number };
+}
+
+/** The same message with the document as JSON text (generation included), for a stream that sends it as it is. */
+export interface DesiredText {
+  generation: number;
+  /** The state document's JSON text, its `generation` the message's. */
+  state: string;
 }
 
 type Row = {
@@ -25,7 +37,8 @@ type Row = {
   port: number;
   desiredGeneration: number;
   generation: number | null;
-  state: unknown;
+  /** The document's JSON text without its generation field. */
+  state: string | null;
 };
 
 /** Streams per statement: bounds one statement's answer (the documents), whatever the fleet. */
@@ -34,25 +47,43 @@ const BATCH = 500;
 // One row per ask (`i`, its place in the batch; a host asked twice gets two).
 // The document is read only when it is newer than what that stream has.
 const READ_SQL = `SELECT r.i::int AS i, (h.status <> 'revoked' AND h."credentialHash" IS NOT NULL) AS live, h.name, h.address, h.port,
-       h."desiredGeneration" AS "desiredGeneration", d.generation, CASE WHEN coalesce(d.generation, 0) > r.after THEN d.state END AS state
+       h."desiredGeneration" AS "desiredGeneration", d.generation, CASE WHEN coalesce(d.generation, 0) > r.after THEN (d.state - 'generation')::text END AS state
   FROM unnest($1::uuid[], $2::int4[]) WITH ORDINALITY AS r(id, after, i)
   JOIN "Host" h ON h.id = r.id LEFT JOIN "HostDesiredState" d ON d."hostId" = h.id`;
 
 interface Ask {
   hostId: string;
   after: number;
-  resolve(v: DesiredMessage | null): void;
+  text: boolean;
+  resolve(v: DesiredMessage | DesiredText | null): void;
   reject(e: unknown): void;
 }
 
+/** `{…}` with `"generation":N` as its last field (the text has none: the statement took it out). */
+function withGeneration(text: string, generation: number): string {
+  const open = text.trimEnd();
+  if (!open.endsWith('}')) throw new AppError('INTERNAL', 'a stored desired state is not a JSON object');
+  const body = open.slice(0, -1).trimEnd();
+  return `${body}${body.endsWith('{') ? '' : ','}"generation":${generation}}`;
+}
+
 /** The answer to one ask: UNAUTHORIZED when the host is gone, revoked or has no credential; null when nothing is newer. */
-function answer(row: Row | undefined, after: number): DesiredMessage | null {
+function answer(row: Row | undefined, a: Ask): DesiredMessage | DesiredText | null {
+  const after = a.after;
   if (!row || !row.live) throw new AppError('UNAUTHORIZED', HOST_CREDENTIAL_REVOKED);
   if (row.desiredGeneration <= after) return null;
-  if (row.generation === null) return after < 0 ? { generation: 0, state: { ...baselineState(row), generation: 0 } } : null;
+  if (row.generation === null) {
+    if (after >= 0) return null;
+    // A host no deploy has reached yet: the baseline, made here rather than stored, so checked here.
+    const baseline = { generation: 0, state: { ...baselineState(row), generation: 0 } };
+    if (!a.text) return baseline;
+    desiredMessageSchema.parse(baseline);
+    return { generation: 0, state: JSON.stringify(baseline.state) };
+  }
   if (row.generation <= after || row.state === null) return null;
-  const state = (typeof row.state === 'string' ? JSON.parse(row.state) : row.state) as HostState;
-  return { generation: row.generation, state: { ...stripGeneration(state), generation: row.generation } };
+  if (a.text) return { generation: row.generation, state: withGeneration(row.state, row.generation) };
+  const state = JSON.parse(row.state) as HostState;
+  return { generation: row.generation, state: { ...state, generation: row.generation } };
 }
 
 const pending = new WeakMap<Db, Ask[]>();
@@ -70,7 +101,7 @@ async function flush(db: Db, asks: Ask[]): Promise<void> {
     const byIndex = new Map(rows.map((r) => [Number(r.i), r]));
     batch.forEach((a, j) => {
       try {
-        a.resolve(answer(byIndex.get(j + 1), a.after));
+        a.resolve(answer(byIndex.get(j + 1), a));
       } catch (err) {
         a.reject(err);
       }
@@ -85,5 +116,20 @@ async function flush(db: Db, asks: Ask[]): Promise<void> {
  * or has no credential; null when there is nothing newer.
  */
 export function readDesiredIfNewer(db: Db, hostId: string, after: number): Promise<DesiredMessage | null> {
-  return new Promise((resolve, reject) => batchPerTurn(pending, db, { hostId, after, resolve, reject }, flush));
+  return new Promise((resolve, reject) =>
+    batchPerTurn(pending, db, { hostId, after, text: false, resolve: resolve as (v: unknown) => void, reject }, flush),
+  );
+}
+
+/**
+ * The same with the document as stored, as JSON text (its generation the
+ * row's): for a stream that sends it without parsing it (leanDesired.ts).
+ * Every stored document was checked against the contract before it was
+ * stored (recomputeDesired, the only writer of HostDesiredState, refuses a
+ * state its host's agent would refuse), so it is not checked again here.
+ */
+export function readDesiredTextIfNewer(db: Db, hostId: string, after: number): Promise<DesiredText | null> {
+  return new Promise((resolve, reject) =>
+    batchPerTurn(pending, db, { hostId, after, text: true, resolve: resolve as (v: unknown) => void, reject }, flush),
+  );
 }

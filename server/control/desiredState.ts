@@ -15,9 +15,9 @@
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { badRequest } from '../errors.ts';
-import { stateHash, type CompileHost, type HostState } from '../compile/index.ts';
+import { stateHash, type CompileHost } from '../compile/index.ts';
 import { publishMany } from '../events/index.ts';
-import { stripGeneration, type ControlHost } from './deployedFarms.ts';
+import type { ControlHost } from './deployedFarms.ts';
 import { assembleDesired, baselineState, prepareDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
 import { dropPart, storePart } from './farmParts.ts';
 import { storeVmLocations } from './vmLocations.ts';
@@ -29,7 +29,6 @@ export type { ControlHost, CurrentDesired, FarmOverride } from './deployedFarms.
 export { baselineState, computeDesired, type DesiredComputation, type DesiredScope } from './desiredCompute.ts';
 
 type Tx = Prisma.TransactionClient;
-type Q = Tx | Db;
 
 /** pg_advisory_xact_lock key of the control loop ("SUDC" in ASCII). */
 export const CONTROL_LOCK_KEY = 0x53554443;
@@ -121,18 +120,4 @@ export async function recomputeDesired(tx: Tx, scope: DesiredScope = {}): Promis
  */
 export async function refreshDesiredStates(o: { db: Db }): Promise<{ changed: ChangedHost[]; warnings: string[] }> {
   return o.db.$transaction((tx) => recomputeDesired(tx), CONTROL_TX);
-}
-
-/** A host's current desired state as an agent receives it (generation 0 + baseline when none was stored). */
-export async function readDesired(q: Q, hostId: string): Promise<{ generation: number; state: HostState & { generation: number } } | null> {
-  const row = await q.host.findUnique({
-    where: { id: hostId },
-    select: { name: true, address: true, port: true, desiredState: { select: { generation: true, state: true } } },
-  });
-  if (!row) return null;
-  if (row.desiredState) {
-    const state = row.desiredState.state as unknown as HostState;
-    return { generation: row.desiredState.generation, state: { ...stripGeneration(state), generation: row.desiredState.generation } };
-  }
-  return { generation: 0, state: { ...baselineState(row), generation: 0 } };
 }

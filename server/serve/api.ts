@@ -11,6 +11,7 @@ import { logApiError } from '../trpc/error-log.ts';
 import { bodyTooLarge } from '../trpc/requestChecks.ts';
 import { serveHotRead, type HotAnswer } from './hotReads.ts';
 import { leanReportCredential, serveLeanReport } from './leanReport.ts';
+import { leanDesiredCall, openLeanDesired, type LeanDesiredStream } from './leanDesired.ts';
 
 export const API_PATH = '/api/trpc';
 
@@ -84,7 +85,7 @@ export interface ServeOptions {
   raw?: RawDb | undefined;
 }
 
-/** Any API request: the lean path of the hot reads and of agents' reports when it answers, else tRPC. */
+/** Any API request: the lean path of the hot reads, agents' reports and agents' desired-state streams when it answers, else tRPC. */
 export async function serveApi(req: Request, o: ServeOptions): Promise<Response> {
   const url = new URL(req.url);
   const own = o.db && o.raw ? { prisma: o.db, raw: o.raw } : undefined;
@@ -98,7 +99,10 @@ export async function serveApi(req: Request, o: ServeOptions): Promise<Response>
     const again = new Request(req.url, { method: req.method, headers: req.headers, body: new Uint8Array(body), signal: req.signal });
     return serveTrpc(again, o);
   }
-  const hot = lean ? await serveHotRead(hotReq, API_PATH, own) : null;
+  const call = lean ? leanDesiredCall(hotReq, API_PATH) : null;
+  const stream = call ? await openLeanDesired(call, own) : null;
+  if (stream) return streamResponse(stream, req);
+  const hot = lean && !call ? await serveHotRead(hotReq, API_PATH, own) : null;
   if (hot) return new Response(hot.body ? new Uint8Array(hot.body) : null, { status: hot.status, headers: hotHeaders(hot) });
   return serveTrpc(req, o);
 }
@@ -115,6 +119,43 @@ export async function serveApi(req: Request, o: ServeOptions): Promise<Response>
  * request until its response body ends or is cancelled.
  */
 const streaming = new Set<Request>();
+
+/**
+ * An agent's desired-state stream on the lean path as a fetch Response; it ends when the request's
+ * signal aborts or the body is cancelled. The Request is held until then (see `streaming`): its signal
+ * follows the connection only while the Request is alive.
+ */
+function streamResponse(stream: LeanDesiredStream, req: Request): Response {
+  const abort = new AbortController();
+  const requestSignal = req.signal;
+  streaming.add(req);
+  const stop = () => {
+    streaming.delete(req);
+    abort.abort();
+  };
+  requestSignal.addEventListener('abort', stop, { once: true });
+  if (requestSignal.aborted) stop();
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      void stream.run(
+        {
+          write: (event) => {
+            if (!abort.signal.aborted) controller.enqueue(encoder.encode(event));
+          },
+          end: () => {
+            requestSignal.removeEventListener('abort', stop);
+            streaming.delete(req);
+            if (!abort.signal.aborted) controller.close();
+          },
+        },
+        abort.signal,
+      );
+    },
+    cancel: stop,
+  });
+  return new Response(body, { status: 200, headers: { ...stream.headers, ...API_SECURITY_HEADERS } });
+}
 
 /** An API request through tRPC. */
 export async function serveTrpc(req: Request, o: ServeOptions): Promise<Response> {

@@ -9,9 +9,10 @@ import type { Db, RawDb } from '../db/index.ts';
 import { attachEventBus, detachEventBus } from '../events/index.ts';
 import { ensureLivenessSweep, stopLivenessSweep } from '../control/hostLiveness.ts';
 import { ensureKeyRotation, stopKeyRotation } from '../control/keyRotation.ts';
-import { API_PATH, hotHeaders, serveTrpc } from './api.ts';
+import { API_PATH, API_SECURITY_HEADERS, hotHeaders, serveTrpc } from './api.ts';
 import { serveHotRead } from './hotReads.ts';
 import { leanReportCredential, serveLeanReport } from './leanReport.ts';
+import { leanDesiredCall, openLeanDesired, type LeanDesiredStream } from './leanDesired.ts';
 
 export { API_PATH };
 
@@ -22,6 +23,8 @@ export interface StartApiServerOptions {
   host?: string;
   /** A database this server uses instead of the process-wide one (tests, benchmarks). */
   db?: { prisma: Db; raw: RawDb };
+  /** Whether agents' desired-state streams take the lean path (leanDesired.ts) [true]; false sends them through tRPC. */
+  leanDesired?: boolean;
 }
 
 export interface ApiServer {
@@ -143,11 +146,40 @@ export async function startApiServer(opts: StartApiServerOptions = {}): Promise<
         else serveOther(req, res, body);
         return;
       }
-      const hot = await serveHotRead(hotReq, API_PATH, db);
+      const call = opts.leanDesired === false ? null : leanDesiredCall(hotReq, API_PATH);
+      const stream = call ? await openLeanDesired(call, db) : null;
+      if (stream) return serveStream(res, stream);
+      const hot = call ? null : await serveHotRead(hotReq, API_PATH, db);
       if (hot) res.writeHead(hot.status, hotHeaders(hot)).end(hot.body ?? undefined);
       else serveOther(req, res);
     })();
   });
+  // An agent's desired-state stream on the lean path: each event one write; a full socket holds the next state back.
+  const serveStream = (res: http.ServerResponse, stream: LeanDesiredStream) => {
+    const abort = new AbortController();
+    open.add(abort);
+    res.once('close', () => abort.abort());
+    // The client may have left while the stream was opened: its 'close' will not come again.
+    if (res.destroyed) abort.abort();
+    res.writeHead(200, { ...stream.headers, ...API_SECURITY_HEADERS });
+    const sink = {
+      write: (event: string) => {
+        if (res.destroyed || res.write(event)) return;
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done).off('close', done);
+            resolve();
+          };
+          res.on('drain', done).on('close', done);
+        });
+      },
+      end: () => {
+        open.delete(abort);
+        res.end();
+      },
+    };
+    void stream.run(sink, abort.signal);
+  };
   const serveOther = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer) => {
     const abort = new AbortController();
     open.add(abort);

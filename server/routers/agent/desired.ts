@@ -1,14 +1,12 @@
 // The agent's one long-lived stream: its current desired state, then each
-// new generation (SSE; tracked ids let a reconnecting agent resume).
+// new generation (SSE; tracked ids let a reconnecting agent resume). An
+// agent's request is usually answered by the lean path of this stream
+// (server/serve/leanDesired.ts), the same stream without tRPC's per-message
+// work; this procedure answers whatever that path does not take.
 import { tracked } from '@trpc/server';
 import { hostProcedure, toTRPCError } from '../../trpc/init.ts';
 import { desiredUpdates } from '../../control/agentLink.ts';
-import { desiredInput, desiredOutput } from './desired.types.ts';
-
-function resumeFrom(input: { lastGeneration?: number | undefined; lastEventId?: string | null | undefined }): number | undefined {
-  const fromEvent = input.lastEventId ? Number(input.lastEventId) : NaN;
-  return Number.isSafeInteger(fromEvent) && fromEvent >= 0 ? fromEvent : input.lastGeneration;
-}
+import { desiredInput, desiredOutput, resumeFrom } from './desired.types.ts';
 
 export const desired = hostProcedure.input(desiredInput).subscription(async function* ({ ctx, input, signal }) {
   try {

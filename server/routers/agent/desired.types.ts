@@ -13,3 +13,9 @@ export const desiredInput = z
   .default({});
 /** Each value the subscription yields (wrapped in `tracked(String(generation), …)`): the contract's message. */
 export const desiredOutput = desiredMessageSchema;
+
+/** The generation the stream resumes after: the last event id (a reconnect), else the agent's lastGeneration. */
+export function resumeFrom(input: { lastGeneration?: number | undefined; lastEventId?: string | null | undefined }): number | undefined {
+  const fromEvent = input.lastEventId ? Number(input.lastEventId) : NaN;
+  return Number.isSafeInteger(fromEvent) && fromEvent >= 0 ? fromEvent : input.lastGeneration;
+}
