@@ -367,9 +367,13 @@ describe('host bounds at edit time', () => {
     await api.db.securityGroup.createMany({ data: Array.from({ length: 70 }, (_, i) => ({ farmId: f.id, name: `g${i}` })) });
     const groups = (await api.db.securityGroup.findMany({ where: { farmId: f.id }, select: { id: true, name: true } }))
       .sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1))).map((g) => g.id);
-    await api.db.securityRule.createMany({
-      data: groups.flatMap((groupId) => Array.from({ length: 1000 }, (_, position) => ({ groupId, position, direction: 'egress' as const, remoteCidr: '0.0.0.0/0' }))),
-    });
+    // In one statement: 70,000 rows through the client take tens of seconds on the embedded database.
+    await api.db.$executeRawUnsafe(
+      `INSERT INTO "SecurityRule" (id, "groupId", position, direction, "remoteCidr")
+       SELECT gen_random_uuid(), g, p, 'egress'::"SecurityDirection", '0.0.0.0/0' FROM unnest($1::uuid[]) AS g, generate_series(0, 999) AS p`,
+      groups,
+    );
+    expect(await api.db.securityRule.count({ where: { groupId: { in: groups } } })).toBe(70_000);
     const vifs = m.vm.vifs.map((x) => x.id);
     // Four VIFs in 14 groups each: 56,000 rules on h1.
     for (let i = 0; i < 4; i++) {

@@ -11,7 +11,8 @@ import type { Tx } from './farmAccess.ts';
 export async function checkHostBounds(tx: Tx, farmId: string, field: string): Promise<void> {
   const [vifs, rules] = await Promise.all([
     tx.vif.findMany({ where: { vm: { farmId } }, select: { vm: { select: { hostId: true } }, securityGroups: { select: { groupId: true } } } }),
-    tx.securityRule.findMany({ where: { group: { farmId } }, select: { groupId: true, remoteGroupId: true } }),
+    // Counted in the database, one row per group and remote group: a farm may hold tens of thousands of rules.
+    tx.securityRule.groupBy({ by: ['groupId', 'remoteGroupId'], where: { group: { farmId } }, _count: { _all: true } }),
   ]);
   const members = new Map<string, number>();
   const byHost = new Map<string, Set<string>>();
@@ -22,20 +23,20 @@ export async function checkHostBounds(tx: Tx, farmId: string, field: string): Pr
     if (!used) byHost.set(v.vm.hostId, (used = new Set()));
     for (const { groupId } of v.securityGroups) used.add(groupId);
   }
-  const rulesOf = new Map<string, (string | null)[]>();
+  const rulesOf = new Map<string, { remote: string | null; n: number }[]>();
   for (const r of rules) {
     let l = rulesOf.get(r.groupId);
     if (!l) rulesOf.set(r.groupId, (l = []));
-    l.push(r.remoteGroupId);
+    l.push({ remote: r.remoteGroupId, n: r._count._all });
   }
   for (const used of byHost.values()) {
     let count = 0;
     let cidrs = 0;
     const sets = new Set<string>();
     for (const g of used) {
-      for (const remote of rulesOf.get(g) ?? []) {
-        count++;
-        if (remote === null) cidrs++;
+      for (const { remote, n } of rulesOf.get(g) ?? []) {
+        count += n;
+        if (remote === null) cidrs += n;
         else sets.add(remote);
       }
     }
