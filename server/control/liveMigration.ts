@@ -157,11 +157,13 @@ export async function retryLiveMigration(o: { db: Db; actor: UserActor; id: stri
     const current = await requireVm(tx, o.actor, o.id);
     await requireFarm(tx, o.actor, current.farm.id, 'id');
     if (current.migratingToHostId === null) throw conflict('id', `VM ${current.name} is not being live-migrated`);
-    const row = await tx.vm.update({
-      where: { id: o.id },
+    // Only the move the caller read: a cancel, a finish or another operator's move committed meanwhile is not taken over.
+    const taken = await tx.vm.updateMany({
+      where: { id: o.id, migratingToHostId: current.migratingToHostId, migrationStartedAt: current.migrationStartedAt, migrationErrorAt: current.migrationErrorAt },
       data: { migrationById: o.actor.userId, migrationError: null, migrationErrorAt: null, migrationRetryAt: null, migrationFailures: 0 },
-      select: vmSelect,
     });
+    if (taken.count !== 1) throw conflict('id', `the live migration of VM ${current.name} changed while it was being taken over; read it again`);
+    const row = await tx.vm.findUniqueOrThrow({ where: { id: o.id }, select: vmSelect });
     await writeAudit(tx, { actor: o.actor, action: 'vm.retryMigration', entity: 'vm', entityId: o.id, before: toVmView(current), after: toVmView(row) });
     return { hostId: current.migratingToHostId, arrived: (await arrived(tx, current)) !== null };
   }, WRITE_TX);
@@ -244,7 +246,7 @@ async function finishOne(db: Db, hostId: string, vm: Moving): Promise<void> {
   const who = await starter(db, vm);
   if ('refusal' in who) {
     // Nothing is done in their name; the hosts keep the move as it is (the destination keeps the VIF it activated).
-    await recordFailure(db, hostId, vm, `${who.refusal}: the move is not finished in their name; an operator of the farm finishes it in their own (vm.retryMigration)`, true);
+    await recordFailure(db, hostId, vm, `${who.refusal}: the move is not finished in their name; an operator of the farm finishes it in their own (vm.retryMigration)`, true).catch(() => {});
     return;
   }
   try {

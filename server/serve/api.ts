@@ -128,10 +128,18 @@ const streaming = new Set<Request>();
 function streamResponse(stream: LeanDesiredStream, req: Request): Response {
   const abort = new AbortController();
   const requestSignal = req.signal;
+  // A reader that does not keep up holds the next event back (as a full socket does on node:http):
+  // a write past the queue's one chunk waits for the reader's next pull, or for the end.
+  let wake: (() => void) | undefined;
+  const resume = () => {
+    wake?.();
+    wake = undefined;
+  };
   streaming.add(req);
   const stop = () => {
     streaming.delete(req);
     abort.abort();
+    resume();
   };
   requestSignal.addEventListener('abort', stop, { once: true });
   if (requestSignal.aborted) stop();
@@ -141,7 +149,12 @@ function streamResponse(stream: LeanDesiredStream, req: Request): Response {
       void stream.run(
         {
           write: (event) => {
-            if (!abort.signal.aborted) controller.enqueue(encoder.encode(event));
+            if (abort.signal.aborted) return;
+            controller.enqueue(encoder.encode(event));
+            if ((controller.desiredSize ?? 1) > 0) return;
+            return new Promise<void>((resolve) => {
+              wake = resolve;
+            });
           },
           end: () => {
             requestSignal.removeEventListener('abort', stop);
@@ -152,6 +165,7 @@ function streamResponse(stream: LeanDesiredStream, req: Request): Response {
         abort.signal,
       );
     },
+    pull: resume,
     cancel: stop,
   });
   return new Response(body, { status: 200, headers: { ...stream.headers, ...API_SECURITY_HEADERS } });

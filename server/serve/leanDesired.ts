@@ -148,24 +148,36 @@ export async function openLeanDesired(call: LeanDesiredCall, db?: { prisma: Db; 
     headers: SSE_HEADERS,
     async run(sink, signal) {
       let ping: NodeJS.Timeout | undefined;
+      // A write the connection holds back (a reader that does not keep up): no ping is queued behind it.
+      let held = false;
+      const send = async (event: string) => {
+        const wait = sink.write(event);
+        if (!wait) return;
+        held = true;
+        try {
+          await wait;
+        } finally {
+          held = false;
+        }
+      };
       const armPing = () => {
         clearTimeout(ping);
         if (PING_MS === Infinity || signal.aborted) return;
         ping = setTimeout(() => {
-          void sink.write(PING);
+          if (!held) void send(PING);
           armPing();
         }, PING_MS);
       };
       try {
-        await sink.write(CONNECTED);
+        await send(CONNECTED);
         armPing();
         const updates = desiredTexts({ db: prisma, actor, lastGeneration: resumeFrom(call.input), signal });
         for await (const d of whileCredentialHolds(prisma, actor, updates)) {
           clearTimeout(ping);
-          await sink.write(stateEvent(d.generation, d.state));
+          await send(stateEvent(d.generation, d.state));
           armPing();
         }
-        if (!signal.aborted) await sink.write(RETURN);
+        if (!signal.aborted) await send(RETURN);
       } catch (err) {
         if (isAbortError(err) || signal.aborted) return;
         // What tRPC sends when a subscription fails: its error shape, through the transformer, and its log line.
