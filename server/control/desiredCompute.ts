@@ -84,7 +84,7 @@ export async function prepareDesired(q: Q, scope: DesiredScope = {}): Promise<Pr
   const incremental = targetRow !== undefined && stale.length === 0 && (before !== null || !(await runsSomewhere(q, targetRow.id)));
   const toCompile = [...stale, ...(targetRow && targetRow.revision !== null ? [targetRow] : [])];
   const input = await loadCompileInput(q, toCompile, topo.hosts);
-  const compiled = compileParts(input.compiled, topo.hosts);
+  const compiled = compileParts(input.compiled, topo.hosts, target);
   const compiledIds = new Set(compiled.map((c) => c.part.farmId));
   const reuseIds = rows.filter((f) => f.revision !== null && !compiledIds.has(f.id)).map((f) => f.id);
   const removed = rows.filter((f) => f.revision === null).map((f) => f.id);

@@ -5,6 +5,7 @@
 // part is reused only while it is current: compiled from the farm's deployed
 // revision, by this console's compile (FARM_PART_FORMAT), and with no host
 // since enrolled under a name the revision places things on.
+import { consoleLogger } from '../../log/index.ts';
 import type { Prisma } from '../db/generated/client.ts';
 import type { Db } from '../db/index.ts';
 import { AppError } from '../errors.ts';
@@ -39,15 +40,29 @@ export function isCurrent(f: FarmRow, hostNames: ReadonlySet<string>): boolean {
   return s.revision === f.revision && s.format === FARM_PART_FORMAT && !s.unknownHosts.some((n) => hostNames.has(n));
 }
 
-/** Compiles farms' parts; a compile error is the caller's BAD_REQUEST. */
-export function compileParts(inputs: CompiledInput[], hosts: CompileHost[]): CompiledPart[] {
+/**
+ * Compiles farms' parts; a compile error is the caller's BAD_REQUEST. Only the
+ * farm the change is `about` is the caller's to read: another farm compiled
+ * again on the way (its stored part no longer current) may be another
+ * tenant's, so its error names nothing of it to the caller (the console's log
+ * has it, with the farm's id).
+ */
+export function compileParts(inputs: CompiledInput[], hosts: CompileHost[], about?: string | null): CompiledPart[] {
   const hostsById = new Map(hosts.map((h) => [h.id, h]));
-  try {
-    return inputs.map((c) => ({ part: compileFarm(c.farm, hostsById), revision: c.farm.revision, warnings: c.warnings, unknownHosts: c.unknownHosts }));
-  } catch (err) {
-    if (err instanceof CompileError) throw new AppError('BAD_REQUEST', err.message, { field: err.field, cause: err });
-    throw err;
-  }
+  return inputs.map((c) => {
+    try {
+      return { part: compileFarm(c.farm, hostsById), revision: c.farm.revision, warnings: c.warnings, unknownHosts: c.unknownHosts };
+    } catch (err) {
+      if (!(err instanceof CompileError)) throw err;
+      if (c.farm.id === about) throw new AppError('BAD_REQUEST', err.message, { field: err.field, cause: err });
+      consoleLogger().error('a deployed farm cannot be compiled again', { farmId: c.farm.id, field: err.field, error: err.message });
+      throw new AppError(
+        'BAD_REQUEST',
+        "another deployed farm on the hosts this change reaches cannot be compiled again; nothing was changed (the console's log names it)",
+        { cause: err },
+      );
+    }
+  });
 }
 
 /**
