@@ -203,6 +203,47 @@ describe('agent.desired on the lean path', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   }, 30_000);
 
+  it('holds a reader that does not keep up to the newest state through the fetch API, not a backlog of every generation', async () => {
+    const abort = new AbortController();
+    const res = await serveApi(
+      new Request(`${lean.url}/agent.desired`, { headers: { authorization: `Bearer ${h1.credential}` }, signal: abort.signal }),
+      { connection: undefined, db: f.db, raw: f.t.raw },
+    );
+    // Read straight from the body: a piped decoder would read ahead into queues of its own.
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const read = async (until: (events: string[]) => boolean) => {
+      let events = text.split('\n\n\n').filter((e) => e && e !== 'event: ping\ndata: ');
+      while (!until(events)) {
+        const chunk = await reader.read();
+        if (chunk.done) throw new Error('the stream ended');
+        text += decoder.decode(chunk.value, { stream: true });
+        events = text.split('\n\n\n').slice(0, -1).filter((e) => e !== 'event: ping\ndata: ');
+      }
+      return events;
+    };
+    try {
+      await read((e) => e.length >= 2); // connected, then the current state
+      const first = fields(text.split('\n\n\n')[1]!).id;
+      // Five deploys while the reader reads nothing, each given time to reach the stream.
+      for (const mtu of [1310, 1320, 1330, 1340, 1350]) {
+        await changeMtu(mtu);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const newest = String((await f.db.hostDesiredState.findUniqueOrThrow({ where: { hostId: h1.id }, select: { generation: true } })).generation);
+      const events = await read((e) => e.some((ev) => fields(ev).id === newest));
+      const ids = events.slice(1).map((ev) => fields(ev).id);
+      expect(ids[0]).toBe(first);
+      expect(ids.at(-1)).toBe(newest);
+      // At most the one state queued when the reader stopped, then the newest: never all five.
+      expect(ids.length).toBeLessThanOrEqual(3);
+    } finally {
+      await reader.cancel();
+      abort.abort();
+    }
+  }, 60_000);
+
   it('resumes as tRPC does: nothing old after Last-Event-ID or lastGeneration, then each new generation', async () => {
     const current = (await f.db.host.findUniqueOrThrow({ where: { id: h1.id }, select: { desiredGeneration: true } })).desiredGeneration;
     const streams = await Promise.all([
