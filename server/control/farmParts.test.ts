@@ -25,22 +25,22 @@ function refusal(about: string | undefined): AppError {
 }
 
 describe('compileParts', () => {
-  it("names the farm the change is about in its error, with the field", () => {
-    const e = refusal('f-other');
-    expect(e.code).toBe('BAD_REQUEST');
-    expect(e.message).toContain('other-tenants-farm');
-    expect(e.field).toBeDefined();
-  });
-
-  it('names nothing of another farm that cannot be compiled again, about another farm or every host', () => {
-    for (const about of ['f-mine', undefined]) {
+  it("names the farm in its error, with the field, to a change about that farm or about every host (an admin's)", () => {
+    for (const about of ['f-other', undefined]) {
       const e = refusal(about);
       expect(e.code).toBe('BAD_REQUEST');
-      expect(e.message).toMatch(/another deployed farm .* cannot be compiled again/);
-      expect(e.message).not.toContain('other-tenants-farm');
-      expect(e.message).not.toContain('secret-vm');
-      expect(e.message).not.toContain('f-other');
-      expect(e.field).toBeUndefined();
+      expect(e.message).toContain('other-tenants-farm');
+      expect(e.field).toBeDefined();
     }
+  });
+
+  it('names nothing of another farm that cannot be compiled again on the way of a change about one farm', () => {
+    const e = refusal('f-mine');
+    expect(e.code).toBe('BAD_REQUEST');
+    expect(e.message).toMatch(/another deployed farm .* cannot be compiled again/);
+    expect(e.message).not.toContain('other-tenants-farm');
+    expect(e.message).not.toContain('secret-vm');
+    expect(e.message).not.toContain('f-other');
+    expect(e.field).toBeUndefined();
   });
 });

@@ -41,11 +41,13 @@ export function isCurrent(f: FarmRow, hostNames: ReadonlySet<string>): boolean {
 }
 
 /**
- * Compiles farms' parts; a compile error is the caller's BAD_REQUEST. Only the
- * farm the change is `about` is the caller's to read: another farm compiled
- * again on the way (its stored part no longer current) may be another
- * tenant's, so its error names nothing of it to the caller (the console's log
- * has it, with the farm's id).
+ * Compiles farms' parts; a compile error is the caller's BAD_REQUEST. A change
+ * `about` one farm is a tenant's: another farm compiled again on its way (its
+ * stored part no longer current) may be another tenant's, so its error names
+ * nothing of it to the caller (the console's log has it, with the farm's id).
+ * A change about every host (hosts, segments, external networks, keys) is an
+ * admin's, who reads every tenant's objects on hosts (docs/api.md "Tenants"):
+ * its error names the farm and the field.
  */
 export function compileParts(inputs: CompiledInput[], hosts: CompileHost[], about?: string | null): CompiledPart[] {
   const hostsById = new Map(hosts.map((h) => [h.id, h]));
@@ -54,7 +56,7 @@ export function compileParts(inputs: CompiledInput[], hosts: CompileHost[], abou
       return { part: compileFarm(c.farm, hostsById), revision: c.farm.revision, warnings: c.warnings, unknownHosts: c.unknownHosts };
     } catch (err) {
       if (!(err instanceof CompileError)) throw err;
-      if (c.farm.id === about) throw new AppError('BAD_REQUEST', err.message, { field: err.field, cause: err });
+      if (about == null || c.farm.id === about) throw new AppError('BAD_REQUEST', err.message, { field: err.field, cause: err });
       consoleLogger().error('a deployed farm cannot be compiled again', { farmId: c.farm.id, field: err.field, error: err.message });
       throw new AppError(
         'BAD_REQUEST',
