@@ -48,12 +48,6 @@ const encodePage = encoder(listOutput);
 
 const answers = new ReadyAnswers();
 
-const sqls = new WeakMap<RawDb, Sql>();
-const sqlFor = (raw: RawDb): Sql => {
-  let sql = sqls.get(raw);
-  if (!sql) sqls.set(raw, (sql = sqlOf(raw)));
-  return sql;
-};
 
 type Creds = { cookie?: string | null; authorization?: string | null };
 type Handler = (db: Db, sql: Sql, creds: Creds, rawInput: unknown) => Promise<ReadyAnswer | null>;
@@ -118,7 +112,7 @@ export async function serveHotRead(req: HotRequest, prefix: string, db?: { prism
     const { prisma, raw } = db ?? (await getDatabase());
     ensureLivenessSweep(prisma);
     ensureKeyRotation(prisma);
-    const answer = await handler(prisma, sqlFor(raw), { cookie: req.header('cookie'), authorization: req.header('authorization') }, input);
+    const answer = await handler(prisma, sqlOf(raw), { cookie: req.header('cookie'), authorization: req.header('authorization') }, input);
     if (!answer) return null;
     const headers = {
       'content-type': 'application/json',

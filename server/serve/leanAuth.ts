@@ -16,13 +16,26 @@ import { sessionVerdict, tokenVerdict } from '../identity/sessions.ts';
 /** One raw statement; `name` makes it a prepared statement on Postgres. */
 export type Sql = <R>(name: string, text: string, values: unknown[]) => Promise<R[]>;
 
+const sqls = new WeakMap<RawDb, Sql>();
+
+/** The raw statements of a database, one function per database for every lean path. */
 export function sqlOf(raw: RawDb): Sql {
+  let sql = sqls.get(raw);
+  if (sql) return sql;
   if (raw.kind === 'postgres') {
     const pool = raw.pool;
-    return async <R>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as R[];
+    sql = async <R>(name: string, text: string, values: unknown[]) => (await pool.query({ name, text, values })).rows as R[];
+  } else {
+    const pglite = raw.pglite;
+    sql = async <R>(_name: string, text: string, values: unknown[]) => (await pglite.query<R>(text, values)).rows;
   }
-  const pglite = raw.pglite;
-  return async <R>(_name: string, text: string, values: unknown[]) => (await pglite.query<R>(text, values)).rows;
+  sqls.set(raw, sql);
+  return sql;
+}
+
+/** The token of an `Authorization: Bearer …` header, or undefined. */
+export function bearerToken(authorization: string | null | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(authorization?.trim() ?? '')?.[1];
 }
 
 interface UserCols {
@@ -52,7 +65,7 @@ function credentialOf(creds: { cookie?: string | null; authorization?: string | 
   const auth = creds.authorization?.trim();
   // An Authorization header, when present, decides alone (as in resolveActor).
   if (auth) {
-    const token = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+    const token = bearerToken(auth);
     return token?.startsWith(API_TOKEN_PREFIX) ? { kind: 'token', hash: hashToken(token) } : null;
   }
   const raw = creds.cookie ?? null;

@@ -38,7 +38,7 @@ import { logApiError } from '../trpc/error-log.ts';
 import { whileCredentialHolds } from '../trpc/streamGuard.ts';
 import { transformer } from '../trpc/transformer.ts';
 import type { HotRequest } from './hotReads.ts';
-import { sqlOf, type Sql } from './leanAuth.ts';
+import { bearerToken, sqlOf } from './leanAuth.ts';
 
 const PATH = 'agent.desired';
 /** The query parameters of the tRPC subscription link; anything else goes to tRPC. */
@@ -58,7 +58,7 @@ export interface LeanDesiredCall {
  */
 export function leanDesiredCall(req: HotRequest, prefix: string): LeanDesiredCall | null {
   if (req.method !== 'GET') return null;
-  const token = /^Bearer\s+(\S+)$/i.exec(req.header('authorization')?.trim() ?? '')?.[1];
+  const token = bearerToken(req.header('authorization'));
   if (!token?.startsWith(HOST_CREDENTIAL_PREFIX)) return null;
   let url: URL;
   try {
@@ -97,13 +97,6 @@ export interface LeanDesiredStream {
   run(sink: SseSink, signal: AbortSignal): Promise<void>;
 }
 
-const sqls = new WeakMap<RawDb, Sql>();
-const sqlFor = (raw: RawDb): Sql => {
-  let sql = sqls.get(raw);
-  if (!sql) sqls.set(raw, (sql = sqlOf(raw)));
-  return sql;
-};
-
 // resolveActor's lookup of a host credential (server/identity/sessions.ts resolveHost).
 const HOST_SQL = `SELECT id::text AS id, name FROM "Host" WHERE "credentialHash" = $1 AND status <> 'revoked'`;
 
@@ -138,7 +131,7 @@ export async function openLeanDesired(call: LeanDesiredCall, db?: { prisma: Db; 
     prisma = d.prisma;
     ensureLivenessSweep(prisma);
     ensureKeyRotation(prisma);
-    host = (await sqlFor(d.raw)<{ id: string; name: string }>('lean_desired_host', HOST_SQL, [credentialHash]))[0];
+    host = (await sqlOf(d.raw)<{ id: string; name: string }>('lean_desired_host', HOST_SQL, [credentialHash]))[0];
   } catch {
     return null;
   }

@@ -24,14 +24,9 @@ import { MAX_BODY_BYTES } from '../limits.ts';
 import { reportInput, reportOutput } from '../routers/agent/report.types.ts';
 import { transformer } from '../trpc/transformer.ts';
 import type { HotAnswer, HotRequest } from './hotReads.ts';
-import { sqlOf, type Sql } from './leanAuth.ts';
+import { bearerToken, sqlOf } from './leanAuth.ts';
 
-const sqls = new WeakMap<RawDb, Sql>();
-const execFor = (raw: RawDb): ReportExec => {
-  let sql = sqls.get(raw);
-  if (!sql) sqls.set(raw, (sql = sqlOf(raw)));
-  return sql as ReportExec;
-};
+const execFor = (raw: RawDb): ReportExec => sqlOf(raw) as ReportExec;
 
 /** The host credential of a request the lean path may take (before its body is read), or null. */
 export function leanReportCredential(req: HotRequest, prefix: string): string | null {
@@ -40,7 +35,7 @@ export function leanReportCredential(req: HotRequest, prefix: string): string | 
   if (type !== 'application/json') return null;
   const length = Number(req.header('content-length') ?? NaN);
   if (!Number.isSafeInteger(length) || length < 0 || length > MAX_BODY_BYTES) return null;
-  const token = /^Bearer\s+(\S+)$/i.exec(req.header('authorization')?.trim() ?? '')?.[1];
+  const token = bearerToken(req.header('authorization'));
   return token?.startsWith(HOST_CREDENTIAL_PREFIX) ? token : null;
 }
 
