@@ -47,6 +47,13 @@ export const reportVifSchema = closed({
    * the epoch). A console finishes the move on `active`. Absent: not incoming.
    */
   migration: closed({ state: z.enum(['incoming', 'active']), activatedAt: z.number().min(0).nullable() }).optional(),
+  /**
+   * A VIF the state marks `outgoing` (a live migration's source) that this
+   * host let go: the newer location version another host announced for it.
+   * The VIF is inactive here until a state gives it another version; a
+   * console refuses to cancel the move (the VM runs there). Absent: it lives here.
+   */
+  movedTo: int32().min(0).optional(),
   /** Which path carries the guest's frames: the kernel fast path, or the agent and why (docs/operations.md "Kernel fast path"). Absent from agents without it. */
   path: closed({ path: z.enum(['kernel', 'userspace']), reason: text(REPORT_MESSAGE_MAX_CHARS).nullable() }).optional(),
 });

@@ -60,6 +60,22 @@ function activeReport(generation: number, vif: { id: string; mac: string; ip: st
   };
 }
 
+/** A TAP VM on h1, deployed, in a live move to `hostId`. */
+async function movingVm(name: string, hostId: string) {
+  const vm = await vmOn(name, h1.id);
+  await op.vm.migrate({ id: vm.id, hostId, expectedRevision: farm.revision, live: true });
+  return { vm, vif: vm.vifs[0]! };
+}
+
+/** The source agent's report: the VIF let go on another host's announcement of `movedTo` (inactive here). */
+async function letGoReport(h: EnrolledHost, vif: { id: string; mac: string; ip: string; vnet: number; version: number }, movedTo: number) {
+  const gen = (await f.db.host.findUniqueOrThrow({ where: { id: h.id }, select: { desiredGeneration: true } })).desiredGeneration;
+  return f.caller(h.actor).agent.report({
+    ...agentReport(gen),
+    vifs: [{ id: vif.id, vnet: vif.vnet, mac: vif.mac, ip: vif.ip, version: vif.version, guest: { kind: 'tap' }, movedTo }],
+  });
+}
+
 describe('vm.migrate live', () => {
   it('starts: the source keeps the VIF outgoing, the destination gets it incoming with the next location version; the report of its arrival finishes the move', async () => {
     const vm = await vmOn('web-1', h1.id);
@@ -210,6 +226,39 @@ describe('vm.migrate live', () => {
     const done = await op.vm.retryMigration({ id: vm.id });
     expect(done.vm).toMatchObject({ hostId: h2.id, migratingToHostId: null, migrationError: null });
     farm.revision = (await op.farm.get({ id: farm.id })).revision;
+  });
+
+  it('a cancel is refused once the source reported that it let the VIF go, before the destination\'s own report arrived: the VM runs there', async () => {
+    const { vm, vif } = await movingVm('web-12', h2.id);
+    const [src] = await vifsOf(h1.id, vif.id);
+    const [dst] = await vifsOf(h2.id, vif.id);
+    // h1 heard h2 announce the VM with the destination's version and let its VIF go; h2's report is not in.
+    await letGoReport(h1, src!, dst!.version);
+    const snap = await stateNow();
+    const e = await refusedWith(op.vm.cancelMigration({ id: vm.id }), 'CONFLICT');
+    expect(e.message).toMatch(/already runs on host h2: host h1 reported .* that it let the VM's VIF go/);
+    expect(e.message).toMatch(new RegExp(`location version ${dst!.version}`));
+    expect(e.message).toMatch(/live-migrate it again once the move is finished/);
+    expect(await stateNow()).toEqual(snap);
+    // The destination's report, when it comes, finishes the move as usual.
+    await arrivedReport(h2, vif, dst!);
+    expect(await op.vm.get({ id: vm.id })).toMatchObject({ hostId: h2.id, migratingToHostId: null });
+    farm.revision = (await op.farm.get({ id: farm.id })).revision;
+  });
+
+  it('a VIF the source let go in an earlier move (a lower version) does not hold a later move\'s cancel', async () => {
+    const { vm, vif } = await movingVm('web-13', h2.id);
+    const [first] = await vifsOf(h2.id, vif.id);
+    // Cancelled before any report, then the source says it had let go (the race docs/operations.md describes).
+    await op.vm.cancelMigration({ id: vm.id });
+    const [src] = await vifsOf(h1.id, vif.id);
+    await letGoReport(h1, src!, first!.version);
+    await op.vm.migrate({ id: vm.id, hostId: h3.id, expectedRevision: farm.revision, live: true });
+    const [next] = await vifsOf(h3.id, vif.id);
+    expect(next!.version).toBeGreaterThan(first!.version);
+    const c = await op.vm.cancelMigration({ id: vm.id });
+    expect(c.vm).toMatchObject({ hostId: h1.id, migratingToHostId: null });
+    expect(await vifsOf(h3.id, vif.id)).toEqual([]);
   });
 
   it('a passing failure (the database) is retried by a later report, not by every one', async () => {

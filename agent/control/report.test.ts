@@ -63,11 +63,13 @@ describe('buildReport', () => {
     expect(reportVifSchema.array().parse(r.vifs)).toHaveLength(3);
   });
 
-  it('says where a live migration\'s incoming VIF stands, in the contract\'s shape', () => {
+  it('says where a live migration\'s VIFs stand, incoming and let go, in the contract\'s shape', () => {
     const vif = view().vifs[0]!;
     const v = view({ vifs: [{ ...vif, migration: { state: 'incoming', activatedAt: null } }, { ...vif, id: 'b/eth0', migration: { state: 'active', activatedAt: 1_700_000_000_000 } }, { ...vif, id: 'c/eth0', movedTo: 3 }] });
     const r = buildReport({ view: v, agentVersion: '0.1.0', uptimeS: 1, applyError: null });
     expect(r.vifs.map((x) => x.migration)).toEqual([{ state: 'incoming', activatedAt: null }, { state: 'active', activatedAt: 1_700_000_000_000 }, undefined]);
+    // The source's VIF let go on the destination's announcement: the console refuses to cancel that move.
+    expect(r.vifs.map((x) => x.movedTo)).toEqual([undefined, undefined, 3]);
     expect(reportVifSchema.array().parse(r.vifs)).toHaveLength(3);
     expect(() => reportVifSchema.parse({ ...r.vifs[0], migration: { state: 'elsewhere', activatedAt: null } })).toThrow();
   });

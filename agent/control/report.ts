@@ -64,6 +64,7 @@ export function buildReport(i: ReportInput): AgentReport {
       ...(v.securityGroups ? { securityGroups: sgSummary(v.securityGroups) } : {}),
       ...(v.path ? { path: { path: v.path.path, reason: v.path.reason } } : {}),
       ...(v.migration ? { migration: { state: v.migration.state, activatedAt: v.migration.activatedAt } } : {}),
+      ...(v.movedTo !== undefined ? { movedTo: v.movedTo } : {}),
     })),
     varp: allVarp.slice(0, REPORT_MAX_VARP).map((e) => ({
       vnet: e.vnet,

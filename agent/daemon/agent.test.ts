@@ -196,8 +196,14 @@ describe('Agent reconcile', () => {
     expect((await emulated(h1, 'a').ping('10.7.0.10', { count: 3, timeoutMs: 1000 })).received).toBe(3);
     expect(delivered).toBe(0);
     expect(h1.snapshot().varp.find((e) => e.ip === '10.7.0.10')).toMatchObject({ coa: '127.0.0.3', version: 2 });
+    // A cancel's state (no longer outgoing, the same version) does not take it back: the VM runs at h2, and
+    // claiming it here too would make two hosts answer for its MAC (the console refuses such a cancel).
+    await h1.apply({ ...h1State, generation: 3 });
+    expect(h1.snapshot().vifs.find((v) => v.id === 'vm')).toMatchObject({ movedTo: 2, version: 1 });
+    expect((await emulated(h1, 'a').ping('10.7.0.10', { count: 3, timeoutMs: 1000 })).received).toBe(3);
+    expect(delivered).toBe(0);
     // Moving it back with a newer version brings it up fresh on h1.
-    await h1.apply(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10, version: 3 }, { id: 'a', vnet: 7, n: 11 }], { generation: 3 }));
+    await h1.apply(state('h1', '127.0.0.2', ['127.0.0.3'], [{ id: 'vm', vnet: 7, n: 10, version: 3 }, { id: 'a', vnet: 7, n: 11 }], { generation: 4 }));
     expect(h1.snapshot().vifs.find((v) => v.id === 'vm')?.movedTo).toBeUndefined();
   });
 });

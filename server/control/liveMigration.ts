@@ -15,7 +15,8 @@
 //   name); a passing failure backs off.
 // - cancel (vm.cancelMigration): the pending destination is cleared and the
 //   destination's incoming VIFs dropped; refused once the destination
-//   reported the VM there (it runs there, the source has let go).
+//   reported the VM there, or the source reported that it let the VM's VIF
+//   go on the destination's announcement (either way it runs there).
 import type { Db } from '../db/index.ts';
 import { AppError, badRequest, conflict } from '../errors.ts';
 import type { UserActor } from '../auth/actors.ts';
@@ -31,6 +32,7 @@ import {
   finishDeployment, migrateVm, refuseWhileMoving, requireIntentAt, runRevision, type MigrateResult, type WaitOptions,
 } from './deploy.ts';
 import { loadRevision } from './plan.ts';
+import { loadVmLocations, nextLocation } from './vmLocations.ts';
 
 type VmRow = Awaited<ReturnType<typeof requireVm>>;
 
@@ -106,6 +108,33 @@ async function arrived(tx: Tx, vm: { id: string; migratingToHostId: string | nul
   return active ? { host: row.host.name, at: row.receivedAt } : null;
 }
 
+/**
+ * The source's word, when it has reported that it let one of the VM's VIFs
+ * go to the location version this move gives the destination (report
+ * `movedTo`); null otherwise. It lets go only on the destination's
+ * announcement of that version, which that agent sends on the VM's first
+ * frame there: QEMU's RARP, sent once the incoming migration has completed.
+ * So the VM runs on the destination even when that host's own report has not
+ * arrived (its agent restarted, its link to the console is down, or the
+ * report is a moment behind). A VIF let go in an earlier move (a lower
+ * version) does not count, nor does a destination revoked or deleted since
+ * (nothing could finish that move; the cancel is the only way out of it).
+ */
+async function letGo(tx: Tx, vm: { id: string; hostId: string | null; locationVersion: number; migratingToHostId: string | null; vifs: { id: string }[] }) {
+  if (vm.migratingToHostId === null || vm.hostId === null) return null;
+  const dest = await tx.host.findUnique({ where: { id: vm.migratingToHostId }, select: { name: true, status: true } });
+  const row = await tx.hostReport.findUnique({
+    where: { hostId: vm.hostId },
+    select: { report: true, receivedAt: true, host: { select: { name: true, status: true } } },
+  });
+  if (!dest || dest.status === 'revoked' || !row || row.host.status === 'revoked') return null;
+  // The version the destination holds, as desiredInput.ts gives it (the VM's intent version is the floor).
+  const version = nextLocation((await loadVmLocations(tx, [vm.id])).get(vm.id), vm.migratingToHostId, vm.locationVersion);
+  const ids = new Set(vm.vifs.map((v) => v.id));
+  const moved = ((row.report as unknown as Report).vifs ?? []).some((v) => ids.has(v.id) && v.movedTo !== undefined && v.movedTo >= version);
+  return moved ? { source: row.host.name, destination: dest.name, at: row.receivedAt, version } : null;
+}
+
 /** The columns of a live migration, cleared: no move, no failure. */
 const NO_MOVE = {
   migratingToHostId: null, migrationById: null, migrationStartedAt: null,
@@ -114,10 +143,14 @@ const NO_MOVE = {
 
 /**
  * vm.cancelMigration: the VM stays where it is; the destination drops its
- * incoming VIFs. Refused once the destination reported the VM there: it runs
- * on the destination and the source has let its VIF go (or is about to), so
- * keeping it on the source would leave it without a network; such a move is
- * finished (vm.retryMigration when its finish failed).
+ * incoming VIFs. Refused once the destination reported the VM there, or the
+ * source reported that it let the VM's VIF go: the VM runs on the
+ * destination, so dropping its VIFs there would take its TAP away, and the
+ * source would not take the VIF back either (it keeps it inactive until a new
+ * location version: claiming it again would make two hosts answer for one
+ * MAC while the VM runs elsewhere). Such a move is finished
+ * (vm.retryMigration when its finish failed). A cancel that reaches the
+ * console before either report is not caught (docs/operations.md).
  */
 export async function cancelLiveMigration(o: { db: Db; actor: UserActor; id: string } & WaitOptions): Promise<MigrateResult> {
   const out = await o.db.$transaction(async (tx) => {
@@ -130,6 +163,13 @@ export async function cancelLiveMigration(o: { db: Db; actor: UserActor; id: str
         + 'the move can no longer be cancelled; it is finished when the console records it'
         + (current.migrationError === null ? '' : ` (it failed: ${current.migrationError}; fix that and retry it with vm.retryMigration)`)
         + '. To bring the VM back, live-migrate it again once the move is finished');
+    }
+    const gone = await letGo(tx, current);
+    if (gone) {
+      throw conflict('id', `VM ${current.name} already runs on host ${gone.destination}: host ${gone.source} reported at ${gone.at.toISOString()} that it let the VM's VIF go `
+        + `on ${gone.destination}'s announcement of the VM (location version ${gone.version}, sent on the VM's first frame there), though ${gone.destination}'s own report has not arrived; `
+        + 'the move can no longer be cancelled (the VM would be left without a network on both hosts); it is finished when '
+        + `${gone.destination} reports the VM (if it does not, check that host's agent and its link to the console). To bring the VM back, live-migrate it again once the move is finished`);
     }
     const row = await tx.vm.update({ where: { id: o.id }, data: NO_MOVE, select: vmSelect });
     const farm = await requireFarm(tx, o.actor, current.farm.id, 'id');
