@@ -261,6 +261,17 @@ describe('vm.migrate live', () => {
     expect(await vifsOf(h3.id, vif.id)).toEqual([]);
   });
 
+  it('a destination revoked since does not hold the cancel, though the source let the VIF go: nothing else could end the move', async () => {
+    const h4 = await f.host('h4', '127.0.0.5');
+    const { vm, vif } = await movingVm('web-14', h4.id);
+    const [src] = await vifsOf(h1.id, vif.id);
+    const [dst] = await vifsOf(h4.id, vif.id);
+    await letGoReport(h1, src!, dst!.version);
+    await f.caller(f.admin).host.revokeCredential({ id: h4.id });
+    const c = await op.vm.cancelMigration({ id: vm.id });
+    expect(c.vm).toMatchObject({ hostId: h1.id, migratingToHostId: null });
+  });
+
   it('a passing failure (the database) is retried by a later report, not by every one', async () => {
     const vm = await vmOn('web-8', h1.id);
     const vif = vm.vifs[0]!;
