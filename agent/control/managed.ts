@@ -146,7 +146,8 @@ export async function runManaged(opts: ManagedOptions): Promise<number> {
       reportIntervalMs: opts.reportIntervalMs,
     });
     link.start();
-    // A live migration's destination VIF became active: the console finishes the move on this report.
+    // A live migration's VIF became active here (the console finishes the move on this report) or was
+    // let go (from this report on the console refuses to cancel the move).
     agent.onVifMoved = () => void link?.report();
     // The router manager's commands (ping, traceroute, views) on a stream of their own.
     const nodes = {
