@@ -5,11 +5,11 @@
 import { consoleLogger } from '../../log/index.ts';
 import { consoleConfig } from '../../config/index.ts';
 import type { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/client.ts';
 import { DatabaseError, describeError } from './errors.ts';
 import { applyMigrations, type MigrateResult } from './migrate.ts';
+import { pgAdapter } from './pgAdapter.ts';
 import { openEmbedded } from './pglite.ts';
 import { executorFor, redactUrl, type DbKind, type RawDb, type SqlExecutor } from './sql.ts';
 
@@ -90,7 +90,7 @@ export async function openDatabase(opts: OpenDatabaseOptions = {}): Promise<Open
 }
 
 async function adapterFor(raw: RawDb) {
-  if (raw.kind === 'postgres') return new PrismaPg(raw.pool);
+  if (raw.kind === 'postgres') return pgAdapter(raw.pool);
   const { PrismaPGlite } = await import('pglite-prisma-adapter');
   return new PrismaPGlite(raw.pglite);
 }

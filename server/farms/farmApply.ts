@@ -34,14 +34,13 @@ export async function loadStoredFarm(tx: Tx, tenantId: string, name: string, loc
   if (lock) await tx.$queryRawUnsafe('SELECT 1 AS locked FROM "Farm" WHERE id = $1::uuid FOR UPDATE', found.id);
   const farm = lock ? ((await tx.farm.findUnique({ where: { id: found.id }, select })) ?? found) : found;
   const where = { farmId: farm.id };
-  const [vnets, vms, routers, firewalls, vifs, groups] = await Promise.all([
-    tx.vnet.findMany({ where, select: { id: true, name: true } }),
-    tx.vm.findMany({ where, select: { id: true, name: true } }),
-    tx.router.findMany({ where, select: { id: true, name: true } }),
-    tx.firewall.findMany({ where, select: { id: true, name: true } }),
-    tx.vif.findMany({ where: { vm: where }, select: { id: true, serial: true, name: true, vm: { select: { name: true } } } }),
-    tx.securityGroup.findMany({ where, select: { id: true, name: true } }),
-  ]);
+  // One after another: a transaction's statements share its one connection.
+  const vnets = await tx.vnet.findMany({ where, select: { id: true, name: true } });
+  const vms = await tx.vm.findMany({ where, select: { id: true, name: true } });
+  const routers = await tx.router.findMany({ where, select: { id: true, name: true } });
+  const firewalls = await tx.firewall.findMany({ where, select: { id: true, name: true } });
+  const vifs = await tx.vif.findMany({ where: { vm: where }, select: { id: true, serial: true, name: true, vm: { select: { name: true } } } });
+  const groups = await tx.securityGroup.findMany({ where, select: { id: true, name: true } });
   const named = (xs: { id: string; name: string }[]) => new Map(xs.map((x) => [x.name, x.id]));
   const rows: KeptRows = {
     vnets: named(vnets), vms: named(vms), routers: named(routers), firewalls: named(firewalls),

@@ -9,11 +9,11 @@ import { badRequest } from '../errors.ts';
 import type { Tx } from './farmAccess.ts';
 
 export async function checkHostBounds(tx: Tx, farmId: string, field: string): Promise<void> {
-  const [vifs, rules] = await Promise.all([
-    tx.vif.findMany({ where: { vm: { farmId } }, select: { vm: { select: { hostId: true } }, securityGroups: { select: { groupId: true } } } }),
-    // Counted in the database, one row per group and remote group: a farm may hold tens of thousands of rules.
-    tx.securityRule.groupBy({ by: ['groupId', 'remoteGroupId'], where: { group: { farmId } }, _count: { _all: true } }),
-  ]);
+  const vifs = await tx.vif.findMany({
+    where: { vm: { farmId } }, select: { vm: { select: { hostId: true } }, securityGroups: { select: { groupId: true } } },
+  });
+  // Counted in the database, one row per group and remote group: a farm may hold tens of thousands of rules.
+  const rules = await tx.securityRule.groupBy({ by: ['groupId', 'remoteGroupId'], where: { group: { farmId } }, _count: { _all: true } });
   const members = new Map<string, number>();
   const byHost = new Map<string, Set<string>>();
   for (const v of vifs) {

@@ -176,11 +176,9 @@ interface Placement {
  */
 async function placements(tx: Tx, hostId: string, tenantId: string): Promise<{ own: Placement[]; others: number }> {
   const sel = { id: true, name: true, farm: { select: { id: true, name: true, tenantId: true } } } as const;
-  const [vms, routers, firewalls] = await Promise.all([
-    tx.vm.findMany({ where: { hostId }, select: sel, orderBy: { name: 'asc' } }),
-    tx.router.findMany({ where: { hostId }, select: sel, orderBy: { name: 'asc' } }),
-    tx.firewall.findMany({ where: { hostId }, select: sel, orderBy: { name: 'asc' } }),
-  ]);
+  const vms = await tx.vm.findMany({ where: { hostId }, select: sel, orderBy: { name: 'asc' } });
+  const routers = await tx.router.findMany({ where: { hostId }, select: sel, orderBy: { name: 'asc' } });
+  const firewalls = await tx.firewall.findMany({ where: { hostId }, select: sel, orderBy: { name: 'asc' } });
   const own: Placement[] = [];
   let others = 0;
   const add = (kind: Placement['kind'], rows: typeof vms) => {
