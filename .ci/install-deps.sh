@@ -8,7 +8,8 @@
 # qemu-system-x86, linux-image-amd64 and kmod (the real VM test boots the
 # distribution kernel with a busybox initramfs; modprobe finds its modules),
 # the toolchain node-gyp uses for agent/native (python3, make, g++), the
-# kernel fast path's (clang, libbpf-dev for the BPF headers, bpftool), and
+# kernel fast path's (clang, libbpf-dev for the BPF headers, bpftool, and ethtool for the
+# GRO pair that merges super-packets for VMs), and
 # Chromium for the browser suite.
 # Idempotent and quiet: it runs `apt-get update` at most once and only when a
 # package is missing, so a machine that already has everything touches nothing.
@@ -38,6 +39,7 @@ declare -A need=(
   [clang]=/usr/bin/clang
   [libbpf-dev]=/usr/include/bpf/bpf_helpers.h
   [bpftool]=/usr/sbin/bpftool
+  [ethtool]=/usr/sbin/ethtool
 )
 
 missing=()

@@ -12,14 +12,14 @@ import { NetnsHarness, hasCommand, netnsWorks } from './netns/harness.ts';
 import { agentCliPresent, stateDir } from './netns/agents.ts';
 import { Hypervisor } from './netns/hypervisor-client.ts';
 import { tapAddonAvailable } from '../agent/native/index.ts';
-import { unsupportedReason } from '../agent/bpf/loader.ts';
+import { groPairNames, unsupportedReason } from '../agent/bpf/loader.ts';
 import { OverlayAgent, fastPathPrograms, captureUnderlay, pingCount, pingUntil, sealKey, type FullState } from './overlay-fixture.ts';
 import { KIND_FRAME, decodeFrame, encodeFrame } from '../agent/wire/index.ts';
 
 const bpfMissing = unsupportedReason();
 const ok = prerequisite(
-  isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand('/usr/bin/curl') && bpfMissing === null,
-  `the kernel fast path test needs root, \`ip netns\`, the TAP addon, bin/softudc-agent.js, curl, and the fast path itself (${bpfMissing ?? 'ok'}; bash .ci/install-deps.sh && npm ci)`,
+  isRoot && netnsWorks() && tapAddonAvailable() && agentCliPresent() && hasCommand('/usr/bin/curl') && hasCommand('/usr/sbin/ethtool') && hasCommand('/usr/bin/python3') && bpfMissing === null,
+  `the kernel fast path test needs root, \`ip netns\`, the TAP addon, bin/softudc-agent.js, curl, ethtool, python3, and the fast path itself (${bpfMissing ?? 'ok'}; bash .ci/install-deps.sh && npm ci)`,
 );
 
 const A = '198.18.14.1';
@@ -126,6 +126,24 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     expect(path(vms.a1.id)).toEqual({ path: 'kernel', reason: null });
     expect(path(vms.s1.id)).toEqual({ path: 'userspace', reason: 'vnet sealed' });
     expect(a.logs.some((l) => l.includes('kernel fast path loaded'))).toBe(true);
+  });
+
+  it('sets up its GRO pair, and drops and counts any frame on it that is not its own', async () => {
+    // The pair that merges super-packets for VMs attached with vnet_hdr=on (softudc.bpf.c, sd_gro); the real VM test proves the merge.
+    const { near, far } = groPairNames(`${A.replaceAll('.', '_')}-1798`);
+    const features = async (dev: string) => await h.mustExec(ha, 'ethtool', ['-k', dev]);
+    expect(await features(near)).toMatch(/tx-tcp-segmentation: off/);
+    expect(await features(near)).toMatch(/tx-udp_tnl-segmentation: off/);
+    expect(await features(far)).toMatch(/generic-receive-offload: on/);
+    expect(await h.mustExec(ha, 'tc', ['filter', 'show', 'dev', far, 'ingress'])).toContain('sd_gro');
+    // A frame the agent did not send through the pair (no mark naming one of its TAPs): dropped and counted.
+    const before = await counters(a);
+    const send = `import socket; s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(("${near}", 0)); [s.send(bytes.fromhex("025d000064010a0000000001") + b"\\x08\\x00" + bytes(46)) for _ in range(3)]`;
+    await h.mustExec(ha, 'python3', ['-c', send]);
+    let after = await counters(a);
+    for (let i = 0; i < 20 && delta(after, before, 'softudc_kernel_gro_drops_total') < 3; i++) after = await new Promise((r) => setTimeout(r, 50)).then(() => counters(a));
+    expect(delta(after, before, 'softudc_kernel_gro_drops_total')).toBe(3);
+    expect(delta(after, before, 'softudc_kernel_rx_gro_out_total')).toBe(0);
   });
 
   it('carries ping across hosts in the kernel; ARP goes through the agent', async () => {
@@ -235,5 +253,9 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     // Programs are freed once the last reference (a tc filter, a pin, a socket) goes.
     for (let i = 0; i < 20 && fastPathPrograms() > programsBefore; i++) await new Promise((r) => setTimeout(r, 100));
     expect(fastPathPrograms()).toBe(programsBefore);
+    // The GRO pairs went with them.
+    for (const [ns, address] of [[ha, A], [hb, B]] as const) {
+      expect((await h.exec(ns, 'ip', ['link', 'show', 'dev', groPairNames(`${address.replaceAll('.', '_')}-1798`).near])).code).not.toBe(0);
+    }
   });
 });

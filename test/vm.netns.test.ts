@@ -115,6 +115,7 @@ describe.skipIf(!ok)('a real QEMU VM on the overlay', () => {
       const kernelBefore = (await a.view()).counters;
       const csumBefore = { vm: tcpCsumErrors(await vm.must('cat /proc/net/snmp')), guest: tcpCsumErrors(await h.mustExec(guest, 'cat', ['/proc/net/snmp'])) };
       const rxStats = async () => (await vm!.must('cat /sys/class/net/eth0/statistics/rx_packets /sys/class/net/eth0/statistics/rx_bytes')).match(/^\d+/gm)!.map(Number);
+      let toVmFrame = 0;
       for (const reverse of [false, true]) {
         const rx0 = await rxStats();
         const r = await vm.run(`iperf3 -c 10.100.0.12 -p ${IPERF_PORT} -t 3 -f m --connect-timeout 5000${reverse ? ' -R' : ''}`, 90_000);
@@ -125,7 +126,9 @@ describe.skipIf(!ok)('a real QEMU VM on the overlay', () => {
         }
         expect(mbps ?? 0, `iperf3 ${reverse ? 'guest → VM' : 'VM → guest'} with vnet_hdr=${vnetHdr ? 'on' : 'off'}:\n${r.output}`).toBeGreaterThan(0);
         const rx1 = await rxStats();
-        rates.push(`${reverse ? 'guest → VM' : 'VM → guest'} ${mbps} Mbit/s (VM received ${rx1[0]! - rx0[0]!} frames of ${((rx1[1]! - rx0[1]!) / Math.max(1, rx1[0]! - rx0[0]!)).toFixed(0)} B on average)`);
+        const frame = (rx1[1]! - rx0[1]!) / Math.max(1, rx1[0]! - rx0[0]!);
+        if (reverse) toVmFrame = frame;
+        rates.push(`${reverse ? 'guest → VM' : 'VM → guest'} ${mbps} Mbit/s (VM received ${rx1[0]! - rx0[0]!} frames of ${frame.toFixed(0)} B on average)`);
       }
       // IPv6 between link-local addresses: with vnet_hdr=on the VM hands over TCPv6 GSO frames.
       const ll = /fe80::[0-9a-f:]+/.exec(await h.mustExec(guest, 'ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'link']))?.[0];
@@ -144,6 +147,14 @@ describe.skipIf(!ok)('a real QEMU VM on the overlay', () => {
         // IPv4 TCP both ways went through the kernel (IPv6 goes through the agent), in both directions of A.
         expect(moved('softudc_kernel_tx_encap_frames_total')).toBeGreaterThan(1000);
         expect(moved('softudc_kernel_rx_decap_frames_total')).toBeGreaterThan(1000);
+      }
+      if (kernelPath && vnetHdr) {
+        // The guest's super-packets for the VM went through agent A's GRO pair and reached the VM merged, not cut to the MTU.
+        console.log(`GRO pair: ${moved('softudc_kernel_rx_gro_in_total')} in, ${moved('softudc_kernel_rx_gro_out_total')} out, ${moved('softudc_kernel_gro_drops_total')} dropped`);
+        expect(moved('softudc_kernel_rx_gro_in_total')).toBeGreaterThan(0);
+        expect(moved('softudc_kernel_rx_gro_out_total')).toBeGreaterThan(0);
+        expect(moved('softudc_kernel_gro_drops_total')).toBe(0);
+        expect(toVmFrame, 'bytes per frame the VM received from the guest').toBeGreaterThan(MTU + 14);
       }
       // Whatever path carried them, every TCP segment arrived with a right checksum on both sides.
       const csumAfter = { vm: tcpCsumErrors(await vm.must('cat /proc/net/snmp')), guest: tcpCsumErrors(await h.mustExec(guest, 'cat', ['/proc/net/snmp'])) };

@@ -11,7 +11,7 @@
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { parseIp } from '../wire/index.ts';
-import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, unsupportedReason } from './loader.ts';
+import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, groPairQueueDrops, setUpGroPair, tearDownGroPair, unsupportedReason } from './loader.ts';
 import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue, type PeerTotals } from './maps.ts';
 import { PeerDeltas, readCounters, readPeerTotals, refreshSeen } from './readers.ts';
 import { NAMESPACE_TAP, fastDevice, offloadedTaps, vifReason, vnetReasons } from './eligibility.ts';
@@ -38,6 +38,8 @@ export class KernelPath {
   private instance = '';
   private off: string | null;
   private device: { ifname: string; ifindex: number; mtu: number } | null = null;
+  /** The near end of the GRO pair (loader.ts setUpGroPair), 0 without one. */
+  private groIfindex = 0;
   private readonly taps = new Map<string, Tap>();
   private readonly paths = new Map<string, VifPath>();
   private fdb = new Map<string, string>();
@@ -184,10 +186,14 @@ export class KernelPath {
       this.obj = await LoadedObject.load(instance);
       this.instance = instance;
       this.logger.info('kernel fast path loaded', { pin: this.obj.dir, device: device.ifname });
+      const pair = await setUpGroPair(this.obj, instance);
+      if ('ifindex' in pair) this.groIfindex = pair.ifindex;
+      else this.logger.warn('no GRO pair: VMs attached with vnet_hdr=on take remote super-packets as segments', { reason: pair.reason });
     }
     const obj = this.obj;
     const m = obj.maps;
-    obj.addon.mapUpdate(m.sd_cfg, u32Key(0), cfgValue({ coa: parseIp(address), port, ifindex: device.ifindex, maxFrame: device.mtu - FRAME_OVERHEAD }));
+    const cfg = { coa: parseIp(address), port, ifindex: device.ifindex, maxFrame: device.mtu - FRAME_OVERHEAD, groIfindex: this.groIfindex };
+    obj.addon.mapUpdate(m.sd_cfg, u32Key(0), cfgValue(cfg));
     if (this.device?.ifname !== device.ifname) {
       if (this.device) await detachFrom(this.device.ifname, true);
       await obj.attach(device.ifname, 'sd_underlay');
@@ -344,7 +350,10 @@ export class KernelPath {
 
   /** The kernel's counters, summed over CPUs (zero while off). */
   kernelCounters(): Record<CounterName, number> {
-    return readCounters(this.obj, this.cpus);
+    const c = readCounters(this.obj, this.cpus);
+    // The GRO pair's own queue overflows count as its drops too (loader.ts).
+    if (this.groIfindex !== 0) c.gro_drops += groPairQueueDrops(this.instance);
+    return c;
   }
 
   view(): KernelView {
@@ -370,6 +379,8 @@ export class KernelPath {
     this.fdb.clear();
     this.peers.clear();
     this.peerDeltas.reset(); // a new object's map starts from zero
+    if (this.groIfindex !== 0) await tearDownGroPair(this.instance);
+    this.groIfindex = 0;
     const obj = this.obj;
     this.obj = null;
     if (obj) await obj.close();

@@ -7,6 +7,7 @@
 // bpftool and tc are the kernel's own tools and need no library in the
 // addon; docs/operations.md "Kernel fast path" says what they require.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,8 @@ function binary(name: string): string | null {
 const BPFTOOL = binary('bpftool');
 const TC = binary('tc');
 const MOUNT = binary('mount');
+const ETHTOOL = binary('ethtool');
+const IP = binary('ip') ?? 'ip';
 
 function run(cmd: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -52,7 +55,7 @@ async function ensureBpffs(): Promise<void> {
   await run(MOUNT ?? 'mount', ['-t', 'bpf', 'bpf', BPFFS]);
 }
 
-export const PROGRAMS = ['sd_tap', 'sd_underlay', 'sd_underlay_out', 'sd_tap_sock'] as const;
+export const PROGRAMS = ['sd_tap', 'sd_underlay', 'sd_underlay_out', 'sd_tap_sock', 'sd_gro'] as const;
 export const MAPS = ['sd_fdb', 'sd_vifs', 'sd_peers', 'sd_cfg', 'sd_seen', 'sd_counters', 'sd_peer_counters'] as const;
 
 /** One loaded copy of softudc.bpf.o: its pinned programs and the fds of its maps. */
@@ -87,7 +90,7 @@ export class LoadedObject {
   }
 
   /** Puts `prog` on `dev`'s ingress, or its egress for sd_underlay_out (replacing our previous filter there). */
-  async attach(dev: string, prog: 'sd_tap' | 'sd_underlay' | 'sd_underlay_out'): Promise<void> {
+  async attach(dev: string, prog: 'sd_tap' | 'sd_underlay' | 'sd_underlay_out' | 'sd_gro'): Promise<void> {
     const tc = TC ?? 'tc';
     const hook = prog === 'sd_underlay_out' ? 'egress' : 'ingress';
     await run(tc, ['qdisc', 'replace', 'dev', dev, 'clsact']);
@@ -106,6 +109,69 @@ export class LoadedObject {
   }
 }
 
+/**
+ * The names of an agent's GRO pair (softudc.bpf.c, sd_gro): from its pin
+ * instance (underlay address and port), so one pair per agent and a
+ * restarted agent finds the one it left.
+ */
+export function groPairNames(instance: string): { near: string; far: string } {
+  const h = createHash('sha256').update(instance).digest('hex').slice(0, 8);
+  return { near: `sdg${h}n`, far: `sdg${h}f` };
+}
+
+/**
+ * Sets up the GRO pair of `obj` (anew: a pair a previous agent left is
+ * replaced): a veth pair whose near end cuts the UDP-tunnel super-packets
+ * sd_underlay sends it into segments (its TSO and UDP-tunnel segmentation off), and
+ * whose far end merges them again (GRO on, which gives a veth its NAPI) and
+ * runs sd_gro. Returns the near end's ifindex, or why there is no pair.
+ */
+export async function setUpGroPair(obj: LoadedObject, instance: string): Promise<{ ifindex: number } | { reason: string }> {
+  if (!ETHTOOL) return { reason: 'ethtool is not installed' };
+  const { near, far } = groPairNames(instance);
+  await run(IP, ['link', 'del', 'dev', near]).catch(() => {});
+  try {
+    // Segments as large as the vnet's frames, whatever the underlay's MTU.
+    await run(IP, ['link', 'add', near, 'mtu', '65535', 'type', 'veth', 'peer', 'name', far, 'mtu', '65535']);
+    // No IPv6 link-local address: the kernel sends nothing of its own on the pair.
+    for (const dev of [near, far]) await run(IP, ['link', 'set', 'dev', dev, 'addrgenmode', 'none']);
+    // TSO off too: a veth hands its peer's GRO only what it could not have sent whole (veth_skb_is_eligible_for_gro).
+    await run(ETHTOOL, ['-K', near, 'tso', 'off', 'tx-udp_tnl-segmentation', 'off', 'tx-udp_tnl-csum-segmentation', 'off']);
+    await run(ETHTOOL, ['-K', far, 'gro', 'on']);
+    await obj.attach(far, 'sd_gro');
+    await run(IP, ['link', 'set', 'dev', far, 'up']);
+    await run(IP, ['link', 'set', 'dev', near, 'up']);
+    const ifindex = await ifindexOf(near);
+    if (ifindex === null) throw new Error(`${near} vanished`);
+    return { ifindex };
+  } catch (err) {
+    await tearDownGroPair(instance);
+    return { reason: (err as Error).message };
+  }
+}
+
+/**
+ * Frames the near end of a GRO pair dropped because its far end's queue was
+ * full (a veth counts them as its tx_dropped): from this namespace's
+ * /proc/self/net/dev, read without spawning; 0 when the device is not there.
+ */
+export function groPairQueueDrops(instance: string): number {
+  const { near } = groPairNames(instance);
+  try {
+    const line = readFileSync('/proc/self/net/dev', 'utf8').split('\n').find((l) => l.trimStart().startsWith(`${near}:`));
+    // face: rx bytes packets errs drop fifo frame compressed multicast, then tx bytes packets errs drop ...
+    const cols = line?.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
+    return cols?.[11] ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Deletes an agent's GRO pair (both ends go with either); absent: nothing to do. */
+export async function tearDownGroPair(instance: string): Promise<void> {
+  await run(IP, ['link', 'del', 'dev', groPairNames(instance).near]).catch(() => {});
+}
+
 /** Takes our filters off `dev`: ingress, and with `egress` (the underlay device) egress too. */
 export async function detachFrom(dev: string, egress = false): Promise<void> {
   const del = (hook: string) => run(TC ?? 'tc', ['filter', 'del', 'dev', dev, hook, 'pref', TC_PREF]).catch(() => {});
@@ -114,7 +180,7 @@ export async function detachFrom(dev: string, egress = false): Promise<void> {
 
 /** The device holding IPv4 `address` in this namespace: its name, index and MTU. */
 export async function deviceOf(address: string): Promise<{ ifname: string; ifindex: number; mtu: number } | null> {
-  const out = JSON.parse(await run(binary('ip') ?? 'ip', ['-j', '-4', 'addr', 'show'])) as {
+  const out = JSON.parse(await run(IP, ['-j', '-4', 'addr', 'show'])) as {
     ifname: string;
     ifindex: number;
     mtu: number;
@@ -127,7 +193,7 @@ export async function deviceOf(address: string): Promise<{ ifname: string; ifind
 /** A device's index in this namespace, or null when it is not here (asked of the kernel: /sys may be another namespace's). */
 export async function ifindexOf(ifname: string): Promise<number | null> {
   try {
-    const out = JSON.parse(await run(binary('ip') ?? 'ip', ['-j', 'link', 'show', 'dev', ifname])) as { ifindex: number }[];
+    const out = JSON.parse(await run(IP, ['-j', 'link', 'show', 'dev', ifname])) as { ifindex: number }[];
     return out[0]?.ifindex ?? null;
   } catch {
     return null;

@@ -28,7 +28,8 @@ describe('fast path map layouts', () => {
   it('encodes a VIF, the configuration and a peer key', () => {
     expect(vifValue(100, parseIp('10.100.0.1'), parseMac('02:5d:00:64:00:01')).toString('hex')).toBe('640000000a640001025d006400010000');
     expect(vifValue(100, parseIp('10.100.0.1'), parseMac('02:5d:00:64:00:01'), true).subarray(14).toString('hex')).toBe(LE ? '0100' : '0001');
-    expect(cfgValue({ coa: parseIp('198.18.0.1'), port: 1798, ifindex: 3, maxFrame: 1462 }).toString('hex')).toBe('c61200010706000003000000b6050000');
+    expect(cfgValue({ coa: parseIp('198.18.0.1'), port: 1798, ifindex: 3, maxFrame: 1462 }).toString('hex')).toBe('c61200010706000003000000b605000000000000');
+    expect(cfgValue({ coa: parseIp('198.18.0.1'), port: 1798, ifindex: 3, maxFrame: 1462, groIfindex: 9 }).subarray(16).toString('hex')).toBe(LE ? '09000000' : '00000009');
     expect(coaKey(parseIp('198.18.0.2')).toString('hex')).toBe('c6120002');
   });
 

@@ -18,7 +18,7 @@ export const FDB_VETH = 4;
 export const FDB_KEY_LEN = 12;
 export const FDB_VAL_LEN = 16;
 export const VIF_VAL_LEN = 16;
-export const CFG_VAL_LEN = 16;
+export const CFG_VAL_LEN = 20;
 export const SEEN_VAL_LEN = 16;
 
 /** Counter slots of sd_counters (the C enum), in order. */
@@ -34,6 +34,11 @@ export const COUNTERS = [
   'errors',
   /** FRAMEs the agent sent for an offloaded guest, given the mark on the way out (sd_underlay_out). */
   'tx_marked',
+  /** Super-packets for an offloaded VM's TAP sent through the GRO pair (sd_underlay), and what came out of it merged (sd_gro). */
+  'rx_gro_in',
+  'rx_gro_out',
+  /** Frames dropped on the GRO pair: not the agent's, or whose TAP had gone (sd_gro), or over its queue (fastpath.ts adds those). */
+  'gro_drops',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
@@ -95,12 +100,14 @@ export function coaKey(coa: number): Buffer {
   return b;
 }
 
-export function cfgValue(c: { coa: number; port: number; ifindex: number; maxFrame: number }): Buffer {
+/** `groIfindex`: the near end of the GRO pair (sd_gro), 0 without one. */
+export function cfgValue(c: { coa: number; port: number; ifindex: number; maxFrame: number; groIfindex?: number }): Buffer {
   const b = Buffer.alloc(CFG_VAL_LEN);
   b.writeUInt32BE(c.coa >>> 0, 0);
   b.writeUInt16BE(c.port, 4);
   put32(b, c.ifindex, 8);
   put32(b, c.maxFrame, 12);
+  put32(b, c.groIfindex ?? 0, 16);
   return b;
 }
 

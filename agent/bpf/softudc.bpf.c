@@ -20,10 +20,16 @@
 //  - sd_tap_sock (socket filter on the agent's packet socket on that TAP):
 //    the agent's socket sees a frame before tc does, so it hides the frames
 //    sd_tap forwards; both take the same decision (tap_decide).
+//  - sd_gro (tc ingress of the far end of the agent's GRO pair, a veth pair
+//    of its own): a super-packet decapsulated for an offloaded VM's TAP goes
+//    through the pair first (sd_underlay), to be cut into segments on the
+//    near end and merged back by GRO on the far end as a plain TCP
+//    super-packet, which the TAP hands to the VM whole; sd_gro sends it on
+//    to the TAP its mark names.
 //
 // Built at install time by scripts/build-bpf.mjs (clang -target bpf).
 //
-// Over 300 lines: one object from one file, so the three programs' shared
+// Over 300 lines: one object from one file, so the programs' shared
 // inlined helpers, their maps and the map layouts (mirrored by
 // agent/bpf/maps.ts) stay side by side.
 #include <linux/bpf.h>
@@ -107,6 +113,7 @@ struct cfg_val {
   __u16 pad;
   __u32 ifindex;   /* the underlay device */
   __u32 max_frame; /* largest guest frame (with its Ethernet header) the underlay carries unfragmented */
+  __u32 gro_ifindex; /* the near end of the GRO pair (sd_gro), 0 without one */
 };
 
 /* Last time a plain FRAME from (vnet, source MAC) came in, and from where: the agent refreshes VARP with it. */
@@ -139,6 +146,9 @@ enum {
   C_TX_PUNT,
   C_ERRORS,
   C_TX_MARKED,
+  C_RX_GRO_IN,
+  C_RX_GRO_OUT,
+  C_GRO_DROPS,
   C_MAX,
 };
 
@@ -557,6 +567,18 @@ int sd_underlay(struct __sk_buff *skb) {
   __u64 datagrams, bytes;
   wire_size(skb, len - ENCAP_LEN, &datagrams, &bytes);
   count_peer(from, 1, datagrams, bytes);
+  /*
+   * A super-packet for a VM's TAP still carries the UDP-tunnel GSO state of
+   * its FRAMEs (bpf_skb_adjust_room keeps it on this kernel), which a TAP
+   * does not take: its transmit path would cut it into segments for the VM
+   * to handle one by one. Through the GRO pair those segments come back
+   * merged as a plain TCP super-packet (sd_gro), its TAP in the mark.
+   */
+  if (kind == FDB_TAP && skb->gso_size && cfg->gro_ifindex) {
+    skb->mark = ifindex;
+    count(C_RX_GRO_IN, 1);
+    return bpf_redirect(cfg->gro_ifindex, 0);
+  }
   return to_guest(skb, kind, ifindex);
 punt:
   count(C_RX_PUNT, 1);
@@ -594,6 +616,25 @@ int sd_underlay_out(struct __sk_buff *skb) {
   }
   count(C_TX_MARKED, 1);
   return TC_ACT_OK;
+}
+
+/*
+ * What comes out of the GRO pair: a super-packet sd_underlay sent in, merged
+ * again, for the offloaded VM's TAP its mark names (the mark is this host's
+ * own: it is cleared before the TAP). Anything else on the pair (the kernel's
+ * own traffic on a device that is up, a TAP gone since) is dropped and counted.
+ */
+SEC("tc")
+int sd_gro(struct __sk_buff *skb) {
+  __u32 ifindex = skb->mark;
+  struct vif_val *vif = ifindex ? bpf_map_lookup_elem(&sd_vifs, &ifindex) : NULL;
+  if (!vif || !vif->offload) {
+    count(C_GRO_DROPS, 1);
+    return TC_ACT_SHOT;
+  }
+  skb->mark = 0;
+  count(C_RX_GRO_OUT, 1);
+  return bpf_redirect(ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -24,6 +24,8 @@ export interface VmRow {
   /** TCP Mbit/s, VM → peer and peer → VM. */
   up?: number;
   down?: number;
+  /** Bytes per frame the VM's eth0 received during the peer → VM run (its receive counters): how whole the peer's super-packets reached it. */
+  downFrame?: number;
   /** UDP 64-byte datagrams per second received by the peer. */
   udpPps?: number;
   error?: string;
@@ -55,6 +57,13 @@ function udpPps(out: string, seconds: number): number | undefined {
   return m ? (Number(m[2]) - Number(m[1])) / seconds : undefined;
 }
 
+/** The VM's eth0 receive counters, or null when they could not be read. */
+async function rxCounters(vm: Vm): Promise<{ bytes: number; packets: number } | null> {
+  const r = await vm.run('cat /sys/class/net/eth0/statistics/rx_bytes /sys/class/net/eth0/statistics/rx_packets', 10_000).catch(() => null);
+  const n = r?.output.match(/^\d+$/gm)?.map(Number);
+  return n && n.length >= 2 ? { bytes: n[n.length - 2]!, packets: n[n.length - 1]! } : null;
+}
+
 /** Static address (the test proves DHCP), then TCP both ways and UDP 64 B from the VM to the peer. */
 async function measureVm(vm: Vm, path: string, seconds: number): Promise<VmRow> {
   const row: VmRow = { path };
@@ -64,8 +73,11 @@ async function measureVm(vm: Vm, path: string, seconds: number): Promise<VmRow> 
     if (!/ [1-9]\d* packets received/.test(ping.output)) throw new Error(`no ping answer from ${PEER_IP}`);
     const up = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -f m --connect-timeout 5000`, (seconds + 60) * 1000);
     row.up = mbps(up.output);
+    const before = await rxCounters(vm);
     const down = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -f m --connect-timeout 5000 -R`, (seconds + 60) * 1000);
     row.down = mbps(down.output);
+    const after = await rxCounters(vm);
+    if (before && after && after.packets > before.packets) row.downFrame = (after.bytes - before.bytes) / (after.packets - before.packets);
     const udp = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -u -l 64 -b 200M --connect-timeout 5000`, (seconds + 60) * 1000);
     row.udpPps = udpPps(udp.output, seconds);
     if (row.up === undefined || row.down === undefined || row.udpPps === undefined) throw new Error(`iperf3 gave no figure:\n${[up.output, down.output, udp.output].join('\n').slice(-600)}`);
@@ -241,10 +253,13 @@ export async function vmSection(h: NetnsHarness, u: Underlay, seconds: number): 
 /** `row` with the path agent `x` reports for the VM's VIF (a row whose path is unknown fails the run). */
 async function withPath(x: AgentProcess, row: VmRow): Promise<VmRow> {
   try {
-    const st = JSON.parse(await x.admin('/v1/state')) as { vifs: { id: string; path?: { path: string; reason: string | null } }[] };
+    const st = JSON.parse(await x.admin('/v1/state')) as { vifs: { id: string; path?: { path: string; reason: string | null } }[]; counters: Record<string, number> };
     const p = st.vifs.find((v) => v.id === 'vm-1/eth0')?.path;
     if (!p) throw new Error('no path for vm-1/eth0 in /v1/state');
     row.via = p.reason ? `${p.path}: ${p.reason}` : p.path;
+    // Super-packets for the VM that went through agent A's GRO pair, and what came out merged (the agent's totals so far).
+    const gin = st.counters.softudc_kernel_rx_gro_in_total ?? 0;
+    if (gin > 0) row.via += ` (GRO pair: ${gin} in, ${st.counters.softudc_kernel_rx_gro_out_total ?? 0} out)`;
   } catch (err) {
     row.error ??= `path unknown: ${(err as Error).message}`;
   }
@@ -281,11 +296,11 @@ export function printVmSection(s: VmSection | { skipped: string }): void {
   console.log(`\nA QEMU VM (${s.accel === 'kvm' ? 'KVM' : 'TCG, -cpu qemu64'}, virtio-net, MTU ${MTU}) and a namespace peer`);
   const ref = s.rows.find((r) => r.path.includes('reference'));
   const pct = (n: number | undefined, of: number | undefined) => (n === undefined || !of ? '—' : `${((n / of) * 100).toFixed(0)} %`);
-  console.log('| path | agent A used | TCP VM → peer Mbit/s (vs bridge) | TCP peer → VM Mbit/s (vs bridge) | UDP 64 B VM → peer received pps (vs bridge) |');
-  console.log('|---|---|---:|---:|---:|');
+  console.log('| path | agent A used | TCP VM → peer Mbit/s (vs bridge) | TCP peer → VM Mbit/s (vs bridge) | bytes per frame the VM received, peer → VM | UDP 64 B VM → peer received pps (vs bridge) |');
+  console.log('|---|---|---:|---:|---:|---:|');
   for (const r of s.rows) {
     const via = r.path.includes('reference') ? 'no agent' : r.via ?? '—';
-    console.log(r.error ? `| ${r.path} | ${via} | error: ${r.error.split('\n')[0]} | | |` : `| ${r.path} | ${via} | ${fmt(r.up)} (${pct(r.up, ref?.up)}) | ${fmt(r.down)} (${pct(r.down, ref?.down)}) | ${fmt(r.udpPps)} (${pct(r.udpPps, ref?.udpPps)}) |`);
+    console.log(r.error ? `| ${r.path} | ${via} | error: ${r.error.split('\n')[0]} | | | |` : `| ${r.path} | ${via} | ${fmt(r.up)} (${pct(r.up, ref?.up)}) | ${fmt(r.down)} (${pct(r.down, ref?.down)}) | ${fmt(r.downFrame)} | ${fmt(r.udpPps)} (${pct(r.udpPps, ref?.udpPps)}) |`);
   }
   const on = s.rows.find((r) => r.path.endsWith('vnet_hdr=on'));
   if (ref?.up && ref.down && on?.up && on.down) {
