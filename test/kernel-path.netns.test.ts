@@ -221,11 +221,15 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     await hvB.detach(vms.b1.tap);
     await hvB.detach(vms.s2.tap);
     await b.stop();
+    // A GRO pair a killed kernel-path agent left: an agent on the userspace path deletes it.
+    const left = groPairNames(`${B.replaceAll('.', '_')}-1798`);
+    await h.mustExec(hb, 'ip', ['link', 'add', left.near, 'type', 'veth', 'peer', 'name', left.far]);
     b.env = { SOFTUDC_DATAPATH: 'userspace' };
     await b.start();
     for (const vm of [vms.b1, vms.s2]) await attach(hvB, vm);
     const s = await state(b);
     expect(s.datapath).toMatchObject({ mode: 'userspace', active: false, reason: 'SOFTUDC_DATAPATH=userspace' });
+    expect((await h.exec(hb, 'ip', ['link', 'show', 'dev', left.near])).code).not.toBe(0);
     const d = await pings(vms.a1, vms.b1, 10);
     expect(d.a('softudc_kernel_tx_encap_frames_total')).toBeGreaterThanOrEqual(10);
     expect(d.b('softudc_switch_deliveries_total')).toBeGreaterThanOrEqual(10);

@@ -19,6 +19,9 @@ import type { DatapathMode, KernelInputs, KernelView, VifPath } from './types.ts
 
 export type { DatapathMode, KernelView, VifPath } from './types.ts';
 
+/** The pin directory's name of an agent (bpffs refuses names with a dot), from which its GRO pair is named too. */
+const pinInstance = (address: string, port: number) => `${address.replaceAll('.', '_')}-${port}`;
+
 /** Outer IPv4 + UDP + FRAME header (docs/wire.md). */
 const FRAME_OVERHEAD = 38;
 const SYNC_MS = 1000;
@@ -148,6 +151,11 @@ export class KernelPath {
     if (!except) {
       const d = await deviceOf(i.state.underlay.address).catch(() => null);
       if (d && d.ifname !== 'lo') devices.push((underlay = d.ifname));
+      // And the GRO pair such an agent left.
+      if (!this.cleared.has('gro pair')) {
+        this.cleared.add('gro pair');
+        await tearDownGroPair(pinInstance(i.state.underlay.address, i.state.underlay.port));
+      }
     }
     for (const v of i.vifs) {
       const dev = fastDevice(v);
@@ -179,8 +187,7 @@ export class KernelPath {
       this.say(why);
       return this.allUserspace(i, why);
     }
-    // bpffs refuses names with a dot.
-    const instance = `${address.replaceAll('.', '_')}-${port}`;
+    const instance = pinInstance(address, port);
     if (this.obj === null || this.instance !== instance) {
       await this.teardown();
       this.obj = await LoadedObject.load(instance);

@@ -81,6 +81,9 @@ async function measureVm(vm: Vm, path: string, seconds: number): Promise<VmRow> 
     const udp = await vm.run(`iperf3 -c ${PEER_IP} -t ${seconds} -u -l 64 -b 200M --connect-timeout 5000`, (seconds + 60) * 1000);
     row.udpPps = udpPps(udp.output, seconds);
     if (row.up === undefined || row.down === undefined || row.udpPps === undefined) throw new Error(`iperf3 gave no figure:\n${[up.output, down.output, udp.output].join('\n').slice(-600)}`);
+    // Nothing received is a probe without an answer, not a figure.
+    const none = (['up', 'down', 'udpPps'] as const).filter((k) => !(row[k]! > 0));
+    if (none.length > 0) throw new Error(`iperf3 received nothing (${none.join(', ')}):\n${[up.output, down.output, udp.output].join('\n').slice(-600)}`);
   } catch (err) {
     row.error = (err as Error).message;
   }
