@@ -8,6 +8,7 @@
 // addon; docs/operations.md "Kernel fast path" says what they require.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -132,7 +133,10 @@ export async function setUpGroPair(obj: LoadedObject, instance: string): Promise
   await run(IP, ['link', 'del', 'dev', near]).catch(() => {});
   try {
     // Segments as large as the vnet's frames, whatever the underlay's MTU.
-    await run(IP, ['link', 'add', near, 'mtu', '65535', 'type', 'veth', 'peer', 'name', far, 'mtu', '65535']);
+    // A queue per CPU (up to 16): the near end spreads flows over them, and each far queue merges in its own NAPI.
+    const q = String(Math.min(16, Math.max(1, availableParallelism())));
+    const queues = ['numtxqueues', q, 'numrxqueues', q];
+    await run(IP, ['link', 'add', near, 'mtu', '65535', ...queues, 'type', 'veth', 'peer', 'name', far, 'mtu', '65535', ...queues]);
     // No IPv6 link-local address: the kernel sends nothing of its own on the pair.
     for (const dev of [near, far]) await run(IP, ['link', 'set', 'dev', dev, 'addrgenmode', 'none']);
     // TSO off too: a veth hands its peer's GRO only what it could not have sent whole (veth_skb_is_eligible_for_gro).
