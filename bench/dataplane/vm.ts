@@ -59,7 +59,7 @@ function udpPps(out: string, seconds: number): number | undefined {
 
 /** The VM's eth0 receive counters, or null when they could not be read. */
 async function rxCounters(vm: Vm): Promise<{ bytes: number; packets: number } | null> {
-  const r = await vm.run('cat /sys/class/net/eth0/statistics/rx_bytes /sys/class/net/eth0/statistics/rx_packets', 10_000).catch(() => null);
+  const r = await vm.run('cat /sys/class/net/eth0/statistics/rx_bytes /sys/class/net/eth0/statistics/rx_packets', 60_000).catch(() => null);
   const n = r?.output.match(/^\d+$/gm)?.map(Number);
   return n && n.length >= 2 ? { bytes: n[n.length - 2]!, packets: n[n.length - 1]! } : null;
 }
