@@ -144,6 +144,15 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     for (let i = 0; i < 20 && delta(after, before, 'softudc_kernel_gro_drops_total') < 3; i++) after = await new Promise((r) => setTimeout(r, 50)).then(() => counters(a));
     expect(delta(after, before, 'softudc_kernel_gro_drops_total')).toBe(3);
     expect(delta(after, before, 'softudc_kernel_rx_gro_out_total')).toBe(0);
+    // Deleted by hand: the agent notices within its next tick and sets it up again.
+    await h.mustExec(ha, 'ip', ['link', 'del', 'dev', near]);
+    let back = false;
+    for (let i = 0; i < 50 && !back; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      back = (await h.exec(ha, 'tc', ['filter', 'show', 'dev', far, 'ingress'])).stdout.includes('sd_gro');
+    }
+    expect(back, 'the GRO pair is set up again').toBe(true);
+    expect(a.logs.some((l) => l.includes('GRO pair was gone'))).toBe(true);
   });
 
   it('carries ping across hosts in the kernel; ARP goes through the agent', async () => {

@@ -11,7 +11,7 @@
 import type { Counters } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import { parseIp } from '../wire/index.ts';
-import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, groPairQueueDrops, setUpGroPair, tearDownGroPair, unsupportedReason } from './loader.ts';
+import { LoadedObject, deviceOf, detachFrom, ifindexOf, possibleCpus, groPairStats, setUpGroPair, tearDownGroPair, unsupportedReason } from './loader.ts';
 import { FDB_LOCAL, FDB_REMOTE, FDB_TAP, FDB_VETH, cfgValue, coaKey, fdbKey, fdbValue, u32Key, vifValue, type CounterName, type FdbValue, type PeerTotals } from './maps.ts';
 import { PeerDeltas, readCounters, readPeerTotals, refreshSeen } from './readers.ts';
 import { NAMESPACE_TAP, fastDevice, offloadedTaps, vifReason, vnetReasons } from './eligibility.ts';
@@ -43,6 +43,8 @@ export class KernelPath {
   private device: { ifname: string; ifindex: number; mtu: number } | null = null;
   /** The near end of the GRO pair (loader.ts setUpGroPair), 0 without one. */
   private groIfindex = 0;
+  /** What sd_cfg holds. */
+  private cfg: Parameters<typeof cfgValue>[0] | null = null;
   private readonly taps = new Map<string, Tap>();
   private readonly paths = new Map<string, VifPath>();
   private fdb = new Map<string, string>();
@@ -193,14 +195,13 @@ export class KernelPath {
       this.obj = await LoadedObject.load(instance);
       this.instance = instance;
       this.logger.info('kernel fast path loaded', { pin: this.obj.dir, device: device.ifname });
-      const pair = await setUpGroPair(this.obj, instance);
-      if ('ifindex' in pair) this.groIfindex = pair.ifindex;
-      else this.logger.warn('no GRO pair: VMs attached with vnet_hdr=on take remote super-packets as segments', { reason: pair.reason });
     }
+    // Set up with the object, and again when it failed or the pair has gone since (deleted by hand, say).
+    if (this.groIfindex === 0 || groPairStats(instance) === null) await this.setUpPair(this.obj, instance);
     const obj = this.obj;
     const m = obj.maps;
-    const cfg = { coa: parseIp(address), port, ifindex: device.ifindex, maxFrame: device.mtu - FRAME_OVERHEAD, groIfindex: this.groIfindex };
-    obj.addon.mapUpdate(m.sd_cfg, u32Key(0), cfgValue(cfg));
+    this.cfg = { coa: parseIp(address), port, ifindex: device.ifindex, maxFrame: device.mtu - FRAME_OVERHEAD, groIfindex: this.groIfindex };
+    obj.addon.mapUpdate(m.sd_cfg, u32Key(0), cfgValue(this.cfg));
     if (this.device?.ifname !== device.ifname) {
       if (this.device) await detachFrom(this.device.ifname, true);
       await obj.attach(device.ifname, 'sd_underlay');
@@ -219,6 +220,20 @@ export class KernelPath {
     if (this.timer === null) {
       this.timer = setInterval(() => this.tick(), SYNC_MS);
       this.timer.unref();
+    }
+  }
+
+  /** Why the GRO pair could not be set up, each said once. */
+  private readonly groSaid = new Set<string>();
+  private async setUpPair(obj: LoadedObject, instance: string): Promise<void> {
+    const had = this.groIfindex !== 0;
+    const pair = await setUpGroPair(obj, instance);
+    this.groIfindex = 'ifindex' in pair ? pair.ifindex : 0;
+    if ('reason' in pair) {
+      if (!this.groSaid.has(pair.reason)) this.logger.warn('no GRO pair: VMs attached with vnet_hdr=on take remote super-packets as segments', { reason: pair.reason });
+      this.groSaid.add(pair.reason);
+    } else if (had) {
+      this.logger.warn('GRO pair was gone: set up again', { ifindex: pair.ifindex });
     }
   }
 
@@ -315,6 +330,11 @@ export class KernelPath {
   }
 
   private tick(): void {
+    // The pair gone (deleted by hand): the next apply sets it up again; until then frames for VMs go to the TAPs directly.
+    if (this.inputs && this.obj && this.groIfindex !== 0 && groPairStats(this.instance) === null) {
+      this.guard('gro pair', () => this.obj!.addon.mapUpdate(this.obj!.maps.sd_cfg, u32Key(0), cfgValue({ ...this.cfg!, groIfindex: 0 })));
+      void this.apply(this.inputs);
+    }
     if (this.inputs && this.taps.size > 0 && !this.checking) {
       this.checking = true;
       void offloadedTaps().then((set) => {
@@ -359,7 +379,7 @@ export class KernelPath {
   kernelCounters(): Record<CounterName, number> {
     const c = readCounters(this.obj, this.cpus);
     // The GRO pair's own queue overflows count as its drops too (loader.ts).
-    if (this.groIfindex !== 0) c.gro_drops += groPairQueueDrops(this.instance);
+    if (this.groIfindex !== 0) c.gro_drops += groPairStats(this.instance)?.queueDrops ?? 0;
     return c;
   }
 

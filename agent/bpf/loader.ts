@@ -155,20 +155,24 @@ export async function setUpGroPair(obj: LoadedObject, instance: string): Promise
 }
 
 /**
- * Frames the near end of a GRO pair dropped because its far end's queue was
- * full (a veth counts them as its tx_dropped): from this namespace's
- * /proc/self/net/dev, read without spawning; 0 when the device is not there.
+ * The near end of a GRO pair as this namespace's /proc/self/net/dev lists it
+ * (read without spawning): null when the device is not there, else the frames
+ * it dropped because its far end's queue was full (a veth counts them as its
+ * transmit drops).
  */
-export function groPairQueueDrops(instance: string): number {
+export function groPairStats(instance: string): { queueDrops: number } | null {
   const { near } = groPairNames(instance);
+  let text: string;
   try {
-    const line = readFileSync('/proc/self/net/dev', 'utf8').split('\n').find((l) => l.trimStart().startsWith(`${near}:`));
-    // face: rx bytes packets errs drop fifo frame compressed multicast, then tx bytes packets errs drop ...
-    const cols = line?.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
-    return cols?.[11] ?? 0;
+    text = readFileSync('/proc/self/net/dev', 'utf8');
   } catch {
-    return 0;
+    return null;
   }
+  const line = text.split('\n').find((l) => l.trimStart().startsWith(`${near}:`));
+  if (line === undefined) return null;
+  // face: rx bytes packets errs drop fifo frame compressed multicast, then tx bytes packets errs drop ...
+  const cols = line.slice(line.indexOf(':') + 1).trim().split(/\s+/).map(Number);
+  return { queueDrops: cols[11] ?? 0 };
 }
 
 /** Deletes an agent's GRO pair (both ends go with either); absent: nothing to do. */

@@ -34,10 +34,10 @@ export const COUNTERS = [
   'errors',
   /** FRAMEs the agent sent for an offloaded guest, given the mark on the way out (sd_underlay_out). */
   'tx_marked',
-  /** Super-packets for an offloaded VM's TAP sent through the GRO pair (sd_underlay), and what came out of it merged (sd_gro). */
+  /** TCP frames for an offloaded VM's TAP sent through the GRO pair (sd_underlay), and frames that came out of it (sd_gro). */
   'rx_gro_in',
   'rx_gro_out',
-  /** Frames dropped on the GRO pair: not the agent's, or whose TAP had gone (sd_gro), or over its queue (fastpath.ts adds those). */
+  /** Dropped on the GRO pair: frames not the agent's or whose TAP had gone (sd_gro), and segments over its queue (fastpath.ts adds those). */
   'gro_drops',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];

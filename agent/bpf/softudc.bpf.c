@@ -21,8 +21,8 @@
 //    the agent's socket sees a frame before tc does, so it hides the frames
 //    sd_tap forwards; both take the same decision (tap_decide).
 //  - sd_gro (tc ingress of the far end of the agent's GRO pair, a veth pair
-//    of its own): a super-packet decapsulated for an offloaded VM's TAP goes
-//    through the pair first (sd_underlay), to be cut into segments on the
+//    of its own): TCP decapsulated for an offloaded VM's TAP goes through the
+//    pair first (sd_underlay), a super-packet to be cut into segments on the
 //    near end and merged back by GRO on the far end as a plain TCP
 //    super-packet, which the TAP hands to the VM whole; sd_gro sends it on
 //    to the TAP its mark names.
@@ -529,6 +529,8 @@ int sd_underlay(struct __sk_buff *skb) {
   __u32 ifindex = e->ifindex;
   __u32 kind = e->kind;
   int take = deliverable(skb, e);
+  /* Every TCP frame for an offloaded VM's TAP goes through the GRO pair when there is one (below). */
+  int via_pair = kind == FDB_TAP && (e->flags & FDB_F_GSO) && cfg->gro_ifindex;
   /*
    * Remember who spoke, so the agent keeps its VARP entry fresh as a received
    * FRAME would (docs/wire.md), and whether it is an offloaded guest: from
@@ -552,6 +554,8 @@ int sd_underlay(struct __sk_buff *skb) {
   __be16 inner_len;
   if (bpf_skb_load_bytes(skb, sizeof h + offsetof(struct iphdr, tot_len), &inner_len, sizeof inner_len) < 0) goto punt;
   if (bpf_ntohs(inner_len) + sizeof h != skb->len) goto punt;
+  __u8 inner_proto;
+  if (bpf_skb_load_bytes(skb, sizeof h + offsetof(struct iphdr, protocol), &inner_proto, 1) < 0) goto punt;
   if (!take) goto punt;
   struct ethhdr inner = h.o.inner;
   __u32 len = skb->len;
@@ -572,9 +576,17 @@ int sd_underlay(struct __sk_buff *skb) {
    * its FRAMEs (bpf_skb_adjust_room keeps it on this kernel), which a TAP
    * does not take: its transmit path would cut it into segments for the VM
    * to handle one by one. Through the GRO pair those segments come back
-   * merged as a plain TCP super-packet (sd_gro), its TAP in the mark.
+   * merged as a plain TCP super-packet (sd_gro), its TAP in the mark. The
+   * flow's single segments take the same way, so none overtakes a
+   * super-packet still in the pair. The hash (the inner flow's, mixed with
+   * the TAP's ifindex) picks the pair's queue per flow (queue_mapping 0: not
+   * the underlay's receive queue) and keeps GRO from merging frames of two
+   * TAPs, which compares hashes first.
    */
-  if (kind == FDB_TAP && skb->gso_size && cfg->gro_ifindex) {
+  if (via_pair && inner_proto == IPPROTO_TCP) {
+    bpf_set_hash_invalid(skb);
+    bpf_set_hash(skb, bpf_get_hash_recalc(skb) ^ (ifindex * 0x9e3779b1u));
+    skb->queue_mapping = 0;
     skb->mark = ifindex;
     count(C_RX_GRO_IN, 1);
     return bpf_redirect(cfg->gro_ifindex, 0);
@@ -619,16 +631,18 @@ int sd_underlay_out(struct __sk_buff *skb) {
 }
 
 /*
- * What comes out of the GRO pair: a super-packet sd_underlay sent in, merged
- * again, for the offloaded VM's TAP its mark names (the mark is this host's
- * own: it is cleared before the TAP). Anything else on the pair (the kernel's
- * own traffic on a device that is up, a TAP gone since) is dropped and counted.
+ * What comes out of the GRO pair: TCP sd_underlay sent in (super-packets
+ * merged again), for the offloaded VM's TAP its mark names, and addressed to
+ * that VM's MAC (the mark is this host's own: it is cleared before the TAP).
+ * Anything else on the pair (the kernel's own traffic on a device that is up,
+ * a TAP gone since) is dropped and counted.
  */
 SEC("tc")
 int sd_gro(struct __sk_buff *skb) {
   __u32 ifindex = skb->mark;
   struct vif_val *vif = ifindex ? bpf_map_lookup_elem(&sd_vifs, &ifindex) : NULL;
-  if (!vif || !vif->offload) {
+  __u8 dest[6];
+  if (!vif || !vif->offload || bpf_skb_load_bytes(skb, 0, dest, sizeof dest) < 0 || !mac_eq(dest, vif->mac)) {
     count(C_GRO_DROPS, 1);
     return TC_ACT_SHOT;
   }
