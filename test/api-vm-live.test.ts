@@ -261,6 +261,15 @@ describe('vm.migrate live', () => {
     expect(await vifsOf(h3.id, vif.id)).toEqual([]);
   });
 
+  it('a VIF the source let go on a higher version than this move\'s (not the destination speaking) does not hold the cancel', async () => {
+    const { vm, vif } = await movingVm('web-15', h2.id);
+    const [src] = await vifsOf(h1.id, vif.id);
+    const [dst] = await vifsOf(h2.id, vif.id);
+    await letGoReport(h1, src!, dst!.version + 5);
+    const c = await op.vm.cancelMigration({ id: vm.id });
+    expect(c.vm).toMatchObject({ hostId: h1.id, migratingToHostId: null });
+  });
+
   it('a destination revoked since does not hold the cancel, though the source let the VIF go: nothing else could end the move', async () => {
     const h4 = await f.host('h4', '127.0.0.5');
     const { vm, vif } = await movingVm('web-14', h4.id);

@@ -116,9 +116,11 @@ async function arrived(tx: Tx, vm: { id: string; migratingToHostId: string | nul
  * frame there: QEMU's RARP, sent once the incoming migration has completed.
  * So the VM runs on the destination even when that host's own report has not
  * arrived (its agent restarted, its link to the console is down, or the
- * report is a moment behind). A VIF let go in an earlier move (a lower
- * version) does not count, nor does a destination revoked or deleted since
- * (nothing could finish that move; the cancel is the only way out of it).
+ * report is a moment behind). Only that very version counts: not a VIF let
+ * go in an earlier move (a lower one), nor one let go on some other host's
+ * announcement of a higher one (not this move's destination speaking); nor
+ * does a destination revoked or deleted since (nothing could finish that
+ * move; the cancel is the only way out of it).
  */
 async function letGo(tx: Tx, vm: { id: string; hostId: string | null; locationVersion: number; migratingToHostId: string | null; vifs: { id: string }[] }) {
   if (vm.migratingToHostId === null || vm.hostId === null) return null;
@@ -131,7 +133,7 @@ async function letGo(tx: Tx, vm: { id: string; hostId: string | null; locationVe
   // The version the destination holds, as desiredInput.ts gives it (the VM's intent version is the floor).
   const version = nextLocation((await loadVmLocations(tx, [vm.id])).get(vm.id), vm.migratingToHostId, vm.locationVersion);
   const ids = new Set(vm.vifs.map((v) => v.id));
-  const moved = ((row.report as unknown as Report).vifs ?? []).some((v) => ids.has(v.id) && v.movedTo !== undefined && v.movedTo >= version);
+  const moved = ((row.report as unknown as Report).vifs ?? []).some((v) => ids.has(v.id) && v.movedTo === version);
   return moved ? { source: row.host.name, destination: dest.name, at: row.receivedAt, version } : null;
 }
 
