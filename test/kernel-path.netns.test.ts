@@ -146,13 +146,13 @@ describe.skipIf(!ok)('kernel fast path between two hosts with VM guests', () => 
     expect(delta(after, before, 'softudc_kernel_rx_gro_out_total')).toBe(0);
     // Deleted by hand: the agent notices within its next tick and sets it up again.
     await h.mustExec(ha, 'ip', ['link', 'del', 'dev', near]);
+    // (Polled for up to 20 s: setting it up again is a few `ip`, `ethtool` and `tc` runs, slow on a loaded machine.)
     let back = false;
-    for (let i = 0; i < 50 && !back; i++) {
+    for (let i = 0; i < 200 && !back; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      back = (await h.exec(ha, 'tc', ['filter', 'show', 'dev', far, 'ingress'])).stdout.includes('sd_gro');
+      back = (await h.exec(ha, 'tc', ['filter', 'show', 'dev', far, 'ingress'])).stdout.includes('sd_gro') && a.logs.some((l) => l.includes('GRO pair was gone'));
     }
-    expect(back, 'the GRO pair is set up again').toBe(true);
-    expect(a.logs.some((l) => l.includes('GRO pair was gone'))).toBe(true);
+    expect(back, 'the GRO pair is set up again, and the agent said so').toBe(true);
   });
 
   it('carries ping across hosts in the kernel; ARP goes through the agent', async () => {

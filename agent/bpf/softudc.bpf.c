@@ -381,6 +381,13 @@ static __always_inline int tap_decide(struct __sk_buff *skb, struct fdb_val *out
      */
     /* A super-packet from a TAP not (yet) known as offloaded: its VM attached with vnet_hdr=on since the agent last looked. */
     if (skb->gso_size && !vif->offload) return D_PUNT;
+    /*
+     * Only TCP super-packets cross in the kernel: the receiving kernel path
+     * takes the tunnel's outer headers off but not its GSO state, and a UDP
+     * super-packet (UDP_SEGMENT) would then be cut as a tunnel packet
+     * (udp4_ufo_fragment), which fails. The agent segments it.
+     */
+    if (skb->gso_size && ip.protocol != IPPROTO_TCP) return D_PUNT;
     if (vif->offload && !(e->flags & FDB_F_GSO) && (skb->gso_size || ip.protocol != IPPROTO_ICMP)) return D_PUNT;
     if (skb->len - ETH_HLEN + OUTER_LEN + ETH_HLEN > 0xffff) return D_PUNT; /* the outer IPv4 length field */
     *out = *e;

@@ -12,6 +12,9 @@
 #define IP6_HLEN 40
 #define ETH_P_8021Q 0x8100
 #define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define UDP_HLEN_ 8
+#define UDP_CHECK_OFF 6  // RFC 768: checksum at byte 6 of the header
 #define TCP_FIN 0x01
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
@@ -91,14 +94,16 @@ static uint16_t fold(uint64_t acc) {
   return (uint16_t)acc;
 }
 
-static uint64_t pseudo4(const uint8_t* ip, size_t l4len) {
-  // RFC 9293 §3.1 pseudo-header: source, destination, zero+protocol, length
-  return sum16(ip + 12, 8, 0) + IPPROTO_TCP_ + l4len;
+static uint64_t pseudo4p(const uint8_t* ip, unsigned proto, size_t l4len) {
+  // RFC 9293 §3.1 (RFC 768 alike) pseudo-header: source, destination, zero+protocol, length
+  return sum16(ip + 12, 8, 0) + proto + l4len;
 }
 
-static uint64_t pseudo6(const uint8_t* ip, size_t l4len) {
+static uint64_t pseudo4(const uint8_t* ip, size_t l4len) { return pseudo4p(ip, IPPROTO_TCP_, l4len); }
+
+static uint64_t pseudo6(const uint8_t* ip, unsigned proto, size_t l4len) {
   // RFC 8200 §8.1 pseudo-header: source, destination, length, next header
-  return sum16(ip + 8, 32, 0) + IPPROTO_TCP_ + l4len;
+  return sum16(ip + 8, 32, 0) + proto + l4len;
 }
 
 static void ip4_checksum(uint8_t* ip, size_t ihl) {
@@ -126,24 +131,28 @@ static size_t l3_offset(const uint8_t* f, size_t len, uint16_t* ethertype) {
   return off;
 }
 
-int offload_tso_plan(const uint8_t* f, size_t len, unsigned mss, tso_plan_t* p) {
+int offload_tso_plan(const uint8_t* f, size_t len, unsigned mss, int udp, tso_plan_t* p) {
   uint16_t et = 0;
   size_t l3 = l3_offset(f, len, &et);
+  // The smallest transport header: UDP's 8 bytes, TCP's 20.
+  size_t min_l4 = udp ? UDP_HLEN_ : 20;
+  unsigned proto = udp ? IPPROTO_UDP_ : IPPROTO_TCP_;
   if (!l3 || (et != ETH_P_IPV4 && et != ETH_P_IPV6) || mss == 0 || len < l3 + 20) return -1;
   const uint8_t* ip = f + l3;
   size_t ihl;
   if (et == ETH_P_IPV6) {
-    // The TCP header right behind the fixed header: what the kernel's TSO6 hands over.
+    // The transport header right behind the fixed header: what the kernel's TSO6 and USO hand over.
     ihl = IP6_HLEN;
-    if (len < l3 + IP6_HLEN + 20 || (ip[0] >> 4) != 6 || ip[6] != IPPROTO_TCP_) return -1;
+    if (len < l3 + IP6_HLEN + min_l4 || (ip[0] >> 4) != 6 || ip[6] != proto) return -1;
   } else {
     ihl = (size_t)(ip[0] & 0x0f) * 4;
-    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != IPPROTO_TCP_ || len < l3 + ihl + 20) return -1;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != proto || len < l3 + ihl + min_l4) return -1;
   }
   p->v6 = et == ETH_P_IPV6;
+  p->udp = udp;
   const uint8_t* tcp = ip + ihl;
-  size_t thl = (size_t)(tcp[12] >> 4) * 4;
-  if (thl < 20 || len < l3 + ihl + thl) return -1;
+  size_t thl = udp ? UDP_HLEN_ : (size_t)(tcp[12] >> 4) * 4;
+  if (thl < min_l4 || len < l3 + ihl + thl) return -1;
   p->l3 = l3;
   p->ihl = ihl;
   p->thl = thl;
@@ -174,13 +183,23 @@ void offload_tso_fill(const uint8_t* f, const tso_plan_t* p, unsigned i, uint8_t
     wr16(ip + 4, (uint16_t)(rd16(ip + 4) + i));  // consecutive IP ids, as the kernel's GSO does
     ip4_checksum(ip, p->ihl);
   }
+  if (p->udp) {
+    // Each segment a datagram of its own (RFC 768): its length, its checksum (0 is sent as 0xffff).
+    uint8_t* udp = tcp;
+    wr16(udp + 4, (uint16_t)(UDP_HLEN_ + n));
+    wr16(udp + UDP_CHECK_OFF, 0);
+    uint64_t acc = p->v6 ? pseudo6(ip, IPPROTO_UDP_, UDP_HLEN_ + n) : pseudo4p(ip, IPPROTO_UDP_, UDP_HLEN_ + n);
+    uint16_t c = (uint16_t)~fold(sum16(udp, UDP_HLEN_ + n, acc));
+    wr16(udp + UDP_CHECK_OFF, c ? c : 0xffff);
+    return;
+  }
   wr32(tcp + 4, rd32(tcp + 4) + (uint32_t)off);
   uint8_t flags = tcp[13];
   if (i + 1 < p->segs) flags &= (uint8_t)~(TCP_FIN | TCP_PSH);
   if (i > 0) flags &= (uint8_t)~TCP_CWR;
   tcp[13] = flags;
   wr16(tcp + TCP_CHECK_OFF, 0);
-  uint64_t acc = p->v6 ? pseudo6(ip, p->thl + n) : pseudo4(ip, p->thl + n);
+  uint64_t acc = p->v6 ? pseudo6(ip, IPPROTO_TCP_, p->thl + n) : pseudo4(ip, p->thl + n);
   acc = sum16(tcp, p->thl + n, acc);
   wr16(tcp + TCP_CHECK_OFF, (uint16_t)~fold(acc));
 }

@@ -14,6 +14,7 @@
 #define VNET_GSO_NONE 0
 #define VNET_GSO_TCPV4 1
 #define VNET_GSO_TCPV6 4
+#define VNET_GSO_UDP_L4 5  // USO: a UDP datagram cut into gso_size-byte datagrams
 #define VNET_GSO_ECN 0x80
 
 typedef struct vnet_hdr {
@@ -34,12 +35,14 @@ void vnet_hdr_encode(const vnet_hdr_t* h, uint8_t* p);
 int offload_complete_csum(uint8_t* frame, size_t len, unsigned start, unsigned offset);
 
 // A TCP GSO frame (IPv4, or IPv6 without extension headers) split into
-// MSS-sized segments.
+// MSS-sized segments; or, with `udp`, a UDP one (USO) into datagrams of
+// gso_size payload bytes each.
 typedef struct tso_plan {
   size_t l3;        // offset of the IP header (14, or 18 behind one VLAN tag)
   size_t ihl;       // IP header length (40 for IPv6)
   int v6;
-  size_t thl;       // TCP header length
+  int udp;
+  size_t thl;       // TCP header length (8: UDP's)
   size_t hdrs;      // l3 + ihl + thl
   size_t payload;   // TCP payload bytes in the GSO frame
   size_t mss;
@@ -47,7 +50,7 @@ typedef struct tso_plan {
 } tso_plan_t;
 
 // Validates a GSO frame and plans its segments. Returns 0 or -1 (malformed).
-int offload_tso_plan(const uint8_t* frame, size_t len, unsigned mss, tso_plan_t* plan);
+int offload_tso_plan(const uint8_t* frame, size_t len, unsigned mss, int udp, tso_plan_t* plan);
 size_t offload_tso_seglen(const tso_plan_t* plan, unsigned i);
 // Writes segment i (offload_tso_seglen bytes) to `out`, checksums complete.
 void offload_tso_fill(const uint8_t* frame, const tso_plan_t* plan, unsigned i, uint8_t* out);

@@ -72,7 +72,7 @@ typedef struct reader {
 typedef struct raw {
   uint8_t* data;   // the Ethernet frame (behind the virtio header, if any)
   size_t len;
-  bool tso;        // a TCPv4 GSO frame, cut by `plan`
+  bool tso;        // a TCP or UDP GSO frame, cut by `plan`
   tso_plan_t plan;
 } raw_t;
 
@@ -126,8 +126,8 @@ static void report_error(reader_t* r, int err, const char* what) {
 }
 
 // Makes sense of one read: plain, or behind a virtio header (a partial
-// checksum is completed in place; a TCP GSO frame is planned into MSS-sized
-// segments). Returns false when the frame is malformed (dropped).
+// checksum is completed in place; a TCP or UDP GSO frame is planned into
+// MSS-sized segments or gso_size-sized datagrams). Returns false when the frame is malformed (dropped).
 static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
   w->tso = false;
   if (r->vnet) {
@@ -137,11 +137,11 @@ static bool prepare(reader_t* r, raw_t* w, uint8_t* f, size_t len) {
     f += VNET_HDR_LEN;
     len -= VNET_HDR_LEN;
     uint8_t gso = vh.gso_type & (uint8_t)~VNET_GSO_ECN;
-    if (gso == VNET_GSO_TCPV4 || gso == VNET_GSO_TCPV6) {
-      if (offload_tso_plan(f, len, vh.gso_size, &w->plan) < 0 || w->plan.segs > MAX_TSO_SEGS) return false;
+    if (gso == VNET_GSO_TCPV4 || gso == VNET_GSO_TCPV6 || gso == VNET_GSO_UDP_L4) {
+      if (offload_tso_plan(f, len, vh.gso_size, gso == VNET_GSO_UDP_L4, &w->plan) < 0 || w->plan.segs > MAX_TSO_SEGS) return false;
       w->tso = true;
     } else if (gso != VNET_GSO_NONE) {
-      return false;  // UDP (UFO/USO) or unknown: a TAP we open offers only TSO4; a VM's is counted
+      return false;  // UFO (fragments) or unknown: counted
     } else if ((vh.flags & VNET_F_NEEDS_CSUM) && offload_complete_csum(f, len, vh.csum_start, vh.csum_offset) < 0) {
       return false;
     }
