@@ -85,6 +85,18 @@ export function vmRows(world: () => MatrixWorld) {
           rates[reverse ? 'back' : 'there'] = receiverMbps(r.output);
           outputs.push(r.output);
         }
+        // Which path h1 reports for the VM, and what went through its GRO pair (docs/operations.md "Kernel fast path").
+        let gro = 0;
+        let groIn = 0;
+        let path: string | undefined;
+        await waitFor(async () => {
+          const r = (await api.host.report.query({ id: w.hosts.h1.id })).report;
+          gro = r?.counters.softudc_kernel_rx_gro_out_total ?? 0;
+          groIn = r?.counters.softudc_kernel_rx_gro_in_total ?? 0;
+          const p = r?.vifs?.find((x) => x.mac === vif.mac)?.path;
+          path = p ? (p.reason ? `${p.path}: ${p.reason}` : p.path) : undefined;
+          return gro > 0;
+        }, "h1's report counting frames through the GRO pair", 15_000, 250).catch(() => {});
         let reported: { hostName: string | null; ip: string; mac: string } | undefined;
         await waitFor(async () => {
           const s = (await api.host.report.query({ id: w.hosts.h1.id })).report?.services;
@@ -96,7 +108,7 @@ export function vmRows(world: () => MatrixWorld) {
           `real VM: QEMU (${accel}, vnet_hdr=on) on h1's TAP ${tap} (host report), MAC ${vif.mac}; udhcpc got ${lease.ip}/${lease.mask} router ${lease.router} ` +
             `MTU ${lease.mtu} (link ${linkMtu}) DNS ${lease.dns} domain ${lease.domain}; API says ${vif.ip}/${v.cidr.split('/')[1]} gateway ${gateway} MTU ${vnet.mtu} resolver ${resolver}; ` +
             `nslookup web-2 (server ${serverOf(lookup.output)}) → ${aOf(lookup.output).join(',') || 'nothing'}; ping VM → web-2 (h4) ${/(\d+) packets received/.exec(ping.output)?.[1] ?? '?'}/5, back ${back ? 'yes' : 'no'}; ` +
-            `iperf3 VM → web-2 ${rates.there} Mbit/s, web-2 → VM ${rates.back} Mbit/s; h1 reports lease ${reported?.hostName} ${reported?.ip}`,
+            `iperf3 VM → web-2 ${rates.there} Mbit/s, web-2 → VM ${rates.back} Mbit/s (h1's path for the VM: ${path ?? '?'}, its GRO pair ${groIn} frames in, ${gro} out); h1 reports lease ${reported?.hostName} ${reported?.ip}`,
         );
         expect(lease).toMatchObject({ ip: vif.ip, mask: v.cidr.split('/')[1], router: gateway, mtu: String(vnet.mtu), dns: resolver, domain: `${f.name}.${DOMAIN}`, hostname: 'vm-1' });
         expect(linkMtu).toBe(String(vnet.mtu));
@@ -107,6 +119,9 @@ export function vmRows(world: () => MatrixWorld) {
         expect(rates.there ?? 0, outputs[0]).toBeGreaterThan(0);
         expect(rates.back ?? 0, outputs[1]).toBeGreaterThan(0);
         expect(reported).toMatchObject({ hostName: 'vm-1', ip: vif.ip, mac: vif.mac });
+        // The VM's TCP from web-2 came in on h1's kernel path, through its GRO pair.
+        expect(path).toBe('kernel');
+        expect(gro).toBeGreaterThan(0);
       } finally {
         await vm?.stop();
         await h.kill(iperf);
